@@ -1,0 +1,45 @@
+# The two commands: `make run` and `make test`. Everything they need is set up here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_BIN := /usr/lib/postgresql/15/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test test-sqlite test-postgresql setup system-deps translations bench clean
+
+run: setup
+	$(BIN)/python -m crm.devrun
+
+test: setup system-deps
+	$(BIN)/pytest -q
+	CRM_TEST_DB=postgresql $(BIN)/pytest -q --ignore=tests/simulator
+
+test-sqlite: setup system-deps
+	$(BIN)/pytest -q
+
+test-postgresql: setup system-deps
+	CRM_TEST_DB=postgresql $(BIN)/pytest -q --ignore=tests/simulator
+
+setup: $(STAMP) translations
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+translations: $(STAMP)
+	@if [ -d crm/translations ]; then $(BIN)/pybabel compile -q -d crm/translations; fi
+
+# Debian packages the tests use: PostgreSQL 15 server, Chromium and a Japanese font for browser tests.
+system-deps:
+	@if [ ! -x $(PG_BIN)/initdb ] || ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi ipagothic; then \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 chromium fonts-ipafont-gothic fontconfig >/dev/null; \
+	fi
+
+bench: setup
+	$(BIN)/python -m bench.webhook
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

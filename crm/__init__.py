@@ -1,0 +1,26 @@
+"""LINE CRM: the application factory."""
+from __future__ import annotations
+
+from flask import Flask
+
+from crm.config import Config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the Flask app: configuration, database, blueprints, CLI. Nothing happens at import."""
+    from crm import cli, db, health, logging_setup
+    from crm.line import webhook
+    from crm.line.postbacks import PostbackRegistry
+
+    app = Flask(__name__, instance_relative_config=True,
+                template_folder="../templates", static_folder="static")
+    config = config or Config.from_environ(instance_path=app.instance_path)
+    app.config.from_mapping(config.as_flask())
+    logging_setup.configure_logging()
+    logging_setup.init_app(app)
+    db.init_app(app)
+    app.extensions[webhook.REGISTRY_KEY] = PostbackRegistry()
+    app.register_blueprint(health.bp)
+    app.register_blueprint(webhook.bp)
+    cli.init_app(app)
+    return app

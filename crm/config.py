@@ -1,0 +1,100 @@
+"""Configuration read from the environment, with development and test presets."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+REQUIRED_IN_PRODUCTION = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SECRET_KEY")
+
+SIMULATOR_DEFAULTS = {
+    "LINE_CHANNEL_SECRET": "simulator-channel-secret",
+    "LINE_CHANNEL_ACCESS_TOKEN": "simulator-access-token",
+    "LINE_API_BASE": "http://127.0.0.1:5001",
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+}
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot make a valid configuration."""
+
+
+@dataclass
+class Config:
+    """Settings of one app instance; `as_flask()` turns them into Flask config keys."""
+
+    ENV: str = "production"
+    LINE_CHANNEL_SECRET: str = ""
+    LINE_CHANNEL_ACCESS_TOKEN: str = ""
+    LINE_API_BASE: str = "https://api.line.me"
+    DATABASE_URL: str = ""
+    SECRET_KEY: str = ""
+    PUBLIC_BASE_URL: str = ""
+    LINE_API_TIMEOUT_SECONDS: float = 5.0
+    WEBHOOK_MAX_BYTES: int = 2 * 1024 * 1024
+    PROFILE_FETCH_MAX_ATTEMPTS: int = 8
+    TESTING: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_environ(cls, environ=None, instance_path: str | None = None) -> "Config":
+        """Build a configuration from environment variables; refuse a production start without secrets."""
+        environ = os.environ if environ is None else environ
+        env = environ.get("CRM_ENV", "production")
+        values = {f.name: environ[f.name] for f in fields(cls) if f.name in environ and f.name != "extra"}
+        values["ENV"] = env
+        if env == "development":
+            for key, default in SIMULATOR_DEFAULTS.items():
+                values.setdefault(key, default)
+            values.setdefault("SECRET_KEY", secrets.token_hex(32))
+        else:
+            missing = [name for name in REQUIRED_IN_PRODUCTION if not values.get(name)]
+            if missing:
+                raise ConfigError(
+                    "Missing required environment variable(s): " + ", ".join(missing)
+                    + ". Set them, or set CRM_ENV=development to run against the LINE simulator."
+                )
+        config = cls(**_coerce(cls, values))
+        if not config.DATABASE_URL:
+            folder = Path(instance_path or "instance")
+            folder.mkdir(parents=True, exist_ok=True)
+            config.DATABASE_URL = f"sqlite:///{(folder / 'crm.sqlite3').resolve()}"
+        return config
+
+    def as_flask(self) -> dict:
+        """Return the Flask config mapping for these settings."""
+        mapping = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        mapping.update(self.extra)
+        mapping["MAX_CONTENT_LENGTH"] = mapping.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
+        mapping["SESSION_COOKIE_HTTPONLY"] = True
+        mapping["SESSION_COOKIE_SAMESITE"] = "Lax"
+        mapping["SESSION_COOKIE_SECURE"] = self.ENV == "production"
+        mapping["REMEMBER_COOKIE_SECURE"] = self.ENV == "production"
+        mapping["REMEMBER_COOKIE_HTTPONLY"] = True
+        return mapping
+
+
+def _coerce(cls, values: dict) -> dict:
+    """Convert environment strings to the dataclass field types."""
+    types = {f.name: f.type for f in fields(cls)}
+    out = {}
+    for name, value in values.items():
+        kind = types[name]
+        if kind in ("float", float):
+            value = float(value)
+        elif kind in ("int", int):
+            value = int(value)
+        elif kind in ("bool", bool) and isinstance(value, str):
+            value = value.lower() in ("1", "true", "yes")
+        out[name] = value
+    return out
+
+
+def testing_config(database_url: str, **overrides) -> Config:
+    """Configuration for tests: simulator secrets, a given database, CSRF left on."""
+    base = dict(SIMULATOR_DEFAULTS, ENV="testing", TESTING=True, DATABASE_URL=database_url,
+                SECRET_KEY="test-secret-key", LINE_API_TIMEOUT_SECONDS=2.0)
+    extra = overrides.pop("extra", {})
+    base.update(overrides)
+    return Config(**base, extra=extra)

@@ -1,0 +1,80 @@
+"""Database engine per app, a session per request, and session_scope() for jobs and the CLI."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from flask import Flask, g
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+ENGINE_KEY = "crm_engine"
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Tune each SQLite connection for concurrent web and worker processes."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    """Attach an engine to the app and close the request session on teardown."""
+    app.extensions[ENGINE_KEY] = make_engine(app.config["DATABASE_URL"])
+    app.teardown_appcontext(_close_session)
+
+
+def get_engine(app: Flask) -> Engine:
+    """Return the app's engine."""
+    return app.extensions[ENGINE_KEY]
+
+
+def get_session() -> Session:
+    """Return the session of the current request (created on first use)."""
+    if "db_session" not in g:
+        from flask import current_app
+
+        g.db_session = Session(get_engine(current_app), expire_on_commit=False)
+    return g.db_session
+
+
+def _close_session(_exc) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error."""
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def is_postgresql(engine_or_session) -> bool:
+    """Tell whether the bound database is PostgreSQL."""
+    bind = getattr(engine_or_session, "bind", None) or engine_or_session
+    return bind.dialect.name == "postgresql"

@@ -1,0 +1,1 @@
+"""LINE edge: the API client adapter, the webhook endpoint and event handlers."""

@@ -1,0 +1,38 @@
+"""Logs to stdout: one line per request, no secrets, no query strings or bodies."""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+from flask import Flask, g, request
+
+request_log = logging.getLogger("crm.request")
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Send the crm loggers to stdout once."""
+    root = logging.getLogger("crm")
+    if not any(getattr(h, "_crm", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler._crm = True
+        root.addHandler(handler)
+    root.setLevel(level)
+    root.propagate = False
+
+
+def init_app(app: Flask) -> None:
+    """Log each request with method, path, status and duration."""
+
+    @app.before_request
+    def _start_timer():
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _log_request(response):
+        started = g.get("request_started")
+        elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
+        request_log.info("request method=%s path=%s status=%s ms=%.1f", request.method, request.path,
+                         response.status_code, elapsed)
+        return response

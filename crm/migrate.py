@@ -1,0 +1,27 @@
+"""Alembic wiring: apply migrations to a database URL (used by the CLI, make run and tests)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(database_url: str) -> AlembicConfig:
+    """An Alembic configuration for this project's migrations and the given database."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Apply migrations up to revision."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str, revision: str) -> None:
+    """Revert migrations down to revision."""
+    command.downgrade(alembic_config(database_url), revision)

@@ -1,0 +1,92 @@
+"""Database tables (SQLModel). Times are aware UTC datetimes."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from crm.timeutil import UTCDateTime, utcnow
+
+
+def utc_field(nullable: bool = True, index: bool = False, default_factory=None):
+    """A UTC datetime column."""
+    column = Column(UTCDateTime(), nullable=nullable, index=index)
+    if default_factory is not None:
+        return Field(default_factory=default_factory, sa_column=column)
+    return Field(default=None, sa_column=column)
+
+
+class FriendStatus:
+    """Values of Friend.status."""
+
+    FOLLOWING = "following"
+    BLOCKED = "blocked"
+
+
+class Friend(SQLModel, table=True):
+    """A LINE user who added the account (友だち); only what LINE gives us."""
+
+    __tablename__ = "friend"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    line_user_id: str = Field(max_length=64, unique=True)
+    display_name: Optional[str] = Field(default=None, max_length=200)
+    picture_url: Optional[str] = Field(default=None, max_length=1000)
+    language: Optional[str] = Field(default=None, max_length=20)
+    status_message: Optional[str] = Field(default=None, max_length=1000)
+    status: str = Field(default=FriendStatus.FOLLOWING, max_length=16)
+    follow_count: int = Field(default=0)
+    first_followed_at: Optional[datetime] = utc_field()
+    last_followed_at: Optional[datetime] = utc_field()
+    blocked_at: Optional[datetime] = utc_field()
+    last_interaction_at: Optional[datetime] = utc_field()
+    profile_fetched_at: Optional[datetime] = utc_field()
+    profile_fetch_due_at: Optional[datetime] = utc_field(index=True)
+    profile_fetch_attempts: int = Field(default=0)
+    created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
+
+
+class WebhookEvent(SQLModel, table=True):
+    """Every event LINE delivered, stored once by its webhookEventId."""
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (UniqueConstraint("webhook_event_id", name="uq_webhook_event_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    webhook_event_id: str = Field(max_length=64)
+    event_type: str = Field(max_length=40)
+    source_type: Optional[str] = Field(default=None, max_length=10)
+    source_id: Optional[str] = Field(default=None, max_length=64)
+    line_user_id: Optional[str] = Field(default=None, max_length=64)
+    friend_id: Optional[int] = Field(default=None, foreign_key="friend.id", index=True)
+    is_redelivery: bool = Field(default=False)
+    occurred_at: datetime = utc_field(nullable=False)
+    received_at: datetime = utc_field(nullable=False, default_factory=utcnow)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class MessageDirection:
+    """Values of Message.direction."""
+
+    INCOMING = "in"
+    OUTGOING = "out"
+
+
+class Message(SQLModel, table=True):
+    """One message of a friend's conversation, incoming or outgoing."""
+
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_friend_created", "friend_id", "created_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    friend_id: int = Field(foreign_key="friend.id")
+    direction: str = Field(max_length=3)
+    message_type: str = Field(max_length=20)
+    text: Optional[str] = Field(default=None, sa_column=Column(Text))
+    line_message_id: Optional[str] = Field(default=None, max_length=64, index=True)
+    webhook_event_id: Optional[str] = Field(default=None, max_length=64)
+    sent_via: Optional[str] = Field(default=None, max_length=16)
+    unsent: bool = Field(default=False)
+    created_at: datetime = utc_field(nullable=False, default_factory=utcnow)

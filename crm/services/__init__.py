@@ -1,0 +1,1 @@
+"""Domain services: functions over a session, with keyword-only arguments; they never commit."""

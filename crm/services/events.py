@@ -1,0 +1,47 @@
+"""Webhook events: stored once by webhookEventId."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from sqlmodel import Session, update
+
+from crm.models import WebhookEvent
+from crm.services.sql import insert_for
+from crm.timeutil import utcnow
+
+
+def event_key(event: dict, raw: str | None = None) -> str:
+    """Return the event's webhookEventId, or a content hash for an event that lacks one."""
+    key = event.get("webhookEventId")
+    if isinstance(key, str) and 0 < len(key) <= 64:
+        return key
+    digest = hashlib.sha256((raw or json.dumps(event, sort_keys=True)).encode()).hexdigest()
+    return "sha256:" + digest[:56]
+
+
+def record_event(session: Session, *, key: str, event: dict, occurred_at: datetime,
+                 user_id: str | None) -> int | None:
+    """Insert the event; return its row id, or None if it was already stored."""
+    source = event.get("source") if isinstance(event.get("source"), dict) else {}
+    source_id = source.get("userId") or source.get("groupId") or source.get("roomId")
+    delivery = event.get("deliveryContext") if isinstance(event.get("deliveryContext"), dict) else {}
+    table = WebhookEvent.__table__
+    stmt = insert_for(session, table).values(
+        webhook_event_id=key,
+        event_type=str(event.get("type") or "unknown")[:40],
+        source_type=str(source.get("type"))[:10] if source.get("type") else None,
+        source_id=str(source_id)[:64] if source_id else None,
+        line_user_id=user_id,
+        is_redelivery=bool(delivery.get("isRedelivery")),
+        occurred_at=occurred_at,
+        received_at=utcnow(),
+        payload=json.dumps(event, ensure_ascii=False),
+    ).on_conflict_do_nothing(index_elements=["webhook_event_id"]).returning(table.c.id)
+    return session.exec(stmt).scalar()
+
+
+def link_friend(session: Session, *, event_row_id: int, friend_id: int) -> None:
+    """Attach the friend an event belongs to."""
+    session.exec(update(WebhookEvent).where(WebhookEvent.id == event_row_id).values(friend_id=friend_id))

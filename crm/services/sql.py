@@ -1,0 +1,26 @@
+"""Dialect helpers shared by services (SQLite and PostgreSQL upserts, greatest-of-two)."""
+from __future__ import annotations
+
+from sqlalchemy import case, literal
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from crm.timeutil import UTCDateTime
+
+
+def insert_for(session: Session, table):
+    """Return an INSERT that supports ON CONFLICT for the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def utc_literal(value):
+    """A bound UTC datetime usable inside SQL expressions."""
+    return literal(value, UTCDateTime())
+
+
+def later_of(column, value):
+    """SQL for the later of a nullable datetime column and a value."""
+    bound = utc_literal(value)
+    return case((column.is_(None), bound), (column < bound, bound), else_=column)

@@ -1,0 +1,41 @@
+"""The worker process: the one place APScheduler runs (never inside gunicorn workers)."""
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from crm import create_app
+from crm.db import get_engine
+from crm.jobs import fetch_due_profiles
+from crm.line.runtime import line_client
+
+log = logging.getLogger("crm.worker")
+
+
+def build_scheduler(app) -> BlockingScheduler:
+    """Create the scheduler with every periodic job of the worker."""
+    scheduler = BlockingScheduler(timezone="UTC")
+    engine = get_engine(app)
+
+    def profiles_tick():
+        fetch_due_profiles(engine, line_client(app), max_attempts=app.config["PROFILE_FETCH_MAX_ATTEMPTS"])
+
+    scheduler.add_job(profiles_tick, "interval", seconds=2, id="profiles",
+                      max_instances=1, coalesce=True)
+    return scheduler
+
+
+def main() -> None:
+    """Start the worker and run until interrupted."""
+    app = create_app()
+    scheduler = build_scheduler(app)
+    log.info("worker started jobs=%s", [job.id for job in scheduler.get_jobs()])
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("worker stopped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Test fixtures: a fresh migrated database per test (SQLite, or PostgreSQL with CRM_TEST_DB=postgresql),
+the CRM and the LINE simulator as real HTTP servers."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import uuid
+
+import pytest
+from werkzeug.serving import make_server
+
+from crm import create_app, migrate
+from crm.config import testing_config
+from crm.db import get_engine
+
+TEST_DB = os.environ.get("CRM_TEST_DB", "sqlite")
+
+
+def pytest_report_header(config):
+    return f"CRM test database: {TEST_DB}"
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory):
+    """A migrated database that each test copies."""
+    if TEST_DB == "postgresql":
+        from tests.pg_cluster import start_cluster
+
+        cluster = start_cluster()
+        cluster.create_database("crm_template")
+        migrate.upgrade(cluster.url("crm_template"))
+        yield cluster
+        cluster.stop()
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        migrate.upgrade(f"sqlite:///{path}")
+        yield path
+
+
+@pytest.fixture
+def database_url(template_database, tmp_path):
+    """A fresh database with every migration applied."""
+    if TEST_DB == "postgresql":
+        name = "t_" + uuid.uuid4().hex[:16]
+        url = template_database.create_database(name, template="crm_template")
+        yield url
+        template_database.drop_database(name)
+    else:
+        path = tmp_path / "crm.sqlite3"
+        shutil.copy(template_database, path)
+        yield f"sqlite:///{path}"
+
+
+class LiveServer:
+    """A WSGI app served over real HTTP on a free loopback port, in a thread."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """The LINE simulator as a real HTTP server for the whole session."""
+    from linesim import create_app as create_simulator
+
+    server = LiveServer(create_simulator({}))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sim(simulator):
+    """A client of the simulator's control API, reset for this test."""
+    from linesim.client import SimulatorClient
+
+    client = SimulatorClient(simulator.url)
+    client.reset()
+    return client
+
+
+@pytest.fixture
+def make_app(database_url, simulator):
+    """Build CRM apps wired to this test's database and the simulator."""
+    apps = []
+
+    def factory(**overrides):
+        overrides.setdefault("LINE_API_BASE", simulator.url)
+        app = create_app(testing_config(database_url, **overrides))
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        get_engine(app).dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def crm_server(app, sim):
+    """The CRM served over HTTP, with the simulator posting its webhooks to it."""
+    server = LiveServer(app)
+    sim.configure(webhookUrl=f"{server.url}/callback")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
