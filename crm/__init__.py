@@ -8,7 +8,8 @@ from crm.config import Config
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app: configuration, database, blueprints, CLI. Nothing happens at import."""
-    from crm import cli, db, health, logging_setup
+    from crm import cli, console, db, health, i18n, logging_setup
+    from crm.console import auth, nav
     from crm.line import webhook
     from crm.line.postbacks import PostbackRegistry
 
@@ -19,8 +20,13 @@ def create_app(config: Config | None = None) -> Flask:
     logging_setup.configure_logging()
     logging_setup.init_app(app)
     db.init_app(app)
+    i18n.init_app(app)
     app.extensions[webhook.REGISTRY_KEY] = PostbackRegistry()
     app.register_blueprint(health.bp)
     app.register_blueprint(webhook.bp)
+    console.init_app(app)
+    nav.init_app(app)
+    auth.csrf.exempt(webhook.bp)
+    auth.csrf.exempt(health.bp)
     cli.init_app(app)
     return app

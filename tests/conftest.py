@@ -87,12 +87,13 @@ def sim(simulator):
 
 
 @pytest.fixture
-def make_app(database_url, simulator):
+def make_app(database_url, request):
     """Build CRM apps wired to this test's database and the simulator."""
     apps = []
 
     def factory(**overrides):
-        overrides.setdefault("LINE_API_BASE", simulator.url)
+        if "LINE_API_BASE" not in overrides:
+            overrides["LINE_API_BASE"] = request.getfixturevalue("simulator").url
         app = create_app(testing_config(database_url, **overrides))
         apps.append(app)
         return app

@@ -1,4 +1,4 @@
-"""Database tables (SQLModel). Times are aware UTC datetimes."""
+"""Friends, the webhook events they cause, and their conversation."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,15 +7,8 @@ from typing import Optional
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from crm.timeutil import UTCDateTime, utcnow
-
-
-def utc_field(nullable: bool = True, index: bool = False, default_factory=None):
-    """A UTC datetime column."""
-    column = Column(UTCDateTime(), nullable=nullable, index=index)
-    if default_factory is not None:
-        return Field(default_factory=default_factory, sa_column=column)
-    return Field(default=None, sa_column=column)
+from crm.models.base import utc_field
+from crm.timeutil import utcnow
 
 
 class FriendStatus:

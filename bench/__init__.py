@@ -1,0 +1,1 @@
+"""Benchmarks that print figures: data generation, webhook throughput and latency."""

@@ -1,0 +1,13 @@
+"""The staff console: one blueprint per area, each route guarded by a permission."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register login handling, CSRF protection and the console blueprints."""
+    from crm.console import auth, home
+
+    auth.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)

@@ -1,0 +1,114 @@
+"""Sign-in, sign-out and language choice (Flask-Login, Flask-WTF forms with CSRF)."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import CSRFProtect, FlaskForm
+from wtforms import EmailField, PasswordField, SelectField
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, Email, Length
+
+from crm.db import get_session
+from crm.i18n import LOCALES
+from crm.models import Staff
+from crm.services import audit
+from crm.services import staff as staff_service
+from crm.services.audit import Actor
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+class StaffUser:
+    """The signed-in staff member as Flask-Login sees them."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def __init__(self, staff: Staff):
+        self.id, self.email, self.role = staff.id, staff.email, staff.role
+        self.display_name, self.locale = staff.display_name, staff.locale
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+@login_manager.user_loader
+def load_user(staff_id: str):
+    staff = get_session().get(Staff, int(staff_id)) if staff_id.isdigit() else None
+    return StaffUser(staff) if staff is not None and staff.active else None
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class LanguageForm(FlaskForm):
+    locale = SelectField(_l("Language"), choices=[SelectChoice("ja", "日本語"), SelectChoice("en", "English")])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in with email and password; repeated failures are throttled."""
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
+    db = get_session()
+    ip_address = request.remote_addr or "unknown"
+    if staff_service.is_throttled(db, email=form.email.data, ip_address=ip_address):
+        flash(_("Too many failed sign-ins. Wait 15 minutes and try again."), "error")
+        return render_template("auth/login.html", form=form), 429
+    staff = staff_service.authenticate(db, email=form.email.data, password=form.password.data,
+                                       ip_address=ip_address)
+    if staff is None:
+        db.commit()
+        flash(_("Email or password is wrong."), "error")
+        return render_template("auth/login.html", form=form), 401
+    audit.record(db, actor=Actor.staff(staff.id, staff.email), action="staff.signed_in",
+                 target_type="staff", target_id=staff.id)
+    db.commit()
+    session.clear()
+    login_user(StaffUser(staff))
+    return redirect(url_for("home.index"))
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out."""
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def language():
+    """Choose the console language (saved on the staff account when signed in)."""
+    form = LanguageForm()
+    if form.validate_on_submit() and form.locale.data in LOCALES:
+        session["locale"] = form.locale.data
+        if current_user.is_authenticated:
+            db = get_session()
+            db.get(Staff, current_user.id).locale = form.locale.data
+            db.commit()
+    return redirect(request.referrer if _is_local(request.referrer) else url_for("home.index"))
+
+
+def _is_local(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)
+
+
+def init_app(app: Flask) -> None:
+    """Set up Flask-Login and CSRF protection (the LINE webhook is exempt: it has its signature)."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in.")
+    csrf.init_app(app)
+
+    @app.context_processor
+    def _language_form():
+        return {"language_form": LanguageForm(locale=session.get("locale", "ja"))}

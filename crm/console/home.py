@@ -1,0 +1,46 @@
+"""Home: today's figures and links to the main tasks."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask import Blueprint, render_template
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from crm.console.guard import requires
+from crm.db import get_session
+from crm.models import Friend, FriendStatus, Message, MessageDirection
+from crm.timeutil import TOKYO, utcnow
+
+bp = Blueprint("home", __name__)
+
+
+def tokyo_midnight(now: datetime) -> datetime:
+    """Start of today in Asia/Tokyo, as a UTC datetime."""
+    return datetime.combine(now.astimezone(TOKYO).date(), time(0), tzinfo=TOKYO).astimezone(now.tzinfo)
+
+
+def _count(db: Session, *conditions) -> int:
+    return db.exec(select(func.count()).select_from(Friend).where(*conditions)).one()
+
+
+def todays_figures(db: Session, now: datetime) -> dict:
+    """Friends following, follows and blocks today and in the last 7 days, messages received today."""
+    today, week = tokyo_midnight(now), now - timedelta(days=7)
+    received = select(func.count()).select_from(Message).where(
+        Message.direction == MessageDirection.INCOMING, Message.created_at >= today)
+    return {
+        "following": _count(db, Friend.status == FriendStatus.FOLLOWING),
+        "follows_today": _count(db, Friend.last_followed_at >= today),
+        "follows_week": _count(db, Friend.last_followed_at >= week),
+        "blocks_today": _count(db, Friend.status == FriendStatus.BLOCKED, Friend.blocked_at >= today),
+        "blocks_week": _count(db, Friend.status == FriendStatus.BLOCKED, Friend.blocked_at >= week),
+        "messages_today": db.exec(received).one(),
+    }
+
+
+@bp.get("/")
+@requires("home.view")
+def index():
+    """The home page."""
+    return render_template("home/index.html", figures=todays_figures(get_session(), utcnow()))

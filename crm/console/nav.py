@@ -1,0 +1,35 @@
+"""The console navigation: areas shown when their blueprint is registered and the role may use them."""
+from __future__ import annotations
+
+from flask import Flask, current_app, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from crm.permissions import can, masks_personal_data
+
+NAV = (
+    ("home.index", _l("Home"), "home.view"),
+    ("friends.index", _l("Friends"), "friends.view"),
+    ("tags.index", _l("Tags"), "tags.view"),
+    ("fields.index", _l("Fields"), "fields.define"),
+    ("audit.index", _l("Audit log"), "audit.view"),
+    ("staff_admin.index", _l("Staff"), "staff.manage"),
+)
+
+
+def nav_items() -> list[tuple[str, str]]:
+    """(url, label) of the areas the signed-in staff member may open."""
+    if not getattr(current_user, "is_authenticated", False):
+        return []
+    return [(url_for(endpoint), label) for endpoint, label, permission in NAV
+            if endpoint in current_app.view_functions and can(current_user.role, permission)]
+
+
+def init_app(app: Flask) -> None:
+    """Expose navigation and permission checks to templates."""
+
+    @app.context_processor
+    def _console_helpers():
+        role = getattr(current_user, "role", None)
+        return {"nav_items": nav_items, "can": lambda permission: can(role, permission),
+                "masked": masks_personal_data(role) if role else False}

@@ -1,0 +1,32 @@
+"""Japanese first, English available: Flask-Babel locale per staff member, times shown in Asia/Tokyo."""
+from __future__ import annotations
+
+from flask import Flask, session
+from flask_babel import Babel, format_datetime, get_locale
+from flask_login import current_user
+
+LOCALES = ("ja", "en")
+DEFAULT_LOCALE = "ja"
+
+
+def select_locale() -> str:
+    """The signed-in staff member's language, else the one chosen in this browser session, else Japanese."""
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in LOCALES:
+        return current_user.locale
+    chosen = session.get("locale")
+    return chosen if chosen in LOCALES else DEFAULT_LOCALE
+
+
+def tokyo_datetime(value, pattern: str = "yyyy/MM/dd HH:mm") -> str:
+    """Format an aware UTC datetime in Asia/Tokyo."""
+    return "" if value is None else format_datetime(value, pattern)
+
+
+def init_app(app: Flask) -> None:
+    """Set up Babel with catalogues in crm/translations and the datetime filter."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Tokyo")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    Babel(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Tokyo")
+    app.jinja_env.filters["tokyo"] = tokyo_datetime
+    app.jinja_env.globals["get_locale"] = get_locale
