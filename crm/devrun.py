@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import os
+import secrets
+import signal
 import sys
 from pathlib import Path
 
 from honcho.manager import Manager
+from sqlmodel import select
 
 from crm import migrate
+from crm.db import make_engine, session_scope
+from crm.models import Staff
+from crm.services.staff import create_staff, set_password
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,25 +35,47 @@ def dev_environment() -> dict:
     return env
 
 
+DEMO_ADMIN_EMAIL = "admin@example.com"
+
+
+def ensure_demo_admin(database_url: str) -> str:
+    """Create the demo admin, or give it a fresh password; return the password to print."""
+    password = secrets.token_urlsafe(12)
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        staff = session.exec(select(Staff).where(Staff.email == DEMO_ADMIN_EMAIL)).first()
+        if staff is None:
+            create_staff(session, email=DEMO_ADMIN_EMAIL, password=password, display_name="Demo admin",
+                         role="admin")
+        else:
+            set_password(staff, password)
+            staff.active = True
+    engine.dispose()
+    return password
+
+
 def main() -> int:
     """Prepare and start everything; Ctrl-C stops all three processes."""
     env = dev_environment()
     (ROOT / "instance").mkdir(exist_ok=True)
     migrate.upgrade(env["DATABASE_URL"])
+    password = ensure_demo_admin(env["DATABASE_URL"])
     bin_dir = Path(sys.executable).parent
     manager = Manager()
     manager.add_process("web", f"{bin_dir}/gunicorn --bind 127.0.0.1:{env['CRM_PORT']} --workers 2 "
-                               "--threads 4 app:app", env=env, cwd=str(ROOT))
+                               "--threads 4 --no-control-socket app:app", env=env, cwd=str(ROOT))
     manager.add_process("worker", f"{sys.executable} -m crm.worker", env=env, cwd=str(ROOT))
     manager.add_process("simulator", f"{sys.executable} -m linesim --host 127.0.0.1 --port {env['SIM_PORT']} "
                                      f"--webhook-url {env['SIM_WEBHOOK_URL']}", env=env, cwd=str(ROOT))
     print(f"\n  CRM console:     http://127.0.0.1:{env['CRM_PORT']}/"
           f"\n  LINE simulator:  http://127.0.0.1:{env['SIM_PORT']}/  (open it to chat as a friend)"
+          f"\n  Demo admin:      {DEMO_ADMIN_EMAIL} / {password}  (a new password at every start)"
           f"\n  Health:          http://127.0.0.1:{env['CRM_PORT']}/healthz"
           f"\n  Database:        {env['DATABASE_URL']}"
           "\n  Press Ctrl-C to stop everything.\n", flush=True)
     manager.loop()
-    return manager.returncode or 0
+    stopped_by_us = (None, 0, -signal.SIGTERM, -signal.SIGINT)
+    return 0 if manager.returncode in stopped_by_us else manager.returncode
 
 
 if __name__ == "__main__":

@@ -34,6 +34,34 @@ ROLE_LABELS = {"admin": "管理者 / Admin", "marketer": "マーケター / Mark
                "staff": "スタッフ / Staff", "analyst": "アナリスト / Analyst"}
 
 
+# permission -> what it allows, for docs/permissions.md
+DESCRIPTIONS: dict[str, str] = {
+    "home.view": "Open the home page with today's figures",
+    "friends.view": "See the friend list and friend pages",
+    "friends.view_personal": "See names, pictures, note and chat text (without it they are masked)",
+    "friends.edit": "Change a friend's details on their page",
+    "friends.bulk": "Act on many friends at once (bulk tagging)",
+    "friends.export": "Export friends as CSV or JSON",
+    "chat.send": "Reply to a friend 1:1",
+    "notes.write": "Write notes on friends",
+    "notes.edit_any": "Edit or delete notes written by others",
+    "fields.set": "Set a friend's field values",
+    "fields.define": "Define custom fields",
+    "tags.view": "See tags, folders and how many friends have each tag",
+    "tags.manage": "Create, rename and delete tags and tag folders",
+    "segments.manage": "Build and save segments",
+    "broadcasts.send": "Send and schedule broadcasts",
+    "surveys.edit": "Build surveys",
+    "richmenus.edit": "Build rich menus",
+    "templates.edit": "Edit message templates",
+    "reports.view": "See reports and statistics",
+    "audit.view": "Browse the audit log",
+    "staff.manage": "Create staff accounts, change roles, deactivate, reset passwords",
+    "settings.manage": "Change the account settings",
+    "data.erase": "Erase a friend's data on request",
+}
+
+
 def can(role: str | None, permission: str) -> bool:
     """Tell whether a role holds a permission; unknown permissions are denied."""
     if role is None:
@@ -51,3 +79,26 @@ def mask_name(name: str | None) -> str:
     if not name:
         return "—"
     return name[0] + "＊＊"
+
+
+def permission_table_markdown() -> str:
+    """Render the permission table as the Markdown of docs/permissions.md."""
+    header = "| Permission | What it allows | " + " | ".join(ROLE_LABELS[role] for role in ROLES) + " |"
+    lines = [
+        "# Permissions (権限)",
+        "",
+        "<!-- Generated from crm/permissions.py by permission_table_markdown(); do not edit by hand. -->",
+        "<!-- Regenerate: .venv/bin/python -c \"from crm.permissions import permission_table_markdown as t;"
+        " print(t(), end='')\" > docs/permissions.md -->",
+        "",
+        "What each staff role may do in the console. Every console route requires one of these permissions;",
+        "a role without it gets 403. Roles without `friends.view_personal` see names masked, and no pictures,",
+        "note or chat text.",
+        "",
+        header,
+        "|---|---|" + ":-:|" * len(ROLES),
+    ]
+    for permission, roles in PERMISSIONS.items():
+        marks = " | ".join("✓" if role in roles else "" for role in ROLES)
+        lines.append(f"| `{permission}` | {DESCRIPTIONS.get(permission, '')} | {marks} |")
+    return "\n".join(lines) + "\n"

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import signal
 
+from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from crm import create_app
@@ -30,11 +32,20 @@ def main() -> None:
     """Start the worker and run until interrupted."""
     app = create_app()
     scheduler = build_scheduler(app)
-    log.info("worker started jobs=%s", [job.id for job in scheduler.get_jobs()])
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        log.info("worker stopped")
+
+    def stop(signum, _frame):
+        log.info("worker stopping signal=%s", signum)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    def started(_event):
+        log.info("worker started jobs=%s", [job.id for job in scheduler.get_jobs()])
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
+    scheduler.start()
+    log.info("worker stopped")
 
 
 if __name__ == "__main__":

@@ -20,3 +20,24 @@ def post_signed(client, payload, *, secret: str = SECRET, headers: dict | None =
     all_headers = {"X-Line-Signature": sign(body, secret), "Content-Type": "application/json"}
     all_headers.update(headers or {})
     return client.post("/callback", data=body, headers=all_headers)
+
+
+_counter = iter(range(1, 10**9))
+
+
+def event(kind: str, user_id: str = "U" + "a" * 32, *, timestamp: int = 1_700_000_000_000,
+          source: dict | None = None, event_id: str | None = None, **fields) -> dict:
+    """A complete webhook event object of the given type, as LINE sends it."""
+    body = {
+        "type": kind, "mode": "active", "timestamp": timestamp,
+        "source": source or {"type": "user", "userId": user_id},
+        "webhookEventId": event_id or f"01TEST{next(_counter):020d}",
+        "deliveryContext": {"isRedelivery": False},
+    }
+    body.update(fields)
+    return body
+
+
+def webhook_body(*events) -> dict:
+    """A webhook body carrying these events."""
+    return {"destination": "U" + "0" * 32, "events": list(events)}

@@ -1,0 +1,169 @@
+"""1:1 chat from the console: push a text to one friend exactly once per retry key, and LINE's quota."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from sqlmodel import Session, select
+
+from crm.models import AuditEntry, Friend, FriendStatus, Message
+from crm.services.audit import Actor, record
+from crm.services.messages import record_outgoing
+from crm.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+MAX_UTF16_UNITS = 5000
+SENT_ACTION = "chat.sent"
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation at the edge (pybabel extracts N_)."""
+    return message
+
+
+class ChatError(ValueError):
+    """A message that cannot be sent; msgid and params let the edge translate it."""
+
+    def __init__(self, msgid: str, **params):
+        super().__init__(msgid % params if params else msgid)
+        self.msgid, self.params = msgid, params
+
+
+class Pusher(Protocol):
+    """What sending needs from the LINE client."""
+
+    def push_text(self, user_id: str, text: str, *, retry_key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The stored message, and whether this retry key had already sent it."""
+
+    message: Message
+    duplicate: bool
+
+
+def utf16_length(text: str) -> int:
+    """Length as LINE counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clean_text(text: str | None) -> str:
+    """Normalise line ends; refuse an empty text or one over LINE's 5,000 UTF-16 units."""
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise ChatError(N_("Write a message first."))
+    length = utf16_length(text)
+    if length > MAX_UTF16_UNITS:
+        raise ChatError(N_("A message can have at most %(max)d characters (now %(count)d)."),
+                        max=MAX_UTF16_UNITS, count=length)
+    return text
+
+
+def new_retry_key() -> str:
+    """A fresh retry key (UUID4) for one reply form."""
+    return str(uuid.uuid4())
+
+
+def check_retry_key(retry_key: str | None) -> str:
+    """Accept only a UUID4 in canonical form, as LINE's X-Line-Retry-Key requires."""
+    try:
+        parsed = uuid.UUID(retry_key or "")
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.version != 4 or str(parsed) != retry_key:
+        raise ChatError(N_("The form has expired. Reload the page and send again."))
+    return retry_key
+
+
+def sent_with_key(session: Session, *, friend_id: int, retry_key: str) -> Message | None:
+    """The message already sent to this friend with this retry key, if any (found through the audit log)."""
+    entries = session.exec(select(AuditEntry).where(
+        AuditEntry.action == SENT_ACTION, AuditEntry.target_type == "friend",
+        AuditEntry.target_id == str(friend_id), AuditEntry.after.contains(f'"retry_key": "{retry_key}"')))
+    for entry in entries:
+        message_id = _message_id(entry.after)
+        if message_id is not None:
+            return session.get(Message, message_id)
+    return None
+
+
+def _message_id(after: str | None) -> int | None:
+    value = json.loads(after or "{}").get("message_id")
+    return value if isinstance(value, int) else None
+
+
+def send_text(session: Session, *, client: Pusher, friend: Friend, text: str, retry_key: str,
+              actor: Actor) -> SendResult:
+    """Push a text to a following friend and store it; the same retry key never sends or stores twice.
+
+    LINE errors propagate unchanged and nothing is stored; retrying with the same key is safe because
+    LINE answers 409 for a key it already accepted, which the client counts as sent.
+    """
+    if friend.status != FriendStatus.FOLLOWING:
+        raise ChatError(N_("This friend has blocked the account, so messages cannot be sent."))
+    text, retry_key = clean_text(text), check_retry_key(retry_key)
+    previous = sent_with_key(session, friend_id=friend.id, retry_key=retry_key)
+    if previous is not None:
+        return SendResult(previous, duplicate=True)
+    client.push_text(friend.line_user_id, text, retry_key=retry_key)
+    message = record_outgoing(session, friend_id=friend.id, message_type="text", text=text,
+                              sent_via="console", at=utcnow())
+    session.flush()
+    record(session, actor=actor, action=SENT_ACTION, target_type="friend", target_id=friend.id,
+           after={"message_id": message.id, "retry_key": retry_key, "length": utf16_length(text)})
+    return SendResult(message, duplicate=False)
+
+
+@dataclass(frozen=True)
+class QuotaState:
+    """LINE's message quota as the page shows it; level is ok, low (<10% left), exhausted or unknown."""
+
+    limited: bool
+    limit: int | None
+    used: int | None
+    remaining: int | None
+    level: str
+
+
+UNKNOWN_QUOTA = QuotaState(limited=False, limit=None, used=None, remaining=None, level="unknown")
+
+
+def quota_state(quota) -> QuotaState:
+    """Classify a LineClient Quota: low under 10% remaining, exhausted at 0."""
+    level = "ok"
+    if quota.limited and quota.remaining is not None:
+        if quota.remaining <= 0:
+            level = "exhausted"
+        elif quota.remaining * 10 < quota.limit:
+            level = "low"
+    return QuotaState(quota.limited, quota.limit, quota.used, quota.remaining, level)
+
+
+class QuotaCache:
+    """LINE's quota, fetched at most once per ttl; a failure is cached too, as unknown."""
+
+    def __init__(self, fetch: Callable[[], object], *, ttl: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self._fetch, self._ttl, self._clock = fetch, ttl, clock
+        self._lock = threading.Lock()
+        self._value: QuotaState | None = None
+        self._expires = 0.0
+
+    def get(self) -> QuotaState:
+        """The cached state, refreshed when older than ttl; never raises."""
+        with self._lock:
+            if self._value is not None and self._clock() < self._expires:
+                return self._value
+            try:
+                self._value = quota_state(self._fetch())
+            except Exception as error:  # any LINE or network failure must not break the page
+                log.warning("quota_fetch_failed error=%s", error)
+                self._value = UNKNOWN_QUOTA
+            self._expires = self._clock() + self._ttl
+            return self._value

@@ -1,0 +1,70 @@
+"""The benchmark data generator writes valid, distinct friends fast (SQLite or PostgreSQL)."""
+import re
+from datetime import timezone
+
+import pytest
+from sqlmodel import Session, func, select
+
+from bench.generate import generate_friends
+from crm.db import make_engine
+from crm.models import Friend, FriendStatus
+from crm.timeutil import utcnow
+
+LINE_USER_ID = re.compile(r"^U[0-9a-f]{32}$")
+TIME_COLUMNS = ("first_followed_at", "last_followed_at", "blocked_at", "last_interaction_at",
+                "profile_fetched_at", "profile_fetch_due_at", "created_at")
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def load_friends(engine):
+    with Session(engine) as session:
+        return session.exec(select(Friend)).all()
+
+
+def test_generates_the_requested_number_of_distinct_friends(engine):
+    result = generate_friends(engine, 2_000, seed=7)
+    friends = load_friends(engine)
+    assert result.rows == len(friends) == 2_000
+    assert len({friend.line_user_id for friend in friends}) == 2_000
+    assert all(LINE_USER_ID.match(friend.line_user_id) for friend in friends)
+
+
+def test_statuses_are_mostly_following_and_some_blocked(engine):
+    generate_friends(engine, 2_000, seed=7)
+    friends = load_friends(engine)
+    blocked = [friend for friend in friends if friend.status == FriendStatus.BLOCKED]
+    assert {friend.status for friend in friends} == {FriendStatus.FOLLOWING, FriendStatus.BLOCKED}
+    assert 0.05 < len(blocked) / len(friends) < 0.15
+    assert all(friend.blocked_at is not None for friend in blocked)
+
+
+def test_times_read_back_aware_utc_and_in_order(engine):
+    now = utcnow()
+    generate_friends(engine, 2_000, seed=7, now=now)
+    for friend in load_friends(engine):
+        for name in TIME_COLUMNS:
+            value = getattr(friend, name)
+            assert value is None or value.tzinfo == timezone.utc, name
+        assert friend.first_followed_at <= friend.last_followed_at <= friend.last_interaction_at <= now
+        assert friend.follow_count >= 1
+
+
+def test_values_fit_the_model(engine):
+    generate_friends(engine, 2_000, seed=7)
+    for friend in load_friends(engine):
+        Friend.model_validate(friend.model_dump())
+        assert friend.display_name is None or 0 < len(friend.display_name) <= 200
+        assert friend.language in (None, "ja", "en", "zh-TW", "th", "ko")
+
+
+def test_a_second_run_appends_new_friends(engine):
+    generate_friends(engine, 500, seed=7)
+    generate_friends(engine, 500, seed=7)
+    with Session(engine) as session:
+        assert session.exec(select(func.count(func.distinct(Friend.line_user_id)))).one() == 1_000

@@ -1,0 +1,28 @@
+"""Migrations apply from nothing, revert, and match the models."""
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlmodel import SQLModel
+
+import crm.models  # noqa: F401
+from crm import migrate
+from crm.db import make_engine
+
+
+def test_schema_matches_the_models(database_url):
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_downgrade_to_nothing_and_back(database_url):
+    migrate.downgrade(database_url, "base")
+    engine = make_engine(database_url)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    engine.dispose()
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    assert {"friend", "webhook_event", "message", "staff", "tag"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
