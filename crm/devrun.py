@@ -74,7 +74,7 @@ def main() -> int:
           f"\n  Database:        {env['DATABASE_URL']}"
           "\n  Press Ctrl-C to stop everything.\n", flush=True)
     manager.loop()
-    stopped_by_us = (None, 0, -signal.SIGTERM, -signal.SIGINT)
+    stopped_by_us = (None, 0, 128 + signal.SIGINT, 128 + signal.SIGTERM, -signal.SIGTERM, -signal.SIGINT)
     return 0 if manager.returncode in stopped_by_us else manager.returncode
 
 

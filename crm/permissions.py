@@ -92,8 +92,9 @@ def permission_table_markdown() -> str:
         " print(t(), end='')\" > docs/permissions.md -->",
         "",
         "What each staff role may do in the console. Every console route requires one of these permissions;",
-        "a role without it gets 403. Roles without `friends.view_personal` see names masked, and no pictures,",
-        "note or chat text.",
+        "a role without it gets 403. Roles without `friends.view_personal`"
+        f" ({', '.join(role for role in ROLES if masks_personal_data(role))}) see names masked,",
+        "and no pictures, note or chat text.",
         "",
         header,
         "|---|---|" + ":-:|" * len(ROLES),

@@ -45,6 +45,6 @@ def test_devrun_serves_everything_wired_together(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGINT)
         output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
+    assert process.returncode == 0, (process.returncode, output[-3000:])
     assert re.search(r"Demo admin:\s+admin@example.com / \S+", output)
     assert f"http://127.0.0.1:{sim_port}/" in output

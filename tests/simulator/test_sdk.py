@@ -5,22 +5,21 @@ import uuid
 
 import pytest
 from linebot.v3.messaging import (
+    ApiClient,
     ApiException,
+    Configuration,
+    MessagingApi,
     MulticastRequest,
-    NotFoundException,
+    PostbackAction,
     PushMessageRequest,
     ReplyMessageRequest,
     RichMenuArea,
     RichMenuBounds,
     RichMenuRequest,
     RichMenuSize,
-    PostbackAction,
     TextMessage,
-    UnauthorizedException,
-    ApiClient,
-    Configuration,
-    MessagingApi,
 )
+from linebot.v3.messaging.exceptions import NotFoundException, UnauthorizedException
 
 from tests.simulator.images import png
 
