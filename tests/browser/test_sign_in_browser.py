@@ -1,0 +1,17 @@
+"""Sign in through a real browser, and switch the console to English."""
+from playwright.sync_api import expect
+
+from tests.console_helpers import PASSWORD, make_staff
+
+
+def test_sign_in_and_switch_to_english(app, console_url, page):
+    email = make_staff(app, "staff")
+    page.goto(f"{console_url}/")
+    expect(page).to_have_url(f"{console_url}/login?next=%2F")
+    page.get_by_label("メールアドレス").fill(email)
+    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    expect(page.get_by_role("heading", name="今日")).to_be_visible()
+    page.get_by_label("言語").select_option("en")
+    expect(page.get_by_role("heading", name="Today")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
