@@ -17,8 +17,8 @@ def alembic_config(database_url: str) -> AlembicConfig:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Apply migrations up to revision."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Apply migrations up to revision (all heads by default, so parallel branches both apply)."""
     command.upgrade(alembic_config(database_url), revision)
 
 
