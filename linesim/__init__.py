@@ -1,0 +1,34 @@
+"""LINE platform simulator: a small Flask app that stands in for LINE's Messaging API and webhooks."""
+from __future__ import annotations
+
+from flask import Flask
+
+from linesim import ids
+
+DEFAULTS = {
+    "CHANNEL_SECRET": "simulator-channel-secret",
+    "CHANNEL_ACCESS_TOKEN": "simulator-access-token",
+    "WEBHOOK_URL": None,
+    "BOT_USER_ID": None,
+    "RATE_LIMIT_PER_SECOND": None,
+    "WEBHOOK_TIMEOUT": 10,
+}
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build a simulator app; config keys are those of DEFAULTS."""
+    # Imported here so that `linesim.client` can be used without loading Flask views and the SDK's models.
+    from linesim import chat, control_admin, control_api, errors, gateway, messaging_api, richmenu_api
+    from linesim.state import SimState
+
+    settings = {**DEFAULTS, **(config or {})}
+    settings["BOT_USER_ID"] = settings["BOT_USER_ID"] or ids.user_id()
+    app = Flask(__name__, static_folder=None)
+    app.config.update(settings)
+    app.json.sort_keys = False
+    app.extensions["linesim"] = SimState(settings)
+    errors.init_app(app)
+    gateway.init_app(app)
+    for blueprint in (messaging_api.bp, richmenu_api.bp, control_api.bp, control_admin.bp, chat.bp):
+        app.register_blueprint(blueprint)
+    return app

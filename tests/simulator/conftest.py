@@ -137,3 +137,10 @@ def friend(control):
     user_id = control.create_user("Hanako", picture_url="https://example.com/h.png", language="ja")
     control.follow(user_id)
     return user_id
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium for pytest-playwright (Playwright's own browser download is not available)."""
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium",
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]}

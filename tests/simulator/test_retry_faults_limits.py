@@ -73,7 +73,8 @@ def test_reply_token_expires(line_api, control):
     user_id = control.create_user("Slow")
     token = control.follow(user_id)["event"]["replyToken"]
     time.sleep(0.3)
-    response = line_api.post("/v2/bot/message/reply", {"replyToken": token, "messages": [{"type": "text", "text": "x"}]})
+    body = {"replyToken": token, "messages": [{"type": "text", "text": "x"}]}
+    response = line_api.post("/v2/bot/message/reply", body)
     assert response.status_code == 400 and response.json() == {"message": "Invalid reply token"}
 
 

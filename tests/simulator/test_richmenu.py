@@ -15,7 +15,8 @@ def area(index: int, action: dict | None = None) -> dict:
 
 def menu(**overrides) -> dict:
     body = {"size": {"width": WIDTH, "height": HEIGHT}, "selected": True, "name": "Survey",
-            "chatBarText": "メニュー", "areas": [area(0), area(1, {"type": "message", "label": "Hi", "text": "hi"})]}
+            "chatBarText": "メニュー",
+            "areas": [area(0), area(1, {"type": "message", "label": "Hi", "text": "hi"})]}
     return {**body, **overrides}
 
 
@@ -153,10 +154,13 @@ def test_bulk_link_and_unlink(line_api, control, friend):
 def test_aliases(line_api):
     first, second = ready_menu(line_api), ready_menu(line_api)
     bare = create(line_api)
-    assert line_api.post("/v2/bot/richmenu/alias", {"richMenuAliasId": "page-1", "richMenuId": first}).status_code == 200
-    assert line_api.post("/v2/bot/richmenu/alias", {"richMenuAliasId": "page-1", "richMenuId": first}).status_code == 400
-    assert line_api.post("/v2/bot/richmenu/alias", {"richMenuAliasId": "Bad Id", "richMenuId": first}).status_code == 400
-    assert line_api.post("/v2/bot/richmenu/alias", {"richMenuAliasId": "bare", "richMenuId": bare}).status_code == 400
+    def create_alias(alias_id: str, menu_id: str) -> int:
+        return line_api.post("/v2/bot/richmenu/alias", {"richMenuAliasId": alias_id, "richMenuId": menu_id}).status_code
+
+    assert create_alias("page-1", first) == 200
+    assert create_alias("page-1", first) == 400
+    assert create_alias("Bad Id", first) == 400
+    assert create_alias("bare", bare) == 400
     assert line_api.post("/v2/bot/richmenu/alias/page-1", {"richMenuId": second}).status_code == 200
     assert line_api.get("/v2/bot/richmenu/alias/page-1").json() == {"richMenuAliasId": "page-1", "richMenuId": second}
     assert line_api.get("/v2/bot/richmenu/alias/list").json() == {
