@@ -224,7 +224,7 @@ def test_quota_state_near_the_reply_box(app, sim, limit, used, level):
     html = page(signed_in_client(app, "staff", locale="en"), friend_id)
     assert f'data-quota="{level}"' in html
     if level == "low":
-        assert "Less than a tenth of this month&#39;s messages are left." in html
+        assert "Less than a tenth of this month" in html
     if level == "exhausted":
         assert "The monthly limit is used up" in html
     if limit is None:
@@ -248,6 +248,6 @@ def test_page_renders_when_quota_call_fails_or_stalls(app, sim, kind):
     client = signed_in_client(app, "staff", locale="en")
     started = datetime.now(timezone.utc)
     html = page(client, friend_id)
-    assert (datetime.now(timezone.utc) - started).total_seconds() < 4
+    assert (datetime.now(timezone.utc) - started).total_seconds() < 3.5  # the quota wait is 2 s
     assert 'data-quota="unknown"' in html and "could not be read" in html
     assert 'name="retry_key"' in html

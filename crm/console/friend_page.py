@@ -14,7 +14,7 @@ from crm.console.guard import current_actor, requires
 from crm.db import get_session
 from crm.line.client import LineApiError, LineClient
 from crm.line.runtime import line_client
-from crm.models import Friend, FriendStatus, Tag, TagFolder
+from crm.models import FieldDefinition, Friend, FriendStatus, Tag, TagFolder
 from crm.permissions import can, mask_name, masks_personal_data
 from crm.services import chat, fields, messages, notes, tags
 
@@ -89,18 +89,19 @@ def _render(friend: Friend, *, status: int = 200, errors: dict | None = None, ty
     tag_form.tag_id.choices = _tag_choices(db, current)
     may_reply = can(current_user.role, "chat.send") and not masked
     picture = friend.picture_url if (friend.picture_url or "").startswith(("https://", "http://")) else None
+    blocked = friend.status == FriendStatus.BLOCKED
     return render_template(
         "friend/show.html", friend=friend, masked=masked, picture=None if masked else picture,
         name=mask_name(friend.display_name) if masked else friend.display_name,
-        blocked=friend.status == FriendStatus.BLOCKED,
+        blocked=blocked,
         tags=db.exec(select(Tag).where(Tag.id.in_(current)).order_by(Tag.name)).all() if current else [],
         notes=notes.notes_for_friend(db, friend_id=friend.id),
         may_change=lambda note: notes.may_change(note, staff_id=current_user.id,
                                                  edit_any=can(current_user.role, "notes.edit_any")),
         field_rows=fields.values_for_friend(db, friend_id=friend.id), choices_of=fields.choices_of,
         conversation=messages.conversation(db, friend_id=friend.id),
-        may_reply=may_reply, quota=quota_cache(current_app).get() if may_reply else None,
-        tag_form=tag_form, note_form=note_form or NoteForm(formdata=None), action_form=ActionForm(formdata=None),
+        may_reply=may_reply, quota=quota_cache(current_app).get() if may_reply and not blocked else None,
+        tag_form=tag_form, note_form=note_form or NoteForm(formdata=None),
         reply_form=_with_key(reply_form or ReplyForm(formdata=None)),
         errors=errors or {}, typed=typed or {},
         list_url=url_for("friends.index") if "friends.index" in current_app.view_functions else None,
@@ -203,6 +204,8 @@ def set_field(friend_id: int, field_id: int):
     db = get_session()
     friend = _friend_or_404(db, friend_id)
     form = FieldValueForm()
+    if db.get(FieldDefinition, field_id) is None:
+        abort(404)
     if not form.validate_on_submit():
         abort(400)
     raw = form.value.data or ""

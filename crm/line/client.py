@@ -14,6 +14,15 @@ from linebot.v3.messaging import (
     ReplyMessageRequest,
     TextMessage,
 )
+from linebot.v3.messaging import (  # rich menus (issue 4)
+    CreateRichMenuAliasRequest,
+    MessagingApiBlob,
+    RichMenuBulkLinkRequest,
+    RichMenuBulkUnlinkRequest,
+    RichMenuRequest,
+    UpdateRichMenuAliasRequest,
+)
+from linebot.v3.messaging import Message  # any message object (surveys: quick replies)
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from crm.services.friends import Profile
@@ -67,6 +76,7 @@ class LineClient:
     def __init__(self, *, api_base: str, access_token: str, timeout: float = 5.0):
         host = api_base.rstrip("/")
         configuration = Configuration(host=None if host == REAL_LINE_HOST else host, access_token=access_token)
+        configuration.retries = False  # no silent urllib3 retries: callers retry with backoff and retry keys
         self._api = MessagingApi(ApiClient(configuration))
         self._timeout = (min(timeout, 3.0), timeout)
 
@@ -95,12 +105,89 @@ class LineClient:
         request = ReplyMessageRequest(reply_token=reply_token, messages=[TextMessage(text=t) for t in texts])
         self._call(self._api.reply_message, request)
 
+    def reply_messages(self, reply_token: str, messages: list[dict]) -> None:
+        """Reply with up to five message objects given as LINE JSON (validated by the SDK's models)."""
+        request = ReplyMessageRequest(reply_token=reply_token, messages=[Message.from_dict(m) for m in messages])
+        self._call(self._api.reply_message, request)
+
+    def push_messages(self, user_id: str, messages: list[dict], *, retry_key: str) -> None:
+        """Push up to five message objects given as LINE JSON; a 409 for our own retry key counts as sent."""
+        request = PushMessageRequest(to=user_id, messages=[Message.from_dict(m) for m in messages])
+        try:
+            self._call(self._api.push_message, request, x_line_retry_key=retry_key)
+        except LineApiError as error:
+            if not error.already_accepted:
+                raise
+
     def get_quota(self) -> Quota:
         """Return the month's quota and usage (LINE's usage figure is approximate)."""
         quota = self._call(self._api.get_message_quota)
         used = self._call(self._api.get_message_quota_consumption).total_usage
         limited = quota.type == "limited"
         return Quota(limited=limited, limit=quota.value if limited else None, used=used)
+
+    # ---- Rich menus (issue 4): create, image, default, per-user and bulk links, aliases, delete ----
+    BULK_MAX_USERS = 500
+
+    def create_rich_menu(self, menu: dict) -> str:
+        """Create a rich menu from LINE's JSON rich menu object; return its richMenuId."""
+        return self._call(self._api.create_rich_menu, RichMenuRequest.from_dict(menu)).rich_menu_id
+
+    def set_rich_menu_image(self, rich_menu_id: str, data: bytes, content_type: str) -> None:
+        """Attach the menu's JPEG or PNG image (LINE never replaces an image once set)."""
+        blob = MessagingApiBlob(self._api.api_client)
+        self._call(blob.set_rich_menu_image, rich_menu_id, body=data, _headers={"Content-Type": content_type})
+
+    def set_default_rich_menu(self, rich_menu_id: str) -> None:
+        """Make the menu every friend's default."""
+        self._call(self._api.set_default_rich_menu, rich_menu_id)
+
+    def clear_default_rich_menu(self) -> None:
+        """Remove the default menu."""
+        self._call(self._api.cancel_default_rich_menu)
+
+    def link_rich_menu(self, user_id: str, rich_menu_id: str) -> None:
+        """Show the menu to one user (replaces their per-user menu at once)."""
+        self._call(self._api.link_rich_menu_id_to_user, user_id, rich_menu_id)
+
+    def unlink_rich_menu(self, user_id: str) -> None:
+        """Remove one user's per-user menu."""
+        self._call(self._api.unlink_rich_menu_id_from_user, user_id)
+
+    def bulk_link_rich_menu(self, rich_menu_id: str, user_ids: list[str]) -> None:
+        """Link the menu to up to 500 users in one call (LINE applies it asynchronously)."""
+        if not 1 <= len(user_ids) <= self.BULK_MAX_USERS:
+            raise ValueError(f"bulk link takes 1 to {self.BULK_MAX_USERS} user IDs, not {len(user_ids)}")
+        request = RichMenuBulkLinkRequest(rich_menu_id=rich_menu_id, user_ids=list(user_ids))
+        self._call(self._api.link_rich_menu_id_to_users, request)
+
+    def bulk_unlink_rich_menu(self, user_ids: list[str]) -> None:
+        """Remove the per-user menus of up to 500 users in one call."""
+        if not 1 <= len(user_ids) <= self.BULK_MAX_USERS:
+            raise ValueError(f"bulk unlink takes 1 to {self.BULK_MAX_USERS} user IDs, not {len(user_ids)}")
+        self._call(self._api.unlink_rich_menu_id_from_users, RichMenuBulkUnlinkRequest(user_ids=list(user_ids)))
+
+    def create_rich_menu_alias(self, alias_id: str, rich_menu_id: str) -> None:
+        """Create a tab alias for a menu (the target of richmenuswitch actions)."""
+        request = CreateRichMenuAliasRequest(rich_menu_alias_id=alias_id, rich_menu_id=rich_menu_id)
+        self._call(self._api.create_rich_menu_alias, request)
+
+    def update_rich_menu_alias(self, alias_id: str, rich_menu_id: str) -> None:
+        """Point an existing alias at another menu."""
+        self._call(self._api.update_rich_menu_alias, alias_id, UpdateRichMenuAliasRequest(rich_menu_id=rich_menu_id))
+
+    def delete_rich_menu_alias(self, alias_id: str) -> None:
+        """Delete an alias (limited to 100 an hour)."""
+        self._call(self._api.delete_rich_menu_alias, alias_id)
+
+    def delete_rich_menu(self, rich_menu_id: str) -> None:
+        """Delete a menu; LINE unlinks it from everyone (limited to 100 an hour)."""
+        self._call(self._api.delete_rich_menu, rich_menu_id)
+
+    def list_rich_menus(self) -> list[dict]:
+        """Every rich menu of the channel made through the API, as LINE's JSON objects."""
+        return [menu.to_dict() for menu in self._call(self._api.get_rich_menu_list).richmenus]
+    # ---- end of rich menus ----
 
     def _call(self, method, *args, **kwargs):
         try:

@@ -146,24 +146,40 @@ def quota_state(quota) -> QuotaState:
 
 
 class QuotaCache:
-    """LINE's quota, fetched at most once per ttl; a failure is cached too, as unknown."""
+    """LINE's quota, refreshed at most once per ttl in a background thread; callers wait at most `wait` seconds.
 
-    def __init__(self, fetch: Callable[[], object], *, ttl: float = 60.0,
+    A failure is cached as unknown for ttl too, so a LINE outage costs one slow call per minute, not per page.
+    """
+
+    def __init__(self, fetch: Callable[[], object], *, ttl: float = 60.0, wait: float = 2.0,
                  clock: Callable[[], float] = time.monotonic):
-        self._fetch, self._ttl, self._clock = fetch, ttl, clock
+        self._fetch, self._ttl, self._wait, self._clock = fetch, ttl, wait, clock
         self._lock = threading.Lock()
         self._value: QuotaState | None = None
         self._expires = 0.0
+        self._refreshing: threading.Event | None = None
 
     def get(self) -> QuotaState:
-        """The cached state, refreshed when older than ttl; never raises."""
+        """The cached state; when it is stale, start one refresh and wait for it briefly. Never raises."""
         with self._lock:
             if self._value is not None and self._clock() < self._expires:
                 return self._value
-            try:
-                self._value = quota_state(self._fetch())
-            except Exception as error:  # any LINE or network failure must not break the page
-                log.warning("quota_fetch_failed error=%s", error)
-                self._value = UNKNOWN_QUOTA
-            self._expires = self._clock() + self._ttl
-            return self._value
+            if self._refreshing is None:
+                self._refreshing = threading.Event()
+                threading.Thread(target=self._refresh, args=(self._refreshing,), daemon=True,
+                                 name="line-quota").start()
+            refreshing = self._refreshing
+        refreshing.wait(self._wait)
+        with self._lock:
+            fresh = self._value is not None and self._clock() < self._expires
+            return self._value if fresh else UNKNOWN_QUOTA
+
+    def _refresh(self, done: threading.Event) -> None:
+        try:
+            value = quota_state(self._fetch())
+        except Exception as error:  # any LINE or network failure must not break the page
+            log.warning("quota_fetch_failed error=%s", error)
+            value = UNKNOWN_QUOTA
+        with self._lock:
+            self._value, self._expires, self._refreshing = value, self._clock() + self._ttl, None
+        done.set()

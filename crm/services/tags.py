@@ -1,7 +1,7 @@
 """Tags on friends. Every edge (console, bulk, surveys, clicks, API) adds and removes tags through here."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import and_, delete, func
 from sqlmodel import Session, select, update
@@ -14,6 +14,26 @@ from crm.timeutil import utcnow
 
 class TagError(ValueError):
     """A tag operation that cannot be done, with a message for the user."""
+
+
+# Listeners run in the caller's transaction after friends gain or lose a tag: callback(session, tag_id=...,
+# friend_ids=[...], added=True|False). friend_ids may include friends whose tags did not change (a bulk call
+# that was partly a no-op). Listeners write to the database only (no network calls); they are registered once
+# per process and must be idempotent to register (rich menus queue relinks here).
+TagsChangedListener = Callable[..., None]
+_listeners: list[TagsChangedListener] = []
+
+
+def on_tags_changed(callback: TagsChangedListener) -> TagsChangedListener:
+    """Register a listener for tag changes (registering the same callback twice has no effect)."""
+    if callback not in _listeners:
+        _listeners.append(callback)
+    return callback
+
+
+def _notify(session: Session, *, tag_id: int, friend_ids: list[int], added: bool) -> None:
+    for callback in tuple(_listeners):
+        callback(session, tag_id=tag_id, friend_ids=friend_ids, added=added)
 
 
 def add_tag(session: Session, *, friend_id: int, tag_id: int, actor: Actor, audit: bool = True) -> bool:
@@ -58,9 +78,11 @@ def _insert_links(session: Session, *, tag_id: int, friend_ids: list[int], actor
     rows = [{"friend_id": fid, "tag_id": tag_id, "added_at": now, "added_by": actor.label[:120]}
             for fid in friend_ids]
     stmt = insert_for(session, FriendTag.__table__).values(rows).on_conflict_do_nothing(
-        index_elements=["friend_id", "tag_id"])
-    added = session.exec(stmt).rowcount
+        index_elements=["friend_id", "tag_id"]).returning(FriendTag.__table__.c.friend_id)
+    added = len(session.exec(stmt).all())  # rowcount is -1 for ON CONFLICT on psycopg 3
     _adjust_count(session, tag_id, added)
+    if added:
+        _notify(session, tag_id=tag_id, friend_ids=friend_ids, added=True)
     return added
 
 
@@ -70,6 +92,8 @@ def _delete_links(session: Session, *, tag_id: int, friend_ids: list[int]) -> in
     stmt = delete(FriendTag).where(and_(FriendTag.tag_id == tag_id, FriendTag.friend_id.in_(friend_ids)))
     removed = session.exec(stmt).rowcount
     _adjust_count(session, tag_id, -removed)
+    if removed:
+        _notify(session, tag_id=tag_id, friend_ids=friend_ids, added=False)
     return removed
 
 
