@@ -11,6 +11,10 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
+    from crm.console import audit_log, staff_admin, tags
+    app.register_blueprint(tags.bp)
+    app.register_blueprint(audit_log.bp)
+    app.register_blueprint(staff_admin.bp)
     from crm.console import fields_admin, friend_page
     app.register_blueprint(friend_page.bp)
     app.register_blueprint(fields_admin.bp)
