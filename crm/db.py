@@ -1,7 +1,8 @@
 """Database engine per app, a session per request, and session_scope() for jobs and the CLI."""
 from __future__ import annotations
 
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from typing import Iterator
 
 from flask import Flask, g
@@ -60,18 +61,29 @@ def _close_session(_exc) -> None:
         session.close()
 
 
+_SQLITE_WRITE_LOCKS: dict[str, threading.RLock] = {}
+
+
+def write_lock(engine: Engine):
+    """SQLite has one writer: a process's threads queue on a lock instead of sleeping in busy retries."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    return _SQLITE_WRITE_LOCKS.setdefault(str(engine.url), threading.RLock())
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on error."""
-    session = Session(engine, expire_on_commit=False)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    with write_lock(engine):
+        session = Session(engine, expire_on_commit=False)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
 
 def is_postgresql(engine_or_session) -> bool:

@@ -31,6 +31,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _log_request(response):
+        if request.path == "/callback" and response.status_code == 200:
+            return response  # each webhook event already logs its own line
         started = g.get("request_started")
         elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
         request_log.info("request method=%s path=%s status=%s ms=%.1f", request.method, request.path,

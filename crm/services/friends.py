@@ -1,15 +1,16 @@
 """Friends: follow, block, interactions, profile; every edge goes through these."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case
+from sqlalchemy import bindparam, case
 from sqlmodel import Session, select, update
 
 from crm.models import Friend, FriendStatus
-from crm.services.sql import insert_for, later_of, utc_literal
-from crm.timeutil import utcnow
+from crm.services.sql import dialect_insert, later_of, utc_literal
+from crm.timeutil import UTCDateTime, utcnow
 
 PROFILE_RETRY_BASE = timedelta(seconds=30)
 PROFILE_RETRY_MAX = timedelta(hours=6)
@@ -30,56 +31,82 @@ def get_by_line_id(session: Session, line_user_id: str) -> Friend | None:
     return session.exec(select(Friend).where(Friend.line_user_id == line_user_id)).first()
 
 
-def follow(session: Session, *, line_user_id: str, at: datetime) -> int:
-    """Create or revive a friend as following; return its id. Tags and history are kept."""
+def _time_param(name: str):
+    return bindparam(name, type_=UTCDateTime())
+
+
+@functools.cache
+def _follow_statement(dialect: str):
+    """The follow upsert, built once per dialect (parameters: line_user_id, at, now)."""
     table = Friend.__table__
-    now = utcnow()
-    stmt = insert_for(session, table).values(
-        line_user_id=line_user_id, status=FriendStatus.FOLLOWING, follow_count=1,
+    at, now = _time_param("at"), _time_param("now")
+    stmt = dialect_insert(dialect, table).values(
+        line_user_id=bindparam("line_user_id"), status=FriendStatus.FOLLOWING, follow_count=1,
         first_followed_at=at, last_followed_at=at, last_interaction_at=at,
         profile_fetch_due_at=now, profile_fetch_attempts=0, created_at=now,
     )
-    newer_block = table.c.blocked_at.is_not(None) & (table.c.blocked_at > utc_literal(at))
-    stmt = stmt.on_conflict_do_update(index_elements=["line_user_id"], set_={
+    newer_block = table.c.blocked_at.is_not(None) & (table.c.blocked_at > at)
+    return stmt.on_conflict_do_update(index_elements=["line_user_id"], set_={
         "status": case((newer_block, table.c.status), else_=FriendStatus.FOLLOWING),
         "follow_count": table.c.follow_count + 1,
-        "first_followed_at": case((table.c.first_followed_at.is_(None), utc_literal(at)),
-                                  else_=table.c.first_followed_at),
+        "first_followed_at": case((table.c.first_followed_at.is_(None), at), else_=table.c.first_followed_at),
         "last_followed_at": later_of(table.c.last_followed_at, at),
         "last_interaction_at": later_of(table.c.last_interaction_at, at),
-        "profile_fetch_due_at": utc_literal(now),
+        "profile_fetch_due_at": now,
         "profile_fetch_attempts": 0,
     }).returning(table.c.id)
-    return session.exec(stmt).scalar_one()
 
 
-def block(session: Session, *, line_user_id: str, at: datetime) -> int:
-    """Mark a friend as blocked at this time (creating the record if unknown); return its id."""
+@functools.cache
+def _block_statement(dialect: str):
+    """The block upsert, built once per dialect (parameters: line_user_id, at, now)."""
     table = Friend.__table__
-    stmt = insert_for(session, table).values(
-        line_user_id=line_user_id, status=FriendStatus.BLOCKED, blocked_at=at,
-        follow_count=0, created_at=utcnow(),
+    at = _time_param("at")
+    stmt = dialect_insert(dialect, table).values(
+        line_user_id=bindparam("line_user_id"), status=FriendStatus.BLOCKED, blocked_at=at,
+        follow_count=0, created_at=_time_param("now"),
     )
-    newer_follow = table.c.last_followed_at.is_not(None) & (table.c.last_followed_at > utc_literal(at))
-    stmt = stmt.on_conflict_do_update(index_elements=["line_user_id"], set_={
+    newer_follow = table.c.last_followed_at.is_not(None) & (table.c.last_followed_at > at)
+    return stmt.on_conflict_do_update(index_elements=["line_user_id"], set_={
         "status": case((newer_follow, table.c.status), else_=FriendStatus.BLOCKED),
         "blocked_at": later_of(table.c.blocked_at, at),
         "profile_fetch_due_at": None,
     }).returning(table.c.id)
-    return session.exec(stmt).scalar_one()
 
 
-def record_interaction(session: Session, *, line_user_id: str, at: datetime) -> int:
-    """Note that the user interacted; a user unknown so far becomes a following friend."""
+@functools.cache
+def _interaction_statement(dialect: str):
+    """The interaction upsert, built once per dialect (parameters: line_user_id, at, now)."""
     table = Friend.__table__
-    now = utcnow()
-    stmt = insert_for(session, table).values(
-        line_user_id=line_user_id, status=FriendStatus.FOLLOWING, follow_count=0,
+    at, now = _time_param("at"), _time_param("now")
+    return dialect_insert(dialect, table).values(
+        line_user_id=bindparam("line_user_id"), status=FriendStatus.FOLLOWING, follow_count=0,
         last_interaction_at=at, profile_fetch_due_at=now, created_at=now,
     ).on_conflict_do_update(index_elements=["line_user_id"], set_={
         "last_interaction_at": later_of(table.c.last_interaction_at, at),
     }).returning(table.c.id)
-    return session.exec(stmt).scalar_one()
+
+
+def _upsert(session: Session, statement_builder, *, line_user_id: str, at: datetime) -> int:
+    """Run a prebuilt friend upsert on the session's connection (the webhook's hot path)."""
+    statement = statement_builder(session.get_bind().dialect.name)
+    params = {"line_user_id": line_user_id, "at": at, "now": utcnow()}
+    return session.connection().execute(statement, params).scalar_one()
+
+
+def follow(session: Session, *, line_user_id: str, at: datetime) -> int:
+    """Create or revive a friend as following; return its id. Tags and history are kept."""
+    return _upsert(session, _follow_statement, line_user_id=line_user_id, at=at)
+
+
+def block(session: Session, *, line_user_id: str, at: datetime) -> int:
+    """Mark a friend as blocked at this time (creating the record if unknown); return its id."""
+    return _upsert(session, _block_statement, line_user_id=line_user_id, at=at)
+
+
+def record_interaction(session: Session, *, line_user_id: str, at: datetime) -> int:
+    """Note that the user interacted; a user unknown so far becomes a following friend."""
+    return _upsert(session, _interaction_statement, line_user_id=line_user_id, at=at)
 
 
 def apply_profile(session: Session, *, friend_id: int, profile: Profile) -> None:

@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 from sqlalchemy import case, literal
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from crm.timeutil import UTCDateTime
 
 
-def insert_for(session: Session, table):
-    """Return an INSERT that supports ON CONFLICT for the session's dialect."""
-    dialect = session.get_bind().dialect.name
+def dialect_insert(dialect: str, table):
+    """Return an INSERT that supports ON CONFLICT for the named dialect."""
     module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(table)
+
+
+def insert_for(session: Session, table):
+    """Return an INSERT that supports ON CONFLICT for the session's dialect."""
+    return dialect_insert(session.get_bind().dialect.name, table)
 
 
 def utc_literal(value):
@@ -22,5 +27,5 @@ def utc_literal(value):
 
 def later_of(column, value):
     """SQL for the later of a nullable datetime column and a value."""
-    bound = utc_literal(value)
+    bound = value if isinstance(value, ClauseElement) else utc_literal(value)
     return case((column.is_(None), bound), (column < bound, bound), else_=column)
