@@ -12,14 +12,14 @@ run: setup
 	$(BIN)/python -m crm.devrun
 
 test: setup system-deps
-	$(BIN)/pytest -q
-	CRM_TEST_DB=postgresql $(BIN)/pytest -q --ignore=tests/simulator
+	$(BIN)/pytest -q -n auto
+	CRM_TEST_DB=postgresql $(BIN)/pytest -q -n auto --ignore=tests/simulator
 
 test-sqlite: setup system-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 test-postgresql: setup system-deps
-	CRM_TEST_DB=postgresql $(BIN)/pytest -q --ignore=tests/simulator
+	CRM_TEST_DB=postgresql $(BIN)/pytest -q -n auto --ignore=tests/simulator
 
 setup: $(STAMP) translations
 

@@ -3,24 +3,27 @@
 Each table has a row generator (`<table>_rows`) and a loader (`generate_<table>`) built on
 `load_table`, so later benchmarks add tables (tags, answers, clicks) the same way.
 
-    python -m bench.generate --database-url URL --friends 1000000
+    python -m bench.generate --database-url URL --friends 1000000 [--tags-per-friend 10]
 """
 from __future__ import annotations
 
 import argparse
+import base64
 import itertools
 import random
 import time
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator, Sequence
 
-from sqlalchemy import DateTime, Table, func, select, text
+from sqlalchemy import DateTime, Table, func, select, text, update
 from sqlalchemy.engine import Engine
 
 from crm import migrate
 from crm.db import make_engine
-from crm.models import Friend, FriendStatus
+from crm.models import Friend, FriendStatus, FriendTag, Tag, TagFolder
 from crm.timeutil import utcnow
 
 SQLITE_BATCH_ROWS = 50_000
@@ -246,17 +249,145 @@ def _utc(epoch_seconds: float | None) -> datetime | None:
     return None if epoch_seconds is None else datetime.fromtimestamp(epoch_seconds, timezone.utc)
 
 
+# --- tags --------------------------------------------------------------------------------------------
+
+TAG_FOLDERS = {
+    "流入経路": ("QRコード", "Instagram", "店頭POP", "チラシ", "Web広告", "友だち紹介", "イベント"),
+    "属性": ("男性", "女性", "10代", "20代", "30代", "40代", "50代以上", "学生", "会社員", "主婦"),
+    "興味": ("スキンケア", "ヘアケア", "ネイル", "メイク", "ダイエット", "ファッション", "グルメ", "旅行",
+             "アウトドア", "ペット"),
+    "購買": ("購入あり", "リピーター", "VIP", "クーポン利用", "EC会員", "休眠", "初回購入", "高単価"),
+    "アンケート": ("アンケート回答済", "満足", "不満", "要フォロー", "キャンペーン応募"),
+    "配信": ("配信停止希望", "セール通知希望", "新商品通知希望", "誕生月特典", "予約あり", "来店済", "キャンセル歴",
+             "問い合わせあり", "当選者", "テスト"),
+}
+TAG_COLORS = ("#06c755", "#0969da", "#8250df", "#bf3989", "#cf222e", "#bc4c00", "#4d2d00", "#1a7f37")
+RARE_TAG_SHARES = (0.01, 0.005, 0.002, 0.001, 0.0002)  # the last tags: small segments (winners, test group)
+TAG_LINK_COLUMNS = ("friend_id", "tag_id", "added_at", "added_by")
+TAG_ADDED_BY = "system:bench"
+
+
+def generate_tags(engine: Engine, *, per_friend: float = 10, seed: int = 1, now: datetime | None = None) -> LoadResult:
+    """Create ~50 bench tags in folders, then give each friend not yet tagged ~per_friend of them.
+
+    Tag popularity falls geometrically with a rare tail (from ~75% of friends down to 0.02%), and each
+    tag's friend_count is increased by the links added. The (tag_id, friend_id) index is rebuilt after the
+    load, which is much faster than maintaining it row by row.
+    """
+    tag_ids = _ensure_bench_tags(engine)
+    shares = list(zip(tag_ids, tag_shares(len(tag_ids), per_friend)))
+    counts: Counter = Counter()
+    rows = tag_link_rows(_untagged_friend_ids(engine), shares, rng=random.Random(f"tags:{seed}"),
+                         now=now or utcnow(), counts=counts)
+    with _index_dropped(engine, FriendTag.__table__, "ix_friend_tag_tag_friend"):
+        result = load_table(engine, FriendTag.__table__, TAG_LINK_COLUMNS, rows)
+    with engine.begin() as connection:
+        for tag_id, added in counts.items():
+            connection.execute(update(Tag).where(Tag.id == tag_id).values(friend_count=Tag.friend_count + added))
+    analyze(engine, FriendTag.__table__)
+    analyze(engine, Tag.__table__)
+    return result
+
+
+def tag_shares(tag_count: int, per_friend: float) -> list[float]:
+    """The share of friends carrying each tag: a geometric head scaled to per_friend tags, then the rare tail."""
+    rare = list(RARE_TAG_SHARES[:max(0, tag_count - 1)])
+    head = [0.925 ** rank for rank in range(tag_count - len(rare))]
+    scale = (per_friend - sum(rare)) / sum(head)
+    return [min(0.95, share * scale) for share in head] + rare
+
+
+def tag_link_rows(friend_ids: Iterable[int], shares: Sequence[tuple[int, float]], *, rng: random.Random,
+                  now: datetime, counts: Counter) -> Iterator[tuple]:
+    """Yield friend_tag rows in primary-key order; each tag is on a friend with its share's probability."""
+    ordered = sorted(shares)
+    now_ts, span = now.timestamp(), timedelta(days=365).total_seconds()
+    for friend_id in friend_ids:
+        chosen = [tag_id for tag_id, share in ordered if rng.random() < share]
+        counts.update(chosen)
+        added_at = _utc(now_ts - span * rng.random())
+        for tag_id in chosen:
+            yield friend_id, tag_id, added_at, TAG_ADDED_BY
+
+
+def _ensure_bench_tags(engine: Engine) -> list[int]:
+    """Create the bench folders and tags that are missing; return the ids of all bench tags."""
+    with engine.begin() as connection:
+        for position, (folder_name, tag_names) in enumerate(TAG_FOLDERS.items()):
+            folder_id = connection.execute(select(TagFolder.id).where(TagFolder.name == folder_name)).scalar()
+            if folder_id is None:
+                folder_id = connection.execute(TagFolder.__table__.insert().values(
+                    name=folder_name, position=position).returning(TagFolder.id)).scalar_one()
+            for index, name in enumerate(tag_names):
+                if connection.execute(select(Tag.id).where(Tag.name == name)).scalar() is None:
+                    connection.execute(Tag.__table__.insert().values(
+                        name=name, folder_id=folder_id, color=TAG_COLORS[index % len(TAG_COLORS)],
+                        friend_count=0, created_at=utcnow()))
+        names = [name for tag_names in TAG_FOLDERS.values() for name in tag_names]
+        return list(connection.execute(select(Tag.id).where(Tag.name.in_(names)).order_by(Tag.id)).scalars())
+
+
+def _untagged_friend_ids(engine: Engine) -> list[int]:
+    """Ids of the friends after the last tagged one (so a repeat run tags only friends added since)."""
+    with engine.connect() as connection:
+        last = connection.execute(select(func.max(FriendTag.friend_id))).scalar() or 0
+        return list(connection.execute(select(Friend.id).where(Friend.id > last).order_by(Friend.id)).scalars())
+
+
+@contextmanager
+def _index_dropped(engine: Engine, table: Table, name: str):
+    """Drop a secondary index during a bulk load and build it again afterwards."""
+    index = next(index for index in table.indexes if index.name == name)
+    with engine.begin() as connection:
+        index.drop(connection)
+    try:
+        yield
+    finally:
+        with engine.begin() as connection:
+            index.create(connection)
+
+
+# --- tracked links ----------------------------------------------------------------------------------
+
+LINK_TOKEN_COLUMNS = ("token", "link_id", "friend_id")
+
+
+def generate_link_tokens(engine: Engine, *, destination: str = "https://shop.example.jp/sale?utm_source=line",
+                         broadcast_id: int | None = 1, seed: int = 1) -> tuple[LoadResult, list[str]]:
+    """Create one tracked link (as a broadcast would) and a token for every friend; return the tokens.
+
+    Tokens have the service's shape (16 random bytes, base64url) but come from a seeded generator.
+    """
+    from crm.models import LinkToken, TrackedLink
+
+    with engine.begin() as connection:
+        link_id = connection.execute(TrackedLink.__table__.insert().values(
+            destination=destination, source=f"broadcast:{broadcast_id}", broadcast_id=broadcast_id,
+            created_at=utcnow()).returning(TrackedLink.__table__.c.id)).scalar_one()
+        friend_ids = list(connection.execute(select(Friend.id).order_by(Friend.id)).scalars())
+    rng = random.Random(f"links:{seed}:{link_id}")
+    tokens = [base64.urlsafe_b64encode(rng.randbytes(16)).rstrip(b"=").decode() for _ in friend_ids]
+    rows = ((token, link_id, friend_id) for token, friend_id in zip(tokens, friend_ids))
+    result = load_table(engine, LinkToken.__table__, LINK_TOKEN_COLUMNS, rows)
+    analyze(engine, LinkToken.__table__)
+    return result, tokens
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: migrate the database, then generate data and print rows/s."""
     parser = argparse.ArgumentParser(prog="python -m bench.generate", description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True, help="SQLAlchemy URL, e.g. sqlite:////tmp/bench.sqlite3")
     parser.add_argument("--friends", type=int, default=10_000, help="friends to add (default 10,000)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument("--tags-per-friend", type=float, default=0,
+                        help="then put ~N of ~50 bench tags on each untagged friend (default 0: no tags)")
     args = parser.parse_args(argv)
     migrate.upgrade(args.database_url)
     engine = make_engine(args.database_url)
     try:
         print(generate_friends(engine, args.friends, seed=args.seed), flush=True)
+        if args.tags_per_friend:
+            print(generate_tags(engine, per_friend=args.tags_per_friend, seed=args.seed), flush=True)
     finally:
         engine.dispose()
     return 0

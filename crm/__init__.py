@@ -8,10 +8,11 @@ from crm.config import Config
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app: configuration, database, blueprints, CLI. Nothing happens at import."""
-    from crm import cli, console, db, health, i18n, logging_setup
+    from crm import cli, console, db, health, i18n, logging_setup, redirect
     from crm.console import auth, nav
     from crm.line import webhook
     from crm.line.postbacks import PostbackRegistry
+    import surveys
 
     app = Flask(__name__, instance_relative_config=True,
                 template_folder="../templates", static_folder="static")
@@ -25,6 +26,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(webhook.bp)
     console.init_app(app)
+    surveys.init_app(app)
+    redirect.init_app(app)
     nav.init_app(app)
     auth.csrf.exempt(webhook.bp)
     auth.csrf.exempt(health.bp)

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
 from crm.line.client import LineApiError, LineClient
-from crm.services import friends
+from crm.services import friends, richmenu_rules
 from crm.timeutil import utcnow
 
 log = logging.getLogger("crm.jobs")
@@ -37,3 +37,19 @@ def fetch_due_profiles(engine: Engine, line: LineClient, *, max_attempts: int = 
     if claimed:
         log.info("profile_fetch claimed=%s stored=%s", len(claimed), stored)
     return stored
+
+
+def apply_rich_menu_relinks(engine: Engine, line: LineClient, *, max_rounds: int = 50) -> int:
+    """Link queued friends to the rich menu their tags call for (bulk calls of ≤500); return friends done."""
+    done = 0
+    for _ in range(max_rounds):
+        try:
+            with session_scope(engine) as session:
+                result = richmenu_rules.apply_pending(session, client=line)
+        except LineApiError as error:
+            log.warning("richmenu_relink_failed status=%s", error.status)
+            break
+        if result.friends == 0:
+            break
+        done += result.friends
+    return done

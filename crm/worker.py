@@ -9,8 +9,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from crm import create_app
 from crm.db import get_engine
-from crm.jobs import fetch_due_profiles
+from crm.jobs import apply_rich_menu_relinks, fetch_due_profiles
 from crm.line.runtime import line_client
+from crm.redirect import click_actions_tick
 
 log = logging.getLogger("crm.worker")
 
@@ -23,7 +24,17 @@ def build_scheduler(app) -> BlockingScheduler:
     def profiles_tick():
         fetch_due_profiles(engine, line_client(app), max_attempts=app.config["PROFILE_FETCH_MAX_ATTEMPTS"])
 
+    def relinks_tick():
+        apply_rich_menu_relinks(engine, line_client(app))
+
+    def click_actions():
+        click_actions_tick(engine)
+
     scheduler.add_job(profiles_tick, "interval", seconds=2, id="profiles",
+                      max_instances=1, coalesce=True)
+    scheduler.add_job(relinks_tick, "interval", seconds=2, id="richmenu_relinks",
+                      max_instances=1, coalesce=True)
+    scheduler.add_job(click_actions, "interval", seconds=2, id="click_actions",
                       max_instances=1, coalesce=True)
     return scheduler
 

@@ -1,0 +1,41 @@
+"""Surveys (アンケート): builder, in-chat flow, web form and results; wired into the app by `init_app`."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the console and web-form blueprints, the `sv:` postbacks, and the text and block hooks."""
+    from crm.console.richmenus import SURVEY_CHOICES_KEY
+    from crm.line.hooks import event_hooks
+    from crm.line.webhook import REGISTRY_KEY
+    from surveys import chat_messages, console, flow, webform
+
+    console.init_app(app)
+    app.register_blueprint(webform.bp)
+    app.extensions[REGISTRY_KEY].register(chat_messages.PREFIX, flow.on_postback)
+    hooks = event_hooks(app)
+    hooks.on_text(flow.on_text)
+    hooks.on_block(flow.on_block)
+    app.context_processor(_friend_page_helpers)
+    app.extensions[SURVEY_CHOICES_KEY] = rich_menu_survey_choices
+
+
+def rich_menu_survey_choices(session) -> list[tuple[str, str]]:
+    """(title, postback data) of the published surveys a rich-menu button can start."""
+    from sqlmodel import select
+
+    from surveys.chat_messages import start_data
+    from surveys.models import Survey, SurveyStatus
+
+    published = session.exec(select(Survey).where(Survey.status == SurveyStatus.PUBLISHED)
+                             .order_by(Survey.title)).all()
+    return [(survey.title, start_data(survey.id)) for survey in published]
+
+
+def _friend_page_helpers() -> dict:
+    """`friend_survey_answers(friend_id)` for the friend page's answers section."""
+    from crm.db import get_session
+    from surveys.results import answers_for_friend
+
+    return {"friend_survey_answers": lambda friend_id: answers_for_friend(get_session(), friend_id)}

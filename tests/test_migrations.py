@@ -5,6 +5,7 @@ from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 import crm.models  # noqa: F401
+import surveys.models  # noqa: F401
 from crm import migrate
 from crm.db import make_engine
 
@@ -12,7 +13,8 @@ from crm.db import make_engine
 def test_schema_matches_the_models(database_url):
     engine = make_engine(database_url)
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        context = MigrationContext.configure(connection, opts={"include_name": migrate.include_name})
+        differences = compare_metadata(context, SQLModel.metadata)
     engine.dispose()
     assert differences == []
 

@@ -26,6 +26,7 @@ PUBLIC_ENDPOINTS = {"static", "health.healthz", "line_webhook.callback", "auth.l
 # the click redirect (/r/<token>) and friend-facing pages here.
 API_AND_REDIRECT_ENDPOINTS = {
     "survey_form.show", "survey_form.submit",  # a friend's survey web form, named by the token in its link
+    "redirect.follow",  # the click redirect /r/<token>: the unguessable token is the credential
 }
 SIGNED_OUT = "signed-out"
 SYSTEM = Actor.system("test")

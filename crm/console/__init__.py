@@ -18,3 +18,8 @@ def init_app(app: Flask) -> None:
     from crm.console import fields_admin, friend_page
     app.register_blueprint(friend_page.bp)
     app.register_blueprint(fields_admin.bp)
+    from crm.console import richmenu_publish, richmenus
+    app.register_blueprint(richmenus.bp)
+    app.register_blueprint(richmenu_publish.bp)
+    from crm.console import friends_list
+    app.register_blueprint(friends_list.bp)

@@ -12,6 +12,9 @@ NAV = (
     ("friends.index", _l("Friends"), "friends.view"),
     ("tags.index", _l("Tags"), "tags.view"),
     ("fields.index", _l("Fields"), "fields.define"),
+    ("surveys.index", _l("Surveys"), "surveys.edit"),
+    ("surveys.results_index", _l("Survey results"), "reports.view"),
+    ("richmenus.index", _l("Rich menus"), "richmenus.edit"),
     ("audit.index", _l("Audit log"), "audit.view"),
     ("staff_admin.index", _l("Staff"), "staff.manage"),
 )

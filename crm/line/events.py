@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
+from crm.line.hooks import BlockContext, EventHooks, TextContext
 from crm.line.postbacks import PostbackContext, PostbackRegistry
 from crm.services import events as event_service
 from crm.services import friends, messages
@@ -80,6 +81,18 @@ HANDLERS = {
 }
 
 
+def notify_hooks(session, event: IncomingEvent, friend_id: int, hooks: EventHooks) -> None:
+    """Offer a friend's text message, or their block, to the features' hooks."""
+    if event.type == "unfollow":
+        hooks.blocked(BlockContext(session=session, friend_id=friend_id, occurred_at=event.occurred_at))
+        return
+    message = event.raw.get("message") if event.type == "message" else None
+    if isinstance(message, dict) and message.get("type") == "text" and isinstance(message.get("text"), str):
+        hooks.text_received(TextContext(
+            session=session, friend_id=friend_id, line_user_id=event.user_id, text=message["text"],
+            reply_token=event.raw.get("replyToken"), occurred_at=event.occurred_at, event_key=event.key))
+
+
 def parse_event(raw: dict) -> IncomingEvent:
     """Read the fields every handler needs; events from groups and rooms have no friend."""
     source = raw.get("source") if isinstance(raw.get("source"), dict) else {}
@@ -91,7 +104,7 @@ def parse_event(raw: dict) -> IncomingEvent:
     return IncomingEvent(raw=raw, key=event_service.event_key(raw), occurred_at=occurred_at, user_id=user_id)
 
 
-def process_event(engine: Engine, raw: dict, registry: PostbackRegistry) -> str:
+def process_event(engine: Engine, raw: dict, registry: PostbackRegistry, hooks: EventHooks | None = None) -> str:
     """Store the event once and act on it once; return 'processed', 'duplicate' or 'stored'."""
     event = parse_event(raw)
     friend_id = None
@@ -105,6 +118,8 @@ def process_event(engine: Engine, raw: dict, registry: PostbackRegistry) -> str:
         else:
             handler = HANDLERS.get(event.type, on_other)
             friend_id = handler(session, event, registry)
+            if hooks is not None and friend_id is not None:
+                notify_hooks(session, event, friend_id, hooks)
             if friend_id is not None:
                 event_service.link_friend(session, event_row_id=row_id, friend_id=friend_id)
             outcome = "processed"

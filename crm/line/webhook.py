@@ -9,6 +9,7 @@ from linebot.v3 import SignatureValidator
 
 from crm.db import get_engine
 from crm.line.events import process_event
+from crm.line.hooks import HOOKS_KEY
 
 log = logging.getLogger("crm.webhook")
 bp = Blueprint("line_webhook", __name__)
@@ -47,7 +48,7 @@ def callback():
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
         return _reject(400, "body must be an object with an events array")
     engine = get_engine(current_app)
-    registry = current_app.extensions[REGISTRY_KEY]
+    registry, hooks = current_app.extensions[REGISTRY_KEY], current_app.extensions.get(HOOKS_KEY)
     for event in events:
-        process_event(engine, event, registry)
+        process_event(engine, event, registry, hooks)
     return jsonify(status="ok")

@@ -5,7 +5,9 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import crm.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import surveys.models  # noqa: F401
 from crm.db import make_engine
+from crm.migrate import include_name
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -15,7 +17,7 @@ def run_migrations_online() -> None:
     """Run migrations on a live connection."""
     engine = make_engine(config.attributes["database_url"])
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
+        context.configure(connection=connection, target_metadata=target_metadata, include_name=include_name,
                           render_as_batch=connection.dialect.name == "sqlite")
         with context.begin_transaction():
             context.run_migrations()

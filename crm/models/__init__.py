@@ -1,9 +1,15 @@
 """Database tables (SQLModel). Times are aware UTC datetimes."""
 from crm.models.friends import Friend, FriendStatus, Message, MessageDirection, WebhookEvent
+from crm.models.richmenus import (RichMenu, RichMenuApiCall, RichMenuImage, RichMenuLink, RichMenuRelink,
+                                   RichMenuRule, RichMenuStatus)
 from crm.models.staff import AuditEntry, LoginAttempt, Staff
 from crm.models.tags import FieldDefinition, FieldType, FieldValue, FriendTag, Note, Tag, TagFolder
+from crm.models.tracking import ClickAction, LinkClick, LinkToken, TrackedLink
 
 __all__ = [
     "AuditEntry", "FieldDefinition", "FieldType", "FieldValue", "Friend", "FriendStatus", "FriendTag",
     "LoginAttempt", "Message", "MessageDirection", "Note", "Staff", "Tag", "TagFolder", "WebhookEvent",
 ]
+__all__ += ["RichMenu", "RichMenuApiCall", "RichMenuImage", "RichMenuLink", "RichMenuRelink", "RichMenuRule",
+            "RichMenuStatus"]
+__all__ += ["ClickAction", "LinkClick", "LinkToken", "TrackedLink"]

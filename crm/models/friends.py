@@ -22,6 +22,10 @@ class Friend(SQLModel, table=True):
     """A LINE user who added the account (友だち); only what LINE gives us."""
 
     __tablename__ = "friend"
+    __table_args__ = (  # the friend list's keyset sort indexes (migration 0003)
+        Index("ix_friend_last_followed", "last_followed_at", "id", "last_interaction_at", "status"),
+        Index("ix_friend_last_interaction", "last_interaction_at", "id", "last_followed_at", "status"),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     line_user_id: str = Field(max_length=64, unique=True)

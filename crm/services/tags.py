@@ -17,9 +17,9 @@ class TagError(ValueError):
 
 
 # Listeners run in the caller's transaction after friends gain or lose a tag: callback(session, tag_id=...,
-# friend_ids=[...], added=True|False). friend_ids may include friends whose tags did not change (a bulk call
-# that was partly a no-op). Listeners write to the database only (no network calls); they are registered once
-# per process and must be idempotent to register (rich menus queue relinks here).
+# friend_ids=[...], added=True|False). On removal friend_ids may include friends who did not have the tag (a
+# bulk call that was partly a no-op). Listeners write to the database only (no network calls); registering the
+# same callback again has no effect (rich menus queue relinks here).
 TagsChangedListener = Callable[..., None]
 _listeners: list[TagsChangedListener] = []
 
@@ -79,10 +79,11 @@ def _insert_links(session: Session, *, tag_id: int, friend_ids: list[int], actor
             for fid in friend_ids]
     stmt = insert_for(session, FriendTag.__table__).values(rows).on_conflict_do_nothing(
         index_elements=["friend_id", "tag_id"]).returning(FriendTag.__table__.c.friend_id)
-    added = len(session.exec(stmt).all())  # rowcount is -1 for ON CONFLICT on psycopg 3
+    tagged = [row[0] for row in session.exec(stmt).all()]  # rowcount is -1 for ON CONFLICT on psycopg 3
+    added = len(tagged)
     _adjust_count(session, tag_id, added)
     if added:
-        _notify(session, tag_id=tag_id, friend_ids=friend_ids, added=True)
+        _notify(session, tag_id=tag_id, friend_ids=tagged, added=True)
     return added
 
 

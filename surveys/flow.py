@@ -1,0 +1,141 @@
+"""The in-chat survey flow: postbacks, typed answers, keywords, cancel and blocks, answered after commit.
+
+Answers are written in the webhook event's transaction; the reply goes out only after that commits, so a
+LINE failure never loses an answer. A fresh reply token is used when there is one, a push otherwise.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app
+from flask_babel import force_locale
+from sqlalchemy import event
+from sqlmodel import Session, func, select
+
+from crm.i18n import DEFAULT_LOCALE, LOCALES
+from crm.line.client import LineApiError
+from crm.line.hooks import BlockContext, TextContext
+from crm.line.postbacks import PostbackContext
+from crm.line.runtime import line_client
+from crm.models import Friend
+from crm.timeutil import utcnow
+from surveys import answers, builder, chat_messages, webform
+from surveys.answers import Turn
+from surveys.models import SurveyQuestion
+
+log = logging.getLogger(__name__)
+REPLY_FRESH = timedelta(seconds=50)
+RETRY_NAMESPACE = uuid.UUID("5b0c1f52-8f3e-4a55-9a57-3c1d2f0e6a11")
+
+
+def on_postback(ctx: PostbackContext) -> None:
+    """Handle a survey postback (`sv:...`): start, answer, toggle, done, skip or cancel."""
+    parsed = chat_messages.parse_data(ctx.data)
+    if parsed is None:
+        log.info("survey_postback_malformed friend_id=%s", ctx.friend_id)
+        return
+    op, ids = parsed
+    who = dict(friend_id=ctx.friend_id, at=ctx.occurred_at)
+    session = ctx.session
+    if op == "s":
+        turn = answers.start(session, survey_id=ids[0], **who)
+    elif op == "a":
+        turn = answers.answer_choice(session, response_id=ids[0], question_id=ids[1], choice_id=ids[2], **who)
+    elif op == "t":
+        turn = answers.toggle_choice(session, response_id=ids[0], question_id=ids[1], choice_id=ids[2],
+                                     selected=bool(ids[3]), **who)
+    elif op == "d":
+        turn = answers.finish_multiple(session, response_id=ids[0], question_id=ids[1], **who)
+    elif op == "k":
+        turn = answers.skip(session, response_id=ids[0], question_id=ids[1], **who)
+    else:
+        turn = answers.cancel(session, response_id=ids[0], **who) or Turn("stale")
+    respond(session, turn, friend_id=ctx.friend_id, line_user_id=ctx.line_user_id, reply_token=ctx.reply_token,
+            occurred_at=ctx.occurred_at, send_key=ctx.reply_token or f"{ctx.line_user_id}:{ctx.occurred_at}:{ctx.data}")
+
+
+def on_text(ctx: TextContext) -> bool:
+    """Cancel word, free-text answer, or a survey's start keyword; return whether the message was one."""
+    session, who = ctx.session, dict(friend_id=ctx.friend_id, at=ctx.occurred_at)
+    if builder.is_cancel_word(ctx.text):
+        turn = answers.cancel(session, **who)
+    else:
+        turn = answers.answer_text(session, text=ctx.text, **who)
+        if turn is None:
+            survey = builder.find_by_keyword(session, ctx.text)
+            turn = None if survey is None else answers.start(session, survey_id=survey.id, **who)
+    if turn is None:
+        return False
+    respond(session, turn, friend_id=ctx.friend_id, line_user_id=ctx.line_user_id, reply_token=ctx.reply_token,
+            occurred_at=ctx.occurred_at, send_key=ctx.event_key)
+    return True
+
+
+def on_block(ctx: BlockContext) -> None:
+    """A friend who blocks the account leaves no unfinished survey behind."""
+    if answers.abandon(ctx.session, friend_id=ctx.friend_id, at=ctx.occurred_at):
+        log.info("survey_abandoned_on_block friend_id=%s", ctx.friend_id)
+
+
+def _position(session: Session, turn: Turn) -> tuple[int, int]:
+    """(number, total) of the turn's question within its version."""
+    question = turn.question
+    ordered = select(func.count()).select_from(SurveyQuestion).where(SurveyQuestion.version_id == question.version_id)
+    total = session.exec(ordered).one()
+    earlier = session.exec(ordered.where((SurveyQuestion.position < question.position) | (
+        (SurveyQuestion.position == question.position) & (SurveyQuestion.id < question.id)))).one()
+    return earlier + 1, total
+
+
+def build_messages(session: Session, turn: Turn, *, friend: Friend) -> list[dict]:
+    """The turn's messages in the friend's language (Japanese unless LINE told us otherwise)."""
+    number, total = _position(session, turn) if turn.question is not None else (0, 0)
+    link = None
+    if turn.status == "web":
+        link = webform.link_for(current_app, friend_id=friend.id, survey_id=turn.survey.id)
+    language = (friend.language or "").split("-")[0]
+    with force_locale(language if language in LOCALES else DEFAULT_LOCALE):
+        return chat_messages.turn_messages(turn, number=number, total=total, web_link=link)
+
+
+def respond(session: Session, turn: Turn, *, friend_id: int, line_user_id: str, reply_token: str | None,
+            occurred_at: datetime, send_key: str) -> None:
+    """Send the turn's messages once the event's transaction has committed."""
+    if turn.status == "stale":
+        return
+    messages = build_messages(session, turn, friend=session.get(Friend, friend_id))
+    if not messages:
+        return
+    app = current_app._get_current_object()
+    retry_key = str(uuid.uuid5(RETRY_NAMESPACE, send_key))
+
+    def send(_session) -> None:
+        try:
+            deliver(app, line_user_id=line_user_id, reply_token=reply_token, occurred_at=occurred_at,
+                    messages=messages, retry_key=retry_key)
+        except Exception:  # the answer is committed; a send bug must not fail the webhook
+            log.exception("survey_send_crashed")
+
+    event.listen(session, "after_commit", send, once=True)
+
+
+def deliver(app: Flask, *, line_user_id: str, reply_token: str | None, occurred_at: datetime,
+            messages: list[dict], retry_key: str) -> str:
+    """Reply while the token is fresh, push otherwise (or when LINE refused the token); never raises."""
+    client = line_client(app)
+    if reply_token and utcnow() - occurred_at < REPLY_FRESH:
+        try:
+            client.reply_messages(reply_token, messages)
+            return "reply"
+        except LineApiError as error:
+            if error.status != 400:
+                log.warning("survey_reply_failed status=%s error=%s", error.status, error)
+                return "failed"
+    try:
+        client.push_messages(line_user_id, messages, retry_key=retry_key)
+        return "push"
+    except LineApiError as error:
+        log.warning("survey_push_failed status=%s error=%s", error.status, error)
+        return "failed"
