@@ -302,3 +302,18 @@ def test_bench_tag_generator_keeps_counts_right_and_feeds_the_filters(app):
                               (FriendFilter(tags_any=(rare, mid)), by_tag[rare] | by_tag[mid]),
                               (FriendFilter(tags_none=(common,)), set(range(1, 321)) - by_tag[common])]:
             assert count_friends(session, flt, now=NOW) == len(expected)
+
+
+def test_viewing_a_page_of_personal_data_is_audited_but_masked_views_are_not(app):
+    from crm.models import AuditEntry
+
+    with session_scope(get_engine(app)) as session:
+        session.add(Friend(line_user_id="U" + "c" * 32, display_name="監査 太郎", status="following"))
+    staff = signed_in_client(app, "staff")
+    assert staff.get("/friends?q=監査").status_code == 200
+    analyst = signed_in_client(app, "analyst")
+    assert analyst.get("/friends").status_code == 200
+    with session_scope(get_engine(app)) as session:
+        views = session.exec(select(AuditEntry).where(AuditEntry.action == "friends.list_viewed")).all()
+    assert [(entry.actor, '"rows": 1' in entry.after, "監査" in entry.after) for entry in views] == [
+        ("staff:staff@example.com", True, True)]

@@ -95,9 +95,19 @@ def index():
     count = None
     if count_cost(db, flt, now=now, cap=COUNT_CAP) <= COUNT_BUDGET_ROWS:
         count = count_friends(db, flt, now=now, cap=COUNT_CAP)
-    return render_template("friends/list.html", form=form, rows=_rows(db, page.friends), page=page,
+    rows = _rows(db, page.friends)
+    _audit_bulk_view(db, rows)
+    return render_template("friends/list.html", form=form, rows=rows, page=page,
                            count=count, count_cap=COUNT_CAP, args=filter_args(), bulk_form=BulkForm(),
                            tag_groups=tag_groups(form.tag_all.choices))
+
+
+def _audit_bulk_view(db, rows: list[dict]) -> None:
+    """A page of names and pictures is a bulk view of personal data: record who saw which filter."""
+    if rows and not masks_personal_data(current_user.role):
+        record(db, actor=current_actor(), action="friends.list_viewed", target_type="friend_list",
+               after={"filter": filter_args(), "rows": len(rows)})
+        db.commit()
 
 
 def _rows(db, friends) -> list[dict]:
@@ -209,8 +219,7 @@ def _csv(engine, flt, now, masked: bool):
     writer.writerow([_("Friend ID"), _("LINE user ID"), _("Display name"), _("Status"), _("Language"),
                      _("First followed"), _("Last followed"), _("Blocked at"), _("Last interaction"), _("Tags")])
     yield "\ufeff" + buffer.getvalue()
-    if True:
-        from crm.db import get_session as gs; db = gs()
+    with Session(engine) as db:
         yield from _csv_batches(db, flt, now, masked, writer, buffer)
 
 
