@@ -6,20 +6,20 @@ STAMP := $(VENV)/.installed
 PG_BIN := /usr/lib/postgresql/15/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-sqlite test-postgresql setup system-deps translations bench clean
+.PHONY: run test test-sqlite test-postgresql setup system-deps translations i18n bench clean
 
 run: setup
 	$(BIN)/python -m crm.devrun
 
 test: setup system-deps
 	$(BIN)/pytest -q -n auto
-	CRM_TEST_DB=postgresql $(BIN)/pytest -q -n auto --ignore=tests/simulator
+	CRM_TEST_DB=postgresql $(BIN)/pytest -q -n auto --ignore=tests/simulator -m "not db_agnostic"
 
 test-sqlite: setup system-deps
 	$(BIN)/pytest -q -n auto
 
 test-postgresql: setup system-deps
-	CRM_TEST_DB=postgresql $(BIN)/pytest -q -n auto --ignore=tests/simulator
+	CRM_TEST_DB=postgresql $(BIN)/pytest -q -n auto --ignore=tests/simulator -m "not db_agnostic"
 
 setup: $(STAMP) translations
 
@@ -30,6 +30,11 @@ $(STAMP): pyproject.toml
 
 translations: $(STAMP)
 	@if [ -d crm/translations ]; then $(BIN)/pybabel compile -q -d crm/translations; fi
+
+# Re-extract the messages from the code and merge them into the catalogues; then translate what is new or fuzzy.
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o crm/translations/messages.pot --ignore-dirs=".venv linesim bench tests" .
+	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations
 
 # Debian packages the tests use: PostgreSQL 15 server, Chromium and a Japanese font for browser tests.
 system-deps:

@@ -3,6 +3,8 @@ import pytest
 
 from crm.config import Config, ConfigError
 
+pytestmark = pytest.mark.db_agnostic  # configuration is read before any database is touched
+
 
 def test_production_refuses_to_start_without_secrets(tmp_path):
     with pytest.raises(ConfigError) as error:

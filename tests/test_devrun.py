@@ -7,7 +7,10 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
+
+pytestmark = pytest.mark.db_agnostic  # the launcher always runs on its own SQLite file
 
 
 def free_port() -> int:

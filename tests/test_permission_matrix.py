@@ -18,6 +18,8 @@ from crm.services.audit import Actor, record
 from crm.services import staff as staff_service
 from crm.services.staff import create_staff
 from crm.services.tags import add_tag
+
+pytestmark = pytest.mark.db_agnostic  # route guards do not depend on the database dialect
 from tests.console_helpers import csrf_token, make_staff, signed_in_client
 
 PUBLIC_ENDPOINTS = {"static", "health.healthz", "line_webhook.callback", "auth.login", "auth.logout",

@@ -158,13 +158,14 @@ def bulk():
 
 
 def _apply_bulk(db, flt, bulk_form: BulkForm):
-    """Tag or untag the matching friends 1,000 ids at a time; one audit entry for the whole action."""
+    """Tag or untag the matching friends 1,000 ids at a time, committing each batch; one audit entry."""
     now, actor, tag_id, adding = utcnow(), current_actor(), bulk_form.tag.data, bulk_form.action.data == "add"
     matched = changed = 0
     for ids in friend_pages.id_batches(db, flt, now=now):
         matched += len(ids)
         changed += (add_tag_to_many(db, friend_ids=ids, tag_id=tag_id, actor=actor) if adding
                     else remove_tag_from_many(db, friend_ids=ids, tag_id=tag_id))
+        db.commit()  # one transaction per batch: SQLite's single write lock is never held for long
     record(db, actor=actor, action="friends.bulk_tag_added" if adding else "friends.bulk_tag_removed",
            target_type="tag", target_id=tag_id,
            after={"filter": flt.snapshot(), "tag_id": tag_id, "matched": matched, "changed": changed})
