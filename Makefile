@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 translations: $(STAMP)
-	@if [ -d crm/translations ]; then $(BIN)/pybabel compile -q -d crm/translations; fi
+	$(BIN)/pybabel compile -d crm/translations
 
 # Re-extract the messages from the code and merge them into the catalogues; then translate what is new or fuzzy.
 i18n: $(STAMP)
