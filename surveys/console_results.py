@@ -18,15 +18,13 @@ from crm.db import get_session
 from crm.permissions import mask_name, masks_personal_data
 from crm.services.audit import record
 from crm.timeutil import to_tokyo, utcnow
+from crm.csv_cells import safe_cell
 from surveys import builder, results
 from surveys.console import bp, load_survey
 from surveys.forms import KIND_LABELS
 from surveys.models import QuestionKind, SurveyQuestion
 
 PAGE = 100
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 @bp.get("/results")
 @requires("reports.view")
 def results_index():
@@ -70,11 +68,6 @@ def results_csv(survey_id: int):
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _cell(value) -> str:
-    """A CSV cell; text that Excel would run as a formula gets a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_START) else text
-
 
 def _time(value) -> str:
     return "" if value is None else to_tokyo(value).strftime("%Y-%m-%d %H:%M:%S")
@@ -90,7 +83,7 @@ def _csv(db, survey_id: int, masked: bool):
     writer = csv.writer(buffer)
     head = [_("Response ID"), _("Friend ID")] + ([] if masked else [_("LINE user ID")])
     writer.writerow(head + [_("Display name"), _("Status"), _("Answered in"), _("Started"), _("Finished")]
-                    + [_cell(text) for text, _ids in columns])
+                    + [safe_cell(text) for text, _ids in columns])
     yield "\ufeff" + buffer.getvalue()
     for batch in results.response_batches(db, survey_id):
         buffer.seek(0)
@@ -100,7 +93,7 @@ def _csv(db, survey_id: int, masked: bool):
             who = [response.id, friend.id] + ([] if masked else [friend.line_user_id])
             name = mask_name(friend.display_name) if masked else friend.display_name
             cells = [_answer_cell(row.answers, ids, masked and bool(set(ids) & text_ids)) for _text, ids in columns]
-            writer.writerow(who + [_cell(name), response.status, response.channel, _time(response.started_at),
+            writer.writerow(who + [safe_cell(name), response.status, response.channel, _time(response.started_at),
                                    _time(response.finished_at)] + cells)
         yield buffer.getvalue()
 
@@ -109,4 +102,4 @@ def _answer_cell(answers: dict[int, list[str]], question_ids: list[int], hidden:
     given = next((answers[qid] for qid in question_ids if qid in answers), None)
     if given is None:
         return ""
-    return _("(hidden)") if hidden else _cell("; ".join(given))
+    return _("(hidden)") if hidden else safe_cell("; ".join(given))

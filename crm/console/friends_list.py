@@ -25,6 +25,7 @@ from crm.services.friend_pages import Cursor, count_cost, count_friends, friend_
 from crm.services.friend_query import FilterError, check_filter
 from crm.services.tags import add_tag_to_many, remove_tag_from_many
 from crm.timeutil import to_tokyo, utcnow
+from crm.csv_cells import safe_cell
 
 bp = Blueprint("friends", __name__, url_prefix="/friends")
 
@@ -176,14 +177,6 @@ def _apply_bulk(db, flt, bulk_form: BulkForm):
     return redirect(url_for("friends.index", **filter_args()))
 
 
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    """A CSV cell; text that Excel would run as a formula gets a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_START) else text
-
 
 def _time(value) -> str:
     return "" if value is None else to_tokyo(value).strftime("%Y-%m-%d %H:%M:%S")
@@ -232,7 +225,8 @@ def _csv_batches(db, flt, now, masked: bool, writer, buffer):
         tags = tags_of(db, [friend.id for friend in friends])
         for f in friends:
             name = mask_name(f.display_name) if masked else f.display_name
-            writer.writerow([f.id, f.line_user_id, _cell(name), f.status, f.language or "",
+            writer.writerow([f.id, f.line_user_id, safe_cell(name), f.status, f.language or "",
                              _time(f.first_followed_at), _time(f.last_followed_at), _time(f.blocked_at),
-                             _time(f.last_interaction_at), _cell(", ".join(tag.name for tag in tags.get(f.id, [])))])
+                             _time(f.last_interaction_at),
+                             safe_cell(", ".join(tag.name for tag in tags.get(f.id, [])))])
         yield buffer.getvalue()
