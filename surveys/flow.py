@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlmodel import Session, func, select
 
 from crm.i18n import DEFAULT_LOCALE, LOCALES
-from crm.line.client import LineApiError
+from crm.line.errors import LineApiError
 from crm.line.hooks import BlockContext, TextContext
 from crm.line.postbacks import PostbackContext
 from crm.line.runtime import line_client

@@ -25,36 +25,11 @@ from linebot.v3.messaging import (  # rich menus (issue 4)
 from linebot.v3.messaging import Message  # any message object (surveys: quick replies)
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from crm.line.errors import LineApiError  # noqa: F401  (re-exported for edges)
 from crm.services.friends import Profile
 
 log = logging.getLogger(__name__)
 REAL_LINE_HOST = "https://api.line.me"
-
-
-class LineApiError(Exception):
-    """LINE answered with an error, or could not be reached."""
-
-    def __init__(self, message: str, *, status: int | None = None, accepted_request_id: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.accepted_request_id = accepted_request_id
-
-    @property
-    def retryable(self) -> bool:
-        """Timeouts, connection errors, 5xx and plain rate limits can be retried with the same key."""
-        if self.status is None or self.status >= 500:
-            return True
-        return self.status == 429 and not self.is_monthly_limit
-
-    @property
-    def is_monthly_limit(self) -> bool:
-        """LINE's quota of messages for the month is used up."""
-        return self.status == 429 and "monthly limit" in str(self).lower()
-
-    @property
-    def already_accepted(self) -> bool:
-        """409 on a retry key: LINE accepted the request before; that is a success."""
-        return self.status == 409
 
 
 @dataclass(frozen=True)

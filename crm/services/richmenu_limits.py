@@ -11,7 +11,7 @@ from typing import Iterator
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from crm.line.client import LineApiError
+from crm.line.errors import LineApiError
 from crm.models import RichMenuApiCall
 from crm.services.richmenu_layouts import N_, RichMenuError
 from crm.timeutil import utcnow

@@ -8,7 +8,7 @@ from typing import Iterator
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
-from crm.line.client import LineApiError
+from crm.line.errors import LineApiError
 from crm.models import Friend, RichMenu, RichMenuLink, RichMenuStatus
 from crm.services import richmenu_rules
 from crm.services.audit import Actor, record
