@@ -34,7 +34,7 @@ translations: $(STAMP)
 # Re-extract the messages from the code and merge them into the catalogues; then translate what is new or fuzzy.
 i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o crm/translations/messages.pot --ignore-dirs=".venv linesim bench tests" .
-	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations
+	$(BIN)/pybabel update --no-fuzzy-matching -i crm/translations/messages.pot -d crm/translations
 
 # Debian packages the tests use: PostgreSQL 15 server, Chromium and a Japanese font for browser tests.
 system-deps:

@@ -69,10 +69,14 @@ def read_token(app: Flask, token: str) -> tuple[int, int]:
     return value[0], value[1]
 
 
+def _locale(friend: Friend | None) -> str:
+    language = ((friend.language if friend else None) or "").split("-")[0]
+    return language if language in LOCALES else DEFAULT_LOCALE
+
+
 def _page(template: str, friend: Friend | None, status: int = 200, **context):
     """Render a friend-facing page in the friend's language (Japanese unless LINE told us otherwise)."""
-    language = ((friend.language if friend else None) or "").split("-")[0]
-    with force_locale(language if language in LOCALES else DEFAULT_LOCALE):
+    with force_locale(_locale(friend)):
         return render_template(template, **context), status
 
 
@@ -97,14 +101,17 @@ def _form_page(friend: Friend, survey_id: int, form: AnswerForm, *, errors=None,
         return _closed(friend, error)
     if not form.submission_key.data:
         form.submission_key.data = str(uuid.uuid4())
+    with force_locale(_locale(friend)):
+        messages = {key: message_of(error) for key, error in (errors or {}).items()}
     return _page("surveys/form.html", friend, status, survey=survey, questions=questions, form=form,
-                 choices=choices_of(db, [q.id for q in questions]), values=values or {},
-                 errors={key: message_of(error) for key, error in (errors or {}).items()})
+                 choices=choices_of(db, [q.id for q in questions]), values=values or {}, errors=messages)
 
 
 def _closed(friend: Friend, error: SurveyError):
     """The page for a survey that is closed, or already answered by this friend."""
-    return _page("surveys/closed.html", friend, 200 if error.field == "answered" else 410, message=message_of(error))
+    with force_locale(_locale(friend)):
+        message = message_of(error)
+    return _page("surveys/closed.html", friend, 200 if error.field == "answered" else 410, message=message)
 
 
 @bp.errorhandler(CSRFError)

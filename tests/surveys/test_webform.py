@@ -106,7 +106,7 @@ def test_tampered_link_gets_a_clear_page_and_stores_nothing(app, sim, crm_server
     forged = URLSafeTimedSerializer("not-our-secret", salt=webform.SALT).dumps([other, survey_id])
     for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), forged, "nonsense"):
         page = client.get(f"/s/{bad}")
-        assert page.status_code == 400 and "This link is not valid" in page.get_data(as_text=True)
+        assert page.status_code == 400 and "このリンクは無効です" in page.get_data(as_text=True)
         posted = client.post(f"/s/{bad}", data={**form_fields(html), value[0]: value[1]})
         assert posted.status_code == 400
     assert responses(app, friend) == [] and responses(app, other) == []
@@ -120,7 +120,7 @@ def test_expired_link_gets_a_clear_page_and_stores_nothing(make_app):
     token = webform.make_token(app, friend_id=friend, survey_id=survey_id)
     client = app.test_client()
     page = client.get(f"/s/{token}")
-    assert page.status_code == 410 and "This link has expired" in page.get_data(as_text=True)
+    assert page.status_code == 410 and "このリンクは有効期限切れです" in page.get_data(as_text=True)
     fresh = webform.make_token(make_app(), friend_id=friend, survey_id=survey_id)
     html = make_app().test_client().get(f"/s/{fresh}").get_data(as_text=True)
     name, value = choice_values(html)["A"]
