@@ -6,9 +6,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register login handling, CSRF protection and the console blueprints."""
-    from crm.console import auth, home
+    from crm.console import auth, errors, home
 
     auth.init_app(app)
+    errors.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     from crm.console import audit_log, staff_admin, tags
