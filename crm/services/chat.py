@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from crm.models import AuditEntry, Friend, FriendStatus, Message
 from crm.services.audit import Actor, record
 from crm.services.messages import record_outgoing
+from crm.services.messages_i18n import N_, TranslatableError
 from crm.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -21,17 +22,8 @@ MAX_UTF16_UNITS = 5000
 SENT_ACTION = "chat.sent"
 
 
-def N_(message: str) -> str:
-    """Mark a message for translation at the edge (pybabel extracts N_)."""
-    return message
-
-
-class ChatError(ValueError):
+class ChatError(TranslatableError):
     """A message that cannot be sent; msgid and params let the edge translate it."""
-
-    def __init__(self, msgid: str, **params):
-        super().__init__(msgid % params if params else msgid)
-        self.msgid, self.params = msgid, params
 
 
 class Pusher(Protocol):

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from crm.models import FieldDefinition, FieldType, FieldValue
 from crm.services.audit import Actor, record
+from crm.services.messages_i18n import N_, TranslatableError
 from crm.timeutil import utcnow
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
@@ -24,17 +25,8 @@ MAX_CHOICES = 100
 MAX_CHOICE_CHARS = 100
 
 
-def N_(message: str) -> str:
-    """Mark a message for translation at the edge (pybabel extracts N_)."""
-    return message
-
-
-class FieldValidationError(ValueError):
+class FieldValidationError(TranslatableError):
     """A value or definition that cannot be accepted; msgid and params let the edge translate it."""
-
-    def __init__(self, msgid: str, **params):
-        super().__init__(msgid % params if params else msgid)
-        self.msgid, self.params = msgid, params
 
 
 @dataclass(frozen=True)

@@ -5,22 +5,14 @@ from sqlmodel import Session, select
 
 from crm.models import Note, Staff
 from crm.services.audit import Actor, record
+from crm.services.messages_i18n import N_, TranslatableError
 from crm.timeutil import utcnow
 
 MAX_NOTE_CHARS = 5000
 
 
-def N_(message: str) -> str:
-    """Mark a message for translation at the edge (pybabel extracts N_)."""
-    return message
-
-
-class NoteError(ValueError):
+class NoteError(TranslatableError):
     """A note that cannot be saved; msgid and params let the edge translate it."""
-
-    def __init__(self, msgid: str, **params):
-        super().__init__(msgid % params if params else msgid)
-        self.msgid, self.params = msgid, params
 
 
 class NotePermissionError(NoteError):

@@ -7,11 +7,7 @@ from dataclasses import asdict, dataclass
 from urllib.parse import quote, urlsplit
 
 from crm.services.chat import utf16_length
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation at the edge (pybabel extracts N_)."""
-    return message
+from crm.services.messages_i18n import N_
 
 
 class RichMenuError(ValueError):

@@ -22,6 +22,7 @@ from crm.models import ClickAction, LinkClick, LinkToken, TrackedLink
 from crm.models.tracking import DESTINATION_MAX_CHARS, USER_AGENT_MAX_CHARS
 from crm.services import tags
 from crm.services.audit import Actor
+from crm.services.messages_i18n import TranslatableError
 from crm.services.sql import insert_for
 from crm.timeutil import utcnow
 
@@ -34,12 +35,8 @@ TRAILING_PUNCTUATION = ".,;:!?'*"
 URI_SAFE = "/?#[]@!$&'()*+,;=%~:"
 
 
-class TrackingError(ValueError):
+class TrackingError(TranslatableError):
     """A link that cannot be tracked, with a message id for the user."""
-
-    def __init__(self, msgid: str, **params):
-        super().__init__(msgid % params if params else msgid)
-        self.msgid, self.params = msgid, params
 
 
 @dataclass(frozen=True)
