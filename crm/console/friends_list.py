@@ -177,7 +177,6 @@ def _apply_bulk(db, flt, bulk_form: BulkForm):
     return redirect(url_for("friends.index", **filter_args()))
 
 
-
 def _time(value) -> str:
     return "" if value is None else to_tokyo(value).strftime("%Y-%m-%d %H:%M:%S")
 
