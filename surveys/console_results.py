@@ -68,7 +68,6 @@ def results_csv(survey_id: int):
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-
 def _time(value) -> str:
     return "" if value is None else to_tokyo(value).strftime("%Y-%m-%d %H:%M:%S")
 
