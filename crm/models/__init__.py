@@ -1,4 +1,6 @@
 """Database tables (SQLModel). Times are aware UTC datetimes."""
+from crm.models.broadcasts import (Broadcast, BroadcastRecipient, BroadcastStatus, DeliveryRequest,
+                                   RecipientState, RequestKind, RequestState, Segment, TestFriend)
 from crm.models.friends import Friend, FriendStatus, Message, MessageDirection, WebhookEvent
 from crm.models.richmenus import (RichMenu, RichMenuApiCall, RichMenuImage, RichMenuLink, RichMenuRelink,
                                    RichMenuRule, RichMenuStatus)
@@ -13,3 +15,5 @@ __all__ = [
 __all__ += ["RichMenu", "RichMenuApiCall", "RichMenuImage", "RichMenuLink", "RichMenuRelink", "RichMenuRule",
             "RichMenuStatus"]
 __all__ += ["ClickAction", "LinkClick", "LinkToken", "TrackedLink"]
+__all__ += ["Broadcast", "BroadcastRecipient", "BroadcastStatus", "DeliveryRequest", "RecipientState", "RequestKind",
+            "RequestState", "Segment", "TestFriend"]
