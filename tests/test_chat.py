@@ -216,3 +216,49 @@ def test_slow_quota_fetch_does_not_hold_the_page_and_fills_the_cache_later():
     while cache.get().level == "unknown" and time.monotonic() < deadline:
         time.sleep(0.01)
     assert cache.get().level == "low"
+
+
+class CountingPusher:
+    """Stands in for the LINE client in service-level tests: counts pushes."""
+
+    def __init__(self):
+        self.pushes = []
+
+    def push_text(self, user_id, text, *, retry_key):
+        self.pushes.append((user_id, text, retry_key))
+
+
+def stored_friend(app, user_id: str) -> int:
+    with session_scope(get_engine(app)) as session:
+        friend = Friend(line_user_id=user_id, display_name=user_id)
+        session.add(friend)
+        session.flush()
+        return friend.id
+
+
+def test_a_retry_key_stored_by_a_racing_request_is_reported_as_duplicate(app):
+    from crm.services.audit import Actor
+    friend_id, pusher, key = stored_friend(app, "U" + "1" * 32), CountingPusher(), chat.new_retry_key()
+    with session_scope(get_engine(app)) as first, session_scope(get_engine(app)) as second:
+        friend = first.get(Friend, friend_id)
+        sent = chat.send_text(first, client=pusher, friend=friend, text="hello", retry_key=key,
+                              actor=Actor.system("test"))
+        assert sent.duplicate is False
+        first.commit()
+        again = chat.send_text(second, client=pusher, friend=second.get(Friend, friend_id), text="hello",
+                               retry_key=key, actor=Actor.system("test"))
+        assert again.duplicate is True and again.message.id == sent.message.id
+    assert len(pusher.pushes) == 1 and len(outgoing(app, friend_id)) == 1
+
+
+def test_a_retry_key_of_another_friend_is_refused_without_sending(app):
+    from crm.services.audit import Actor
+    first_id, other_id = stored_friend(app, "U" + "2" * 32), stored_friend(app, "U" + "3" * 32)
+    pusher, key = CountingPusher(), chat.new_retry_key()
+    with session_scope(get_engine(app)) as session:
+        chat.send_text(session, client=pusher, friend=session.get(Friend, first_id), text="hi", retry_key=key,
+                       actor=Actor.system("test"))
+    with session_scope(get_engine(app)) as session, pytest.raises(chat.ChatError):
+        chat.send_text(session, client=pusher, friend=session.get(Friend, other_id), text="hi", retry_key=key,
+                       actor=Actor.system("test"))
+    assert len(pusher.pushes) == 1 and outgoing(app, other_id) == []

@@ -75,7 +75,8 @@ class Message(SQLModel, table=True):
     """One message of a friend's conversation, incoming or outgoing."""
 
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_friend_created", "friend_id", "created_at"),)
+    __table_args__ = (Index("ix_message_friend_created", "friend_id", "created_at"),
+                      Index("uq_message_retry_key", "retry_key", unique=True))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     friend_id: int = Field(foreign_key="friend.id")
@@ -86,4 +87,6 @@ class Message(SQLModel, table=True):
     webhook_event_id: Optional[str] = Field(default=None, max_length=64)
     sent_via: Optional[str] = Field(default=None, max_length=16)
     unsent: bool = Field(default=False)
+    # The X-Line-Retry-Key of a console push: stored with the message, so one key is one message.
+    retry_key: Optional[str] = Field(default=None, max_length=36)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)

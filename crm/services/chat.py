@@ -1,7 +1,6 @@
 """1:1 chat from the console: push a text to one friend exactly once per retry key, and LINE's quota."""
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -11,10 +10,10 @@ from typing import Callable, Protocol
 
 from sqlmodel import Session, select
 
-from crm.models import AuditEntry, Friend, FriendStatus, Message
+from crm.models import Friend, FriendStatus, Message, MessageDirection
 from crm.services.audit import Actor, record
-from crm.services.messages import record_outgoing
 from crm.services.messages_i18n import N_, TranslatableError
+from crm.services.sql import insert_for
 from crm.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -73,43 +72,47 @@ def check_retry_key(retry_key: str | None) -> str:
     return retry_key
 
 
-def sent_with_key(session: Session, *, friend_id: int, retry_key: str) -> Message | None:
-    """The message already sent to this friend with this retry key, if any (found through the audit log)."""
-    entries = session.exec(select(AuditEntry).where(
-        AuditEntry.action == SENT_ACTION, AuditEntry.target_type == "friend",
-        AuditEntry.target_id == str(friend_id), AuditEntry.after.contains(f'"retry_key": "{retry_key}"')))
-    for entry in entries:
-        message_id = _message_id(entry.after)
-        if message_id is not None:
-            return session.get(Message, message_id)
-    return None
-
-
-def _message_id(after: str | None) -> int | None:
-    value = json.loads(after or "{}").get("message_id")
-    return value if isinstance(value, int) else None
+def sent_with_key(session: Session, *, retry_key: str) -> Message | None:
+    """The message already stored for this retry key, if any."""
+    return session.exec(select(Message).where(Message.retry_key == retry_key)).first()
 
 
 def send_text(session: Session, *, client: Pusher, friend: Friend, text: str, retry_key: str,
               actor: Actor) -> SendResult:
     """Push a text to a following friend and store it; the same retry key never sends or stores twice.
 
-    LINE errors propagate unchanged and nothing is stored; retrying with the same key is safe because
+    The message row (unique retry key) is written before the push: a second request with the same key,
+    even one racing the first, finds it already stored and reports a duplicate. LINE errors
+    propagate and the caller rolls back, so nothing is stored; retrying with the same key is safe because
     LINE answers 409 for a key it already accepted, which the client counts as sent.
     """
     if friend.status != FriendStatus.FOLLOWING:
         raise ChatError(N_("This friend has blocked the account, so messages cannot be sent."))
     text, retry_key = clean_text(text), check_retry_key(retry_key)
-    previous = sent_with_key(session, friend_id=friend.id, retry_key=retry_key)
-    if previous is not None:
+    message = _claim_key(session, friend=friend, text=text, retry_key=retry_key)
+    if message is None:
+        previous = sent_with_key(session, retry_key=retry_key)
+        if previous is None or previous.friend_id != friend.id:
+            raise ChatError(N_("The form has expired. Reload the page and send again."))
         return SendResult(previous, duplicate=True)
     client.push_text(friend.line_user_id, text, retry_key=retry_key)
-    message = record_outgoing(session, friend_id=friend.id, message_type="text", text=text,
-                              sent_via="console", at=utcnow())
-    session.flush()
     record(session, actor=actor, action=SENT_ACTION, target_type="friend", target_id=friend.id,
            after={"message_id": message.id, "retry_key": retry_key, "length": utf16_length(text)})
     return SendResult(message, duplicate=False)
+
+
+def _claim_key(session: Session, *, friend: Friend, text: str, retry_key: str) -> Message | None:
+    """Store the outgoing message under its retry key; None when the key is already taken.
+
+    INSERT ... ON CONFLICT DO NOTHING on the unique key: a racing request waits for the first one's
+    transaction and then inserts nothing.
+    """
+    statement = insert_for(session, Message.__table__).values(
+        friend_id=friend.id, direction=MessageDirection.OUTGOING, message_type="text", text=text,
+        sent_via="console", retry_key=retry_key, unsent=False, created_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["retry_key"]).returning(Message.__table__.c.id)
+    message_id = session.connection().execute(statement).scalar()
+    return None if message_id is None else session.get(Message, message_id)
 
 
 @dataclass(frozen=True)
