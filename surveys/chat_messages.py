@@ -4,6 +4,8 @@ Postback data (≤300 characters) is `sv:<op>:<ids>`: s start, a answer, t toggl
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from flask_babel import gettext as _
 
 from surveys.answers import Turn
@@ -14,6 +16,11 @@ PREFIX = "sv:"
 ARITY = {"s": 1, "a": 3, "t": 4, "d": 2, "k": 2, "c": 1}
 LABEL_MAX = 20
 TEXT_MAX = 5000
+LinkRewriter = Callable[[str], str]
+
+
+def _as_written(body: str) -> str:
+    return body
 
 
 def start_data(survey_id: int) -> str:
@@ -57,11 +64,11 @@ def _choice_buttons(response: SurveyResponse, question: SurveyQuestion, choices:
             else _button(c.label, f"{PREFIX}t:{ids}:{c.id}:1") for c in choices]
 
 
-def question_message(turn: Turn, number: int, total: int) -> dict:
+def question_message(turn: Turn, number: int, total: int, links: LinkRewriter = _as_written) -> dict:
     """The question as a text message with its quick-reply buttons."""
     response, question = turn.response, turn.question
     ids = f"{response.id}:{question.id}"
-    lines = [f"({number}/{total}) {question.text}"]
+    lines = [f"({number}/{total}) {links(question.text)}"]
     buttons = _choice_buttons(response, question, turn.choices, turn.selected)
     if question.kind == QuestionKind.MULTIPLE:
         picked = [c.label for c in turn.choices if c.id in turn.selected]
@@ -79,20 +86,26 @@ def question_message(turn: Turn, number: int, total: int) -> dict:
     return message
 
 
-def turn_messages(turn: Turn, *, number: int = 0, total: int = 0, web_link: str | None = None) -> list[dict]:
-    """Everything to send for a turn (at most three messages; none for a stale tap)."""
+def turn_messages(turn: Turn, *, number: int = 0, total: int = 0, web_link: str | None = None,
+                  links: LinkRewriter = _as_written) -> list[dict]:
+    """Everything to send for a turn (at most three messages; none for a stale tap).
+
+    `links` rewrites the links in what the survey's author wrote (intro, questions, completion message),
+    e.g. into the friend's tracked links; the web-form link and our own wording are left as they are.
+    """
     survey = turn.survey
     if turn.status in ("ask", "retry"):
         before = []
         if turn.first and survey.intro:
-            before.append(text(survey.intro))
+            before.append(text(links(survey.intro)))
         if turn.resumed:
             before.append(text(_("Let's continue “%(title)s” where you left off.", title=survey.title)))
         if turn.error is not None:
             before.append(text(_(turn.error.msgid, **turn.error.params)))
-        return before + [question_message(turn, number, total)]
+        return before + [question_message(turn, number, total, links)]
     if turn.status == "done":
-        return [text(survey.completion_message or _("Thank you for your answers!"))]
+        return [text(links(survey.completion_message) if survey.completion_message
+                     else _("Thank you for your answers!"))]
     if turn.status == "cancelled":
         return [text(_("You cancelled “%(title)s”. You can start again from the menu at any time.",
                        title=survey.title))]
@@ -101,6 +114,6 @@ def turn_messages(turn: Turn, *, number: int = 0, total: int = 0, web_link: str 
     if turn.status == "unavailable":
         return [text(_("This survey is not open for answers at the moment."))]
     if turn.status == "web" and web_link:
-        intro = survey.intro or _("Please answer “%(title)s” here:", title=survey.title)
+        intro = links(survey.intro) if survey.intro else _("Please answer “%(title)s” here:", title=survey.title)
         return [text(f"{intro}\n{web_link}")]
     return []

@@ -20,6 +20,7 @@ from crm.line.hooks import BlockContext, TextContext
 from crm.line.postbacks import PostbackContext
 from crm.line.runtime import line_client
 from crm.models import Friend
+from crm.services import tracking
 from crm.timeutil import utcnow
 from surveys import answers, builder, chat_messages, webform
 from surveys.answers import Turn
@@ -96,8 +97,14 @@ def build_messages(session: Session, turn: Turn, *, friend: Friend) -> list[dict
     if turn.status == "web":
         link = webform.link_for(current_app, friend_id=friend.id, survey_id=turn.survey.id)
     language = (friend.language or "").split("-")[0]
+    base_url = current_app.config.get("PUBLIC_BASE_URL") or ""
+
+    def tracked(body: str) -> str:
+        return tracking.rewrite_links(session, text=body, friend_id=friend.id, base_url=base_url,
+                                      source=f"survey:{turn.survey.id}", track=bool(base_url))
+
     with force_locale(language if language in LOCALES else DEFAULT_LOCALE):
-        return chat_messages.turn_messages(turn, number=number, total=total, web_link=link)
+        return chat_messages.turn_messages(turn, number=number, total=total, web_link=link, links=tracked)
 
 
 def respond(session: Session, turn: Turn, *, friend_id: int, line_user_id: str, reply_token: str | None,

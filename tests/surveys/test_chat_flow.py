@@ -299,3 +299,40 @@ def test_simultaneous_taps_store_one_answer(app, line):
     assert tag_names(app, friend) == {"visits"}
     questions_sent = [m for m in bot_messages(line, user) if m.get("text", "").startswith("(2/2)")]
     assert len(questions_sent) == 1
+
+
+def test_links_the_author_wrote_reach_each_friend_as_their_own_tracked_links(make_app, sim):
+    import re
+    import urllib.request
+    from crm.models import LinkClick, TrackedLink
+    from tests.conftest import LiveServer
+
+    app = make_app(PUBLIC_BASE_URL="https://crm.example")
+    server = LiveServer(app)
+    sim.configure(webhookUrl=f"{server.url}/callback")
+    try:
+        survey_id = build_survey(app, single("Seen https://shop.example/menu?x=1 ?", "Yes", "No"),
+                                 intro="Our menu: https://shop.example/menu?x=1",
+                                 completion_message="Coupon: https://shop.example/coupon")
+        user, friend = english_friend(sim, app)
+        sim.postback(user, start_data(survey_id))
+        intro, question = bot_messages(sim, user)
+        tap(sim, user, "Yes")
+        done = last_message(sim, user)["text"]
+        pattern = re.compile(r"https://crm\.example/r/([A-Za-z0-9_-]{22})")
+        [intro_token] = pattern.findall(intro["text"])
+        assert pattern.findall(question["text"]) == [intro_token]  # same link, same friend: same token
+        [coupon_token] = pattern.findall(done)
+        assert "shop.example" not in intro["text"] + done
+        opener = urllib.request.build_opener(type("NoRedirect", (urllib.request.HTTPRedirectHandler,),
+                                                  {"redirect_request": lambda *args: None}))
+        with pytest.raises(urllib.error.HTTPError) as redirect:  # the 302 itself, not followed
+            opener.open(f"{server.url}/r/{coupon_token}")
+        assert (redirect.value.code, redirect.value.headers["Location"]) == (302, "https://shop.example/coupon")
+        with session_scope(get_engine(app)) as session:
+            [click] = session.exec(select(LinkClick)).all()
+            link = session.get(TrackedLink, click.link_id)
+            assert (click.friend_id, link.destination, link.source) == (
+                friend, "https://shop.example/coupon", f"survey:{survey_id}")
+    finally:
+        server.stop()
