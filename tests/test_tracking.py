@@ -175,3 +175,24 @@ def test_friend_page_without_clicks_says_so(app):
     friend_id = make_friend(app)
     html = signed_in_client(app, "staff", locale="en").get(f"/friends/{friend_id}").get_data(as_text=True)
     assert "No link clicks yet." in html.split('id="clicks"')[1].split('id="broadcasts"')[0]
+
+
+def test_an_anonymous_link_is_one_token_counted_without_a_friend_and_never_tags(app):
+    tag_id = make_tag(app)
+    with session_scope(get_engine(app)) as session:
+        url = tracking.anonymous_url(session, destination="https://example.com/menu", base_url=BASE,
+                                     source="richmenu:1")
+        assert tracking.anonymous_url(session, destination="https://example.com/menu", base_url=BASE,
+                                      source="richmenu:1") == url
+        assert tracking.anonymous_url(session, destination="mailto:a@example.com", base_url=BASE,
+                                      source="richmenu:1") == "mailto:a@example.com"
+        link = session.exec(select(TrackedLink)).one()
+        link.tag_id = tag_id  # even a link with a tag: an anonymous click has nobody to tag
+    assert (target(app, url).friend_id, target(app, url).destination) == (None, "https://example.com/menu")
+    click(app, url)
+    click(app, url)
+    with session_scope(get_engine(app)) as session:
+        assert [row.friend_id for row in session.exec(select(LinkToken))] == [None]
+        assert session.exec(select(ClickAction)).all() == []
+        [(destination, stats)] = tracking.source_stats(session, source="richmenu:1")
+    assert (destination, stats.clicks, stats.unique_clickers) == ("https://example.com/menu", 2, 0)

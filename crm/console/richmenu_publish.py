@@ -68,7 +68,8 @@ def publish(menu_id: int):
         abort(400)
     try:
         result = richmenu_publish.publish(db, client=line_client(current_app), menu_id=menu_id,
-                                          make_default=bool(form.make_default.data), actor=current_actor())
+                                          make_default=bool(form.make_default.data), actor=current_actor(),
+                                          base_url=current_app.config.get("PUBLIC_BASE_URL") or "")
     except RichMenuError as error:
         return _failed(db, error, menu_id)
     db.commit()

@@ -18,7 +18,7 @@ from crm.console.richmenu_forms import (
 )
 from crm.db import get_session
 from crm.i18n import tokyo_datetime
-from crm.services import richmenu_limits, richmenu_rules, richmenus
+from crm.services import richmenu_limits, richmenu_rules, richmenus, tracking
 from crm.services.image_check import MAX_IMAGE_BYTES
 from crm.services.richmenu_layouts import (
     ACTION_LABELS,
@@ -164,6 +164,7 @@ def render_edit(menu, *, form: MenuForm | None = None, errors=None, image_form=N
         action_form=ActionForm(formdata=None), boxes=preview_boxes(menu), size=SIZES[menu.size],
         problems=[translate(*problem) for problem in richmenus.publish_problems(db, menu)],
         changed=richmenus.has_unpublished_changes(menu), has_surveys=bool(choices),
+        url_taps=tracking.source_stats(db, source=f"richmenu:{menu.id}"),
         custom=form.layout.data == CUSTOM, layout_label=_layout_label(menu.layout)), status
 
 

@@ -31,14 +31,15 @@ class TrackedLink(SQLModel, table=True):
 
 
 class LinkToken(SQLModel, table=True):
-    """The random token that stands for one tracked link sent to one friend."""
+    """The random token that stands for one tracked link sent to one friend, or to nobody in particular (no
+    friend: a link everyone sees, such as a rich menu's URL area, counted without knowing who clicked)."""
 
     __tablename__ = "link_token"
     __table_args__ = (UniqueConstraint("link_id", "friend_id", name="uq_link_token_link_friend"),)
 
     token: str = Field(primary_key=True, max_length=TOKEN_MAX_CHARS)
     link_id: int = Field(foreign_key="tracked_link.id")
-    friend_id: int = Field(foreign_key="friend.id", index=True)
+    friend_id: Optional[int] = Field(default=None, foreign_key="friend.id", index=True)
 
 
 class LinkClick(SQLModel, table=True):
@@ -55,7 +56,7 @@ class LinkClick(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     link_id: int
-    friend_id: int
+    friend_id: Optional[int] = Field(default=None)  # None: a click on an anonymous token
     broadcast_id: Optional[int] = Field(default=None)
     clicked_at: datetime = utc_field(nullable=False, default_factory=utcnow)
     user_agent: Optional[str] = Field(default=None, max_length=USER_AGENT_MAX_CHARS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
+from typing import Callable
 from urllib.parse import quote, urlsplit
 
 from crm.services.chat import utf16_length
@@ -201,20 +202,21 @@ def load_areas(text: str) -> list[Area]:
                  Action(**item["action"]) if item.get("action") else None) for item in json.loads(text or "[]")]
 
 
-def line_action(action: Action) -> dict:
-    """The LINE action object for an area."""
+def line_action(action: Action, link: Callable[[str], str] = str) -> dict:
+    """The LINE action object for an area; `link` may turn a URL area's address into a tracked one."""
     body = {"postback": {"type": "postback", "data": action.value},
-            "uri": {"type": "uri", "uri": action.value},
+            "uri": {"type": "uri", "uri": link(action.value) if action.kind == "uri" else action.value},
             "message": {"type": "message", "text": action.value},
             "switch": {"type": "richmenuswitch", "richMenuAliasId": action.value,
                        "data": SWITCH_DATA_PREFIX + action.value}}[action.kind]
     return {**body, "label": action.label} if action.label else body
 
 
-def line_menu(*, name: str, chat_bar_text: str, size: str, selected: bool, areas: list[Area]) -> dict:
+def line_menu(*, name: str, chat_bar_text: str, size: str, selected: bool, areas: list[Area],
+              link: Callable[[str], str] = str) -> dict:
     """The LINE rich menu object (every area must have an action)."""
     width, height = size_of(size)
     return {"size": {"width": width, "height": height}, "selected": selected, "name": name,
             "chatBarText": chat_bar_text,
             "areas": [{"bounds": {"x": a.x, "y": a.y, "width": a.width, "height": a.height},
-                       "action": line_action(a.action)} for a in areas]}
+                       "action": line_action(a.action, link)} for a in areas]}

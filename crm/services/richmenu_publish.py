@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from crm.line.errors import LineApiError
 from crm.models import Friend, RichMenu, RichMenuLink, RichMenuStatus
-from crm.services import richmenu_rules
+from crm.services import richmenu_rules, tracking
 from crm.services.audit import Actor, record
 from crm.services.richmenu_layouts import N_, RichMenuError, line_menu
 from crm.services.richmenu_limits import ALIAS_DELETE, CREATE, DELETE, check_budget, count_call, line_call
@@ -68,11 +68,18 @@ def _delete_alias_quietly(session: Session, client, alias_id: str) -> list[tuple
     return []
 
 
-def _create_on_line(session: Session, client, menu: RichMenu) -> str:
-    """Create the LINE menu and upload its image; a menu whose image fails is deleted again."""
+def _create_on_line(session: Session, client, menu: RichMenu, base_url: str) -> str:
+    """Create the LINE menu and upload its image; a menu whose image fails is deleted again.
+
+    URL areas open the destination through its anonymous tracked link (when a public base URL is set), so
+    taps are counted; a shared menu cannot say who tapped."""
     image = image_of(session, menu.id)
+
+    def tracked(uri: str) -> str:
+        return tracking.anonymous_url(session, destination=uri, base_url=base_url, source=f"richmenu:{menu.id}")
+
     body = line_menu(name=menu.name, chat_bar_text=menu.chat_bar_text, size=menu.size, selected=menu.selected,
-                     areas=areas_of(menu))
+                     areas=areas_of(menu), link=tracked)
     count_call(session, CREATE)
     with line_call():
         new_id = client.create_rich_menu(body)
@@ -143,7 +150,8 @@ def _undo(session: Session, client, menu: RichMenu, new_id: str, *, default: boo
     _delete_quietly(session, client, new_id)
 
 
-def publish(session: Session, *, client, menu_id: int, make_default: bool, actor: Actor) -> PublishResult:
+def publish(session: Session, *, client, menu_id: int, make_default: bool, actor: Actor,
+            base_url: str = "") -> PublishResult:
     """Create the menu on LINE, upload its image, go live (default, links, alias), then delete the old menu."""
     menu, now = get_menu(session, menu_id), utcnow()
     problems = publish_problems(session, menu)
@@ -153,7 +161,7 @@ def publish(session: Session, *, client, menu_id: int, make_default: bool, actor
     drop_alias = old_alias if old_alias and old_alias != menu.alias_id else None
     check_budget(session, now=now, create=1, delete=1 if old_id else 0, alias_delete=1 if drop_alias else 0)
     default, previous_default, moved = make_default or menu.is_default, _default_line_id(session), []
-    new_id = _create_on_line(session, client, menu)
+    new_id = _create_on_line(session, client, menu, base_url)
     try:
         relinked = _go_live(session, client, menu, new_id, default=default, moved=moved)
     except RichMenuError as error:

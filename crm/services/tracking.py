@@ -44,7 +44,7 @@ class ClickTarget:
     """What the redirect needs for one token."""
 
     link_id: int
-    friend_id: int
+    friend_id: int | None  # None: an anonymous token
     destination: str
     broadcast_id: int | None
     tag_id: int | None
@@ -110,8 +110,10 @@ def _same(column, value):
     return column.is_(None) if value is None else column == value
 
 
-def token_for(session: Session, *, link_id: int, friend_id: int) -> str:
-    """Return the friend's token for a link, creating it on first use (the same token every time)."""
+def token_for(session: Session, *, link_id: int, friend_id: int | None) -> str:
+    """Return the friend's token for a link, creating it on first use (the same token every time).
+
+    friend_id None is the link's anonymous token (one per link; a race may create two, both work)."""
     existing = _existing_token(session, link_id, friend_id)
     if existing:
         return existing
@@ -122,9 +124,21 @@ def token_for(session: Session, *, link_id: int, friend_id: int) -> str:
     return _existing_token(session, link_id, friend_id)
 
 
-def _existing_token(session: Session, link_id: int, friend_id: int) -> str | None:
-    query = select(LinkToken.token).where(LinkToken.link_id == link_id, LinkToken.friend_id == friend_id)
-    return session.connection().execute(query).scalar()
+def _existing_token(session: Session, link_id: int, friend_id: int | None) -> str | None:
+    query = select(LinkToken.token).where(LinkToken.link_id == link_id, _same(LinkToken.friend_id, friend_id))
+    return session.connection().execute(query.order_by(LinkToken.token).limit(1)).scalar()
+
+
+def anonymous_url(session: Session, *, destination: str, base_url: str, source: str) -> str:
+    """The one tracked URL of a destination shown to everyone alike (a rich menu's URL area): clicks are
+    counted but nobody is attributed. A destination that cannot be tracked is returned unchanged."""
+    if not base_url or destination.startswith(tracked_url(base_url, "")):
+        return destination
+    try:
+        link = find_or_create_link(session, destination=destination, source=source)
+    except TrackingError:
+        return destination
+    return tracked_url(base_url, token_for(session, link_id=link.id, friend_id=None))
 
 
 def tracked_url(base_url: str, token: str) -> str:
@@ -200,7 +214,7 @@ WITH target AS (
   SELECT link_id, friend_id, broadcast_id, :now, :user_agent FROM target
 ), queued AS (
   INSERT INTO click_action (link_id, friend_id, tag_id, queued_at)
-  SELECT link_id, friend_id, tag_id, :now FROM target WHERE tag_id IS NOT NULL
+  SELECT link_id, friend_id, tag_id, :now FROM target WHERE tag_id IS NOT NULL AND friend_id IS NOT NULL
 )
 SELECT link_id, friend_id, destination, broadcast_id, tag_id FROM target
 """)
@@ -230,12 +244,13 @@ _INSERT_ACTION = ClickAction.__table__.insert()
 
 def record_click(connection: Connection, *, target: ClickTarget, user_agent: str | None,
                  now: datetime | None = None) -> None:
-    """Store a click; queue its tag action (applied later by apply_click_actions) when the link has one."""
+    """Store a click; queue its tag action (applied later by apply_click_actions) when the link has one and
+    the click is a friend's."""
     now = now or utcnow()
     connection.execute(_INSERT_CLICK, {
         "link_id": target.link_id, "friend_id": target.friend_id, "broadcast_id": target.broadcast_id,
         "clicked_at": now, "user_agent": _agent(user_agent)})
-    if target.tag_id is not None:
+    if target.tag_id is not None and target.friend_id is not None:
         connection.execute(_INSERT_ACTION, {"link_id": target.link_id, "friend_id": target.friend_id,
                                             "tag_id": target.tag_id, "queued_at": now})
 
@@ -264,6 +279,14 @@ def link_stats(session: Session, *, link_ids: list[int]) -> dict[int, LinkStats]
              .where(LinkClick.link_id.in_(link_ids)).group_by(LinkClick.link_id))
     found = {link_id: LinkStats(clicks, unique) for link_id, clicks, unique in session.execute(query)}
     return {link_id: found.get(link_id, LinkStats()) for link_id in link_ids}
+
+
+def source_stats(session: Session, *, source: str) -> list[tuple[str, LinkStats]]:
+    """(destination, clicks) of every link tracked in one context, e.g. a rich menu's URL areas."""
+    links = session.execute(select(TrackedLink.id, TrackedLink.destination).where(TrackedLink.source == source)
+                            .order_by(TrackedLink.id)).all()
+    stats = link_stats(session, link_ids=[link_id for link_id, _ in links])
+    return [(destination, stats[link_id]) for link_id, destination in links]
 
 
 def broadcast_stats(session: Session, *, broadcast_id: int) -> LinkStats:

@@ -1,4 +1,5 @@
 """Publishing through the real LINE simulator: the default menu, republishing, unpublishing, tabs, limits."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -7,7 +8,7 @@ from sqlmodel import select
 
 from crm.config import SIMULATOR_DEFAULTS
 from crm.db import get_engine, session_scope
-from crm.models import AuditEntry, Message, RichMenuApiCall, RichMenuLink
+from crm.models import AuditEntry, LinkClick, Message, RichMenuApiCall, RichMenuLink
 from crm.timeutil import TOKYO, utcnow
 from tests.console_helpers import post_form, signed_in_client
 from tests.richmenus.helpers import (
@@ -58,7 +59,7 @@ def tag_friend(admin, friend_id: int, tag_id: int):
     assert response.status_code == 302
 
 
-def test_a_published_default_menu_is_what_a_new_friend_sees_and_taps(app, line, editor):
+def test_a_published_default_menu_is_what_a_new_friend_sees_and_taps(app, line, editor, crm_server):
     menu_id = ready_menu(editor, actions=[("message", "hello"), ("uri", "https://example.com/shop")])
     response = publish(editor, menu_id, default=True)
     assert response.status_code == 302
@@ -70,13 +71,22 @@ def test_a_published_default_menu_is_what_a_new_friend_sees_and_taps(app, line, 
     assert (shown["richMenuId"], shown["source"], shown["hasImage"]) == (menu.line_menu_id, "default", True)
     assert shown["richMenu"]["chatBarText"] == "メニュー" and shown["richMenu"]["size"] == {"width": 2500,
                                                                                              "height": 1686}
-    assert [area["action"] for area in shown["richMenu"]["areas"]] == [
-        {"type": "message", "text": "hello"}, {"type": "uri", "uri": "https://example.com/shop"}]
+    message_area, url_area = (area["action"] for area in shown["richMenu"]["areas"])
+    assert message_area == {"type": "message", "text": "hello"}
+    tracked = re.fullmatch(re.escape(app.config["PUBLIC_BASE_URL"]) + r"/r/([A-Za-z0-9_-]{22})", url_area["uri"])
+    assert url_area["type"] == "uri" and tracked, url_area
     assert line.tap_rich_menu(user_id, 0)["status"] == 200
-    assert line.tap_rich_menu(user_id, 1)["uri"] == "https://example.com/shop"
+    assert line.tap_rich_menu(user_id, 1)["uri"] == url_area["uri"]
     with session_scope(get_engine(app)) as session:
         texts = session.exec(select(Message.text).where(Message.friend_id == friend_id_of(app, user_id))).all()
     assert texts == ["hello"]
+    for _ in range(2):  # what the phone does with the tapped address: the CRM counts it and redirects
+        opened = requests.get(f"{crm_server.url}/r/{tracked.group(1)}", allow_redirects=False, timeout=5)
+        assert (opened.status_code, opened.headers["Location"]) == (302, "https://example.com/shop")
+    with session_scope(get_engine(app)) as session:
+        assert [click.friend_id for click in session.exec(select(LinkClick))] == [None, None]
+    html = page(editor, menu_id)
+    assert "Taps on URL areas" in html and "<td>https://example.com/shop</td><td>2</td>" in html
 
 
 def test_nothing_goes_to_line_until_the_menu_is_complete(app, sim, editor):
