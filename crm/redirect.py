@@ -3,8 +3,8 @@
 The request does the least work: one primary-key lookup, one insert (two when the link adds a tag: the tag
 itself is added later by the worker from the click_action queue), one commit. A valid click is answered by
 a small WSGI layer in front of Flask (no request context, cookie session or request log line, which would
-also write the token to the logs); everything else under /r/ (HEAD, unknown or malformed tokens) goes to
-the Flask view. The destination always comes from the database; an unknown token gets a 404 page, never a
+also write the token to the logs); everything else under /r/ (HEAD, link-preview robots, unknown or
+malformed tokens) goes to the Flask view. The destination always comes from the database; an unknown token gets a 404 page, never a
 redirect.
 """
 from __future__ import annotations
@@ -39,7 +39,8 @@ class ClickLayer:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        if path.startswith(PREFIX) and environ.get("REQUEST_METHOD") == "GET":
+        if (path.startswith(PREFIX) and environ.get("REQUEST_METHOD") == "GET"
+                and not tracking.is_link_preview(environ.get("HTTP_USER_AGENT"))):
             location = self.click(path[len(PREFIX):], environ.get("HTTP_USER_AGENT"))
             if location is not None:
                 start_response("302 Found", [("Location", location), ("Content-Length", "0"),
@@ -67,7 +68,8 @@ class ClickLayer:
 
 @bp.route("/r/<path:token>", methods=["GET"], merge_slashes=False)  # all of /r/ gets our 404, never a 308
 def follow(token: str):
-    """Unknown tokens: the 404 page. HEAD of a known token (link checkers): 302, not counted."""
+    """Unknown tokens: the 404 page. HEAD of a known token (link checkers) or a link-preview robot's GET:
+    302, not counted."""
     target = tracking.find_target(get_session().connection(), token)
     get_session().rollback()
     if target is None:

@@ -46,6 +46,19 @@ def test_repeated_clicks_are_all_counted_and_head_is_not(app, client):
         assert tracking.link_stats(session, link_ids=[link_id])[link_id] == tracking.LinkStats(3, 2)
 
 
+@pytest.mark.parametrize("agent", ["facebookexternalhit/1.1;line-poker/1.0",
+                                   "Line/1.0 (compatible; Line-Crawler; +https://help.line.me/)",
+                                   "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"])
+def test_link_preview_robots_are_redirected_but_not_counted(app, client, agent):
+    friend_id = make_friend(app)
+    path = tracked_path(app, friend_id)
+    preview = client.get(path, headers={"User-Agent": agent})
+    assert (preview.status_code, preview.headers["Location"]) == (302, DESTINATION)
+    assert clicks(app) == []
+    person = client.get(path, headers={"User-Agent": "Mozilla/5.0 (iPhone) Line/14.2.0"})
+    assert person.status_code == 302 and [row.friend_id for row in clicks(app)] == [friend_id]
+
+
 def test_query_string_cannot_change_the_destination(app, client):
     path = tracked_path(app, make_friend(app))
     for query in ("?next=https://evil.example.com", "?url=//evil.example.com", "?redirect=%2F%2Fevil.example.com"):

@@ -33,6 +33,10 @@ URL_MAX_CHARS = 1000  # LINE's limit for a URI action
 URL_IN_TEXT = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", re.IGNORECASE)
 TRAILING_PUNCTUATION = ".,;:!?'*"
 URI_SAFE = "/?#[]@!$&'()*+,;=%~:"
+# Robots that fetch a link to show a preview of it (LINE's own, other chat apps, search engines): they get
+# the redirect but are not counted as clicks.
+PREVIEW_AGENTS = re.compile(r"facebookexternalhit|line-poker|Line-Crawler|Twitterbot|Slackbot|Discordbot"
+                            r"|WhatsApp|TelegramBot|Googlebot|bingbot|SkypeUriPreview", re.IGNORECASE)
 
 
 class TrackingError(TranslatableError):
@@ -56,6 +60,11 @@ class LinkStats:
 
     clicks: int = 0
     unique_clickers: int = 0
+
+
+def is_link_preview(user_agent: str | None) -> bool:
+    """Whether a request comes from a robot building a link preview rather than from a person."""
+    return bool(user_agent) and PREVIEW_AGENTS.search(user_agent) is not None
 
 
 def check_destination(url: str) -> str:
