@@ -10,6 +10,7 @@ from crm.db import session_scope
 from crm.line.client import LineApiError, LineClient
 from crm.services import friends, richmenu_rules
 from crm.timeutil import utcnow
+from crm.webhook_jobs import deliver_webhooks, forward_relay, import_followers, link_click_events  # noqa: F401
 
 log = logging.getLogger("crm.jobs")
 PROFILE_LEASE = timedelta(minutes=2)

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
+from crm.services import webhook_events
 from crm.services.sql import insert_for
 from surveys import actions, builder
 from surveys.errors import N_, SurveyError
@@ -103,6 +104,8 @@ def _advance(session: Session, response: SurveyResponse, question: SurveyQuestio
         SurveyResponse.id == response.id, SurveyResponse.current_question_id == question.id,
         SurveyResponse.status == ResponseStatus.IN_PROGRESS).values(**values)).rowcount
     session.refresh(response)
+    if moved == 1 and not later:
+        webhook_events.survey_answered(session, response_id=response.id)
     return moved == 1
 
 

@@ -17,6 +17,8 @@ NAV = (
     ("richmenus.index", _l("Rich menus"), "richmenus.edit"),
     ("audit.index", _l("Audit log"), "audit.view"),
     ("staff_admin.index", _l("Staff"), "staff.manage"),
+    ("webhooks.index", _l("Webhooks"), "settings.manage"),
+    ("followers_import.index", _l("Followers import"), "settings.manage"),
 )
 
 

@@ -164,6 +164,13 @@ class LineClient:
         return [menu.to_dict() for menu in self._call(self._api.get_rich_menu_list).richmenus]
     # ---- end of rich menus ----
 
+    # ---- Followers ids (issue 6: followers import) ----
+    def get_followers_ids(self, start: str | None = None, limit: int = 1000) -> tuple[list[str], str | None]:
+        """One page of the followers' user IDs and the continuation token of the next page (None: last page).
+        LINE answers 403 for accounts that may not use this API (only verified and premium accounts may)."""
+        page = self._call(self._api.get_followers, start=start, limit=limit)
+        return list(page.user_ids or []), page.next or None
+
     def _call(self, method, *args, **kwargs):
         try:
             return method(*args, _request_timeout=self._timeout, **kwargs)
