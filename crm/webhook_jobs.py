@@ -40,8 +40,9 @@ def deliver_webhooks(engine: Engine, *, max_attempts: int = 8, timeout: float = 
                      now: datetime | None = None) -> int:
     """Send the due outbox rows once each; return how many were delivered. An endpoint that does not answer
     is skipped for the rest of the tick (its other rows wait, uncounted), so one dead receiver costs one
-    timeout per tick."""
-    now = now or utcnow()
+    timeout per tick. `now` fixes the clock (tests); by default each attempt is stamped when it ends."""
+    clock = (lambda: now) if now else utcnow
+    now = clock()
     with session_scope(engine) as session:
         claimed = webhook_outbox.claim_due(session, now=now, lease=LEASE, limit=batch)
     delivered, unreachable, skipped = 0, set(), []
@@ -57,7 +58,7 @@ def deliver_webhooks(engine: Engine, *, max_attempts: int = 8, timeout: float = 
             unreachable.add(endpoint_id)
         with session_scope(engine) as session:
             state = webhook_outbox.record_attempt(session, delivery_id=delivery_id, endpoint_id=endpoint_id,
-                                                  attempts=attempts, now=utcnow(), status_code=status,
+                                                  attempts=attempts, now=clock(), status_code=status,
                                                   error=error, max_attempts=max_attempts)
         delivered += state == "delivered"
         log.info("webhook_delivery id=%s endpoint=%s type=%s status=%s state=%s", delivery_id, endpoint_id,
@@ -76,7 +77,8 @@ def forward_relay(engine: Engine, *, url: str, max_attempts: int = 8, timeout: f
                   now: datetime | None = None) -> int:
     """Forward queued LINE webhook bodies unchanged with their X-Line-Signature; return how many arrived.
     Stops at the first failure so bodies reach the other tool in the order LINE sent them."""
-    now = now or utcnow()
+    clock = (lambda: now) if now else utcnow
+    now = clock()
     with session_scope(engine) as session:
         claimed = relay.claim_due(session, now=now, lease=LEASE, limit=batch)
     forwarded, stop_at = 0, None
@@ -84,7 +86,7 @@ def forward_relay(engine: Engine, *, url: str, max_attempts: int = 8, timeout: f
         status, error = _post(url, bytes(body), {"Content-Type": "application/json; charset=utf-8",
                                                  "X-Line-Signature": signature}, timeout)
         with session_scope(engine) as session:
-            relay.record_attempt(session, item_id=item_id, attempts=attempts, now=utcnow(), status_code=status,
+            relay.record_attempt(session, item_id=item_id, attempts=attempts, now=clock(), status_code=status,
                                  error=error, max_attempts=max_attempts)
         if error is not None:
             stop_at = index + 1
