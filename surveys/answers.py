@@ -104,13 +104,13 @@ def _advance(session: Session, response: SurveyResponse, question: SurveyQuestio
         SurveyResponse.id == response.id, SurveyResponse.current_question_id == question.id,
         SurveyResponse.status == ResponseStatus.IN_PROGRESS).values(**values)).rowcount
     session.refresh(response)
-    if moved == 1 and not later:
-        webhook_events.survey_answered(session, response_id=response.id)
     return moved == 1
 
 
 def _next_turn(session: Session, response: SurveyResponse) -> Turn:
+    """The turn after a successful step (called only then): a completed response emits survey.answered."""
     if response.status == ResponseStatus.COMPLETED:
+        webhook_events.survey_answered(session, response_id=response.id)
         return Turn("done", session.get(Survey, response.survey_id), response)
     return ask(session, response)
 
