@@ -16,13 +16,17 @@ def enqueue(session: Session, *, body: bytes, signature: str, now: datetime) -> 
 
 
 def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[tuple[int, int, bytes, str]]:
-    """Lease due items, oldest first: (id, attempts, body, signature)."""
-    query = (select(RelayItem.id, RelayItem.attempts, RelayItem.body, RelayItem.signature)
-             .where(RelayItem.state == OutboxState.PENDING, RelayItem.next_attempt_at <= now)
-             .order_by(RelayItem.id).limit(limit))
+    """Lease the oldest pending items up to the first one not yet due (bodies are forwarded in LINE's order, so
+    one waiting for its retry holds back the later ones): (id, attempts, body, signature)."""
+    query = (select(RelayItem.id, RelayItem.attempts, RelayItem.body, RelayItem.signature, RelayItem.next_attempt_at)
+             .where(RelayItem.state == OutboxState.PENDING).order_by(RelayItem.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    rows = [tuple(row) for row in session.exec(query)]
+    rows = []
+    for item_id, attempts, body, signature, due in session.exec(query):
+        if due is not None and due > now:
+            break
+        rows.append((item_id, attempts, body, signature))
     if rows:
         session.exec(update(RelayItem).where(RelayItem.id.in_([r[0] for r in rows])).values(
             next_attempt_at=now + lease))
