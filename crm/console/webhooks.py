@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectMultipleField, StringField
+from wtforms.fields import SelectChoice
 from wtforms.validators import Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -32,7 +33,7 @@ EVENT_LABELS = {
 class EndpointForm(FlaskForm):
     url = StringField(_l("URL"), validators=[Length(max=1000)])
     description = StringField(_l("Description"), validators=[Length(max=200)])
-    events = SelectMultipleField(_l("Events"), choices=[(name, name) for name in webhook_outbox.EVENTS],
+    events = SelectMultipleField(_l("Events"), choices=[SelectChoice(name, name) for name in webhook_outbox.EVENTS],
                                  widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
                                  validate_choice=False)
     active = BooleanField(_l("Active"), default=True)
