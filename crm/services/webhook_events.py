@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from crm.models import Friend, LinkClick, Tag, TrackedLink, WebhookCursor
-from crm.services import tags
+from crm.models import Broadcast, Friend, LinkClick, Tag, TrackedLink, WebhookCursor
+from crm.services import delivery_schedule, tags
 from crm.services.webhook_outbox import emit, wanted
 
 FRIENDS_PER_TAG_EVENT = 500
@@ -69,16 +69,16 @@ def _survey_payload(session: Session, response_id: int) -> dict:
             "answers": [{"question_id": q, "choice_id": c, "text": t} for q, c, t in answers]}
 
 
-def broadcast_finished(session: Session, *, broadcast_id: int) -> None:
-    """A broadcast stopped sending (sent, or failed / missed): listener for the delivery engine."""
+def broadcast_finished(session: Session, *, broadcast_id: int, status: str) -> None:
+    """delivery_schedule.on_broadcast_finished listener: a send ended (sent, or missed its time)."""
     if wanted(session, "broadcast.finished"):
-        from crm.models import Broadcast
-
-        emit(session, "broadcast.finished", lambda: _broadcast_payload(session.get(Broadcast, broadcast_id)))
+        emit(session, "broadcast.finished", lambda: _broadcast_payload(session, broadcast_id, status))
 
 
-def _broadcast_payload(broadcast) -> dict:
-    return {"broadcast": {"id": broadcast.id, "name": broadcast.name, "status": broadcast.status}}
+def _broadcast_payload(session: Session, broadcast_id: int, status: str) -> dict:
+    broadcast = session.get(Broadcast, broadcast_id)
+    return {"broadcast": {"id": broadcast_id, "name": broadcast.name if broadcast else None, "status": status,
+                          "finished_at": broadcast.finished_at if broadcast else None}}
 
 
 def emit_link_clicks(session: Session, *, now: datetime, limit: int = 1000) -> int:
@@ -107,3 +107,4 @@ def emit_link_clicks(session: Session, *, now: datetime, limit: int = 1000) -> i
 def register() -> None:
     """Connect the listeners of other services (idempotent)."""
     tags.on_tags_changed(on_tags_changed)
+    delivery_schedule.on_broadcast_finished(broadcast_finished)
