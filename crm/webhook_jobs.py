@@ -44,6 +44,7 @@ def deliver_webhooks(engine: Engine, *, max_attempts: int = 8, timeout: float = 
     clock = (lambda: now) if now else utcnow
     now = clock()
     with session_scope(engine) as session:
+        webhook_outbox.prune(session, now=now)
         claimed = webhook_outbox.claim_due(session, now=now, lease=LEASE, limit=batch)
     delivered, unreachable, skipped = 0, set(), []
     for delivery_id, attempts, body, event_id, event_type, endpoint_id, url, secret in claimed:

@@ -39,7 +39,7 @@ def start():
     db = get_session()
     try:
         followers_import.start(db, actor=current_actor(), now=utcnow())
-    except followers_import.ImportError_ as error:
+    except followers_import.FollowersImportError as error:
         flash(_(error.msgid, **error.params), "error")
         return redirect(url_for("followers_import.index"))
     db.commit()

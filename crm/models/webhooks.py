@@ -51,7 +51,7 @@ class WebhookDelivery(SQLModel, table=True):
     attempts: int = Field(default=0)
     next_attempt_at: Optional[datetime] = utc_field()
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
-    finished_at: Optional[datetime] = utc_field()
+    finished_at: Optional[datetime] = utc_field(index=True)  # pruned RETENTION after this
 
 
 class WebhookAttempt(SQLModel, table=True):

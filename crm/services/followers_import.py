@@ -25,7 +25,7 @@ FORBIDDEN_MESSAGE = N_("LINE does not allow this account to read its followers' 
                        "accounts may). Friends are added as they follow or message the account instead.")
 
 
-class ImportError_(TranslatableError):
+class FollowersImportError(TranslatableError):
     """An import that cannot start, with a message for the admin."""
 
 
@@ -38,7 +38,7 @@ def start(session: Session, *, actor: Actor, now: datetime) -> FollowerImport:
     """Start an import from the first page; refuse while another one runs."""
     current = latest(session)
     if current is not None and current.state == ImportState.RUNNING:
-        raise ImportError_(N_("An import is already running."))
+        raise FollowersImportError(N_("An import is already running."))
     job = FollowerImport(started_by=actor.staff_id, started_at=now, next_attempt_at=now)
     session.add(job)
     session.flush()
@@ -119,10 +119,3 @@ def record_failure(session: Session, job: FollowerImport, *, status: int | None,
         job.last_error = f"{status or 'no answer'}: {message}"[:300]
     session.add(job)
 
-
-def imported_count(session: Session, job_id: int) -> int:
-    """Friends this import created."""
-    from sqlalchemy import func
-
-    return session.exec(select(func.count()).select_from(ImportedFriend)
-                        .where(ImportedFriend.import_id == job_id)).one()

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 from urllib.parse import urlsplit
 
+from sqlalchemy import delete, func
 from sqlalchemy import event as sa_event
 from sqlmodel import Session, select, update
 
@@ -32,6 +33,7 @@ SIGNATURE_HEADER = "X-CRM-Signature"
 SUBSCRIPTION_TTL = 5.0
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
+RETENTION = timedelta(days=7)  # finished deliveries (and their attempts) are kept this long
 URL_MAX_CHARS = 1000
 
 _cache: dict[str, tuple[float, dict[str, tuple[int, ...]]]] = {}
@@ -188,8 +190,6 @@ def recent_attempts(session: Session, endpoint_id: int, limit: int = 20) -> list
 
 def state_counts(session: Session, endpoint_id: int) -> dict[str, int]:
     """How many of the endpoint's deliveries are pending, delivered and failed."""
-    from sqlalchemy import func
-
     query = (select(WebhookDelivery.state, func.count()).where(WebhookDelivery.endpoint_id == endpoint_id)
              .group_by(WebhookDelivery.state))
     return {state: count for state, count in session.exec(query)}
@@ -236,3 +236,13 @@ def release(session: Session, *, delivery_ids: list[int], at: datetime) -> None:
     """Give leased deliveries back without counting a try (their endpoint was unreachable this tick)."""
     if delivery_ids:
         session.exec(update(WebhookDelivery).where(WebhookDelivery.id.in_(delivery_ids)).values(next_attempt_at=at))
+
+
+def prune(session: Session, *, now: datetime, limit: int = 1000) -> int:
+    """Delete up to `limit` deliveries finished more than RETENTION ago, with their attempts."""
+    old = list(session.exec(select(WebhookDelivery.id).where(WebhookDelivery.finished_at < now - RETENTION)
+                            .limit(limit)))
+    if old:
+        session.exec(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(old)))
+        session.exec(delete(WebhookDelivery).where(WebhookDelivery.id.in_(old)))
+    return len(old)

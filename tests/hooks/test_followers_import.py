@@ -111,5 +111,5 @@ def test_a_refused_account_gets_a_clear_message(app, engine, simulator, sim):
 
 def test_only_one_import_runs_at_a_time(engine):
     start(engine)
-    with pytest.raises(followers_import.ImportError_):
+    with pytest.raises(followers_import.FollowersImportError):
         start(engine)

@@ -49,6 +49,10 @@ def test_delivery_is_signed_and_the_receiver_verifies_it(engine, receiver):
     assert not webhook_outbox.verify("another secret", body, headers["X-CRM-Signature"])
     assert not webhook_outbox.verify(secret, body + b" ", headers["X-CRM-Signature"])
     assert [row.state for row in deliveries(engine)] == [OutboxState.DELIVERED]
+    deliver_webhooks(engine, now=utcnow() + timedelta(days=6))
+    assert len(deliveries(engine)) == 1  # kept a week for the console
+    deliver_webhooks(engine, now=utcnow() + timedelta(days=8))
+    assert deliveries(engine) == []
 
 
 def test_no_outbox_rows_when_nobody_subscribes(engine, receiver):

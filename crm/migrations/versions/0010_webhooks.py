@@ -93,6 +93,7 @@ def upgrade() -> None:
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_delivery_due', ['state', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_webhook_delivery_endpoint', ['endpoint_id', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_delivery_finished_at'), ['finished_at'], unique=False)
 
     op.create_table('webhook_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -119,6 +120,7 @@ def downgrade() -> None:
 
     op.drop_table('webhook_attempt')
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_delivery_finished_at'))
         batch_op.drop_index('ix_webhook_delivery_endpoint')
         batch_op.drop_index('ix_webhook_delivery_due')
 
