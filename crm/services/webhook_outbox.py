@@ -246,3 +246,18 @@ def prune(session: Session, *, now: datetime, limit: int = 1000) -> int:
         session.exec(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(old)))
         session.exec(delete(WebhookDelivery).where(WebhookDelivery.id.in_(old)))
     return len(old)
+
+
+def forget_friend(session: Session, *, line_user_id: str) -> int:
+    """Erasure: delete queued and past deliveries and relayed bodies that name this LINE user; return rows."""
+    from crm.models import RelayItem
+
+    pattern = f'%"{line_user_id}"%'
+    ids = list(session.exec(select(WebhookDelivery.id).where(WebhookDelivery.body.like(pattern))))
+    if ids:
+        session.exec(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids)))
+        session.exec(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+    relayed = [item.id for item in session.exec(select(RelayItem)) if line_user_id.encode() in bytes(item.body)]
+    if relayed:
+        session.exec(delete(RelayItem).where(RelayItem.id.in_(relayed)))
+    return len(ids) + len(relayed)

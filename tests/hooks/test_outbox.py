@@ -145,3 +145,19 @@ def test_bulk_tagging_sends_one_event_per_500_friends(engine, receiver):
         assert tags.add_tag_to_many(session, friend_ids=ids, tag_id=tag.id, actor=SYSTEM) == 1200
     sizes = [len(doc["data"]["friends"]) for doc in events_of(engine, "tag.added")]
     assert sizes == [500, 500, 200]
+
+
+def test_erasure_can_forget_a_friends_events(engine, receiver):
+    add_endpoint(engine, receiver.url, ["tag.added"])
+    friend_id, tag_id = make_friend_and_tag(engine)
+    with session_scope(engine) as session:
+        tags.add_tag(session, friend_id=friend_id, tag_id=tag_id, actor=SYSTEM)
+        session.add(Friend(line_user_id="U" + "d" * 32))
+    receiver.statuses = [500]
+    deliver_webhooks(engine)
+    with session_scope(engine) as session:
+        assert webhook_outbox.forget_friend(session, line_user_id="U" + "d" * 32) == 0
+        assert webhook_outbox.forget_friend(session, line_user_id="U" + "c" * 32) == 1
+    with session_scope(engine) as session:
+        assert session.exec(select(WebhookAttempt)).all() == []
+    assert deliveries(engine) == []
