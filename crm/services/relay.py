@@ -61,4 +61,5 @@ def status(session: Session) -> dict:
     last = session.exec(select(RelayItem).where(RelayItem.last_error.is_not(None))
                         .order_by(RelayItem.id.desc()).limit(1)).first()
     return {"pending": counts.get(OutboxState.PENDING, 0), "failed": counts.get(OutboxState.FAILED, 0),
-            "last_error": last.last_error if last else None, "last_status_code": last.last_status_code if last else None}
+            "last_error": last.last_error if last else None,
+            "last_status_code": last.last_status_code if last else None}

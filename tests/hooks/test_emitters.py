@@ -54,8 +54,9 @@ def _first_question(engine, survey_id):
     from surveys.models import SurveyVersion
 
     with session_scope(engine) as session:
-        question = session.exec(select(SurveyQuestion).join(SurveyVersion, SurveyVersion.id == SurveyQuestion.version_id)
-                                .where(SurveyVersion.survey_id == survey_id).order_by(SurveyQuestion.id.desc())).first()
+        question = session.exec(
+            select(SurveyQuestion).join(SurveyVersion, SurveyVersion.id == SurveyQuestion.version_id)
+            .where(SurveyVersion.survey_id == survey_id).order_by(SurveyQuestion.id.desc())).first()
         choice = session.exec(select(SurveyChoice).where(SurveyChoice.question_id == question.id)
                               .order_by(SurveyChoice.id)).first()
         return question.id, choice.id
