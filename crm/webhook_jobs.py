@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
 from crm.line.client import LineApiError, LineClient
+from crm.models import OutboxState
 from crm.services import followers_import, relay, webhook_events, webhook_outbox
 from crm.timeutil import utcnow
 
@@ -51,17 +52,14 @@ def deliver_webhooks(engine: Engine, *, max_attempts: int = 8, timeout: float = 
         if endpoint_id in unreachable:
             skipped.append(delivery_id)
             continue
-        raw = body.encode("utf-8")
-        created_at = str(int(datetime.fromisoformat(_created_at(body)).timestamp()))
-        status, error = _post(url, raw, signed_headers(secret=secret, body=raw, event_id=event_id,
-                                                       event_type=event_type, created_at=created_at), timeout)
+        status, error = _send(url, secret, body, event_id, event_type, timeout)
         if status is None:
             unreachable.add(endpoint_id)
         with session_scope(engine) as session:
             state = webhook_outbox.record_attempt(session, delivery_id=delivery_id, endpoint_id=endpoint_id,
                                                   attempts=attempts, now=clock(), status_code=status,
                                                   error=error, max_attempts=max_attempts)
-        delivered += state == "delivered"
+        delivered += state == OutboxState.DELIVERED
         log.info("webhook_delivery id=%s endpoint=%s type=%s status=%s state=%s", delivery_id, endpoint_id,
                  event_type, status or error, state)
     if skipped:
@@ -70,8 +68,12 @@ def deliver_webhooks(engine: Engine, *, max_attempts: int = 8, timeout: float = 
     return delivered
 
 
-def _created_at(body: str) -> str:
-    return json.loads(body)["created_at"]
+def _send(url: str, secret: str, body: str, event_id: str, event_type: str, timeout: float):
+    """Sign and POST one stored event."""
+    raw = body.encode("utf-8")
+    created_at = str(int(datetime.fromisoformat(json.loads(body)["created_at"]).timestamp()))
+    return _post(url, raw, signed_headers(secret=secret, body=raw, event_id=event_id, event_type=event_type,
+                                          created_at=created_at), timeout)
 
 
 def forward_relay(engine: Engine, *, url: str, max_attempts: int = 8, timeout: float = 5.0, batch: int = 50,
