@@ -34,6 +34,14 @@ class Config:
     LINE_API_TIMEOUT_SECONDS: float = 5.0
     WEBHOOK_MAX_BYTES: int = 2 * 1024 * 1024
     PROFILE_FETCH_MAX_ATTEMPTS: int = 8
+    BROADCAST_MISSED_GRACE: int = 3600          # seconds late after which a scheduled broadcast is missed
+    DELIVERY_CONCURRENCY: int = 8               # requests to LINE in flight per worker
+    DELIVERY_LEASE_SECONDS: int = 60            # a claimed request is retried by others after this
+    DELIVERY_PAUSE_PROBE_SECONDS: int = 600     # a send paused by LINE's monthly limit is retried after this
+    DELIVERY_MAX_ATTEMPTS: int = 12
+    LINE_WEBHOOK_RELAY_URL: str = ""  # forward LINE's webhooks unchanged to this URL too (empty: off)
+    WEBHOOK_MAX_ATTEMPTS: int = 8  # outbound webhooks and the relay give up after this many tries
+    WEBHOOK_TIMEOUT_SECONDS: float = 5.0
     TESTING: bool = False
     extra: dict = field(default_factory=dict)
 

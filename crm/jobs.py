@@ -7,9 +7,11 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
+from crm.delivery_jobs import delivery_tick  # noqa: F401  (broadcasts: re-exported for the worker and tests)
 from crm.line.client import LineApiError, LineClient
 from crm.services import friends, richmenu_rules
 from crm.timeutil import utcnow
+from crm.webhook_jobs import deliver_webhooks, forward_relay, import_followers, link_click_events  # noqa: F401
 
 log = logging.getLogger("crm.jobs")
 PROFILE_LEASE = timedelta(minutes=2)

@@ -9,9 +9,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from crm import create_app
 from crm.db import get_engine
-from crm.jobs import apply_rich_menu_relinks, fetch_due_profiles
+from crm.jobs import apply_rich_menu_relinks, delivery_tick, fetch_due_profiles
+from crm.jobs import deliver_webhooks, forward_relay, import_followers, link_click_events
 from crm.line.runtime import line_client
 from crm.redirect import click_actions_tick
+from crm.services.delivery_schedule import DeliverySettings
 
 log = logging.getLogger("crm.worker")
 
@@ -36,7 +38,31 @@ def build_scheduler(app) -> BlockingScheduler:
                       max_instances=1, coalesce=True)
     scheduler.add_job(click_actions, "interval", seconds=2, id="click_actions",
                       max_instances=1, coalesce=True)
+    delivery_settings = DeliverySettings.from_config(app.config)
+
+    def deliveries():
+        delivery_tick(engine, line_client(app), settings=delivery_settings)
+
+    scheduler.add_job(deliveries, "interval", seconds=1, id="delivery", max_instances=1, coalesce=True)
+    add_webhook_jobs(scheduler, app, engine)
     return scheduler
+
+
+def add_webhook_jobs(scheduler: BlockingScheduler, app, engine) -> None:
+    """Outbound webhooks, the LINE webhook relay, link.clicked events and the followers import (issue 6)."""
+    attempts, timeout = app.config["WEBHOOK_MAX_ATTEMPTS"], app.config["WEBHOOK_TIMEOUT_SECONDS"]
+
+    def webhooks_tick():
+        link_click_events(engine)
+        deliver_webhooks(engine, max_attempts=attempts, timeout=timeout)
+        if app.config.get("LINE_WEBHOOK_RELAY_URL"):
+            forward_relay(engine, url=app.config["LINE_WEBHOOK_RELAY_URL"], max_attempts=attempts, timeout=timeout)
+
+    def followers_tick():
+        import_followers(engine, line_client(app))
+
+    scheduler.add_job(webhooks_tick, "interval", seconds=2, id="webhooks", max_instances=1, coalesce=True)
+    scheduler.add_job(followers_tick, "interval", seconds=2, id="followers_import", max_instances=1, coalesce=True)
 
 
 def main() -> None:

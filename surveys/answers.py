@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
+from crm.services import webhook_events
 from crm.services.sql import insert_for
 from surveys import actions, builder
 from surveys.errors import N_, SurveyError
@@ -107,7 +108,9 @@ def _advance(session: Session, response: SurveyResponse, question: SurveyQuestio
 
 
 def _next_turn(session: Session, response: SurveyResponse) -> Turn:
+    """The turn after a successful step (called only then): a completed response emits survey.answered."""
     if response.status == ResponseStatus.COMPLETED:
+        webhook_events.survey_answered(session, response_id=response.id)
         return Turn("done", session.get(Survey, response.survey_id), response)
     return ask(session, response)
 

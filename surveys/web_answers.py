@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from crm.services import webhook_events
 from crm.services.sql import insert_for
 from surveys import actions, builder
 from surveys.answers import TEXT_MAX, has_completed, in_progress
@@ -95,6 +96,7 @@ def submit(session: Session, *, survey_id: int, friend_id: int, values: dict[int
     for question in questions:
         _store(session, question, accepted[question.id], response_id=created[0], friend_id=friend_id,
                survey_id=survey_id, at=at)
+    webhook_events.survey_answered(session, response_id=created[0])
     return session.get(SurveyResponse, created[0])
 
 

@@ -15,8 +15,11 @@ NAV = (
     ("surveys.index", _l("Surveys"), "surveys.edit"),
     ("surveys.results_index", _l("Survey results"), "reports.view"),
     ("richmenus.index", _l("Rich menus"), "richmenus.edit"),
+    ("segments.index", _l("Segments"), "reports.view"),
     ("audit.index", _l("Audit log"), "audit.view"),
     ("staff_admin.index", _l("Staff"), "staff.manage"),
+    ("webhooks.index", _l("Webhooks"), "settings.manage"),
+    ("followers_import.index", _l("Followers import"), "settings.manage"),
 )
 
 

@@ -11,7 +11,7 @@ from crm.db import session_scope
 from crm.line.hooks import BlockContext, EventHooks, TextContext
 from crm.line.postbacks import PostbackContext, PostbackRegistry
 from crm.services import events as event_service
-from crm.services import friends, messages
+from crm.services import friends, messages, webhook_events
 from crm.timeutil import from_line_timestamp
 
 log = logging.getLogger("crm.webhook")
@@ -32,11 +32,15 @@ class IncomingEvent:
 
 
 def on_follow(session, event: IncomingEvent, _registry) -> int:
-    return friends.follow(session, line_user_id=event.user_id, at=event.occurred_at)
+    friend_id = friends.follow(session, line_user_id=event.user_id, at=event.occurred_at)
+    webhook_events.friend_followed(session, friend_id=friend_id, line_user_id=event.user_id, at=event.occurred_at)
+    return friend_id
 
 
 def on_unfollow(session, event: IncomingEvent, _registry) -> int:
-    return friends.block(session, line_user_id=event.user_id, at=event.occurred_at)
+    friend_id = friends.block(session, line_user_id=event.user_id, at=event.occurred_at)
+    webhook_events.friend_blocked(session, friend_id=friend_id, line_user_id=event.user_id, at=event.occurred_at)
+    return friend_id
 
 
 def on_message(session, event: IncomingEvent, _registry) -> int:

@@ -7,9 +7,11 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from linebot.v3 import SignatureValidator
 
-from crm.db import get_engine
+from crm.db import get_engine, session_scope
 from crm.line.events import process_event
 from crm.line.hooks import HOOKS_KEY
+from crm.services import relay
+from crm.timeutil import utcnow
 
 log = logging.getLogger("crm.webhook")
 bp = Blueprint("line_webhook", __name__)
@@ -48,6 +50,9 @@ def callback():
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
         return _reject(400, "body must be an object with an events array")
     engine = get_engine(current_app)
+    if current_app.config.get("LINE_WEBHOOK_RELAY_URL"):
+        with session_scope(engine) as session:  # stored before acting, forwarded by the worker
+            relay.enqueue(session, body=body, signature=signature, now=utcnow())
     registry, hooks = current_app.extensions[REGISTRY_KEY], current_app.extensions.get(HOOKS_KEY)
     for event in events:
         process_event(engine, event, registry, hooks)

@@ -17,3 +17,7 @@ __all__ += ["RichMenu", "RichMenuApiCall", "RichMenuImage", "RichMenuLink", "Ric
 __all__ += ["ClickAction", "LinkClick", "LinkToken", "TrackedLink"]
 __all__ += ["Broadcast", "BroadcastRecipient", "BroadcastStatus", "DeliveryRequest", "RecipientState", "RequestKind",
             "RequestState", "Segment", "TestFriend"]
+from crm.models.webhooks import (FollowerImport, ImportedFriend, ImportState, OutboxState, RelayItem,  # noqa: E402
+                                 WebhookAttempt, WebhookCursor, WebhookDelivery, WebhookEndpoint)
+__all__ += ["FollowerImport", "ImportedFriend", "ImportState", "OutboxState", "RelayItem", "WebhookAttempt",
+            "WebhookCursor", "WebhookDelivery", "WebhookEndpoint"]
