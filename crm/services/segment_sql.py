@@ -75,7 +75,9 @@ class _Compiler:
         if kind == "all":
             return and_(true(), *(self.check(c) for c in node["conditions"]))
         if kind == "any":
-            return or_(false(), *(self.check(c) for c in node["conditions"]))
+            found = self.as_set(node) if self.dialect == "postgresql" else None
+            # PostgreSQL runs OR-ed EXISTS as per-row subplans; `id IN (a UNION b)` becomes one hashed join
+            return Friend.id.in_(found.ids) if found else or_(false(), *(self.check(c) for c in node["conditions"]))
         if kind == "not":
             return ~self.check(node["condition"])
         if kind == "status":
