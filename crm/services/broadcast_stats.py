@@ -154,3 +154,24 @@ def statistics(session: Session, broadcast_id: int, *, now: datetime | None = No
         failed=counts.get(RecipientState.FAILED, 0), failures=_failures(session, broadcast_id),
         clicks=clicks.clicks, unique_clickers=clicks.unique_clickers, blocks_7d=_blocks(session, broadcast_id),
         goal=_goal(session, broadcast, counts))
+
+
+def recent(session: Session, *, limit: int = 100, offset: int = 0) -> list[tuple[Broadcast, dict[str, int]]]:
+    """The newest broadcasts with their recipient counts by state (one grouped query for the page)."""
+    rows = session.execute(select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc())
+                           .limit(limit).offset(offset)).scalars().all()
+    counts: dict[int, dict[str, int]] = {row.id: {} for row in rows}
+    if rows:
+        query = (select(R.broadcast_id, R.state, func.count()).where(R.broadcast_id.in_(list(counts)))
+                 .group_by(R.broadcast_id, R.state))
+        for broadcast_id, state, count in session.execute(query):
+            counts[broadcast_id][state] = count
+    return [(row, counts[row.id]) for row in rows]
+
+
+def for_friend(session: Session, friend_id: int, *, limit: int = 50) -> list[dict]:
+    """The broadcasts a friend was in (received, held out, capped, failed or queued), newest first."""
+    query = (select(Broadcast.id, Broadcast.name, Broadcast.started_at, R.state, R.sent_at, R.error)
+             .join(R, R.broadcast_id == Broadcast.id).where(R.friend_id == friend_id)
+             .order_by(func.coalesce(R.sent_at, Broadcast.started_at).desc(), Broadcast.id.desc()).limit(limit))
+    return [dict(row._mapping) for row in session.execute(query)]
