@@ -16,6 +16,7 @@ NAV = (
     ("surveys.results_index", _l("Survey results"), "reports.view"),
     ("broadcasts.index", _l("Broadcasts"), "reports.view"),
     ("richmenus.index", _l("Rich menus"), "richmenus.edit"),
+    ("segments.index", _l("Segments"), "reports.view"),
     ("audit.index", _l("Audit log"), "audit.view"),
     ("staff_admin.index", _l("Staff"), "staff.manage"),
 )
