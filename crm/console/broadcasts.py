@@ -72,10 +72,21 @@ def _save(db: Session, form: ComposerForm, broadcast: Broadcast | None):
         return broadcasts.update_draft(db, actor=current_actor(), broadcast_id=broadcast.id, **values)
     except BroadcastError as error:
         db.rollback()
-        field = {"goal_days": "goal_days", "goal": "goal_kind", "messages": "messages"}.get(error.field, error.field)
-        target = form[field] if field in form else form.name
-        target.errors = list(target.errors) + [_(error.msgid, **error.params)]
+        _show_error(form, error)
         return None
+
+
+def _show_error(form: ComposerForm, error: BroadcastError) -> None:
+    """Put a service error on its field; a message's error on that message's slot."""
+    message = _(error.msgid, **error.params)
+    if error.field == "messages" and error.index is not None:
+        filled = [slot for slot in form.messages if slot.form.to_message()]
+        if error.index < len(filled):
+            filled[error.index].form.kind.errors = [message]
+            return
+    field = {"goal": "goal_kind", "messages": "messages"}.get(error.field, error.field)
+    target = form[field] if field in form else form.name
+    target.errors = list(target.errors) + [message]
 
 
 def _compose(broadcast: Broadcast | None):

@@ -20,9 +20,9 @@ GOAL_KINDS = ("tag", "link")
 class BroadcastError(TranslatableError):
     """A broadcast change that cannot be done; `field` names the form field it concerns (or None)."""
 
-    def __init__(self, msgid: str, *, field: str | None = None, **params):
+    def __init__(self, msgid: str, *, field: str | None = None, index: int | None = None, **params):
         super().__init__(msgid, **params)
-        self.field = field
+        self.field, self.index = field, index
 
 
 def clean_name(name: str | None) -> str:
@@ -116,5 +116,5 @@ def clean_messages(messages) -> str:
     try:
         checked = broadcast_content.validate_messages(messages)
     except broadcast_content.ContentError as error:
-        raise BroadcastError(error.msgid, field="messages", **error.params) from error
+        raise BroadcastError(error.msgid, field="messages", index=error.index, **error.params) from error
     return json.dumps(checked, ensure_ascii=False)

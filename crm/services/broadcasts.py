@@ -129,7 +129,7 @@ def estimate(session: Session, tree: dict | None, *, now: datetime) -> int:
     """How many following friends the tree matches now (None = every following friend)."""
     from crm.services import segments  # owned by the segments area
 
-    return segments.count(session, tree if tree is not None else {"type": "all", "conditions": []}, now=now)
+    return segments.count(session, tree, now=now)
 
 
 def schedule(session: Session, *, actor: Actor, broadcast_id: int, at: datetime | None, approval_threshold: int,
