@@ -8,15 +8,15 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, FieldList, Form, FormField, IntegerField, RadioField, SelectField, StringField,
                      TextAreaField)
-from wtforms.fields import DateTimeLocalField
+from wtforms.fields import DateTimeLocalField, SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm.services.broadcast_options import CAP_COUNT_MAX, CAP_DAYS_MAX, CONTROL_MAX, GOAL_DAYS_MAX
 from crm.timeutil import TOKYO
 
 MESSAGE_SLOTS = 5
-KINDS = [("", _l("(no message)")), ("text", _l("Text")), ("image", _l("Image")), ("sticker", _l("Sticker")),
-         ("flex", _l("Flex message (JSON)"))]
+KINDS = [SelectChoice("", _l("(no message)")), SelectChoice("text", _l("Text")), SelectChoice("image", _l("Image")),
+         SelectChoice("sticker", _l("Sticker")), SelectChoice("flex", _l("Flex message (JSON)"))]
 
 
 class MessageForm(Form):
@@ -68,8 +68,8 @@ class ComposerForm(FlaskForm):
     cap_count = IntegerField(_l("Frequency cap: at most this many broadcasts"),
                              validators=[Optional(), NumberRange(1, CAP_COUNT_MAX)])
     cap_days = IntegerField(_l("… in this many days"), validators=[Optional(), NumberRange(1, CAP_DAYS_MAX)])
-    goal_kind = SelectField(_l("Goal"), choices=[("", _l("No goal")), ("tag", _l("A tag is added")),
-                                                 ("link", _l("A link is clicked"))], default="")
+    goal_kind = SelectField(_l("Goal"), choices=[SelectChoice("", _l("No goal")), SelectChoice("tag", _l("A tag is added")),
+                                                 SelectChoice("link", _l("A link is clicked"))], default="")
     goal_tag = SelectField(_l("Goal tag"), choices=[], validate_choice=False)
     goal_link = SelectField(_l("Goal link"), choices=[], validate_choice=False)
     goal_days = IntegerField(_l("Goal period (days after the send)"), default=7,
@@ -104,7 +104,8 @@ def composer_data(broadcast) -> dict:
 
 
 class ScheduleForm(FlaskForm):
-    when = RadioField(_l("When"), choices=[("now", _l("Send now")), ("later", _l("Schedule (Asia/Tokyo time)"))],
+    when = RadioField(_l("When"), choices=[SelectChoice("now", _l("Send now")),
+                                                SelectChoice("later", _l("Schedule (Asia/Tokyo time)"))],
                       default="now")
     at = DateTimeLocalField(_l("Date and time (Asia/Tokyo)"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     confirm = BooleanField(_l("I understand that a sent broadcast cannot be recalled."),

@@ -9,6 +9,7 @@ from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_temp
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
+from wtforms.fields import SelectChoice
 
 from crm.console.broadcast_forms import ActionForm, ComposerForm, composer_data
 from crm.console.guard import current_actor, requires
@@ -41,14 +42,14 @@ def load(db: Session, broadcast_id: int) -> Broadcast:
 def _composer(db: Session, **kwargs) -> ComposerForm:
     """The composer with its choices: saved segments, tags, and links (one per destination)."""
     form = ComposerForm(**kwargs)
-    form.segment.choices = [("", _("All friends"))] + [
-        (str(segment.id), segment.name) for segment in db.exec(select(Segment).order_by(Segment.name))]
-    form.goal_tag.choices = [("", "—")] + [(str(tag.id), tag.name) for tag in db.exec(select(Tag).order_by(Tag.name))]
+    form.segment.choices = [SelectChoice("", _("All friends"))] + [
+        SelectChoice(str(segment.id), segment.name) for segment in db.exec(select(Segment).order_by(Segment.name))]
+    form.goal_tag.choices = [SelectChoice("", "—")] + [SelectChoice(str(tag.id), tag.name) for tag in db.exec(select(Tag).order_by(Tag.name))]
     first = (select(TrackedLink.destination, TrackedLink.id).distinct(TrackedLink.destination)
              if db.get_bind().dialect.name == "postgresql" else
              select(TrackedLink.destination, TrackedLink.id).group_by(TrackedLink.destination))
     links = db.execute(first.order_by(TrackedLink.destination).limit(LINK_CHOICES)).all()
-    form.goal_link.choices = [("", "—")] + [(str(link_id), destination) for destination, link_id in links]
+    form.goal_link.choices = [SelectChoice("", "—")] + [SelectChoice(str(link_id), destination) for destination, link_id in links]
     return form
 
 
