@@ -8,6 +8,7 @@ import json
 from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
 from sqlmodel import Session, select
 from wtforms.fields import SelectChoice
 
@@ -45,9 +46,7 @@ def _composer(db: Session, **kwargs) -> ComposerForm:
     form.segment.choices = [SelectChoice("", _("All friends"))] + [
         SelectChoice(str(segment.id), segment.name) for segment in db.exec(select(Segment).order_by(Segment.name))]
     form.goal_tag.choices = [SelectChoice("", "—")] + [SelectChoice(str(tag.id), tag.name) for tag in db.exec(select(Tag).order_by(Tag.name))]
-    first = (select(TrackedLink.destination, TrackedLink.id).distinct(TrackedLink.destination)
-             if db.get_bind().dialect.name == "postgresql" else
-             select(TrackedLink.destination, TrackedLink.id).group_by(TrackedLink.destination))
+    first = select(TrackedLink.destination, func.min(TrackedLink.id)).group_by(TrackedLink.destination)
     links = db.execute(first.order_by(TrackedLink.destination).limit(LINK_CHOICES)).all()
     form.goal_link.choices = [SelectChoice("", "—")] + [SelectChoice(str(link_id), destination) for destination, link_id in links]
     return form
