@@ -28,6 +28,8 @@ STATUS_LABELS = {
 }
 STATE_LABELS = {"queued": _l("Queued"), "held_out": _l("Held out (control group)"),
                 "capped": _l("Skipped (frequency cap)"), "sent": _l("Received"), "failed": _l("Failed")}
+PAUSE_REASONS = {"monthly_limit": _l("LINE's monthly message limit was reached. Raise the limit (or wait for next "
+                                     "month) in LINE Official Account Manager, then resume.")}
 PAGE_SIZE = 100
 LINK_CHOICES = 200
 
@@ -153,7 +155,8 @@ def show(broadcast_id: int):
     segment = db.get(Segment, broadcast.segment_id) if broadcast.segment_id else None
     return render_template("broadcasts/show.html", broadcast=broadcast, segment=segment,
                            messages=json.loads(broadcast.messages), labels=STATUS_LABELS,
-                           goal=json.loads(broadcast.goal) if broadcast.goal else None, action_form=ActionForm())
+                           goal=json.loads(broadcast.goal) if broadcast.goal else None, action_form=ActionForm(),
+                           pause_reasons=PAUSE_REASONS)
 
 
 @bp.get("/<int:broadcast_id>/stats")
@@ -169,7 +172,8 @@ def stats(broadcast_id: int):
         target = db.get(model, figures.goal.target_id)
         goal_name = getattr(target, "name", None) or getattr(target, "destination", None)
     return render_template("broadcasts/stats.html", broadcast=broadcast, stats=figures, goal_name=goal_name,
-                           labels=STATUS_LABELS, live=broadcast.status in (S.SENDING, S.SCHEDULED))
+                           labels=STATUS_LABELS, live=broadcast.status in (S.SENDING, S.SCHEDULED),
+                           pause_reasons=PAUSE_REASONS)
 
 
 def _friend_page_helpers() -> dict:
