@@ -47,10 +47,12 @@ def _composer(db: Session, **kwargs) -> ComposerForm:
     form = ComposerForm(**kwargs)
     form.segment.choices = [SelectChoice("", _("All friends"))] + [
         SelectChoice(str(segment.id), segment.name) for segment in db.exec(select(Segment).order_by(Segment.name))]
-    form.goal_tag.choices = [SelectChoice("", "—")] + [SelectChoice(str(tag.id), tag.name) for tag in db.exec(select(Tag).order_by(Tag.name))]
+    form.goal_tag.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(tag.id), tag.name) for tag in db.exec(select(Tag).order_by(Tag.name))]
     first = select(TrackedLink.destination, func.min(TrackedLink.id)).group_by(TrackedLink.destination)
     links = db.execute(first.order_by(TrackedLink.destination).limit(LINK_CHOICES)).all()
-    form.goal_link.choices = [SelectChoice("", "—")] + [SelectChoice(str(link_id), destination) for destination, link_id in links]
+    form.goal_link.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(link_id), destination) for destination, link_id in links]
     return form
 
 

@@ -162,6 +162,8 @@ def approve(session: Session, *, actor: Actor, broadcast_id: int, now: datetime)
     if broadcast.status != S.AWAITING_APPROVAL:
         raise BroadcastError(N_("This broadcast is not waiting for approval."))
     _may_approve(session, actor, broadcast)
+    if broadcast.scheduled_at is not None and broadcast.scheduled_at <= now:
+        raise BroadcastError(N_("Its scheduled time has passed: cancel it and schedule a copy again."))
     return transition(session, broadcast, S.SCHEDULED, actor=actor, now=now, approved_by=actor.staff_id)
 
 
