@@ -34,6 +34,7 @@ class Config:
     LINE_API_TIMEOUT_SECONDS: float = 5.0
     WEBHOOK_MAX_BYTES: int = 2 * 1024 * 1024
     PROFILE_FETCH_MAX_ATTEMPTS: int = 8
+    BROADCAST_APPROVAL_THRESHOLD: int = 10000  # more estimated recipients than this: a second person approves
     BROADCAST_MISSED_GRACE: int = 3600          # seconds late after which a scheduled broadcast is missed
     DELIVERY_CONCURRENCY: int = 8               # requests to LINE in flight per worker
     DELIVERY_LEASE_SECONDS: int = 60            # a claimed request is retried by others after this

@@ -45,6 +45,7 @@ def build_scheduler(app) -> BlockingScheduler:
 
     scheduler.add_job(deliveries, "interval", seconds=1, id="delivery", max_instances=1, coalesce=True)
     add_webhook_jobs(scheduler, app, engine)
+    logging.getLogger("apscheduler.scheduler").addFilter(_quiet_busy_delivery)
     return scheduler
 
 
@@ -63,6 +64,11 @@ def add_webhook_jobs(scheduler: BlockingScheduler, app, engine) -> None:
 
     scheduler.add_job(webhooks_tick, "interval", seconds=2, id="webhooks", max_instances=1, coalesce=True)
     scheduler.add_job(followers_tick, "interval", seconds=2, id="followers_import", max_instances=1, coalesce=True)
+
+
+def _quiet_busy_delivery(record: logging.LogRecord) -> bool:
+    """A delivery tick runs until nothing is due: its skipped runs are expected, not worth a warning each second."""
+    return not ("deliveries" in record.getMessage() and "maximum number of running instances" in record.getMessage())
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ NAV = (
     ("fields.index", _l("Fields"), "fields.define"),
     ("surveys.index", _l("Surveys"), "surveys.edit"),
     ("surveys.results_index", _l("Survey results"), "reports.view"),
+    ("broadcasts.index", _l("Broadcasts"), "reports.view"),
     ("richmenus.index", _l("Rich menus"), "richmenus.edit"),
     ("segments.index", _l("Segments"), "reports.view"),
     ("audit.index", _l("Audit log"), "audit.view"),
