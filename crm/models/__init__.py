@@ -17,3 +17,6 @@ __all__ += ["RichMenu", "RichMenuApiCall", "RichMenuImage", "RichMenuLink", "Ric
 __all__ += ["ClickAction", "LinkClick", "LinkToken", "TrackedLink"]
 __all__ += ["Broadcast", "BroadcastRecipient", "BroadcastStatus", "DeliveryRequest", "RecipientState", "RequestKind",
             "RequestState", "Segment", "TestFriend"]
+from crm.models.imports import ImportJob, ImportStatus  # noqa: E402
+
+__all__ += ["ImportJob", "ImportStatus"]
