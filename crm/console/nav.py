@@ -15,6 +15,8 @@ NAV = (
     ("surveys.index", _l("Surveys"), "surveys.edit"),
     ("surveys.results_index", _l("Survey results"), "reports.view"),
     ("richmenus.index", _l("Rich menus"), "richmenus.edit"),
+    ("imports.index", _l("Import CSV"), "fields.set"),
+    ("privacy.exports", _l("Export"), "friends.export"),
     ("audit.index", _l("Audit log"), "audit.view"),
     ("staff_admin.index", _l("Staff"), "staff.manage"),
 )

@@ -17,8 +17,8 @@ from typing import Callable
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
-from crm.models import (AuditEntry, ClickAction, FieldValue, Friend, LinkClick, LinkToken, Message, Note,
-                        RichMenuLink, RichMenuRelink, TestFriend, WebhookEvent)
+from crm.models import (AuditEntry, ClickAction, FieldValue, Friend, ImportJob, ImportStatus, LinkClick, LinkToken,
+                        Message, Note, RichMenuLink, RichMenuRelink, TestFriend, WebhookEvent)
 from crm.services.audit import Actor, record
 from crm.services.friend_data import SURVEY_ANSWER, friend_records, iso
 from crm.services.messages_i18n import N_, TranslatableError
@@ -101,6 +101,9 @@ def _scrub_rows(session: Session, friend_id: int, user_id: str) -> dict[str, int
         # Queued work that would address the old LINE user id (which no longer exists here).
         "queued": sum(run(delete(model).where(model.friend_id == friend_id))
                       for model in (ClickAction, RichMenuLink, RichMenuRelink)),
+        # An import not applied yet keeps its file, which may name this friend: drop the file.
+        "import_files": run(update(ImportJob).where(ImportJob.content.contains(user_id))
+                            .values(content=None, status=ImportStatus.DISCARDED)),
         "audit_snapshots": run(update(AuditEntry).where(AuditEntry.target_type == "friend",
                                                         AuditEntry.target_id == str(friend_id))
                                .values(before=None, after=None)),
