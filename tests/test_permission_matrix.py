@@ -12,6 +12,7 @@ from crm import create_app
 from crm.config import testing_config
 from crm.db import get_engine, session_scope
 from crm.models import FieldDefinition, Friend, Note, Staff, Tag
+from crm.models import ImportJob
 from crm.permissions import DESCRIPTIONS, PERMISSIONS, ROLES, can, permission_table_markdown
 from crm.services import tag_admin
 from crm.services.audit import Actor, record
@@ -78,9 +79,13 @@ def _objects(app, author_email: str) -> dict:
         session.add(note)
         session.flush()
         entry = record(session, actor=SYSTEM, action="test.event")
+        job = ImportJob(filename="x.csv", encoding="utf-8", content=f"userId\n{friend.line_user_id}\n",
+                        header='["userId"]', mapping='["user_id"]', total_rows=1)
+        session.add(job)
         session.flush()
         return {"friend_id": friend.id, "line_user_id": friend.line_user_id, "tag_id": tag.id,
                 "folder_id": folder.id, "field_id": field.id, "note_id": note.id, "entry_id": entry.id,
+                "job_id": job.id,
                 "staff_id": create_staff(session, email="target@example.com", password="target password",
                                          display_name="Target", role="staff").id}
 
@@ -136,6 +141,8 @@ def test_routes_require_permissions_that_exist(app):
 def test_the_matrix_covers_the_console():
     endpoints = {route[0] for route in ROUTES}
     assert {"home.index", "tags.index", "tags.delete", "audit.index", "staff_admin.deactivate"} <= endpoints
+    assert {"imports.index", "imports.upload", "imports.show", "imports.mapping", "imports.apply", "imports.discard",
+            "privacy.exports", "privacy.export_all", "privacy.friend_data", "privacy.erase"} <= endpoints
 
 
 def test_post_without_csrf_token_is_refused_and_changes_nothing(app):
