@@ -1,8 +1,8 @@
 """Per-friend data export and erasure: nothing personal left in any table, counts kept, re-follow is new."""
 import json
 
-from sqlalchemy import func, text
-from sqlmodel import select
+from sqlalchemy import func, inspect, text
+from sqlmodel import SQLModel, select
 
 from crm.db import get_engine, session_scope
 from crm.models import AuditEntry, FieldValue, FriendTag, LinkClick, Message, Note, Tag
@@ -12,8 +12,6 @@ from crm.timeutil import utcnow
 from surveys.models import SurveyAnswer
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.data.helpers import SYSTEM, friend, scan, seed
-
-PROFILE_VALUES = ("name", "user_id", "picture", "status_message")
 
 
 def test_friend_data_download_holds_everything(app):
@@ -49,22 +47,32 @@ def test_erasure_needs_the_typed_number_and_says_it_cannot_be_undone(app):
     assert friend(app, seeded.friend_id).display_name == seeded.secrets["name"]
 
 
+def _name_search(app) -> list[int]:
+    """Friend ids the SQLite name-search index (migration 0003) finds for part of the erased name."""
+    with get_engine(app).connect() as connection:
+        return list(connection.execute(text("SELECT rowid FROM friend_search WHERE friend_search MATCH :q"),
+                                       {"q": 'name:"花子Er"'}).scalars())
+
+
 def test_erasure_leaves_no_personal_data_in_any_table(app):
     seeded = seed(app)
     secrets = seeded.secrets
     assert {needle for _t, _c, needle in scan(app, list(secrets.values()))} == set(secrets.values())
+    if get_engine(app).dialect.name == "sqlite":
+        assert _name_search(app) == [seeded.friend_id]
     client = signed_in_client(app, "admin", locale="en")
     response = _erase(client, seeded.friend_id, str(seeded.friend_id))
     assert response.status_code == 302
     assert scan(app, list(secrets.values())) == []
+    scanned = set(inspect(get_engine(app)).get_table_names())
+    assert set(SQLModel.metadata.tables) <= scanned and "survey_answer" in scanned  # every model's table
+    if get_engine(app).dialect.name == "sqlite":
+        assert {"friend_search", "friend_search_data"} <= scanned  # and the FTS index with its shadow tables
     erased = friend(app, seeded.friend_id)
     assert erased.line_user_id.startswith("erased:") and erased.display_name is None
     assert erased.status == "following" and erased.follow_count == 1  # still counted
     if get_engine(app).dialect.name == "sqlite":  # the name-search index forgot the name
-        with get_engine(app).connect() as connection:
-            rows = connection.execute(text("SELECT rowid FROM friend_search WHERE friend_search MATCH :q"),
-                                      {"q": '"花子Er"'}).all()
-            assert rows == []
+        assert _name_search(app) == []
     page = client.get(f"/friends/{seeded.friend_id}").get_data(as_text=True)
     assert "This friend&#39;s data was erased." in page or "This friend's data was erased." in page
 
