@@ -34,6 +34,7 @@ class Config:
     LINE_API_TIMEOUT_SECONDS: float = 5.0
     WEBHOOK_MAX_BYTES: int = 2 * 1024 * 1024
     PROFILE_FETCH_MAX_ATTEMPTS: int = 8
+    IMPORT_MAX_BYTES: int = 5 * 1024 * 1024  # largest CSV the import accepts
     TESTING: bool = False
     extra: dict = field(default_factory=dict)
 

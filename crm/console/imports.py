@@ -26,7 +26,6 @@ from crm.services.messages_i18n import TranslatableError
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 # Importing writes tags, field values and notes: the role needs each of those permissions.
 NEEDED = ("fields.set", "tags.manage", "notes.write")
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 TARGET_LABELS = {IGNORE: _l("Do not import"), USER_ID: _l("LINE user ID"), TAGS: _l("Tags (comma-separated)"),
                  NOTE: _l("Note")}
 
@@ -67,7 +66,7 @@ def index(form: UploadForm | None = None, status: int = 200):
 
 
 def _max_bytes() -> int:
-    return int(current_app.config.get("IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+    return int(current_app.config["IMPORT_MAX_BYTES"])
 
 
 @bp.post("")

@@ -125,7 +125,7 @@ def test_broken_files_give_a_clear_error_and_store_nothing(app, data, message):
 
 
 def test_a_file_over_the_size_limit_is_refused(make_app):
-    app = make_app(extra={"IMPORT_MAX_BYTES": 100})
+    app = make_app(IMPORT_MAX_BYTES=100)
     client = signed_in_client(app, "admin", locale="en")
     data = ("userId\n" + "\n".join(user_id(n) for n in range(10))).encode()
     response = _upload(client, data)
