@@ -43,9 +43,10 @@ def _check_role() -> None:
         abort(403)
 
 
-def _job_or_404(db: Session, job_id: int) -> ImportJob:
+def _job_or_404(db: Session, job_id: int, *, lock: bool = False) -> ImportJob:
+    """The job (locked on PostgreSQL when applying: two tabs must not apply the same batch)."""
     _check_role()
-    job = db.get(ImportJob, job_id)
+    job = db.get(ImportJob, job_id, with_for_update=lock or None)
     if job is None:
         abort(404)
     return job
@@ -136,7 +137,7 @@ def mapping(job_id: int):
 def apply(job_id: int):
     """Apply the next batch of rows and commit it; the progress page asks for the next one."""
     db = get_session()
-    job = _job_or_404(db, job_id)
+    job = _job_or_404(db, job_id, lock=True)
     if not ActionForm().validate_on_submit():
         abort(400)
     if job.status not in (ImportStatus.MAPPED, ImportStatus.APPLYING):
