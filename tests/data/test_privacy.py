@@ -111,3 +111,18 @@ def test_erasing_twice_is_refused(app):
     assert _erase(client, seeded.friend_id, str(seeded.friend_id)).status_code == 302
     response = client.get(f"/friends/{seeded.friend_id}/erase")
     assert response.status_code == 302
+
+
+def test_registered_scrubbers_run_in_the_erasure_with_the_old_user_id(app, monkeypatch):
+    monkeypatch.setattr(privacy, "_scrubbers", [])
+    seeded, calls = seed(app), []
+
+    def relay_log(session, *, friend_id, line_user_id):
+        calls.append((friend_id, line_user_id))
+        return 3
+
+    privacy.on_erase(relay_log)
+    privacy.on_erase(relay_log)  # registering twice has no effect
+    with session_scope(get_engine(app)) as s:
+        counts = privacy.erase_friend(s, friend_id=seeded.friend_id, actor=SYSTEM)
+    assert calls == [(seeded.friend_id, seeded.secrets["user_id"])] and counts["relay_log"] == 3
