@@ -33,9 +33,10 @@ def iso(value) -> str | None:
 
 
 def profiles(session: Session, friend_ids: list[int]) -> list[dict]:
-    """The friends' own columns, in id order (plain rows: nothing stays in the session's identity map)."""
+    """The friends' own columns, in id order (Core rows: no ORM loading, nothing kept in the session)."""
     cols = [getattr(Friend, name) for name in PROFILE_COLUMNS]
-    rows = session.exec(select(*cols).where(Friend.id.in_(friend_ids)).order_by(Friend.id)).all()
+    query = select(*cols).where(Friend.id.in_(friend_ids)).order_by(Friend.id)
+    rows = session.connection().execute(query).all()
     return [{name: iso(value) if name.endswith("_at") else value for name, value in zip(PROFILE_COLUMNS, row)}
             for row in rows]
 
@@ -46,9 +47,9 @@ def related(session: Session, friend_ids: list[int]) -> dict[int, dict]:
                               for fid in friend_ids}
     for fid, rows in tags_of(session, friend_ids).items():
         found[fid]["tags"] = [row.name for row in rows]
-    for fid, key, value in session.exec(select(FieldValue.friend_id, FieldDefinition.key, FieldValue.value)
-                                        .join(FieldDefinition, FieldDefinition.id == FieldValue.field_id)
-                                        .where(FieldValue.friend_id.in_(friend_ids))):
+    values = (select(FieldValue.friend_id, FieldDefinition.key, FieldValue.value)
+              .join(FieldDefinition, FieldDefinition.id == FieldValue.field_id).where(FieldValue.friend_id.in_(friend_ids)))
+    for fid, key, value in session.connection().execute(values):
         found[fid]["fields"][key] = value
     for fid, items in _notes(session, friend_ids).items():
         found[fid]["notes"] = items
@@ -63,7 +64,7 @@ def _notes(session: Session, friend_ids: list[int]) -> dict[int, list]:
     found: dict[int, list] = defaultdict(list)
     query = (select(Note.friend_id, Note.body, Note.created_at, Note.updated_at)
              .where(Note.friend_id.in_(friend_ids)).order_by(Note.friend_id, Note.created_at, Note.id))
-    for fid, body, created, updated in session.exec(query):
+    for fid, body, created, updated in session.connection().execute(query):
         found[fid].append({"body": body, "created_at": iso(created), "updated_at": iso(updated)})
     return found
 
@@ -75,7 +76,7 @@ def _answers(session: Session, friend_ids: list[int]) -> dict[int, list]:
              .join(q, q.c.id == a.c.question_id).outerjoin(c, c.c.id == a.c.choice_id)
              .where(a.c.friend_id.in_(friend_ids)).order_by(a.c.friend_id, a.c.id))
     found: dict[int, list] = defaultdict(list)
-    for fid, survey, question, choice, text, at in session.execute(query):
+    for fid, survey, question, choice, text, at in session.connection().execute(query):
         found[fid].append({"survey": survey, "question": question, "answer": choice if choice is not None else text,
                            "answered_at": iso(at)})
     return found
@@ -87,7 +88,7 @@ def _clicks(session: Session, friend_ids: list[int]) -> dict[int, list]:
              .join(TrackedLink, TrackedLink.id == LinkClick.link_id, isouter=True)
              .where(LinkClick.friend_id.in_(friend_ids)).order_by(LinkClick.friend_id, LinkClick.id))
     found: dict[int, list] = defaultdict(list)
-    for fid, url, broadcast_id, at, agent in session.exec(query):
+    for fid, url, broadcast_id, at, agent in session.connection().execute(query):
         found[fid].append({"url": url, "broadcast_id": broadcast_id, "clicked_at": iso(at), "user_agent": agent})
     return found
 
