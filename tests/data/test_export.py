@@ -61,3 +61,26 @@ def test_export_page_links_both_formats_and_other_roles_are_refused(app):
     assert 'data-export="csv"' in page and 'data-export="jsonl"' in page
     marketer = signed_in_client(app, "marketer")
     assert marketer.get("/exports/friends.csv").status_code == 403
+
+
+def test_generated_bench_data_streams_out_with_every_kind(database_url):
+    from sqlmodel import Session
+
+    from bench.generate import generate_friend_extras, generate_friends
+    from crm.db import make_engine
+    from crm.services import export
+    from crm.timeutil import utcnow
+
+    engine = make_engine(database_url)
+    try:
+        generate_friends(engine, 40)
+        results = generate_friend_extras(engine, share=0.5)
+        with Session(engine) as session:
+            items = [json.loads(line) for chunk in export.jsonl_chunks(session, now=utcnow(), size=7)
+                     for line in chunk.splitlines()]
+    finally:
+        engine.dispose()
+    assert len(items) == 40
+    with_notes = [item for item in items if item["notes"]]
+    assert len(with_notes) == results[0].rows > 0
+    assert all(len(item["answers"]) == 2 and len(item["clicks"]) == 1 and item["fields"] for item in with_notes)
