@@ -29,6 +29,10 @@ NEEDED = ("fields.set", "tags.manage", "notes.write")
 TARGET_LABELS = {IGNORE: _l("Do not import"), USER_ID: _l("LINE user ID"), TAGS: _l("Tags (comma-separated)"),
                  NOTE: _l("Note")}
 
+STATUS_LABELS = {ImportStatus.UPLOADED: _l("Columns not chosen"), ImportStatus.MAPPED: _l("Checked, not applied"),
+                 ImportStatus.APPLYING: _l("Importing"), ImportStatus.DONE: _l("Finished"),
+                 ImportStatus.DISCARDED: _l("Discarded")}
+
 
 class UploadForm(FlaskForm):
     file = FileField(_l("CSV file (UTF-8 or Shift_JIS)"), validators=[FileRequired()])
@@ -62,7 +66,7 @@ def index(form: UploadForm | None = None, status: int = 200):
     """Recent imports and the upload form."""
     _check_role()
     jobs = get_session().exec(select(ImportJob).order_by(ImportJob.id.desc()).limit(20)).all()
-    return render_template("imports/index.html", jobs=jobs, form=form or UploadForm(),
+    return render_template("imports/index.html", jobs=jobs, form=form or UploadForm(), status_labels=STATUS_LABELS,
                            max_mb=_max_bytes() / 1024 / 1024), status
 
 
