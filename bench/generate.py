@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from crm import migrate
 from crm.db import make_engine
-from crm.models import Friend, FriendStatus, FriendTag, Tag, TagFolder
+from crm.models import FieldValue, Friend, FriendStatus, FriendTag, Tag, TagFolder
 from crm.timeutil import utcnow
 
 SQLITE_BATCH_ROWS = 50_000
@@ -540,6 +540,90 @@ def generate_segment_data(engine: Engine, *, seed: int = 1) -> None:
     print(generate_field_values(engine, seed=seed), flush=True)
     print(generate_survey_answers(engine, seed=seed), flush=True)
     print(generate_clicks(engine, seed=seed), flush=True)
+# --- notes, field values, survey answers, clicks (what a full export reads) ---------------------------------
+
+NOTE_TEXTS = ("電話は夜だけ", "来店時にクーポン利用", "=要フォロー", "誕生日プレゼント送付済", "問い合わせ対応済み、返品希望",
+              "VIP対応", "次回来店予約あり")
+USER_AGENTS = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Line/14.3.0",
+               "Mozilla/5.0 (Linux; Android 14; SH-M26) Line/14.2.1")
+
+
+def generate_friend_extras(engine: Engine, *, share: float = 0.2, seed: int = 1,
+                           now: datetime | None = None) -> list[LoadResult]:
+    """Give about `share` of all friends a note, two field values, a survey response (one chosen and one
+    free-text answer) and a link click with a user agent; ids are streamed, never all held in memory."""
+    from crm.models import FieldDefinition, LinkClick, Note, TrackedLink
+    from surveys.models import SurveyAnswer, SurveyResponse
+
+    now, rng = now or utcnow(), random.Random(f"extras:{seed}")
+    ids = SampledIds(engine, share, rng)
+    with engine.begin() as connection:
+        plan = connection.execute(FieldDefinition.__table__.insert().values(
+            key=f"plan_{seed}", label=f"プラン{seed}", field_type="text", required=False, position=0,
+            created_at=now).returning(FieldDefinition.__table__.c.id)).scalar_one()
+        link = connection.execute(TrackedLink.__table__.insert().values(
+            destination="https://shop.example.jp/coupon", source="broadcast:1", broadcast_id=1,
+            created_at=now).returning(TrackedLink.__table__.c.id)).scalar_one()
+        survey = _bench_survey(connection, now)
+    results = [
+        load_table(engine, Note.__table__, ("friend_id", "body", "created_at"),
+                   ((fid, rng.choice(NOTE_TEXTS), now) for fid in ids)),
+        load_table(engine, FieldValue.__table__, ("friend_id", "field_id", "value", "updated_at", "updated_by"),
+                   ((fid, plan, rng.choice(("gold", "silver", "bronze")), now, TAG_ADDED_BY) for fid in ids)),
+        load_table(engine, SurveyResponse.__table__, ("id", "survey_id", "version_id", "friend_id", "channel",
+                                                      "status", "started_at", "updated_at"),
+                   ((survey["response_base"] + fid, survey["id"], survey["version"], fid, "chat", "completed", now, now)
+                    for fid in ids)),
+        load_table(engine, SurveyAnswer.__table__, ("response_id", "question_id", "friend_id", "choice_id", "text",
+                                                    "answered_at"),
+                   (row for fid in ids for row in (
+                       (survey["response_base"] + fid, survey["single"], fid, survey["choice"], None, now),
+                       (survey["response_base"] + fid, survey["free"], fid, None, "とても良かったです", now)))),
+        load_table(engine, LinkClick.__table__, ("link_id", "friend_id", "broadcast_id", "clicked_at", "user_agent"),
+                   ((link, fid, 1, now, rng.choice(USER_AGENTS)) for fid in ids)),
+    ]
+    if engine.dialect.name == "postgresql":  # responses were given explicit ids: move the sequence past them
+        with engine.begin() as connection:
+            connection.execute(text("SELECT setval(pg_get_serial_sequence('survey_response', 'id'), "
+                                    "(SELECT max(id) FROM survey_response))"))
+    return results
+
+
+class SampledIds:
+    """Re-iterable ids of about `share` of the friends, read in keyset batches (bounded memory)."""
+
+    def __init__(self, engine: Engine, share: float, rng: random.Random):
+        self.engine, self.share, self.seed = engine, share, rng.random()
+
+    def __iter__(self) -> Iterator[int]:
+        rng, last = random.Random(self.seed), 0
+        while True:
+            with self.engine.connect() as connection:
+                batch = list(connection.execute(select(Friend.id).where(Friend.id > last).order_by(Friend.id)
+                                                .limit(SQLITE_BATCH_ROWS)).scalars())
+            if not batch:
+                return
+            last = batch[-1]
+            yield from (fid for fid in batch if rng.random() < self.share)
+
+
+def _bench_survey(connection, now: datetime) -> dict:
+    """A published survey with a single-choice and a free-text question (tables named by migration 0005)."""
+    from surveys.models import Survey, SurveyChoice, SurveyQuestion, SurveyResponse, SurveyVersion
+
+    def insert(model, **values):
+        table = model.__table__
+        return connection.execute(table.insert().values(**values).returning(table.c.id)).scalar_one()
+
+    survey = insert(Survey, title="来店アンケート(bench)", status="published", allow_repeat=True, use_web_form=False,
+                    created_at=now, updated_at=now)
+    version = insert(SurveyVersion, survey_id=survey, number=1, state="live", created_at=now)
+    single = insert(SurveyQuestion, version_id=version, position=0, kind="single", text="満足度", required=True)
+    free = insert(SurveyQuestion, version_id=version, position=1, kind="text", text="ご意見", required=False)
+    choice = insert(SurveyChoice, question_id=single, position=0, label="満足", actions="[]")
+    base = connection.execute(select(func.coalesce(func.max(SurveyResponse.id), 0))).scalar_one()
+    return {"id": survey, "version": version, "single": single, "free": free, "choice": choice,
+            "response_base": base}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

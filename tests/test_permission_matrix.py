@@ -11,7 +11,7 @@ from werkzeug.routing import AnyConverter
 from crm import create_app
 from crm.config import testing_config
 from crm.db import get_engine, session_scope
-from crm.models import Broadcast, FieldDefinition, Friend, Note, Staff, Tag
+from crm.models import Broadcast, FieldDefinition, Friend, ImportJob, Note, Staff, Tag
 from crm.permissions import DESCRIPTIONS, PERMISSIONS, ROLES, can, permission_table_markdown
 from crm.services import tag_admin
 from crm.services.audit import Actor, record
@@ -79,11 +79,13 @@ def _objects(app, author_email: str) -> dict:
         session.flush()
         entry = record(session, actor=SYSTEM, action="test.event")
         broadcast = Broadcast(name="Matrix", messages='[{"type": "text", "text": "hi"}]', created_by=author.id)
-        session.add(broadcast)
+        job = ImportJob(filename="x.csv", encoding="utf-8", content=f"userId\n{friend.line_user_id}\n",
+                        header='["userId"]', mapping='["user_id"]', total_rows=1)
+        session.add_all([broadcast, job])
         session.flush()
         return {"friend_id": friend.id, "line_user_id": friend.line_user_id, "tag_id": tag.id,
                 "folder_id": folder.id, "field_id": field.id, "note_id": note.id, "entry_id": entry.id,
-                "broadcast_id": broadcast.id,
+                "broadcast_id": broadcast.id, "job_id": job.id,
                 "staff_id": create_staff(session, email="target@example.com", password="target password",
                                          display_name="Target", role="staff").id}
 
@@ -141,6 +143,8 @@ def test_the_matrix_covers_the_console():
     assert {"home.index", "tags.index", "tags.delete", "audit.index", "staff_admin.deactivate"} <= endpoints
     assert {"broadcasts.index", "broadcasts.new", "broadcasts.stats", "broadcast_send.schedule",
             "broadcast_send.approve", "broadcast_send.cancel", "broadcast_send.resume"} <= endpoints
+    assert {"imports.index", "imports.upload", "imports.show", "imports.mapping", "imports.apply", "imports.discard",
+            "privacy.exports", "privacy.export_all", "privacy.friend_data", "privacy.erase"} <= endpoints
 
 
 def test_post_without_csrf_token_is_refused_and_changes_nothing(app):

@@ -26,3 +26,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(friends_list.bp)
     from crm.console import segments
     app.register_blueprint(segments.bp)
+    from crm.console import imports, privacy
+    app.register_blueprint(imports.bp)
+    app.register_blueprint(privacy.bp)

@@ -17,6 +17,8 @@ NAV = (
     ("broadcasts.index", _l("Broadcasts"), "reports.view"),
     ("richmenus.index", _l("Rich menus"), "richmenus.edit"),
     ("segments.index", _l("Segments"), "reports.view"),
+    ("imports.index", _l("Import CSV"), "fields.set"),
+    ("privacy.exports", _l("Export"), "friends.export"),
     ("audit.index", _l("Audit log"), "audit.view"),
     ("staff_admin.index", _l("Staff"), "staff.manage"),
     ("webhooks.index", _l("Webhooks"), "settings.manage"),

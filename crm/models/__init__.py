@@ -1,6 +1,9 @@
 """Database tables (SQLModel). Times are aware UTC datetimes."""
 from crm.models.broadcasts import (Broadcast, BroadcastRecipient, BroadcastStatus, DeliveryRequest,
                                    RecipientState, RequestKind, RequestState, Segment, TestFriend)
+from crm.models.imports import ImportJob, ImportStatus
+from crm.models.webhooks import (FollowerImport, ImportedFriend, ImportState, OutboxState, RelayItem,
+                                 WebhookAttempt, WebhookCursor, WebhookDelivery, WebhookEndpoint)
 from crm.models.friends import Friend, FriendStatus, Message, MessageDirection, WebhookEvent
 from crm.models.richmenus import (RichMenu, RichMenuApiCall, RichMenuImage, RichMenuLink, RichMenuRelink,
                                    RichMenuRule, RichMenuStatus)
@@ -17,7 +20,6 @@ __all__ += ["RichMenu", "RichMenuApiCall", "RichMenuImage", "RichMenuLink", "Ric
 __all__ += ["ClickAction", "LinkClick", "LinkToken", "TrackedLink"]
 __all__ += ["Broadcast", "BroadcastRecipient", "BroadcastStatus", "DeliveryRequest", "RecipientState", "RequestKind",
             "RequestState", "Segment", "TestFriend"]
-from crm.models.webhooks import (FollowerImport, ImportedFriend, ImportState, OutboxState, RelayItem,  # noqa: E402
-                                 WebhookAttempt, WebhookCursor, WebhookDelivery, WebhookEndpoint)
 __all__ += ["FollowerImport", "ImportedFriend", "ImportState", "OutboxState", "RelayItem", "WebhookAttempt",
             "WebhookCursor", "WebhookDelivery", "WebhookEndpoint"]
+__all__ += ["ImportJob", "ImportStatus"]

@@ -1,0 +1,86 @@
+"""The full export (CSV and JSON Lines): content, batches, formula escaping, audit, permission."""
+import csv
+import io
+import json
+
+from sqlmodel import select
+
+from crm.db import get_engine, session_scope
+from crm.models import AuditEntry, Friend
+from crm.services import friend_pages
+from tests.console_helpers import signed_in_client
+from tests.data.helpers import seed, user_id
+
+
+def _add_friends(app, count: int) -> None:
+    with session_scope(get_engine(app)) as s:
+        s.add_all([Friend(line_user_id=user_id(0x100 + n), display_name=f"=cmd|' /C calc'!A{n}") for n in range(count)])
+
+
+def test_csv_export_has_every_friend_with_tags_fields_notes_answers_and_clicks(app, monkeypatch):
+    monkeypatch.setattr(friend_pages, "BATCH_SIZE", 2)  # several keyset batches
+    seeded = seed(app)
+    _add_friends(app, 3)
+    client = signed_in_client(app, "admin", locale="en")
+    response = client.get("/exports/friends.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    body = response.get_data(as_text=True)
+    assert body.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(body[1:], newline="")))
+    assert len(rows) == 5
+    first = rows[0]
+    secrets = seeded.secrets
+    assert first["line_user_id"] == secrets["user_id"] and first["display_name"] == secrets["name"]
+    assert first["tags"] == "VIP" and first["field:address"] == secrets["field"] and first["field:rank"] == "gold"
+    assert first["field:points"] == "" and first["notes"] == secrets["note"]
+    assert f"来店アンケート / ご意見: {secrets['answer']}" in first["answers"] and "満足度: 満足" in first["answers"]
+    assert "https://shop.example/sale" in first["clicks"]
+    assert all(row["display_name"].startswith("'=cmd") for row in rows[2:])  # formula escaped
+    with session_scope(get_engine(app)) as s:
+        entry = s.exec(select(AuditEntry).where(AuditEntry.action == "friends.exported_all")).one()
+        assert json.loads(entry.after) == {"format": "csv"} and entry.actor == "staff:admin@example.com"
+
+
+def test_json_lines_export_nests_the_related_data(app, monkeypatch):
+    monkeypatch.setattr(friend_pages, "BATCH_SIZE", 1)
+    seeded = seed(app)
+    client = signed_in_client(app, "admin", locale="en")
+    response = client.get("/exports/friends.jsonl")
+    assert response.status_code == 200
+    items = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert [item["id"] for item in items] == [seeded.friend_id, seeded.other_id]
+    first = items[0]
+    assert first["notes"][0]["body"] == seeded.secrets["note"] and first["tags"] == ["VIP"]
+    assert first["clicks"][0]["broadcast_id"] == 1 and len(first["answers"]) == 2
+    assert items[1]["notes"] == [] and items[1]["fields"] == {}
+
+
+def test_export_page_links_both_formats_and_other_roles_are_refused(app):
+    admin = signed_in_client(app, "admin", locale="en")
+    page = admin.get("/exports").get_data(as_text=True)
+    assert 'data-export="csv"' in page and 'data-export="jsonl"' in page
+    marketer = signed_in_client(app, "marketer")
+    assert marketer.get("/exports/friends.csv").status_code == 403
+
+
+def test_generated_bench_data_streams_out_with_every_kind(database_url):
+    from sqlmodel import Session
+
+    from bench.generate import generate_friend_extras, generate_friends
+    from crm.db import make_engine
+    from crm.services import export
+    from crm.timeutil import utcnow
+
+    engine = make_engine(database_url)
+    try:
+        generate_friends(engine, 40)
+        results = generate_friend_extras(engine, share=0.5)
+        with Session(engine) as session:
+            items = [json.loads(line) for chunk in export.jsonl_chunks(session, now=utcnow(), size=7)
+                     for line in chunk.splitlines()]
+    finally:
+        engine.dispose()
+    assert len(items) == 40
+    with_notes = [item for item in items if item["notes"]]
+    assert len(with_notes) == results[0].rows > 0
+    assert all(len(item["answers"]) == 2 and len(item["clicks"]) == 1 and item["fields"] for item in with_notes)
