@@ -22,7 +22,7 @@ FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2099, 12, 31)
 PAGING_ARGS = ("after", "before")
 FILTER_ARGS = ("q", "status", "tag_all", "tag_any", "tag_none", "followed_from", "followed_to", "interaction",
                "days", "interaction_from", "interaction_to", "sort")
-STATUS_LABELS = {"following": _l("Following"), "blocked": _l("Blocked")}
+STATUS_LABELS = {"following": _l("Following"), "blocked": _l("Blocked"), "erased": _l("Erased")}
 SORT_LABELS = {
     "followed_desc": _l("Followed, newest first"),
     "followed_asc": _l("Followed, oldest first"),

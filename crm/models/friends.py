@@ -16,6 +16,7 @@ class FriendStatus:
 
     FOLLOWING = "following"
     BLOCKED = "blocked"
+    ERASED = "erased"  # personal data erased on request: the LINE user id is forgotten, nothing can be sent
 
 
 class Friend(SQLModel, table=True):

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from crm.models import Friend, FriendStatus, FriendTag, Tag
 
-STATUSES = (FriendStatus.FOLLOWING, FriendStatus.BLOCKED)
+STATUSES = (FriendStatus.FOLLOWING, FriendStatus.BLOCKED, FriendStatus.ERASED)
 MAX_SEARCH_CHARS = 100
 MAX_TAGS_PER_MODE = 20
 MAX_DAYS = 36500

@@ -17,7 +17,7 @@ from typing import Callable
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
-from crm.models import (AuditEntry, ClickAction, FieldValue, Friend, ImportJob, ImportStatus, LinkClick, LinkToken,
+from crm.models import (AuditEntry, ClickAction, FieldValue, Friend, FriendStatus, ImportJob, ImportStatus, LinkClick, LinkToken,
                         Message, Note, RichMenuLink, RichMenuRelink, TestFriend, WebhookEvent)
 from crm.services.audit import Actor, record
 from crm.services.friend_data import SURVEY_ANSWER, friend_records, iso
@@ -72,6 +72,7 @@ def erase_friend(session: Session, *, friend_id: int, actor: Actor) -> dict[str,
     # Setting display_name fires the SQLite FTS trigger that removes the name from friend_search.
     friend.display_name = friend.picture_url = friend.language = friend.status_message = None
     friend.profile_fetch_due_at = None
+    friend.status = FriendStatus.ERASED  # never a recipient again: the LINE user id is gone
     session.add(friend)
     session.flush()
     # Only ids and counts: the entry itself must not hold what was erased.

@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm.models import Broadcast, Friend, LinkClick, Tag, TrackedLink, WebhookCursor
-from crm.services import delivery_schedule, tags
+from crm.services import delivery_schedule, privacy, tags, webhook_outbox
 from crm.services.webhook_outbox import emit, wanted
 
 FRIENDS_PER_TAG_EVENT = 500
@@ -108,3 +108,9 @@ def register() -> None:
     """Connect the listeners of other services (idempotent)."""
     tags.on_tags_changed(on_tags_changed)
     delivery_schedule.on_broadcast_finished(broadcast_finished)
+    privacy.on_erase(forget_erased_friend)
+
+
+def forget_erased_friend(session: Session, *, friend_id: int, line_user_id: str) -> int:
+    """Erasure: drop the outbound deliveries and relayed LINE bodies that name the friend."""
+    return webhook_outbox.forget_friend(session, line_user_id=line_user_id)

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import inspect, text
+from sqlalchemy import LargeBinary, inspect, text
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.models import (FieldDefinition, Friend, LinkClick, LinkToken, Message, TrackedLink, WebhookEvent)
+from crm.models import (FieldDefinition, Friend, LinkClick, LinkToken, Message, RelayItem, TrackedLink,
+                        WebhookDelivery, WebhookEndpoint, WebhookEvent)
 from crm.services import fields, notes, tag_admin
 from crm.services.audit import Actor
 from crm.services.tags import add_tag
@@ -65,9 +66,20 @@ def seed(app, *, name: str = "消える花子Erin") -> Seeded:
         s.flush()
         s.add_all([LinkToken(token="tok-e1", link_id=link.id, friend_id=friend.id),
                    LinkClick(link_id=link.id, friend_id=friend.id, broadcast_id=1, user_agent=secrets["user_agent"])])
+        _outbound(s, uid)
         s.flush()
         return Seeded(friend.id, other.id, secrets, tag.id,
                       {"address": address.id, "rank": rank.id, "points": points.id})
+
+
+def _outbound(s, uid: str) -> None:
+    """An outbound webhook delivery and a relayed LINE body naming the friend (crm.services.webhook_outbox)."""
+    endpoint = WebhookEndpoint(url="https://receiver.example/hook", events="friend.followed", secret="s" * 32)
+    s.add(endpoint)
+    s.flush()
+    s.add_all([WebhookDelivery(endpoint_id=endpoint.id, event_id="evt-e1", event_type="friend.followed",
+                               body=f'{{"type": "friend.followed", "friend": {{"line_user_id": "{uid}"}}}}'),
+               RelayItem(body=f'{{"events": [{{"source": {{"userId": "{uid}"}}}}]}}'.encode(), signature="sig")])
 
 
 def _survey(s, friend_id: int, answer: str) -> None:
@@ -99,8 +111,11 @@ def scan(app, needles: list[str]) -> list[tuple[str, str, str]]:
         inspector = inspect(connection)
         for table in inspector.get_table_names():
             for column in inspector.get_columns(table):
+                value = f'CAST("{column["name"]}" AS TEXT)'
+                if connection.dialect.name == "postgresql" and isinstance(column["type"], LargeBinary):
+                    value = f'convert_from("{column["name"]}", \'UTF8\')'  # bytea casts to hex, not text
                 for needle in needles:
-                    query = text(f'SELECT count(*) FROM "{table}" WHERE CAST("{column["name"]}" AS TEXT) LIKE :n')
+                    query = text(f'SELECT count(*) FROM "{table}" WHERE {value} LIKE :n')
                     if connection.execute(query, {"n": f"%{needle}%"}).scalar():
                         found.append((table, column["name"], needle))
     return found

@@ -5,9 +5,10 @@ from sqlalchemy import func, inspect, text
 from sqlmodel import SQLModel, select
 
 from crm.db import get_engine, session_scope
-from crm.models import AuditEntry, FieldValue, FriendTag, LinkClick, Message, Note, Tag
+from crm.models import (AuditEntry, FieldValue, FriendTag, LinkClick, Message, Note, RelayItem, Tag,
+                        WebhookDelivery)
 from crm.services import friends as friend_service
-from crm.services import privacy
+from crm.services import privacy, segments
 from crm.timeutil import utcnow
 from surveys.models import SurveyAnswer
 from tests.console_helpers import csrf_token, signed_in_client
@@ -70,7 +71,11 @@ def test_erasure_leaves_no_personal_data_in_any_table(app):
         assert {"friend_search", "friend_search_data"} <= scanned  # and the FTS index with its shadow tables
     erased = friend(app, seeded.friend_id)
     assert erased.line_user_id.startswith("erased:") and erased.display_name is None
-    assert erased.status == "following" and erased.follow_count == 1  # still counted
+    assert erased.status == "erased" and erased.follow_count == 1  # still counted, never a recipient
+    with session_scope(get_engine(app)) as s:
+        assert s.exec(select(func.count()).select_from(segments.recipient_ids(s, None, now=utcnow()).subquery())
+                      ).one() == 1  # only the other friend
+        assert s.exec(select(WebhookDelivery)).all() == [] and s.exec(select(RelayItem)).all() == []
     if get_engine(app).dialect.name == "sqlite":  # the name-search index forgot the name
         assert _name_search(app) == []
     page = client.get(f"/friends/{seeded.friend_id}").get_data(as_text=True)
