@@ -1,4 +1,5 @@
 """Database tables (SQLModel). Times are aware UTC datetimes."""
+from crm.models.api_tokens import ApiToken
 from crm.models.broadcasts import (Broadcast, BroadcastRecipient, BroadcastStatus, DeliveryRequest,
                                    RecipientState, RequestKind, RequestState, Segment, TestFriend)
 from crm.models.friends import Friend, FriendStatus, Message, MessageDirection, WebhookEvent
@@ -17,3 +18,4 @@ __all__ += ["RichMenu", "RichMenuApiCall", "RichMenuImage", "RichMenuLink", "Ric
 __all__ += ["ClickAction", "LinkClick", "LinkToken", "TrackedLink"]
 __all__ += ["Broadcast", "BroadcastRecipient", "BroadcastStatus", "DeliveryRequest", "RecipientState", "RequestKind",
             "RequestState", "Segment", "TestFriend"]
+__all__ += ["ApiToken"]
