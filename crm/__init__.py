@@ -8,7 +8,7 @@ from crm.config import Config
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app: configuration, database, blueprints, CLI. Nothing happens at import."""
-    from crm import cli, console, db, health, i18n, logging_setup, redirect
+    from crm import api, cli, console, db, health, i18n, logging_setup, redirect
     from crm.console import auth, nav
     from crm.line import webhook
     from crm.line.postbacks import PostbackRegistry
@@ -32,4 +32,5 @@ def create_app(config: Config | None = None) -> Flask:
     auth.csrf.exempt(webhook.bp)
     auth.csrf.exempt(health.bp)
     cli.init_app(app)
+    api.init_app(app)
     return app
