@@ -31,9 +31,9 @@ class FriendQuery(ma.Schema):
 
     q = Text(validate=validate.Length(max=MAX_SEARCH_CHARS), metadata={"description": "Name contains"})
     status = fields.String(validate=validate.OneOf(STATUSES))
-    tag_all = fields.List(Id(), validate=validate.Length(max=20), metadata={"description": "Has all these tags"})
-    tag_any = fields.List(Id(), validate=validate.Length(max=20), metadata={"description": "Has any of these"})
-    tag_none = fields.List(Id(), validate=validate.Length(max=20), metadata={"description": "Has none of these"})
+    tag_all = fields.List(Id(strict=False), validate=validate.Length(max=20), metadata={"description": "Has all these tags"})
+    tag_any = fields.List(Id(strict=False), validate=validate.Length(max=20), metadata={"description": "Has any of these"})
+    tag_none = fields.List(Id(strict=False), validate=validate.Length(max=20), metadata={"description": "Has none of these"})
     followed_from = When()
     followed_before = When()
     interaction_from = When()

@@ -27,9 +27,9 @@ class Text(fields.String):
         return text
 
 
-def Id(**kwargs) -> fields.Integer:
-    """A row id."""
-    return fields.Integer(strict=True, validate=validate.Range(1, MAX_ID), **kwargs)
+def Id(strict: bool = True, **kwargs) -> fields.Integer:
+    """A row id (strict in JSON bodies; query strings are text)."""
+    return fields.Integer(strict=strict, validate=validate.Range(1, MAX_ID), **kwargs)
 
 
 def When(**kwargs) -> fields.AwareDateTime:
