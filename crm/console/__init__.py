@@ -24,3 +24,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(richmenu_publish.bp)
     from crm.console import friends_list
     app.register_blueprint(friends_list.bp)
+    from crm.console import api_docs, api_tokens
+    app.register_blueprint(api_tokens.bp)
+    app.register_blueprint(api_docs.bp)

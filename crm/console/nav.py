@@ -17,6 +17,7 @@ NAV = (
     ("richmenus.index", _l("Rich menus"), "richmenus.edit"),
     ("audit.index", _l("Audit log"), "audit.view"),
     ("staff_admin.index", _l("Staff"), "staff.manage"),
+    ("api_tokens.index", _l("API tokens"), "settings.manage"),
 )
 
 
