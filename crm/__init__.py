@@ -28,6 +28,8 @@ def create_app(config: Config | None = None) -> Flask:
     console.init_app(app)
     surveys.init_app(app)
     redirect.init_app(app)
+    from crm.console import broadcasts as broadcast_console
+    broadcast_console.init_app(app)
     nav.init_app(app)
     auth.csrf.exempt(webhook.bp)
     auth.csrf.exempt(health.bp)

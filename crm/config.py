@@ -34,6 +34,7 @@ class Config:
     LINE_API_TIMEOUT_SECONDS: float = 5.0
     WEBHOOK_MAX_BYTES: int = 2 * 1024 * 1024
     PROFILE_FETCH_MAX_ATTEMPTS: int = 8
+    BROADCAST_APPROVAL_THRESHOLD: int = 10000  # more estimated recipients than this: a second person approves
     TESTING: bool = False
     extra: dict = field(default_factory=dict)
 

@@ -27,3 +27,5 @@ def init_app(app: Flask) -> None:
     from crm.console import api_docs, api_tokens
     app.register_blueprint(api_tokens.bp)
     app.register_blueprint(api_docs.bp)
+    from crm.console import segments
+    app.register_blueprint(segments.bp)

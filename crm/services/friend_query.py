@@ -157,7 +157,7 @@ def _remembered(session: Session, kind: str, query, measure):
     return cache[key]
 
 
-def _capped_count(session: Session, query) -> int:
+def capped_count(session: Session, query) -> int:
     """How many rows the query returns, counting at most ESTIMATE_CAP."""
     capped = select(func.count()).select_from(query.limit(ESTIMATE_CAP).subquery())
     return _remembered(session, "count", capped, lambda _: session.exec(capped).scalar())
@@ -166,7 +166,7 @@ def _capped_count(session: Session, query) -> int:
 def _range_candidate(session: Session, where: list, total: int) -> _Candidate:
     """A time range on the other sort index: its capped size decides whether it drives."""
     inside = select(Friend.id).where(*where)
-    size = _capped_count(session, inside)
+    size = capped_count(session, inside)
     return _Candidate(min(1.0, size / total), size, Friend.id.in_(inside) if size < ESTIMATE_CAP else None, where)
 
 
@@ -184,16 +184,16 @@ def _tag_candidates(session: Session, flt: FriendFilter, total: int) -> list[_Ca
         size, first = min(sizes, key=lambda pair: pair[0])
         link = aliased(FriendTag)
         drive = select(link.friend_id).where(link.tag_id.in_(first),
-                                             *(_tagged(link.friend_id, tags) for _, tags in sizes if tags is not first))
+                                             *(tagged(link.friend_id, tags) for _, tags in sizes if tags is not first))
         found.append(_Candidate(math.prod(n / total for n, _ in sizes), size, Friend.id.in_(drive),
-                                [_tagged(Friend.id, tags) for _, tags in sizes]))
+                                [tagged(Friend.id, tags) for _, tags in sizes]))
     if flt.tags_none:
         found.append(_Candidate(math.prod(1 - counts.get(t, 0) / total for t in flt.tags_none), math.inf, None,
-                                [~_tagged(Friend.id, list(flt.tags_none))]))
+                                [~tagged(Friend.id, list(flt.tags_none))]))
     return found
 
 
-def _tagged(friend_id, tag_ids: list[int]):
+def tagged(friend_id, tag_ids: list[int]):
     """EXISTS: the friend has one of these tags."""
     link = aliased(FriendTag)  # selecting the key (not *) lets SQLite answer from the primary-key index alone
     return select(link.friend_id).where(link.friend_id == friend_id, link.tag_id.in_(tag_ids)).exists()
@@ -211,7 +211,7 @@ def _search_candidates(session: Session, flt: FriendFilter, total: int) -> list[
         return [_Candidate(min(1.0, size / total), size, and_(grams, recheck) if size < ESTIMATE_CAP else None,
                            [grams, recheck])]
     matched = select(FTS.c.rowid).where(fts_match(term))
-    size = _capped_count(session, matched)
+    size = capped_count(session, matched)
     drive = Friend.id.in_(matched) if size < ESTIMATE_CAP else None  # too many: walk instead
     pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return [_Candidate(min(1.0, size / total), size, drive, [Friend.display_name.like(pattern, escape="\\")])]

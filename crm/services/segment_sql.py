@@ -1,0 +1,170 @@
+"""Compile a normalised condition tree (crm.services.segment_tree) into WHERE conditions on Friend.
+
+Every condition becomes SQL (EXISTS on friend_tag, field_value, survey_answer and link_click, or a range on
+the friend row), so a segment is one query with no filtering in Python, identical on SQLite and PostgreSQL.
+
+SQLite's planner keeps no statistics, so, like crm.services.friend_query, the top "all" group chooses the
+driving condition itself: the condition with the fewest matching friends (kept tag counts, else a capped
+count) is read through `friend.id IN (...)` from its index, and every other condition is checked per row.
+PostgreSQL plans IN and EXISTS alike (semi-joins) from its own statistics.
+
+Field values are stored as canonical text (crm.services.fields): "eq" compares that text (index-friendly);
+numbers order by value (CAST, guarded by CASE so no other field's text is ever cast); dates are ISO
+YYYY-MM-DD, whose text order is date order. "contains" is case-sensitive on both databases (instr/strpos;
+LIKE would fold ASCII case on SQLite only).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Float, Numeric, and_, case, cast, column, false, func, literal, or_, select, table, true
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from crm.models import FieldDefinition, FieldType, FieldValue, Friend, FriendTag, LinkClick, Tag
+from crm.services.friend_query import ESTIMATE_CAP, capped_count, tagged
+
+SURVEY_ANSWER = table("survey_answer", column("friend_id"), column("question_id"), column("choice_id"))
+
+
+@dataclass
+class _Set:
+    """A condition as a set of friend ids read from an index: `ids` selects them, `where` checks one row."""
+
+    ids: object
+    where: object
+
+
+def conditions(session: Session, tree: dict, *, now: datetime) -> list:
+    """The WHERE conditions on Friend for a normalised tree (empty list: every friend)."""
+    compiler = _Compiler(session, now)
+    if tree["type"] != "all":
+        tree = {"type": "all", "conditions": [tree]}
+    children = tree["conditions"]
+    sets = [(i, compiler.as_set(child)) for i, child in enumerate(children)]
+    sets = [(i, found) for i, found in sets if found is not None]
+    checks = [compiler.check(child) for child in children]
+    if not sets:
+        return checks
+    sizes = compiler.sizes(children, sets)
+    driver, found = min(sets, key=lambda pair: sizes[pair[0]])
+    return [Friend.id.in_(found.ids), *(c for i, c in enumerate(checks) if i != driver)]
+
+
+class _Compiler:
+    """Turns nodes into SQL; field definitions are read once per compilation."""
+
+    def __init__(self, session: Session, now: datetime):
+        self.session, self.now, self._fields = session, now, None
+        self.dialect = session.get_bind().dialect.name
+
+    def check(self, node: dict):
+        """A boolean expression on the current Friend row."""
+        kind = node["type"]
+        if kind == "all":
+            return and_(true(), *(self.check(c) for c in node["conditions"]))
+        if kind == "any":
+            return or_(false(), *(self.check(c) for c in node["conditions"]))
+        if kind == "not":
+            return ~self.check(node["condition"])
+        if kind == "status":
+            return Friend.status == node["value"]
+        if kind == "tag":
+            return tagged(Friend.id, [node["tag_id"]])
+        if kind == "field" and node["op"] in ("ne", "empty"):
+            return ~self._field_set({**node, "op": "eq" if node["op"] == "ne" else "any"}).where
+        return self.as_set(node).where
+
+    def as_set(self, node: dict) -> _Set | None:
+        """The node as an index-readable set of friend ids, or None (negations, status, groups)."""
+        kind = node["type"]
+        if kind == "tag":
+            link = aliased(FriendTag)
+            return self._exists(link.friend_id, link.tag_id == node["tag_id"])
+        if kind == "answer":
+            answer = SURVEY_ANSWER.alias()
+            return self._exists(answer.c.friend_id, answer.c.question_id == node["question_id"],
+                                answer.c.choice_id == node["choice_id"])
+        if kind in ("clicked_link", "clicked_broadcast"):
+            click = aliased(LinkClick)
+            key = click.link_id == node["link_id"] if kind == "clicked_link" \
+                else click.broadcast_id == node["broadcast_id"]
+            return self._exists(click.friend_id, key)
+        if kind == "field" and node["op"] not in ("ne", "empty"):
+            return self._field_set(node)
+        if kind in ("followed", "followed_within", "interaction"):
+            return self._range(node)
+        return None
+
+    @staticmethod
+    def _exists(friend_id, *where) -> _Set:
+        ids = select(friend_id).where(*where)
+        return _Set(ids, ids.where(friend_id == Friend.id).exists())
+
+    def _field_set(self, node: dict) -> _Set:
+        """Friends with a value of this field passing node's op ("any": a value at all)."""
+        definition = self.fields().get(node["key"])
+        value = aliased(FieldValue)
+        field_id = definition.id if definition else -1  # a field deleted since: nobody has a value
+        op, wanted = node["op"], node.get("value")
+        if op == "any":
+            test = value.value != ""
+        elif op == "eq":
+            test = value.value == wanted
+        elif op == "contains":
+            test = func.instr(value.value, wanted) > 0 if self.dialect == "sqlite" \
+                else func.strpos(value.value, wanted) > 0
+        elif definition is not None and definition.field_type == FieldType.NUMBER:
+            test = self._ordered(case((value.field_id == field_id, value.value)), op, wanted)
+        else:
+            test = value.value < wanted if op == "lt" else value.value > wanted
+        return self._exists(value.friend_id, value.field_id == field_id, test)
+
+    def _ordered(self, text, op: str, wanted: str):
+        """Compare a number stored as text by value (REAL on SQLite, NUMERIC on PostgreSQL)."""
+        if self.dialect == "sqlite":
+            number, bound = cast(text, Float), literal(float(Decimal(wanted)), Float)
+        else:
+            number, bound = cast(text, Numeric), literal(Decimal(wanted), Numeric)
+        return number < bound if op == "lt" else number > bound
+
+    def _range(self, node: dict) -> _Set:
+        """A time condition on the friend row: checked directly, or read from its sort index."""
+        kind, inner = node["type"], aliased(Friend)
+        where = self._time_test(kind, node, Friend)
+        return _Set(select(inner.id).where(self._time_test(kind, node, inner)), where)
+
+    def _time_test(self, kind: str, node: dict, friend):
+        if kind == "followed":
+            at = datetime.fromisoformat(node["at"])
+            return friend.last_followed_at < at if node["op"] == "before" else friend.last_followed_at >= at
+        cutoff = self.now - timedelta(days=node["days"])
+        if kind == "followed_within":
+            return friend.last_followed_at >= cutoff
+        if node["op"] == "newer":
+            return friend.last_interaction_at >= cutoff
+        # never interacted counts as "older": such a friend has been quiet for any number of days
+        return or_(friend.last_interaction_at.is_(None), friend.last_interaction_at < cutoff)
+
+    def fields(self) -> dict[str, FieldDefinition]:
+        if self._fields is None:
+            self._fields = {d.key: d for d in self.session.exec(select(FieldDefinition)).scalars()}
+        return self._fields
+
+    def sizes(self, children: list[dict], sets: list[tuple[int, _Set]]) -> dict[int, float]:
+        """Estimated friends per candidate: kept tag counts, else a count capped at ESTIMATE_CAP."""
+        tag_ids = [children[i]["tag_id"] for i, _ in sets if children[i]["type"] == "tag"]
+        counts = dict(self.session.exec(select(Tag.id, Tag.friend_count).where(Tag.id.in_(tag_ids))).all()) \
+            if tag_ids else {}
+        sizes = {}
+        for i, found in sets:
+            child = children[i]
+            if child["type"] == "tag":
+                sizes[i] = counts.get(child["tag_id"], 0)
+            else:
+                size = capped_count(self.session, found.ids)
+                sizes[i] = math.inf if size >= ESTIMATE_CAP else size
+        return sizes
