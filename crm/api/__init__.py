@@ -37,9 +37,9 @@ class CrmApi(Api):
 
 def blueprints() -> list:
     """The API's blueprints, in documentation order."""
-    from crm.api import friend_data, friends, surveys_api, tags
+    from crm.api import broadcasts_api, friend_data, friends, segments_api, surveys_api, tags
 
-    return [friends.blp, friend_data.blp, tags.blp, surveys_api.blp]
+    return [friends.blp, friend_data.blp, tags.blp, surveys_api.blp, segments_api.blp, broadcasts_api.blp]
 
 
 def _limit_body():

@@ -64,8 +64,17 @@ def handle_unexpected(error: Exception):
     return error_response(500, "internal_error", MESSAGES[500])
 
 
+def handle_too_deep(_error: RecursionError):
+    """JSON nested thousands of levels deep: refused as unreadable."""
+    from crm.db import get_session
+
+    get_session().rollback()
+    return error_response(400, "bad_request", "The JSON body is nested too deeply.")
+
+
 def install(blueprint) -> None:
     """Register the handlers on an API blueprint."""
     blueprint.register_error_handler(ApiError, handle_api_error)
+    blueprint.register_error_handler(RecursionError, handle_too_deep)
     blueprint.register_error_handler(HTTPException, handle_http_error)
     blueprint.register_error_handler(Exception, handle_unexpected)

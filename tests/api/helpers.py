@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from crm.db import get_engine, session_scope
 from crm.models import FieldDefinition, Friend, Note
-from crm.services import api_tokens, tag_admin
+from crm.services import api_tokens, broadcasts, tag_admin
 from crm.services.audit import Actor
 from crm.services.tags import add_tag
 from crm.timeutil import utcnow
@@ -67,6 +67,8 @@ def seed(app) -> dict:
         add_tag(session, friend_id=friend.id, tag_id=tag.id, actor=SYSTEM)
         note = Note(friend_id=friend.id, body="prefers evening calls")
         session.add(note)
+        draft = broadcasts.create_draft(session, actor=SYSTEM, name="Seeded draft", purpose=None,
+                                        messages=[{"type": "text", "text": "Hello {name}"}])
         session.flush()
-        return {"friend_id": friend.id, "tag_id": tag.id, "other_tag_id": other.id, "field_key": field.key,
+        return {"broadcast_id": draft.id, "friend_id": friend.id, "tag_id": tag.id, "other_tag_id": other.id, "field_key": field.key,
                 "number_key": number.key, "note_id": note.id, "survey_id": 1}

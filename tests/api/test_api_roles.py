@@ -14,7 +14,10 @@ from tests.api.helpers import api_client, seed
 pytestmark = pytest.mark.db_agnostic
 # A valid body per operation that takes one (the matrix checks guards, the other tests check behaviour).
 BODIES = {"api_tags.create_tag": {"name": "Matrix"}, "api_tags.update_tag": {"name": "Renamed"},
-          "api_friend_data.create_note": {"body": "hello"}, "api_friend_data.set_field": {"value": "gold"}}
+          "api_friend_data.create_note": {"body": "hello"}, "api_friend_data.set_field": {"value": "gold"},
+          "api_segments.count": {"tree": {"type": "all", "conditions": []}},
+          "api_broadcasts.create": {"name": "Sale", "messages": [{"type": "text", "text": "Sale today"}]},
+          "api_broadcasts.schedule": {}}
 
 
 def api_operations() -> list[tuple[str, str, str, str]]:
@@ -35,7 +38,7 @@ OPERATIONS = api_operations()
 def _url(app, endpoint: str, method: str, ids: dict) -> str:
     rule = next(r for r in app.url_map.iter_rules(endpoint) if method in r.methods)
     values = {"friend_id": ids["friend_id"], "tag_id": ids["tag_id"], "key": ids["field_key"],
-              "survey_id": ids["survey_id"]}
+              "survey_id": ids["survey_id"], "broadcast_id": ids["broadcast_id"]}
     needed = {name: values.get(name, 1) for name in rule.arguments}
     assert all(name in values or isinstance(rule._converters[name], IntegerConverter) for name in rule.arguments)
     return app.url_map.bind("localhost").build(endpoint, needed, method=method)
