@@ -14,7 +14,7 @@ from crm.config import testing_config
 from tests.api.helpers import bearer, make_token, seed
 from tests.conftest import LiveServer
 
-EXAMPLES = 25
+EXAMPLES = 15
 
 
 def _document() -> dict:
