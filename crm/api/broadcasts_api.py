@@ -6,10 +6,12 @@ import json
 
 from flask import current_app
 from flask_smorest import Blueprint
+from sqlmodel import select
 
 from crm.api import auth, errors
 from crm.api.broadcast_schemas import BroadcastCreate, BroadcastSchema, ScheduleBody, StatsSchema
-from crm.api.schemas import ErrorSchema
+from crm.api.pages import decode_id_cursor, page
+from crm.api.schemas import ErrorSchema, PageArgs, page_of
 from crm.db import get_session
 from crm.models import Broadcast
 from crm.services import broadcasts
@@ -101,6 +103,20 @@ def cancel(broadcast_id: int):
     """Cancel a broadcast before sending starts."""
     return _change(broadcast_id, lambda db: broadcasts.cancel(db, actor=auth.actor(), broadcast_id=broadcast_id,
                                                              now=utcnow()))
+
+
+@blp.route("/broadcasts")
+@auth.guard(blp, "reports.view")
+@blp.arguments(PageArgs, location="query", as_kwargs=True)
+@blp.response(200, page_of(BroadcastSchema))
+def list_broadcasts(limit: int, cursor: str | None = None):
+    """Broadcasts, newest first, with their status."""
+    query = select(Broadcast).order_by(Broadcast.id.desc()).limit(limit + 1)
+    before = decode_id_cursor(cursor)
+    if before is not None:
+        query = query.where(Broadcast.id < before)
+    rows, next_cursor = page(list(get_session().exec(query).all()), limit=limit)
+    return {"data": [broadcast_dict(b) for b in rows], "next_cursor": next_cursor}
 
 
 @blp.route(f"/broadcasts/{ID}")

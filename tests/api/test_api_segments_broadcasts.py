@@ -66,6 +66,10 @@ def test_broadcast_create_schedule_status_statistics_cancel(app):
     assert client.get(f"/api/v1/broadcasts/{broadcast['id']}").get_json()["status"] == "scheduled"
     stats = client.get(f"/api/v1/broadcasts/{broadcast['id']}/statistics").get_json()
     assert stats["status"] == "scheduled" and stats["recipients"] == 0 and stats["goal"] is None
+    listed = client.get("/api/v1/broadcasts", query_string={"limit": 1}).get_json()
+    assert [b["id"] for b in listed["data"]] == [broadcast["id"]] and listed["next_cursor"] == str(broadcast["id"])
+    rest = client.get("/api/v1/broadcasts", query_string={"limit": 1, "cursor": listed["next_cursor"]}).get_json()
+    assert [b["name"] for b in rest["data"]] == ["Seeded draft"] and rest["next_cursor"] is None
     cancelled = client.post(f"/api/v1/broadcasts/{broadcast['id']}/cancel").get_json()
     assert cancelled["status"] == "cancelled"
     assert client.post(f"/api/v1/broadcasts/{broadcast['id']}/cancel").status_code == 409
