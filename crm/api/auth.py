@@ -65,7 +65,3 @@ def actor() -> Actor:
 def masked() -> bool:
     """Whether the token's role sees masked personal data."""
     return masks_personal_data(g.api_token.role)
-
-
-def role() -> str:
-    return g.api_token.role
