@@ -3,7 +3,7 @@
 Each table has a row generator (`<table>_rows`) and a loader (`generate_<table>`) built on
 `load_table`, so later benchmarks add tables (tags, answers, clicks) the same way.
 
-    python -m bench.generate --database-url URL --friends 1000000 [--tags-per-friend 10]
+    python -m bench.generate --database-url URL --friends 1000000 [--tags-per-friend 10] [--segment-data]
 """
 from __future__ import annotations
 
@@ -373,6 +373,168 @@ def generate_link_tokens(engine: Engine, *, destination: str = "https://shop.exa
     return result, tokens
 
 
+# --- custom field values, survey answers and clicks (segment benchmarks) ------------------------------
+
+BENCH_FIELDS = (("bench_plan", "choice", ("free", "silver", "gold", "platinum")), ("bench_age", "number", ()),
+                ("bench_birthday", "date", ()), ("bench_city", "text", ()))
+FIELD_SHARES = {"bench_plan": 0.6, "bench_age": 0.7, "bench_birthday": 0.4, "bench_city": 0.5}
+PLAN_POOL = ("free",) * 6 + ("silver",) * 3 + ("gold",) * 2 + ("platinum",)
+CITIES = ("東京都渋谷区", "東京都新宿区", "大阪府大阪市", "愛知県名古屋市", "福岡県福岡市", "北海道札幌市",
+          "神奈川県横浜市", "京都府京都市", "兵庫県神戸市", "宮城県仙台市")
+FIELD_VALUE_COLUMNS = ("friend_id", "field_id", "value", "updated_at", "updated_by")
+ANSWER_SHARE = 0.3
+SURVEY_QUESTIONS = (("single", "ご来店のきっかけは？", ("Instagram", "チラシ", "友だち紹介", "通りがかり")),
+                    ("multiple", "興味のあるもの", ("スキンケア", "ヘアケア", "ネイル", "メイク", "ダイエット")))
+RESPONSE_COLUMNS = ("id", "survey_id", "version_id", "friend_id", "channel", "status", "started_at",
+                    "updated_at", "finished_at")
+ANSWER_COLUMNS = ("response_id", "question_id", "friend_id", "choice_id", "answered_at")
+CLICK_BROADCASTS = 20
+CLICK_SHARES = (0.05, 0.02)  # per broadcast: share of friends clicking its first / second link
+CLICK_COLUMNS = ("link_id", "friend_id", "broadcast_id", "clicked_at", "user_agent")
+
+
+def _friend_ids_after(engine: Engine, column) -> list[int]:
+    """Ids of the friends after the largest friend id in `column` (repeat runs cover new friends only)."""
+    with engine.connect() as connection:
+        last = connection.execute(select(func.max(column))).scalar() or 0
+        return list(connection.execute(select(Friend.id).where(Friend.id > last).order_by(Friend.id)).scalars())
+
+
+def generate_field_values(engine: Engine, *, seed: int = 1, now: datetime | None = None) -> LoadResult:
+    """Define the bench custom fields (choice, number, date, text) and give friends values in canonical form."""
+    import json
+
+    from crm.models import FieldDefinition, FieldValue
+
+    with engine.begin() as connection:
+        for position, (key, kind, choices) in enumerate(BENCH_FIELDS):
+            if connection.execute(select(FieldDefinition.id).where(FieldDefinition.key == key)).scalar() is None:
+                connection.execute(FieldDefinition.__table__.insert().values(
+                    key=key, label=key, field_type=kind, choices=json.dumps(choices) if choices else None,
+                    required=False, position=100 + position, created_at=utcnow()))
+        ids = dict(connection.execute(select(FieldDefinition.key, FieldDefinition.id)).all())
+    rng, stamp = random.Random(f"fields:{seed}"), now or utcnow()
+    rows = (row for friend_id in _friend_ids_after(engine, FieldValue.friend_id)
+            for row in _field_value_rows(rng, friend_id, ids, stamp))
+    with _index_dropped(engine, FieldValue.__table__, "ix_field_value_field_value"):
+        result = load_table(engine, FieldValue.__table__, FIELD_VALUE_COLUMNS, rows)
+    analyze(engine, FieldValue.__table__)
+    return result
+
+
+def _field_value_rows(rng: random.Random, friend_id: int, ids: dict, stamp: datetime) -> Iterator[tuple]:
+    """One friend's bench field values, each present with its FIELD_SHARES probability."""
+    values = {"bench_plan": lambda: rng.choice(PLAN_POOL),
+              "bench_age": lambda: str(rng.randint(15, 80)) if rng.random() < 0.9 else f"{rng.uniform(15, 80):.1f}",
+              "bench_birthday": lambda: f"{rng.randint(1950, 2010)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+              "bench_city": lambda: rng.choice(CITIES)}
+    for key, share in FIELD_SHARES.items():
+        if rng.random() < share:
+            yield friend_id, ids[key], values[key](), stamp, "system:bench"
+
+
+def generate_survey_answers(engine: Engine, *, share: float = ANSWER_SHARE, seed: int = 1,
+                            now: datetime | None = None) -> LoadResult:
+    """Create a published bench survey (one single- and one multiple-choice question) and completed
+    responses from `share` of the friends, with their answers."""
+    from surveys.models import SurveyAnswer, SurveyResponse
+
+    survey_id, version_id, questions = _ensure_bench_survey(engine)
+    with engine.connect() as connection:
+        next_id = (connection.execute(select(func.max(SurveyResponse.id))).scalar() or 0) + 1
+    rng, stamp = random.Random(f"answers:{seed}"), now or utcnow()
+    chosen = [f for f in _friend_ids_after(engine, SurveyResponse.friend_id) if rng.random() < share]
+    responses = ((next_id + i, survey_id, version_id, friend_id, "line", "completed", stamp, stamp, stamp)
+                 for i, friend_id in enumerate(chosen))
+    load_table(engine, SurveyResponse.__table__, RESPONSE_COLUMNS, responses)
+    rows = (row for i, friend_id in enumerate(chosen) for row in _answer_rows(rng, next_id + i, friend_id,
+                                                                              questions, stamp))
+    result = load_table(engine, SurveyAnswer.__table__, ANSWER_COLUMNS, rows)
+    analyze(engine, SurveyResponse.__table__)
+    analyze(engine, SurveyAnswer.__table__)
+    return result
+
+
+def _answer_rows(rng, response_id: int, friend_id: int, questions, stamp) -> Iterator[tuple]:
+    for (question_id, kind, choice_ids) in questions:
+        picked = [rng.choice(choice_ids)] if kind == "single" else rng.sample(choice_ids, rng.randint(1, 3))
+        for choice_id in sorted(picked):
+            yield response_id, question_id, friend_id, choice_id, stamp
+
+
+def _ensure_bench_survey(engine: Engine) -> tuple[int, int, list]:
+    """The bench survey's id, its live version's id and [(question id, kind, [choice ids])]."""
+    from sqlmodel import Session
+
+    from surveys.models import Survey, SurveyChoice, SurveyQuestion, SurveyVersion
+
+    with Session(engine) as session:
+        survey = session.exec(select(Survey).where(Survey.title == "ベンチアンケート")).scalars().first()
+        if survey is None:
+            survey = Survey(title="ベンチアンケート", status="published")
+            session.add(survey)
+            session.flush()
+            version = SurveyVersion(survey_id=survey.id, number=1, state="live", published_at=utcnow())
+            session.add(version)
+            session.flush()
+            for position, (kind, text_, labels) in enumerate(SURVEY_QUESTIONS):
+                question = SurveyQuestion(version_id=version.id, position=position, kind=kind, text=text_)
+                session.add(question)
+                session.flush()
+                session.add_all(SurveyChoice(question_id=question.id, position=i, label=label)
+                                for i, label in enumerate(labels))
+            session.commit()
+        version_id = session.exec(select(SurveyVersion.id).where(SurveyVersion.survey_id == survey.id)).scalar()
+        questions = session.exec(select(SurveyQuestion).where(SurveyQuestion.version_id == version_id)
+                                 .order_by(SurveyQuestion.position)).scalars().all()
+        found = [(q.id, q.kind, list(session.exec(select(SurveyChoice.id).where(SurveyChoice.question_id == q.id)
+                                                   .order_by(SurveyChoice.id)).scalars())) for q in questions]
+        return survey.id, version_id, found
+
+
+def generate_clicks(engine: Engine, *, broadcasts: int = CLICK_BROADCASTS, seed: int = 1,
+                    now: datetime | None = None) -> LoadResult:
+    """Create `broadcasts` sent bench broadcasts with two tracked links each, and clicks on them (some
+    friends click more than once)."""
+    from crm.models import Broadcast, LinkClick, TrackedLink
+
+    links = []
+    with engine.begin() as connection:
+        for number in range(broadcasts):
+            broadcast_id = connection.execute(Broadcast.__table__.insert().values(
+                name=f"ベンチ配信 {number + 1}", messages="[]", status="sent", track_links=True, control_percent=0,
+                snapshot_done=True, snapshot_cursor=0, created_at=utcnow(), updated_at=utcnow())
+                .returning(Broadcast.__table__.c.id)).scalar_one()
+            for index in range(len(CLICK_SHARES)):
+                links.append((broadcast_id, index, connection.execute(TrackedLink.__table__.insert().values(
+                    destination=f"https://shop.example.jp/{broadcast_id}/{index}", source="broadcast",
+                    broadcast_id=broadcast_id, created_at=utcnow()).returning(TrackedLink.__table__.c.id)).scalar_one()))
+    rng, now_ts = random.Random(f"clicks:{seed}"), (now or utcnow()).timestamp()
+    rows = (row for friend_id in _friend_ids_after(engine, LinkClick.friend_id)
+            for row in _click_rows(rng, friend_id, links, now_ts))
+    table = LinkClick.__table__
+    with _index_dropped(engine, table, "ix_link_click_link_friend"), \
+            _index_dropped(engine, table, "ix_link_click_friend_clicked"), \
+            _index_dropped(engine, table, "ix_link_click_broadcast_friend"):
+        result = load_table(engine, table, CLICK_COLUMNS, rows)
+    analyze(engine, table)
+    return result
+
+
+def _click_rows(rng: random.Random, friend_id: int, links, now_ts: float) -> Iterator[tuple]:
+    for broadcast_id, index, link_id in links:
+        if rng.random() < CLICK_SHARES[index]:
+            for _ in range(1 if rng.random() < 0.8 else 2):
+                yield link_id, friend_id, broadcast_id, _utc(now_ts - rng.uniform(0, 8e6)), "Mozilla/5.0 (iPhone)"
+
+
+def generate_segment_data(engine: Engine, *, seed: int = 1) -> None:
+    """Field values, survey answers and clicks for friends that have none yet (printing rows/s)."""
+    print(generate_field_values(engine, seed=seed), flush=True)
+    print(generate_survey_answers(engine, seed=seed), flush=True)
+    print(generate_clicks(engine, seed=seed), flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: migrate the database, then generate data and print rows/s."""
     parser = argparse.ArgumentParser(prog="python -m bench.generate", description=__doc__.splitlines()[0])
@@ -381,6 +543,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--tags-per-friend", type=float, default=0,
                         help="then put ~N of ~50 bench tags on each untagged friend (default 0: no tags)")
+    parser.add_argument("--segment-data", action="store_true",
+                        help="then add custom field values, survey answers and clicks for new friends")
     args = parser.parse_args(argv)
     migrate.upgrade(args.database_url)
     engine = make_engine(args.database_url)
@@ -388,6 +552,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(generate_friends(engine, args.friends, seed=args.seed), flush=True)
         if args.tags_per_friend:
             print(generate_tags(engine, per_friend=args.tags_per_friend, seed=args.seed), flush=True)
+        if args.segment_data:
+            generate_segment_data(engine, seed=args.seed)
     finally:
         engine.dispose()
     return 0

@@ -35,6 +35,11 @@ class Config:
     WEBHOOK_MAX_BYTES: int = 2 * 1024 * 1024
     PROFILE_FETCH_MAX_ATTEMPTS: int = 8
     BROADCAST_APPROVAL_THRESHOLD: int = 10000  # more estimated recipients than this: a second person approves
+    BROADCAST_MISSED_GRACE: int = 3600          # seconds late after which a scheduled broadcast is missed
+    DELIVERY_CONCURRENCY: int = 8               # requests to LINE in flight per worker
+    DELIVERY_LEASE_SECONDS: int = 60            # a claimed request is retried by others after this
+    DELIVERY_PAUSE_PROBE_SECONDS: int = 600     # a send paused by LINE's monthly limit is retried after this
+    DELIVERY_MAX_ATTEMPTS: int = 12
     TESTING: bool = False
     extra: dict = field(default_factory=dict)
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
+from crm.delivery_jobs import delivery_tick  # noqa: F401  (broadcasts: re-exported for the worker and tests)
 from crm.line.client import LineApiError, LineClient
 from crm.services import friends, richmenu_rules
 from crm.timeutil import utcnow

@@ -9,9 +9,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from crm import create_app
 from crm.db import get_engine
-from crm.jobs import apply_rich_menu_relinks, fetch_due_profiles
+from crm.jobs import apply_rich_menu_relinks, delivery_tick, fetch_due_profiles
 from crm.line.runtime import line_client
 from crm.redirect import click_actions_tick
+from crm.services.delivery_schedule import DeliverySettings
 
 log = logging.getLogger("crm.worker")
 
@@ -36,6 +37,12 @@ def build_scheduler(app) -> BlockingScheduler:
                       max_instances=1, coalesce=True)
     scheduler.add_job(click_actions, "interval", seconds=2, id="click_actions",
                       max_instances=1, coalesce=True)
+    delivery_settings = DeliverySettings.from_config(app.config)
+
+    def deliveries():
+        delivery_tick(engine, line_client(app), settings=delivery_settings)
+
+    scheduler.add_job(deliveries, "interval", seconds=1, id="delivery", max_instances=1, coalesce=True)
     return scheduler
 
 

@@ -11,7 +11,7 @@ from werkzeug.routing import AnyConverter
 from crm import create_app
 from crm.config import testing_config
 from crm.db import get_engine, session_scope
-from crm.models import FieldDefinition, Friend, Note, Staff, Tag
+from crm.models import Broadcast, FieldDefinition, Friend, Note, Staff, Tag
 from crm.permissions import DESCRIPTIONS, PERMISSIONS, ROLES, can, permission_table_markdown
 from crm.services import api_tokens, tag_admin
 from crm.services.audit import Actor, record
@@ -82,10 +82,13 @@ def _objects(app, author_email: str) -> dict:
         session.add(note)
         session.flush()
         entry = record(session, actor=SYSTEM, action="test.event")
+        broadcast = Broadcast(name="Matrix", messages='[{"type": "text", "text": "hi"}]', created_by=author.id)
+        session.add(broadcast)
         session.flush()
         token, _secret = api_tokens.create_token(session, name="Matrix", role="analyst", actor=SYSTEM)
         return {"token_id": token.id, "friend_id": friend.id, "line_user_id": friend.line_user_id, "tag_id": tag.id,
                 "folder_id": folder.id, "field_id": field.id, "note_id": note.id, "entry_id": entry.id,
+                "broadcast_id": broadcast.id,
                 "staff_id": create_staff(session, email="target@example.com", password="target password",
                                          display_name="Target", role="staff").id}
 
@@ -141,6 +144,8 @@ def test_routes_require_permissions_that_exist(app):
 def test_the_matrix_covers_the_console():
     endpoints = {route[0] for route in ROUTES}
     assert {"home.index", "tags.index", "tags.delete", "audit.index", "staff_admin.deactivate"} <= endpoints
+    assert {"broadcasts.index", "broadcasts.new", "broadcasts.stats", "broadcast_send.schedule",
+            "broadcast_send.approve", "broadcast_send.cancel", "broadcast_send.resume"} <= endpoints
 
 
 def test_post_without_csrf_token_is_refused_and_changes_nothing(app):

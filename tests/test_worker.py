@@ -10,7 +10,8 @@ from crm.worker import build_scheduler
 
 def test_scheduler_has_the_profile_job(app):
     scheduler = build_scheduler(app)
-    assert [job.id for job in scheduler.get_jobs()] == ["profiles", "richmenu_relinks", "click_actions"]
+    assert [job.id for job in scheduler.get_jobs()] == ["profiles", "richmenu_relinks", "click_actions",
+                                                                "delivery"]
 
 
 def test_worker_process_starts_and_stops_on_sigint(database_url, simulator):

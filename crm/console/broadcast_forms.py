@@ -68,8 +68,9 @@ class ComposerForm(FlaskForm):
     cap_count = IntegerField(_l("Frequency cap: at most this many broadcasts"),
                              validators=[Optional(), NumberRange(1, CAP_COUNT_MAX)])
     cap_days = IntegerField(_l("… in this many days"), validators=[Optional(), NumberRange(1, CAP_DAYS_MAX)])
-    goal_kind = SelectField(_l("Goal"), choices=[SelectChoice("", _l("No goal")), SelectChoice("tag", _l("A tag is added")),
-                                                 SelectChoice("link", _l("A link is clicked"))], default="")
+    goal_kind = SelectField(_l("Goal"), default="", choices=[
+        SelectChoice("", _l("No goal")), SelectChoice("tag", _l("A tag is added")),
+        SelectChoice("link", _l("A link is clicked"))])
     goal_tag = SelectField(_l("Goal tag"), choices=[], validate_choice=False)
     goal_link = SelectField(_l("Goal link"), choices=[], validate_choice=False)
     goal_days = IntegerField(_l("Goal period (days after the send)"), default=7,

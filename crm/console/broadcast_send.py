@@ -12,10 +12,10 @@ from crm.console.broadcast_forms import ActionForm, ScheduleForm, TestFriendForm
 from crm.console.broadcasts import load
 from crm.console.guard import current_actor, requires
 from crm.db import get_session
-from crm.line.errors import LineApiError
 from crm.line.runtime import line_client
 from crm.models import Broadcast, BroadcastStatus as S, Friend
-from crm.services import broadcasts, test_friends
+from crm.services import broadcast_content, broadcasts, test_friends
+from crm.services.delivery_sender import send_test
 from crm.services.broadcasts import BroadcastError
 from crm.timeutil import utcnow
 
@@ -44,8 +44,6 @@ def _rendered(db: Session, broadcast: Broadcast, friend: Friend | None) -> list[
     messages = json.loads(broadcast.messages)
     if friend is None:
         return messages
-    from crm.services import broadcast_content  # owned by the delivery area
-
     return broadcast_content.render(db, messages, friend=friend, base_url=current_app.config["PUBLIC_BASE_URL"],
                                     broadcast_id=broadcast.id, track_links=False)
 
@@ -75,17 +73,16 @@ def test_send(broadcast_id: int):
     if not ids:
         flash(_("Add a test friend first."), "error")
         return redirect(url_for("broadcast_send.test_friends_page"))
-    from crm.services.delivery import send_test  # owned by the delivery area
-
-    try:
-        send_test(db, line_client(current_app), broadcast_id=broadcast.id, friend_ids=ids,
-                  base_url=current_app.config["PUBLIC_BASE_URL"])
-    except LineApiError as error:
-        db.rollback()
-        flash(_("LINE refused the test send: %(reason)s", reason=error.message or error.status), "error")
-    else:
-        db.commit()
-        flash(_("Test sent to %(count)s test friends.", count=len(ids)), "success")
+    results = send_test(db, line_client(current_app), broadcast_id=broadcast.id, friend_ids=ids,
+                        base_url=current_app.config["PUBLIC_BASE_URL"])
+    db.commit()  # link tokens written for the test copies
+    sent = sum(1 for result in results if result.ok)
+    if sent:
+        flash(_("Test sent to %(count)s test friends.", count=sent), "success")
+    for result in results:
+        if not result.ok:
+            flash(_("LINE refused the test send to friend #%(id)s: %(reason)s", id=result.friend_id,
+                    reason=result.error), "error")
     return redirect(url_for("broadcast_send.preview", broadcast_id=broadcast.id))
 
 

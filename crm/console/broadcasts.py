@@ -8,6 +8,7 @@ import json
 from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
 from sqlmodel import Session, select
 from wtforms.fields import SelectChoice
 
@@ -27,6 +28,8 @@ STATUS_LABELS = {
 }
 STATE_LABELS = {"queued": _l("Queued"), "held_out": _l("Held out (control group)"),
                 "capped": _l("Skipped (frequency cap)"), "sent": _l("Received"), "failed": _l("Failed")}
+PAUSE_REASONS = {"monthly_limit": _l("LINE's monthly message limit was reached. Raise the limit (or wait for next "
+                                     "month) in LINE Official Account Manager, then resume.")}
 PAGE_SIZE = 100
 LINK_CHOICES = 200
 
@@ -44,12 +47,12 @@ def _composer(db: Session, **kwargs) -> ComposerForm:
     form = ComposerForm(**kwargs)
     form.segment.choices = [SelectChoice("", _("All friends"))] + [
         SelectChoice(str(segment.id), segment.name) for segment in db.exec(select(Segment).order_by(Segment.name))]
-    form.goal_tag.choices = [SelectChoice("", "—")] + [SelectChoice(str(tag.id), tag.name) for tag in db.exec(select(Tag).order_by(Tag.name))]
-    first = (select(TrackedLink.destination, TrackedLink.id).distinct(TrackedLink.destination)
-             if db.get_bind().dialect.name == "postgresql" else
-             select(TrackedLink.destination, TrackedLink.id).group_by(TrackedLink.destination))
+    form.goal_tag.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(tag.id), tag.name) for tag in db.exec(select(Tag).order_by(Tag.name))]
+    first = select(TrackedLink.destination, func.min(TrackedLink.id)).group_by(TrackedLink.destination)
     links = db.execute(first.order_by(TrackedLink.destination).limit(LINK_CHOICES)).all()
-    form.goal_link.choices = [SelectChoice("", "—")] + [SelectChoice(str(link_id), destination) for destination, link_id in links]
+    form.goal_link.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(link_id), destination) for destination, link_id in links]
     return form
 
 
@@ -154,7 +157,8 @@ def show(broadcast_id: int):
     segment = db.get(Segment, broadcast.segment_id) if broadcast.segment_id else None
     return render_template("broadcasts/show.html", broadcast=broadcast, segment=segment,
                            messages=json.loads(broadcast.messages), labels=STATUS_LABELS,
-                           goal=json.loads(broadcast.goal) if broadcast.goal else None, action_form=ActionForm())
+                           goal=json.loads(broadcast.goal) if broadcast.goal else None, action_form=ActionForm(),
+                           pause_reasons=PAUSE_REASONS)
 
 
 @bp.get("/<int:broadcast_id>/stats")
@@ -170,7 +174,8 @@ def stats(broadcast_id: int):
         target = db.get(model, figures.goal.target_id)
         goal_name = getattr(target, "name", None) or getattr(target, "destination", None)
     return render_template("broadcasts/stats.html", broadcast=broadcast, stats=figures, goal_name=goal_name,
-                           labels=STATUS_LABELS, live=broadcast.status in (S.SENDING, S.SCHEDULED))
+                           labels=STATUS_LABELS, live=broadcast.status in (S.SENDING, S.SCHEDULED),
+                           pause_reasons=PAUSE_REASONS)
 
 
 def _friend_page_helpers() -> dict:

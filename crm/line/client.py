@@ -23,6 +23,7 @@ from linebot.v3.messaging import (  # rich menus (issue 4)
     UpdateRichMenuAliasRequest,
 )
 from linebot.v3.messaging import Message  # any message object (surveys: quick replies)
+from linebot.v3.messaging import MulticastRequest  # broadcasts (issue 5)
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from crm.line.errors import LineApiError  # noqa: F401  (re-exported for edges)
@@ -85,14 +86,32 @@ class LineClient:
         request = ReplyMessageRequest(reply_token=reply_token, messages=[Message.from_dict(m) for m in messages])
         self._call(self._api.reply_message, request)
 
-    def push_messages(self, user_id: str, messages: list[dict], *, retry_key: str) -> None:
-        """Push up to five message objects given as LINE JSON; a 409 for our own retry key counts as sent."""
+    def push_messages(self, user_id: str, messages: list[dict], *, retry_key: str) -> str | None:
+        """Push up to five message objects given as LINE JSON; a 409 for our own retry key counts as sent.
+
+        Returns LINE's request ID (of the first acceptance on a 409), when LINE gives one.
+        """
         request = PushMessageRequest(to=user_id, messages=[Message.from_dict(m) for m in messages])
+        return self._accepted(self._api.push_message_with_http_info, request, retry_key)
+
+    MULTICAST_MAX_USERS = 500
+
+    def multicast_messages(self, user_ids: list[str], messages: list[dict], *, retry_key: str) -> str | None:
+        """Send up to five message objects to up to 500 users; a 409 for our own retry key counts as sent."""
+        if not 1 <= len(user_ids) <= self.MULTICAST_MAX_USERS:
+            raise ValueError(f"multicast takes 1 to {self.MULTICAST_MAX_USERS} user IDs, not {len(user_ids)}")
+        request = MulticastRequest(to=list(user_ids), messages=[Message.from_dict(m) for m in messages])
+        return self._accepted(self._api.multicast_with_http_info, request, retry_key)
+
+    def _accepted(self, method, request, retry_key: str) -> str | None:
+        """Call a send method with a retry key; return LINE's request ID, treating 409 as accepted."""
         try:
-            self._call(self._api.push_message, request, x_line_retry_key=retry_key)
+            response = self._call(method, request, x_line_retry_key=retry_key)
         except LineApiError as error:
             if not error.already_accepted:
                 raise
+            return error.accepted_request_id
+        return (response.headers or {}).get("x-line-request-id")
 
     def get_quota(self) -> Quota:
         """Return the month's quota and usage (LINE's usage figure is approximate)."""

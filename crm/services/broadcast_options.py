@@ -6,6 +6,7 @@ import json
 from sqlmodel import Session
 
 from crm.models import Segment, Tag, TrackedLink
+from crm.services import broadcast_content, segments
 from crm.services.messages_i18n import N_, TranslatableError
 
 NAME_MAX = 100
@@ -100,8 +101,6 @@ def clean_audience(session: Session, segment_id, segment_tree) -> tuple[int | No
         return segment_id, None
     if segment_tree in (None, ""):
         return None, None
-    from crm.services import segments  # owned by the segments area
-
     try:
         tree = segments.validate(session, segment_tree)
     except segments.SegmentError as error:
@@ -111,8 +110,6 @@ def clean_audience(session: Session, segment_id, segment_tree) -> tuple[int | No
 
 def clean_messages(messages) -> str:
     """The 1-5 messages checked by the broadcast content service, stored as JSON."""
-    from crm.services import broadcast_content  # owned by the delivery area
-
     try:
         checked = broadcast_content.validate_messages(messages)
     except broadcast_content.ContentError as error:

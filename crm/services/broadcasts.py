@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from crm.models import Broadcast, BroadcastStatus as S, Segment, Staff
 from crm.permissions import can
-from crm.services import broadcast_options as options
+from crm.services import broadcast_options as options, segments
 from crm.services.audit import Actor, record
 from crm.services.broadcast_options import BroadcastError
 from crm.services.broadcast_stats import BroadcastStats, GoalStats, statistics  # noqa: F401 (the contract)
@@ -127,8 +127,6 @@ def audience_tree(session: Session, broadcast: Broadcast) -> dict | None:
 
 def estimate(session: Session, tree: dict | None, *, now: datetime) -> int:
     """How many following friends the tree matches now (None = every following friend)."""
-    from crm.services import segments  # owned by the segments area
-
     return segments.count(session, tree, now=now)
 
 
@@ -164,6 +162,8 @@ def approve(session: Session, *, actor: Actor, broadcast_id: int, now: datetime)
     if broadcast.status != S.AWAITING_APPROVAL:
         raise BroadcastError(N_("This broadcast is not waiting for approval."))
     _may_approve(session, actor, broadcast)
+    if broadcast.scheduled_at is not None and broadcast.scheduled_at <= now:
+        raise BroadcastError(N_("Its scheduled time has passed: cancel it and schedule a copy again."))
     return transition(session, broadcast, S.SCHEDULED, actor=actor, now=now, approved_by=actor.staff_id)
 
 

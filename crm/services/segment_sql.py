@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Float, Numeric, and_, case, cast, column, false, func, literal, or_, select, table, true
+from sqlalchemy import (Float, Numeric, and_, case, cast, column, false, func, literal, or_, select, table, true,
+                        union)
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -85,9 +86,7 @@ class _Compiler:
             link = aliased(FriendTag)
             return self._exists(link.friend_id, link.tag_id == node["tag_id"])
         if kind == "answer":
-            answer = SURVEY_ANSWER.alias()
-            return self._exists(answer.c.friend_id, answer.c.question_id == node["question_id"],
-                                answer.c.choice_id == node["choice_id"])
+            return self._answer(node)
         if kind in ("clicked_link", "clicked_broadcast"):
             click = aliased(LinkClick)
             key = click.link_id == node["link_id"] if kind == "clicked_link" \
@@ -97,12 +96,29 @@ class _Compiler:
             return self._field_set(node)
         if kind in ("followed", "followed_within", "interaction"):
             return self._range(node)
+        if kind == "any" and node["conditions"]:
+            found = [self.as_set(child) for child in node["conditions"]]
+            if all(found):  # one index read per branch, merged: `id IN (a UNION b ...)`
+                return _Set(union(*(f.ids for f in found)), or_(*(f.where for f in found)))
         return None
 
     @staticmethod
     def _exists(friend_id, *where) -> _Set:
         ids = select(friend_id).where(*where)
         return _Set(ids, ids.where(friend_id == Friend.id).exists())
+
+    def _answer(self, node: dict) -> _Set:
+        """Friends who picked the choice. Checked per friend, SQLite (no statistics) would pick the
+        (question_id, choice_id) index over friend_id and read every such answer for each friend: `+ 0`
+        keeps those columns out of its index choice there."""
+        answer = SURVEY_ANSWER.alias()
+        question, choice = answer.c.question_id, answer.c.choice_id
+        ids = select(answer.c.friend_id).where(question == node["question_id"], choice == node["choice_id"])
+        if self.dialect == "sqlite":
+            question, choice = question + 0, choice + 0
+        probe = select(answer.c.friend_id).where(answer.c.friend_id == Friend.id, question == node["question_id"],
+                                                 choice == node["choice_id"]).exists()
+        return _Set(ids, probe)
 
     def _field_set(self, node: dict) -> _Set:
         """Friends with a value of this field passing node's op ("any": a value at all)."""

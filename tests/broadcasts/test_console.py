@@ -230,3 +230,10 @@ def test_the_friend_page_lists_the_broadcasts_a_friend_was_in(app):
     section = page[page.index('id="broadcasts"'):]
     assert "Got it" in section and "Received" in section and "2026/03/01 10:00" in section
     assert "Held back" in section and "Held out (control group)" in section
+
+
+def test_a_monthly_limit_pause_is_explained(app):
+    with db(app) as session:
+        paused = add_broadcast(session, status=S.PAUSED, pause_reason="monthly_limit")
+    page = _client(app).get(f"/broadcasts/{paused.id}/stats").get_data(as_text=True)
+    assert "monthly message limit was reached" in page

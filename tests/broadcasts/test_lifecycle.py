@@ -121,3 +121,13 @@ def test_an_unknown_broadcast_is_a_clear_error(app):
         actor = add_staff(session, "marketer", "m@example.com")
         with pytest.raises(BroadcastError, match="does not exist"):
             broadcasts.cancel(session, actor=actor, broadcast_id=999)
+
+
+def test_approval_is_refused_once_the_scheduled_time_has_passed(app):
+    with db(app) as session:
+        creator = add_staff(session, "marketer", "creator@example.com")
+        broadcast = add_broadcast(session, status=S.AWAITING_APPROVAL, created_by=creator.staff_id, scheduled_at=T0)
+        admin = add_staff(session, "admin", "boss@example.com")
+        with pytest.raises(BroadcastError, match="has passed"):
+            broadcasts.approve(session, actor=admin, broadcast_id=broadcast.id, now=T0 + timedelta(minutes=1))
+        assert broadcast.status == S.AWAITING_APPROVAL

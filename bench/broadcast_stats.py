@@ -1,0 +1,126 @@
+"""How long a broadcast's statistics page query takes for a big send (SQLite or PostgreSQL).
+
+Generates friends (bench.generate), then one sent broadcast over all of them: 10% held out, 2% capped, 1% failed
+(3 reasons), the rest sent; clicks on its link by ~5% of friends; a goal tag added to ~3% of friends. Prints the
+median and worst time of `broadcasts.statistics` over several runs.
+
+    python -m bench.broadcast_stats --database-url sqlite:////tmp/bstats.sqlite3 --friends 200000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics as stats_module
+import time
+from datetime import timedelta
+from typing import Iterator, Sequence
+
+from sqlalchemy import select
+
+from bench.generate import analyze, generate_friends, load_table
+from crm import migrate
+from crm.db import make_engine, session_scope
+from crm.models import Broadcast, BroadcastRecipient, Friend, FriendTag, LinkClick, Tag, TrackedLink
+from crm.services import broadcasts
+from crm.timeutil import utcnow
+
+REASONS = ("The user has blocked the account", "Invalid user ID", "Bad request")
+
+
+def _setup(engine, started) -> tuple[int, int, int]:
+    """A sent broadcast with a tracked link and a goal tag; return (broadcast, link, tag) ids."""
+    with session_scope(engine) as session:
+        tag = Tag(name=f"bench-goal-{time.time_ns()}")
+        session.add(tag)
+        session.flush()
+        broadcast = Broadcast(name="bench", messages='[{"type": "text", "text": "hi"}]', status="sent",
+                              started_at=started, goal=json.dumps({"kind": "tag", "id": tag.id, "days": 7}))
+        session.add(broadcast)
+        session.flush()
+        link = TrackedLink(destination="https://shop.example.jp/sale", source="broadcast", broadcast_id=broadcast.id)
+        session.add(link)
+        session.flush()
+        return broadcast.id, link.id, tag.id
+
+
+def _recipients(friend_ids, broadcast_id, started, rng) -> Iterator[tuple]:
+    for friend_id in friend_ids:
+        roll = rng.random()
+        if roll < 0.10:
+            yield broadcast_id, friend_id, "held_out", None, None
+        elif roll < 0.12:
+            yield broadcast_id, friend_id, "capped", None, None
+        elif roll < 0.13:
+            yield broadcast_id, friend_id, "failed", None, rng.choice(REASONS)
+        else:
+            yield broadcast_id, friend_id, "sent", started + timedelta(seconds=rng.random() * 600), None
+
+
+def _clicks(friend_ids, link_id, broadcast_id, started, rng) -> Iterator[tuple]:
+    for friend_id in friend_ids:
+        if rng.random() < 0.05:
+            for _ in range(rng.randint(1, 3)):
+                yield link_id, friend_id, broadcast_id, started + timedelta(hours=rng.random() * 48), "bench"
+
+
+def _goal_tags(friend_ids, tag_id, started, rng) -> Iterator[tuple]:
+    for friend_id in friend_ids:
+        if rng.random() < 0.03:
+            yield friend_id, tag_id, started + timedelta(days=rng.random() * 10), "bench"
+
+
+def load(engine, started) -> int:
+    """Write the broadcast's rows; return its id."""
+    broadcast_id, link_id, tag_id = _setup(engine, started)
+    with session_scope(engine) as session:
+        friend_ids = list(session.execute(select(Friend.id).order_by(Friend.id)).scalars())
+    rng = random.Random(1)
+    print(load_table(engine, BroadcastRecipient.__table__, ("broadcast_id", "friend_id", "state", "sent_at", "error"),
+                     _recipients(friend_ids, broadcast_id, started, rng)), flush=True)
+    print(load_table(engine, LinkClick.__table__, ("link_id", "friend_id", "broadcast_id", "clicked_at",
+                                                    "user_agent"), _clicks(friend_ids, link_id, broadcast_id,
+                                                                           started, rng)), flush=True)
+    print(load_table(engine, FriendTag.__table__, ("friend_id", "tag_id", "added_at", "added_by"),
+                     _goal_tags(friend_ids, tag_id, started, rng)), flush=True)
+    for table in (BroadcastRecipient.__table__, LinkClick.__table__, FriendTag.__table__):
+        analyze(engine, table)
+    return broadcast_id
+
+
+def measure(engine, broadcast_id: int, runs: int) -> list[float]:
+    """Seconds per statistics() call."""
+    times = []
+    for _ in range(runs):
+        with session_scope(engine) as session:
+            started = time.perf_counter()
+            result = broadcasts.statistics(session, broadcast_id, now=utcnow())
+            times.append(time.perf_counter() - started)
+    print(f"recipients={result.recipients:,} sent={result.sent:,} held_out={result.held_out:,} "
+          f"failed={result.failed:,} clicks={result.clicks:,} unique={result.unique_clickers:,} "
+          f"blocks_7d={result.blocks_7d:,} goal sent={result.goal.sent_rate:.2f}% "
+          f"control={result.goal.control_rate:.2f}%", flush=True)
+    return times
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.broadcast_stats", description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--friends", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args(argv)
+    migrate.upgrade(args.database_url)
+    engine = make_engine(args.database_url)
+    try:
+        print(generate_friends(engine, args.friends), flush=True)
+        broadcast_id = load(engine, utcnow() - timedelta(days=10))
+        times = measure(engine, broadcast_id, args.runs)
+        print(f"statistics() over {args.runs} runs: median {stats_module.median(times) * 1000:.0f} ms, "
+              f"worst {max(times) * 1000:.0f} ms ({engine.dialect.name})", flush=True)
+    finally:
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
