@@ -11,6 +11,7 @@ Goal: p95 <= 200 ms for a 3-condition count on both databases.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from typing import Sequence
@@ -18,7 +19,9 @@ from typing import Sequence
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
+from bench.console import server_pid
 from bench.generate import generate_friends, generate_segment_data, generate_tags
+from bench.servers import process_tree_cpu
 from crm import migrate
 from crm.db import make_engine
 from crm.models import Broadcast, Friend, Tag
@@ -58,19 +61,23 @@ def bench_segments(session: Session) -> list[tuple[str, dict]]:
     ]
 
 
-def timed(engine, work, repeat: int) -> tuple[dict, object]:
-    """p50/p95/max of work(session) in fresh sessions, after one warm-up run; and its last result."""
+def timed(engine, work, repeat: int, pid: int | None) -> tuple[dict, object]:
+    """p50/p95/max of work(session) in fresh sessions, after one warm-up run, and the CPU per run (this
+    process and the PostgreSQL server's: unlike wall-clock time it does not grow when others share the
+    machine); and the last result."""
     with Session(engine) as session:
         result = work(session)
     times = []
+    cpu_started = time.process_time() + process_tree_cpu(pid)
     for _ in range(repeat):
         with Session(engine) as session:
             started = time.perf_counter()
             result = work(session)
             times.append((time.perf_counter() - started) * 1000)
+    cpu = (time.process_time() + process_tree_cpu(pid) - cpu_started) * 1000 / repeat
     times.sort()
     return {"p50": statistics.median(times), "p95": times[max(0, round(0.95 * len(times)) - 1)],
-            "max": times[-1]}, result
+            "max": times[-1], "cpu": cpu}, result
 
 
 def resolve(session: Session, tree: dict) -> int:
@@ -82,17 +89,21 @@ def resolve(session: Session, tree: dict) -> int:
 def measure(url: str, repeat: int, resolve_repeat: int) -> None:
     """Print count and resolve figures for every bench segment on this database."""
     engine = make_engine(url)
+    pid = server_pid(engine)
+    print(f"  load average before: {os.getloadavg()[0]:.1f}", flush=True)
     try:
         with Session(engine) as session:
             cases = bench_segments(session)
             trees = [(label, segments.validate(session, tree)) for label, tree in cases]
         for label, tree in trees:
-            counted, n = timed(engine, lambda s: segments.count(s, tree, now=utcnow()), repeat)
-            resolved, m = timed(engine, lambda s: resolve(s, tree), resolve_repeat)
+            counted, n = timed(engine, lambda s: segments.count(s, tree, now=utcnow()), repeat, pid)
+            resolved, m = timed(engine, lambda s: resolve(s, tree), resolve_repeat, pid)
             assert n == m, (label, n, m)
             mark = "" if not label.startswith("3") else (" ok" if counted["p95"] <= GOAL_MS else " MISSED GOAL")
-            print(f"  {label:34s} {n:>9,} friends  count p50 {counted['p50']:7.1f} p95 {counted['p95']:7.1f} ms"
-                  f"  resolve p50 {resolved['p50']:7.1f} p95 {resolved['p95']:7.1f} ms{mark}", flush=True)
+            print(f"  {label:32s} {n:>8,} friends  count p50 {counted['p50']:6.0f} p95 {counted['p95']:6.0f}"
+                  f" CPU {counted['cpu']:6.0f} ms  resolve p50 {resolved['p50']:6.0f} p95 {resolved['p95']:6.0f}"
+                  f" CPU {resolved['cpu']:6.0f} ms{mark}", flush=True)
+        print(f"  load average after: {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         engine.dispose()
 

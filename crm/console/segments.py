@@ -6,8 +6,6 @@ with the path of the bad condition.
 """
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -45,10 +43,21 @@ def error_text(error: SegmentError) -> str:
 @bp.get("")
 @requires("reports.view")
 def index():
-    """Saved segments with how many following friends each selects now."""
-    db, now = get_session(), utcnow()
-    rows = [(segment, segments.count(db, segment.tree, now=now)) for segment in segments.list_segments(db)]
-    return render_template("segments/index.html", rows=rows)
+    """Saved segments; each count is fetched by the page (segment_list.js), so many big segments do not
+    hold up the list."""
+    return render_template("segments/index.html", segments=segments.list_segments(get_session()))
+
+
+@bp.get("/<int:segment_id>/count")
+@requires("reports.view")
+def saved_count(segment_id: int):
+    """How many following friends a saved segment selects now: {"count": n}."""
+    db = get_session()
+    try:
+        segment = segments.get_segment(db, segment_id)
+    except SegmentError:
+        abort(404)
+    return jsonify(count=segments.count(db, segment.tree, now=utcnow()))
 
 
 def _editor(form: SegmentForm, segment=None, error: str | None = None, status: int = 200):
@@ -137,11 +146,3 @@ def count():
 def picker_options():
     """What the builder can pick (tags, fields, questions, links, broadcasts), for other builders too."""
     return jsonify(options(get_session()))
-
-
-def tree_json(value: str) -> str:
-    """The tree for the page's JSON island (re-dumped so it is always valid JSON)."""
-    try:
-        return json.dumps(json.loads(value or EMPTY_TREE), ensure_ascii=False)
-    except ValueError:
-        return EMPTY_TREE

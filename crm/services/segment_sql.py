@@ -26,8 +26,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from crm.models import FieldDefinition, FieldType, FieldValue, Friend, FriendTag, LinkClick, Tag
-from crm.services.friend_query import ESTIMATE_CAP, capped_count, tagged
+from crm.services.friend_query import tagged
 
+MAX_ESTIMATE = 300_000  # index entries an estimate may read (a few ms on SQLite)
 SURVEY_ANSWER = table("survey_answer", column("friend_id"), column("question_id"), column("choice_id"))
 
 
@@ -39,15 +40,21 @@ class _Set:
     where: object
 
 
+ROW_LEVEL = ("status", "followed", "followed_within", "interaction")
+
+
 def conditions(session: Session, tree: dict, *, now: datetime) -> list:
     """The WHERE conditions on Friend for a normalised tree (empty list: every friend)."""
     compiler = _Compiler(session, now)
     if tree["type"] != "all":
         tree = {"type": "all", "conditions": [tree]}
-    children = tree["conditions"]
+    # SQLite checks terms in order: tests on the friend row it has already read go before EXISTS lookups
+    children = sorted(tree["conditions"], key=lambda child: child["type"] not in ROW_LEVEL)
+    checks = [compiler.check(child) for child in children]
+    if compiler.dialect == "postgresql":
+        return checks  # its planner picks the driving condition from its statistics
     sets = [(i, compiler.as_set(child)) for i, child in enumerate(children)]
     sets = [(i, found) for i, found in sets if found is not None]
-    checks = [compiler.check(child) for child in children]
     if not sets:
         return checks
     sizes = compiler.sizes(children, sets)
@@ -68,7 +75,9 @@ class _Compiler:
         if kind == "all":
             return and_(true(), *(self.check(c) for c in node["conditions"]))
         if kind == "any":
-            return or_(false(), *(self.check(c) for c in node["conditions"]))
+            found = self.as_set(node) if self.dialect == "postgresql" else None
+            # PostgreSQL runs OR-ed EXISTS as per-row subplans; `id IN (a UNION b)` becomes one hashed join
+            return Friend.id.in_(found.ids) if found else or_(false(), *(self.check(c) for c in node["conditions"]))
         if kind == "not":
             return ~self.check(node["condition"])
         if kind == "status":
@@ -171,16 +180,17 @@ class _Compiler:
         return self._fields
 
     def sizes(self, children: list[dict], sets: list[tuple[int, _Set]]) -> dict[int, float]:
-        """Estimated friends per candidate: kept tag counts, else a count capped at ESTIMATE_CAP."""
+        """Friends per candidate: kept tag counts, else a count capped at the smallest size known so far
+        (reading fewer index entries than driving from that candidate would)."""
         tag_ids = [children[i]["tag_id"] for i, _ in sets if children[i]["type"] == "tag"]
         counts = dict(self.session.exec(select(Tag.id, Tag.friend_count).where(Tag.id.in_(tag_ids))).all()) \
             if tag_ids else {}
-        sizes = {}
+        sizes = {i: counts.get(children[i]["tag_id"], 0) for i, _ in sets if children[i]["type"] == "tag"}
+        best = min(sizes.values(), default=MAX_ESTIMATE)
         for i, found in sets:
-            child = children[i]
-            if child["type"] == "tag":
-                sizes[i] = counts.get(child["tag_id"], 0)
-            else:
-                size = capped_count(self.session, found.ids)
-                sizes[i] = math.inf if size >= ESTIMATE_CAP else size
+            if i not in sizes:
+                cap = int(min(best, MAX_ESTIMATE)) + 1
+                size = self.session.exec(select(func.count()).select_from(found.ids.limit(cap).subquery())).scalar()
+                sizes[i] = math.inf if size >= cap else size
+                best = min(best, sizes[i])
         return sizes

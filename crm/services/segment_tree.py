@@ -32,6 +32,9 @@ FIELD_OPS = {FieldType.TEXT: ("eq", "ne", "contains", "empty"),
              FieldType.DATE: ("eq", "ne", "lt", "gt", "empty")}
 # Survey tables belong to the `surveys` package, which crm never imports (ARCHITECTURE): the table names
 # and columns are the contract, read through lightweight references.
+MISSING = {"tag_id": N_("Tag %(id)s does not exist."), "link_id": N_("Link %(id)s does not exist."),
+           "broadcast_id": N_("Broadcast %(id)s does not exist."),
+           "question_id": N_("Survey question %(id)s does not exist.")}
 SURVEY_QUESTION = table("survey_question", column("id"))
 SURVEY_CHOICE = table("survey_choice", column("id"), column("question_id"))
 
@@ -103,8 +106,7 @@ class _Checker:
     def _exists(self, model_id, node: dict, path: str, key: str) -> int:
         value = _int(node, path, key)
         if self.session.exec(select(model_id).where(model_id == value)).first() is None:
-            raise SegmentError(_at(path, key), N_("%(what)s %(id)s does not exist."),
-                               what=key.removesuffix("_id"), id=value)
+            raise SegmentError(_at(path, key), MISSING[key], id=value)
         return value
 
     def tag(self, node: dict, path: str) -> dict:
