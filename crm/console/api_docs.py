@@ -21,6 +21,8 @@ def _type_of(schema: dict) -> str:
     if schema.get("type") == "array":
         return f"[{_type_of(schema.get('items', {}))}]"
     kind = schema.get("type", "object")
+    if "enum" in schema:
+        return f"{kind}: " + " | ".join(map(str, schema["enum"]))
     return f"{kind} ({schema['format']})" if "format" in schema else kind
 
 
