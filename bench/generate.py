@@ -425,12 +425,19 @@ def generate_field_values(engine: Engine, *, seed: int = 1, now: datetime | None
 def _field_value_rows(rng: random.Random, friend_id: int, ids: dict, stamp: datetime) -> Iterator[tuple]:
     """One friend's bench field values, each present with its FIELD_SHARES probability."""
     values = {"bench_plan": lambda: rng.choice(PLAN_POOL),
-              "bench_age": lambda: str(rng.randint(15, 80)) if rng.random() < 0.9 else f"{rng.uniform(15, 80):.1f}",
+              "bench_age": lambda: str(rng.randint(15, 80)) if rng.random() < 0.9 else _decimal(rng.uniform(15, 80)),
               "bench_birthday": lambda: f"{rng.randint(1950, 2010)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
               "bench_city": lambda: rng.choice(CITIES)}
     for key, share in FIELD_SHARES.items():
         if rng.random() < share:
             yield friend_id, ids[key], values[key](), stamp, "system:bench"
+
+
+def _decimal(number: float) -> str:
+    """A number with one decimal in the canonical form crm.services.fields stores ("45.0" -> "45")."""
+    from decimal import Decimal
+
+    return format(Decimal(f"{number:.1f}").normalize(), "f")
 
 
 def generate_survey_answers(engine: Engine, *, share: float = ANSWER_SHARE, seed: int = 1,

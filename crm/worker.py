@@ -43,7 +43,13 @@ def build_scheduler(app) -> BlockingScheduler:
         delivery_tick(engine, line_client(app), settings=delivery_settings)
 
     scheduler.add_job(deliveries, "interval", seconds=1, id="delivery", max_instances=1, coalesce=True)
+    logging.getLogger("apscheduler.scheduler").addFilter(_quiet_busy_delivery)
     return scheduler
+
+
+def _quiet_busy_delivery(record: logging.LogRecord) -> bool:
+    """A delivery tick runs until nothing is due: its skipped runs are expected, not worth a warning each second."""
+    return not ("deliveries" in record.getMessage() and "maximum number of running instances" in record.getMessage())
 
 
 def main() -> None:

@@ -131,7 +131,7 @@ class SurveyAnswer(SQLModel, table=True):
     __tablename__ = "survey_answer"
     __table_args__ = (
         UniqueConstraint("response_id", "question_id", "choice_id", name="uq_survey_answer_choice"),
-        Index("ix_survey_answer_question", "question_id", "choice_id"),
+        Index("ix_survey_answer_question", "question_id", "choice_id", "friend_id"),  # covering: segments (0014)
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -175,6 +175,21 @@ def resume(broadcast_id: int):
     return _act(broadcast_id, broadcasts.resume, _("Resumed: sending carries on."))
 
 
+@bp.post("/<int:broadcast_id>/copy")
+@requires("broadcasts.send")
+def copy(broadcast_id: int):
+    """A new draft with this broadcast's content and options."""
+    db = get_session()
+    broadcast = load(db, broadcast_id)
+    if not ActionForm().validate_on_submit():
+        flash(_("The form expired. Try again."), "error")
+        return _back(broadcast.id)
+    draft = broadcasts.copy_draft(db, actor=current_actor(), broadcast_id=broadcast.id)
+    db.commit()
+    flash(_("Copied as a new draft."), "success")
+    return redirect(url_for("broadcasts.edit", broadcast_id=draft.id))
+
+
 @bp.route("/test-friends", methods=["GET", "POST"])
 @requires("broadcasts.send")
 def test_friends_page():

@@ -136,9 +136,8 @@ def count():
         tree = segments.validate(db, data)
     except SegmentError as error:
         return jsonify(error=error_text(error), path=error.path), 400
-    now = utcnow()
-    return jsonify(count=segments.count(db, tree, now=now),
-                   all=segments.count(db, tree, now=now, recipients_only=False), tree=tree)
+    recipients, everyone = segments.counts(db, tree, now=utcnow())
+    return jsonify(count=recipients, all=everyone, tree=tree)
 
 
 @bp.get("/options")

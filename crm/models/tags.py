@@ -90,7 +90,7 @@ class FieldValue(SQLModel, table=True):
     """A friend's value for a custom field, stored as text in a canonical form."""
 
     __tablename__ = "field_value"
-    __table_args__ = (Index("ix_field_value_field_value", "field_id", "value"),)
+    __table_args__ = (Index("ix_field_value_field_value", "field_id", "value", "friend_id"),)  # covering (0014)
 
     friend_id: int = Field(foreign_key="friend.id", primary_key=True)
     field_id: int = Field(foreign_key="field_definition.id", primary_key=True)

@@ -30,7 +30,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 CANCELLABLE = frozenset({S.DRAFT, S.AWAITING_APPROVAL, S.SCHEDULED})
 __all__ = ["BroadcastError", "BroadcastStats", "GoalStats", "TRANSITIONS", "approve", "cancel", "create_draft",
-           "get", "resume", "schedule", "statistics", "transition", "update_draft"]
+           "copy_draft", "get", "resume", "schedule", "statistics", "transition", "update_draft"]
 
 
 def get(session: Session, broadcast_id: int) -> Broadcast:
@@ -112,6 +112,22 @@ def update_draft(session: Session, *, actor: Actor, broadcast_id: int, name: str
     session.add(broadcast)
     record(session, actor=actor, action="broadcast.update", target_type="broadcast", target_id=broadcast.id,
            before=before, after=_summary(values))
+    return broadcast
+
+
+def copy_draft(session: Session, *, actor: Actor, broadcast_id: int) -> Broadcast:
+    """A new draft with the same content and options as any broadcast (to send again or fix a cancelled one)."""
+    source = get(session, broadcast_id)
+    fields = ("purpose", "messages", "segment_id", "track_links", "control_percent", "cap_count", "cap_days", "goal")
+    values = {name: getattr(source, name) for name in fields}
+    if source.segment_id is None:
+        values["segment_tree"] = source.segment_tree
+    name = f"{source.name[:options.NAME_MAX - 8]} (copy)"
+    broadcast = Broadcast(name=name, **values, status=S.DRAFT, created_by=actor.staff_id)
+    session.add(broadcast)
+    session.flush()
+    record(session, actor=actor, action="broadcast.copy", target_type="broadcast", target_id=broadcast.id,
+           before={"copied_from": source.id}, after=_summary({"name": name, **values}))
     return broadcast
 
 

@@ -55,10 +55,13 @@ class Pacer:
 
     def after(self, outcomes: list[Outcome]) -> float:
         """Update from a chunk's outcomes; return how long to wait before the next chunk."""
-        if any(outcome.result == Result.THROTTLED for outcome in outcomes):
-            self.delay = min(THROTTLE_MAX, max(THROTTLE_MIN, self.delay * 2))
-        else:
+        throttled = sum(1 for outcome in outcomes if outcome.result == Result.THROTTLED)
+        if not throttled:
             self.delay = self.delay / 2 if self.delay > THROTTLE_MIN / 8 else 0.0
+        elif throttled * 10 >= len(outcomes):  # LINE pushes back hard: back off exponentially
+            self.delay = min(THROTTLE_MAX, max(THROTTLE_MIN, self.delay * 2))
+        else:  # an odd 429: a short breath
+            self.delay = max(self.delay, THROTTLE_MIN)
         return self.delay
 
 

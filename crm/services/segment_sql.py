@@ -181,11 +181,13 @@ class _Compiler:
 
     def sizes(self, children: list[dict], sets: list[tuple[int, _Set]]) -> dict[int, float]:
         """Friends per candidate: kept tag counts, else a count capped at the smallest size known so far
-        (reading fewer index entries than driving from that candidate would)."""
+        (reading fewer index entries than driving from that candidate would). Number comparisons cast every
+        value of the field, so they are not counted: they drive only when nothing else can."""
         tag_ids = [children[i]["tag_id"] for i, _ in sets if children[i]["type"] == "tag"]
         counts = dict(self.session.exec(select(Tag.id, Tag.friend_count).where(Tag.id.in_(tag_ids))).all()) \
             if tag_ids else {}
         sizes = {i: counts.get(children[i]["tag_id"], 0) for i, _ in sets if children[i]["type"] == "tag"}
+        sizes.update({i: math.inf for i, _ in sets if self._numeric(children[i])})
         best = min(sizes.values(), default=MAX_ESTIMATE)
         for i, found in sets:
             if i not in sizes:
@@ -194,3 +196,8 @@ class _Compiler:
                 sizes[i] = math.inf if size >= cap else size
                 best = min(best, sizes[i])
         return sizes
+
+    def _numeric(self, node: dict) -> bool:
+        """A number field compared by value (lt / gt)."""
+        definition = self.fields().get(node.get("key")) if node["type"] == "field" else None
+        return definition is not None and definition.field_type == FieldType.NUMBER and node["op"] in ("lt", "gt")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -19,7 +19,7 @@ from crm.services.segment_sql import conditions
 from crm.services.segment_tree import MAX_DEPTH, MAX_LEAVES, SegmentError, parse, validate
 from crm.timeutil import utcnow
 
-__all__ = ["MAX_DEPTH", "MAX_LEAVES", "SegmentError", "count", "create_segment", "delete_segment",
+__all__ = ["MAX_DEPTH", "MAX_LEAVES", "SegmentError", "count", "counts", "create_segment", "delete_segment",
            "friend_ids", "get_segment", "list_segments", "recipient_ids", "update_segment", "validate"]
 MAX_NAME = 100
 MAX_DESCRIPTION = 500
@@ -45,6 +45,14 @@ def count(session: Session, tree: dict | str | None, *, now: datetime, recipient
     """How many friends (by default: following friends) the tree selects."""
     ids = recipient_ids(session, tree, now=now) if recipients_only else friend_ids(session, tree, now=now)
     return session.exec(select(func.count()).select_from(ids.subquery())).scalar()
+
+
+def counts(session: Session, tree: dict | str | None, *, now: datetime) -> tuple[int, int]:
+    """(following friends, all friends) the tree selects, in one pass (the builder shows both)."""
+    following = func.coalesce(func.sum(case((Friend.status == FriendStatus.FOLLOWING, 1), else_=0)), 0)
+    query = select(following, func.count()).select_from(Friend).where(*_where(session, tree, now))
+    recipients, everyone = session.exec(query).one()
+    return int(recipients), int(everyone)
 
 
 def list_segments(session: Session) -> list[Segment]:

@@ -237,3 +237,17 @@ def test_a_monthly_limit_pause_is_explained(app):
         paused = add_broadcast(session, status=S.PAUSED, pause_reason="monthly_limit")
     page = _client(app).get(f"/broadcasts/{paused.id}/stats").get_data(as_text=True)
     assert "monthly message limit was reached" in page
+
+
+def test_copy_a_cancelled_broadcast_as_a_new_draft(app):
+    with db(app) as session:
+        cancelled = add_broadcast(session, status=S.CANCELLED, name="Autumn", control_percent=5,
+                                  segment_tree='{"conditions": [], "type": "all"}')
+    client = _client(app)
+    response = _post(client, f"/broadcasts/{cancelled.id}/copy", {})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/edit")
+    with db(app) as session:
+        copy = session.exec(select(Broadcast).where(Broadcast.id != cancelled.id)).one()
+        assert (copy.name, copy.status, copy.control_percent, copy.messages, copy.segment_tree) == (
+            "Autumn (copy)", S.DRAFT, 5, cancelled.messages, cancelled.segment_tree)
+    assert 'value="Autumn (copy)"' in client.get(response.headers["Location"]).get_data(as_text=True)

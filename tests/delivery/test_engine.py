@@ -205,3 +205,23 @@ def test_marketer_resume_sends_at_once(app, sim):
     tick(app)
     assert broadcast_row(app, broadcast_id).status == BroadcastStatus.SENT
     assert all(len(sim.inbox(user_id)) == 1 for _, user_id in friends)
+
+
+def test_send_test_pushes_marked_messages_to_test_friends_only(app, sim):
+    from crm.models import TestFriend
+    from crm.services.delivery_sender import send_test
+
+    (tester, tester_id), (other, other_id) = sim_friends(app, sim, 2, name="スタッフ")
+    with session_scope(get_engine(app)) as session:
+        session.add(TestFriend(friend_id=tester, label="店長"))
+    broadcast_id = make_broadcast(app, [{"type": "text", "text": "{name}さん https://shop.example.jp/a"}],
+                                  status=BroadcastStatus.DRAFT, track_links=True)
+    with session_scope(get_engine(app)) as session:
+        results = send_test(session, line_client(app), broadcast_id=broadcast_id, friend_ids=[tester, other],
+                            base_url=BASE)
+    assert [(r.friend_id, r.ok) for r in results] == [(tester, True)]
+    [entry] = sim.inbox(tester_id)
+    assert entry["messages"][0]["text"].startswith(f"[テスト] スタッフ0さん {BASE}/r/")
+    assert sim.inbox(other_id) == []
+    assert broadcast_row(app, broadcast_id).status == BroadcastStatus.DRAFT
+    assert requests_of(app, broadcast_id) == []

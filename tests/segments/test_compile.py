@@ -102,6 +102,7 @@ def test_each_condition_selects_what_was_computed_by_hand(app, world, case):
         assert recipients == expected - {"cho"}  # blocked friends are never recipients
         assert segments.count(session, tree, now=NOW) == len(expected - {"cho"})
         assert segments.count(session, tree, now=NOW, recipients_only=False) == len(expected)
+        assert segments.counts(session, tree, now=NOW) == (len(expected - {"cho"}), len(expected))
 
 
 def test_no_tree_means_every_following_friend(app, world):
