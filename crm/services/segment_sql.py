@@ -23,6 +23,7 @@ from decimal import Decimal
 from sqlalchemy import (Float, Numeric, and_, case, cast, column, false, func, literal, or_, select, table, true,
                         union)
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import CompoundSelect
 from sqlmodel import Session
 
 from crm.models import FieldDefinition, FieldType, FieldValue, Friend, FriendTag, LinkClick, Tag
@@ -38,6 +39,11 @@ class _Set:
 
     ids: object
     where: object
+
+
+def _members(ids) -> list:
+    """The selects of a union (SQLite cannot nest one union inside another), or the select itself."""
+    return list(ids.selects) if isinstance(ids, CompoundSelect) else [ids]
 
 
 ROW_LEVEL = ("status", "followed", "followed_within", "interaction")
@@ -108,7 +114,7 @@ class _Compiler:
         if kind == "any" and node["conditions"]:
             found = [self.as_set(child) for child in node["conditions"]]
             if all(found):  # one index read per branch, merged: `id IN (a UNION b ...)`
-                return _Set(union(*(f.ids for f in found)), or_(*(f.where for f in found)))
+                return _Set(union(*(s for f in found for s in _members(f.ids))), or_(*(f.where for f in found)))
         return None
 
     @staticmethod

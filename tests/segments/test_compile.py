@@ -80,6 +80,10 @@ CASES = {
                                           not_(field("plan", "empty"))), {"aki", "eri"}),
     "three kinds": (lambda w: all_(field("age", "gt", "10"), {"type": "interaction", "op": "older", "days": 5},
                                    tag(w, "B")), {"cho"}),
+    "any inside any": (lambda w: any_(field("plan", "eq", "silver"), any_(tag(w, "B"), {
+        "type": "clicked_link", "link_id": w.links["l3"]})), {"ben", "aki", "cho", "eri", "dan"}),
+    "all of any inside any": (lambda w: all_(any_(any_(tag(w, "A")), field("age", "lt", "0")),
+                                             {"type": "status", "value": "following"}), {"aki", "ben", "dan"}),
     "five deep": (lambda w: all_(any_(not_(all_(tag(w, "A"))))), {"dan", "eri", "fay"}),
     "all of time ranges": (lambda w: all_({"type": "followed_within", "days": 60},
                                           {"type": "interaction", "op": "newer", "days": 30}), {"eri"}),
