@@ -8,7 +8,7 @@ from crm.config import Config
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app: configuration, database, blueprints, CLI. Nothing happens at import."""
-    from crm import cli, console, db, health, i18n, logging_setup, redirect
+    from crm import api, cli, console, db, health, i18n, logging_setup, redirect
     from crm.console import auth, nav, webhooks
     from crm.line import webhook
     from crm.line.postbacks import PostbackRegistry
@@ -35,4 +35,5 @@ def create_app(config: Config | None = None) -> Flask:
     auth.csrf.exempt(health.bp)
     cli.init_app(app)
     webhooks.init_app(app)
+    api.init_app(app)
     return app

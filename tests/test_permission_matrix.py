@@ -13,7 +13,7 @@ from crm.config import testing_config
 from crm.db import get_engine, session_scope
 from crm.models import Broadcast, FieldDefinition, Friend, ImportJob, Note, Staff, Tag
 from crm.permissions import DESCRIPTIONS, PERMISSIONS, ROLES, can, permission_table_markdown
-from crm.services import tag_admin
+from crm.services import api_tokens, tag_admin
 from crm.services.audit import Actor, record
 from crm.services import staff as staff_service
 from crm.services.staff import create_staff
@@ -59,6 +59,10 @@ def console_routes() -> list[tuple[str, str, str, str]]:
 
 
 ROUTES = console_routes()
+# The REST API (/api/v1) and its public OpenAPI document: bearer tokens with the same permission table guard it
+# (every operation × role in tests/api/test_api_roles.py).
+API_AND_REDIRECT_ENDPOINTS |= {"api-docs.openapi_json"} | {
+    endpoint for endpoint, view in _url_map_app().view_functions.items() if hasattr(view, "required_api_permission")}
 CASES = [pytest.param(route, who, id=f"{route[0]}-{route[1]}-{who}") for route in ROUTES
          for who in (*ROLES, SIGNED_OUT)]
 
@@ -83,7 +87,8 @@ def _objects(app, author_email: str) -> dict:
                         header='["userId"]', mapping='["user_id"]', total_rows=1)
         session.add_all([broadcast, job])
         session.flush()
-        return {"friend_id": friend.id, "line_user_id": friend.line_user_id, "tag_id": tag.id,
+        token, _secret = api_tokens.create_token(session, name="Matrix", role="analyst", actor=SYSTEM)
+        return {"token_id": token.id, "friend_id": friend.id, "line_user_id": friend.line_user_id, "tag_id": tag.id,
                 "folder_id": folder.id, "field_id": field.id, "note_id": note.id, "entry_id": entry.id,
                 "broadcast_id": broadcast.id, "job_id": job.id,
                 "staff_id": create_staff(session, email="target@example.com", password="target password",

@@ -24,6 +24,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(richmenu_publish.bp)
     from crm.console import friends_list
     app.register_blueprint(friends_list.bp)
+    from crm.console import api_docs, api_tokens
+    app.register_blueprint(api_tokens.bp)
+    app.register_blueprint(api_docs.bp)
     from crm.console import segments
     app.register_blueprint(segments.bp)
     from crm.console import imports, privacy

@@ -1,4 +1,5 @@
 """Database tables (SQLModel). Times are aware UTC datetimes."""
+from crm.models.api_tokens import ApiToken
 from crm.models.broadcasts import (Broadcast, BroadcastRecipient, BroadcastStatus, DeliveryRequest,
                                    RecipientState, RequestKind, RequestState, Segment, TestFriend)
 from crm.models.imports import ImportJob, ImportStatus
@@ -23,3 +24,4 @@ __all__ += ["Broadcast", "BroadcastRecipient", "BroadcastStatus", "DeliveryReque
 __all__ += ["FollowerImport", "ImportedFriend", "ImportState", "OutboxState", "RelayItem", "WebhookAttempt",
             "WebhookCursor", "WebhookDelivery", "WebhookEndpoint"]
 __all__ += ["ImportJob", "ImportStatus"]
+__all__ += ["ApiToken"]

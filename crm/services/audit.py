@@ -21,6 +21,11 @@ class Actor:
         return cls(label=f"staff:{email}", staff_id=staff_id)
 
     @classmethod
+    def api_token(cls, token_id: int, name: str) -> "Actor":
+        """An integration calling the REST API with a bearer token."""
+        return cls(label=f"api:{name}#{token_id}")
+
+    @classmethod
     def system(cls, what: str) -> "Actor":
         return cls(label=what)
 
