@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from crm.db import is_postgresql, session_scope
+from crm.models import RequestKind
 from crm.services import delivery_requests, delivery_schedule, delivery_sender, delivery_snapshot
 from crm.services.delivery_schedule import DeliverySettings
 from crm.timeutil import utcnow
@@ -123,7 +124,7 @@ def _claim(engine: Engine, settings: DeliverySettings) -> list[delivery_requests
     with session_scope(engine) as session:
         for broadcast_id, probing, kind in delivery_schedule.sendable(session):
             limit = 1 if probing else settings.claim_batch
-            if kind == "multicast":
+            if kind == RequestKind.MULTICAST:
                 limit = min(limit, settings.concurrency * 2)  # ≤ 500 friends each: keep memory small
             jobs = delivery_requests.claim(session, broadcast_id=broadcast_id, now=utcnow(), lease=settings.lease,
                                            limit=limit, base_url=settings.base_url)

@@ -47,6 +47,8 @@ class Result:
 
 @dataclass(frozen=True)
 class Outcome:
+    """A job's result; `delay` is how long to wait before trying it again."""
+
     job: Job
     result: str
     line_request_id: str | None = None

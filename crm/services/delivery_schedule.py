@@ -30,7 +30,7 @@ class DeliverySettings:
     lease: timedelta = timedelta(seconds=60)
     pause_probe: timedelta = timedelta(minutes=10)
     max_attempts: int = 12
-    snapshot_batch: int = 1000
+    snapshot_batch: int = 5000
     claim_batch: int = 200
     concurrency: int = 8
     base_url: str = ""

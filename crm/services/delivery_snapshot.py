@@ -52,7 +52,7 @@ def snapshot_batch(session: Session, *, broadcast_id: int, now: datetime, batch:
     groups = [[friend_id] for friend_id in queued] if personal else _chunks(queued, MULTICAST_GROUP)
     request_of = _create_requests(session, broadcast_id, groups, personal)
     if friend_ids:
-        session.execute(insert(BroadcastRecipient), [
+        session.connection().execute(insert(BroadcastRecipient.__table__), [
             {"broadcast_id": broadcast_id, "friend_id": friend_id, "state": states[friend_id],
              "request_id": request_of.get(friend_id)} for friend_id in friend_ids])
         broadcast.snapshot_cursor = friend_ids[-1]

@@ -1,0 +1,70 @@
+"""A zero-latency stand-in for LINE's Messaging API: answers every request 200 {} over keep-alive HTTP/1.1.
+
+Far lighter than linesim (no validation, no state), so a benchmark measures the sender, not the simulator.
+GET /_count returns the number of POST requests per path as JSON.
+
+    python -m bench.line_standin --port 5099
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+from collections import Counter
+
+COUNTS: Counter = Counter()
+_ids = itertools.count(1)
+PUSH_BODY = b'{"sentMessages":[{"id":"1","quoteToken":"q"}]}'  # the SDK reads a push response's sentMessages
+
+
+def _response(body: bytes, request_id: int) -> bytes:
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+            b"X-Line-Request-Id: %d\r\n\r\n%s" % (len(body), request_id, body))
+
+
+async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """One keep-alive connection: read each request (headers and body), answer at once."""
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            method, path, _ = head.split(b"\r\n", 1)[0].split(b" ", 2)
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            if length:
+                await reader.readexactly(length)
+            if method == b"GET" and path == b"/_count":
+                body = json.dumps(dict(COUNTS)).encode()
+            else:
+                COUNTS[path.decode()] += 1
+                body = PUSH_BODY if path.endswith(b"/push") else b"{}"
+            writer.write(_response(body, next(_ids)))
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+async def _main(port: int) -> None:
+    server = await asyncio.start_server(_serve, "127.0.0.1", port, backlog=512)
+    print(f"line stand-in listening on {port}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.line_standin", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    try:
+        asyncio.run(_main(args.port))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
