@@ -63,7 +63,7 @@ class ComposerForm(FlaskForm):
     messages = FieldList(FormField(MessageForm), min_entries=MESSAGE_SLOTS, max_entries=MESSAGE_SLOTS)
     segment = SelectField(_l("Recipients"), choices=[])
     track_links = BooleanField(_l("Track link clicks"), default=True)
-    control_percent = IntegerField(_l("Control group (% held out, never sent)"), default=0,
+    control_percent = IntegerField(_l("Control group: percent held out, never sent"), default=0,
                                    validators=[InputRequired(), NumberRange(0, CONTROL_MAX)])
     cap_count = IntegerField(_l("Frequency cap: at most this many broadcasts"),
                              validators=[Optional(), NumberRange(1, CAP_COUNT_MAX)])
