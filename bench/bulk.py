@@ -87,6 +87,7 @@ def _executemany(engine: Engine, table: Table, columns: Sequence[str], rows: Ite
         while batch := list(itertools.islice(encoded, SQLITE_BATCH_ROWS)):
             cursor.executemany(statement, batch)
             count += len(batch)
+            del batch  # so the next batch is not built while this one is still held
         raw.commit()
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

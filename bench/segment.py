@@ -123,7 +123,7 @@ def prepare(url: str, friends: int, tags_per_friend: float) -> None:
             return
         print("  " + str(generate_friends(engine, friends)), flush=True)
         print("  " + str(generate_tags(engine, per_friend=tags_per_friend)), flush=True)
-        generate_segment_data(engine)
+        generate_segment_data(engine, report=lambda result: print(f"  {result}", flush=True))
         if engine.dialect.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text("VACUUM ANALYZE"))
