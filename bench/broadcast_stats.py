@@ -18,7 +18,8 @@ from typing import Iterator, Sequence
 
 from sqlalchemy import select
 
-from bench.generate import analyze, generate_friends, load_table
+from bench.bulk import analyze, load_table
+from bench.generate import generate_friends
 from crm import migrate
 from crm.db import make_engine, session_scope
 from crm.models import Broadcast, BroadcastRecipient, Friend, FriendTag, LinkClick, Tag, TrackedLink

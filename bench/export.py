@@ -1,8 +1,9 @@
 """Full export at scale: rows/s and peak memory of the streamed CSV and JSON Lines export.
 
-Generates friends (bench.generate: ~5 tags each, and for 20% a note, a field value, a survey response with
-two answers and a click), then runs each format in a child process that streams the export to nowhere and
-reports rows/s and its peak RSS, sampled after 10% of the friends and at the end (equal figures = bounded).
+Generates friends with the one generator (bench.generate: ~5 tags each; bench.generate_extras: custom field
+values, survey answers with free-text comments, clicks with user agents, notes for 20%), then runs each
+format in a child process that streams the export to nowhere and reports rows/s and its peak RSS, sampled
+after 10% of the friends and at the end (equal figures = bounded).
 
     python -m bench.export --friends 1000000 [--sqlite-file /tmp/crm-export.sqlite3] [--postgresql]
     python -m bench.export --database-url URL --only csv      (export an existing database, one format)
@@ -21,13 +22,15 @@ from typing import Sequence
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from bench.generate import generate_friend_extras, generate_friends, generate_tags
+from bench.generate import generate_friends, generate_tags
+from bench.generate_extras import generate_segment_data
 from crm import migrate
 from crm.db import make_engine
 from crm.models import Friend
 from crm.services import export, friend_pages
 from crm.timeutil import utcnow
 
+NOTE_SHARE, COMMENT_SHARE = 0.2, 0.5
 CHUNKS = {"csv": export.csv_chunks, "jsonl": export.jsonl_chunks}
 
 
@@ -68,8 +71,7 @@ def generate(url: str, friends: int) -> None:
     try:
         print(generate_friends(engine, friends), flush=True)
         print(generate_tags(engine, per_friend=5), flush=True)
-        for result in generate_friend_extras(engine):
-            print(result, flush=True)
+        generate_segment_data(engine, note_share=NOTE_SHARE, comment_share=COMMENT_SHARE)
     finally:
         engine.dispose()
 

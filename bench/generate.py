@@ -1,7 +1,8 @@
-"""Realistic bulk data for benchmarks, written with COPY (PostgreSQL) or batched executemany (SQLite).
+"""The one benchmark data generator: realistic friends, tags and link tokens (this module, and the CLI), and
+custom field values, survey answers, clicks and notes (bench.generate_extras), loaded with bench.bulk.
 
-Each table has a row generator (`<table>_rows`) and a loader (`generate_<table>`) built on
-`load_table`, so later benchmarks add tables (tags, answers, clicks) the same way.
+Each table has a row generator and a loader (`generate_<table>`) built on `bulk.load_table`; loaders only
+cover friends added since their last run, reading friend ids in keyset batches (memory stays bounded).
 
     python -m bench.generate --database-url URL --friends 1000000 [--tags-per-friend 10] [--segment-data]
 """
@@ -9,25 +10,20 @@ from __future__ import annotations
 
 import argparse
 import base64
-import itertools
 import random
-import time
 from collections import Counter
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import DateTime, Table, func, select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
+from bench.bulk import LoadResult, analyze, friend_ids, index_dropped, last_friend_id, load_table, row_count, utc
 from crm import migrate
 from crm.db import make_engine
-from crm.models import FieldValue, Friend, FriendStatus, FriendTag, Tag, TagFolder
+from crm.models import Friend, FriendStatus, FriendTag, Tag, TagFolder
 from crm.timeutil import utcnow
 
-SQLITE_BATCH_ROWS = 50_000
-SQLITE_LOAD_PRAGMAS = ("PRAGMA synchronous=OFF", "PRAGMA cache_size=-262144", "PRAGMA temp_store=MEMORY")
 HISTORY_SECONDS = timedelta(days=730).total_seconds()
 BLOCKED_SHARE = 0.10
 PROFILE_FETCHED_SHARE = 0.97
@@ -49,113 +45,6 @@ STATUS_MESSAGES = ("よろしくお願いします", "毎日がんばる！", "�
 # Weighted pools: rng.choice over a pool is the fastest weighted draw.
 LANGUAGES = ("ja",) * 92 + ("en",) * 4 + ("zh-TW",) * 2 + ("th",) + ("ko",)
 HEX = "0123456789abcdef"
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    """How many rows went into which table, and how long it took."""
-
-    table: str
-    rows: int
-    seconds: float
-
-    @property
-    def rows_per_second(self) -> float:
-        """Insert rate."""
-        return self.rows / self.seconds if self.seconds else 0.0
-
-    def __str__(self) -> str:
-        return f"{self.table}: {self.rows:,} rows in {self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s)"
-
-
-def load_table(engine: Engine, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> LoadResult:
-    """Bulk insert rows (tuples in `columns` order) and time it."""
-    started = time.perf_counter()
-    count = bulk_insert(engine, table, columns, rows)
-    return LoadResult(table.name, count, time.perf_counter() - started)
-
-
-def bulk_insert(engine: Engine, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> int:
-    """Insert rows in one transaction: COPY on PostgreSQL, executemany batches on SQLite."""
-    if engine.dialect.name == "postgresql":
-        return _copy(engine, table, columns, rows)
-    return _executemany(engine, table, columns, rows)
-
-
-def _copy(engine: Engine, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> int:
-    """Stream rows through psycopg 3 COPY FROM STDIN."""
-    statement = f"COPY {_quoted(table.name)} ({', '.join(map(_quoted, columns))}) FROM STDIN"
-    count = 0
-    raw = engine.raw_connection()
-    try:
-        with raw.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-                count += 1
-        raw.commit()
-    finally:
-        raw.close()
-    return count
-
-
-def _executemany(engine: Engine, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> int:
-    """Insert large executemany batches in one transaction, with syncing off while loading."""
-    statement = (f"INSERT INTO {_quoted(table.name)} ({', '.join(map(_quoted, columns))}) "
-                 f"VALUES ({', '.join('?' * len(columns))})")
-    encoded = map(_sqlite_encoder(table, columns), rows)
-    count = 0
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        for pragma in SQLITE_LOAD_PRAGMAS:
-            cursor.execute(pragma)
-        while batch := list(itertools.islice(encoded, SQLITE_BATCH_ROWS)):
-            cursor.executemany(statement, batch)
-            count += len(batch)
-        raw.commit()
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-    finally:
-        raw.close()
-    return count
-
-
-def _sqlite_encoder(table: Table, columns: Sequence[str]) -> Callable[[tuple], tuple]:
-    """Return a row encoder that writes datetimes as the naive UTC text SQLAlchemy stores in SQLite."""
-    positions = [index for index, name in enumerate(columns) if _is_datetime(table.c[name].type)]
-
-    def encode(row: tuple) -> tuple:
-        row = list(row)
-        for index in positions:
-            value = row[index]
-            if value is not None:
-                if value.utcoffset():
-                    value = value.astimezone(timezone.utc)
-                row[index] = value.isoformat(" ", "microseconds")[:26]  # drop "+00:00"
-        return tuple(row)
-
-    return encode
-
-
-def _is_datetime(column_type) -> bool:
-    return isinstance(getattr(column_type, "impl_instance", column_type), DateTime)
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def row_count(engine: Engine, table: Table) -> int:
-    """Number of rows in a table."""
-    with engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(table)).scalar_one()
-
-
-def analyze(engine: Engine, table: Table) -> None:
-    """Refresh PostgreSQL planner statistics after a bulk load (autovacuum would, later)."""
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(text(f"ANALYZE {_quoted(table.name)}"))
 
 
 # --- friends ---------------------------------------------------------------------------------------
@@ -190,11 +79,11 @@ def _friend_row(rng: random.Random, now: float) -> tuple:
     return (
         line_user_id(rng), name, picture, language, message,
         FriendStatus.BLOCKED if blocked else FriendStatus.FOLLOWING, follow_count,
-        _utc(first), _utc(last), _utc(blocked_at), _utc(interaction),
-        _utc(last + rng.uniform(0.2, 5.0)) if fetched else None,
-        _utc(now - rng.uniform(0, 3600)) if pending else None,
+        utc(first), utc(last), utc(blocked_at), utc(interaction),
+        utc(last + rng.uniform(0.2, 5.0)) if fetched else None,
+        utc(now - rng.uniform(0, 3600)) if pending else None,
         rng.randint(0, 3) if pending else 0,
-        _utc(first + rng.uniform(0.01, 1.0)),
+        utc(first + rng.uniform(0.01, 1.0)),
     )
 
 
@@ -244,11 +133,6 @@ def line_user_id(rng: random.Random) -> str:
     """A LINE user id: "U" and 32 hex digits."""
     return f"U{rng.getrandbits(128):032x}"
 
-
-def _utc(epoch_seconds: float | None) -> datetime | None:
-    return None if epoch_seconds is None else datetime.fromtimestamp(epoch_seconds, timezone.utc)
-
-
 # --- tags --------------------------------------------------------------------------------------------
 
 TAG_FOLDERS = {
@@ -271,15 +155,14 @@ def generate_tags(engine: Engine, *, per_friend: float = 10, seed: int = 1, now:
     """Create ~50 bench tags in folders, then give each friend not yet tagged ~per_friend of them.
 
     Tag popularity falls geometrically with a rare tail (from ~75% of friends down to 0.02%), and each
-    tag's friend_count is increased by the links added. The (tag_id, friend_id) index is rebuilt after the
-    load, which is much faster than maintaining it row by row.
+    tag's friend_count is increased by the links added.
     """
     tag_ids = _ensure_bench_tags(engine)
     shares = list(zip(tag_ids, tag_shares(len(tag_ids), per_friend)))
     counts: Counter = Counter()
-    rows = tag_link_rows(_untagged_friend_ids(engine), shares, rng=random.Random(f"tags:{seed}"),
-                         now=now or utcnow(), counts=counts)
-    with _index_dropped(engine, FriendTag.__table__, "ix_friend_tag_tag_friend"):
+    untagged = friend_ids(engine, after=last_friend_id(engine, FriendTag.friend_id))
+    rows = tag_link_rows(untagged, shares, rng=random.Random(f"tags:{seed}"), now=now or utcnow(), counts=counts)
+    with index_dropped(engine, FriendTag.__table__, "ix_friend_tag_tag_friend"):
         result = load_table(engine, FriendTag.__table__, TAG_LINK_COLUMNS, rows)
     with engine.begin() as connection:
         for tag_id, added in counts.items():
@@ -297,15 +180,15 @@ def tag_shares(tag_count: int, per_friend: float) -> list[float]:
     return [min(0.95, share * scale) for share in head] + rare
 
 
-def tag_link_rows(friend_ids: Iterable[int], shares: Sequence[tuple[int, float]], *, rng: random.Random,
+def tag_link_rows(ids: Iterable[int], shares: Sequence[tuple[int, float]], *, rng: random.Random,
                   now: datetime, counts: Counter) -> Iterator[tuple]:
     """Yield friend_tag rows in primary-key order; each tag is on a friend with its share's probability."""
     ordered = sorted(shares)
     now_ts, span = now.timestamp(), timedelta(days=365).total_seconds()
-    for friend_id in friend_ids:
+    for friend_id in ids:
         chosen = [tag_id for tag_id, share in ordered if rng.random() < share]
         counts.update(chosen)
-        added_at = _utc(now_ts - span * rng.random())
+        added_at = utc(now_ts - span * rng.random())
         for tag_id in chosen:
             yield friend_id, tag_id, added_at, TAG_ADDED_BY
 
@@ -327,26 +210,6 @@ def _ensure_bench_tags(engine: Engine) -> list[int]:
         return list(connection.execute(select(Tag.id).where(Tag.name.in_(names)).order_by(Tag.id)).scalars())
 
 
-def _untagged_friend_ids(engine: Engine) -> list[int]:
-    """Ids of the friends after the last tagged one (so a repeat run tags only friends added since)."""
-    with engine.connect() as connection:
-        last = connection.execute(select(func.max(FriendTag.friend_id))).scalar() or 0
-        return list(connection.execute(select(Friend.id).where(Friend.id > last).order_by(Friend.id)).scalars())
-
-
-@contextmanager
-def _index_dropped(engine: Engine, table: Table, name: str):
-    """Drop a secondary index during a bulk load and build it again afterwards."""
-    index = next(index for index in table.indexes if index.name == name)
-    with engine.begin() as connection:
-        index.drop(connection)
-    try:
-        yield
-    finally:
-        with engine.begin() as connection:
-            index.create(connection)
-
-
 # --- tracked links ----------------------------------------------------------------------------------
 
 LINK_TOKEN_COLUMNS = ("token", "link_id", "friend_id")
@@ -354,7 +217,8 @@ LINK_TOKEN_COLUMNS = ("token", "link_id", "friend_id")
 
 def generate_link_tokens(engine: Engine, *, destination: str = "https://shop.example.jp/sale?utm_source=line",
                          broadcast_id: int | None = 1, seed: int = 1) -> tuple[LoadResult, list[str]]:
-    """Create one tracked link (as a broadcast would) and a token for every friend; return the tokens.
+    """Create one tracked link (as a broadcast would) and a token for every friend; return the tokens (the
+    redirect benchmark requests them all, so they are held in memory).
 
     Tokens have the service's shape (16 random bytes, base64url) but come from a seeded generator.
     """
@@ -364,270 +228,19 @@ def generate_link_tokens(engine: Engine, *, destination: str = "https://shop.exa
         link_id = connection.execute(TrackedLink.__table__.insert().values(
             destination=destination, source=f"broadcast:{broadcast_id}", broadcast_id=broadcast_id,
             created_at=utcnow()).returning(TrackedLink.__table__.c.id)).scalar_one()
-        friend_ids = list(connection.execute(select(Friend.id).order_by(Friend.id)).scalars())
+        ids = list(connection.execute(select(Friend.id).order_by(Friend.id)).scalars())
     rng = random.Random(f"links:{seed}:{link_id}")
-    tokens = [base64.urlsafe_b64encode(rng.randbytes(16)).rstrip(b"=").decode() for _ in friend_ids]
-    rows = ((token, link_id, friend_id) for token, friend_id in zip(tokens, friend_ids))
+    tokens = [base64.urlsafe_b64encode(rng.randbytes(16)).rstrip(b"=").decode() for _ in ids]
+    rows = ((token, link_id, friend_id) for token, friend_id in zip(tokens, ids))
     result = load_table(engine, LinkToken.__table__, LINK_TOKEN_COLUMNS, rows)
     analyze(engine, LinkToken.__table__)
     return result, tokens
 
 
-# --- custom field values, survey answers and clicks (segment benchmarks) ------------------------------
-
-BENCH_FIELDS = (("bench_plan", "choice", ("free", "silver", "gold", "platinum")), ("bench_age", "number", ()),
-                ("bench_birthday", "date", ()), ("bench_city", "text", ()))
-FIELD_SHARES = {"bench_plan": 0.6, "bench_age": 0.7, "bench_birthday": 0.4, "bench_city": 0.5}
-PLAN_POOL = ("free",) * 6 + ("silver",) * 3 + ("gold",) * 2 + ("platinum",)
-CITIES = ("東京都渋谷区", "東京都新宿区", "大阪府大阪市", "愛知県名古屋市", "福岡県福岡市", "北海道札幌市",
-          "神奈川県横浜市", "京都府京都市", "兵庫県神戸市", "宮城県仙台市")
-FIELD_VALUE_COLUMNS = ("friend_id", "field_id", "value", "updated_at", "updated_by")
-ANSWER_SHARE = 0.3
-SURVEY_QUESTIONS = (("single", "ご来店のきっかけは？", ("Instagram", "チラシ", "友だち紹介", "通りがかり")),
-                    ("multiple", "興味のあるもの", ("スキンケア", "ヘアケア", "ネイル", "メイク", "ダイエット")))
-RESPONSE_COLUMNS = ("id", "survey_id", "version_id", "friend_id", "channel", "status", "started_at",
-                    "updated_at", "finished_at")
-ANSWER_COLUMNS = ("response_id", "question_id", "friend_id", "choice_id", "answered_at")
-CLICK_BROADCASTS = 20
-CLICK_SHARES = (0.05, 0.02)  # per broadcast: share of friends clicking its first / second link
-CLICK_COLUMNS = ("link_id", "friend_id", "broadcast_id", "clicked_at", "user_agent")
-
-
-def _friend_ids_after(engine: Engine, column) -> list[int]:
-    """Ids of the friends after the largest friend id in `column` (repeat runs cover new friends only)."""
-    with engine.connect() as connection:
-        last = connection.execute(select(func.max(column))).scalar() or 0
-        return list(connection.execute(select(Friend.id).where(Friend.id > last).order_by(Friend.id)).scalars())
-
-
-def generate_field_values(engine: Engine, *, seed: int = 1, now: datetime | None = None) -> LoadResult:
-    """Define the bench custom fields (choice, number, date, text) and give friends values in canonical form."""
-    import json
-
-    from crm.models import FieldDefinition, FieldValue
-
-    with engine.begin() as connection:
-        for position, (key, kind, choices) in enumerate(BENCH_FIELDS):
-            if connection.execute(select(FieldDefinition.id).where(FieldDefinition.key == key)).scalar() is None:
-                connection.execute(FieldDefinition.__table__.insert().values(
-                    key=key, label=key, field_type=kind, choices=json.dumps(choices) if choices else None,
-                    required=False, position=100 + position, created_at=utcnow()))
-        ids = dict(connection.execute(select(FieldDefinition.key, FieldDefinition.id)).all())
-    rng, stamp = random.Random(f"fields:{seed}"), now or utcnow()
-    rows = (row for friend_id in _friend_ids_after(engine, FieldValue.friend_id)
-            for row in _field_value_rows(rng, friend_id, ids, stamp))
-    with _index_dropped(engine, FieldValue.__table__, "ix_field_value_field_value"):
-        result = load_table(engine, FieldValue.__table__, FIELD_VALUE_COLUMNS, rows)
-    analyze(engine, FieldValue.__table__)
-    return result
-
-
-def _field_value_rows(rng: random.Random, friend_id: int, ids: dict, stamp: datetime) -> Iterator[tuple]:
-    """One friend's bench field values, each present with its FIELD_SHARES probability."""
-    values = {"bench_plan": lambda: rng.choice(PLAN_POOL),
-              "bench_age": lambda: str(rng.randint(15, 80)) if rng.random() < 0.9 else _decimal(rng.uniform(15, 80)),
-              "bench_birthday": lambda: f"{rng.randint(1950, 2010)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-              "bench_city": lambda: rng.choice(CITIES)}
-    for key, share in FIELD_SHARES.items():
-        if rng.random() < share:
-            yield friend_id, ids[key], values[key](), stamp, "system:bench"
-
-
-def _decimal(number: float) -> str:
-    """A number with one decimal in the canonical form crm.services.fields stores ("45.0" -> "45")."""
-    from decimal import Decimal
-
-    return format(Decimal(f"{number:.1f}").normalize(), "f")
-
-
-def generate_survey_answers(engine: Engine, *, share: float = ANSWER_SHARE, seed: int = 1,
-                            now: datetime | None = None) -> LoadResult:
-    """Create a published bench survey (one single- and one multiple-choice question) and completed
-    responses from `share` of the friends, with their answers."""
-    from surveys.models import SurveyAnswer, SurveyResponse
-
-    survey_id, version_id, questions = _ensure_bench_survey(engine)
-    with engine.connect() as connection:
-        next_id = (connection.execute(select(func.max(SurveyResponse.id))).scalar() or 0) + 1
-    rng, stamp = random.Random(f"answers:{seed}"), now or utcnow()
-    chosen = [f for f in _friend_ids_after(engine, SurveyResponse.friend_id) if rng.random() < share]
-    responses = ((next_id + i, survey_id, version_id, friend_id, "line", "completed", stamp, stamp, stamp)
-                 for i, friend_id in enumerate(chosen))
-    load_table(engine, SurveyResponse.__table__, RESPONSE_COLUMNS, responses)
-    rows = (row for i, friend_id in enumerate(chosen) for row in _answer_rows(rng, next_id + i, friend_id,
-                                                                              questions, stamp))
-    result = load_table(engine, SurveyAnswer.__table__, ANSWER_COLUMNS, rows)
-    analyze(engine, SurveyResponse.__table__)
-    analyze(engine, SurveyAnswer.__table__)
-    return result
-
-
-def _answer_rows(rng, response_id: int, friend_id: int, questions, stamp) -> Iterator[tuple]:
-    for (question_id, kind, choice_ids) in questions:
-        picked = [rng.choice(choice_ids)] if kind == "single" else rng.sample(choice_ids, rng.randint(1, 3))
-        for choice_id in sorted(picked):
-            yield response_id, question_id, friend_id, choice_id, stamp
-
-
-def _ensure_bench_survey(engine: Engine) -> tuple[int, int, list]:
-    """The bench survey's id, its live version's id and [(question id, kind, [choice ids])]."""
-    from sqlmodel import Session
-
-    from surveys.models import Survey, SurveyChoice, SurveyQuestion, SurveyVersion
-
-    with Session(engine) as session:
-        survey = session.exec(select(Survey).where(Survey.title == "ベンチアンケート")).scalars().first()
-        if survey is None:
-            survey = Survey(title="ベンチアンケート", status="published")
-            session.add(survey)
-            session.flush()
-            version = SurveyVersion(survey_id=survey.id, number=1, state="live", published_at=utcnow())
-            session.add(version)
-            session.flush()
-            for position, (kind, text_, labels) in enumerate(SURVEY_QUESTIONS):
-                question = SurveyQuestion(version_id=version.id, position=position, kind=kind, text=text_)
-                session.add(question)
-                session.flush()
-                session.add_all(SurveyChoice(question_id=question.id, position=i, label=label)
-                                for i, label in enumerate(labels))
-            session.commit()
-        version_id = session.exec(select(SurveyVersion.id).where(SurveyVersion.survey_id == survey.id)).scalar()
-        questions = session.exec(select(SurveyQuestion).where(SurveyQuestion.version_id == version_id)
-                                 .order_by(SurveyQuestion.position)).scalars().all()
-        found = [(q.id, q.kind, list(session.exec(select(SurveyChoice.id).where(SurveyChoice.question_id == q.id)
-                                                   .order_by(SurveyChoice.id)).scalars())) for q in questions]
-        return survey.id, version_id, found
-
-
-def generate_clicks(engine: Engine, *, broadcasts: int = CLICK_BROADCASTS, seed: int = 1,
-                    now: datetime | None = None) -> LoadResult:
-    """Create `broadcasts` sent bench broadcasts with two tracked links each, and clicks on them (some
-    friends click more than once)."""
-    from crm.models import Broadcast, LinkClick, TrackedLink
-
-    links = []
-    with engine.begin() as connection:
-        for number in range(broadcasts):
-            broadcast_id = connection.execute(Broadcast.__table__.insert().values(
-                name=f"ベンチ配信 {number + 1}", messages="[]", status="sent", track_links=True, control_percent=0,
-                snapshot_done=True, snapshot_cursor=0, created_at=utcnow(), updated_at=utcnow())
-                .returning(Broadcast.__table__.c.id)).scalar_one()
-            for index in range(len(CLICK_SHARES)):
-                links.append((broadcast_id, index, connection.execute(TrackedLink.__table__.insert().values(
-                    destination=f"https://shop.example.jp/{broadcast_id}/{index}", source="broadcast",
-                    broadcast_id=broadcast_id, created_at=utcnow()).returning(TrackedLink.__table__.c.id)).scalar_one()))
-    rng, now_ts = random.Random(f"clicks:{seed}"), (now or utcnow()).timestamp()
-    rows = (row for friend_id in _friend_ids_after(engine, LinkClick.friend_id)
-            for row in _click_rows(rng, friend_id, links, now_ts))
-    table = LinkClick.__table__
-    with _index_dropped(engine, table, "ix_link_click_link_friend"), \
-            _index_dropped(engine, table, "ix_link_click_friend_clicked"), \
-            _index_dropped(engine, table, "ix_link_click_broadcast_friend"):
-        result = load_table(engine, table, CLICK_COLUMNS, rows)
-    analyze(engine, table)
-    return result
-
-
-def _click_rows(rng: random.Random, friend_id: int, links, now_ts: float) -> Iterator[tuple]:
-    for broadcast_id, index, link_id in links:
-        if rng.random() < CLICK_SHARES[index]:
-            for _ in range(1 if rng.random() < 0.8 else 2):
-                yield link_id, friend_id, broadcast_id, _utc(now_ts - rng.uniform(0, 8e6)), "Mozilla/5.0 (iPhone)"
-
-
-def generate_segment_data(engine: Engine, *, seed: int = 1) -> None:
-    """Field values, survey answers and clicks for friends that have none yet (printing rows/s)."""
-    print(generate_field_values(engine, seed=seed), flush=True)
-    print(generate_survey_answers(engine, seed=seed), flush=True)
-    print(generate_clicks(engine, seed=seed), flush=True)
-# --- notes, field values, survey answers, clicks (what a full export reads) ---------------------------------
-
-NOTE_TEXTS = ("電話は夜だけ", "来店時にクーポン利用", "=要フォロー", "誕生日プレゼント送付済", "問い合わせ対応済み、返品希望",
-              "VIP対応", "次回来店予約あり")
-USER_AGENTS = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Line/14.3.0",
-               "Mozilla/5.0 (Linux; Android 14; SH-M26) Line/14.2.1")
-
-
-def generate_friend_extras(engine: Engine, *, share: float = 0.2, seed: int = 1,
-                           now: datetime | None = None) -> list[LoadResult]:
-    """Give about `share` of all friends a note, two field values, a survey response (one chosen and one
-    free-text answer) and a link click with a user agent; ids are streamed, never all held in memory."""
-    from crm.models import FieldDefinition, LinkClick, Note, TrackedLink
-    from surveys.models import SurveyAnswer, SurveyResponse
-
-    now, rng = now or utcnow(), random.Random(f"extras:{seed}")
-    ids = SampledIds(engine, share, rng)
-    with engine.begin() as connection:
-        plan = connection.execute(FieldDefinition.__table__.insert().values(
-            key=f"plan_{seed}", label=f"プラン{seed}", field_type="text", required=False, position=0,
-            created_at=now).returning(FieldDefinition.__table__.c.id)).scalar_one()
-        link = connection.execute(TrackedLink.__table__.insert().values(
-            destination="https://shop.example.jp/coupon", source="broadcast:1", broadcast_id=1,
-            created_at=now).returning(TrackedLink.__table__.c.id)).scalar_one()
-        survey = _bench_survey(connection, now)
-    results = [
-        load_table(engine, Note.__table__, ("friend_id", "body", "created_at"),
-                   ((fid, rng.choice(NOTE_TEXTS), now) for fid in ids)),
-        load_table(engine, FieldValue.__table__, ("friend_id", "field_id", "value", "updated_at", "updated_by"),
-                   ((fid, plan, rng.choice(("gold", "silver", "bronze")), now, TAG_ADDED_BY) for fid in ids)),
-        load_table(engine, SurveyResponse.__table__, ("id", "survey_id", "version_id", "friend_id", "channel",
-                                                      "status", "started_at", "updated_at"),
-                   ((survey["response_base"] + fid, survey["id"], survey["version"], fid, "chat", "completed", now, now)
-                    for fid in ids)),
-        load_table(engine, SurveyAnswer.__table__, ("response_id", "question_id", "friend_id", "choice_id", "text",
-                                                    "answered_at"),
-                   (row for fid in ids for row in (
-                       (survey["response_base"] + fid, survey["single"], fid, survey["choice"], None, now),
-                       (survey["response_base"] + fid, survey["free"], fid, None, "とても良かったです", now)))),
-        load_table(engine, LinkClick.__table__, ("link_id", "friend_id", "broadcast_id", "clicked_at", "user_agent"),
-                   ((link, fid, 1, now, rng.choice(USER_AGENTS)) for fid in ids)),
-    ]
-    if engine.dialect.name == "postgresql":  # responses were given explicit ids: move the sequence past them
-        with engine.begin() as connection:
-            connection.execute(text("SELECT setval(pg_get_serial_sequence('survey_response', 'id'), "
-                                    "(SELECT max(id) FROM survey_response))"))
-    return results
-
-
-class SampledIds:
-    """Re-iterable ids of about `share` of the friends, read in keyset batches (bounded memory)."""
-
-    def __init__(self, engine: Engine, share: float, rng: random.Random):
-        self.engine, self.share, self.seed = engine, share, rng.random()
-
-    def __iter__(self) -> Iterator[int]:
-        rng, last = random.Random(self.seed), 0
-        while True:
-            with self.engine.connect() as connection:
-                batch = list(connection.execute(select(Friend.id).where(Friend.id > last).order_by(Friend.id)
-                                                .limit(SQLITE_BATCH_ROWS)).scalars())
-            if not batch:
-                return
-            last = batch[-1]
-            yield from (fid for fid in batch if rng.random() < self.share)
-
-
-def _bench_survey(connection, now: datetime) -> dict:
-    """A published survey with a single-choice and a free-text question (tables named by migration 0005)."""
-    from surveys.models import Survey, SurveyChoice, SurveyQuestion, SurveyResponse, SurveyVersion
-
-    def insert(model, **values):
-        table = model.__table__
-        return connection.execute(table.insert().values(**values).returning(table.c.id)).scalar_one()
-
-    survey = insert(Survey, title="来店アンケート(bench)", status="published", allow_repeat=True, use_web_form=False,
-                    created_at=now, updated_at=now)
-    version = insert(SurveyVersion, survey_id=survey, number=1, state="live", created_at=now)
-    single = insert(SurveyQuestion, version_id=version, position=0, kind="single", text="満足度", required=True)
-    free = insert(SurveyQuestion, version_id=version, position=1, kind="text", text="ご意見", required=False)
-    choice = insert(SurveyChoice, question_id=single, position=0, label="満足", actions="[]")
-    base = connection.execute(select(func.coalesce(func.max(SurveyResponse.id), 0))).scalar_one()
-    return {"id": survey, "version": version, "single": single, "free": free, "choice": choice,
-            "response_base": base}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: migrate the database, then generate data and print rows/s."""
+    from bench.generate_extras import generate_segment_data
+
     parser = argparse.ArgumentParser(prog="python -m bench.generate", description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True, help="SQLAlchemy URL, e.g. sqlite:////tmp/bench.sqlite3")
     parser.add_argument("--friends", type=int, default=10_000, help="friends to add (default 10,000)")
@@ -636,6 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="then put ~N of ~50 bench tags on each untagged friend (default 0: no tags)")
     parser.add_argument("--segment-data", action="store_true",
                         help="then add custom field values, survey answers and clicks for new friends")
+    parser.add_argument("--note-share", type=float, default=0.0,
+                        help="with --segment-data: share of new friends given staff notes (default 0)")
+    parser.add_argument("--comment-share", type=float, default=0.0,
+                        help="with --segment-data: share of survey responses with a free-text answer (default 0)")
     args = parser.parse_args(argv)
     migrate.upgrade(args.database_url)
     engine = make_engine(args.database_url)
@@ -644,7 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.tags_per_friend:
             print(generate_tags(engine, per_friend=args.tags_per_friend, seed=args.seed), flush=True)
         if args.segment_data:
-            generate_segment_data(engine, seed=args.seed)
+            generate_segment_data(engine, seed=args.seed, note_share=args.note_share,
+                                  comment_share=args.comment_share)
     finally:
         engine.dispose()
     return 0

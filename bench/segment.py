@@ -1,9 +1,9 @@
 """Segment latency at scale: count and resolve (stream every id) segments of 1, 3 and 6 conditions.
 
-Uses the one generator (bench.generate: friends, ~10 tags each, custom field values, survey answers and
-clicks) into an SQLite file and/or a PostgreSQL database, then times crm.services.segments the way the
-console (count) and the delivery snapshot (ids, streamed) use it, each run in a fresh session. Prints p50/p95.
-Goal: p95 <= 200 ms for a 3-condition count on both databases.
+Uses the one generator (bench.generate: friends, ~10 tags each; bench.generate_extras: custom field values,
+survey answers and clicks) into an SQLite file and/or a PostgreSQL database, then times crm.services.segments
+the way the console (count) and the delivery snapshot (ids, streamed) use it, each run in a fresh session.
+Prints p50/p95. Goal: p95 <= 200 ms for a 3-condition count on both databases.
 
     python -m bench.segment --sqlite-file /tmp/seg.sqlite3 --friends 1000000
     python -m bench.segment --postgresql-url postgresql+psycopg://postgres@127.0.0.1:5432/seg --friends 1000000
@@ -20,7 +20,8 @@ from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from bench.console import server_pid
-from bench.generate import generate_friends, generate_segment_data, generate_tags
+from bench.generate import generate_friends, generate_tags
+from bench.generate_extras import generate_segment_data
 from bench.servers import process_tree_cpu
 from crm import migrate
 from crm.db import make_engine
@@ -122,7 +123,7 @@ def prepare(url: str, friends: int, tags_per_friend: float) -> None:
             return
         print("  " + str(generate_friends(engine, friends)), flush=True)
         print("  " + str(generate_tags(engine, per_friend=tags_per_friend)), flush=True)
-        generate_segment_data(engine)
+        generate_segment_data(engine, report=lambda result: print(f"  {result}", flush=True))
         if engine.dialect.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text("VACUUM ANALYZE"))

@@ -66,21 +66,27 @@ def test_export_page_links_both_formats_and_other_roles_are_refused(app):
 def test_generated_bench_data_streams_out_with_every_kind(database_url):
     from sqlmodel import Session
 
-    from bench.generate import generate_friend_extras, generate_friends
+    from bench.generate import generate_friends
+    from bench.generate_extras import NOTE_TEXTS, USER_AGENTS, generate_segment_data
     from crm.db import make_engine
     from crm.services import export
     from crm.timeutil import utcnow
 
     engine = make_engine(database_url)
     try:
-        generate_friends(engine, 40)
-        results = generate_friend_extras(engine, share=0.5)
+        generate_friends(engine, 60)
+        results = generate_segment_data(engine, note_share=0.5, comment_share=1.0, report=None)
         with Session(engine) as session:
             items = [json.loads(line) for chunk in export.jsonl_chunks(session, now=utcnow(), size=7)
                      for line in chunk.splitlines()]
     finally:
         engine.dispose()
-    assert len(items) == 40
-    with_notes = [item for item in items if item["notes"]]
-    assert len(with_notes) == results[0].rows > 0
-    assert all(len(item["answers"]) == 2 and len(item["clicks"]) == 1 and item["fields"] for item in with_notes)
+    assert len(items) == 60
+    notes = [note["body"] for item in items for note in item["notes"]]
+    assert len(notes) == next(r.rows for r in results if r.table == "note") > 0 and set(notes) <= set(NOTE_TEXTS)
+    assert any(item["fields"].get("bench_plan") for item in items)
+    answered = [item for item in items if item["answers"]]
+    assert answered and all(any(a["question"] == "ご意見・ご要望" and a["answer"] for a in item["answers"])
+                            for item in answered)  # every response has a free-text comment here
+    clicks = [click for item in items for click in item["clicks"]]
+    assert clicks and {click["user_agent"] for click in clicks} <= set(USER_AGENTS)

@@ -1,11 +1,13 @@
-"""The generator's segment data (field values, survey answers, clicks) is valid, canonical and repeatable,
-and segments over it compile on both databases."""
+"""The generator's segment data (field values, survey answers, clicks, notes) is valid, canonical and repeatable,
+streams friend ids in keyset batches, and segments over it compile on both databases."""
 import pytest
 from sqlmodel import Session, func, select
 
-from bench.generate import generate_friends, generate_segment_data
+from bench import bulk
+from bench.generate import generate_friends
+from bench.generate_extras import generate_segment_data
 from crm.db import make_engine
-from crm.models import FieldDefinition, FieldValue, LinkClick
+from crm.models import FieldDefinition, FieldValue, LinkClick, Note
 from crm.services import segments
 from crm.services.fields import canonical_value
 from crm.timeutil import utcnow
@@ -38,3 +40,25 @@ def test_field_values_answers_and_clicks_are_valid_and_added_once(engine, capsys
     generate_segment_data(engine, seed=3)  # nothing new: no friend without data
     with Session(engine) as session:
         assert len(session.exec(select(FieldValue)).all()) == len(values)
+
+
+def test_ids_stream_in_keyset_batches_and_responses_match_their_answers(engine, monkeypatch):
+    monkeypatch.setattr(bulk, "ID_BATCH", 37)  # many batches
+    generate_friends(engine, 300, seed=4)
+    assert list(bulk.friend_ids(engine, after=5)) == list(range(6, 301))
+    sample = list(bulk.friend_ids(engine, share=0.3, seed="s"))
+    assert sample == list(bulk.friend_ids(engine, share=0.3, seed="s")) and 40 < len(sample) < 140
+    generate_segment_data(engine, seed=4, note_share=0.3, comment_share=0.5, report=None)
+    with Session(engine) as session:
+        owners = dict(session.exec(select(SurveyResponse.id, SurveyResponse.friend_id)).all())
+        answers = session.exec(select(SurveyAnswer)).all()
+        assert owners and {a.response_id for a in answers} == set(owners)
+        assert all(owners[a.response_id] == a.friend_id for a in answers)
+        comments = [a for a in answers if a.text is not None]
+        assert 0 < len(comments) < len(owners) and all(a.choice_id is None for a in comments)
+        noted = session.exec(select(func.count(func.distinct(Note.friend_id)))).one()
+        assert 40 < noted < 140
+        survey = session.exec(select(SurveyResponse)).first()
+        session.add(SurveyResponse(survey_id=survey.survey_id, version_id=survey.version_id,
+                                   friend_id=survey.friend_id, channel="line", status="completed"))
+        session.commit()  # the id sequence was moved past the generated ids (PostgreSQL)
