@@ -19,10 +19,11 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 from urllib.parse import quote
 
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import Engine
 
 from bench.generate import generate_friends, generate_tags
 from bench.servers import process_tree_cpu
@@ -149,8 +150,9 @@ def measure(database_url: str, repeat: int) -> dict[str, dict]:
     return results
 
 
-def generate(database_url: str, friends: int, tags_per_friend: float) -> None:
-    """Migrate, then generate friends and tags unless the database already has friends."""
+def generate(database_url: str, friends: int, tags_per_friend: float,
+             extras: Callable[[Engine], None] | None = None) -> None:
+    """Migrate, then generate friends, tags and (through `extras`) more, unless the database has friends."""
     migrate.upgrade(database_url)
     engine = make_engine(database_url)
     try:
@@ -161,6 +163,8 @@ def generate(database_url: str, friends: int, tags_per_friend: float) -> None:
             return
         print("  " + str(generate_friends(engine, friends)), flush=True)
         print("  " + str(generate_tags(engine, per_friend=tags_per_friend)), flush=True)
+        if extras is not None:
+            extras(engine)
         if engine.dialect.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text("VACUUM ANALYZE"))  # what autovacuum leaves after a load

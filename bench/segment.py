@@ -16,16 +16,14 @@ import statistics
 import time
 from typing import Sequence
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select
 from sqlmodel import Session
 
-from bench.console import server_pid
-from bench.generate import generate_friends, generate_tags
+from bench.console import generate, server_pid
 from bench.generate_extras import generate_segment_data
 from bench.servers import process_tree_cpu
-from crm import migrate
 from crm.db import make_engine
-from crm.models import Broadcast, Friend, Tag
+from crm.models import Broadcast, Tag
 from crm.services import segments
 from crm.timeutil import utcnow
 from surveys.models import SurveyChoice, SurveyQuestion
@@ -112,23 +110,10 @@ def measure(url: str, repeat: int, resolve_repeat: int) -> None:
 
 
 def prepare(url: str, friends: int, tags_per_friend: float) -> None:
-    """Migrate and generate unless the database already has friends."""
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            existing = connection.execute(select(func.count()).select_from(Friend)).scalar()
-        if existing:
-            print(f"  reusing {existing:,} friends", flush=True)
-            return
-        print("  " + str(generate_friends(engine, friends)), flush=True)
-        print("  " + str(generate_tags(engine, per_friend=tags_per_friend)), flush=True)
-        generate_segment_data(engine, report=lambda result: print(f"  {result}", flush=True))
-        if engine.dialect.name == "postgresql":
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.execute(text("VACUUM ANALYZE"))
-    finally:
-        engine.dispose()
+    """Migrate and generate (friends, tags, field values, answers, clicks) unless the database has friends."""
+    generate(url, friends, tags_per_friend,
+             extras=lambda engine: generate_segment_data(engine, report=lambda result: print(f"  {result}",
+                                                                                            flush=True)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
