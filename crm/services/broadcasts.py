@@ -1,8 +1,8 @@
 """Broadcast lifecycle: drafts, scheduling, approval, cancel and resume — every status change goes through here.
 
-The transition table below is the only place that says which status may follow which. The console calls the
-staff actions; the delivery worker calls `transition` for the statuses it sets (sending, sent, paused, failed,
-missed). Every change is audit-logged. Statistics live in crm.services.broadcast_stats (re-exported here).
+The transition table (crm.services.broadcast_status) is the only place that says which status may follow
+which. The console calls the staff actions here, each audit-logged; the delivery worker sets the statuses it
+owns (sending, sent, paused, missed) with guarded updates checked against the same table. Statistics live in crm.services.broadcast_stats (re-exported here).
 """
 from __future__ import annotations
 
@@ -16,18 +16,11 @@ from crm.permissions import can
 from crm.services import broadcast_options as options, segments
 from crm.services.audit import Actor, record
 from crm.services.broadcast_options import BroadcastError
+from crm.services.broadcast_status import TRANSITIONS, may_transition
 from crm.services.broadcast_stats import BroadcastStats, GoalStats, statistics  # noqa: F401 (the contract)
 from crm.services.messages_i18n import N_
 from crm.timeutil import utcnow
 
-TRANSITIONS: dict[str, frozenset[str]] = {
-    S.DRAFT: frozenset({S.AWAITING_APPROVAL, S.SCHEDULED, S.CANCELLED}),
-    S.AWAITING_APPROVAL: frozenset({S.SCHEDULED, S.CANCELLED}),
-    S.SCHEDULED: frozenset({S.SENDING, S.MISSED, S.CANCELLED}),     # sending / missed: set by the worker
-    S.SENDING: frozenset({S.SENT, S.PAUSED, S.FAILED}),              # set by the worker
-    S.PAUSED: frozenset({S.SENDING, S.FAILED}),                      # resume (staff) or give up
-    S.SENT: frozenset(), S.CANCELLED: frozenset(), S.MISSED: frozenset(), S.FAILED: frozenset(),
-}
 CANCELLABLE = frozenset({S.DRAFT, S.AWAITING_APPROVAL, S.SCHEDULED})
 __all__ = ["BroadcastError", "BroadcastStats", "GoalStats", "TRANSITIONS", "approve", "cancel", "create_draft",
            "copy_draft", "get", "resume", "schedule", "statistics", "transition", "update_draft"]
@@ -39,11 +32,6 @@ def get(session: Session, broadcast_id: int) -> Broadcast:
     if broadcast is None:
         raise BroadcastError(N_("That broadcast does not exist."))
     return broadcast
-
-
-def may_transition(current: str, new: str) -> bool:
-    """Tell whether the table allows going from current to new."""
-    return new in TRANSITIONS.get(current, frozenset())
 
 
 def transition(session: Session, broadcast: Broadcast, new: str, *, actor: Actor, now: datetime | None = None,

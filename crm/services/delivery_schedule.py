@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from crm.models import Broadcast, BroadcastStatus, DeliveryRequest, RequestKind, RequestState
 from crm.services import broadcast_content
+from crm.services.broadcast_status import may_transition
 
 MONTHLY_LIMIT_REASON = "monthly_limit"
 
@@ -56,6 +57,8 @@ def on_broadcast_finished(callback: FinishedListener) -> FinishedListener:
 def _set_status(session: Session, broadcast_id: int, expected: str | tuple, **values) -> bool:
     """Move one broadcast from an expected status; False when another worker (or a marketer) moved it first."""
     expected = expected if isinstance(expected, tuple) else (expected,)
+    if "status" in values and not all(may_transition(old, values["status"]) for old in expected):
+        raise ValueError(f"broadcast status {expected} -> {values['status']} is not in the transition table")
     result = session.execute(update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.status.in_(expected))
                              .values(**values).execution_options(synchronize_session=False))
     return result.rowcount == 1
@@ -99,12 +102,6 @@ def pause(session: Session, *, broadcast_id: int, reason: str, now: datetime) ->
     """Pause a send (LINE's monthly limit); the worker probes again after a while, or a marketer resumes."""
     return _set_status(session, broadcast_id, BroadcastStatus.SENDING, status=BroadcastStatus.PAUSED,
                        pause_reason=reason, updated_at=now)
-
-
-def resume(session: Session, *, broadcast_id: int, now: datetime) -> bool:
-    """A marketer resumes a paused send at full speed."""
-    return _set_status(session, broadcast_id, BroadcastStatus.PAUSED, status=BroadcastStatus.SENDING,
-                       pause_reason=None, updated_at=now)
 
 
 def probe_paused(session: Session, *, now: datetime, every: timedelta) -> list[int]:

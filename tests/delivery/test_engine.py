@@ -8,7 +8,8 @@ from crm.db import get_engine, session_scope
 from crm.delivery_jobs import delivery_tick
 from crm.line.runtime import line_client
 from crm.models import BroadcastRecipient, BroadcastStatus, DeliveryRequest, RecipientState
-from crm.services import delivery_schedule
+from crm.services import broadcasts, delivery_schedule
+from crm.services.audit import Actor
 from crm.services.delivery_schedule import DeliverySettings
 from crm.timeutil import utcnow
 from tests.delivery.helpers import BASE, broadcast_row, make_broadcast, sim_friends
@@ -201,7 +202,7 @@ def test_marketer_resume_sends_at_once(app, sim):
     assert broadcast_row(app, broadcast_id).status == BroadcastStatus.PAUSED
     sim.set_quota(None)
     with session_scope(get_engine(app)) as session:
-        assert delivery_schedule.resume(session, broadcast_id=broadcast_id, now=utcnow())
+        broadcasts.resume(session, actor=Actor.system("test"), broadcast_id=broadcast_id)
     tick(app)
     assert broadcast_row(app, broadcast_id).status == BroadcastStatus.SENT
     assert all(len(sim.inbox(user_id)) == 1 for _, user_id in friends)
