@@ -1,4 +1,5 @@
-"""A zero-latency stand-in for LINE's Messaging API: answers every request 200 {} over keep-alive HTTP/1.1.
+"""A zero-latency stand-in for LINE's Messaging API: answers every request 200 {} over keep-alive HTTP/1.1
+(or after --latency-ms, to see how the sender behaves with LINE's real round trip).
 
 Far lighter than linesim (no validation, no state), so a benchmark measures the sender, not the simulator.
 GET /_count returns the number of POST requests per path as JSON.
@@ -23,8 +24,8 @@ def _response(body: bytes, request_id: int) -> bytes:
             b"X-Line-Request-Id: %d\r\n\r\n%s" % (len(body), request_id, body))
 
 
-async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """One keep-alive connection: read each request (headers and body), answer at once."""
+async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, latency: float = 0.0) -> None:
+    """One keep-alive connection: read each request (headers and body), answer (after `latency` seconds)."""
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -41,6 +42,8 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
             else:
                 COUNTS[path.decode()] += 1
                 body = PUSH_BODY if path.endswith(b"/push") else b"{}"
+                if latency:
+                    await asyncio.sleep(latency)
             writer.write(_response(body, next(_ids)))
     except (asyncio.IncompleteReadError, ConnectionError):
         pass
@@ -48,8 +51,8 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
         writer.close()
 
 
-async def _main(port: int) -> None:
-    server = await asyncio.start_server(_serve, "127.0.0.1", port, backlog=512)
+async def _main(port: int, latency: float) -> None:
+    server = await asyncio.start_server(lambda r, w: _serve(r, w, latency), "127.0.0.1", port, backlog=512)
     print(f"line stand-in listening on {port}", flush=True)
     async with server:
         await server.serve_forever()
@@ -58,9 +61,10 @@ async def _main(port: int) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.line_standin", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
     args = parser.parse_args(argv)
     try:
-        asyncio.run(_main(args.port))
+        asyncio.run(_main(args.port, args.latency_ms / 1000))
     except KeyboardInterrupt:
         pass
     return 0

@@ -33,10 +33,11 @@ MESSAGES = {"multicast": [{"type": "text", "text": "週末セール開催中！"
 
 
 @contextmanager
-def line_standin():
+def line_standin(latency_ms: float = 0.0):
     """The stand-in server as a child process; yields its base URL."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "bench.line_standin", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "bench.line_standin", "--port", str(port),
+                                "--latency-ms", str(latency_ms)],
                                stdout=subprocess.PIPE, text=True)
     try:
         process.stdout.readline()  # "listening": ready
@@ -132,6 +133,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="sender processes (more than 1: PostgreSQL)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight per sender")
     parser.add_argument("--phases", default="multicast,push")
+    parser.add_argument("--line-latency-ms", type=float, default=0.0,
+                        help="the stand-in answers after this long (0: at once, the benchmark's goal setting)")
     parser.add_argument("--sender", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--api-base", help=argparse.SUPPRESS)
@@ -147,7 +150,7 @@ def main(argv=None) -> int:
         engine = make_engine(database.url)
         print(generate_friends(engine, args.friends), flush=True)
         engine.dispose()
-        with line_standin() as api_base:
+        with line_standin(args.line_latency_ms) as api_base:
             for kind in args.phases.split(","):
                 broadcast_id = schedule(database.url, kind)
                 seconds = args.push_seconds if kind == "push" else 1e9

@@ -62,9 +62,13 @@ def delivery_tick(engine: Engine, line_client, *, now=None, worker_id: str | Non
     _schedule_step(engine, now or utcnow(), settings, stats)
     with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="send") as pool:
         while time.monotonic() < deadline:
+            # Requests already snapshotted go out while the next snapshot batch is written (the HTTP threads
+            # touch no database); their outcomes are recorded after it.
+            in_flight = _start_sending(engine, line_client, pool, settings)
             worked = _snapshot_step(engine, now or utcnow(), settings, stats)
-            worked = _send_step(engine, line_client, pool, settings, stats, pacer) or worked
-            if not worked:
+            if in_flight:
+                _record_sent(engine, in_flight, settings, stats, pacer)
+            elif not worked:
                 break
     with session_scope(engine) as session:
         stats.finished = len(delivery_schedule.finish_done(session, now=utcnow()))
@@ -99,13 +103,16 @@ def _snapshot_step(engine: Engine, now, settings: DeliverySettings, stats: TickS
     return worked
 
 
-def _send_step(engine: Engine, line_client, pool, settings: DeliverySettings, stats: TickStats,
-               pacer: delivery_sender.Pacer) -> bool:
-    """Claim one chunk of due requests, send it, record the outcomes; True if anything was claimed."""
+def _start_sending(engine: Engine, line_client, pool, settings: DeliverySettings) -> list:
+    """Claim one chunk of due requests and start sending it; the started jobs (empty: nothing was due)."""
     jobs = _claim(engine, settings)
-    if not jobs:
-        return False
-    outcomes = delivery_sender.send_jobs(line_client, jobs, pool)
+    return delivery_sender.start_jobs(line_client, jobs, pool) if jobs else []
+
+
+def _record_sent(engine: Engine, in_flight: list, settings: DeliverySettings, stats: TickStats,
+                 pacer: delivery_sender.Pacer) -> None:
+    """Wait for the started jobs and record their outcomes (one transaction), then pace for LINE's 429s."""
+    outcomes = delivery_sender.collect(in_flight)
     with session_scope(engine) as session:
         delivery_requests.record(session, outcomes, now=utcnow(), max_attempts=settings.max_attempts)
     results = [outcome.result for outcome in outcomes]
@@ -116,7 +123,6 @@ def _send_step(engine: Engine, line_client, pool, settings: DeliverySettings, st
     wait = pacer.after(outcomes)
     if wait:
         time.sleep(wait)
-    return True
 
 
 def _claim(engine: Engine, settings: DeliverySettings) -> list[delivery_requests.Job]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -17,9 +17,14 @@ from crm.services.delivery_requests import Job, Outcome, Result, backoff
 THROTTLE_MIN, THROTTLE_MAX = 0.5, 8.0
 
 
-def send_jobs(line, jobs: list[Job], pool: Executor) -> list[Outcome]:
-    """Send every job (in parallel on the pool) and return their outcomes in order."""
-    return list(pool.map(lambda job: send_one(line, job), jobs))
+def start_jobs(line, jobs: list[Job], pool: Executor) -> list[Future]:
+    """Start sending every job on the pool; `collect` waits for their outcomes."""
+    return [pool.submit(send_one, line, job) for job in jobs]
+
+
+def collect(futures: list[Future]) -> list[Outcome]:
+    """The outcomes of started jobs, in order."""
+    return [future.result() for future in futures]
 
 
 def send_one(line, job: Job) -> Outcome:
