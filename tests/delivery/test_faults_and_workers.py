@@ -17,10 +17,10 @@ import requests
 from sqlalchemy import func, select
 
 from crm.db import get_engine, session_scope
-from crm.models import BroadcastRecipient, BroadcastStatus, DeliveryRequest, Friend, RecipientState
+from crm.models import BroadcastRecipient, BroadcastStatus, DeliveryRequest, RecipientState
 from linesim.client import SimulatorClient
 from tests.conftest import TEST_DB
-from tests.delivery.helpers import BASE, broadcast_row, make_broadcast
+from tests.delivery.helpers import BASE, broadcast_row, make_broadcast, sim_friends
 
 RECIPIENTS = 1000
 PUSH = "/v2/bot/message/push"
@@ -29,18 +29,7 @@ PUSH = "/v2/bot/message/push"
 def many_friends(app, simulator_url: str, count: int) -> list[tuple[int, str]]:
     """`count` following simulator users stored as friends (one kept-alive HTTP session for speed)."""
     with requests.Session() as http:
-        control = SimulatorClient(simulator_url, session=http)
-        users = []
-        for n in range(count):
-            user_id = control.create_user(f"友だち{n}")
-            control.follow(user_id)
-            users.append(user_id)
-    with session_scope(get_engine(app)) as session:
-        friends = [Friend(line_user_id=user_id, display_name=f"友だち{n}", follow_count=1)
-                   for n, user_id in enumerate(users)]
-        session.add_all(friends)
-        session.flush()
-        return [(friend.id, friend.line_user_id) for friend in friends]
+        return sim_friends(app, SimulatorClient(simulator_url, session=http), count)
 
 
 class FaultInjector(threading.Thread):
