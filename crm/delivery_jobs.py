@@ -90,7 +90,7 @@ def _snapshot_step(engine: Engine, now, settings: DeliverySettings, stats: TickS
     with session_scope(engine) as session:
         if not _leader(session):
             return False
-        pending = delivery_schedule.sending_ids(session, snapshot_done=False)
+        pending = delivery_schedule.snapshotting_ids(session)
     for broadcast_id in pending:
         with session_scope(engine) as session:
             if not _leader(session):

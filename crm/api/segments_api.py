@@ -51,8 +51,8 @@ def count(body: dict):
         tree = segments.validate(db, body["tree"])
     except segments.SegmentError as error:
         raise segment_error(error) from None
-    return {"count": segments.count(db, tree, now=now),
-            "all": segments.count(db, tree, now=now, recipients_only=False), "tree": tree}
+    recipients, everyone = segments.counts(db, tree, now=now)
+    return {"count": recipients, "all": everyone, "tree": tree}
 
 
 @blp.route("/segments")

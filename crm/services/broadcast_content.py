@@ -15,10 +15,11 @@ from sqlmodel import Session
 from crm.line.message_models import MessageModelError, validate_message_dict
 from crm.models import FieldDefinition, FieldValue, Friend
 from crm.services import tracking
+from crm.services.chat import MAX_UTF16_UNITS, utf16_length
 from crm.services.messages_i18n import N_, TranslatableError
 
 MAX_MESSAGES = 5
-TEXT_MAX_UTF16 = 5000      # LINE's limit for a text message
+TEXT_MAX_UTF16 = MAX_UTF16_UNITS  # LINE's limit for a text message
 ALT_TEXT_MAX = 1500        # LINE's limit for a flex message's altText
 URL_MAX = 2000             # LINE's limit for image URLs
 PLACEHOLDER = re.compile(r"\{(?:(name)|field:([a-z][a-z0-9_]{0,49}))\}")
@@ -84,11 +85,6 @@ def _is_https(url) -> bool:
     except ValueError:
         return False
     return parts.scheme == "https" and bool(parts.hostname)
-
-
-def utf16_length(text: str) -> int:
-    """Length in UTF-16 code units, as LINE counts."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def is_personal(messages: list[dict], *, track_links: bool) -> bool:

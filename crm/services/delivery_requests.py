@@ -71,7 +71,7 @@ def claim(session: Session, *, broadcast_id: int, now: datetime, lease: timedelt
                     .execution_options(synchronize_session=False))
     broadcast = session.get(Broadcast, broadcast_id)
     messages = json.loads(broadcast.messages)
-    if jobs[0].kind == RequestKind.PUSH and broadcast_content.is_personal(messages, track_links=broadcast.track_links):
+    if jobs[0].kind == RequestKind.PUSH:  # the snapshot chose push because the content is personal
         _render_pushes(session, jobs, broadcast, messages, base_url)
     else:
         _attach_recipients(session, jobs, messages)
@@ -128,9 +128,8 @@ def record(session: Session, outcomes: list[Outcome], *, now: datetime, max_atte
     _postpone(session, later, now)
     for broadcast_id in {o.job.broadcast_id for o in done}:
         clear_probe(session, broadcast_id=broadcast_id, now=now)
-    for outcome in outcomes:
-        if outcome.result == Result.PAUSED:
-            pause(session, broadcast_id=outcome.job.broadcast_id, reason=MONTHLY_LIMIT_REASON, now=now)
+    for broadcast_id in {o.job.broadcast_id for o in outcomes if o.result == Result.PAUSED}:
+        pause(session, broadcast_id=broadcast_id, reason=MONTHLY_LIMIT_REASON, now=now)
 
 
 _FINISH_REQUEST = (update(DeliveryRequest.__table__)

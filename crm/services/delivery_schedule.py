@@ -5,7 +5,6 @@ Every change is a guarded UPDATE (`WHERE status = <expected>`): two workers neve
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -13,8 +12,7 @@ from typing import Callable
 from sqlalchemy import exists, or_, select, update
 from sqlmodel import Session
 
-from crm.models import Broadcast, BroadcastStatus, DeliveryRequest, RequestKind, RequestState
-from crm.services import broadcast_content
+from crm.models import Broadcast, BroadcastStatus, DeliveryRequest, RequestState
 from crm.services.broadcast_status import may_transition
 
 MONTHLY_LIMIT_REASON = "monthly_limit"
@@ -81,21 +79,20 @@ def start_due(session: Session, *, now: datetime, grace: timedelta) -> list[int]
     return started
 
 
-def sending_ids(session: Session, *, snapshot_done: bool | None = None) -> list[int]:
-    """Broadcasts being sent (optionally only those whose snapshot is, or is not, complete)."""
-    query = select(Broadcast.id).where(Broadcast.status == BroadcastStatus.SENDING).order_by(Broadcast.id)
-    if snapshot_done is not None:
-        query = query.where(Broadcast.snapshot_done == snapshot_done)
+def snapshotting_ids(session: Session) -> list[int]:
+    """Broadcasts being sent whose recipients snapshot is not complete yet."""
+    query = (select(Broadcast.id).where(Broadcast.status == BroadcastStatus.SENDING, Broadcast.snapshot_done.is_(False))
+             .order_by(Broadcast.id))
     return list(session.execute(query).scalars())
 
 
 def sendable(session: Session) -> list[tuple[int, bool, str]]:
     """(id, probing, request kind) of each sending broadcast; probing: resumed after a pause, not yet through."""
-    query = (select(Broadcast.id, Broadcast.pause_reason, Broadcast.messages, Broadcast.track_links)
+    kind = (select(DeliveryRequest.kind).where(DeliveryRequest.broadcast_id == Broadcast.id).limit(1)
+            .scalar_subquery())  # the snapshot stored it; null: no request yet, so nothing to claim either
+    query = (select(Broadcast.id, Broadcast.pause_reason, kind.label("kind"))
              .where(Broadcast.status == BroadcastStatus.SENDING).order_by(Broadcast.id))
-    return [(row.id, row.pause_reason is not None,
-             RequestKind.PUSH if broadcast_content.is_personal(json.loads(row.messages), track_links=row.track_links)
-             else RequestKind.MULTICAST) for row in session.execute(query)]
+    return [(row.id, row.pause_reason is not None, row.kind) for row in session.execute(query)]
 
 
 def pause(session: Session, *, broadcast_id: int, reason: str, now: datetime) -> bool:

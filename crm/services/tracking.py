@@ -123,14 +123,15 @@ def token_for(session: Session, *, link_id: int, friend_id: int | None) -> str:
     """Return the friend's token for a link, creating it on first use (the same token every time).
 
     friend_id None is the link's anonymous token (one per link; a race may create two, both work)."""
-    existing = _existing_token(session, link_id, friend_id)
-    if existing:
-        return existing
+    if friend_id is None:  # NULLs never conflict: look for the link's anonymous token first
+        existing = _existing_token(session, link_id, None)
+        if existing:
+            return existing
     statement = insert_for(session, LinkToken.__table__).values(
         token=secrets.token_urlsafe(TOKEN_BYTES), link_id=link_id, friend_id=friend_id,
-    ).on_conflict_do_nothing(index_elements=["link_id", "friend_id"])
-    session.connection().execute(statement)
-    return _existing_token(session, link_id, friend_id)
+    ).on_conflict_do_nothing(index_elements=["link_id", "friend_id"]).returning(LinkToken.__table__.c.token)
+    created = session.connection().execute(statement).scalar()  # one statement for a new token
+    return created or _existing_token(session, link_id, friend_id)
 
 
 def _existing_token(session: Session, link_id: int, friend_id: int | None) -> str | None:
