@@ -87,6 +87,8 @@ def list_friends(**args):
     """List friends with the console's filters, newest follow first by default (keyset pages)."""
     db, now = get_session(), utcnow()
     flt = to_filter(args)
+    if flt.search and auth.masked():  # a name search would reveal the names the role sees masked, as in the console
+        raise errors.ApiError(403, "forbidden", "Searching by name is not available to this token's role.")
     try:
         check_filter(db, flt)
         after = Cursor.decode(args["cursor"]) if args.get("cursor") else None

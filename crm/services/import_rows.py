@@ -162,16 +162,21 @@ def _apply_plans(session: Session, plans: list[RowPlan], actor: Actor) -> None:
             by_tag[known[name.casefold()]].add(plan.friend_id)
     for tag_id, friend_ids in by_tag.items():
         add_tag_to_many(session, friend_ids=sorted(friend_ids), tag_id=tag_id, actor=actor)
+    existing = _notes_of(session, {plan.friend_id for plan in plans if plan.note})
     for plan in plans:
         for field_id, value in plan.fields.items():
             fields.set_field_value(session, friend_id=plan.friend_id, field_id=field_id, raw_value=value, actor=actor)
-        if plan.note and not _has_note(session, plan.friend_id, plan.note):
+        if plan.note and (plan.friend_id, plan.note) not in existing:
             notes.create_note(session, friend_id=plan.friend_id, body=plan.note, actor=actor)
+            existing.add((plan.friend_id, plan.note))
 
 
-def _has_note(session: Session, friend_id: int, body: str) -> bool:
-    """A note with the same text already exists (importing the same file twice adds no duplicates)."""
-    return session.exec(select(Note.id).where(Note.friend_id == friend_id, Note.body == body)).first() is not None
+def _notes_of(session: Session, friend_ids: set[int]) -> set[tuple[int, str]]:
+    """(friend, text) of the batch's friends' notes, in one query: importing the same file twice (or a row
+    repeated in it) adds no duplicate notes."""
+    if not friend_ids:
+        return set()
+    return set(session.exec(select(Note.friend_id, Note.body).where(Note.friend_id.in_(friend_ids))).all())
 
 
 def _finish(session: Session, job: ImportJob, actor: Actor) -> None:

@@ -1,7 +1,7 @@
 """The events outbound webhooks carry, built from the changes that cause them (in the caller's transaction).
 
-Each emitter returns at once, with no SQL, when no endpoint subscribes to its event; payloads are built
-only when someone does. Friends are named by our id and their LINE user id.
+Each emitter returns at once, with no SQL, when no endpoint subscribes to its event (`emit` checks the cached
+subscriptions); payloads are built only when someone does. Friends are named by our id and their LINE user id.
 """
 from __future__ import annotations
 
@@ -26,16 +26,14 @@ def _friends(session: Session, friend_ids: list[int]) -> list[dict]:
 
 def friend_followed(session: Session, *, friend_id: int, line_user_id: str, at: datetime) -> None:
     """A follow event was handled (a new friend, or one who unblocked)."""
-    if wanted(session, "friend.followed"):
-        emit(session, "friend.followed", {"friend": {"id": friend_id, "line_user_id": line_user_id},
-                                          "followed_at": at.isoformat()})
+    emit(session, "friend.followed", lambda: {"friend": {"id": friend_id, "line_user_id": line_user_id},
+                                              "followed_at": at.isoformat()})
 
 
 def friend_blocked(session: Session, *, friend_id: int, line_user_id: str, at: datetime) -> None:
     """An unfollow (block) event was handled."""
-    if wanted(session, "friend.blocked"):
-        emit(session, "friend.blocked", {"friend": {"id": friend_id, "line_user_id": line_user_id},
-                                         "blocked_at": at.isoformat()})
+    emit(session, "friend.blocked", lambda: {"friend": {"id": friend_id, "line_user_id": line_user_id},
+                                             "blocked_at": at.isoformat()})
 
 
 def on_tags_changed(session: Session, *, tag_id: int, friend_ids: list[int], added: bool) -> None:
@@ -52,8 +50,7 @@ def on_tags_changed(session: Session, *, tag_id: int, friend_ids: list[int], add
 
 def survey_answered(session: Session, *, response_id: int) -> None:
     """A friend finished a survey (in the chat or the web form)."""
-    if wanted(session, "survey.answered"):
-        emit(session, "survey.answered", lambda: _survey_payload(session, response_id))
+    emit(session, "survey.answered", lambda: _survey_payload(session, response_id))
 
 
 def _survey_payload(session: Session, response_id: int) -> dict:
@@ -71,8 +68,7 @@ def _survey_payload(session: Session, response_id: int) -> dict:
 
 def broadcast_finished(session: Session, *, broadcast_id: int, status: str) -> None:
     """delivery_schedule.on_broadcast_finished listener: a send ended (sent, or missed its time)."""
-    if wanted(session, "broadcast.finished"):
-        emit(session, "broadcast.finished", lambda: _broadcast_payload(session, broadcast_id, status))
+    emit(session, "broadcast.finished", lambda: _broadcast_payload(session, broadcast_id, status))
 
 
 def _broadcast_payload(session: Session, broadcast_id: int, status: str) -> dict:

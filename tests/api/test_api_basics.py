@@ -141,6 +141,14 @@ def test_analysts_see_masked_personal_data(app):
     assert [f["display_name"] for f in listed] == ["山＊＊"]
 
 
+def test_roles_that_see_masked_names_cannot_search_by_name(app):
+    seed(app)
+    searched = api_client(app, "analyst").get("/api/v1/friends", query_string={"q": "花子"})
+    assert searched.status_code == 403 and searched.get_json()["error"]["code"] == "forbidden"
+    found = api_client(app, "staff").get("/api/v1/friends", query_string={"q": "花子"}).get_json()["data"]
+    assert [f["display_name"] for f in found] == ["山田花子"]
+
+
 def test_friend_list_pages_and_filters(app):
     ids = seed(app)
     with session_scope(get_engine(app)) as session:
