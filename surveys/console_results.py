@@ -73,6 +73,15 @@ def _time(value) -> str:
 
 
 def _csv(db, survey_id: int, masked: bool):
+    """Yield the CSV text batch by batch; the session's connection goes back to the pool when the last batch
+    is out (a client that reads to the end without closing the response must not keep it)."""
+    try:
+        yield from _csv_batches(db, survey_id, masked)
+    finally:
+        db.close()
+
+
+def _csv_batches(db, survey_id: int, masked: bool):
     """Yield the CSV text batch by batch."""
     columns = results.csv_columns(db, survey_id)
     every_id = [qid for _text, ids in columns for qid in ids]
