@@ -19,9 +19,9 @@ from bench.console import generate
 from crm import create_app
 from crm.config import testing_config
 from crm.db import get_engine, session_scope
-from crm.models import Tag
-from crm.services import api_tokens
-from crm.services.audit import Actor
+from crm.tags.models import Tag
+from crm.staff import api_tokens
+from crm.staff.audit import Actor
 
 
 def _time(client, path: str, headers: dict, repeat: int) -> tuple[list[float], dict]:

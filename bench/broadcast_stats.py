@@ -22,8 +22,11 @@ from bench.bulk import analyze, load_table
 from bench.generate import generate_friends
 from crm import migrate
 from crm.db import make_engine, session_scope
-from crm.models import Broadcast, BroadcastRecipient, Friend, FriendTag, LinkClick, Tag, TrackedLink
-from crm.services import broadcasts
+from crm.broadcasts.models import Broadcast, BroadcastRecipient
+from crm.friends.models import Friend
+from crm.tags.models import FriendTag, Tag
+from crm.tracking.models import LinkClick, TrackedLink
+from crm.broadcasts import lifecycle as broadcasts
 from crm.timeutil import utcnow
 
 REASONS = ("The user has blocked the account", "Invalid user ID", "Bad request")

@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from sqlalchemy import DateTime, Table, func, select, text
 from sqlalchemy.engine import Engine
 
-from crm.models import Friend
+from crm.friends.models import Friend
 
 SQLITE_BATCH_ROWS = 50_000
 SQLITE_LOAD_PRAGMAS = ("PRAGMA synchronous=OFF", "PRAGMA cache_size=-262144", "PRAGMA temp_store=MEMORY")

@@ -30,8 +30,10 @@ from bench.servers import process_tree_cpu
 from crm import create_app, migrate
 from crm.config import testing_config
 from crm.db import get_engine, make_engine, session_scope
-from crm.models import Friend, Staff, Tag
-from crm.services.staff import create_staff
+from crm.friends.models import Friend
+from crm.staff.models import Staff
+from crm.tags.models import Tag
+from crm.staff.service import create_staff
 
 GOAL_P95_MS = 100.0
 ROOT = Path(__file__).resolve().parent.parent

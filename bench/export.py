@@ -26,8 +26,9 @@ from bench.generate import generate_friends, generate_tags
 from bench.generate_extras import generate_segment_data
 from crm import migrate
 from crm.db import make_engine
-from crm.models import Friend
-from crm.services import export, friend_pages
+from crm.friends.models import Friend
+from crm.privacy import export
+from crm.friends import pages as friend_pages
 from crm.timeutil import utcnow
 
 NOTE_SHARE, COMMENT_SHARE = 0.2, 0.5

@@ -21,7 +21,8 @@ from sqlalchemy.engine import Engine
 from bench.bulk import LoadResult, analyze, friend_ids, index_dropped, last_friend_id, load_table, row_count, utc
 from crm import migrate
 from crm.db import make_engine
-from crm.models import Friend, FriendStatus, FriendTag, Tag, TagFolder
+from crm.friends.models import Friend, FriendStatus
+from crm.tags.models import FriendTag, Tag, TagFolder
 from crm.timeutil import utcnow
 
 HISTORY_SECONDS = timedelta(days=730).total_seconds()
@@ -222,7 +223,7 @@ def generate_link_tokens(engine: Engine, *, destination: str = "https://shop.exa
 
     Tokens have the service's shape (16 random bytes, base64url) but come from a seeded generator.
     """
-    from crm.models import LinkToken, TrackedLink
+    from crm.tracking.models import LinkToken, TrackedLink
 
     with engine.begin() as connection:
         link_id = connection.execute(TrackedLink.__table__.insert().values(

@@ -17,7 +17,10 @@ from sqlmodel import Session
 
 from bench.bulk import (LoadResult, analyze, friend_ids, index_dropped, last_friend_id, load_table, print_result,
                         utc)
-from crm.models import Broadcast, FieldDefinition, FieldValue, LinkClick, Note, TrackedLink
+from crm.broadcasts.models import Broadcast
+from crm.fields.models import FieldDefinition, FieldValue
+from crm.tracking.models import LinkClick, TrackedLink
+from crm.friends.models import Note
 from crm.timeutil import utcnow
 from surveys.models import Survey, SurveyAnswer, SurveyChoice, SurveyQuestion, SurveyResponse, SurveyVersion
 
@@ -64,7 +67,7 @@ def _field_value_rows(rng: random.Random, friend_id: int, ids: dict, stamp: date
 
 
 def _decimal(number: float) -> str:
-    """A number with one decimal in the canonical form crm.services.fields stores ("45.0" -> "45")."""
+    """A number with one decimal in the canonical form crm.fields.service stores ("45.0" -> "45")."""
     return format(Decimal(f"{number:.1f}").normalize(), "f")
 
 

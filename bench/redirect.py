@@ -29,7 +29,7 @@ from bench.servers import Gunicorn, GunicornSettings, fresh_database, process_tr
 from bench.webhook import server_env
 from crm import migrate
 from crm.db import make_engine
-from crm.models import LinkClick
+from crm.tracking.models import LinkClick
 
 GOAL_RATE, GOAL_P99_MS = 5000.0, 20.0
 USER_AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Line/14.10.0"

@@ -1,7 +1,7 @@
 """Segment latency at scale: count and resolve (stream every id) segments of 1, 3 and 6 conditions.
 
 Uses the one generator (bench.generate: friends, ~10 tags each; bench.generate_extras: custom field values,
-survey answers and clicks) into an SQLite file and/or a PostgreSQL database, then times crm.services.segments
+survey answers and clicks) into an SQLite file and/or a PostgreSQL database, then times crm.segments.service
 the way the console (count) and the delivery snapshot (ids, streamed) use it, each run in a fresh session.
 Prints p50/p95. Goal: p95 <= 200 ms for a 3-condition count on both databases.
 
@@ -23,8 +23,9 @@ from bench.console import generate, server_pid
 from bench.generate_extras import generate_segment_data
 from bench.servers import process_tree_cpu
 from crm.db import make_engine
-from crm.models import Broadcast, Tag
-from crm.services import segments
+from crm.broadcasts.models import Broadcast
+from crm.tags.models import Tag
+from crm.segments import service as segments
 from crm.timeutil import utcnow
 from surveys.models import SurveyChoice, SurveyQuestion
 

@@ -1,7 +1,7 @@
 """A big broadcast against a zero-latency LINE stand-in: multicast and push requests/s, and the sender's peak RSS.
 
 Friends come from bench.generate (the one data generator). Each phase schedules one broadcast to every following
-friend and runs the real delivery engine (crm.delivery_jobs.delivery_tick) in separate sender processes:
+friend and runs the real delivery engine (crm.broadcasts.delivery.jobs.delivery_tick) in separate sender processes:
 the snapshot first (timed), then sending, timed from the end of the snapshot. Multicast: plain text (groups of
 500). Push: a text with {name} (one request per friend), stopped after --push-seconds of sending.
 Goals: >= 200 multicast requests/s, >= 2,000 push requests/s, peak RSS <= 300 MB.
@@ -24,7 +24,7 @@ from bench.generate import generate_friends
 from bench.servers import free_port, fresh_database
 from crm import migrate
 from crm.db import make_engine, session_scope
-from crm.models import Broadcast, BroadcastStatus
+from crm.broadcasts.models import Broadcast, BroadcastStatus
 
 GOALS = {"multicast": 200.0, "push": 2000.0}
 GOAL_RSS_MB = 300.0
@@ -78,9 +78,9 @@ def run_senders(url: str, api_base: str, broadcast_id: int, *, workers: int, con
 
 def sender(url: str, api_base: str, broadcast_id: int, *, concurrency: int, send_seconds: float) -> dict:
     """One worker: tick until the broadcast is sent (or send_seconds after its snapshot); report figures."""
-    from crm.delivery_jobs import delivery_tick
+    from crm.broadcasts.delivery.jobs import delivery_tick
     from crm.line.client import LineClient
-    from crm.services.delivery_schedule import DeliverySettings
+    from crm.broadcasts.delivery.schedule import DeliverySettings
 
     engine = make_engine(url)
     client = LineClient(api_base=api_base, access_token="bench", timeout=5.0)

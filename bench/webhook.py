@@ -26,7 +26,7 @@ from bench.servers import ROOT, Gunicorn, GunicornSettings, fresh_database, proc
 from crm import migrate
 from crm.config import SIMULATOR_DEFAULTS
 from crm.db import make_engine
-from crm.models import Friend
+from crm.friends.models import Friend
 
 SECRET = SIMULATOR_DEFAULTS["LINE_CHANNEL_SECRET"]
 CRM_APP = "app:app"

@@ -19,9 +19,9 @@ from pathlib import Path
 from crm import create_app, migrate
 from crm.config import testing_config
 from crm.db import get_engine, session_scope
-from crm.services import webhook_outbox
-from crm.webhook_jobs import deliver_webhooks
-from tests.hooks.receiver import Receiver
+from crm.outbound import outbox as webhook_outbox
+from crm.outbound.jobs import deliver_webhooks
+from tests.outbound.receiver import Receiver
 from tests.signing import event, post_signed, webhook_body
 
 

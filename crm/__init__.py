@@ -8,10 +8,12 @@ from crm.config import Config
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app: configuration, database, blueprints, CLI. Nothing happens at import."""
-    from crm import api, cli, console, db, health, i18n, logging_setup, redirect
-    from crm.console import auth, nav, webhooks
-    from crm.line import webhook
-    from crm.line.postbacks import PostbackRegistry
+    from crm import api, cli, console, db, health, i18n, logging_setup
+    from crm.tracking import redirect
+    from crm.console import auth, nav
+    from crm.outbound import views as webhooks
+    from crm.webhook import views as webhook
+    from crm.webhook.postbacks import PostbackRegistry
     import surveys
 
     app = Flask(__name__, instance_relative_config=True,
@@ -28,7 +30,7 @@ def create_app(config: Config | None = None) -> Flask:
     console.init_app(app)
     surveys.init_app(app)
     redirect.init_app(app)
-    from crm.console import broadcasts as broadcast_console
+    from crm.broadcasts import views as broadcast_console
     broadcast_console.init_app(app)
     nav.init_app(app)
     auth.csrf.exempt(webhook.bp)

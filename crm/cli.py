@@ -7,8 +7,8 @@ from flask.cli import AppGroup
 
 from crm import migrate
 from crm.db import get_engine, session_scope
-from crm.services.audit import Actor, record
-from crm.services.staff import StaffError, create_staff
+from crm.staff.audit import Actor, record
+from crm.staff.service import StaffError, create_staff
 
 db_cli = AppGroup("db", help="Database migrations.")
 

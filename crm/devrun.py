@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from crm import migrate
 from crm.db import make_engine, session_scope
-from crm.models import Staff
-from crm.services.staff import create_staff, set_password
+from crm.staff.models import Staff
+from crm.staff.service import create_staff, set_password
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,11 +9,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from crm import create_app
 from crm.db import get_engine
-from crm.jobs import apply_rich_menu_relinks, delivery_tick, fetch_due_profiles
-from crm.jobs import deliver_webhooks, forward_relay, import_followers, link_click_events
+from crm.richmenus.jobs import apply_rich_menu_relinks
+from crm.broadcasts.delivery.jobs import delivery_tick
+from crm.friends.jobs import fetch_due_profiles
+from crm.imports.jobs import import_followers
+from crm.outbound.jobs import deliver_webhooks, forward_relay, link_click_events
 from crm.line.runtime import line_client
-from crm.redirect import click_actions_tick
-from crm.services.delivery_schedule import DeliverySettings
+from crm.tracking.redirect import click_actions_tick
+from crm.broadcasts.delivery.schedule import DeliverySettings
 
 log = logging.getLogger("crm.worker")
 

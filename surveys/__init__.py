@@ -6,10 +6,11 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the console and web-form blueprints, the `sv:` postbacks, and the text and block hooks."""
-    from crm.console.richmenus import SURVEY_CHOICES_KEY
-    from crm.line.hooks import event_hooks
-    from crm.line.webhook import REGISTRY_KEY
-    from surveys import chat_messages, console, flow, webform
+    from crm.richmenus.views import SURVEY_CHOICES_KEY
+    from crm.webhook.hooks import event_hooks
+    from crm.webhook.views import REGISTRY_KEY
+    from surveys import chat_messages, flow
+    from surveys.views import builder as console, webform
 
     console.init_app(app)
     app.register_blueprint(webform.bp)

@@ -6,9 +6,10 @@ import logging
 
 from sqlmodel import Session
 
-from crm.models import Tag
-from crm.services import fields, tags
-from crm.services.audit import Actor
+from crm.tags.models import Tag
+from crm.fields import service as fields
+from crm.tags import service as tags
+from crm.staff.audit import Actor
 from surveys.errors import N_, SurveyError
 
 log = logging.getLogger(__name__)

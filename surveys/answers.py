@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
-from crm.services import webhook_events
-from crm.services.sql import insert_for
+from crm.outbound import events as webhook_events
+from crm.sql import insert_for
 from surveys import actions, builder
 from surveys.errors import N_, SurveyError
 from surveys.models import (QuestionKind, ResponseStatus, Survey, SurveyAnswer, SurveyChoice, SurveyQuestion,

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from crm.services.audit import Actor, record
-from crm.services.chat import utf16_length
+from crm.staff.audit import Actor, record
+from crm.chat.service import utf16_length
 from crm.timeutil import utcnow
 from surveys import questions
 from surveys.errors import N_, SurveyError

@@ -1,7 +1,7 @@
 """The surveys' error type: a msgid and params, translated at the edge."""
 from __future__ import annotations
 
-from crm.services.messages_i18n import N_, TranslatableError
+from crm.errors import N_, TranslatableError
 
 __all__ = ["N_", "SurveyError"]
 

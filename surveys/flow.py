@@ -16,13 +16,14 @@ from sqlmodel import Session, func, select
 
 from crm.i18n import DEFAULT_LOCALE, LOCALES
 from crm.line.errors import LineApiError
-from crm.line.hooks import BlockContext, TextContext
-from crm.line.postbacks import PostbackContext
+from crm.webhook.hooks import BlockContext, TextContext
+from crm.webhook.postbacks import PostbackContext
 from crm.line.runtime import line_client
-from crm.models import Friend
-from crm.services import tracking
+from crm.friends.models import Friend
+from crm.tracking import service as tracking
 from crm.timeutil import utcnow
-from surveys import answers, builder, chat_messages, webform
+from surveys import answers, builder, chat_messages
+from surveys.views import webform
 from surveys.answers import Turn
 from surveys.models import SurveyQuestion
 

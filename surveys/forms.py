@@ -8,7 +8,8 @@ from wtforms import BooleanField, FieldList, Form, FormField, SelectField, Strin
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm.models import FieldDefinition, Tag
+from crm.fields.models import FieldDefinition
+from crm.tags.models import Tag
 from surveys import actions
 from surveys.builder import SurveySettings
 from surveys.models import QuestionKind, Survey, SurveyChoice, SurveyQuestion

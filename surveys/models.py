@@ -7,7 +7,7 @@ from typing import Optional
 from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from crm.models.base import utc_field
+from crm.columns import utc_field
 from crm.timeutil import utcnow
 
 

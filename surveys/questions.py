@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from crm.models import FieldDefinition
-from crm.services.audit import Actor, record
+from crm.fields.models import FieldDefinition
+from crm.staff.audit import Actor, record
 from surveys import actions
 from surveys.errors import N_, SurveyError
 from surveys.models import QuestionKind, SurveyChoice, SurveyQuestion, SurveyVersion, VersionState

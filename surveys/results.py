@@ -8,7 +8,7 @@ from typing import Iterator
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
-from crm.models import Friend
+from crm.friends.models import Friend
 from surveys.models import (QuestionKind, ResponseStatus, Survey, SurveyAnswer, SurveyChoice, SurveyQuestion,
                             SurveyResponse, SurveyVersion)
 from surveys.questions import choices_of, list_questions

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from crm.db import get_engine, session_scope
-from crm.services.staff import create_staff
+from crm.staff.service import create_staff
 
 PASSWORD = "correct horse battery"
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

@@ -7,7 +7,7 @@ from sqlmodel import Session, func, select
 
 from bench.generate import generate_friends
 from crm.db import make_engine
-from crm.models import Friend, FriendStatus
+from crm.friends.models import Friend, FriendStatus
 from crm.timeutil import utcnow
 
 LINE_USER_ID = re.compile(r"^U[0-9a-f]{32}$")

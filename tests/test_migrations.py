@@ -4,8 +4,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-import crm.models  # noqa: F401
-import surveys.models  # noqa: F401
+import crm.tables  # noqa: F401  (registers every table on SQLModel.metadata)
 from crm import migrate
 from crm.db import make_engine
 

@@ -37,7 +37,11 @@ class CrmApi(Api):
 
 def blueprints() -> list:
     """The API's blueprints, in documentation order."""
-    from crm.api import broadcasts_api, friend_data, friends, segments_api, surveys_api, tags
+    from crm.broadcasts import api as broadcasts_api
+    from crm.friends import api_data as friend_data, api as friends
+    from crm.segments import api as segments_api
+    from surveys import api as surveys_api
+    from crm.tags import api as tags
 
     return [friends.blp, friend_data.blp, tags.blp, surveys_api.blp, segments_api.blp, broadcasts_api.blp]
 

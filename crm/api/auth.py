@@ -8,10 +8,10 @@ from flask import g, request
 from crm.api.errors import ApiError
 from crm.api.schemas import ErrorSchema
 from crm.db import get_session
-from crm.models import ApiToken
+from crm.staff.models import ApiToken
 from crm.permissions import can, masks_personal_data
-from crm.services import api_tokens
-from crm.services.audit import Actor
+from crm.staff import api_tokens
+from crm.staff.audit import Actor
 from crm.timeutil import utcnow
 
 SECURITY = [{"bearerAuth": []}]

@@ -12,10 +12,10 @@ from wtforms.validators import DataRequired, Email, Length
 
 from crm.db import get_session
 from crm.i18n import LOCALES
-from crm.models import Staff
-from crm.services import audit
-from crm.services import staff as staff_service
-from crm.services.audit import Actor
+from crm.staff.models import Staff
+from crm.staff import audit
+from crm.staff import service as staff_service
+from crm.staff.audit import Actor
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

@@ -7,7 +7,7 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from crm.permissions import can
-from crm.services.audit import Actor
+from crm.staff.audit import Actor
 
 
 def requires(permission: str):

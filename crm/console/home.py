@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from crm.console.guard import requires
 from crm.db import get_session
-from crm.models import Friend, FriendStatus, Message, MessageDirection
+from crm.friends.models import Friend, FriendStatus, Message, MessageDirection
 from crm.timeutil import TOKYO, utcnow
 
 bp = Blueprint("home", __name__)

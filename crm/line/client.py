@@ -27,7 +27,7 @@ from linebot.v3.messaging import MulticastRequest  # broadcasts (issue 5)
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from crm.line.errors import LineApiError  # noqa: F401  (re-exported for edges)
-from crm.services.friends import Profile
+from crm.friends.service import Profile
 
 log = logging.getLogger(__name__)
 REAL_LINE_HOST = "https://api.line.me"

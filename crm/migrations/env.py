@@ -4,8 +4,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import crm.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-import surveys.models  # noqa: F401
+import crm.tables  # noqa: F401  (registers every table on SQLModel.metadata)
 from crm.db import make_engine
 from crm.migrate import include_name
 

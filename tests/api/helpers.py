@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from crm.db import get_engine, session_scope
-from crm.models import FieldDefinition, Friend, Note
-from crm.services import api_tokens, broadcasts, tag_admin
-from crm.services.audit import Actor
-from crm.services.tags import add_tag
+from crm.fields.models import FieldDefinition
+from crm.friends.models import Friend, Note
+from crm.staff import api_tokens
+from crm.broadcasts import lifecycle as broadcasts
+from crm.tags import admin as tag_admin
+from crm.staff.audit import Actor
+from crm.tags.service import add_tag
 from crm.timeutil import utcnow
 
 SYSTEM = Actor.system("test")

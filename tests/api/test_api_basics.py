@@ -7,8 +7,10 @@ import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.models import ApiToken, AuditEntry, Friend, FriendTag
-from crm.services import api_tokens
+from crm.staff.models import ApiToken, AuditEntry
+from crm.friends.models import Friend
+from crm.tags.models import FriendTag
+from crm.staff import api_tokens
 from crm.timeutil import utcnow
 from tests.api.helpers import SYSTEM, api_client, bearer, make_token, seed
 

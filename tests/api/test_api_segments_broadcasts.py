@@ -6,7 +6,9 @@ from datetime import timedelta
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.models import AuditEntry, Broadcast, Friend, FriendStatus
+from crm.staff.models import AuditEntry
+from crm.broadcasts.models import Broadcast
+from crm.friends.models import Friend, FriendStatus
 from crm.timeutil import utcnow
 from tests.api.helpers import api_client, seed
 
@@ -39,7 +41,7 @@ def test_deeply_nested_json_is_refused_not_crashed(app):
 
 
 def test_saved_segments_are_listed_with_counts(app):
-    from crm.services import segments
+    from crm.segments import service as segments
     from tests.api.helpers import SYSTEM
 
     seed(app)

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.models import ApiToken, AuditEntry
+from crm.staff.models import ApiToken, AuditEntry
 from tests.api.helpers import bearer
 from tests.console_helpers import post_form, signed_in_client
 

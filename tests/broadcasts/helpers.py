@@ -6,9 +6,10 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from crm.db import get_engine, session_scope
-from crm.models import Broadcast, BroadcastRecipient, BroadcastStatus, Friend, FriendStatus
-from crm.services.audit import Actor
-from crm.services.staff import create_staff
+from crm.broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus
+from crm.friends.models import Friend, FriendStatus
+from crm.staff.audit import Actor
+from crm.staff.service import create_staff
 
 T0 = datetime(2026, 3, 1, 1, 0, tzinfo=timezone.utc)   # 10:00 in Tokyo
 TEXT = [{"type": "text", "text": "Hello {name}"}]

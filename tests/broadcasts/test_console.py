@@ -6,9 +6,10 @@ from datetime import datetime, timezone
 import pytest
 from sqlmodel import select
 
-from crm.models import Broadcast, BroadcastStatus as S, RecipientState, Staff
-from crm import models
-from crm.services import segments
+from crm.broadcasts.models import Broadcast, BroadcastStatus as S, RecipientState
+from crm.staff.models import Staff
+from crm.broadcasts import models
+from crm.segments import service as segments
 from tests.broadcasts.helpers import T0, add_broadcast, add_friends, add_recipients, db
 from tests.console_helpers import csrf_token, make_staff, signed_in_client
 
@@ -102,7 +103,7 @@ def test_live_count_of_a_saved_segment_and_of_everyone(app):
 
 
 def _actor(session):
-    from crm.services.audit import Actor
+    from crm.staff.audit import Actor
     return Actor.system("test")
 
 

@@ -5,9 +5,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from crm.models import AuditEntry, BroadcastStatus as S, FriendStatus, FriendTag, Tag
-from crm.services import broadcasts, segments
-from crm.services.broadcasts import BroadcastError
+from crm.staff.models import AuditEntry
+from crm.broadcasts.models import BroadcastStatus as S
+from crm.friends.models import FriendStatus
+from crm.tags.models import FriendTag, Tag
+from crm.broadcasts import lifecycle as broadcasts
+from crm.segments import service as segments
+from crm.broadcasts.lifecycle import BroadcastError
 from tests.broadcasts.helpers import T0, TEXT, add_friends, add_staff, db
 
 

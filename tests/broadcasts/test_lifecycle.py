@@ -4,10 +4,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from crm.models import AuditEntry, BroadcastStatus as S
-from crm.services import broadcasts
-from crm.services.audit import Actor
-from crm.services.broadcasts import BroadcastError
+from crm.staff.models import AuditEntry
+from crm.broadcasts.models import BroadcastStatus as S
+from crm.broadcasts import lifecycle as broadcasts
+from crm.staff.audit import Actor
+from crm.broadcasts.lifecycle import BroadcastError
 from tests.broadcasts.helpers import T0, add_broadcast, add_staff, db
 
 WORKER = Actor.system("worker")

@@ -4,8 +4,11 @@ from datetime import timedelta
 import json
 import pytest
 
-from crm.models import BroadcastStatus, FriendStatus, FriendTag, LinkClick, RecipientState, Tag, TrackedLink
-from crm.services import broadcasts
+from crm.broadcasts.models import BroadcastStatus, RecipientState
+from crm.friends.models import FriendStatus
+from crm.tags.models import FriendTag, Tag
+from crm.tracking.models import LinkClick, TrackedLink
+from crm.broadcasts import lifecycle as broadcasts
 from tests.broadcasts.helpers import T0, add_broadcast, add_friends, add_recipients, db
 
 
@@ -37,7 +40,7 @@ def _scene(session, goal_kind="tag"):
 
 
 def _block(session, friend_id, at, status=FriendStatus.BLOCKED):
-    from crm.models import Friend
+    from crm.friends.models import Friend
 
     friend = session.get(Friend, friend_id)
     friend.status, friend.blocked_at = status, at

@@ -10,12 +10,14 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.jobs import delivery_tick, fetch_due_profiles
+from crm.broadcasts.delivery.jobs import delivery_tick
+from crm.friends.jobs import fetch_due_profiles
 from crm.line.runtime import line_client
-from crm.models import Friend, Tag
-from crm.services.audit import Actor
-from crm.services.delivery_schedule import DeliverySettings
-from crm.services.tags import add_tag
+from crm.friends.models import Friend
+from crm.tags.models import Tag
+from crm.staff.audit import Actor
+from crm.broadcasts.delivery.schedule import DeliverySettings
+from crm.tags.service import add_tag
 from tests.console_helpers import PASSWORD, make_staff
 
 SEND_AT_TOKYO = "2030-01-01T10:00"

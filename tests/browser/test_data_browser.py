@@ -2,7 +2,7 @@
 then erase a friend's data by typing the confirmation."""
 from playwright.sync_api import expect
 
-from crm.services import import_rows
+from crm.imports import rows as import_rows
 from tests.console_helpers import PASSWORD, make_staff
 from tests.data.helpers import friend, seed, user_id
 

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from crm.db import get_engine
-from crm.models import Segment
+from crm.segments.models import Segment
 from tests.console_helpers import PASSWORD, make_staff
 from tests.segments.world import build
 

@@ -3,9 +3,9 @@
 from playwright.sync_api import expect
 
 from crm.db import get_engine, session_scope
-from crm.jobs import fetch_due_profiles
+from crm.friends.jobs import fetch_due_profiles
 from crm.line.runtime import line_client
-from crm.models import Tag
+from crm.tags.models import Tag
 from tests.console_helpers import PASSWORD, make_staff
 
 

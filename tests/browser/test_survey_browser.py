@@ -2,7 +2,7 @@
 phone-sized screen, then read the results."""
 from playwright.sync_api import expect
 
-from surveys import webform
+from surveys.views import webform
 from surveys.chat_messages import start_data
 from tests.console_helpers import PASSWORD, make_staff
 from tests.surveys.helpers import build_survey, english_friend, last_message, multiple, responses, single, tap

@@ -6,10 +6,10 @@ import pytest
 from playwright.sync_api import expect
 
 from crm.db import get_engine
-from crm.services.webhook_outbox import verify
-from crm.webhook_jobs import deliver_webhooks
+from crm.outbound.outbox import verify
+from crm.outbound.jobs import deliver_webhooks
 from tests.console_helpers import PASSWORD, make_staff
-from tests.hooks.receiver import Receiver
+from tests.outbound.receiver import Receiver
 
 
 @pytest.fixture

@@ -7,11 +7,16 @@ from sqlalchemy import LargeBinary, inspect, text
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.models import (FieldDefinition, Friend, LinkClick, LinkToken, Message, RelayItem, TrackedLink,
-                        WebhookDelivery, WebhookEndpoint, WebhookEvent)
-from crm.services import fields, notes, tag_admin
-from crm.services.audit import Actor
-from crm.services.tags import add_tag
+from crm.fields.models import FieldDefinition
+from crm.friends.models import Friend, Message
+from crm.tracking.models import LinkClick, LinkToken, TrackedLink
+from crm.outbound.models import RelayItem, WebhookDelivery, WebhookEndpoint
+from crm.webhook.models import WebhookEvent
+from crm.fields import service as fields
+from crm.friends import notes
+from crm.tags import admin as tag_admin
+from crm.staff.audit import Actor
+from crm.tags.service import add_tag
 from crm.timeutil import utcnow
 from surveys.models import Survey, SurveyAnswer, SurveyChoice, SurveyQuestion, SurveyResponse, SurveyVersion
 
@@ -73,7 +78,7 @@ def seed(app, *, name: str = "消える花子Erin") -> Seeded:
 
 
 def _outbound(s, uid: str) -> None:
-    """An outbound webhook delivery and a relayed LINE body naming the friend (crm.services.webhook_outbox)."""
+    """An outbound webhook delivery and a relayed LINE body naming the friend (crm.outbound.outbox)."""
     endpoint = WebhookEndpoint(url="https://receiver.example/hook", events="friend.followed", secret="s" * 32)
     s.add(endpoint)
     s.flush()

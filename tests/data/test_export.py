@@ -6,8 +6,9 @@ import json
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.models import AuditEntry, Friend
-from crm.services import friend_pages
+from crm.staff.models import AuditEntry
+from crm.friends.models import Friend
+from crm.friends import pages as friend_pages
 from tests.console_helpers import signed_in_client
 from tests.data.helpers import seed, user_id
 
@@ -69,7 +70,7 @@ def test_generated_bench_data_streams_out_with_every_kind(database_url):
     from bench.generate import generate_friends
     from bench.generate_extras import NOTE_TEXTS, USER_AGENTS, generate_segment_data
     from crm.db import make_engine
-    from crm.services import export
+    from crm.privacy import export
     from crm.timeutil import utcnow
 
     engine = make_engine(database_url)

@@ -6,9 +6,13 @@ import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.models import AuditEntry, FieldValue, FriendTag, ImportJob, Note, Tag
-from crm.services import import_rows
-from crm.services.csv_import import CsvImportError, parse, suggest
+from crm.staff.models import AuditEntry
+from crm.fields.models import FieldValue
+from crm.tags.models import FriendTag, Tag
+from crm.imports.models import ImportJob
+from crm.friends.models import Note
+from crm.imports import rows as import_rows
+from crm.imports.csv_reader import CsvImportError, parse, suggest
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.data.helpers import seed, user_id
 

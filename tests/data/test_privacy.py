@@ -5,10 +5,15 @@ from sqlalchemy import func, inspect, text
 from sqlmodel import SQLModel, select
 
 from crm.db import get_engine, session_scope
-from crm.models import (AuditEntry, FieldValue, FriendTag, LinkClick, Message, Note, RelayItem, Tag,
-                        WebhookDelivery)
-from crm.services import friends as friend_service
-from crm.services import privacy, segments
+from crm.staff.models import AuditEntry
+from crm.fields.models import FieldValue
+from crm.tags.models import FriendTag, Tag
+from crm.tracking.models import LinkClick
+from crm.friends.models import Message, Note
+from crm.outbound.models import RelayItem, WebhookDelivery
+from crm.friends import service as friend_service
+from crm.privacy import service as privacy
+from crm.segments import service as segments
 from crm.timeutil import utcnow
 from surveys.models import SurveyAnswer
 from tests.console_helpers import csrf_token, signed_in_client

@@ -1,7 +1,7 @@
 """The product's core loop across features: a rich-menu button starts a survey, the answer tags the friend,
 and the worker links the friend to the tag's rich menu, all through the LINE simulator."""
 from crm.db import get_engine, session_scope
-from crm.jobs import apply_rich_menu_relinks
+from crm.richmenus.jobs import apply_rich_menu_relinks
 from crm.line.runtime import line_client
 from surveys import rich_menu_survey_choices
 from surveys.chat_messages import start_data

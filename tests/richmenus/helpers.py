@@ -12,9 +12,10 @@ from werkzeug.test import encode_multipart
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.models import Friend, RichMenu
-from crm.services import tag_admin
-from crm.services.audit import Actor
+from crm.friends.models import Friend
+from crm.richmenus.models import RichMenu
+from crm.tags import admin as tag_admin
+from crm.staff.audit import Actor
 from tests.console_helpers import csrf_token
 
 FULL, HALF = (2500, 1686), (2500, 843)

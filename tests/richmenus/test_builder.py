@@ -3,20 +3,11 @@ import json
 
 import pytest
 
-from crm.console.richmenus import SURVEY_CHOICES_KEY
+from crm.richmenus.views import SURVEY_CHOICES_KEY
 from crm.db import get_engine, session_scope
-from crm.services import richmenus
-from crm.services.richmenu_layouts import (
-    LAYOUTS,
-    Action,
-    Area,
-    RichMenuError,
-    clean_action,
-    clean_areas,
-    layout_bounds,
-    line_menu,
-)
-from crm.services.richmenus import MenuSpec
+from crm.richmenus import drafts as richmenus
+from crm.richmenus.layouts import LAYOUTS, Action, Area, RichMenuError, clean_action, clean_areas, layout_bounds, line_menu
+from crm.richmenus.drafts import MenuSpec
 from tests.console_helpers import signed_in_client
 from tests.richmenus.helpers import SYSTEM, edit_form, menu_row, new_menu, save_menu, set_actions
 

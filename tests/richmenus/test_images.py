@@ -4,8 +4,8 @@ import io
 import pytest
 from PIL import Image
 
-from crm.services.image_check import MAX_IMAGE_BYTES, check_image
-from crm.services.richmenu_layouts import RichMenuError
+from crm.richmenus.image_check import MAX_IMAGE_BYTES, check_image
+from crm.richmenus.layouts import RichMenuError
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.richmenus.helpers import FULL, HALF, image_bytes, menu_row, new_menu, png_of_length, upload
 

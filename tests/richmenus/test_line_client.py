@@ -2,7 +2,7 @@
 import pytest
 
 from crm.line.client import LineApiError, LineClient
-from crm.services.richmenu_layouts import Action, Area, line_menu
+from crm.richmenus.layouts import Action, Area, line_menu
 from tests.richmenus.helpers import image_bytes
 
 

@@ -2,8 +2,8 @@
 import pytest
 
 from crm.db import get_engine, session_scope
-from crm.services import richmenus
-from crm.services.richmenus import MenuSpec
+from crm.richmenus import drafts as richmenus
+from crm.richmenus.drafts import MenuSpec
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.richmenus.helpers import SYSTEM, image_bytes
 

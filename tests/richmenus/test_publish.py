@@ -8,7 +8,10 @@ from sqlmodel import select
 
 from crm.config import SIMULATOR_DEFAULTS
 from crm.db import get_engine, session_scope
-from crm.models import AuditEntry, LinkClick, Message, RichMenuApiCall, RichMenuLink
+from crm.staff.models import AuditEntry
+from crm.tracking.models import LinkClick
+from crm.friends.models import Message
+from crm.richmenus.models import RichMenuApiCall, RichMenuLink
 from crm.timeutil import TOKYO, utcnow
 from tests.console_helpers import post_form, signed_in_client
 from tests.richmenus.helpers import (

@@ -6,8 +6,11 @@ from sqlmodel import select
 from crm.config import SIMULATOR_DEFAULTS
 from crm.db import get_engine, session_scope
 from crm.line.runtime import line_client
-from crm.models import Friend, FriendTag, RichMenuLink, RichMenuRelink
-from crm.services import richmenu_rules, tags
+from crm.friends.models import Friend
+from crm.tags.models import FriendTag
+from crm.richmenus.models import RichMenuLink, RichMenuRelink
+from crm.richmenus import rules as richmenu_rules
+from crm.tags import service as tags
 from crm.timeutil import utcnow
 from tests.console_helpers import post_form, signed_in_client
 from tests.richmenus.helpers import SYSTEM, friend_id_of, make_tag, menu_row, post_action, publish, ready_menu

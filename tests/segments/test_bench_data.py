@@ -7,9 +7,11 @@ from bench import bulk
 from bench.generate import generate_friends
 from bench.generate_extras import generate_segment_data
 from crm.db import make_engine
-from crm.models import FieldDefinition, FieldValue, LinkClick, Note
-from crm.services import segments
-from crm.services.fields import canonical_value
+from crm.fields.models import FieldDefinition, FieldValue
+from crm.tracking.models import LinkClick
+from crm.friends.models import Note
+from crm.segments import service as segments
+from crm.fields.service import canonical_value
 from crm.timeutil import utcnow
 from surveys.models import SurveyAnswer, SurveyResponse
 

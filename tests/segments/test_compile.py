@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session
 
 from crm.db import get_engine
-from crm.services import segments
+from crm.segments import service as segments
 from tests.segments.world import NOW, build
 
 EVERYONE = {"aki", "ben", "cho", "dan", "eri", "fay"}
@@ -126,7 +126,7 @@ def test_stored_json_text_and_deleted_things_match_nobody_instead_of_failing(app
 
 
 def test_ids_page_by_keyset_without_gaps(app, world):
-    from crm.models import Friend
+    from crm.friends.models import Friend
 
     with Session(get_engine(app)) as session:
         query = segments.recipient_ids(session, any_(tag(world, "A"), tag(world, "B")), now=NOW)

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session, select
 
 from crm.db import get_engine
-from crm.models import Segment
+from crm.segments.models import Segment
 from tests.console_helpers import csrf_token, post_form, signed_in_client
 from tests.segments.world import build
 

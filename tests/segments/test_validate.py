@@ -5,9 +5,9 @@ import pytest
 from sqlmodel import Session
 
 from crm.db import get_engine
-from crm.services import segments
-from crm.services.audit import Actor
-from crm.services.segments import SegmentError
+from crm.segments import service as segments
+from crm.staff.audit import Actor
+from crm.segments.service import SegmentError
 from tests.segments.world import build
 
 ACTOR = Actor.system("test")
@@ -99,7 +99,7 @@ def test_good_trees_are_normalised(app, world):
 def test_saved_segments_are_validated_unique_and_audited(app, world):
     from sqlmodel import select
 
-    from crm.models import AuditEntry
+    from crm.staff.models import AuditEntry
 
     tree = {"type": "tag", "tag_id": world.tags["A"]}
     with Session(get_engine(app)) as session:

@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from crm.db import get_engine, session_scope
-from crm.models import (Broadcast, FieldDefinition, FieldValue, Friend, FriendStatus, FriendTag, LinkClick, Tag,
-                        TrackedLink)
+from crm.broadcasts.models import Broadcast
+from crm.fields.models import FieldDefinition, FieldValue
+from crm.friends.models import Friend, FriendStatus
+from crm.tags.models import FriendTag, Tag
+from crm.tracking.models import LinkClick, TrackedLink
 from surveys.models import Survey, SurveyAnswer, SurveyChoice, SurveyQuestion, SurveyResponse, SurveyVersion
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc)

@@ -4,9 +4,10 @@ from __future__ import annotations
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.models import Friend, FriendTag, Tag
-from crm.services.audit import Actor
-from crm.services.tag_admin import create_tag
+from crm.friends.models import Friend
+from crm.tags.models import FriendTag, Tag
+from crm.staff.audit import Actor
+from crm.tags.admin import create_tag
 from surveys import builder, questions
 from surveys.builder import SurveySettings
 from surveys.models import SurveyAnswer, SurveyResponse

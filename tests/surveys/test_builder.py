@@ -3,7 +3,7 @@ import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.services import fields
+from crm.fields import service as fields
 from surveys import builder, questions
 from surveys.errors import SurveyError
 from surveys.models import SurveyQuestion, SurveyVersion

@@ -9,8 +9,10 @@ import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.models import AuditEntry, LinkClick, TrackedLink
-from crm.services import fields, tags
+from crm.staff.models import AuditEntry
+from crm.tracking.models import LinkClick, TrackedLink
+from crm.fields import service as fields
+from crm.tags import service as tags
 from surveys.chat_messages import start_data
 from tests.conftest import LiveServer
 from tests.surveys.helpers import (EDITOR, answers, bot_messages, build_survey, english_friend, free, last_message,

@@ -5,7 +5,7 @@ import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.models import AuditEntry
+from crm.staff.models import AuditEntry
 from surveys.models import Survey, SurveyChoice, SurveyQuestion, SurveyVersion
 from tests.console_helpers import csrf_token, post_form, signed_in_client
 from tests.surveys.helpers import build_survey, make_tag, single

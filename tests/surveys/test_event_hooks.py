@@ -2,8 +2,8 @@
 from sqlmodel import Session, func, select
 
 from crm.db import get_engine
-from crm.line.hooks import event_hooks
-from crm.models import Message
+from crm.webhook.hooks import event_hooks
+from crm.friends.models import Message
 from tests.signing import event, post_signed, webhook_body
 
 USER = "U" + "d" * 32

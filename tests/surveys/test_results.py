@@ -6,8 +6,8 @@ import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.models import AuditEntry
-from crm.services import friends
+from crm.staff.models import AuditEntry
+from crm.friends import service as friends
 from crm.timeutil import utcnow
 from surveys import answers as flow_answers
 from surveys import builder, questions, results

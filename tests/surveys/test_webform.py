@@ -5,10 +5,11 @@ import re
 from itsdangerous import URLSafeTimedSerializer
 
 from crm.db import get_engine, session_scope
-from crm.services import fields, friends
+from crm.fields import service as fields
+from crm.friends import service as friends
 from crm.timeutil import utcnow
 from surveys import builder
-from surveys import webform
+from surveys.views import webform
 from surveys.chat_messages import start_data
 from tests.surveys.helpers import (EDITOR, answers, build_survey, english_friend, free, last_message, make_tag,
                                    multiple, responses, single, tag_names)

@@ -1,0 +1,1 @@
+"""The delivery engine: snapshot recipients, claim requests, send to LINE, finish."""

@@ -1,0 +1,103 @@
+"""Sending claimed jobs to LINE concurrently, turning LINE's answers into outcomes; and test sends."""
+from __future__ import annotations
+
+import json
+import uuid
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from crm.line.errors import LineApiError
+from crm.broadcasts.models import Broadcast, RequestKind, TestFriend
+from crm.friends.models import Friend
+from crm.broadcasts import content as broadcast_content
+from crm.broadcasts.delivery.requests import Job, Outcome, Result, backoff
+
+THROTTLE_MIN, THROTTLE_MAX = 0.5, 8.0
+
+
+def start_jobs(line, jobs: list[Job], pool: Executor) -> list[Future]:
+    """Start sending every job on the pool; `collect` waits for their outcomes."""
+    return [pool.submit(send_one, line, job) for job in jobs]
+
+
+def collect(futures: list[Future]) -> list[Outcome]:
+    """The outcomes of started jobs, in order."""
+    return [future.result() for future in futures]
+
+
+def send_one(line, job: Job) -> Outcome:
+    """Send one request with its stored retry key; classify LINE's answer."""
+    if not job.to:
+        return Outcome(job, Result.FAILED, error="no recipient")
+    try:
+        if job.kind == RequestKind.PUSH:
+            line_id = line.push_messages(job.to[0], job.messages, retry_key=job.retry_key)
+        else:
+            line_id = line.multicast_messages(job.to, job.messages, retry_key=job.retry_key)
+    except LineApiError as error:
+        return _failure(job, error)
+    return Outcome(job, Result.SENT, line_request_id=line_id)
+
+
+def _failure(job: Job, error: LineApiError) -> Outcome:
+    reason = f"{error.status or 'unreachable'}: {error}"
+    if error.is_monthly_limit:
+        return Outcome(job, Result.PAUSED, error=reason)
+    if error.status == 429:
+        return Outcome(job, Result.THROTTLED, error=reason, delay=THROTTLE_MIN)
+    if error.retryable:
+        return Outcome(job, Result.RETRY, error=reason, delay=backoff(job.attempts))
+    return Outcome(job, Result.FAILED, error=reason)
+
+
+class Pacer:
+    """Slows the sender while LINE answers 429 (rate limit) and speeds back up when it stops."""
+
+    def __init__(self):
+        self.delay = 0.0
+
+    def after(self, outcomes: list[Outcome]) -> float:
+        """Update from a chunk's outcomes; return how long to wait before the next chunk."""
+        throttled = sum(1 for outcome in outcomes if outcome.result == Result.THROTTLED)
+        if not throttled:
+            self.delay = self.delay / 2 if self.delay > THROTTLE_MIN / 8 else 0.0
+        elif throttled * 10 >= len(outcomes):  # LINE pushes back hard: back off exponentially
+            self.delay = min(THROTTLE_MAX, max(THROTTLE_MIN, self.delay * 2))
+        else:  # an odd 429: a short breath
+            self.delay = max(self.delay, THROTTLE_MIN)
+        return self.delay
+
+
+@dataclass(frozen=True)
+class TestSendResult:
+    friend_id: int
+    ok: bool
+    error: str | None = None
+
+
+def send_test(session: Session, line_client, *, broadcast_id: int, friend_ids: list[int],
+              base_url: str) -> list[TestSendResult]:
+    """Push the broadcast, rendered for each test friend and marked "[テスト]", to those test friends now.
+
+    Links are tracked without the broadcast, so test clicks never count in its statistics.
+    """
+    broadcast = session.get(Broadcast, broadcast_id)
+    if broadcast is None:
+        raise LookupError(f"broadcast {broadcast_id} not found")
+    messages = json.loads(broadcast.messages)
+    query = (select(Friend).join(TestFriend, TestFriend.friend_id == Friend.id)
+             .where(Friend.id.in_(friend_ids)).order_by(Friend.id))
+    results = []
+    for friend in session.execute(query).scalars():
+        rendered = broadcast_content.render(session, messages, friend=friend, base_url=base_url, broadcast_id=None,
+                                            track_links=broadcast.track_links)
+        try:
+            line_client.push_messages(friend.line_user_id, broadcast_content.mark_as_test(rendered),
+                                      retry_key=str(uuid.uuid4()))
+            results.append(TestSendResult(friend.id, True))
+        except LineApiError as error:
+            results.append(TestSendResult(friend.id, False, f"{error.status}: {error}"))
+    return results

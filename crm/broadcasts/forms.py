@@ -1,0 +1,130 @@
+"""Forms of the broadcast console: the composer (up to 5 message slots), scheduling, test friends."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, FieldList, Form, FormField, IntegerField, RadioField, SelectField, StringField,
+                     TextAreaField)
+from wtforms.fields import DateTimeLocalField, SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from crm.broadcasts.options import CAP_COUNT_MAX, CAP_DAYS_MAX, CONTROL_MAX, GOAL_DAYS_MAX
+from crm.timeutil import TOKYO
+
+MESSAGE_SLOTS = 5
+KINDS = [SelectChoice("", _l("(no message)")), SelectChoice("text", _l("Text")), SelectChoice("image", _l("Image")),
+         SelectChoice("sticker", _l("Sticker")), SelectChoice("flex", _l("Flex message (JSON)"))]
+
+
+class MessageForm(Form):
+    """One message slot; which inputs matter depends on its kind."""
+
+    kind = SelectField(_l("Kind"), choices=KINDS, default="")
+    text = TextAreaField(_l("Text ({name} = display name, {field:key} = a field)"))
+    image_url = StringField(_l("Image URL (https)"))
+    preview_url = StringField(_l("Preview image URL (https, optional)"))
+    package_id = StringField(_l("Sticker package ID"))
+    sticker_id = StringField(_l("Sticker ID"))
+    alt_text = StringField(_l("Alternative text"))
+    flex = TextAreaField(_l("Flex contents (JSON)"))
+
+    def to_message(self) -> dict | None:
+        """The slot as a LINE message dict (None when empty); ValueError for flex that is not JSON."""
+        kind, strip = self.kind.data, lambda field: (field.data or "").strip()
+        if kind == "text":
+            return {"type": "text", "text": self.text.data or ""}
+        if kind == "image":
+            return {"type": "image", "originalContentUrl": strip(self.image_url),
+                    "previewImageUrl": strip(self.preview_url) or strip(self.image_url)}
+        if kind == "sticker":
+            return {"type": "sticker", "packageId": strip(self.package_id), "stickerId": strip(self.sticker_id)}
+        if kind == "flex":
+            return {"type": "flex", "altText": strip(self.alt_text), "contents": json.loads(self.flex.data or "")}
+        return None
+
+    @staticmethod
+    def slot_data(message: dict) -> dict:
+        """Form data for a stored message (the reverse of to_message)."""
+        kind = message.get("type", "")
+        if kind == "flex":
+            return {"kind": kind, "alt_text": message.get("altText", ""),
+                    "flex": json.dumps(message.get("contents"), ensure_ascii=False, indent=2)}
+        return {"kind": kind, "text": message.get("text", ""), "image_url": message.get("originalContentUrl", ""),
+                "preview_url": message.get("previewImageUrl", ""), "package_id": message.get("packageId", ""),
+                "sticker_id": message.get("stickerId", "")}
+
+
+class ComposerForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    purpose = TextAreaField(_l("Purpose (why this is sent)"), validators=[Optional(), Length(max=500)])
+    messages = FieldList(FormField(MessageForm), min_entries=MESSAGE_SLOTS, max_entries=MESSAGE_SLOTS)
+    segment = SelectField(_l("Recipients"), choices=[])
+    track_links = BooleanField(_l("Track link clicks"), default=True)
+    control_percent = IntegerField(_l("Control group: percent held out, never sent"), default=0,
+                                   validators=[InputRequired(), NumberRange(0, CONTROL_MAX)])
+    cap_count = IntegerField(_l("Frequency cap: at most this many broadcasts"),
+                             validators=[Optional(), NumberRange(1, CAP_COUNT_MAX)])
+    cap_days = IntegerField(_l("… in this many days"), validators=[Optional(), NumberRange(1, CAP_DAYS_MAX)])
+    goal_kind = SelectField(_l("Goal"), default="", choices=[
+        SelectChoice("", _l("No goal")), SelectChoice("tag", _l("A tag is added")),
+        SelectChoice("link", _l("A link is clicked"))])
+    goal_tag = SelectField(_l("Goal tag"), choices=[], validate_choice=False)
+    goal_link = SelectField(_l("Goal link"), choices=[], validate_choice=False)
+    goal_days = IntegerField(_l("Goal period (days after the send)"), default=7,
+                             validators=[Optional(), NumberRange(1, GOAL_DAYS_MAX)])
+
+    def message_list(self) -> list[dict]:
+        """The filled slots as LINE message dicts, in order (ValueError from a flex slot that is not JSON)."""
+        return [message for slot in self.messages for message in [slot.form.to_message()] if message]
+
+    def segment_id(self) -> int | None:
+        return int(self.segment.data) if self.segment.data else None
+
+    def goal(self) -> dict | None:
+        """The goal the form describes, or None."""
+        kind = self.goal_kind.data
+        raw = self.goal_tag.data if kind == "tag" else self.goal_link.data if kind == "link" else None
+        if not kind:
+            return None
+        return {"kind": kind, "id": int(raw) if (raw or "").isdigit() else None, "days": self.goal_days.data}
+
+
+def composer_data(broadcast) -> dict:
+    """Form data for an existing draft."""
+    goal = json.loads(broadcast.goal) if broadcast.goal else {}
+    return {"name": broadcast.name, "purpose": broadcast.purpose or "", "segment": str(broadcast.segment_id or ""),
+            "track_links": broadcast.track_links, "control_percent": broadcast.control_percent,
+            "cap_count": broadcast.cap_count, "cap_days": broadcast.cap_days,
+            "goal_kind": goal.get("kind", ""), "goal_tag": str(goal.get("id", "")) if goal.get("kind") == "tag" else "",
+            "goal_link": str(goal.get("id", "")) if goal.get("kind") == "link" else "",
+            "goal_days": goal.get("days", 7),
+            "messages": [MessageForm.slot_data(message) for message in json.loads(broadcast.messages)]}
+
+
+class ScheduleForm(FlaskForm):
+    when = RadioField(_l("When"), choices=[SelectChoice("now", _l("Send now")),
+                                                SelectChoice("later", _l("Schedule (Asia/Tokyo time)"))],
+                      default="now")
+    at = DateTimeLocalField(_l("Date and time (Asia/Tokyo)"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    confirm = BooleanField(_l("I understand that a sent broadcast cannot be recalled."),
+                           validators=[DataRequired(_l("Tick the box to confirm."))])
+
+    def send_at(self) -> datetime | None:
+        """The chosen time in UTC (entered as Asia/Tokyo wall time); None = now; ValueError when missing."""
+        if self.when.data != "later":
+            return None
+        if self.at.data is None:
+            raise ValueError("missing time")
+        return self.at.data.replace(tzinfo=TOKYO).astimezone(timezone.utc)
+
+
+class ActionForm(FlaskForm):
+    """A button-only form (the CSRF token): cancel, approve, resume, test send, remove a test friend."""
+
+
+class TestFriendForm(FlaskForm):
+    friend_id = IntegerField(_l("Friend ID"), validators=[InputRequired(), NumberRange(min=1)])
+    label = StringField(_l("Label (whose phone)"), validators=[Optional(), Length(max=100)])

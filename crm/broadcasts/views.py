@@ -1,0 +1,196 @@
+"""Broadcasts (一斉配信): the list, the composer with a live recipient count, the broadcast page and statistics.
+
+Sending steps (preview, test send, confirm and schedule, approve, cancel, resume) are in broadcast_send.py."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+from sqlmodel import Session, select
+from wtforms.fields import SelectChoice
+
+from crm.broadcasts.forms import ActionForm, ComposerForm, composer_data
+from crm.console.guard import current_actor, requires
+from crm.db import get_session
+from crm.broadcasts.models import Broadcast, BroadcastStatus as S
+from crm.segments.models import Segment
+from crm.tags.models import Tag
+from crm.tracking.models import TrackedLink
+from crm.broadcasts import stats as broadcast_stats, lifecycle as broadcasts
+from crm.broadcasts.lifecycle import BroadcastError
+from crm.timeutil import utcnow
+
+bp = Blueprint("broadcasts", __name__, url_prefix="/broadcasts")
+STATUS_LABELS = {
+    S.DRAFT: _l("Draft"), S.AWAITING_APPROVAL: _l("Awaiting approval"), S.SCHEDULED: _l("Scheduled"),
+    S.SENDING: _l("Sending"), S.PAUSED: _l("Paused"), S.SENT: _l("Sent"), S.CANCELLED: _l("Cancelled"),
+    S.MISSED: _l("Missed"), S.FAILED: _l("Failed"),
+}
+STATE_LABELS = {"queued": _l("Queued"), "held_out": _l("Held out (control group)"),
+                "capped": _l("Skipped (frequency cap)"), "sent": _l("Received"), "failed": _l("Failed")}
+PAUSE_REASONS = {"monthly_limit": _l("LINE's monthly message limit was reached. Raise the limit (or wait for next "
+                                     "month) in LINE Official Account Manager, then resume.")}
+PAGE_SIZE = 100
+LINK_CHOICES = 200
+
+
+def load(db: Session, broadcast_id: int) -> Broadcast:
+    """The broadcast or 404."""
+    broadcast = db.get(Broadcast, broadcast_id)
+    if broadcast is None:
+        abort(404)
+    return broadcast
+
+
+def _composer(db: Session, **kwargs) -> ComposerForm:
+    """The composer with its choices: saved segments, tags, and links (one per destination)."""
+    form = ComposerForm(**kwargs)
+    form.segment.choices = [SelectChoice("", _("All friends"))] + [
+        SelectChoice(str(segment.id), segment.name) for segment in db.exec(select(Segment).order_by(Segment.name))]
+    form.goal_tag.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(tag.id), tag.name) for tag in db.exec(select(Tag).order_by(Tag.name))]
+    first = select(TrackedLink.destination, func.min(TrackedLink.id)).group_by(TrackedLink.destination)
+    links = db.execute(first.order_by(TrackedLink.destination).limit(LINK_CHOICES)).all()
+    form.goal_link.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(link_id), destination) for destination, link_id in links]
+    return form
+
+
+def _render_composer(form: ComposerForm, broadcast: Broadcast | None, status: int = 200):
+    return render_template("broadcasts/compose.html", form=form, broadcast=broadcast), status
+
+
+def _save(db: Session, form: ComposerForm, broadcast: Broadcast | None):
+    """Create or update the draft from a validated form; errors go on the form's fields."""
+    try:
+        values = dict(name=form.name.data, purpose=form.purpose.data, messages=form.message_list(),
+                      segment_id=form.segment_id(), track_links=form.track_links.data,
+                      control_percent=form.control_percent.data, cap_count=form.cap_count.data,
+                      cap_days=form.cap_days.data, goal=form.goal())
+    except ValueError:
+        form.messages.errors.append(_("A flex message's contents are not valid JSON."))
+        return None
+    try:
+        if broadcast is None:
+            return broadcasts.create_draft(db, actor=current_actor(), **values)
+        return broadcasts.update_draft(db, actor=current_actor(), broadcast_id=broadcast.id, **values)
+    except BroadcastError as error:
+        db.rollback()
+        _show_error(form, error)
+        return None
+
+
+def _show_error(form: ComposerForm, error: BroadcastError) -> None:
+    """Put a service error on its field; a message's error on that message's slot."""
+    message = _(error.msgid, **error.params)
+    if error.field == "messages" and error.index is not None:
+        filled = [slot for slot in form.messages if slot.form.to_message()]
+        if error.index < len(filled):
+            filled[error.index].form.kind.errors = [message]
+            return
+    field = {"goal": "goal_kind", "messages": "messages"}.get(error.field, error.field)
+    target = form[field] if field in form else form.name
+    target.errors = list(target.errors) + [message]
+
+
+def _compose(broadcast: Broadcast | None):
+    db = get_session()
+    if broadcast is not None and broadcast.status != S.DRAFT:
+        flash(_("Only a draft can be edited."), "error")
+        return redirect(url_for("broadcasts.show", broadcast_id=broadcast.id))
+    data = composer_data(broadcast) if broadcast is not None and request.method == "GET" else None
+    form = _composer(db, data=data) if data else _composer(db)
+    if request.method == "POST":
+        if form.validate_on_submit() and (saved := _save(db, form, broadcast)) is not None:
+            db.commit()
+            flash(_("Draft saved."), "success")
+            return redirect(url_for("broadcasts.show", broadcast_id=saved.id))
+        return _render_composer(form, broadcast, 400)
+    return _render_composer(form, broadcast)
+
+
+@bp.get("")
+@requires("reports.view")
+def index():
+    """Every broadcast, newest first: status, schedule (Asia/Tokyo) and counts."""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows = broadcast_stats.recent(get_session(), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    return render_template("broadcasts/index.html", rows=rows[:PAGE_SIZE], page=page,
+                           more=len(rows) > PAGE_SIZE, labels=STATUS_LABELS)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires("broadcasts.send")
+def new():
+    """The composer for a new draft."""
+    return _compose(None)
+
+
+@bp.route("/<int:broadcast_id>/edit", methods=["GET", "POST"])
+@requires("broadcasts.send")
+def edit(broadcast_id: int):
+    """Change a draft."""
+    return _compose(load(get_session(), broadcast_id))
+
+
+@bp.get("/count")
+@requires("broadcasts.send")
+def count():
+    """The live recipient count of a saved segment or of every friend (JSON for the composer)."""
+    db = get_session()
+    raw = request.args.get("segment", "")
+    if raw and not raw.isdigit():
+        return jsonify(error=_("Choose a segment from the list.")), 400
+    segment = db.get(Segment, int(raw)) if raw else None
+    if raw and segment is None:
+        return jsonify(error=_("That segment no longer exists.")), 404
+    tree = json.loads(segment.tree) if segment else None
+    return jsonify(count=broadcasts.estimate(db, tree, now=utcnow()))
+
+
+@bp.get("/<int:broadcast_id>")
+@requires("reports.view")
+def show(broadcast_id: int):
+    """The broadcast: content, audience, options, status and the actions its status allows."""
+    db = get_session()
+    broadcast = load(db, broadcast_id)
+    segment = db.get(Segment, broadcast.segment_id) if broadcast.segment_id else None
+    return render_template("broadcasts/show.html", broadcast=broadcast, segment=segment,
+                           messages=json.loads(broadcast.messages), labels=STATUS_LABELS,
+                           goal=json.loads(broadcast.goal) if broadcast.goal else None, action_form=ActionForm(),
+                           pause_reasons=PAUSE_REASONS)
+
+
+@bp.get("/<int:broadcast_id>/stats")
+@requires("reports.view")
+def stats(broadcast_id: int):
+    """Statistics; the page refreshes itself while the broadcast is sending."""
+    db = get_session()
+    broadcast = load(db, broadcast_id)
+    figures = broadcasts.statistics(db, broadcast.id, now=utcnow())
+    goal_name = None
+    if figures.goal is not None:
+        model = Tag if figures.goal.kind == "tag" else TrackedLink
+        target = db.get(model, figures.goal.target_id)
+        goal_name = getattr(target, "name", None) or getattr(target, "destination", None)
+    return render_template("broadcasts/stats.html", broadcast=broadcast, stats=figures, goal_name=goal_name,
+                           labels=STATUS_LABELS, live=broadcast.status in (S.SENDING, S.SCHEDULED),
+                           pause_reasons=PAUSE_REASONS)
+
+
+def _friend_page_helpers() -> dict:
+    """`friend_broadcasts(friend_id)` for the friend page's broadcasts section."""
+    return {"friend_broadcasts": lambda friend_id: broadcast_stats.for_friend(get_session(), friend_id),
+            "broadcast_state_labels": STATE_LABELS}
+
+
+def init_app(app: Flask) -> None:
+    """Register the broadcast blueprints and the friend page's broadcasts section."""
+    from crm.broadcasts import send_views as broadcast_send
+
+    app.register_blueprint(bp)
+    app.register_blueprint(broadcast_send.bp)
+    app.context_processor(_friend_page_helpers)

@@ -1,0 +1,1 @@
+"""1:1 chat from the console."""

@@ -1,0 +1,143 @@
+"""/api/v1/friends: the console's friend list filters and keyset pages, and one friend with everything known."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from crm.api import auth, errors
+from crm.api.schemas import (DEFAULT_LIMIT, MAX_LIMIT, ErrorSchema, FriendDetailSchema, FriendSchema, Id, Text, When,
+                             page_of)
+from crm.db import get_session
+from crm.friends.models import Friend
+from crm.permissions import mask_name
+from crm.fields import service as field_service
+from crm.friends import notes as note_service
+from crm.tracking import service as tracking
+from crm.staff.audit import record
+from crm.friends.pages import DEFAULT_SORT, SORTS, Cursor, friend_page, tags_of
+from crm.friends.query import MAX_DAYS, MAX_SEARCH_CHARS, STATUSES, FilterError, FriendFilter, check_filter
+from crm.timeutil import utcnow
+from surveys import results
+
+blp = Blueprint("api_friends", __name__, url_prefix="/api/v1", description="Friends (友だち)")
+errors.install(blp)
+ID = "<int(max=2147483647):friend_id>"
+DETAIL_LIMIT = 50
+
+
+class FriendQuery(ma.Schema):
+    """The console's list filters; times are ISO 8601 (Asia/Tokyo when no offset is given)."""
+
+    q = Text(validate=validate.Length(max=MAX_SEARCH_CHARS), metadata={"description": "Name contains"})
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    tag_all = fields.List(Id(strict=False), validate=validate.Length(max=20), metadata={"description": "Has all these tags"})
+    tag_any = fields.List(Id(strict=False), validate=validate.Length(max=20), metadata={"description": "Has any of these"})
+    tag_none = fields.List(Id(strict=False), validate=validate.Length(max=20), metadata={"description": "Has none of these"})
+    followed_from = When()
+    followed_before = When()
+    interaction_from = When()
+    interaction_before = When()
+    interaction_within_days = fields.Integer(validate=validate.Range(0, MAX_DAYS))
+    interaction_older_than_days = fields.Integer(validate=validate.Range(0, MAX_DAYS))
+    sort = fields.String(load_default=DEFAULT_SORT, validate=validate.OneOf(list(SORTS)))
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(1, MAX_LIMIT))
+    cursor = Text(validate=validate.Length(max=60))
+
+
+def to_filter(args: dict) -> FriendFilter:
+    """The FriendFilter of the query arguments."""
+    return FriendFilter(
+        search=(args.get("q") or "").strip(), status=args.get("status"), tags_all=tuple(args.get("tag_all", ())),
+        tags_any=tuple(args.get("tag_any", ())), tags_none=tuple(args.get("tag_none", ())),
+        followed_from=args.get("followed_from"), followed_before=args.get("followed_before"),
+        interaction_from=args.get("interaction_from"), interaction_before=args.get("interaction_before"),
+        interaction_within_days=args.get("interaction_within_days"),
+        interaction_older_than_days=args.get("interaction_older_than_days"))
+
+
+def filter_error(error: FilterError) -> errors.ApiError:
+    return errors.ApiError(422, error.code, str(error), {"filter": [error.code]})
+
+
+def friend_dict(friend: Friend, tags: list, masked: bool) -> dict:
+    """A friend as the API shows it to a role (masked: no LINE id, picture, or full name)."""
+    return {"id": friend.id, "status": friend.status, "language": friend.language,
+            "line_user_id": None if masked else friend.line_user_id,
+            "display_name": mask_name(friend.display_name) if masked else friend.display_name,
+            "picture_url": None if masked else friend.picture_url,
+            "first_followed_at": friend.first_followed_at, "last_followed_at": friend.last_followed_at,
+            "blocked_at": friend.blocked_at, "last_interaction_at": friend.last_interaction_at,
+            "tags": [{"id": t.id, "name": t.name, "color": t.color} for t in tags]}
+
+
+def get_friend(friend_id: int) -> Friend:
+    """The friend or a 404."""
+    friend = get_session().get(Friend, friend_id)
+    if friend is None:
+        raise errors.not_found("friend", friend_id)
+    return friend
+
+
+@blp.route("/friends")
+@auth.guard(blp, "friends.view")
+@blp.arguments(FriendQuery, location="query", as_kwargs=True)
+@blp.response(200, page_of(FriendSchema))
+def list_friends(**args):
+    """List friends with the console's filters, newest follow first by default (keyset pages)."""
+    db, now = get_session(), utcnow()
+    flt = to_filter(args)
+    if flt.search and auth.masked():  # a name search would reveal the names the role sees masked, as in the console
+        raise errors.ApiError(403, "forbidden", "Searching by name is not available to this token's role.")
+    try:
+        check_filter(db, flt)
+        after = Cursor.decode(args["cursor"]) if args.get("cursor") else None
+        page = friend_page(db, flt, now=now, sort=args["sort"], after=after, size=args["limit"])
+    except FilterError as error:
+        raise filter_error(error) from None
+    tags = tags_of(db, [f.id for f in page.friends])
+    masked = auth.masked()
+    if page.friends and not masked:  # a page of names is a bulk view of personal data, as in the console
+        record(db, actor=auth.actor(), action="friends.list_viewed", target_type="friend_list",
+               after={"filter": flt.snapshot(), "rows": len(page.friends), "via": "api"})
+        db.commit()
+    return {"data": [friend_dict(f, tags.get(f.id, []), masked) for f in page.friends],
+            "next_cursor": page.next_cursor}
+
+
+@blp.route(f"/friends/{ID}")
+@auth.guard(blp, "friends.view")
+@blp.response(200, FriendDetailSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+def get_one(friend_id: int):
+    """One friend with tags, field values, notes, survey responses and link clicks."""
+    db, friend, masked = get_session(), get_friend(friend_id), auth.masked()
+    body = friend_dict(friend, tags_of(db, [friend.id]).get(friend.id, []), masked)
+    body["fields_"] = field_values(friend.id)
+    body["notes"] = [note_dict(note, author, masked) for note, author in
+                     note_service.notes_for_friend(db, friend_id=friend.id)[:DETAIL_LIMIT]]
+    body["survey_responses"] = [friend_response(item, masked) for item in
+                                results.answers_for_friend(db, friend.id, limit=DETAIL_LIMIT)]
+    body["clicks"] = [{**click, "user_agent": None if masked else click["user_agent"]}
+                      for click in tracking.clicks_for_friend(db, friend.id, limit=DETAIL_LIMIT)]
+    return body
+
+
+def field_values(friend_id: int) -> list[dict]:
+    return [{"field_id": d.id, "key": d.key, "label": d.label, "type": d.field_type,
+             "value": None if v is None else v.value}
+            for d, v in field_service.values_for_friend(get_session(), friend_id=friend_id)]
+
+
+def note_dict(note, author: str | None, masked: bool) -> dict:
+    return {"id": note.id, "body": None if masked else note.body, "author": author,
+            "created_at": note.created_at, "updated_at": note.updated_at}
+
+
+def friend_response(item, masked: bool) -> dict:
+    """A friend's survey response; free-text answers are hidden from masked roles, as on the friend page."""
+    return {"response_id": item.response.id, "survey_id": item.survey.id, "survey_title": item.survey.title,
+            "status": item.response.status, "started_at": item.response.started_at,
+            "finished_at": item.response.finished_at,
+            "answers": [{"question_id": q.id, "question": q.text, "kind": q.kind,
+                         "values": None if masked and q.kind == "text" else given} for q, given in item.answers]}

@@ -1,0 +1,1 @@
+"""Imports: CSV files of tags, fields and notes, and LINE's followers ids."""

@@ -1,0 +1,1 @@
+"""Outbound webhooks and the LINE webhook relay."""

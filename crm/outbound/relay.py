@@ -1,0 +1,65 @@
+"""The LINE webhook relay queue: raw bodies (with LINE's signature) waiting to be forwarded to a second URL."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func
+from sqlmodel import Session, select, update
+
+from crm.outbound.models import OutboxState, RelayItem
+from crm.outbound.outbox import retry_delay
+
+
+def enqueue(session: Session, *, body: bytes, signature: str, now: datetime) -> None:
+    """Store a verified webhook body exactly as received, due at once."""
+    session.add(RelayItem(body=body, signature=signature, received_at=now, next_attempt_at=now))
+
+
+def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[tuple[int, int, bytes, str]]:
+    """Lease the oldest pending items up to the first one not yet due (bodies are forwarded in LINE's order, so
+    one waiting for its retry holds back the later ones): (id, attempts, body, signature)."""
+    query = (select(RelayItem.id, RelayItem.attempts, RelayItem.body, RelayItem.signature, RelayItem.next_attempt_at)
+             .where(RelayItem.state == OutboxState.PENDING).order_by(RelayItem.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = []
+    for item_id, attempts, body, signature, due in session.exec(query):
+        if due is not None and due > now:
+            break
+        rows.append((item_id, attempts, body, signature))
+    if rows:
+        session.exec(update(RelayItem).where(RelayItem.id.in_([r[0] for r in rows])).values(
+            next_attempt_at=now + lease))
+    return rows
+
+
+def release(session: Session, *, item_ids: list[int], at: datetime) -> None:
+    """Give leased items back without counting a try."""
+    if item_ids:
+        session.exec(update(RelayItem).where(RelayItem.id.in_(item_ids)).values(next_attempt_at=at))
+
+
+def record_attempt(session: Session, *, item_id: int, attempts: int, now: datetime, status_code: int | None,
+                   error: str | None, max_attempts: int) -> None:
+    """A forwarded body is deleted (it holds personal messages); a failed one is retried with backoff, and
+    kept as failed after the last attempt."""
+    if status_code is not None and 200 <= status_code < 300:
+        session.exec(delete(RelayItem).where(RelayItem.id == item_id))
+        return
+    tried = attempts + 1
+    values = {"attempts": tried, "last_status_code": status_code, "last_error": (error or "")[:300] or None}
+    if tried >= max_attempts:
+        values.update(state=OutboxState.FAILED, next_attempt_at=None)
+    else:
+        values["next_attempt_at"] = now + retry_delay(tried)
+    session.exec(update(RelayItem).where(RelayItem.id == item_id).values(**values))
+
+
+def status(session: Session) -> dict:
+    """Pending and failed counts and the latest error, for the console."""
+    counts = dict(session.exec(select(RelayItem.state, func.count()).group_by(RelayItem.state)).all())
+    last = session.exec(select(RelayItem).where(RelayItem.last_error.is_not(None))
+                        .order_by(RelayItem.id.desc()).limit(1)).first()
+    return {"pending": counts.get(OutboxState.PENDING, 0), "failed": counts.get(OutboxState.FAILED, 0),
+            "last_error": last.last_error if last else None,
+            "last_status_code": last.last_status_code if last else None}

@@ -1,0 +1,169 @@
+"""Settings › Webhooks: outbound endpoints (events, secret, recent attempts, test event) and the relay's status."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectMultipleField, StringField
+from wtforms.fields import SelectChoice
+from wtforms.validators import Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from crm.console.guard import current_actor, requires
+from crm.db import get_session
+from crm.outbound.models import WebhookEndpoint
+from crm.outbound import relay, outbox as webhook_outbox
+from crm.staff.audit import record
+from crm.outbound.outbox import WebhookError
+
+bp = Blueprint("webhooks", __name__, url_prefix="/settings/webhooks")
+PERMISSION = "settings.manage"
+EVENT_LABELS = {
+    "friend.followed": _l("A friend followed (or unblocked) the account"),
+    "friend.blocked": _l("A friend blocked the account"),
+    "tag.added": _l("A tag was added to friends"),
+    "tag.removed": _l("A tag was removed from friends"),
+    "survey.answered": _l("A friend finished a survey"),
+    "link.clicked": _l("A friend clicked a tracked link"),
+    "broadcast.finished": _l("A broadcast finished sending"),
+}
+
+
+class EndpointForm(FlaskForm):
+    url = StringField(_l("URL"), validators=[Length(max=1000)])
+    description = StringField(_l("Description"), validators=[Length(max=200)])
+    events = SelectMultipleField(_l("Events"), choices=[SelectChoice(name, name) for name in webhook_outbox.EVENTS],
+                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+                                 validate_choice=False)
+    active = BooleanField(_l("Active"), default=True)
+
+
+class ButtonForm(FlaskForm):
+    """A button (CSRF token only)."""
+
+
+def _endpoint(endpoint_id: int) -> WebhookEndpoint:
+    endpoint = get_session().get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        abort(404)
+    return endpoint
+
+
+def _index(form: EndpointForm, status: int = 200, error: str | None = None):
+    db = get_session()
+    return render_template("webhooks/index.html", endpoints=webhook_outbox.list_endpoints(db), form=form,
+                           event_labels=EVENT_LABELS, error=error, relay_status=relay.status(db),
+                           relay_url=_relay_url()), status
+
+
+def _relay_url() -> str:
+    from flask import current_app
+
+    return current_app.config.get("LINE_WEBHOOK_RELAY_URL") or ""
+
+
+@bp.get("")
+@requires(PERMISSION)
+def index():
+    """The endpoints, a form for a new one, and the relay's status."""
+    return _index(EndpointForm(formdata=None))
+
+
+@bp.post("")
+@requires(PERMISSION)
+def create():
+    """Register an endpoint; its secret is shown on its page."""
+    form = EndpointForm()
+    if not form.validate_on_submit():
+        return _index(form, 400)
+    db = get_session()
+    actor = current_actor()
+    try:
+        endpoint = webhook_outbox.create_endpoint(db, url=form.url.data, events=form.events.data or [],
+                                                  description=form.description.data, staff_id=actor.staff_id)
+    except WebhookError as error:
+        return _index(form, 400, _(error.msgid, **error.params))
+    record(db, actor=actor, action="webhook.created", target_type="webhook_endpoint", target_id=endpoint.id,
+           after={"url": endpoint.url, "events": endpoint.events})
+    db.commit()
+    flash(_("The endpoint was added. Give its signing secret to the receiver."), "success")
+    return redirect(url_for("webhooks.show", endpoint_id=endpoint.id))
+
+
+def _show(endpoint: WebhookEndpoint, form: EndpointForm, status: int = 200, error: str | None = None):
+    db = get_session()
+    return render_template("webhooks/show.html", endpoint=endpoint, form=form, button=ButtonForm(),
+                           attempts=webhook_outbox.recent_attempts(db, endpoint.id),
+                           counts=webhook_outbox.state_counts(db, endpoint.id), event_labels=EVENT_LABELS,
+                           error=error), status
+
+
+@bp.get("/<int:endpoint_id>")
+@requires(PERMISSION)
+def show(endpoint_id: int):
+    """One endpoint: its settings, secret, delivery counts and latest attempts (Japan time)."""
+    endpoint = _endpoint(endpoint_id)
+    form = EndpointForm(formdata=None, url=endpoint.url, description=endpoint.description,
+                        events=endpoint.events.split(), active=endpoint.active)
+    return _show(endpoint, form)
+
+
+@bp.post("/<int:endpoint_id>")
+@requires(PERMISSION)
+def update(endpoint_id: int):
+    """Change an endpoint."""
+    endpoint, form = _endpoint(endpoint_id), EndpointForm()
+    if not form.validate_on_submit():
+        return _show(endpoint, form, 400)
+    db = get_session()
+    try:
+        webhook_outbox.update_endpoint(db, endpoint, url=form.url.data, events=form.events.data or [],
+                                       description=form.description.data, active=bool(form.active.data))
+    except WebhookError as error:
+        db.rollback()
+        return _show(_endpoint(endpoint_id), form, 400, _(error.msgid, **error.params))
+    record(db, actor=current_actor(), action="webhook.updated", target_type="webhook_endpoint",
+           target_id=endpoint.id, after={"url": endpoint.url, "events": endpoint.events, "active": endpoint.active})
+    db.commit()
+    flash(_("The endpoint was saved."), "success")
+    return redirect(url_for("webhooks.show", endpoint_id=endpoint.id))
+
+
+@bp.post("/<int:endpoint_id>/test")
+@requires(PERMISSION)
+def send_test(endpoint_id: int):
+    """Queue a webhook.test event for this endpoint."""
+    endpoint = _endpoint(endpoint_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    webhook_outbox.send_test(get_session(), endpoint_id=endpoint.id)
+    get_session().commit()
+    flash(_("A test event was queued; its attempt appears below within a few seconds."), "success")
+    return redirect(url_for("webhooks.show", endpoint_id=endpoint.id))
+
+
+@bp.post("/<int:endpoint_id>/delete")
+@requires(PERMISSION)
+def delete(endpoint_id: int):
+    """Delete an endpoint and its queued deliveries."""
+    endpoint = _endpoint(endpoint_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    record(db, actor=current_actor(), action="webhook.deleted", target_type="webhook_endpoint",
+           target_id=endpoint.id, before={"url": endpoint.url, "events": endpoint.events})
+    webhook_outbox.delete_endpoint(db, endpoint)
+    db.commit()
+    flash(_("The endpoint was deleted."), "success")
+    return redirect(url_for("webhooks.index"))
+
+
+def init_app(app: Flask) -> None:
+    """Register the settings pages of issue 6 and connect the webhook event listeners."""
+    from crm.imports import followers_views as followers_import
+    from crm.outbound import events as webhook_events
+
+    webhook_events.register()
+    app.register_blueprint(bp)
+    app.register_blueprint(followers_import.bp)

@@ -1,0 +1,1 @@
+"""Personal data: the full export, one friend's data on request, and erasure."""

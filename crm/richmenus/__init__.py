@@ -1,0 +1,1 @@
+"""Rich menus (リッチメニュー): builder, images, publishing to LINE and per-tag rules."""

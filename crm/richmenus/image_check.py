@@ -1,0 +1,85 @@
+"""Rich menu image checks done before LINE is called: type by magic bytes, size in bytes and pixels (Pillow)."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+
+from crm.richmenus.layouts import N_, RichMenuError
+
+MAX_IMAGE_BYTES = 1024 * 1024
+MIN_WIDTH, MAX_WIDTH, MIN_HEIGHT, MIN_RATIO = 800, 2500, 250, 1.45
+MAGIC = {"PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff"}
+CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    """An image LINE will accept for a menu of its size."""
+
+    data: bytes
+    content_type: str
+    width: int
+    height: int
+
+
+def image_format(data: bytes) -> str | None:
+    """PNG or JPEG by the file's first bytes (never by its name), else None."""
+    return next((kind for kind, magic in MAGIC.items() if data.startswith(magic)), None)
+
+
+def rule_problems(width: int, height: int, expected: tuple[int, int]) -> list[tuple[str, dict]]:
+    """LINE's size rules and the menu's own size, as (msgid, params) problems."""
+    problems = []
+    if not MIN_WIDTH <= width <= MAX_WIDTH:
+        problems.append((N_("The image is %(width)d pixels wide; LINE needs 800 to 2500."), {"width": width}))
+    if height < MIN_HEIGHT:
+        problems.append((N_("The image is %(height)d pixels high; LINE needs at least 250."), {"height": height}))
+    if height and width / height < MIN_RATIO:
+        problems.append((N_("The image's width ÷ height is %(ratio).3f; LINE needs at least 1.45."),
+                         {"ratio": width / height}))
+    if (width, height) != expected:
+        problems.append((N_("The image is %(width)d × %(height)d but this menu's size is %(expected_width)d × "
+                            "%(expected_height)d. Use an image of exactly that size, or change the menu's size."),
+                         {"width": width, "height": height, "expected_width": expected[0],
+                          "expected_height": expected[1]}))
+    return problems
+
+
+def _open(data: bytes, kind: str) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(data), formats=[kind])
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise RichMenuError(N_("The file starts like a %(kind)s image but cannot be read as one."),
+                            kind=kind) from error
+    return image
+
+
+def _decode(image: Image.Image, kind: str) -> None:
+    """Decode every pixel once, so a damaged or cut-off file is refused here rather than shown broken."""
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as error:
+        raise RichMenuError(N_("The %(kind)s image is damaged or incomplete."), kind=kind) from error
+
+
+def check_image(data: bytes, *, expected: tuple[int, int]) -> CheckedImage:
+    """Accept a JPEG or PNG of at most 1 MB that meets LINE's rules and is exactly `expected` in size."""
+    if not data:
+        raise RichMenuError(N_("Choose an image file to upload."))
+    kind = image_format(data)
+    if kind is None:
+        raise RichMenuError(N_("Only JPEG and PNG images can be used, and this file is neither "
+                               "(whatever its name says)."))
+    if len(data) > MAX_IMAGE_BYTES:
+        raise RichMenuError(N_("The image is %(bytes)s bytes; LINE accepts at most 1 MB (1,048,576 bytes)."),
+                            bytes=f"{len(data):,}")
+    image = _open(data, kind)
+    with image:
+        width, height = image.size
+        problems = rule_problems(width, height, expected)
+        if problems:
+            raise RichMenuError.many(problems)
+        _decode(image, kind)
+    return CheckedImage(data=data, content_type=CONTENT_TYPES[kind], width=width, height=height)

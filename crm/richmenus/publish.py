@@ -1,0 +1,258 @@
+"""Publishing rich menus to LINE: a live menu is never edited; a new one replaces it, relinked, then deleted."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterator
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, select
+
+from crm.line.errors import LineApiError
+from crm.friends.models import Friend
+from crm.richmenus.models import RichMenu, RichMenuLink, RichMenuStatus
+from crm.richmenus import rules as richmenu_rules
+from crm.tracking import service as tracking
+from crm.staff.audit import Actor, record
+from crm.richmenus.layouts import N_, RichMenuError, line_menu
+from crm.richmenus.limits import ALIAS_DELETE, CREATE, DELETE, check_budget, count_call, line_call
+from crm.richmenus.drafts import aliases, areas_of, get_menu, image_of, publish_problems
+from crm.timeutil import utcnow
+
+BULK = 500
+
+
+@dataclass
+class PublishResult:
+    """What publishing did on LINE."""
+
+    line_menu_id: str
+    replaced: str | None
+    relinked: int
+    queued: int
+    warnings: list[tuple[str, dict]] = field(default_factory=list)
+
+
+def linked_batches(session: Session, menu_id: int, size: int = BULK) -> Iterator[list[tuple[int, str]]]:
+    """(friend id, LINE user id) of the friends the CRM linked to this menu, 500 at a time."""
+    after = 0
+    while True:
+        batch = session.exec(select(RichMenuLink.friend_id, Friend.line_user_id)
+                             .join(Friend, Friend.id == RichMenuLink.friend_id)
+                             .where(RichMenuLink.rich_menu_id == menu_id, RichMenuLink.friend_id > after)
+                             .order_by(RichMenuLink.friend_id).limit(size)).all()
+        if not batch:
+            return
+        yield [tuple(row) for row in batch]
+        after = batch[-1][0]
+
+
+def _delete_quietly(session: Session, client, line_menu_id: str) -> list[tuple[str, dict]]:
+    """Delete a LINE menu; a failure becomes a warning (the menu is no longer shown to anyone)."""
+    count_call(session, DELETE)
+    try:
+        with line_call():
+            client.delete_rich_menu(line_menu_id)
+    except RichMenuError as error:
+        return [(N_("The old LINE menu %(id)s could not be deleted: %(problem)s"),
+                 {"id": line_menu_id, "problem": error.problems[0]})]
+    return []
+
+
+def _delete_alias_quietly(session: Session, client, alias_id: str) -> list[tuple[str, dict]]:
+    count_call(session, ALIAS_DELETE)
+    try:
+        with line_call():
+            client.delete_rich_menu_alias(alias_id)
+    except RichMenuError as error:
+        return [(N_("The old tab ID %(alias)s could not be deleted on LINE: %(problem)s"),
+                 {"alias": alias_id, "problem": error.problems[0]})]
+    return []
+
+
+def _create_on_line(session: Session, client, menu: RichMenu, base_url: str) -> str:
+    """Create the LINE menu and upload its image; a menu whose image fails is deleted again.
+
+    URL areas open the destination through its anonymous tracked link (when a public base URL is set), so
+    taps are counted; a shared menu cannot say who tapped."""
+    image = image_of(session, menu.id)
+
+    def tracked(uri: str) -> str:
+        return tracking.anonymous_url(session, destination=uri, base_url=base_url, source=f"richmenu:{menu.id}")
+
+    body = line_menu(name=menu.name, chat_bar_text=menu.chat_bar_text, size=menu.size, selected=menu.selected,
+                     areas=areas_of(menu), link=tracked)
+    count_call(session, CREATE)
+    with line_call():
+        new_id = client.create_rich_menu(body)
+    try:
+        with line_call():
+            client.set_rich_menu_image(new_id, image.data, image.content_type)
+    except RichMenuError:
+        _delete_quietly(session, client, new_id)
+        raise
+    return new_id
+
+
+def _point_alias(client, alias_id: str | None, new_id: str, *, exists: bool) -> None:
+    """Create the menu's tab alias, or move it to the new LINE menu."""
+    if alias_id is None:
+        return
+    with line_call():
+        if exists:
+            client.update_rich_menu_alias(alias_id, new_id)
+            return
+        try:
+            client.create_rich_menu_alias(alias_id, new_id)
+        except LineApiError as error:
+            if error.status != 400:
+                raise
+            client.update_rich_menu_alias(alias_id, new_id)  # left on LINE by an earlier attempt
+
+
+def _go_live(session: Session, client, menu: RichMenu, new_id: str, *, default: bool,
+             moved: list[list[str]]) -> int:
+    """Make the new LINE menu the one friends see: default, per-user links, tab alias."""
+    if default:
+        with line_call():
+            client.set_default_rich_menu(new_id)
+    relinked = 0
+    for batch in linked_batches(session, menu.id):
+        user_ids = [user_id for _friend_id, user_id in batch]
+        with line_call():
+            client.bulk_link_rich_menu(new_id, user_ids)
+        moved.append(user_ids)
+        relinked += len(batch)
+    _point_alias(client, menu.alias_id, new_id, exists=menu.published_alias_id == menu.alias_id)
+    return relinked
+
+
+def _default_line_id(session: Session) -> str | None:
+    """The LINE id of the menu that is the default now, if the CRM set one."""
+    return session.exec(select(RichMenu.line_menu_id).where(RichMenu.is_default,
+                                                           RichMenu.line_menu_id.is_not(None))).first()
+
+
+def _undo(session: Session, client, menu: RichMenu, new_id: str, *, default: bool, previous_default: str | None,
+          moved: list[list[str]]) -> None:
+    """Best effort after a failed publish: restore the default and the friends' old menu, delete the new one."""
+    try:
+        with line_call():
+            if default and previous_default:
+                client.set_default_rich_menu(previous_default)
+            elif default:
+                client.clear_default_rich_menu()
+            for user_ids in moved:
+                if menu.line_menu_id:
+                    client.bulk_link_rich_menu(menu.line_menu_id, user_ids)
+                else:
+                    client.bulk_unlink_rich_menu(user_ids)
+    except RichMenuError:
+        pass  # the failure that brought us here is what the user sees; both are audited below
+    _delete_quietly(session, client, new_id)
+
+
+def publish(session: Session, *, client, menu_id: int, make_default: bool, actor: Actor,
+            base_url: str = "") -> PublishResult:
+    """Create the menu on LINE, upload its image, go live (default, links, alias), then delete the old menu."""
+    menu, now = get_menu(session, menu_id), utcnow()
+    problems = publish_problems(session, menu)
+    if problems:
+        raise RichMenuError.many(problems)
+    old_id, old_alias = menu.line_menu_id, menu.published_alias_id
+    drop_alias = old_alias if old_alias and old_alias != menu.alias_id else None
+    check_budget(session, now=now, create=1, delete=1 if old_id else 0, alias_delete=1 if drop_alias else 0)
+    default, previous_default, moved = make_default or menu.is_default, _default_line_id(session), []
+    new_id = _create_on_line(session, client, menu, base_url)
+    try:
+        relinked = _go_live(session, client, menu, new_id, default=default, moved=moved)
+    except RichMenuError as error:
+        _undo(session, client, menu, new_id, default=default, previous_default=previous_default, moved=moved)
+        record(session, actor=actor, action="richmenu.publish_failed", target_type="rich_menu", target_id=menu.id,
+               after={"line_menu_id": new_id, "error": str(error)})
+        raise
+    warnings = _delete_quietly(session, client, old_id) if old_id else []
+    warnings += _delete_alias_quietly(session, client, drop_alias) if drop_alias else []
+    warnings += _unpublished_tabs(session, menu)
+    _mark_published(session, menu, new_id, default=default, now=now)
+    queued = richmenu_rules.queue_for_menu(session, menu.id) if old_id is None else 0
+    record(session, actor=actor, action="richmenu.published", target_type="rich_menu", target_id=menu.id,
+           after={"line_menu_id": new_id, "replaced": old_id, "relinked": relinked, "default": default,
+                  "alias_id": menu.alias_id, "revision": menu.revision, "warnings": [w[0] for w in warnings]})
+    return PublishResult(new_id, old_id, relinked, queued, warnings)
+
+
+def _unpublished_tabs(session: Session, menu: RichMenu) -> list[tuple[str, dict]]:
+    """Switch actions whose target menu is not on LINE yet (tapping them does nothing until it is)."""
+    targets = aliases(session, except_menu=menu.id)
+    return [(N_("Area %(number)d switches to the tab “%(alias)s”, whose menu is not published yet; the tab "
+                "works once it is."), {"number": number, "alias": area.action.value})
+            for number, area in enumerate(areas_of(menu), start=1)
+            if area.action and area.action.kind == "switch" and targets[area.action.value].line_menu_id is None]
+
+
+def _mark_published(session: Session, menu: RichMenu, new_id: str, *, default: bool, now: datetime) -> None:
+    if default:
+        session.exec(update(RichMenu).where(RichMenu.id != menu.id).values(is_default=False))
+    session.exec(update(RichMenuLink).where(RichMenuLink.rich_menu_id == menu.id)
+                 .values(line_menu_id=new_id, linked_at=now))
+    menu.status, menu.line_menu_id, menu.is_default = RichMenuStatus.PUBLISHED, new_id, default
+    menu.published_revision, menu.published_alias_id, menu.published_at = menu.revision, menu.alias_id, now
+    session.add(menu)
+    session.flush()
+
+
+@dataclass
+class UnpublishResult:
+    """How many friends were unlinked, and what could not be cleaned up on LINE."""
+
+    unlinked: int
+    warnings: list[tuple[str, dict]] = field(default_factory=list)
+
+
+def unpublish(session: Session, *, client, menu_id: int, actor: Actor) -> UnpublishResult:
+    """Unlink everyone the CRM linked to the menu, clear it as default, and delete it on LINE."""
+    menu, now = get_menu(session, menu_id), utcnow()
+    if menu.status != RichMenuStatus.PUBLISHED:
+        raise RichMenuError(N_("This menu is not published."))
+    check_budget(session, now=now, delete=1, alias_delete=1 if menu.published_alias_id else 0)
+    friend_ids = []
+    for batch in linked_batches(session, menu.id):
+        with line_call():
+            client.bulk_unlink_rich_menu([user_id for _friend_id, user_id in batch])
+        friend_ids += [friend_id for friend_id, _user_id in batch]
+    if menu.is_default:
+        with line_call():
+            client.clear_default_rich_menu()
+    session.exec(delete(RichMenuLink).where(RichMenuLink.rich_menu_id == menu.id))
+    warnings = _delete_alias_quietly(session, client, menu.published_alias_id) if menu.published_alias_id else []
+    warnings += _delete_quietly(session, client, menu.line_menu_id)
+    record(session, actor=actor, action="richmenu.unpublished", target_type="rich_menu", target_id=menu.id,
+           before={"line_menu_id": menu.line_menu_id, "default": menu.is_default},
+           after={"unlinked": len(friend_ids), "warnings": [w[0] for w in warnings]})
+    menu.status, menu.line_menu_id, menu.is_default = RichMenuStatus.DRAFT, None, False
+    menu.published_revision, menu.published_alias_id, menu.published_at = None, None, None
+    session.add(menu)
+    session.flush()
+    richmenu_rules.queue_friends(session, friend_ids)
+    return UnpublishResult(len(friend_ids), warnings)
+
+
+def set_default(session: Session, *, client, menu_id: int, actor: Actor) -> None:
+    """Make a published menu every friend's default."""
+    menu = get_menu(session, menu_id)
+    if menu.status != RichMenuStatus.PUBLISHED:
+        raise RichMenuError(N_("Publish the menu before making it the default."))
+    with line_call():
+        client.set_default_rich_menu(menu.line_menu_id)
+    session.exec(update(RichMenu).values(is_default=RichMenu.id == menu.id))
+    record(session, actor=actor, action="richmenu.default_set", target_type="rich_menu", target_id=menu.id,
+           after={"line_menu_id": menu.line_menu_id})
+
+
+def clear_default(session: Session, *, client, actor: Actor) -> None:
+    """Remove the default menu (friends without a per-user menu then see none)."""
+    with line_call():
+        client.clear_default_rich_menu()
+    session.exec(update(RichMenu).values(is_default=False))
+    record(session, actor=actor, action="richmenu.default_cleared", target_type="rich_menu")

@@ -1,0 +1,222 @@
+"""What friends see on LINE: publish and unpublish rich menus, the default menu, and the tag rules."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from wtforms.fields import SelectChoice
+
+from crm.console.guard import current_actor, requires
+from crm.richmenus.forms import ActionForm, PublishForm, RuleForm
+from crm.richmenus.views import menu_or_404, problem_texts, translate
+from crm.db import get_engine, get_session, session_scope
+from crm.line.runtime import line_client
+from crm.richmenus import publish as richmenu_publish, rules as richmenu_rules, drafts as richmenus
+from crm.tags import admin as tag_admin, service as tags
+from crm.richmenus.layouts import RichMenuError
+
+log = logging.getLogger("crm.richmenus")
+bp = Blueprint("richmenu_publish", __name__, url_prefix="/richmenus")
+
+
+@bp.record_once
+def _listen_to_tags(_state) -> None:
+    """Queue friends for the tag rules whenever their tags change (registered once per process)."""
+    tags.on_tags_changed(richmenu_rules.on_tags_changed)
+
+
+@bp.after_app_request
+def _apply_queued_relinks(response):
+    """After any request that queued friends (tagging, rules, unpublishing), apply the rules on LINE now.
+
+    The request's own work is committed by then; whatever fails here stays queued for the next request
+    or the worker."""
+    session = g.get("db_session")
+    if session is None or not session.info.pop(richmenu_rules.RELINK_QUEUED, False):
+        return response
+    session.rollback()  # release anything the request session still holds before writing again
+    try:
+        with session_scope(get_engine(current_app)) as work:
+            result = richmenu_rules.apply_pending(work, client=line_client(current_app))
+        log.info("richmenu_relinked friends=%s linked=%s unlinked=%s", result.friends, result.linked,
+                 result.unlinked)
+    except Exception:  # noqa: BLE001 - the queue keeps the work; never fail the user's request here
+        log.exception("richmenu_relink_failed")
+    return response
+
+
+def _back(menu_id: int):
+    return redirect(url_for("richmenus.edit", menu_id=menu_id))
+
+
+def _failed(db, error: RichMenuError, menu_id: int):
+    """Keep the record of LINE calls made (they count toward LINE's hourly limit), then show the problem."""
+    db.commit()
+    for text in problem_texts(error):
+        flash(text, "error")
+    return _back(menu_id)
+
+
+@bp.post("/<int:menu_id>/publish")
+@requires("richmenus.edit")
+def publish(menu_id: int):
+    """Publish the menu (again): a new LINE menu replaces the live one, which is then deleted."""
+    db = get_session()
+    menu_or_404(db, menu_id)
+    form = PublishForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        result = richmenu_publish.publish(db, client=line_client(current_app), menu_id=menu_id,
+                                          make_default=bool(form.make_default.data), actor=current_actor(),
+                                          base_url=current_app.config.get("PUBLIC_BASE_URL") or "")
+    except RichMenuError as error:
+        return _failed(db, error, menu_id)
+    db.commit()
+    flash(_("Published on LINE. %(relinked)d friends were moved to the new version; %(queued)d friends get it "
+            "through tag rules.", relinked=result.relinked, queued=result.queued), "success")
+    for warning in result.warnings:
+        flash(translate(*warning), "error")
+    return _back(menu_id)
+
+
+@bp.post("/<int:menu_id>/unpublish")
+@requires("richmenus.edit")
+def unpublish(menu_id: int):
+    """Take the menu off LINE: unlink the friends the CRM linked and delete the LINE menu."""
+    db = get_session()
+    menu_or_404(db, menu_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        result = richmenu_publish.unpublish(db, client=line_client(current_app), menu_id=menu_id,
+                                            actor=current_actor())
+    except RichMenuError as error:
+        return _failed(db, error, menu_id)
+    db.commit()
+    flash(_("Unpublished. %(count)d friends no longer see it.", count=result.unlinked), "success")
+    for warning in result.warnings:
+        flash(translate(*warning), "error")
+    return _back(menu_id)
+
+
+@bp.post("/<int:menu_id>/default")
+@requires("richmenus.edit")
+def make_default(menu_id: int):
+    """Make a published menu the default for every friend."""
+    db = get_session()
+    menu_or_404(db, menu_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        richmenu_publish.set_default(db, client=line_client(current_app), menu_id=menu_id, actor=current_actor())
+    except RichMenuError as error:
+        return _failed(db, error, menu_id)
+    db.commit()
+    flash(_("This is now the default menu."), "success")
+    return _back(menu_id)
+
+
+@bp.post("/default/clear")
+@requires("richmenus.edit")
+def clear_default():
+    """Remove the default menu."""
+    db = get_session()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        richmenu_publish.clear_default(db, client=line_client(current_app), actor=current_actor())
+    except RichMenuError as error:
+        db.rollback()
+        for text in problem_texts(error):
+            flash(text, "error")
+        return redirect(url_for("richmenus.index"))
+    db.commit()
+    flash(_("There is no default menu now."), "success")
+    return redirect(url_for("richmenus.index"))
+
+
+def _rule_form(db, **kwargs) -> RuleForm:
+    form = RuleForm(**kwargs)
+    form.tag.choices = [SelectChoice(tag.id, tag.name) for _folder, group in tag_admin.tags_by_folder(db)
+                        for tag in group]
+    form.menu.choices = [SelectChoice(menu.id, menu.name) for menu in richmenus.list_menus(db)]
+    return form
+
+
+def _rules_page(form: RuleForm | None = None, errors: list[str] | None = None, status: int = 200):
+    db = get_session()
+    return render_template("richmenus/rules.html", rules=richmenu_rules.list_rules(db),
+                           form=form or _rule_form(db, formdata=None), errors=errors or [],
+                           action_form=ActionForm(formdata=None), pending=richmenu_rules.pending_count(db)), status
+
+
+@bp.get("/rules")
+@requires("richmenus.edit")
+def rules():
+    """The tag rules in the order they are tried."""
+    return _rules_page()
+
+
+@bp.post("/rules")
+@requires("richmenus.edit")
+def add_rule():
+    """Add a rule at the end; friends with the tag get the menu (once it is published)."""
+    db = get_session()
+    form = _rule_form(db)
+    if not form.validate_on_submit():
+        return _rules_page(form, status=400)
+    try:
+        richmenu_rules.add_rule(db, tag_id=form.tag.data, menu_id=form.menu.data, actor=current_actor())
+    except RichMenuError as error:
+        db.rollback()
+        return _rules_page(form, problem_texts(error), 400)
+    db.commit()
+    flash(_("Rule added."), "success")
+    return redirect(url_for("richmenu_publish.rules"))
+
+
+@bp.post("/rules/<int:rule_id>/move")
+@requires("richmenus.edit")
+def move_rule(rule_id: int):
+    """Move a rule up or down."""
+    db = get_session()
+    direction = request.form.get("direction")
+    if not ActionForm().validate_on_submit() or direction not in ("up", "down"):
+        abort(400)
+    try:
+        richmenu_rules.move_rule(db, rule_id=rule_id, up=direction == "up", actor=current_actor())
+    except LookupError:
+        abort(404)
+    db.commit()
+    return redirect(url_for("richmenu_publish.rules"))
+
+
+@bp.post("/rules/<int:rule_id>/delete")
+@requires("richmenus.edit")
+def delete_rule(rule_id: int):
+    """Delete a rule; its friends get the next matching rule's menu, or the default."""
+    db = get_session()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        richmenu_rules.delete_rule(db, rule_id=rule_id, actor=current_actor())
+    except LookupError:
+        abort(404)
+    db.commit()
+    flash(_("Rule deleted."), "success")
+    return redirect(url_for("richmenu_publish.rules"))
+
+
+@bp.post("/rules/apply")
+@requires("richmenus.edit")
+def apply_rules():
+    """Apply the rules to every friend they concern (bulk links of up to 500 friends a call)."""
+    db = get_session()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    queued = richmenu_rules.queue_everyone(db, actor=current_actor())
+    db.commit()
+    flash(_("The rules are being applied to %(count)d friends.", count=queued), "success")
+    return redirect(url_for("richmenu_publish.rules"))

@@ -1,0 +1,209 @@
+"""Segment condition trees (絞り込み条件): parse, check and normalise the JSON a segment is stored as.
+
+The format is described in docs/segments.md. `validate` returns a normalised copy (only known keys, ids as
+ints, field values in their canonical form, times as ISO strings with an offset) or raises SegmentError with
+the path of the first bad part, e.g. "conditions[2].value".
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import column, select, table
+from sqlmodel import Session
+
+from crm.broadcasts.models import Broadcast
+from crm.fields.models import FieldDefinition, FieldType
+from crm.friends.models import FriendStatus
+from crm.tags.models import Tag
+from crm.tracking.models import TrackedLink
+from crm.fields.service import FieldValidationError, canonical_value
+from crm.errors import N_, TranslatableError
+from crm.timeutil import TOKYO
+
+MAX_DEPTH = 5
+MAX_LEAVES = 50
+MAX_DAYS = 36500
+MAX_JSON_CHARS = 100_000
+GROUPS = ("all", "any", "not")
+LEAVES = ("tag", "field", "answer", "clicked_link", "clicked_broadcast", "followed", "followed_within",
+          "interaction", "status")
+# Which comparisons each field type allows; dates and numbers compare by value (see segment_sql).
+FIELD_OPS = {FieldType.TEXT: ("eq", "ne", "contains", "empty"),
+             FieldType.CHOICE: ("eq", "ne", "empty"),
+             FieldType.NUMBER: ("eq", "ne", "lt", "gt", "empty"),
+             FieldType.DATE: ("eq", "ne", "lt", "gt", "empty")}
+# Survey tables belong to the `surveys` package, which crm never imports (ARCHITECTURE): the table names
+# and columns are the contract, read through lightweight references.
+MISSING = {"tag_id": N_("Tag %(id)s does not exist."), "link_id": N_("Link %(id)s does not exist."),
+           "broadcast_id": N_("Broadcast %(id)s does not exist."),
+           "question_id": N_("Survey question %(id)s does not exist.")}
+SURVEY_QUESTION = table("survey_question", column("id"))
+SURVEY_CHOICE = table("survey_choice", column("id"), column("question_id"))
+
+
+class SegmentError(TranslatableError):
+    """A condition tree that cannot be used; `path` says where (e.g. "conditions[2].value")."""
+
+    def __init__(self, path: str, msgid: str, **params):
+        super().__init__(msgid, **params)
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.path or '(root)'}: {super().__str__()}"
+
+
+def _at(path: str, key: str) -> str:
+    return f"{path}.{key}" if path and not key.startswith("[") else f"{path}{key}"
+
+
+def parse(data: dict | str) -> dict:
+    """The tree as a dict: JSON text is decoded, anything else must already be an object."""
+    if isinstance(data, str):
+        if len(data) > MAX_JSON_CHARS:
+            raise SegmentError("", N_("The condition tree is too large."))
+        try:
+            data = json.loads(data)
+        except ValueError:
+            raise SegmentError("", N_("The condition tree is not valid JSON.")) from None
+    if not isinstance(data, dict):
+        raise SegmentError("", N_("A condition must be an object with a type."))
+    return data
+
+
+def validate(session: Session, data: dict | str) -> dict:
+    """Parse and check a condition tree (known tags, fields, questions, links; depth, size); normalised copy."""
+    return _Checker(session).node(parse(data), "", 1)
+
+
+class _Checker:
+    """Walks a tree once, counting leaves and checking each against the database."""
+
+    def __init__(self, session: Session):
+        self.session, self.leaves = session, 0
+
+    def node(self, node, path: str, depth: int) -> dict:
+        if not isinstance(node, dict):
+            raise SegmentError(path, N_("A condition must be an object with a type."))
+        kind = node.get("type")
+        if kind in GROUPS:
+            if depth > MAX_DEPTH:
+                raise SegmentError(path, N_("Groups can be nested at most %(max)d deep."), max=MAX_DEPTH)
+            return self.group(node, kind, path, depth)
+        if kind not in LEAVES:
+            raise SegmentError(_at(path, "type"), N_("Unknown condition type %(type)s."), type=str(kind)[:40])
+        self.leaves += 1
+        if self.leaves > MAX_LEAVES:
+            raise SegmentError(path, N_("A segment can have at most %(max)d conditions."), max=MAX_LEAVES)
+        return {"type": kind, **getattr(self, kind)(node, path)}
+
+    def group(self, node: dict, kind: str, path: str, depth: int) -> dict:
+        if kind == "not":
+            return {"type": "not", "condition": self.node(node.get("condition"), _at(path, "condition"), depth + 1)}
+        children = node.get("conditions", [])
+        if not isinstance(children, list):
+            raise SegmentError(_at(path, "conditions"), N_("Conditions must be a list."))
+        return {"type": kind, "conditions": [self.node(child, _at(path, f"conditions[{i}]"), depth + 1)
+                                             for i, child in enumerate(children)]}
+
+    def _exists(self, model_id, node: dict, path: str, key: str) -> int:
+        value = _int(node, path, key)
+        if self.session.exec(select(model_id).where(model_id == value)).first() is None:
+            raise SegmentError(_at(path, key), MISSING[key], id=value)
+        return value
+
+    def tag(self, node: dict, path: str) -> dict:
+        return {"tag_id": self._exists(Tag.id, node, path, "tag_id")}
+
+    def clicked_link(self, node: dict, path: str) -> dict:
+        return {"link_id": self._exists(TrackedLink.id, node, path, "link_id")}
+
+    def clicked_broadcast(self, node: dict, path: str) -> dict:
+        return {"broadcast_id": self._exists(Broadcast.id, node, path, "broadcast_id")}
+
+    def answer(self, node: dict, path: str) -> dict:
+        question = self._exists(SURVEY_QUESTION.c.id, node, path, "question_id")
+        choice = _int(node, path, "choice_id")
+        owner = self.session.exec(select(SURVEY_CHOICE.c.question_id).where(SURVEY_CHOICE.c.id == choice)).scalar()
+        if owner != question:
+            raise SegmentError(_at(path, "choice_id"), N_("Choice %(id)s is not a choice of this question."),
+                               id=choice)
+        return {"question_id": question, "choice_id": choice}
+
+    def field(self, node: dict, path: str) -> dict:
+        key = node.get("key")
+        definition = self.session.exec(select(FieldDefinition).where(FieldDefinition.key == key)).scalars().first() \
+            if isinstance(key, str) else None
+        if definition is None:
+            raise SegmentError(_at(path, "key"), N_("Field %(key)s does not exist."), key=str(key)[:60])
+        op = node.get("op")
+        if op not in FIELD_OPS[definition.field_type]:
+            raise SegmentError(_at(path, "op"), N_("%(op)s cannot be used with a %(type)s field."),
+                               op=str(op)[:20], type=definition.field_type)
+        if op == "empty":
+            return {"key": key, "op": op}
+        return {"key": key, "op": op, "value": _field_value(definition, op, node.get("value"), path)}
+
+    def followed(self, node: dict, path: str) -> dict:
+        op = _choice(node, path, "op", ("before", "after"))
+        return {"op": op, "at": _datetime(node.get("at"), _at(path, "at")).isoformat()}
+
+    def followed_within(self, node: dict, path: str) -> dict:
+        return {"days": _days(node, path)}
+
+    def interaction(self, node: dict, path: str) -> dict:
+        return {"op": _choice(node, path, "op", ("older", "newer")), "days": _days(node, path)}
+
+    def status(self, node: dict, path: str) -> dict:
+        return {"value": _choice(node, path, "value", (FriendStatus.FOLLOWING, FriendStatus.BLOCKED))}
+
+
+def _int(node: dict, path: str, key: str) -> int:
+    value = node.get(key)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)  # form posts send ids as strings
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
+        raise SegmentError(_at(path, key), N_("Choose a value."))
+    return value
+
+
+def _choice(node: dict, path: str, key: str, allowed: tuple[str, ...]) -> str:
+    value = node.get(key)
+    if value not in allowed:
+        raise SegmentError(_at(path, key), N_("Choose one of %(choices)s."), choices=", ".join(allowed))
+    return value
+
+
+def _days(node: dict, path: str) -> int:
+    value = node.get("days")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_DAYS:
+        raise SegmentError(_at(path, "days"), N_("Enter a number of days from 0 to %(max)d."), max=MAX_DAYS)
+    return value
+
+
+def _datetime(value, path: str) -> datetime:
+    """An ISO date or date-time; without an offset it is Asia/Tokyo time (what the console shows)."""
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise SegmentError(path, N_("Enter a date and time such as 2026-01-01T00:00:00+09:00."))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=TOKYO)
+
+
+def _field_value(definition: FieldDefinition, op: str, raw, path: str) -> str:
+    """The comparison value in the field's canonical form (what set_field_value stores)."""
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        raw = str(Decimal(str(raw)))
+    if not isinstance(raw, str) or not raw.strip():
+        raise SegmentError(_at(path, "value"), N_("Enter a value to compare with."))
+    if op == "contains":
+        return raw.strip()[:1000]
+    try:
+        return canonical_value(definition, raw)
+    except FieldValidationError as error:
+        raise SegmentError(_at(path, "value"), error.msgid, **error.params) from None

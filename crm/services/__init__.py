@@ -1,1 +1,0 @@
-"""Domain services: functions over a session, with keyword-only arguments; they never commit."""

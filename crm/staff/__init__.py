@@ -1,0 +1,1 @@
+"""Staff accounts, sign-in checks, the audit log and API tokens."""

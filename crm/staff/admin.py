@@ -1,0 +1,110 @@
+"""Administering staff accounts: create, change role, deactivate, reactivate, reset password, all audited."""
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from crm.staff.models import Staff
+from crm.permissions import ROLES
+from crm.staff import service as staff_service
+from crm.staff.audit import Actor, record
+from crm.staff.service import StaffError
+
+ADMIN = "admin"
+
+
+class StaffAccountError(StaffError):
+    """A staff account change that cannot be done; code names the reason for the console."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(detail)
+        self.code = code
+
+
+def _profile(staff: Staff) -> dict:
+    """What the audit log keeps about an account (never the password or its hash)."""
+    return {"email": staff.email, "display_name": staff.display_name, "role": staff.role, "active": staff.active}
+
+
+def get_staff(session: Session, staff_id: int) -> Staff:
+    """Return a staff account or raise StaffAccountError("not_found")."""
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise StaffAccountError("not_found", f"staff {staff_id} does not exist")
+    return staff
+
+
+def list_staff(session: Session) -> list[Staff]:
+    """Every staff account, active ones first, by email."""
+    return list(session.exec(select(Staff).order_by(Staff.active.desc(), Staff.email)).all())
+
+
+def _other_active_admins(session: Session, staff_id: int) -> int:
+    """Count the other active admins, locking their rows so two admins cannot remove each other at once."""
+    query = select(Staff.id).where(Staff.role == ADMIN, Staff.active.is_(True), Staff.id != staff_id)
+    return len(session.exec(query.with_for_update()).all())
+
+
+def _guard_admin_loss(session: Session, staff: Staff, acting_staff_id: int | None) -> None:
+    """Refuse to take admin rights from oneself or from the last active admin."""
+    if staff.id == acting_staff_id:
+        raise StaffAccountError("self", "you cannot deactivate or demote yourself")
+    if staff.role == ADMIN and staff.active and _other_active_admins(session, staff.id) == 0:
+        raise StaffAccountError("last_admin", "the last active admin cannot be removed")
+
+
+def create_account(session: Session, *, email: str, display_name: str, role: str, password: str,
+                   actor: Actor) -> Staff:
+    """Create a staff account with an initial password."""
+    existing = select(Staff.id).where(Staff.email == staff_service.normalise_email(email))
+    if session.exec(existing).first() is not None:
+        raise StaffAccountError("duplicate_email", "a staff member with this email already exists")
+    try:
+        staff = staff_service.create_staff(session, email=email, password=password, display_name=display_name,
+                                           role=role)
+    except StaffError as error:
+        raise StaffAccountError("invalid", str(error)) from error
+    record(session, actor=actor, action="staff.created", target_type="staff", target_id=staff.id,
+           after=_profile(staff))
+    return staff
+
+
+def change_role(session: Session, *, staff_id: int, role: str, actor: Actor) -> Staff:
+    """Give an account another role; an admin cannot demote themselves or the last admin."""
+    staff = get_staff(session, staff_id)
+    if role not in ROLES:
+        raise StaffAccountError("invalid", f"unknown role {role!r}")
+    if role == staff.role:
+        return staff
+    if staff.role == ADMIN:
+        _guard_admin_loss(session, staff, actor.staff_id)
+    before = staff.role
+    staff.role = role
+    record(session, actor=actor, action="staff.role_changed", target_type="staff", target_id=staff.id,
+           before={"role": before}, after={"role": role})
+    return staff
+
+
+def set_active(session: Session, *, staff_id: int, active: bool, actor: Actor) -> Staff:
+    """Deactivate (signing the person out) or reactivate an account."""
+    staff = get_staff(session, staff_id)
+    if staff.active == active:
+        return staff
+    if not active:
+        _guard_admin_loss(session, staff, actor.staff_id)
+    staff.active = active
+    action = "staff.reactivated" if active else "staff.deactivated"
+    record(session, actor=actor, action=action, target_type="staff", target_id=staff.id,
+           before={"active": not active}, after={"active": active})
+    return staff
+
+
+def reset_password(session: Session, *, staff_id: int, password: str, actor: Actor) -> Staff:
+    """Set a new password for an account; the audit entry records only that it happened."""
+    staff = get_staff(session, staff_id)
+    try:
+        staff_service.set_password(staff, password)
+    except StaffError as error:
+        raise StaffAccountError("invalid", str(error)) from error
+    record(session, actor=actor, action="staff.password_reset", target_type="staff", target_id=staff.id,
+           after={"email": staff.email})
+    return staff

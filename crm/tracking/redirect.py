@@ -1,0 +1,108 @@
+"""GET /r/<token>: record a tracked click and redirect to the link's stored destination.
+
+The request does the least work: one primary-key lookup, one insert (two when the link adds a tag: the tag
+itself is added later by the worker from the click_action queue), one commit. A valid click is answered by
+a small WSGI layer in front of Flask (no request context, cookie session or request log line, which would
+also write the token to the logs); everything else under /r/ (HEAD, link-preview robots, unknown or
+malformed tokens) goes to the Flask view. The destination always comes from the database; an unknown token gets a 404 page, never a
+redirect.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, render_template
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from werkzeug.wrappers import Response
+
+from crm.db import get_engine, get_session, is_postgresql, make_engine, session_scope, write_lock
+from crm.tracking import service as tracking
+
+bp = Blueprint("redirect", __name__)
+PREFIX = "/r/"
+FRIEND_PAGE_CLICKS = 50
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+
+
+class ClickLayer:
+    """WSGI middleware: answers a GET of a known token with 302 after storing the click; passes the rest on."""
+
+    def __init__(self, wsgi_app, engine: Engine):
+        self.wsgi_app, self.engine = wsgi_app, engine
+        self.click_engine = engine
+        if is_postgresql(engine):
+            # A click is one atomic statement there: autocommit saves BEGIN and COMMIT, and a pool without
+            # pre-ping saves a third round trip (a stale connection is retried once instead, in click()).
+            url = engine.url.render_as_string(hide_password=False)
+            self.click_engine = make_engine(url, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+            event.listen(engine, "engine_disposed", lambda _engine: self.click_engine.dispose())
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if (path.startswith(PREFIX) and environ.get("REQUEST_METHOD") == "GET"
+                and not tracking.is_link_preview(environ.get("HTTP_USER_AGENT"))):
+            location = self.click(path[len(PREFIX):], environ.get("HTTP_USER_AGENT"))
+            if location is not None:
+                start_response("302 Found", [("Location", location), ("Content-Length", "0"),
+                                             *NO_STORE.items()])
+                return [b""]
+        return self.wsgi_app(environ, start_response)
+
+    def click(self, token: str, user_agent: str | None) -> str | None:
+        """Store the click and return the destination, or None for an unknown token."""
+        try:
+            return self._click(token, user_agent)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            return self._click(token, user_agent)  # the database restarted: once more, on a new connection
+
+    def _click(self, token: str, user_agent: str | None) -> str | None:
+        with write_lock(self.engine), self.click_engine.connect() as connection:
+            target = tracking.click(connection, token=token, user_agent=user_agent)
+            if target is None:
+                return None
+            connection.commit()
+        return target.destination
+
+
+@bp.route("/r/<path:token>", methods=["GET"], merge_slashes=False)  # all of /r/ gets our 404, never a 308
+def follow(token: str):
+    """Unknown tokens: the 404 page. HEAD of a known token (link checkers) or a link-preview robot's GET:
+    302, not counted."""
+    target = tracking.find_target(get_session().connection(), token)
+    get_session().rollback()
+    if target is None:
+        return render_template("redirect/not_found.html"), 404, NO_STORE
+    response = Response(status=302, headers=NO_STORE)
+    response.headers["Location"] = target.destination
+    response.autocorrect_location_header = False
+    return response
+
+
+def click_actions_tick(engine: Engine, *, batch: int = 500, max_batches: int = 20) -> int:
+    """Worker job: add the tags queued by clicks, one transaction per batch; return how many were applied."""
+    applied = 0
+    for _ in range(max_batches):
+        with session_scope(engine) as session:
+            done = tracking.apply_click_actions(session, limit=batch)
+        applied += done
+        if done < batch:
+            break
+    return applied
+
+
+def _friend_page_helpers() -> dict:
+    """`friend_clicks(friend_id)` for the friend page's clicks section."""
+    return {"friend_clicks": lambda friend_id: tracking.clicks_for_friend(get_session(), friend_id,
+                                                                           FRIEND_PAGE_CLICKS)}
+
+
+def init_app(app: Flask) -> None:
+    """Register the click layer, the redirect view (exempt from CSRF: no form) and the friend page helper."""
+    from crm.console.auth import csrf
+
+    app.wsgi_app = ClickLayer(app.wsgi_app, get_engine(app))
+    app.register_blueprint(bp)
+    csrf.exempt(bp)
+    app.context_processor(_friend_page_helpers)

@@ -1,0 +1,1 @@
+"""POST /callback: LINE's webhook, event dispatch, and the registries features plug into."""

@@ -1,0 +1,64 @@
+"""Webhook events: stored once by webhookEventId."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from datetime import datetime
+
+from sqlalchemy import bindparam, update
+from sqlmodel import Session
+
+from crm.webhook.models import WebhookEvent
+from crm.sql import dialect_insert
+from crm.timeutil import utcnow
+
+
+def event_key(event: dict, raw: str | None = None) -> str:
+    """Return the event's webhookEventId, or a content hash for an event that lacks one."""
+    key = event.get("webhookEventId")
+    if isinstance(key, str) and 0 < len(key) <= 64:
+        return key
+    digest = hashlib.sha256((raw or json.dumps(event, sort_keys=True)).encode()).hexdigest()
+    return "sha256:" + digest[:56]
+
+
+@functools.cache
+def _record_statement(dialect: str):
+    """The event insert, built once per dialect."""
+    table = WebhookEvent.__table__
+    columns = ("webhook_event_id", "event_type", "source_type", "source_id", "line_user_id", "is_redelivery",
+               "occurred_at", "received_at", "payload")
+    values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    return (dialect_insert(dialect, table).values(values)
+            .on_conflict_do_nothing(index_elements=["webhook_event_id"]).returning(table.c.id))
+
+
+_LINK_FRIEND = (update(WebhookEvent.__table__).where(WebhookEvent.__table__.c.id == bindparam("row_id"))
+                .values(friend_id=bindparam("friend_id")))
+
+
+def record_event(session: Session, *, key: str, event: dict, occurred_at: datetime,
+                 user_id: str | None) -> int | None:
+    """Insert the event; return its row id, or None if it was already stored."""
+    source = event.get("source") if isinstance(event.get("source"), dict) else {}
+    source_id = source.get("userId") or source.get("groupId") or source.get("roomId")
+    delivery = event.get("deliveryContext") if isinstance(event.get("deliveryContext"), dict) else {}
+    params = {
+        "webhook_event_id": key,
+        "event_type": str(event.get("type") or "unknown")[:40],
+        "source_type": str(source.get("type"))[:10] if source.get("type") else None,
+        "source_id": str(source_id)[:64] if source_id else None,
+        "line_user_id": user_id,
+        "is_redelivery": bool(delivery.get("isRedelivery")),
+        "occurred_at": occurred_at,
+        "received_at": utcnow(),
+        "payload": json.dumps(event, ensure_ascii=False),
+    }
+    statement = _record_statement(session.get_bind().dialect.name)
+    return session.connection().execute(statement, params).scalar()
+
+
+def link_friend(session: Session, *, event_row_id: int, friend_id: int) -> None:
+    """Attach the friend an event belongs to."""
+    session.connection().execute(_LINK_FRIEND, {"row_id": event_row_id, "friend_id": friend_id})

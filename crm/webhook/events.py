@@ -1,0 +1,133 @@
+"""Handling of one webhook event: a dispatch table keyed by event type, one transaction per event."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from crm.db import session_scope
+from crm.webhook.hooks import BlockContext, EventHooks, TextContext
+from crm.webhook.postbacks import PostbackContext, PostbackRegistry
+from crm.webhook import event_store as event_service
+from crm.friends import service as friends, messages
+from crm.outbound import events as webhook_events
+from crm.timeutil import from_line_timestamp
+
+log = logging.getLogger("crm.webhook")
+
+
+@dataclass
+class IncomingEvent:
+    """One event of a webhook body with what every handler needs."""
+
+    raw: dict
+    key: str
+    occurred_at: datetime
+    user_id: str | None
+
+    @property
+    def type(self) -> str:
+        return str(self.raw.get("type") or "unknown")
+
+
+def on_follow(session, event: IncomingEvent, _registry) -> int:
+    friend_id = friends.follow(session, line_user_id=event.user_id, at=event.occurred_at)
+    webhook_events.friend_followed(session, friend_id=friend_id, line_user_id=event.user_id, at=event.occurred_at)
+    return friend_id
+
+
+def on_unfollow(session, event: IncomingEvent, _registry) -> int:
+    friend_id = friends.block(session, line_user_id=event.user_id, at=event.occurred_at)
+    webhook_events.friend_blocked(session, friend_id=friend_id, line_user_id=event.user_id, at=event.occurred_at)
+    return friend_id
+
+
+def on_message(session, event: IncomingEvent, _registry) -> int:
+    friend_id = friends.record_interaction(session, line_user_id=event.user_id, at=event.occurred_at)
+    message = event.raw.get("message") if isinstance(event.raw.get("message"), dict) else {}
+    messages.record_incoming(session, friend_id=friend_id, message=message,
+                             at=event.occurred_at, webhook_event_id=event.key)
+    return friend_id
+
+
+def on_postback(session, event: IncomingEvent, registry: PostbackRegistry) -> int:
+    friend_id = friends.record_interaction(session, line_user_id=event.user_id, at=event.occurred_at)
+    postback = event.raw.get("postback") if isinstance(event.raw.get("postback"), dict) else {}
+    params = postback.get("params") if isinstance(postback.get("params"), dict) else {}
+    registry.dispatch(PostbackContext(
+        session=session, friend_id=friend_id, line_user_id=event.user_id,
+        data=str(postback.get("data") or ""), params=params,
+        reply_token=event.raw.get("replyToken"), occurred_at=event.occurred_at,
+    ))
+    return friend_id
+
+
+def on_unsend(session, event: IncomingEvent, _registry) -> int | None:
+    friend = friends.get_by_line_id(session, event.user_id)
+    unsend = event.raw.get("unsend") if isinstance(event.raw.get("unsend"), dict) else {}
+    if friend is None or not unsend.get("messageId"):
+        return friend.id if friend else None
+    messages.mark_unsent(session, friend_id=friend.id, line_message_id=str(unsend["messageId"]))
+    return friend.id
+
+
+def on_other(session, event: IncomingEvent, _registry) -> int:
+    return friends.record_interaction(session, line_user_id=event.user_id, at=event.occurred_at)
+
+
+HANDLERS = {
+    "follow": on_follow,
+    "unfollow": on_unfollow,
+    "message": on_message,
+    "postback": on_postback,
+    "unsend": on_unsend,
+}
+
+
+def notify_hooks(session, event: IncomingEvent, friend_id: int, hooks: EventHooks) -> None:
+    """Offer a friend's text message, or their block, to the features' hooks."""
+    if event.type == "unfollow":
+        hooks.blocked(BlockContext(session=session, friend_id=friend_id, occurred_at=event.occurred_at))
+        return
+    message = event.raw.get("message") if event.type == "message" else None
+    if isinstance(message, dict) and message.get("type") == "text" and isinstance(message.get("text"), str):
+        hooks.text_received(TextContext(
+            session=session, friend_id=friend_id, line_user_id=event.user_id, text=message["text"],
+            reply_token=event.raw.get("replyToken"), occurred_at=event.occurred_at, event_key=event.key))
+
+
+def parse_event(raw: dict) -> IncomingEvent:
+    """Read the fields every handler needs; events from groups and rooms have no friend."""
+    source = raw.get("source") if isinstance(raw.get("source"), dict) else {}
+    user_id = source.get("userId") if source.get("type") == "user" else None
+    if not (isinstance(user_id, str) and 0 < len(user_id) <= 64):
+        user_id = None
+    timestamp = raw.get("timestamp")
+    occurred_at = from_line_timestamp(timestamp if isinstance(timestamp, (int, float)) else None)
+    return IncomingEvent(raw=raw, key=event_service.event_key(raw), occurred_at=occurred_at, user_id=user_id)
+
+
+def process_event(engine: Engine, raw: dict, registry: PostbackRegistry, hooks: EventHooks | None = None) -> str:
+    """Store the event once and act on it once; return 'processed', 'duplicate' or 'stored'."""
+    event = parse_event(raw)
+    friend_id = None
+    with session_scope(engine) as session:
+        row_id = event_service.record_event(session, key=event.key, event=raw,
+                                            occurred_at=event.occurred_at, user_id=event.user_id)
+        if row_id is None:
+            outcome = "duplicate"
+        elif event.user_id is None:
+            outcome = "stored"
+        else:
+            handler = HANDLERS.get(event.type, on_other)
+            friend_id = handler(session, event, registry)
+            if hooks is not None and friend_id is not None:
+                notify_hooks(session, event, friend_id, hooks)
+            if friend_id is not None:
+                event_service.link_friend(session, event_row_id=row_id, friend_id=friend_id)
+            outcome = "processed"
+    log.info("webhook_event id=%s type=%s friend_id=%s redelivery=%s status=%s", event.key, event.type,
+             friend_id, bool((raw.get("deliveryContext") or {}).get("isRedelivery")), outcome)
+    return outcome

@@ -1,0 +1,59 @@
+"""POST /callback: verify LINE's signature, then store and act on each event once."""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+from linebot.v3 import SignatureValidator
+
+from crm.db import get_engine, session_scope
+from crm.webhook.events import process_event
+from crm.webhook.hooks import HOOKS_KEY
+from crm.outbound import relay
+from crm.timeutil import utcnow
+
+log = logging.getLogger("crm.webhook")
+bp = Blueprint("line_webhook", __name__)
+REGISTRY_KEY = "crm_postbacks"
+
+
+def _reject(status: int, message: str):
+    log.warning("webhook_rejected status=%s reason=%s", status, message)
+    return jsonify(error=message), status
+
+
+@bp.post("/callback")
+def callback():
+    """Receive a LINE webhook."""
+    limit = current_app.config["WEBHOOK_MAX_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        return _reject(413, "body too large")
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        return _reject(413, "body too large")
+    signature = request.headers.get("X-Line-Signature")
+    if not signature:
+        return _reject(400, "missing X-Line-Signature")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return _reject(400, "body is not UTF-8")
+    validator = SignatureValidator(current_app.config["LINE_CHANNEL_SECRET"])
+    if not validator.validate(text, signature):
+        return _reject(400, "invalid signature")
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return _reject(400, "malformed JSON")
+    events = payload.get("events") if isinstance(payload, dict) else None
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        return _reject(400, "body must be an object with an events array")
+    engine = get_engine(current_app)
+    if current_app.config.get("LINE_WEBHOOK_RELAY_URL"):
+        with session_scope(engine) as session:  # stored before acting, forwarded by the worker
+            relay.enqueue(session, body=body, signature=signature, now=utcnow())
+    registry, hooks = current_app.extensions[REGISTRY_KEY], current_app.extensions.get(HOOKS_KEY)
+    for event in events:
+        process_event(engine, event, registry, hooks)
+    return jsonify(status="ok")

@@ -1,0 +1,89 @@
+"""Profiles are fetched from LINE after the webhook answers, with retries; a slow LINE never slows the ack."""
+from datetime import timedelta
+
+from sqlmodel import Session, select, update
+
+from crm.db import get_engine
+from crm.friends.jobs import fetch_due_profiles
+from crm.line.runtime import line_client
+from crm.friends.models import Friend
+from crm.timeutil import utcnow
+
+
+def friend_of(app, user_id):
+    with Session(get_engine(app)) as session:
+        return session.exec(select(Friend).where(Friend.line_user_id == user_id)).one()
+
+
+def make_due_now(app, user_id):
+    with Session(get_engine(app)) as session:
+        session.exec(update(Friend).where(Friend.line_user_id == user_id)
+                     .values(profile_fetch_due_at=utcnow() - timedelta(seconds=1)))
+        session.commit()
+
+
+def tick(app):
+    return fetch_due_profiles(get_engine(app), line_client(app))
+
+
+def test_follow_then_worker_fetches_the_profile_from_the_simulator(app, sim, crm_server):
+    user = sim.create_user("山田 花子", picture_url="https://example.com/p.png", language="ja",
+                           status_message="こんにちは")
+    assert sim.follow(user)["status"] == 200
+    assert friend_of(app, user).display_name is None
+    assert tick(app) == 1
+    friend = friend_of(app, user)
+    assert (friend.display_name, friend.picture_url, friend.language, friend.status_message) == (
+        "山田 花子", "https://example.com/p.png", "ja", "こんにちは")
+    assert friend.profile_fetch_due_at is None and friend.profile_fetched_at is not None
+    assert tick(app) == 0
+    assert len(sim.requests_log(path="/v2/bot/profile")) == 1
+
+
+def test_profile_404_keeps_an_empty_profile_and_retries_later(app, sim, crm_server):
+    user = sim.create_user("No consent", profile_consent=False)
+    sim.follow(user)
+    assert tick(app) == 0
+    friend = friend_of(app, user)
+    assert friend.display_name is None and friend.status == "following"
+    assert friend.profile_fetch_attempts == 1
+    assert friend.profile_fetch_due_at > utcnow() + timedelta(seconds=20)
+
+
+def test_failed_fetch_is_retried_and_then_succeeds(app, sim, crm_server):
+    user = sim.create_user("Retry me")
+    sim.follow(user)
+    sim.set_fault("profile", kind="error", count=1, status=500)
+    assert tick(app) == 0
+    assert friend_of(app, user).profile_fetch_attempts == 1
+    make_due_now(app, user)
+    assert tick(app) == 1
+    assert friend_of(app, user).display_name == "Retry me"
+
+
+def test_ack_stays_fast_while_line_stalls_and_the_fetch_times_out(make_app, sim):
+    from tests.conftest import LiveServer
+
+    app = make_app(LINE_API_TIMEOUT_SECONDS=1.0)
+    server = LiveServer(app)
+    sim.configure(webhookUrl=f"{server.url}/callback")
+    sim.set_fault("*", kind="stall", count=None, stall_seconds=4)
+    try:
+        user = sim.create_user("Slow LINE")
+        result = sim.follow(user)
+        assert result["status"] == 200
+        assert result["elapsedMs"] < 500
+        assert tick(app) == 0
+        friend = friend_of(app, user)
+        assert friend.display_name is None and friend.profile_fetch_attempts == 1
+    finally:
+        sim.clear_faults()
+        server.stop()
+
+
+def test_blocked_friends_are_not_fetched(app, sim, crm_server):
+    user = sim.create_user("Gone")
+    sim.follow(user)
+    sim.unfollow(user)
+    assert tick(app) == 0
+    assert sim.requests_log(path="/v2/bot/profile") == []

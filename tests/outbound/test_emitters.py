@@ -1,0 +1,111 @@
+"""Each event type is emitted by the change that causes it: follow and block from LINE's webhook, survey answers
+in the chat and the web form, clicks from the worker (the redirect does no extra work)."""
+from datetime import timedelta
+
+from sqlmodel import select
+
+from crm.db import session_scope
+from crm.friends.models import Friend
+from crm.tracking import service as tracking
+from crm.timeutil import utcnow
+from crm.outbound.jobs import deliver_webhooks, link_click_events
+from surveys import answers, web_answers
+from surveys.models import SurveyChoice, SurveyQuestion
+from tests.outbound.helpers import add_endpoint, deliveries, events_of
+from tests.signing import event, post_signed, webhook_body
+from tests.surveys.helpers import build_survey, single
+
+USER = "U" + "e" * 32
+
+
+def test_follow_and_block_from_line_become_events(app, engine, client, receiver):
+    add_endpoint(engine, receiver.url, ["friend.followed", "friend.blocked"])
+    follow = event("follow", USER, replyToken="r" * 32, follow={"isUnblocked": False}, timestamp=1_700_000_000_000)
+    assert post_signed(client, webhook_body(follow)).status_code == 200
+    assert post_signed(client, webhook_body(follow)).status_code == 200  # LINE's redelivery: no second event
+    assert post_signed(client, webhook_body(event("unfollow", USER, timestamp=1_700_000_100_000))).status_code == 200
+    followed, = events_of(engine, "friend.followed")
+    blocked, = events_of(engine, "friend.blocked")
+    with session_scope(engine) as session:
+        friend_id = session.exec(select(Friend.id).where(Friend.line_user_id == USER)).one()
+    assert followed["data"] == {"friend": {"id": friend_id, "line_user_id": USER},
+                                "followed_at": "2023-11-14T22:13:20+00:00"}
+    assert blocked["data"]["friend"]["id"] == friend_id
+    assert deliver_webhooks(engine) == 2 and len(receiver.calls) == 2
+
+
+def test_webhook_from_line_writes_nothing_when_nobody_subscribes(app, engine, client, receiver):
+    add_endpoint(engine, receiver.url, ["tag.added"])
+    follow = event("follow", USER, replyToken="r" * 32, follow={"isUnblocked": False})
+    assert post_signed(client, webhook_body(follow)).status_code == 200
+    assert deliveries(engine) == []
+
+
+def _friend(engine, user=USER) -> int:
+    with session_scope(engine) as session:
+        friend = Friend(line_user_id=user)
+        session.add(friend)
+        session.flush()
+        return friend.id
+
+
+def _first_question(engine, survey_id):
+    """The question and first choice of the survey's latest (published) version."""
+    from surveys.models import SurveyVersion
+
+    with session_scope(engine) as session:
+        question = session.exec(
+            select(SurveyQuestion).join(SurveyVersion, SurveyVersion.id == SurveyQuestion.version_id)
+            .where(SurveyVersion.survey_id == survey_id).order_by(SurveyQuestion.id.desc())).first()
+        choice = session.exec(select(SurveyChoice).where(SurveyChoice.question_id == question.id)
+                              .order_by(SurveyChoice.id)).first()
+        return question.id, choice.id
+
+
+def test_a_finished_survey_is_an_event_in_the_chat_and_the_web_form(app, engine, receiver):
+    add_endpoint(engine, receiver.url, ["survey.answered"])
+    survey_id = build_survey(app, single("Visit again?", "Yes", "No"), allow_repeat=True)
+    question_id, choice_id = _first_question(engine, survey_id)
+    friend_id, now = _friend(engine), utcnow()
+    with session_scope(engine) as session:
+        turn = answers.start(session, survey_id=survey_id, friend_id=friend_id, at=now)
+        assert events_of(engine, "survey.answered") == []  # started, not finished
+        answers.answer_choice(session, friend_id=friend_id, response_id=turn.response.id, question_id=question_id,
+                              choice_id=choice_id, at=now)
+    chat, = events_of(engine, "survey.answered")
+    assert chat["data"]["channel"] == "chat" and chat["data"]["survey"]["id"] == survey_id
+    assert chat["data"]["answers"] == [{"question_id": question_id, "choice_id": choice_id, "text": None}]
+    with session_scope(engine) as session:
+        web_answers.submit(session, survey_id=survey_id, friend_id=friend_id, values={question_id: [str(choice_id)]},
+                           submission_key="k" * 32, at=now)
+        web_answers.submit(session, survey_id=survey_id, friend_id=friend_id, values={question_id: [str(choice_id)]},
+                           submission_key="k" * 32, at=now)  # the same submission again: no new event
+    web = events_of(engine, "survey.answered")[1:]
+    assert [doc["data"]["channel"] for doc in web] == ["web"]
+    assert web[0]["data"]["friend"] == {"id": friend_id, "line_user_id": USER}
+
+
+def _click(app, engine, friend_id: int, *, at):
+    with session_scope(engine) as session:
+        link = tracking.create_link(session, destination="https://shop.example/sale", source="test")
+        token = tracking.token_for(session, link_id=link.id, friend_id=friend_id)
+    with engine.connect() as connection:
+        target = tracking.find_target(connection, token)
+        tracking.record_click(connection, target=target, user_agent="test", now=at)
+        connection.commit()
+    return link.id
+
+
+def test_clicks_become_events_in_the_worker_only_for_subscribers(app, engine, receiver):
+    friend_id, now = _friend(engine), utcnow()
+    _click(app, engine, friend_id, at=now - timedelta(minutes=1))
+    assert link_click_events(engine, now=now) == 0  # nobody subscribes: the cursor just moves on
+    add_endpoint(engine, receiver.url, ["link.clicked"])
+    assert link_click_events(engine, now=now) == 0 and deliveries(engine) == []  # old clicks are not replayed
+    link_id = _click(app, engine, friend_id, at=now)
+    assert link_click_events(engine, now=now) == 0  # too fresh: concurrent clicks may still commit before it
+    assert link_click_events(engine, now=now + timedelta(seconds=10)) == 1
+    assert link_click_events(engine, now=now + timedelta(seconds=20)) == 0
+    clicked, = events_of(engine, "link.clicked")
+    assert clicked["data"]["link"] == {"id": link_id, "destination": "https://shop.example/sale"}
+    assert clicked["data"]["friend"] == {"id": friend_id, "line_user_id": USER}
