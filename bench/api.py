@@ -5,13 +5,14 @@ kind of request through the real app (Flask test client, bearer token) and print
 
     python -m bench.api --friends 100000 --sqlite-file /tmp/crm-api-bench.sqlite3
 """
+
 from __future__ import annotations
 
 import argparse
 import logging
 import statistics
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import select
 
@@ -19,9 +20,9 @@ from bench.console import generate
 from crm import create_app
 from crm.config import testing_config
 from crm.db import get_engine, session_scope
-from crm.tags.models import Tag
 from crm.staff import api_tokens
 from crm.staff.audit import Actor
+from crm.tags.models import Tag
 
 
 def _time(client, path: str, headers: dict, repeat: int) -> tuple[list[float], dict]:
@@ -40,13 +41,15 @@ def _kinds(app) -> list[tuple[str, str]]:
     with session_scope(get_engine(app)) as session:
         tags = session.exec(select(Tag.id, Tag.friend_count).order_by(Tag.friend_count.desc())).all()
     common, rare = tags[0], tags[-1]
-    return [("tags list (token check + 50 tags)", "/api/v1/tags"),
-            ("friends: first page, 50", "/api/v1/friends"),
-            ("friends: first page, 200", "/api/v1/friends?limit=200"),
-            ("friends: search 佐藤", "/api/v1/friends?q=%E4%BD%90%E8%97%A4"),
-            (f"friends: common tag ({common[1]:,})", f"/api/v1/friends?tag_all={common[0]}"),
-            (f"friends: rare tag ({rare[1]:,})", f"/api/v1/friends?tag_all={rare[0]}"),
-            ("friends: blocked, interaction oldest", "/api/v1/friends?status=blocked&sort=interaction_asc")]
+    return [
+        ("tags list (token check + 50 tags)", "/api/v1/tags"),
+        ("friends: first page, 50", "/api/v1/friends"),
+        ("friends: first page, 200", "/api/v1/friends?limit=200"),
+        ("friends: search 佐藤", "/api/v1/friends?q=%E4%BD%90%E8%97%A4"),
+        (f"friends: common tag ({common[1]:,})", f"/api/v1/friends?tag_all={common[0]}"),
+        (f"friends: rare tag ({rare[1]:,})", f"/api/v1/friends?tag_all={rare[0]}"),
+        ("friends: blocked, interaction oldest", "/api/v1/friends?status=blocked&sort=interaction_asc"),
+    ]
 
 
 def _deep_pages(client, headers: dict, pages: int) -> list[float]:

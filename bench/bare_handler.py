@@ -1,7 +1,8 @@
 """The floor of any Python LINE webhook: Flask and line-bot-sdk v3's WebhookParser, nothing else.
 
-    gunicorn 'bench.bare_handler:create_app()'
+gunicorn 'bench.bare_handler:create_app()'
 """
+
 from __future__ import annotations
 
 import os

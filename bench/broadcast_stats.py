@@ -6,6 +6,7 @@ median and worst time of `broadcasts.statistics` over several runs.
 
     python -m bench.broadcast_stats --database-url sqlite:////tmp/bstats.sqlite3 --friends 200000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,21 +14,21 @@ import json
 import random
 import statistics as stats_module
 import time
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
-from typing import Iterator, Sequence
 
 from sqlalchemy import select
 
 from bench.bulk import analyze, load_table
 from bench.generate import generate_friends
 from crm import migrate
-from crm.db import make_engine, session_scope
+from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts.models import Broadcast, BroadcastRecipient
+from crm.db import make_engine, session_scope
 from crm.friends.models import Friend
 from crm.tags.models import FriendTag, Tag
-from crm.tracking.models import LinkClick, TrackedLink
-from crm.broadcasts import lifecycle as broadcasts
 from crm.timeutil import utcnow
+from crm.tracking.models import LinkClick, TrackedLink
 
 REASONS = ("The user has blocked the account", "Invalid user ID", "Bad request")
 
@@ -38,8 +39,13 @@ def _setup(engine, started) -> tuple[int, int, int]:
         tag = Tag(name=f"bench-goal-{time.time_ns()}")
         session.add(tag)
         session.flush()
-        broadcast = Broadcast(name="bench", messages='[{"type": "text", "text": "hi"}]', status="sent",
-                              started_at=started, goal=json.dumps({"kind": "tag", "id": tag.id, "days": 7}))
+        broadcast = Broadcast(
+            name="bench",
+            messages='[{"type": "text", "text": "hi"}]',
+            status="sent",
+            started_at=started,
+            goal=json.dumps({"kind": "tag", "id": tag.id, "days": 7}),
+        )
         session.add(broadcast)
         session.flush()
         link = TrackedLink(destination="https://shop.example.jp/sale", source="broadcast", broadcast_id=broadcast.id)
@@ -80,13 +86,33 @@ def load(engine, started) -> int:
     with session_scope(engine) as session:
         friend_ids = list(session.execute(select(Friend.id).order_by(Friend.id)).scalars())
     rng = random.Random(1)
-    print(load_table(engine, BroadcastRecipient.__table__, ("broadcast_id", "friend_id", "state", "sent_at", "error"),
-                     _recipients(friend_ids, broadcast_id, started, rng)), flush=True)
-    print(load_table(engine, LinkClick.__table__, ("link_id", "friend_id", "broadcast_id", "clicked_at",
-                                                    "user_agent"), _clicks(friend_ids, link_id, broadcast_id,
-                                                                           started, rng)), flush=True)
-    print(load_table(engine, FriendTag.__table__, ("friend_id", "tag_id", "added_at", "added_by"),
-                     _goal_tags(friend_ids, tag_id, started, rng)), flush=True)
+    print(
+        load_table(
+            engine,
+            BroadcastRecipient.__table__,
+            ("broadcast_id", "friend_id", "state", "sent_at", "error"),
+            _recipients(friend_ids, broadcast_id, started, rng),
+        ),
+        flush=True,
+    )
+    print(
+        load_table(
+            engine,
+            LinkClick.__table__,
+            ("link_id", "friend_id", "broadcast_id", "clicked_at", "user_agent"),
+            _clicks(friend_ids, link_id, broadcast_id, started, rng),
+        ),
+        flush=True,
+    )
+    print(
+        load_table(
+            engine,
+            FriendTag.__table__,
+            ("friend_id", "tag_id", "added_at", "added_by"),
+            _goal_tags(friend_ids, tag_id, started, rng),
+        ),
+        flush=True,
+    )
     for table in (BroadcastRecipient.__table__, LinkClick.__table__, FriendTag.__table__):
         analyze(engine, table)
     return broadcast_id
@@ -100,10 +126,13 @@ def measure(engine, broadcast_id: int, runs: int) -> list[float]:
             started = time.perf_counter()
             result = broadcasts.statistics(session, broadcast_id, now=utcnow())
             times.append(time.perf_counter() - started)
-    print(f"recipients={result.recipients:,} sent={result.sent:,} held_out={result.held_out:,} "
-          f"failed={result.failed:,} clicks={result.clicks:,} unique={result.unique_clickers:,} "
-          f"blocks_7d={result.blocks_7d:,} goal sent={result.goal.sent_rate:.2f}% "
-          f"control={result.goal.control_rate:.2f}%", flush=True)
+    print(
+        f"recipients={result.recipients:,} sent={result.sent:,} held_out={result.held_out:,} "
+        f"failed={result.failed:,} clicks={result.clicks:,} unique={result.unique_clickers:,} "
+        f"blocks_7d={result.blocks_7d:,} goal sent={result.goal.sent_rate:.2f}% "
+        f"control={result.goal.control_rate:.2f}%",
+        flush=True,
+    )
     return times
 
 
@@ -119,8 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(generate_friends(engine, args.friends), flush=True)
         broadcast_id = load(engine, utcnow() - timedelta(days=10))
         times = measure(engine, broadcast_id, args.runs)
-        print(f"statistics() over {args.runs} runs: median {stats_module.median(times) * 1000:.0f} ms, "
-              f"worst {max(times) * 1000:.0f} ms ({engine.dialect.name})", flush=True)
+        print(
+            f"statistics() over {args.runs} runs: median {stats_module.median(times) * 1000:.0f} ms, "
+            f"worst {max(times) * 1000:.0f} ms ({engine.dialect.name})",
+            flush=True,
+        )
     finally:
         engine.dispose()
     return 0

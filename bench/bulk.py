@@ -1,15 +1,16 @@
 """Bulk loading for the benchmark data generator: COPY (PostgreSQL) or batched executemany (SQLite), and
 friend ids streamed in keyset batches so no loader ever holds every id (1M friends stay a few MB).
 """
+
 from __future__ import annotations
 
 import itertools
 import random
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Table, func, select, text
 from sqlalchemy.engine import Engine
@@ -75,8 +76,10 @@ def _copy(engine: Engine, table: Table, columns: Sequence[str], rows: Iterable[t
 
 def _executemany(engine: Engine, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> int:
     """Insert large executemany batches in one transaction, with syncing off while loading."""
-    statement = (f"INSERT INTO {_quoted(table.name)} ({', '.join(map(_quoted, columns))}) "
-                 f"VALUES ({', '.join('?' * len(columns))})")
+    statement = (
+        f"INSERT INTO {_quoted(table.name)} ({', '.join(map(_quoted, columns))}) "
+        f"VALUES ({', '.join('?' * len(columns))})"
+    )
     encoded = map(_sqlite_encoder(table, columns), rows)
     count = 0
     raw = engine.raw_connection()
@@ -106,7 +109,7 @@ def _sqlite_encoder(table: Table, columns: Sequence[str]) -> Callable[[tuple], t
             value = row[index]
             if value is not None:
                 if value.utcoffset():
-                    value = value.astimezone(timezone.utc)
+                    value = value.astimezone(UTC)
                 row[index] = value.isoformat(" ", "microseconds")[:26]  # drop "+00:00"
         return tuple(row)
 
@@ -163,8 +166,11 @@ def friend_ids(engine: Engine, *, after: int = 0, share: float = 1.0, seed: str 
     rng = random.Random(seed)
     while True:
         with engine.connect() as connection:
-            batch = list(connection.execute(select(Friend.id).where(Friend.id > after).order_by(Friend.id)
-                                            .limit(ID_BATCH)).scalars())
+            batch = list(
+                connection.execute(
+                    select(Friend.id).where(Friend.id > after).order_by(Friend.id).limit(ID_BATCH)
+                ).scalars()
+            )
         if not batch:
             return
         after = batch[-1]
@@ -173,4 +179,4 @@ def friend_ids(engine: Engine, *, after: int = 0, share: float = 1.0, seed: str 
 
 def utc(epoch_seconds: float | None) -> datetime | None:
     """An aware UTC datetime from epoch seconds (None stays None)."""
-    return None if epoch_seconds is None else datetime.fromtimestamp(epoch_seconds, timezone.utc)
+    return None if epoch_seconds is None else datetime.fromtimestamp(epoch_seconds, UTC)

@@ -7,6 +7,7 @@ p50/p95 per kind. Goal: p95 <= 100 ms at 1M friends and 10M tag links.
     python -m bench.console --friends 1000000          (generation takes several minutes per database)
     python -m bench.console --sqlite-file /tmp/crm-1m.sqlite3 --databases sqlite   (reuse a generated file)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,8 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 from urllib.parse import quote
 
 from sqlalchemy import func, select, text
@@ -32,13 +33,12 @@ from crm.config import testing_config
 from crm.db import get_engine, make_engine, session_scope
 from crm.friends.models import Friend
 from crm.staff.models import Staff
-from crm.tags.models import Tag
 from crm.staff.service import create_staff
+from crm.tags.models import Tag
 
 GOAL_P95_MS = 100.0
 ROOT = Path(__file__).resolve().parent.parent
-PG_SETTINGS = {"shared_buffers": "1GB", "effective_cache_size": "4GB", "random_page_cost": "1.1",
-               "work_mem": "16MB"}
+PG_SETTINGS = {"shared_buffers": "1GB", "effective_cache_size": "4GB", "random_page_cost": "1.1", "work_mem": "16MB"}
 NEXT_LINK = re.compile(r'rel="next" href="([^"]+)"')
 
 
@@ -46,8 +46,14 @@ def query_kinds(engine) -> list[tuple[str, str]]:
     """(label, query string) of each kind of list request, with tags picked by popularity."""
     with engine.connect() as connection:
         tags = connection.execute(select(Tag.id, Tag.friend_count).order_by(Tag.friend_count.desc())).all()
-    common, mid, mid2, mid3, rare, rarest = (tags[0], tags[len(tags) // 3], tags[len(tags) // 3 + 5],
-                                             tags[len(tags) // 3 + 10], tags[-4], tags[-1])
+    common, mid, mid2, mid3, rare, rarest = (
+        tags[0],
+        tags[len(tags) // 3],
+        tags[len(tags) // 3 + 5],
+        tags[len(tags) // 3 + 10],
+        tags[-4],
+        tags[-1],
+    )
     q = lambda term: "q=" + quote(term)  # noqa: E731
     return [
         ("first page, newest follow", ""),
@@ -72,8 +78,10 @@ def query_kinds(engine) -> list[tuple[str, str]]:
         ("no interaction for 90 days", "interaction=older&days=90"),
         ("no interaction for 365 days", "interaction=older&days=365"),
         ("followed in one month", "followed_from=2026-01-01&followed_to=2026-01-31&sort=interaction_desc"),
-        ("combined: search + tags + status", f"{q('花子')}&tag_any={common[0]}&tag_any={mid[0]}"
-                                            f"&tag_none={rare[0]}&status=following"),
+        (
+            "combined: search + tags + status",
+            f"{q('花子')}&tag_any={common[0]}&tag_any={mid[0]}&tag_none={rare[0]}&status=following",
+        ),
         ("combined: tag + 30 days, oldest", f"tag_all={mid[0]}&interaction=within&days=30&sort=followed_asc"),
     ]
 
@@ -117,8 +125,13 @@ def time_url(client, url: str, repeat: int, server_pid: int | None) -> dict:
         assert response.status_code == 200, (url, response.status_code)
     cpu = (time.process_time() + process_tree_cpu(server_pid) - cpu_started) * 1000 / repeat
     times.sort()
-    return {"p50": statistics.median(times), "p95": times[max(0, round(0.95 * len(times)) - 1)],
-            "max": times[-1], "cpu": cpu, "rows": body.count("<tr data-friend=")}
+    return {
+        "p50": statistics.median(times),
+        "p95": times[max(0, round(0.95 * len(times)) - 1)],
+        "max": times[-1],
+        "cpu": cpu,
+        "rows": body.count("<tr data-friend="),
+    }
 
 
 def server_pid(engine) -> int | None:
@@ -145,15 +158,18 @@ def measure(database_url: str, repeat: int) -> dict[str, dict]:
     for label, query in [*kinds, ("page 20 by cursor", None)]:
         url = page_url(client, "", 20) if query is None else "/friends?" + query
         results[label] = figures = time_url(client, url, repeat, pid)
-        print(f"  {label:42s} p50 {figures['p50']:6.1f}  p95 {figures['p95']:6.1f}  CPU {figures['cpu']:6.1f} ms",
-              flush=True)
+        print(
+            f"  {label:42s} p50 {figures['p50']:6.1f}  p95 {figures['p95']:6.1f}  CPU {figures['cpu']:6.1f} ms",
+            flush=True,
+        )
     print(f"  load average after: {os.getloadavg()[0]:.1f}", flush=True)
     get_engine(app).dispose()
     return results
 
 
-def generate(database_url: str, friends: int, tags_per_friend: float,
-             extras: Callable[[Engine], None] | None = None) -> None:
+def generate(
+    database_url: str, friends: int, tags_per_friend: float, extras: Callable[[Engine], None] | None = None
+) -> None:
     """Migrate, then generate friends, tags and (through `extras`) more, unless the database has friends."""
     migrate.upgrade(database_url)
     engine = make_engine(database_url)
@@ -179,8 +195,15 @@ def tune_and_restart(cluster) -> None:
     with cluster.admin() as connection:
         for name, value in PG_SETTINGS.items():
             connection.execute(f"ALTER SYSTEM SET {name} = '{value}'")
-    command = [str(Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")) / "pg_ctl"), "restart", "-w",
-               "-D", f"{cluster.folder}/data", "-l", f"{cluster.folder}/pg.log"]
+    command = [
+        str(Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")) / "pg_ctl"),
+        "restart",
+        "-w",
+        "-D",
+        f"{cluster.folder}/data",
+        "-l",
+        f"{cluster.folder}/pg.log",
+    ]
     if os.geteuid() == 0:
         command = ["runuser", "-u", "postgres", "--", *command]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -256,8 +279,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(results))
     path = args.json or ROOT / "bench" / "results" / time.strftime("console-%Y%m%d-%H%M%S.json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"friends": args.friends, "tags_per_friend": args.tags_per_friend,
-                                "pg_settings": PG_SETTINGS, "results": results}, indent=2, ensure_ascii=False))
+    path.write_text(
+        json.dumps(
+            {
+                "friends": args.friends,
+                "tags_per_friend": args.tags_per_friend,
+                "pg_settings": PG_SETTINGS,
+                "results": results,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
     print(f"\nfigures written to {path}")
     return 0 if all(f["p95"] <= GOAL_P95_MS for r in results.values() for f in r.values()) else 1
 

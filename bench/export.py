@@ -8,6 +8,7 @@ after 10% of the friends and at the end (equal figures = bounded).
     python -m bench.export --friends 1000000 [--sqlite-file /tmp/crm-export.sqlite3] [--postgresql]
     python -m bench.export --database-url URL --only csv      (export an existing database, one format)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,8 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -26,9 +27,9 @@ from bench.generate import generate_friends, generate_tags
 from bench.generate_extras import generate_segment_data
 from crm import migrate
 from crm.db import make_engine
+from crm.friends import pages as friend_pages
 from crm.friends.models import Friend
 from crm.privacy import export
-from crm.friends import pages as friend_pages
 from crm.timeutil import utcnow
 
 NOTE_SHARE, COMMENT_SHARE = 0.2, 0.5
@@ -61,9 +62,16 @@ def run_export(url: str, fmt: str) -> dict:
                 early_rss = peak_rss_mb()
         seconds = time.perf_counter() - started
     engine.dispose()
-    return {"format": fmt, "friends": total, "megabytes": round(size / 1e6, 1), "seconds": round(seconds, 1),
-            "rows_per_second": round(total / seconds) if seconds else 0, "rss_before_mb": round(started_rss),
-            "peak_rss_at_10pct_mb": round(early_rss or 0), "peak_rss_mb": round(peak_rss_mb())}
+    return {
+        "format": fmt,
+        "friends": total,
+        "megabytes": round(size / 1e6, 1),
+        "seconds": round(seconds, 1),
+        "rows_per_second": round(total / seconds) if seconds else 0,
+        "rss_before_mb": round(started_rss),
+        "peak_rss_at_10pct_mb": round(early_rss or 0),
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
 
 
 def generate(url: str, friends: int) -> None:
@@ -80,13 +88,19 @@ def generate(url: str, friends: int) -> None:
 def measure(url: str, label: str) -> None:
     """Run each format in a fresh child process (so its peak RSS is the export's alone) and print it."""
     for fmt in CHUNKS:
-        out = subprocess.run([sys.executable, "-m", "bench.export", "--database-url", url, "--only", fmt],
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.export", "--database-url", url, "--only", fmt],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         result = json.loads(out.strip().splitlines()[-1])
-        print(f"{label} {fmt}: {result['friends']:,} friends, {result['megabytes']} MB in {result['seconds']} s "
-              f"({result['rows_per_second']:,} friends/s); peak RSS {result['peak_rss_mb']} MB "
-              f"(at 10%: {result['peak_rss_at_10pct_mb']} MB, before export: {result['rss_before_mb']} MB)",
-              flush=True)
+        print(
+            f"{label} {fmt}: {result['friends']:,} friends, {result['megabytes']} MB in {result['seconds']} s "
+            f"({result['rows_per_second']:,} friends/s); peak RSS {result['peak_rss_mb']} MB "
+            f"(at 10%: {result['peak_rss_at_10pct_mb']} MB, before export: {result['rss_before_mb']} MB)",
+            flush=True,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

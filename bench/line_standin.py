@@ -6,6 +6,7 @@ GET /_count returns the number of POST requests per path as JSON.
 
     python -m bench.line_standin --port 5099
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,10 @@ PUSH_BODY = b'{"sentMessages":[{"id":"1","quoteToken":"q"}]}'  # the SDK reads a
 
 
 def _response(body: bytes, request_id: int) -> bytes:
-    return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-            b"X-Line-Request-Id: %d\r\n\r\n%s" % (len(body), request_id, body))
+    return (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+        b"X-Line-Request-Id: %d\r\n\r\n%s" % (len(body), request_id, body)
+    )
 
 
 async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, latency: float = 0.0) -> None:

@@ -3,6 +3,7 @@
 The client is threads with one `http.client` connection each; bodies are built and signed before
 the clock starts, so the client spends only a few tens of microseconds of CPU per request.
 """
+
 from __future__ import annotations
 
 import base64
@@ -38,9 +39,13 @@ def ulid(milliseconds: int, rng: random.Random) -> str:
 def follow_event(*, user_id: str, event_id: str, timestamp_ms: int, reply_token: str) -> dict:
     """A complete follow event object as LINE sends it."""
     return {
-        "type": "follow", "mode": "active", "timestamp": timestamp_ms,
-        "source": {"type": "user", "userId": user_id}, "webhookEventId": event_id,
-        "deliveryContext": {"isRedelivery": False}, "replyToken": reply_token,
+        "type": "follow",
+        "mode": "active",
+        "timestamp": timestamp_ms,
+        "source": {"type": "user", "userId": user_id},
+        "webhookEventId": event_id,
+        "deliveryContext": {"isRedelivery": False},
+        "replyToken": reply_token,
         "follow": {"isUnblocked": False},
     }
 
@@ -57,13 +62,23 @@ def follow_webhooks(count: int, *, secret: str, seed: str) -> list[SignedRequest
     now_ms = int(time.time() * 1000)
     requests = []
     for index in range(count):
-        event = follow_event(user_id=line_user_id(rng), event_id=ulid(now_ms + index, rng),
-                             timestamp_ms=now_ms + index, reply_token=f"{rng.getrandbits(128):032x}")
+        event = follow_event(
+            user_id=line_user_id(rng),
+            event_id=ulid(now_ms + index, rng),
+            timestamp_ms=now_ms + index,
+            reply_token=f"{rng.getrandbits(128):032x}",
+        )
         body = json.dumps({"destination": destination, "events": [event]}, separators=(",", ":")).encode()
-        requests.append(SignedRequest(body, {
-            "Content-Type": "application/json; charset=utf-8", "User-Agent": "LineBotWebhook/2.0",
-            "X-Line-Signature": sign(body, secret),
-        }))
+        requests.append(
+            SignedRequest(
+                body,
+                {
+                    "Content-Type": "application/json; charset=utf-8",
+                    "User-Agent": "LineBotWebhook/2.0",
+                    "X-Line-Signature": sign(body, secret),
+                },
+            )
+        )
     return requests
 
 
@@ -112,9 +127,12 @@ def drive(port: int, requests: list[SignedRequest], concurrency: int, *, max_sec
     result = LoadResult(concurrency)
     lock = threading.Lock()
     barrier = threading.Barrier(concurrency + 1)
-    threads = [threading.Thread(target=_send_all, args=(port, requests[index::concurrency], barrier, lock,
-                                                        result, max_seconds), daemon=True)
-               for index in range(concurrency)]
+    threads = [
+        threading.Thread(
+            target=_send_all, args=(port, requests[index::concurrency], barrier, lock, result, max_seconds), daemon=True
+        )
+        for index in range(concurrency)
+    ]
     for thread in threads:
         thread.start()
     barrier.wait()
@@ -126,8 +144,14 @@ def drive(port: int, requests: list[SignedRequest], concurrency: int, *, max_sec
     return result
 
 
-def _send_all(port: int, batch: list[SignedRequest], barrier: threading.Barrier, lock: threading.Lock,
-              result: LoadResult, max_seconds: float) -> None:
+def _send_all(
+    port: int,
+    batch: list[SignedRequest],
+    barrier: threading.Barrier,
+    lock: threading.Lock,
+    result: LoadResult,
+    max_seconds: float,
+) -> None:
     """One client connection: send its share one after the other until done or out of time."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     statuses, latencies = {}, []

@@ -5,6 +5,7 @@ self time by component, cumulative time of the steps of the request, and the SQL
 
     python -m bench.profile_webhook --database sqlite --events 2000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,8 @@ import re
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from sqlalchemy import event
 
@@ -43,17 +44,23 @@ STEPS = (
     ("logging (Logger._log)", "logging/__init__.py", "_log"),
     ("jsonify of the answer", "flask/json/__init__.py", "jsonify"),
 )
-BUILTIN_GROUPS = (("sqlite3.Connection' objects>", "commit", "SQLite commit (C)"),
-                  ("sqlite3", "", "SQLite driver (C)"), ("psycopg", "", "psycopg (C)"),
-                  ("_io.", "write", "log writes (I/O)"), ("_hashlib", "", "signature (C)"),
-                  ("hmac", "", "signature (C)"), ("json", "", "JSON (C)"))
+BUILTIN_GROUPS = (
+    ("sqlite3.Connection' objects>", "commit", "SQLite commit (C)"),
+    ("sqlite3", "", "SQLite driver (C)"),
+    ("psycopg", "", "psycopg (C)"),
+    ("_io.", "write", "log writes (I/O)"),
+    ("_hashlib", "", "signature (C)"),
+    ("hmac", "", "signature (C)"),
+    ("json", "", "JSON (C)"),
+)
 
 
 def build_app(database_url: str, log_path: Path):
     """The CRM as gunicorn would build it in development mode, logging to a file."""
     migrate.upgrade(database_url)
-    config = Config.from_environ({"CRM_ENV": "development", "DATABASE_URL": database_url,
-                                  "LINE_CHANNEL_SECRET": SECRET})
+    config = Config.from_environ(
+        {"CRM_ENV": "development", "DATABASE_URL": database_url, "LINE_CHANNEL_SECRET": SECRET}
+    )
     app = create_app(config)
     stream = open(log_path, "a")  # noqa: SIM115 (kept open for the app's lifetime)
     for handler in logging.getLogger("crm").handlers:
@@ -136,8 +143,10 @@ def profile(database: str, events: int, folder: Path) -> None:
         profiler.runcall(post_all, client, requests)
         statements = sql_of_one_event(app, follow_webhooks(1, secret=SECRET, seed=f"sql-{time.time_ns()}")[0])
         get_engine(app).dispose()
-    print(f"\n== {database}: {events} follow webhooks through the test client without the profiler: "
-          f"{plain:.2f} ms/event wall, CPU {cpu:.2f} ms/event in the app, {db_cpu:.2f} in the database server")
+    print(
+        f"\n== {database}: {events} follow webhooks through the test client without the profiler: "
+        f"{plain:.2f} ms/event wall, CPU {cpu:.2f} ms/event in the app, {db_cpu:.2f} in the database server"
+    )
     print(report(pstats.Stats(profiler), events))
     print(f"SQL of one event ({len(statements)} statements):")
     print("\n".join("  " + statement for statement in statements))

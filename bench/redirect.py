@@ -5,6 +5,7 @@ run outlasts them), answered 302. Goal: >= 5,000 clicks/s and p99 <= 20 ms on 2 
 
     python -m bench.redirect [--databases sqlite,postgresql] [--concurrency 1,8,32] [--gunicorn 2x4]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from sqlalchemy import func, select
 
@@ -58,15 +59,32 @@ def drive_wrk(port: int, tokens_path: Path, concurrency: int, seconds: float) ->
     """wrk -t1 for `seconds` from `concurrency` keep-alive connections."""
     script = tokens_path.with_name("redirect.lua")
     script.write_text(LUA)
-    command = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
-               "-s", str(script), f"http://127.0.0.1:{port}", "--", str(tokens_path), USER_AGENT]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{concurrency}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}",
+        "--",
+        str(tokens_path),
+        USER_AGENT,
+    ]
     cpu_before = wrk._children_cpu()
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     summary = json.loads(output.strip().splitlines()[-1])
     failed = summary["non2xx"] + summary["errors"]
     statuses = {302: summary["requests"] - failed, **({"failed": failed} if failed else {})}
-    return LoadResult(concurrency, seconds=summary["seconds"], client_cpu_seconds=wrk._children_cpu() - cpu_before,
-                      statuses=statuses, reported_percentiles={p: summary[f"p{p}"] for p in wrk.PERCENTILES})
+    return LoadResult(
+        concurrency,
+        seconds=summary["seconds"],
+        client_cpu_seconds=wrk._children_cpu() - cpu_before,
+        statuses=statuses,
+        reported_percentiles={p: summary[f"p{p}"] for p in wrk.PERCENTILES},
+    )
 
 
 def drive_python(port: int, tokens: list[str], concurrency: int, seconds: float) -> LoadResult:
@@ -111,11 +129,18 @@ def measure(server: Gunicorn, db, tokens: list[str], tokens_path: Path, args, la
         else:
             load = drive_python(server.port, tokens, concurrency, args.seconds)
         cpu, clicks = _cpu(server, db) - cpu_before, count() - before
-        row = {"database": label, "gunicorn": str(server.settings), "concurrency": concurrency,
-               "clicks": clicks, "clicks_per_s": clicks / load.seconds, "answered": load.statuses,
-               "p50_ms": load.percentile(50), "p99_ms": load.percentile(99),
-               "cpu_ms_per_click": cpu * 1000 / clicks if clicks else float("nan"),
-               "client_cpu_ms": load.client_cpu_ms}
+        row = {
+            "database": label,
+            "gunicorn": str(server.settings),
+            "concurrency": concurrency,
+            "clicks": clicks,
+            "clicks_per_s": clicks / load.seconds,
+            "answered": load.statuses,
+            "p50_ms": load.percentile(50),
+            "p99_ms": load.percentile(99),
+            "cpu_ms_per_click": cpu * 1000 / clicks if clicks else float("nan"),
+            "client_cpu_ms": load.client_cpu_ms,
+        }
         rows.append(row)
         print(_line(row), flush=True)
     engine.dispose()
@@ -133,10 +158,12 @@ def _cpu(server: Gunicorn, db) -> float:
 
 def _line(row: dict) -> str:
     met = row["clicks_per_s"] >= GOAL_RATE and row["p99_ms"] <= GOAL_P99_MS
-    return (f"{row['database']:10} {row['gunicorn']:13} c={row['concurrency']:<3} {row['clicks_per_s']:8.0f} "
-            f"clicks/s  p50 {row['p50_ms']:6.2f} ms  p99 {row['p99_ms']:6.2f} ms  "
-            f"CPU {row['cpu_ms_per_click']:.3f} ms/click (client {row['client_cpu_ms']:.3f})  "
-            f"{row['answered']}  {'met' if met else 'below goal'}")
+    return (
+        f"{row['database']:10} {row['gunicorn']:13} c={row['concurrency']:<3} {row['clicks_per_s']:8.0f} "
+        f"clicks/s  p50 {row['p50_ms']:6.2f} ms  p99 {row['p99_ms']:6.2f} ms  "
+        f"CPU {row['cpu_ms_per_click']:.3f} ms/click (client {row['client_cpu_ms']:.3f})  "
+        f"{row['answered']}  {'met' if met else 'below goal'}"
+    )
 
 
 def run(args, folder: Path) -> tuple[list[dict], list[str]]:
@@ -165,8 +192,12 @@ def parse_args(argv: Sequence[str] | None):
     split = lambda kind: lambda text: [kind(item) for item in text.split(",") if item]  # noqa: E731
     parser.add_argument("--databases", type=split(str), default=["sqlite", "postgresql"])
     parser.add_argument("--concurrency", type=split(int), default=[1, 8, 32, 64])
-    parser.add_argument("--gunicorn", type=split(GunicornSettings.parse), default=[GunicornSettings(2, 4)],
-                        help='"4" = 4 sync workers, "2x4" = 2 gthread workers of 4 threads (default 2x4)')
+    parser.add_argument(
+        "--gunicorn",
+        type=split(GunicornSettings.parse),
+        default=[GunicornSettings(2, 4)],
+        help='"4" = 4 sync workers, "2x4" = 2 gthread workers of 4 threads (default 2x4)',
+    )
     parser.add_argument("--friends", type=int, default=20_000, help="friends, one token each (default 20,000)")
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds per measurement (default 5)")
     parser.add_argument("--client", choices=("auto", "python", "wrk"), default="auto")
@@ -182,8 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"client: {args.client}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="crm-bench-redirect-") as folder:
         rows, commands = run(args, Path(folder))
-    print(f"\ngoal: >= {GOAL_RATE:.0f} clicks/s and p99 <= {GOAL_P99_MS:.0f} ms. CPU ms/click: gunicorn master "
-          "and workers (and the PostgreSQL server: the tests' throwaway cluster, fsync=off).")
+    print(
+        f"\ngoal: >= {GOAL_RATE:.0f} clicks/s and p99 <= {GOAL_P99_MS:.0f} ms. CPU ms/click: gunicorn master "
+        "and workers (and the PostgreSQL server: the tests' throwaway cluster, fsync=off)."
+    )
     print("benchmark: " + shlex.join(["python", "-m", "bench.redirect", *(sys.argv[1:] if argv is None else argv)]))
     print("servers:\n  " + "\n  ".join(commands))
     print(f"load average now {os.getloadavg()[0]:.2f} (other processes on the machine skew rates and latencies)")

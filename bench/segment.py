@@ -8,13 +8,14 @@ Prints p50/p95. Goal: p95 <= 200 ms for a 3-condition count on both databases.
     python -m bench.segment --sqlite-file /tmp/seg.sqlite3 --friends 1000000
     python -m bench.segment --postgresql-url postgresql+psycopg://postgres@127.0.0.1:5432/seg --friends 1000000
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -22,10 +23,10 @@ from sqlmodel import Session
 from bench.console import generate, server_pid
 from bench.generate_extras import generate_segment_data
 from bench.servers import process_tree_cpu
-from crm.db import make_engine
 from crm.broadcasts.models import Broadcast
-from crm.tags.models import Tag
+from crm.db import make_engine
 from crm.segments import service as segments
+from crm.tags.models import Tag
 from crm.timeutil import utcnow
 from surveys.models import SurveyChoice, SurveyQuestion
 
@@ -38,26 +39,44 @@ def bench_segments(session: Session) -> list[tuple[str, dict]]:
     tags = session.exec(select(Tag.id).order_by(Tag.friend_count.desc())).scalars().all()
     common, mid, rare = tags[0], tags[len(tags) // 3], tags[-4]
     question = session.exec(select(SurveyQuestion.id).order_by(SurveyQuestion.id)).scalars().first()
-    choice = session.exec(select(SurveyChoice.id).where(SurveyChoice.question_id == question)
-                          .order_by(SurveyChoice.id)).scalars().first()
+    choice = (
+        session.exec(select(SurveyChoice.id).where(SurveyChoice.question_id == question).order_by(SurveyChoice.id))
+        .scalars()
+        .first()
+    )
     first, second = session.exec(select(Broadcast.id).order_by(Broadcast.id).limit(2)).scalars().all()
     tag = lambda tag_id: {"type": "tag", "tag_id": tag_id}  # noqa: E731
     gold = {"type": "field", "key": "bench_plan", "op": "eq", "value": "gold"}
     older = {"type": "field", "key": "bench_age", "op": "gt", "value": "40"}
     answered = {"type": "answer", "question_id": question, "choice_id": choice}
     recent = {"type": "interaction", "op": "newer", "days": 90}
-    clicked = {"type": "any", "conditions": [{"type": "clicked_broadcast", "broadcast_id": first},
-                                             {"type": "clicked_broadcast", "broadcast_id": second}]}
+    clicked = {
+        "type": "any",
+        "conditions": [
+            {"type": "clicked_broadcast", "broadcast_id": first},
+            {"type": "clicked_broadcast", "broadcast_id": second},
+        ],
+    }
     return [
         ("1: tag (mid)", tag(mid)),
         ("1: tag (rare)", tag(rare)),
         ("1: field number > 40", older),
         ("3: tag + field + interaction", {"type": "all", "conditions": [tag(mid), gold, recent]}),
-        ("3: tag + answer + not tag", {"type": "all", "conditions": [tag(mid), answered,
-                                                                     {"type": "not", "condition": tag(common)}]}),
-        ("3: any of tag, answer, click", {"type": "any", "conditions": [tag(rare), answered, clicked["conditions"][0]]}),
-        ("6: tags, fields, answer, clicks", {"type": "all", "conditions": [
-            tag(mid), {"type": "not", "condition": tag(common)}, older, answered, clicked]}),
+        (
+            "3: tag + answer + not tag",
+            {"type": "all", "conditions": [tag(mid), answered, {"type": "not", "condition": tag(common)}]},
+        ),
+        (
+            "3: any of tag, answer, click",
+            {"type": "any", "conditions": [tag(rare), answered, clicked["conditions"][0]]},
+        ),
+        (
+            "6: tags, fields, answer, clicks",
+            {
+                "type": "all",
+                "conditions": [tag(mid), {"type": "not", "condition": tag(common)}, older, answered, clicked],
+            },
+        ),
     ]
 
 
@@ -76,8 +95,12 @@ def timed(engine, work, repeat: int, pid: int | None) -> tuple[dict, object]:
             times.append((time.perf_counter() - started) * 1000)
     cpu = (time.process_time() + process_tree_cpu(pid) - cpu_started) * 1000 / repeat
     times.sort()
-    return {"p50": statistics.median(times), "p95": times[max(0, round(0.95 * len(times)) - 1)],
-            "max": times[-1], "cpu": cpu}, result
+    return {
+        "p50": statistics.median(times),
+        "p95": times[max(0, round(0.95 * len(times)) - 1)],
+        "max": times[-1],
+        "cpu": cpu,
+    }, result
 
 
 def resolve(session: Session, tree: dict) -> int:
@@ -96,15 +119,23 @@ def measure(url: str, repeat: int, resolve_repeat: int) -> None:
             cases = bench_segments(session)
             trees = [(label, segments.validate(session, tree)) for label, tree in cases]
         for label, tree in trees:
-            counted, n = timed(engine, lambda s: segments.count(s, tree, now=utcnow()), repeat, pid)
-            resolved, m = timed(engine, lambda s: resolve(s, tree), resolve_repeat, pid)
+            counted, n = timed(engine, lambda s, tree=tree: segments.count(s, tree, now=utcnow()), repeat, pid)
+            resolved, m = timed(engine, lambda s, tree=tree: resolve(s, tree), resolve_repeat, pid)
             assert n == m, (label, n, m)
-            mark = "" if not label.startswith("3") else (
-                f"  goal: wall {'ok' if counted['p95'] <= GOAL_MS else 'missed'}, CPU "
-                f"{'ok' if counted['cpu'] <= GOAL_MS else 'missed'}")
-            print(f"  {label:32s} {n:>8,} friends  count p50 {counted['p50']:6.0f} p95 {counted['p95']:6.0f}"
-                  f" CPU {counted['cpu']:6.0f} ms  resolve p50 {resolved['p50']:6.0f} p95 {resolved['p95']:6.0f}"
-                  f" CPU {resolved['cpu']:6.0f} ms{mark}", flush=True)
+            mark = (
+                ""
+                if not label.startswith("3")
+                else (
+                    f"  goal: wall {'ok' if counted['p95'] <= GOAL_MS else 'missed'}, CPU "
+                    f"{'ok' if counted['cpu'] <= GOAL_MS else 'missed'}"
+                )
+            )
+            print(
+                f"  {label:32s} {n:>8,} friends  count p50 {counted['p50']:6.0f} p95 {counted['p95']:6.0f}"
+                f" CPU {counted['cpu']:6.0f} ms  resolve p50 {resolved['p50']:6.0f} p95 {resolved['p95']:6.0f}"
+                f" CPU {resolved['cpu']:6.0f} ms{mark}",
+                flush=True,
+            )
         print(f"  load average after: {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         engine.dispose()
@@ -112,9 +143,12 @@ def measure(url: str, repeat: int, resolve_repeat: int) -> None:
 
 def prepare(url: str, friends: int, tags_per_friend: float) -> None:
     """Migrate and generate (friends, tags, field values, answers, clicks) unless the database has friends."""
-    generate(url, friends, tags_per_friend,
-             extras=lambda engine: generate_segment_data(engine, report=lambda result: print(f"  {result}",
-                                                                                            flush=True)))
+    generate(
+        url,
+        friends,
+        tags_per_friend,
+        extras=lambda engine: generate_segment_data(engine, report=lambda result: print(f"  {result}", flush=True)),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,8 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20, help="timed counts per segment (default 20)")
     parser.add_argument("--resolve-repeat", type=int, default=5, help="timed resolves per segment (default 5)")
     args = parser.parse_args(argv)
-    for name, url in (("SQLite", args.sqlite_file and f"sqlite:///{args.sqlite_file}"),
-                      ("PostgreSQL", args.postgresql_url)):
+    for name, url in (
+        ("SQLite", args.sqlite_file and f"sqlite:///{args.sqlite_file}"),
+        ("PostgreSQL", args.postgresql_url),
+    ):
         if url:
             print(f"{name}:", flush=True)
             prepare(url, args.friends, args.tags_per_friend)

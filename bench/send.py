@@ -8,6 +8,7 @@ Goals: >= 200 multicast requests/s, >= 2,000 push requests/s, peak RSS <= 300 MB
 
     python -m bench.send [--database sqlite|postgresql] [--friends 1000000] [--push-seconds 60] [--workers 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,22 +24,26 @@ from pathlib import Path
 from bench.generate import generate_friends
 from bench.servers import free_port, fresh_database
 from crm import migrate
-from crm.db import make_engine, session_scope
 from crm.broadcasts.models import Broadcast, BroadcastStatus
+from crm.db import make_engine, session_scope
 
 GOALS = {"multicast": 200.0, "push": 2000.0}
 GOAL_RSS_MB = 300.0
-MESSAGES = {"multicast": [{"type": "text", "text": "週末セール開催中！"}],
-            "push": [{"type": "text", "text": "{name}さん、週末セール開催中！"}]}
+MESSAGES = {
+    "multicast": [{"type": "text", "text": "週末セール開催中！"}],
+    "push": [{"type": "text", "text": "{name}さん、週末セール開催中！"}],
+}
 
 
 @contextmanager
 def line_standin(latency_ms: float = 0.0):
     """The stand-in server as a child process; yields its base URL."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "bench.line_standin", "--port", str(port),
-                                "--latency-ms", str(latency_ms)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.line_standin", "--port", str(port), "--latency-ms", str(latency_ms)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         process.stdout.readline()  # "listening": ready
         yield f"http://127.0.0.1:{port}"
@@ -53,8 +58,12 @@ def schedule(url: str, kind: str) -> int:
     engine = make_engine(url)
     try:
         with session_scope(engine) as session:
-            broadcast = Broadcast(name=f"bench {kind}", messages=json.dumps(MESSAGES[kind], ensure_ascii=False),
-                                  status=BroadcastStatus.SCHEDULED, track_links=False)
+            broadcast = Broadcast(
+                name=f"bench {kind}",
+                messages=json.dumps(MESSAGES[kind], ensure_ascii=False),
+                status=BroadcastStatus.SCHEDULED,
+                track_links=False,
+            )
             session.add(broadcast)
             session.flush()
             return broadcast.id
@@ -62,12 +71,26 @@ def schedule(url: str, kind: str) -> int:
         engine.dispose()
 
 
-def run_senders(url: str, api_base: str, broadcast_id: int, *, workers: int, concurrency: int,
-                send_seconds: float) -> list[dict]:
+def run_senders(
+    url: str, api_base: str, broadcast_id: int, *, workers: int, concurrency: int, send_seconds: float
+) -> list[dict]:
     """Start the sender processes and collect their figures."""
-    command = [sys.executable, "-m", "bench.send", "--sender", "--database-url", url, "--api-base", api_base,
-               "--broadcast-id", str(broadcast_id), "--concurrency", str(concurrency),
-               "--send-seconds", str(send_seconds)]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.send",
+        "--sender",
+        "--database-url",
+        url,
+        "--api-base",
+        api_base,
+        "--broadcast-id",
+        str(broadcast_id),
+        "--concurrency",
+        str(concurrency),
+        "--send-seconds",
+        str(send_seconds),
+    ]
     processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(workers)]
     results = []
     for process in processes:
@@ -79,8 +102,8 @@ def run_senders(url: str, api_base: str, broadcast_id: int, *, workers: int, con
 def sender(url: str, api_base: str, broadcast_id: int, *, concurrency: int, send_seconds: float) -> dict:
     """One worker: tick until the broadcast is sent (or send_seconds after its snapshot); report figures."""
     from crm.broadcasts.delivery.jobs import delivery_tick
-    from crm.line.client import LineClient
     from crm.broadcasts.delivery.schedule import DeliverySettings
+    from crm.line.client import LineClient
 
     engine = make_engine(url)
     client = LineClient(api_base=api_base, access_token="bench", timeout=5.0)
@@ -96,10 +119,15 @@ def sender(url: str, api_base: str, broadcast_id: int, *, concurrency: int, send
         if status not in BroadcastStatus.ACTIVE or (snapshot_at and time.monotonic() - snapshot_at > send_seconds):
             break
     ended = time.monotonic()
-    return {"requests": sent, "snapshot_s": round((snapshot_at or ended) - started, 1),
-            "send_s": round(ended - (snapshot_at or ended), 1), "sent_after_snapshot": sent - sent_before,
-            "total_s": round(ended - started, 1), "status": status,
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "requests": sent,
+        "snapshot_s": round((snapshot_at or ended) - started, 1),
+        "send_s": round(ended - (snapshot_at or ended), 1),
+        "sent_after_snapshot": sent - sent_before,
+        "total_s": round(ended - started, 1),
+        "status": status,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def peak_rss_mb() -> float:
@@ -119,9 +147,12 @@ def report(kind: str, results: list[dict]) -> dict:
     after = sum(r["sent_after_snapshot"] for r in results)
     after_text = f"{after / send_s:,.0f} req/s over {send_s}s" if after and send_s else "n/a (all sent during it)"
     rss = max(r["peak_rss_mb"] for r in results)
-    print(f"{kind:9s} requests={requests:,} in {total_s}s: {overall:,.0f} req/s including the snapshot "
-          f"({results[0]['snapshot_s']}s); after the snapshot: {after_text}; goal {GOALS[kind]:,.0f} req/s; "
-          f"sender peak RSS {rss} MB (goal {GOAL_RSS_MB:.0f}); status={results[0]['status']}", flush=True)
+    print(
+        f"{kind:9s} requests={requests:,} in {total_s}s: {overall:,.0f} req/s including the snapshot "
+        f"({results[0]['snapshot_s']}s); after the snapshot: {after_text}; goal {GOALS[kind]:,.0f} req/s; "
+        f"sender peak RSS {rss} MB (goal {GOAL_RSS_MB:.0f}); status={results[0]['status']}",
+        flush=True,
+    )
     return {"rate": overall, "rss": rss}
 
 
@@ -133,8 +164,12 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="sender processes (more than 1: PostgreSQL)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight per sender")
     parser.add_argument("--phases", default="multicast,push")
-    parser.add_argument("--line-latency-ms", type=float, default=0.0,
-                        help="the stand-in answers after this long (0: at once, the benchmark's goal setting)")
+    parser.add_argument(
+        "--line-latency-ms",
+        type=float,
+        default=0.0,
+        help="the stand-in answers after this long (0: at once, the benchmark's goal setting)",
+    )
     parser.add_argument("--sender", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--api-base", help=argparse.SUPPRESS)
@@ -142,8 +177,18 @@ def main(argv=None) -> int:
     parser.add_argument("--send-seconds", type=float, default=1e9, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.sender:
-        print(json.dumps(sender(args.database_url, args.api_base, args.broadcast_id, concurrency=args.concurrency,
-                                send_seconds=args.send_seconds)), flush=True)
+        print(
+            json.dumps(
+                sender(
+                    args.database_url,
+                    args.api_base,
+                    args.broadcast_id,
+                    concurrency=args.concurrency,
+                    send_seconds=args.send_seconds,
+                )
+            ),
+            flush=True,
+        )
         return 0
     with tempfile.TemporaryDirectory() as folder, fresh_database(args.database, Path(folder)) as database:
         migrate.upgrade(database.url)
@@ -154,8 +199,17 @@ def main(argv=None) -> int:
             for kind in args.phases.split(","):
                 broadcast_id = schedule(database.url, kind)
                 seconds = args.push_seconds if kind == "push" else 1e9
-                report(kind, run_senders(database.url, api_base, broadcast_id, workers=args.workers,
-                                         concurrency=args.concurrency, send_seconds=seconds))
+                report(
+                    kind,
+                    run_senders(
+                        database.url,
+                        api_base,
+                        broadcast_id,
+                        workers=args.workers,
+                        concurrency=args.concurrency,
+                        send_seconds=seconds,
+                    ),
+                )
     return 0
 
 

@@ -1,4 +1,5 @@
 """Processes the benchmarks start: gunicorn on a free loopback port, and fresh SQLite/PostgreSQL databases."""
+
 from __future__ import annotations
 
 import http.client
@@ -8,10 +9,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +25,7 @@ class GunicornSettings:
     threads: int = 1
 
     @classmethod
-    def parse(cls, text: str) -> "GunicornSettings":
+    def parse(cls, text: str) -> GunicornSettings:
         """Read "4" (4 sync workers) or "2x4" (2 gthread workers of 4 threads)."""
         workers, _, threads = text.lower().partition("x")
         return cls(int(workers), int(threads or 1))
@@ -57,13 +58,23 @@ class Gunicorn:
 
     def command(self) -> list[str]:
         """The exact command line."""
-        return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", *self.settings.args(),
-                "--log-level", "warning", self.app_spec]
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            *self.settings.args(),
+            "--log-level",
+            "warning",
+            self.app_spec,
+        ]
 
-    def __enter__(self) -> "Gunicorn":
+    def __enter__(self) -> Gunicorn:
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.command(), cwd=ROOT, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                self.command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self._wait_ready()
         return self
 

@@ -5,6 +5,7 @@ in the database afterwards (not just 200s); for the bare handler, 200s. Goal: ra
 
     python -m bench.webhook                  (also: make bench)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,9 +15,9 @@ import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from sqlalchemy import func, select
 
@@ -31,8 +32,10 @@ from crm.friends.models import Friend
 SECRET = SIMULATOR_DEFAULTS["LINE_CHANNEL_SECRET"]
 CRM_APP = "app:app"
 BARE_APP = "bench.bare_handler:create_app()"
-CLIENTS = {"python": "Python threads, one http.client keep-alive connection each, a fixed number of requests",
-           "wrk": "wrk -t1 (C) with bench/wrk_follow.lua, keep-alive, a fixed duration"}
+CLIENTS = {
+    "python": "Python threads, one http.client keep-alive connection each, a fixed number of requests",
+    "wrk": "wrk -t1 (C) with bench/wrk_follow.lua, keep-alive, a fixed duration",
+}
 GOAL_RATIO, GOAL_P99_MS = 1.0, 50.0
 
 
@@ -60,18 +63,30 @@ class Measurement:
 
     def as_dict(self) -> dict:
         """JSON-ready figures."""
-        return {"target": self.target, "database": self.database, "settings": self.settings,
-                "concurrency": self.load.concurrency, "seconds": round(self.load.seconds, 3),
-                "statuses": self.load.statuses, "persisted": self.persisted, "rate": round(self.rate, 1),
-                "cpu_ms_per_event": round(self.cpu_ms_per_event, 3),
-                "client_cpu_ms": round(self.load.client_cpu_ms, 3),
-                **{f"p{p}_ms": round(self.load.percentile(p), 2) for p in (50, 95, 99)}}
+        return {
+            "target": self.target,
+            "database": self.database,
+            "settings": self.settings,
+            "concurrency": self.load.concurrency,
+            "seconds": round(self.load.seconds, 3),
+            "statuses": self.load.statuses,
+            "persisted": self.persisted,
+            "rate": round(self.rate, 1),
+            "cpu_ms_per_event": round(self.cpu_ms_per_event, 3),
+            "client_cpu_ms": round(self.load.client_cpu_ms, 3),
+            **{f"p{p}_ms": round(self.load.percentile(p), 2) for p in (50, 95, 99)},
+        }
 
 
 def server_env(database_url: str | None) -> dict:
     """Environment of the gunicorn processes: development mode, the simulator secret, a database."""
-    env = dict(os.environ, CRM_ENV="development", LINE_CHANNEL_SECRET=SECRET,
-               SECRET_KEY="bench-secret-key", PYTHONDONTWRITEBYTECODE="1")
+    env = dict(
+        os.environ,
+        CRM_ENV="development",
+        LINE_CHANNEL_SECRET=SECRET,
+        SECRET_KEY="bench-secret-key",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     if database_url:
         env["DATABASE_URL"] = database_url
     return env
@@ -88,24 +103,38 @@ class FriendCounter:
             return connection.execute(select(func.count()).select_from(Friend.__table__)).scalar_one()
 
 
-def measure_server(server: Gunicorn, *, target: str, database: str, args, folder: Path,
-                   count: Callable[[], int] | None, db_pid: int | None = None) -> list[Measurement]:
+def measure_server(
+    server: Gunicorn,
+    *,
+    target: str,
+    database: str,
+    args,
+    folder: Path,
+    count: Callable[[], int] | None,
+    db_pid: int | None = None,
+) -> list[Measurement]:
     """Warm the server up, then measure it at each concurrency."""
     results = []
     for concurrency in args.concurrency:
         label = f"{target}-{database}-{server.settings}-{concurrency}-{time.time_ns()}"
-        drive(server.port, follow_webhooks(args.warmup, secret=SECRET, seed="warm-" + label), concurrency,
-              max_seconds=args.max_seconds)
+        drive(
+            server.port,
+            follow_webhooks(args.warmup, secret=SECRET, seed="warm-" + label),
+            concurrency,
+            max_seconds=args.max_seconds,
+        )
         before = count() if count else None
         cpu_before = _server_cpu(server, db_pid)
         load = _load(server.port, concurrency, args, folder, seed=label)
         cpu = _server_cpu(server, db_pid) - cpu_before
         persisted = count() - before if count else None
         results.append(Measurement(target, database, str(server.settings), load, cpu, persisted))
-        print(f"  {target:4} {database:10} {str(server.settings):13} c={concurrency:<3} "
-              f"{results[-1].rate:8.1f}/s  p99 {load.percentile(99):6.1f} ms  "
-              f"CPU {results[-1].cpu_ms_per_event:.2f} ms/event (client {load.client_cpu_ms:.2f})  {load.statuses}",
-              flush=True)
+        print(
+            f"  {target:4} {database:10} {str(server.settings):13} c={concurrency:<3} "
+            f"{results[-1].rate:8.1f}/s  p99 {load.percentile(99):6.1f} ms  "
+            f"CPU {results[-1].cpu_ms_per_event:.2f} ms/event (client {load.client_cpu_ms:.2f})  {load.statuses}",
+            flush=True,
+        )
     return results
 
 
@@ -128,8 +157,7 @@ def run(args, folder: Path) -> tuple[list[Measurement], list[str]]:
     for settings in args.gunicorn:
         with Gunicorn(BARE_APP, settings, env=server_env(None), log_path=folder / "bare.log") as server:
             commands.append(shlex.join(server.command()))
-            measurements += measure_server(server, target="bare", database="-", args=args, folder=folder,
-                                           count=None)
+            measurements += measure_server(server, target="bare", database="-", args=args, folder=folder, count=None)
     for database in args.databases:
         with fresh_database(database, folder) as db:
             migrate.upgrade(db.url)
@@ -137,8 +165,15 @@ def run(args, folder: Path) -> tuple[list[Measurement], list[str]]:
             for settings in args.gunicorn:
                 with Gunicorn(CRM_APP, settings, env=server_env(db.url), log_path=folder / "crm.log") as server:
                     commands.append(f"DATABASE_URL={db.url} CRM_ENV=development {shlex.join(server.command())}")
-                    measurements += measure_server(server, target="crm", database=database, args=args,
-                                                   folder=folder, count=count, db_pid=db.server_pid)
+                    measurements += measure_server(
+                        server,
+                        target="crm",
+                        database=database,
+                        args=args,
+                        folder=folder,
+                        count=count,
+                        db_pid=db.server_pid,
+                    )
             count.engine.dispose()
     return measurements, commands
 
@@ -146,19 +181,23 @@ def run(args, folder: Path) -> tuple[list[Measurement], list[str]]:
 def table(measurements: list[Measurement]) -> str:
     """The figures: CRM persisted/s against bare ack/s, latency percentiles and server CPU per event."""
     bare = {(m.settings, m.load.concurrency): m for m in measurements if m.target == "bare"}
-    header = (f"{'database':10} {'gunicorn':12} {'conc':>4} {'CRM persisted/s':>15} {'bare ack/s':>10} "
-              f"{'ratio':>5}  {'CRM p50/p95/p99 ms':>19}  {'bare p50/p95/p99 ms':>19}  "
-              f"{'CPU ms/ev CRM/bare':>18} {'CPU ratio':>9} {'non-200':>7}  goal")
+    header = (
+        f"{'database':10} {'gunicorn':12} {'conc':>4} {'CRM persisted/s':>15} {'bare ack/s':>10} "
+        f"{'ratio':>5}  {'CRM p50/p95/p99 ms':>19}  {'bare p50/p95/p99 ms':>19}  "
+        f"{'CPU ms/ev CRM/bare':>18} {'CPU ratio':>9} {'non-200':>7}  goal"
+    )
     lines = [header, "-" * len(header)]
     for crm in (m for m in measurements if m.target == "crm"):
         floor = bare[(crm.settings, crm.load.concurrency)]
         ratio = crm.rate / floor.rate if floor.rate else float("nan")
         met = ratio >= GOAL_RATIO and crm.load.percentile(99) < GOAL_P99_MS
         cpu = f"{crm.cpu_ms_per_event:.2f} / {floor.cpu_ms_per_event:.2f}"
-        lines.append(f"{crm.database:10} {crm.settings:12} {crm.load.concurrency:>4} {crm.rate:>15.1f} "
-                     f"{floor.rate:>10.1f} {ratio:>5.2f}  {_percentiles(crm.load):>19}  "
-                     f"{_percentiles(floor.load):>19}  {cpu:>18} {floor.cpu_ms_per_event / crm.cpu_ms_per_event:>9.2f} "
-                     f"{crm.load.sent - crm.load.ok:>7}  {'met' if met else 'no'}")
+        lines.append(
+            f"{crm.database:10} {crm.settings:12} {crm.load.concurrency:>4} {crm.rate:>15.1f} "
+            f"{floor.rate:>10.1f} {ratio:>5.2f}  {_percentiles(crm.load):>19}  "
+            f"{_percentiles(floor.load):>19}  {cpu:>18} {floor.cpu_ms_per_event / crm.cpu_ms_per_event:>9.2f} "
+            f"{crm.load.sent - crm.load.ok:>7}  {'met' if met else 'no'}"
+        )
     return "\n".join(lines)
 
 
@@ -169,20 +208,33 @@ def _percentiles(load: LoadResult) -> str:
 def parse_args(argv: Sequence[str] | None):
     """Command-line options."""
     parser = argparse.ArgumentParser(prog="python -m bench.webhook", description=__doc__.splitlines()[0])
-    parser.add_argument("--databases", type=_list(str), default=["sqlite", "postgresql"],
-                        help="comma-separated: sqlite,postgresql (default both)")
+    parser.add_argument(
+        "--databases",
+        type=_list(str),
+        default=["sqlite", "postgresql"],
+        help="comma-separated: sqlite,postgresql (default both)",
+    )
     parser.add_argument("--concurrency", type=_list(int), default=[1, 8, 32], help="default 1,8,32")
-    parser.add_argument("--gunicorn", type=_list(GunicornSettings.parse), default=[GunicornSettings(2, 4)],
-                        help='comma-separated settings: "4" = 4 sync workers, "2x4" = 2 gthread workers '
-                             "of 4 threads (default 2x4)")
-    parser.add_argument("--client", choices=("auto", "python", "wrk"), default="auto",
-                        help="load generator: wrk if installed (auto, the default), else Python threads")
-    parser.add_argument("--requests", type=int, default=3000,
-                        help="Python client: requests per measurement (default 3000)")
+    parser.add_argument(
+        "--gunicorn",
+        type=_list(GunicornSettings.parse),
+        default=[GunicornSettings(2, 4)],
+        help='comma-separated settings: "4" = 4 sync workers, "2x4" = 2 gthread workers of 4 threads (default 2x4)',
+    )
+    parser.add_argument(
+        "--client",
+        choices=("auto", "python", "wrk"),
+        default="auto",
+        help="load generator: wrk if installed (auto, the default), else Python threads",
+    )
+    parser.add_argument(
+        "--requests", type=int, default=3000, help="Python client: requests per measurement (default 3000)"
+    )
     parser.add_argument("--seconds", type=float, default=6.0, help="wrk: seconds per measurement (default 6)")
     parser.add_argument("--warmup", type=int, default=300, help="warm-up requests before each (default 300)")
-    parser.add_argument("--max-seconds", type=float, default=20.0,
-                        help="Python client: time cap per measurement (default 20)")
+    parser.add_argument(
+        "--max-seconds", type=float, default=20.0, help="Python client: time cap per measurement (default 20)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here (default bench/results/)")
     args = parser.parse_args(argv)
     if args.client == "auto":
@@ -198,18 +250,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the table and the exact commands."""
     args = parse_args(argv)
     started = time.monotonic()
-    print(f"client: {CLIENTS[args.client]}; {args.warmup} warm-up requests first; "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"client: {CLIENTS[args.client]}; {args.warmup} warm-up requests first; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as folder:
         measurements, commands = run(args, Path(folder))
     print("\n" + table(measurements))
-    print(f"\ngoal: ratio >= {GOAL_RATIO} and CRM p99 < {GOAL_P99_MS:.0f} ms. CPU ms/ev: gunicorn master and "
-          "workers (and the PostgreSQL server); CPU ratio = bare/CRM.\n"
-          "PostgreSQL is the tests' throwaway cluster (fsync=off, synchronous_commit=off).")
+    print(
+        f"\ngoal: ratio >= {GOAL_RATIO} and CRM p99 < {GOAL_P99_MS:.0f} ms. CPU ms/ev: gunicorn master and "
+        "workers (and the PostgreSQL server); CPU ratio = bare/CRM.\n"
+        "PostgreSQL is the tests' throwaway cluster (fsync=off, synchronous_commit=off)."
+    )
     print("benchmark: " + shlex.join(["python", "-m", "bench.webhook", *(sys.argv[1:] if argv is None else argv)]))
     print("servers:\n  " + "\n  ".join(commands))
-    print(f"total {time.monotonic() - started:.0f} s; load average now {os.getloadavg()[0]:.2f} "
-          "(other processes on the machine skew rates and latencies; CPU ms/event much less)")
+    print(
+        f"total {time.monotonic() - started:.0f} s; load average now {os.getloadavg()[0]:.2f} "
+        "(other processes on the machine skew rates and latencies; CPU ms/event much less)"
+    )
     _write_json(args.json, measurements)
     return 0
 

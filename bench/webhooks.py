@@ -8,6 +8,7 @@ rate.
     python -m bench.webhooks --events 2000
     python -m bench.webhooks --events 2000 --database-url postgresql+psycopg://...
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,10 @@ def time_follows(client, count: int, prefix: int) -> float:
     started = time.perf_counter()
     for n in range(count):
         user = f"U{prefix:04x}{n:028x}"
-        response = post_signed(client, webhook_body(event("follow", user, follow={"isUnblocked": False},
-                                                          event_id=f"B{prefix:04d}{n:020d}")))
+        response = post_signed(
+            client,
+            webhook_body(event("follow", user, follow={"isUnblocked": False}, event_id=f"B{prefix:04d}{n:020d}")),
+        )
         assert response.status_code == 200
     return (time.perf_counter() - started) * 1000 / count
 
@@ -65,8 +68,10 @@ def main(argv=None) -> None:
                 break
             sent += done
         elapsed = time.perf_counter() - started
-        print(f"delivered {sent} signed events to a local receiver in {elapsed:.1f} s "
-              f"({sent / elapsed:.0f} per second, one worker, sequential)")
+        print(
+            f"delivered {sent} signed events to a local receiver in {elapsed:.1f} s "
+            f"({sent / elapsed:.0f} per second, one worker, sequential)"
+        )
     finally:
         receiver.stop()
         engine.dispose()

@@ -1,4 +1,5 @@
 """Drive the webhook with wrk (C, one thread) and a Lua script that posts pre-signed bodies, each once."""
+
 from __future__ import annotations
 
 import json
@@ -24,12 +25,25 @@ def write_requests(requests: list[SignedRequest], path: Path) -> Path:
     return path
 
 
-def drive_wrk(port: int, requests: list[SignedRequest], concurrency: int, *, seconds: float,
-              folder: Path) -> LoadResult:
+def drive_wrk(
+    port: int, requests: list[SignedRequest], concurrency: int, *, seconds: float, folder: Path
+) -> LoadResult:
     """Run wrk for `seconds` from `concurrency` keep-alive connections; bodies cycle if they run out."""
     path = write_requests(requests, folder / f"wrk-requests-{port}-{concurrency}.txt")
-    command = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
-               "-s", str(SCRIPT), f"http://127.0.0.1:{port}", "--", str(path), "1"]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{concurrency}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(SCRIPT),
+        f"http://127.0.0.1:{port}",
+        "--",
+        str(path),
+        "1",
+    ]
     cpu_before = _children_cpu()
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     summary = json.loads(output.strip().splitlines()[-1])
@@ -37,9 +51,13 @@ def drive_wrk(port: int, requests: list[SignedRequest], concurrency: int, *, sec
     statuses = {200: summary["requests"] - summary["non2xx"]}
     if failed:
         statuses["failed"] = failed
-    return LoadResult(concurrency, seconds=summary["seconds"], client_cpu_seconds=_children_cpu() - cpu_before,
-                      statuses=statuses,
-                      reported_percentiles={p: summary[f"p{p}"] for p in PERCENTILES})
+    return LoadResult(
+        concurrency,
+        seconds=summary["seconds"],
+        client_cpu_seconds=_children_cpu() - cpu_before,
+        statuses=statuses,
+        reported_percentiles={p: summary[f"p{p}"] for p in PERCENTILES},
+    )
 
 
 def _children_cpu() -> float:

@@ -1,4 +1,5 @@
 """Flask CLI commands: `flask --app app db upgrade`, `flask --app app db current`."""
+
 from __future__ import annotations
 
 import click
@@ -40,12 +41,17 @@ def create_admin_command(email: str, display_name: str, password: str) -> None:
     """Create an admin account (the first one is made this way)."""
     with session_scope(get_engine(current_app)) as session:
         try:
-            staff = create_staff(session, email=email, password=password, display_name=display_name,
-                                 role="admin")
+            staff = create_staff(session, email=email, password=password, display_name=display_name, role="admin")
         except StaffError as error:
             raise click.ClickException(str(error)) from error
-        record(session, actor=Actor.system("cli"), action="staff.created", target_type="staff",
-               target_id=staff.id, after={"email": staff.email, "role": staff.role})
+        record(
+            session,
+            actor=Actor.system("cli"),
+            action="staff.created",
+            target_type="staff",
+            target_id=staff.id,
+            after={"email": staff.email, "role": staff.role},
+        )
     click.echo(f"admin {email} created")
 
 

@@ -1,4 +1,5 @@
 """Shared column helpers for the tables."""
+
 from __future__ import annotations
 
 from sqlalchemy import Column

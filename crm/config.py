@@ -1,4 +1,5 @@
 """Configuration read from the environment, with development and test presets."""
+
 from __future__ import annotations
 
 import os
@@ -35,10 +36,10 @@ class Config:
     WEBHOOK_MAX_BYTES: int = 2 * 1024 * 1024
     PROFILE_FETCH_MAX_ATTEMPTS: int = 8
     BROADCAST_APPROVAL_THRESHOLD: int = 10000  # more estimated recipients than this: a second person approves
-    BROADCAST_MISSED_GRACE: int = 3600          # seconds late after which a scheduled broadcast is missed
-    DELIVERY_CONCURRENCY: int = 8               # requests to LINE in flight per worker
-    DELIVERY_LEASE_SECONDS: int = 60            # a claimed request is retried by others after this
-    DELIVERY_PAUSE_PROBE_SECONDS: int = 600     # a send paused by LINE's monthly limit is retried after this
+    BROADCAST_MISSED_GRACE: int = 3600  # seconds late after which a scheduled broadcast is missed
+    DELIVERY_CONCURRENCY: int = 8  # requests to LINE in flight per worker
+    DELIVERY_LEASE_SECONDS: int = 60  # a claimed request is retried by others after this
+    DELIVERY_PAUSE_PROBE_SECONDS: int = 600  # a send paused by LINE's monthly limit is retried after this
     DELIVERY_MAX_ATTEMPTS: int = 12
     LINE_WEBHOOK_RELAY_URL: str = ""  # forward LINE's webhooks unchanged to this URL too (empty: off)
     WEBHOOK_MAX_ATTEMPTS: int = 8  # outbound webhooks and the relay give up after this many tries
@@ -48,7 +49,7 @@ class Config:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_environ(cls, environ=None, instance_path: str | None = None) -> "Config":
+    def from_environ(cls, environ=None, instance_path: str | None = None) -> Config:
         """Build a configuration from environment variables; refuse a production start without secrets."""
         environ = os.environ if environ is None else environ
         env = environ.get("CRM_ENV", "production")
@@ -62,7 +63,8 @@ class Config:
             missing = [name for name in REQUIRED_IN_PRODUCTION if not values.get(name)]
             if missing:
                 raise ConfigError(
-                    "Missing required environment variable(s): " + ", ".join(missing)
+                    "Missing required environment variable(s): "
+                    + ", ".join(missing)
                     + ". Set them, or set CRM_ENV=development to run against the LINE simulator."
                 )
         config = cls(**_coerce(cls, values))
@@ -103,8 +105,14 @@ def _coerce(cls, values: dict) -> dict:
 
 def testing_config(database_url: str, **overrides) -> Config:
     """Configuration for tests: simulator secrets, a given database, CSRF left on."""
-    base = dict(SIMULATOR_DEFAULTS, ENV="testing", TESTING=True, DATABASE_URL=database_url,
-                SECRET_KEY="test-secret-key", LINE_API_TIMEOUT_SECONDS=2.0)
+    base = dict(
+        SIMULATOR_DEFAULTS,
+        ENV="testing",
+        TESTING=True,
+        DATABASE_URL=database_url,
+        SECRET_KEY="test-secret-key",
+        LINE_API_TIMEOUT_SECONDS=2.0,
+    )
     extra = overrides.pop("extra", {})
     base.update(overrides)
     return Config(**base, extra=extra)

@@ -1,4 +1,5 @@
 """CSV cells safe to open in spreadsheet programs."""
+
 from __future__ import annotations
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -1,9 +1,10 @@
 """Database engine per app, a session per request, and session_scope() for jobs and the CLI."""
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Iterator
 
 from flask import Flask, g
 from sqlalchemy import event

@@ -1,4 +1,5 @@
 """`make run`: migrate an SQLite database, then run the CRM, the worker and the LINE simulator together."""
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,7 @@ def ensure_demo_admin(database_url: str) -> str:
     with session_scope(engine) as session:
         staff = session.exec(select(Staff).where(Staff.email == DEMO_ADMIN_EMAIL)).first()
         if staff is None:
-            create_staff(session, email=DEMO_ADMIN_EMAIL, password=password, display_name="Demo admin",
-                         role="admin")
+            create_staff(session, email=DEMO_ADMIN_EMAIL, password=password, display_name="Demo admin", role="admin")
         else:
             set_password(staff, password)
             staff.active = True
@@ -62,17 +62,28 @@ def main() -> int:
     password = ensure_demo_admin(env["DATABASE_URL"])
     bin_dir = Path(sys.executable).parent
     manager = Manager()
-    manager.add_process("web", f"{bin_dir}/gunicorn --bind 127.0.0.1:{env['CRM_PORT']} --workers 2 "
-                               "--threads 4 --no-control-socket app:app", env=env, cwd=str(ROOT))
+    manager.add_process(
+        "web",
+        f"{bin_dir}/gunicorn --bind 127.0.0.1:{env['CRM_PORT']} --workers 2 --threads 4 --no-control-socket app:app",
+        env=env,
+        cwd=str(ROOT),
+    )
     manager.add_process("worker", f"{sys.executable} -m crm.worker", env=env, cwd=str(ROOT))
-    manager.add_process("simulator", f"{sys.executable} -m linesim --host 127.0.0.1 --port {env['SIM_PORT']} "
-                                     f"--webhook-url {env['SIM_WEBHOOK_URL']}", env=env, cwd=str(ROOT))
-    print(f"\n  CRM console:     http://127.0.0.1:{env['CRM_PORT']}/"
-          f"\n  LINE simulator:  http://127.0.0.1:{env['SIM_PORT']}/  (open it to chat as a friend)"
-          f"\n  Demo admin:      {DEMO_ADMIN_EMAIL} / {password}  (a new password at every start)"
-          f"\n  Health:          http://127.0.0.1:{env['CRM_PORT']}/healthz"
-          f"\n  Database:        {env['DATABASE_URL']}"
-          "\n  Press Ctrl-C to stop everything.\n", flush=True)
+    manager.add_process(
+        "simulator",
+        f"{sys.executable} -m linesim --host 127.0.0.1 --port {env['SIM_PORT']} --webhook-url {env['SIM_WEBHOOK_URL']}",
+        env=env,
+        cwd=str(ROOT),
+    )
+    print(
+        f"\n  CRM console:     http://127.0.0.1:{env['CRM_PORT']}/"
+        f"\n  LINE simulator:  http://127.0.0.1:{env['SIM_PORT']}/  (open it to chat as a friend)"
+        f"\n  Demo admin:      {DEMO_ADMIN_EMAIL} / {password}  (a new password at every start)"
+        f"\n  Health:          http://127.0.0.1:{env['CRM_PORT']}/healthz"
+        f"\n  Database:        {env['DATABASE_URL']}"
+        "\n  Press Ctrl-C to stop everything.\n",
+        flush=True,
+    )
     manager.loop()
     stopped_by_us = (None, 0, 128 + signal.SIGINT, 128 + signal.SIGTERM, -signal.SIGTERM, -signal.SIGINT)
     return 0 if manager.returncode in stopped_by_us else manager.returncode

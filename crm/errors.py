@@ -1,4 +1,5 @@
 """User-facing service errors that the edge translates: services never import Flask-Babel."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """GET /healthz: is the app up, and can it reach its database?"""
+
 from __future__ import annotations
 
 import logging

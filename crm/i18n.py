@@ -1,4 +1,5 @@
 """Japanese first, English available: Flask-Babel locale per staff member, times shown in Asia/Tokyo."""
+
 from __future__ import annotations
 
 from flask import Flask, session

@@ -1,4 +1,5 @@
 """Logs to stdout: one line per request, no secrets, no query strings or bodies."""
+
 from __future__ import annotations
 
 import logging
@@ -35,6 +36,7 @@ def init_app(app: Flask) -> None:
             return response  # each webhook event already logs its own line
         started = g.get("request_started")
         elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
-        request_log.info("request method=%s path=%s status=%s ms=%.1f", request.method, request.path,
-                         response.status_code, elapsed)
+        request_log.info(
+            "request method=%s path=%s status=%s ms=%.1f", request.method, request.path, response.status_code, elapsed
+        )
         return response

@@ -1,4 +1,5 @@
 """Alembic wiring: apply migrations to a database URL (used by the CLI, make run and tests)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Roles and what each may do: the one permission table, enforced on every console route."""
+
 from __future__ import annotations
 
 ROLES = ("admin", "marketer", "editor", "staff", "analyst")
@@ -30,8 +31,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "data.erase": frozenset({"admin"}),
 }
 
-ROLE_LABELS = {"admin": "管理者 / Admin", "marketer": "マーケター / Marketer", "editor": "編集者 / Editor",
-               "staff": "スタッフ / Staff", "analyst": "アナリスト / Analyst"}
+ROLE_LABELS = {
+    "admin": "管理者 / Admin",
+    "marketer": "マーケター / Marketer",
+    "editor": "編集者 / Editor",
+    "staff": "スタッフ / Staff",
+    "analyst": "アナリスト / Analyst",
+}
 
 
 # permission -> what it allows, for docs/permissions.md
@@ -88,7 +94,7 @@ def permission_table_markdown() -> str:
         "# Permissions (権限)",
         "",
         "<!-- Generated from crm/permissions.py by permission_table_markdown(); do not edit by hand. -->",
-        "<!-- Regenerate: .venv/bin/python -c \"from crm.permissions import permission_table_markdown as t;"
+        '<!-- Regenerate: .venv/bin/python -c "from crm.permissions import permission_table_markdown as t;'
         " print(t(), end='')\" > docs/permissions.md -->",
         "",
         "What each staff role may do in the console. Every console route requires one of these permissions;",

@@ -1,9 +1,10 @@
 """Dialect helpers shared by services (SQLite and PostgreSQL upserts, greatest-of-two)."""
+
 from __future__ import annotations
 
 from sqlalchemy import case, literal
-from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session
 
 from crm.timeutil import UTCDateTime

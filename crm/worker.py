@@ -1,4 +1,5 @@
 """The worker process: the one place APScheduler runs (never inside gunicorn workers)."""
+
 from __future__ import annotations
 
 import logging
@@ -8,15 +9,15 @@ from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from crm import create_app
-from crm.db import get_engine
-from crm.richmenus.jobs import apply_rich_menu_relinks
 from crm.broadcasts.delivery.jobs import delivery_tick
+from crm.broadcasts.delivery.schedule import DeliverySettings
+from crm.db import get_engine
 from crm.friends.jobs import fetch_due_profiles
 from crm.imports.jobs import import_followers
-from crm.outbound.jobs import deliver_webhooks, forward_relay, link_click_events
 from crm.line.runtime import line_client
+from crm.outbound.jobs import deliver_webhooks, forward_relay, link_click_events
+from crm.richmenus.jobs import apply_rich_menu_relinks
 from crm.tracking.redirect import click_actions_tick
-from crm.broadcasts.delivery.schedule import DeliverySettings
 
 log = logging.getLogger("crm.worker")
 
@@ -35,12 +36,9 @@ def build_scheduler(app) -> BlockingScheduler:
     def click_actions():
         click_actions_tick(engine)
 
-    scheduler.add_job(profiles_tick, "interval", seconds=2, id="profiles",
-                      max_instances=1, coalesce=True)
-    scheduler.add_job(relinks_tick, "interval", seconds=2, id="richmenu_relinks",
-                      max_instances=1, coalesce=True)
-    scheduler.add_job(click_actions, "interval", seconds=2, id="click_actions",
-                      max_instances=1, coalesce=True)
+    scheduler.add_job(profiles_tick, "interval", seconds=2, id="profiles", max_instances=1, coalesce=True)
+    scheduler.add_job(relinks_tick, "interval", seconds=2, id="richmenu_relinks", max_instances=1, coalesce=True)
+    scheduler.add_job(click_actions, "interval", seconds=2, id="click_actions", max_instances=1, coalesce=True)
     delivery_settings = DeliverySettings.from_config(app.config)
 
     def deliveries():

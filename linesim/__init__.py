@@ -1,4 +1,5 @@
 """LINE platform simulator: a small Flask app that stands in for LINE's Messaging API and webhooks."""
+
 from __future__ import annotations
 
 from flask import Flask

@@ -1,4 +1,5 @@
 """`python -m linesim`: run the simulator as a threaded development server."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,10 +16,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5001)
     parser.add_argument("--webhook-url", default=os.environ.get("SIM_WEBHOOK_URL"))
-    parser.add_argument("--channel-secret",
-                        default=os.environ.get("LINE_CHANNEL_SECRET", DEFAULTS["CHANNEL_SECRET"]))
-    parser.add_argument("--access-token",
-                        default=os.environ.get("LINE_CHANNEL_ACCESS_TOKEN", DEFAULTS["CHANNEL_ACCESS_TOKEN"]))
+    parser.add_argument("--channel-secret", default=os.environ.get("LINE_CHANNEL_SECRET", DEFAULTS["CHANNEL_SECRET"]))
+    parser.add_argument(
+        "--access-token", default=os.environ.get("LINE_CHANNEL_ACCESS_TOKEN", DEFAULTS["CHANNEL_ACCESS_TOKEN"])
+    )
     parser.add_argument("--rate-limit", type=int, default=None, help="requests per second per endpoint")
     parser.add_argument("--webhook-timeout", type=float, default=DEFAULTS["WEBHOOK_TIMEOUT"])
     return parser.parse_args(argv)
@@ -27,11 +28,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Start the simulator."""
     args = parse_args(argv)
-    app = create_app({"CHANNEL_SECRET": args.channel_secret, "CHANNEL_ACCESS_TOKEN": args.access_token,
-                      "WEBHOOK_URL": args.webhook_url, "RATE_LIMIT_PER_SECOND": args.rate_limit,
-                      "WEBHOOK_TIMEOUT": args.webhook_timeout})
-    print(f"LINE simulator on http://{args.host}:{args.port}/ posting webhooks to {args.webhook_url or '(nowhere)'}",
-          flush=True)
+    app = create_app(
+        {
+            "CHANNEL_SECRET": args.channel_secret,
+            "CHANNEL_ACCESS_TOKEN": args.access_token,
+            "WEBHOOK_URL": args.webhook_url,
+            "RATE_LIMIT_PER_SECOND": args.rate_limit,
+            "WEBHOOK_TIMEOUT": args.webhook_timeout,
+        }
+    )
+    print(
+        f"LINE simulator on http://{args.host}:{args.port}/ posting webhooks to {args.webhook_url or '(nowhere)'}",
+        flush=True,
+    )
     run_simple(args.host, args.port, app, threaded=True)
 
 

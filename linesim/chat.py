@@ -1,4 +1,5 @@
 """The phone-like chat page: pick or create a friend, chat with the bot, tap its buttons and rich menu."""
+
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -6,8 +7,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from linesim.errors import SimError
 from linesim.state import SimState, current_state
 
-bp = Blueprint("chat", __name__, static_folder="static",
-               static_url_path="/_sim/static")
+bp = Blueprint("chat", __name__, static_folder="static", static_url_path="/_sim/static")
 
 
 @bp.get("/")
@@ -38,9 +38,12 @@ def create_user():
     if not name:
         raise SimError(400, "displayName is required")
     user = current_state().add_user(
-        display_name=name, picture_url=request.form.get("pictureUrl", "").strip() or None,
+        display_name=name,
+        picture_url=request.form.get("pictureUrl", "").strip() or None,
         language=request.form.get("language", "").strip() or None,
-        profile_consent="profileConsent" in request.form, is_test_friend="isTestFriend" in request.form)
+        profile_consent="profileConsent" in request.form,
+        is_test_friend="isTestFriend" in request.form,
+    )
     return redirect(url_for("chat.index", user=user.user_id))
 
 
@@ -52,10 +55,12 @@ def panel_context(state: SimState, user_id: str) -> dict:
     quick_replies = []
     if timeline and timeline[-1]["from"] == "bot":
         last = timeline[-1]["messages"][-1]
-        quick_replies = [item["action"] for item in (last.get("quickReply") or {}).get("items", [])
-                         if isinstance(item, dict) and isinstance(item.get("action"), dict)]
-    return {"user": state.users[user_id].to_dict(), "timeline": timeline, "menu": menu,
-            "quick_replies": quick_replies}
+        quick_replies = [
+            item["action"]
+            for item in (last.get("quickReply") or {}).get("items", [])
+            if isinstance(item, dict) and isinstance(item.get("action"), dict)
+        ]
+    return {"user": state.users[user_id].to_dict(), "timeline": timeline, "menu": menu, "quick_replies": quick_replies}
 
 
 @bp.app_template_global()
@@ -101,4 +106,3 @@ def template_columns(template: dict) -> list[dict]:
     if template.get("type") in ("carousel", "image_carousel"):
         return template.get("columns", [])
     return [template]
-

@@ -1,4 +1,5 @@
 """SimulatorClient: the control API over HTTP, for tests, benchmarks and scripts."""
+
 from __future__ import annotations
 
 import requests
@@ -31,12 +32,25 @@ class SimulatorClient:
         return data
 
     # Users and what they do (actions return {"status", "elapsedMs", "error", "responseBody", "event"}).
-    def create_user(self, display_name: str = "Test User", *, picture_url: str | None = None,
-                    language: str | None = None, status_message: str | None = None,
-                    profile_consent: bool = True, is_test_friend: bool = False) -> str:
+    def create_user(
+        self,
+        display_name: str = "Test User",
+        *,
+        picture_url: str | None = None,
+        language: str | None = None,
+        status_message: str | None = None,
+        profile_consent: bool = True,
+        is_test_friend: bool = False,
+    ) -> str:
         """Create a simulated user (not yet a friend); return the userId."""
-        body = {"displayName": display_name, "pictureUrl": picture_url, "language": language,
-                "statusMessage": status_message, "profileConsent": profile_consent, "isTestFriend": is_test_friend}
+        body = {
+            "displayName": display_name,
+            "pictureUrl": picture_url,
+            "language": language,
+            "statusMessage": status_message,
+            "profileConsent": profile_consent,
+            "isTestFriend": is_test_friend,
+        }
         return self._call("POST", "/users", {key: value for key, value in body.items() if value is not None})["userId"]
 
     def users(self) -> list[dict]:
@@ -63,8 +77,7 @@ class SimulatorClient:
         """Send any message event: {"type": "sticker"|"image"|"video"|"audio"|"file"|"location"|"text", ...}."""
         return self._call("POST", f"/users/{user_id}/messages", message)
 
-    def postback(self, user_id: str, data: str, params: dict | None = None,
-                 display_text: str | None = None) -> dict:
+    def postback(self, user_id: str, data: str, params: dict | None = None, display_text: str | None = None) -> dict:
         """Send a postback event."""
         body = {"data": data, "params": params, "displayText": display_text}
         return self._call("POST", f"/users/{user_id}/postback", {k: v for k, v in body.items() if v is not None})
@@ -103,8 +116,9 @@ class SimulatorClient:
         return self._call("GET", f"/chats/{chat_id}/inbox")
 
     # Webhooks.
-    def raw_events(self, events: list[dict], *, fill: bool = True, signature: str | None = None,
-                   destination: str | None = None) -> dict:
+    def raw_events(
+        self, events: list[dict], *, fill: bool = True, signature: str | None = None, destination: str | None = None
+    ) -> dict:
         """Send events of any type in one webhook; missing common fields are filled unless fill=False."""
         body = {"events": events, "fill": fill, "signature": signature, "destination": destination}
         return self._call("POST", "/webhook/raw", {k: v for k, v in body.items() if v is not None})
@@ -127,8 +141,14 @@ class SimulatorClient:
         """Accepted narrowcasts."""
         return self._call("GET", "/narrowcasts")
 
-    def set_fault(self, endpoint: str = "*", kind: str = "error", count: int | None = 1,
-                  stall_seconds: float = 0.0, status: int = 500) -> list[dict]:
+    def set_fault(
+        self,
+        endpoint: str = "*",
+        kind: str = "error",
+        count: int | None = 1,
+        stall_seconds: float = 0.0,
+        status: int = 500,
+    ) -> list[dict]:
         """Make matching endpoints fail ("error"), answer late ("stall") or fail late ("stall_error")."""
         body = {"endpoint": endpoint, "kind": kind, "count": count, "stallSeconds": stall_seconds, "status": status}
         return self._call("POST", "/faults", body)["faults"]

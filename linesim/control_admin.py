@@ -1,4 +1,5 @@
 """Control API, platform side: faults, rate limits, quota, settings, reset, logs."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
@@ -9,8 +10,11 @@ from linesim.faults import fault_from_json
 from linesim.state import current_state
 
 bp = Blueprint("control_admin", __name__, url_prefix="/_sim")
-SETTINGS = {"replyTokenTtlSeconds": "reply_token_ttl", "redeliveryReplyTokenTtlSeconds": "redelivery_token_ttl",
-            "webhookTimeout": "webhook_timeout"}
+SETTINGS = {
+    "replyTokenTtlSeconds": "reply_token_ttl",
+    "redeliveryReplyTokenTtlSeconds": "redelivery_token_ttl",
+    "webhookTimeout": "webhook_timeout",
+}
 
 
 @bp.get("/requests")
@@ -19,8 +23,11 @@ def requests_log():
     path, method = request.args.get("path"), request.args.get("method")
     state = current_state()
     with state.lock:
-        entries = [entry for entry in state.requests
-                   if (not path or path in entry["path"]) and (not method or entry["method"] == method.upper())]
+        entries = [
+            entry
+            for entry in state.requests
+            if (not path or path in entry["path"]) and (not method or entry["method"] == method.upper())
+        ]
     return jsonify(entries)
 
 

@@ -1,4 +1,5 @@
 """Control API, users side: create simulated friends, act as them, read what they received."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
@@ -39,9 +40,12 @@ def create_user():
     data = payload()
     user = current_state().add_user(
         display_name=text_field(data, "displayName", required=True),
-        picture_url=text_field(data, "pictureUrl"), language=text_field(data, "language"),
+        picture_url=text_field(data, "pictureUrl"),
+        language=text_field(data, "language"),
         status_message=text_field(data, "statusMessage"),
-        profile_consent=bool(data.get("profileConsent", True)), is_test_friend=bool(data.get("isTestFriend", False)))
+        profile_consent=bool(data.get("profileConsent", True)),
+        is_test_friend=bool(data.get("isTestFriend", False)),
+    )
     return jsonify(user.to_dict()), 201
 
 
@@ -76,8 +80,9 @@ def send_message(user_id: str):
     """Send a message: {"text": ...} or a message object {"type": ..., ...}."""
     data = payload()
     if data.get("type", "text") not in USER_MESSAGE_TYPES or ("type" not in data and "text" not in data):
-        raise SimError(400, 'send {"text": "..."} or {"type": "text"|"image"|"video"|"audio"|"file"|"location"'
-                            '|"sticker", ...}')
+        raise SimError(
+            400, 'send {"text": "..."} or {"type": "text"|"image"|"video"|"audio"|"file"|"location"|"sticker", ...}'
+        )
     return jsonify(user_actions.send_message(current_state(), user_id, data))
 
 
@@ -88,8 +93,11 @@ def postback(user_id: str):
     params = data.get("params")
     if params is not None and not isinstance(params, dict):
         raise SimError(400, "params must be an object")
-    return jsonify(user_actions.postback(current_state(), user_id, text_field(data, "data", required=True),
-                                         params, text_field(data, "displayText")))
+    return jsonify(
+        user_actions.postback(
+            current_state(), user_id, text_field(data, "data", required=True), params, text_field(data, "displayText")
+        )
+    )
 
 
 @bp.post("/users/<user_id>/unsend")
@@ -124,8 +132,9 @@ def user_rich_menu(user_id: str):
         state.user(user_id)
         menu_id, source = state.richmenus.displayed(user_id)
         menu = state.richmenus.menus.get(menu_id) if menu_id else None
-        return jsonify({"richMenuId": menu_id, "source": source, "richMenu": menu,
-                        "hasImage": menu_id in state.richmenus.images})
+        return jsonify(
+            {"richMenuId": menu_id, "source": source, "richMenu": menu, "hasImage": menu_id in state.richmenus.images}
+        )
 
 
 @bp.get("/users/<user_id>/inbox")
@@ -171,8 +180,9 @@ def raw_events():
         raise SimError(400, "events must be a list of event objects")
     if data.get("fill", True):
         events = [complete(item) for item in events]
-    result = dispatch(current_state(), events, signature=text_field(data, "signature"),
-                      destination=text_field(data, "destination"))
+    result = dispatch(
+        current_state(), events, signature=text_field(data, "signature"), destination=text_field(data, "destination")
+    )
     return jsonify({**result, "events": events})
 
 

@@ -1,4 +1,5 @@
 """Accepting a send: the retry key, the monthly quota and per-recipient delivery, done atomically."""
+
 from __future__ import annotations
 
 import time
@@ -28,8 +29,12 @@ def check_retry_key(state: SimState, retry_key: str | None, api: str) -> None:
     if accepted is None:
         return
     extra = {"sentMessages": accepted["sentMessages"]} if api == "push" else None
-    raise LineError(409, "The retry key is already accepted", extra=extra,
-                    headers={"X-Line-Accepted-Request-Id": accepted["requestId"]})
+    raise LineError(
+        409,
+        "The retry key is already accepted",
+        extra=extra,
+        headers={"X-Line-Accepted-Request-Id": accepted["requestId"]},
+    )
 
 
 def check_quota(state: SimState, recipients: int) -> None:
@@ -39,8 +44,9 @@ def check_quota(state: SimState, recipients: int) -> None:
         raise LineError(429, "You have reached your monthly limit.")
 
 
-def accept(state: SimState, *, api: str, request_id: str, retry_key: str | None,
-           recipients: list[str], messages: list[dict]) -> list[dict]:
+def accept(
+    state: SimState, *, api: str, request_id: str, retry_key: str | None, recipients: list[str], messages: list[dict]
+) -> list[dict]:
     """Deliver to every reachable recipient and file the rest as undelivered; return sentMessages."""
     with state.lock:
         check_retry_key(state, retry_key, api)
@@ -51,13 +57,18 @@ def accept(state: SimState, *, api: str, request_id: str, retry_key: str | None,
             check_quota(state, reached)
             state.settings.total_usage += reached
         sent = sent_messages(messages)
-        entry = {"api": api, "requestId": request_id, "retryKey": retry_key, "messages": messages,
-                 "sentMessages": sent, "sentAt": now}
+        entry = {
+            "api": api,
+            "requestId": request_id,
+            "retryKey": retry_key,
+            "messages": messages,
+            "sentMessages": sent,
+            "sentAt": now,
+        }
         for chat_id, reason in reasons.items():
             state.record_delivery(chat_id, entry, reason)
         if retry_key:
-            state.retry_keys[retry_key] = {"requestId": request_id, "sentMessages": sent,
-                                           "acceptedAt": time.time()}
+            state.retry_keys[retry_key] = {"requestId": request_id, "sentMessages": sent, "acceptedAt": time.time()}
         return sent
 
 
@@ -65,15 +76,17 @@ def reply(state: SimState, *, request_id: str, reply_token: str, messages: list[
     """Spend the reply token and deliver to the chat it came from (replies don't count against quota)."""
     with state.lock:
         chat_id = state.use_reply_token(reply_token)
-        return accept(state, api="reply", request_id=request_id, retry_key=None,
-                      recipients=[chat_id], messages=messages)
+        return accept(
+            state, api="reply", request_id=request_id, retry_key=None, recipients=[chat_id], messages=messages
+        )
 
 
 def accept_narrowcast(state: SimState, *, request_id: str, retry_key: str | None, body: dict) -> None:
     """Record a narrowcast; the simulator has no audiences, so it is accepted and not delivered."""
     with state.lock:
         check_retry_key(state, retry_key, "narrowcast")
-        state.narrowcasts.append({"requestId": request_id, "retryKey": retry_key, "body": body,
-                                  "acceptedAt": ids.now_ms()})
+        state.narrowcasts.append(
+            {"requestId": request_id, "retryKey": retry_key, "body": body, "acceptedAt": ids.now_ms()}
+        )
         if retry_key:
             state.retry_keys[retry_key] = {"requestId": request_id, "sentMessages": [], "acceptedAt": time.time()}

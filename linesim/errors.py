@@ -1,4 +1,5 @@
 """Error responses: LINE's shape on the Messaging API, a plain one on the control API."""
+
 from __future__ import annotations
 
 from flask import Flask, jsonify, request
@@ -8,8 +9,15 @@ from werkzeug.exceptions import HTTPException
 class LineError(Exception):
     """An error answered the way LINE answers it: {"message", "details"?}."""
 
-    def __init__(self, status: int, message: str, *, details: list | None = None,
-                 headers: dict | None = None, extra: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        details: list | None = None,
+        headers: dict | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(message)
         self.status, self.message = status, message
         self.details, self.headers, self.extra = details, headers or {}, extra or {}

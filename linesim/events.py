@@ -1,14 +1,34 @@
 """Complete webhook event objects, as LINE sends them (the SDK turns incomplete ones into UnknownEvent)."""
+
 from __future__ import annotations
 
 import copy
 
 from linesim import ids
 
-REPLYABLE = ("message", "follow", "join", "memberJoined", "postback", "beacon", "accountLink",
-             "videoPlayComplete", "membership")
-STICKER_RESOURCE_TYPES = ("STATIC", "ANIMATION", "SOUND", "ANIMATION_SOUND", "POPUP", "POPUP_SOUND",
-                          "CUSTOM", "MESSAGE", "NAME_TEXT", "PER_STICKER_TEXT")
+REPLYABLE = (
+    "message",
+    "follow",
+    "join",
+    "memberJoined",
+    "postback",
+    "beacon",
+    "accountLink",
+    "videoPlayComplete",
+    "membership",
+)
+STICKER_RESOURCE_TYPES = (
+    "STATIC",
+    "ANIMATION",
+    "SOUND",
+    "ANIMATION_SOUND",
+    "POPUP",
+    "POPUP_SOUND",
+    "CUSTOM",
+    "MESSAGE",
+    "NAME_TEXT",
+    "PER_STICKER_TEXT",
+)
 
 
 def user_source(user_id: str) -> dict:
@@ -79,15 +99,19 @@ def _fill_message(result: dict) -> None:
 
 def _default(key: str, value) -> callable:
     """A filler that sets one content property when it is missing."""
+
     def fill(result: dict) -> None:
         result.setdefault(key, copy.deepcopy(value))
+
     return fill
 
 
 def _members(key: str) -> callable:
     """A filler for memberJoined/memberLeft: one new member unless given."""
+
     def fill(result: dict) -> None:
         result.setdefault(key, {"members": [user_source(ids.user_id())]})
+
     return fill
 
 

@@ -1,4 +1,5 @@
 """Fault injection: make chosen endpoints fail or stall on demand."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -24,8 +25,13 @@ class Fault:
 
     def to_dict(self) -> dict:
         """The rule as the control API shows it."""
-        return {"endpoint": self.endpoint, "kind": self.kind, "count": self.count,
-                "stallSeconds": self.stall_seconds, "status": self.status}
+        return {
+            "endpoint": self.endpoint,
+            "kind": self.kind,
+            "count": self.count,
+            "stallSeconds": self.stall_seconds,
+            "status": self.status,
+        }
 
 
 def fault_from_json(data: dict) -> Fault:

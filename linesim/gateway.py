@@ -1,4 +1,5 @@
 """What every Messaging API request goes through: request ID, auth, retry-key header, rate limit, faults, log."""
+
 from __future__ import annotations
 
 import hmac
@@ -70,9 +71,16 @@ def finish(response):
     response.headers["X-Line-Request-Id"] = request_id
     if request.path.startswith("/v2/"):
         state = current_state()
-        entry = {"method": request.method, "path": request.path, "endpoint": short_name(),
-                 "status": response.status_code, "requestId": request_id, "retryKey": g.get("retry_key"),
-                 "time": ids.now_ms(), "elapsedMs": round((time.monotonic() - g.get("started", 0)) * 1000, 2)}
+        entry = {
+            "method": request.method,
+            "path": request.path,
+            "endpoint": short_name(),
+            "status": response.status_code,
+            "requestId": request_id,
+            "retryKey": g.get("retry_key"),
+            "time": ids.now_ms(),
+            "elapsedMs": round((time.monotonic() - g.get("started", 0)) * 1000, 2),
+        }
         with state.lock:
             state.requests.append(entry)
     if g.get("stall_seconds"):

@@ -1,4 +1,5 @@
 """Identifiers in the formats LINE uses: user IDs, ULIDs, reply tokens, message IDs."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Rich menu image checks; dimensions are read from the PNG IHDR or JPEG SOF header (Pillow isn't installed)."""
+
 from __future__ import annotations
 
 import struct
@@ -32,9 +33,9 @@ def jpeg_size(data: bytes) -> tuple[int, int] | None:
         if marker in STANDALONE_MARKERS:
             index += 2
             continue
-        (length,) = struct.unpack(">H", data[index + 2:index + 4])
+        (length,) = struct.unpack(">H", data[index + 2 : index + 4])
         if marker in SOF_MARKERS and index + 9 <= len(data):
-            height, width = struct.unpack(">HH", data[index + 5:index + 9])
+            height, width = struct.unpack(">HH", data[index + 5 : index + 9])
             return width, height
         index += 2 + length
     return None
@@ -67,8 +68,10 @@ def check_rich_menu_image(data: bytes, content_type: str, menu_size: dict) -> No
     if width / max(height, 1) < 1.45:
         problems.append("Image aspect ratio (width / height) must be at least 1.45")
     if (width, height) != (menu_size.get("width"), menu_size.get("height")):
-        problems.append(f"Image size {width}x{height} must match the rich menu size "
-                        f"{menu_size.get('width')}x{menu_size.get('height')}")
+        problems.append(
+            f"Image size {width}x{height} must match the rich menu size "
+            f"{menu_size.get('width')}x{menu_size.get('height')}"
+        )
     if problems:
         details = [{"message": message, "property": "image"} for message in problems]
         raise LineError(400, "The image doesn't meet the requirements", details=details)

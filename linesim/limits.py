@@ -1,19 +1,44 @@
 """LINE's documented limits that the SDK's models don't enforce, reported with LINE's property paths."""
+
 from __future__ import annotations
 
 import json
 
-MESSAGE_TYPES = ("text", "textV2", "sticker", "image", "video", "audio", "location", "imagemap",
-                 "template", "flex", "coupon")
-ACTION_TYPES = ("postback", "message", "uri", "datetimepicker", "camera", "cameraRoll", "location",
-                "richmenuswitch", "clipboard")
+MESSAGE_TYPES = (
+    "text",
+    "textV2",
+    "sticker",
+    "image",
+    "video",
+    "audio",
+    "location",
+    "imagemap",
+    "template",
+    "flex",
+    "coupon",
+)
+ACTION_TYPES = (
+    "postback",
+    "message",
+    "uri",
+    "datetimepicker",
+    "camera",
+    "cameraRoll",
+    "location",
+    "richmenuswitch",
+    "clipboard",
+)
 URI_SCHEMES = ("http://", "https://", "line://", "tel:")
 TEMPLATE_TEXT = {"buttons": (160, 60), "carousel": (120, 60)}
 REQUIRED_BY_TYPE = {
-    "image": ("originalContentUrl", "previewImageUrl"), "video": ("originalContentUrl", "previewImageUrl"),
-    "audio": ("originalContentUrl", "duration"), "sticker": ("packageId", "stickerId"),
-    "location": ("title", "address", "latitude", "longitude"), "template": ("altText", "template"),
-    "flex": ("altText", "contents"), "imagemap": ("baseUrl", "altText", "baseSize", "actions"),
+    "image": ("originalContentUrl", "previewImageUrl"),
+    "video": ("originalContentUrl", "previewImageUrl"),
+    "audio": ("originalContentUrl", "duration"),
+    "sticker": ("packageId", "stickerId"),
+    "location": ("title", "address", "latitude", "longitude"),
+    "template": ("altText", "template"),
+    "flex": ("altText", "contents"),
+    "imagemap": ("baseUrl", "altText", "baseSize", "actions"),
 }
 
 
@@ -181,8 +206,14 @@ def check_action(action, path: str, label_max: int, problems: Problems) -> None:
         problems.add(join(path, "type"), one_of(ACTION_TYPES))
         return
     problems.length(action, "label", path, label_max)
-    needed = {"postback": ("data",), "message": ("text",), "uri": ("uri",), "datetimepicker": ("data", "mode"),
-              "richmenuswitch": ("richMenuAliasId", "data"), "clipboard": ("clipboardText",)}.get(kind, ())
+    needed = {
+        "postback": ("data",),
+        "message": ("text",),
+        "uri": ("uri",),
+        "datetimepicker": ("data", "mode"),
+        "richmenuswitch": ("richMenuAliasId", "data"),
+        "clipboard": ("clipboardText",),
+    }.get(kind, ())
     for key in needed:
         problems.required(action, key, path)
     for key in ("data", "displayText", "fillInText", "text"):

@@ -1,4 +1,5 @@
 """The Messaging API's message, profile, follower and quota endpoints, at LINE's paths."""
+
 from __future__ import annotations
 
 import base64
@@ -28,8 +29,9 @@ def reply():
     """Reply with a single-use reply token from a webhook event."""
     body = read_json()
     validated("reply", body)
-    sent = delivery.reply(current_state(), request_id=g.request_id, reply_token=body["replyToken"],
-                          messages=messages_of(body))
+    sent = delivery.reply(
+        current_state(), request_id=g.request_id, reply_token=body["replyToken"], messages=messages_of(body)
+    )
     return jsonify({"sentMessages": sent})
 
 
@@ -43,8 +45,14 @@ def push():
         raise invalid_property("to")
     if not state.known_chat(body["to"]):
         raise LineError(400, "Failed to send messages")
-    sent = delivery.accept(state, api="push", request_id=g.request_id, retry_key=g.retry_key,
-                           recipients=[body["to"]], messages=messages_of(body))
+    sent = delivery.accept(
+        state,
+        api="push",
+        request_id=g.request_id,
+        retry_key=g.retry_key,
+        recipients=[body["to"]],
+        messages=messages_of(body),
+    )
     return jsonify({"sentMessages": sent})
 
 
@@ -55,8 +63,14 @@ def multicast():
     validated("multicast", body)
     if any(not ids.CHAT_ID_RE.match(user_id) or user_id[0] != "U" for user_id in body["to"]):
         raise invalid_property("to")
-    delivery.accept(current_state(), api="multicast", request_id=g.request_id, retry_key=g.retry_key,
-                    recipients=list(dict.fromkeys(body["to"])), messages=messages_of(body))
+    delivery.accept(
+        current_state(),
+        api="multicast",
+        request_id=g.request_id,
+        retry_key=g.retry_key,
+        recipients=list(dict.fromkeys(body["to"])),
+        messages=messages_of(body),
+    )
     return jsonify({})
 
 
@@ -68,8 +82,14 @@ def broadcast():
     state = current_state()
     with state.lock:
         friends = [user.user_id for user in state.users.values() if user.status == "following"]
-    delivery.accept(state, api="broadcast", request_id=g.request_id, retry_key=g.retry_key,
-                    recipients=friends, messages=messages_of(body))
+    delivery.accept(
+        state,
+        api="broadcast",
+        request_id=g.request_id,
+        retry_key=g.retry_key,
+        recipients=friends,
+        messages=messages_of(body),
+    )
     return jsonify({})
 
 
@@ -121,9 +141,10 @@ def followers():
         raise LineError(400, "The value of limit must be between 1 and 1000")
     start = decode_cursor(request.args.get("start"))
     with state.lock:
-        follower_ids = [user.user_id for user in state.users.values()
-                        if user.status == "following" and user.profile_consent]
-    result = {"userIds": follower_ids[start:start + int(limit)]}
+        follower_ids = [
+            user.user_id for user in state.users.values() if user.status == "following" and user.profile_consent
+        ]
+    result = {"userIds": follower_ids[start : start + int(limit)]}
     if start + int(limit) < len(follower_ids):
         result["next"] = base64.urlsafe_b64encode(str(start + int(limit)).encode()).decode()
     return jsonify(result)

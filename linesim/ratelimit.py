@@ -1,4 +1,5 @@
 """Per-endpoint rate limiting over a sliding one-second window, as LINE limits per channel and endpoint."""
+
 from __future__ import annotations
 
 import fnmatch

@@ -1,4 +1,5 @@
 """The Messaging API's rich menu endpoints, at LINE's paths."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request

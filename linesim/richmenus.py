@@ -1,4 +1,5 @@
 """Rich menus, their images, aliases, the default menu and per-user links (callers hold the state lock)."""
+
 from __future__ import annotations
 
 from linesim import ids
@@ -122,8 +123,11 @@ class RichMenuStore:
 
     def displayed(self, user_id: str) -> tuple[str | None, str | None]:
         """The menu the user sees and why: switched, linked to the user, or the default."""
-        for source, menu_id in (("switched", self.switched.get(user_id)),
-                                ("user", self.links.get(user_id)), ("default", self.default)):
+        for source, menu_id in (
+            ("switched", self.switched.get(user_id)),
+            ("user", self.links.get(user_id)),
+            ("default", self.default),
+        ):
             if menu_id is not None and menu_id in self.menus:
                 return menu_id, source
         return None, None

@@ -1,4 +1,5 @@
 """In-memory state of the simulated platform, guarded by one lock."""
+
 from __future__ import annotations
 
 import threading
@@ -42,16 +43,28 @@ class User:
 
     def profile(self) -> dict:
         """The profile object of GET /v2/bot/profile."""
-        fields = {"displayName": self.display_name, "userId": self.user_id, "pictureUrl": self.picture_url,
-                  "statusMessage": self.status_message, "language": self.language}
+        fields = {
+            "displayName": self.display_name,
+            "userId": self.user_id,
+            "pictureUrl": self.picture_url,
+            "statusMessage": self.status_message,
+            "language": self.language,
+        }
         return {key: value for key, value in fields.items() if value is not None}
 
     def to_dict(self) -> dict:
         """The user as the control API shows it."""
-        return {"userId": self.user_id, "displayName": self.display_name, "pictureUrl": self.picture_url,
-                "language": self.language, "statusMessage": self.status_message,
-                "profileConsent": self.profile_consent, "isTestFriend": self.is_test_friend,
-                "status": self.status, "createdAt": self.created_at}
+        return {
+            "userId": self.user_id,
+            "displayName": self.display_name,
+            "pictureUrl": self.picture_url,
+            "language": self.language,
+            "statusMessage": self.status_message,
+            "profileConsent": self.profile_consent,
+            "isTestFriend": self.is_test_friend,
+            "status": self.status,
+            "createdAt": self.created_at,
+        }
 
 
 @dataclass
@@ -68,10 +81,13 @@ class Settings:
 
     def to_dict(self) -> dict:
         """The settings as the control API shows them."""
-        return {"webhookUrl": self.webhook_url, "webhookTimeout": self.webhook_timeout,
-                "replyTokenTtlSeconds": self.reply_token_ttl,
-                "redeliveryReplyTokenTtlSeconds": self.redelivery_token_ttl,
-                "followersApi": self.followers_api}
+        return {
+            "webhookUrl": self.webhook_url,
+            "webhookTimeout": self.webhook_timeout,
+            "replyTokenTtlSeconds": self.reply_token_ttl,
+            "redeliveryReplyTokenTtlSeconds": self.redelivery_token_ttl,
+            "followersApi": self.followers_api,
+        }
 
 
 @dataclass

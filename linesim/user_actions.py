@@ -1,4 +1,5 @@
 """What a simulated user does in LINE, each turned into a complete webhook event and sent."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,8 +62,9 @@ def send_message(state: SimState, user_id: str, data: dict) -> dict:
     return send_event(state, built)
 
 
-def postback(state: SimState, user_id: str, data: str, params: dict | None = None,
-             display_text: str | None = None) -> dict:
+def postback(
+    state: SimState, user_id: str, data: str, params: dict | None = None, display_text: str | None = None
+) -> dict:
     """Tap a postback button; displayText shows in the chat as the user's words but sends no message event."""
     body = {"data": data, **({"params": params} if params else {})}
     with state.lock:
@@ -109,8 +111,14 @@ def perform_action(state: SimState, user_id: str, action: dict, params: dict | N
     if kind in ("camera", "cameraRoll"):
         return send_message(state, user_id, {"type": "image"})
     if kind in ("uri", "clipboard"):
-        return {"status": None, "elapsedMs": 0.0, "error": None, "event": None,
-                "uri": action.get("uri"), "clipboardText": action.get("clipboardText")}
+        return {
+            "status": None,
+            "elapsedMs": 0.0,
+            "error": None,
+            "event": None,
+            "uri": action.get("uri"),
+            "clipboardText": action.get("clipboardText"),
+        }
     raise SimError(400, f"unsupported action type {kind!r}")
 
 

@@ -1,4 +1,5 @@
 """Request bodies: parsed with the SDK's own models after LINE's limits the models don't enforce."""
+
 from __future__ import annotations
 
 import json
@@ -25,10 +26,16 @@ from linesim.limits import Problems, check_action, check_send
 MAX_BODY_BYTES = 2 * 1024 * 1024
 SEND_KINDS = ("reply", "push", "multicast", "narrowcast", "broadcast")
 MODELS = {
-    "reply": ReplyMessageRequest, "push": PushMessageRequest, "multicast": MulticastRequest,
-    "narrowcast": NarrowcastRequest, "broadcast": BroadcastRequest, "richmenu": RichMenuRequest,
-    "bulk_link": RichMenuBulkLinkRequest, "bulk_unlink": RichMenuBulkUnlinkRequest,
-    "alias_create": CreateRichMenuAliasRequest, "alias_update": UpdateRichMenuAliasRequest,
+    "reply": ReplyMessageRequest,
+    "push": PushMessageRequest,
+    "multicast": MulticastRequest,
+    "narrowcast": NarrowcastRequest,
+    "broadcast": BroadcastRequest,
+    "richmenu": RichMenuRequest,
+    "bulk_link": RichMenuBulkLinkRequest,
+    "bulk_unlink": RichMenuBulkUnlinkRequest,
+    "alias_create": CreateRichMenuAliasRequest,
+    "alias_update": UpdateRichMenuAliasRequest,
     "loading": ShowLoadingAnimationRequest,
 }
 
@@ -43,8 +50,9 @@ def read_json() -> dict:
     except UnicodeDecodeError:
         raise LineError(400, "The request body could not be parsed as JSON (line: 1, column: 1)") from None
     except json.JSONDecodeError as error:
-        raise LineError(400, "The request body could not be parsed as JSON "
-                             f"(line: {error.lineno}, column: {error.colno})") from None
+        raise LineError(
+            400, f"The request body could not be parsed as JSON (line: {error.lineno}, column: {error.colno})"
+        ) from None
     if not isinstance(body, dict):
         raise LineError(400, "The request body could not be parsed as JSON (line: 1, column: 1)")
     return body

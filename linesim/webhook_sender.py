@@ -1,4 +1,5 @@
 """Posting webhooks: register what the events promise (reply tokens, chats), sign the exact bytes, post."""
+
 from __future__ import annotations
 
 import base64
@@ -44,8 +45,14 @@ def register(state: SimState, event: dict) -> None:
             state.chats[chat_id] = source["type"]
 
 
-def dispatch(state: SimState, events: list[dict], *, signature: str | None = None,
-             destination: str | None = None, redelivery: bool = False) -> dict:
+def dispatch(
+    state: SimState,
+    events: list[dict],
+    *,
+    signature: str | None = None,
+    destination: str | None = None,
+    redelivery: bool = False,
+) -> dict:
     """Send one webhook carrying these events; the CRM's status, the time it took, and any error."""
     with state.lock:
         if not redelivery:
@@ -66,8 +73,11 @@ def post(url: str | None, body: bytes, signature: str, timeout: float) -> dict:
     """POST the signed body; never raises."""
     if not url:
         return {"status": None, "elapsedMs": 0.0, "error": "no webhook URL configured", "responseBody": None}
-    headers = {"Content-Type": "application/json; charset=utf-8", "x-line-signature": signature,
-               "User-Agent": USER_AGENT}
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "x-line-signature": signature,
+        "User-Agent": USER_AGENT,
+    }
     started = time.monotonic()
     try:
         with requests.Session() as session:

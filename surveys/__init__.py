@@ -1,4 +1,5 @@
 """Surveys (アンケート): builder, in-chat flow, web form and results; wired into the app by `init_app`."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -10,7 +11,8 @@ def init_app(app: Flask) -> None:
     from crm.webhook.hooks import event_hooks
     from crm.webhook.views import REGISTRY_KEY
     from surveys import chat_messages, flow
-    from surveys.views import builder as console, webform
+    from surveys.views import builder as console
+    from surveys.views import webform
 
     console.init_app(app)
     app.register_blueprint(webform.bp)
@@ -29,8 +31,7 @@ def rich_menu_survey_choices(session) -> list[tuple[str, str]]:
     from surveys.chat_messages import start_data
     from surveys.models import Survey, SurveyStatus
 
-    published = session.exec(select(Survey).where(Survey.status == SurveyStatus.PUBLISHED)
-                             .order_by(Survey.title)).all()
+    published = session.exec(select(Survey).where(Survey.status == SurveyStatus.PUBLISHED).order_by(Survey.title)).all()
     return [(survey.title, start_data(survey.id)) for survey in published]
 
 

@@ -3,6 +3,7 @@
 Each step moves a response from the question it was asked to the next one with a compare-and-set UPDATE, so
 a double tap or a concurrent duplicate finds the question already answered and changes nothing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,8 +16,17 @@ from crm.outbound import events as webhook_events
 from crm.sql import insert_for
 from surveys import actions, builder
 from surveys.errors import N_, SurveyError
-from surveys.models import (QuestionKind, ResponseStatus, Survey, SurveyAnswer, SurveyChoice, SurveyQuestion,
-                            SurveyResponse, SurveyStatus, VersionState)
+from surveys.models import (
+    QuestionKind,
+    ResponseStatus,
+    Survey,
+    SurveyAnswer,
+    SurveyChoice,
+    SurveyQuestion,
+    SurveyResponse,
+    SurveyStatus,
+    VersionState,
+)
 from surveys.questions import choices_of, list_questions
 
 TEXT_MAX = 5000
@@ -40,24 +50,46 @@ class Turn:
 
 def in_progress(session: Session, friend_id: int) -> SurveyResponse | None:
     """The friend's unfinished chat response, if any (at most one)."""
-    return session.exec(select(SurveyResponse).where(SurveyResponse.friend_id == friend_id,
-                                                     SurveyResponse.status == ResponseStatus.IN_PROGRESS)).first()
+    return session.exec(
+        select(SurveyResponse).where(
+            SurveyResponse.friend_id == friend_id, SurveyResponse.status == ResponseStatus.IN_PROGRESS
+        )
+    ).first()
 
 
 def has_completed(session: Session, *, survey_id: int, friend_id: int) -> bool:
     """Tell whether the friend has finished this survey before."""
-    return session.exec(select(SurveyResponse.id).where(
-        SurveyResponse.survey_id == survey_id, SurveyResponse.friend_id == friend_id,
-        SurveyResponse.status == ResponseStatus.COMPLETED)).first() is not None
+    return (
+        session.exec(
+            select(SurveyResponse.id).where(
+                SurveyResponse.survey_id == survey_id,
+                SurveyResponse.friend_id == friend_id,
+                SurveyResponse.status == ResponseStatus.COMPLETED,
+            )
+        ).first()
+        is not None
+    )
 
 
 def ask(session: Session, response: SurveyResponse, **flags) -> Turn:
     """A turn asking the response's current question, with the choices already toggled on."""
     question = session.get(SurveyQuestion, response.current_question_id)
-    selected = set(session.exec(select(SurveyAnswer.choice_id).where(
-        SurveyAnswer.response_id == response.id, SurveyAnswer.question_id == question.id)).all()) - {None}
-    return Turn("ask", session.get(Survey, response.survey_id), response, question,
-                choices_of(session, [question.id])[question.id], selected, **flags)
+    selected = set(
+        session.exec(
+            select(SurveyAnswer.choice_id).where(
+                SurveyAnswer.response_id == response.id, SurveyAnswer.question_id == question.id
+            )
+        ).all()
+    ) - {None}
+    return Turn(
+        "ask",
+        session.get(Survey, response.survey_id),
+        response,
+        question,
+        choices_of(session, [question.id])[question.id],
+        selected,
+        **flags,
+    )
 
 
 def start(session: Session, *, survey_id: int, friend_id: int, at: datetime) -> Turn:
@@ -76,10 +108,21 @@ def start(session: Session, *, survey_id: int, friend_id: int, at: datetime) -> 
         _finish(session, current, ResponseStatus.ABANDONED, at)
     live = builder.version(session, survey_id, VersionState.LIVE)
     first = list_questions(session, live.id)[0]
-    created = session.exec(insert_for(session, SurveyResponse.__table__).values(
-        survey_id=survey_id, version_id=live.id, friend_id=friend_id, channel=CHAT,
-        status=ResponseStatus.IN_PROGRESS, current_question_id=first.id, started_at=at, updated_at=at,
-    ).on_conflict_do_nothing().returning(SurveyResponse.__table__.c.id)).first()
+    created = session.exec(
+        insert_for(session, SurveyResponse.__table__)
+        .values(
+            survey_id=survey_id,
+            version_id=live.id,
+            friend_id=friend_id,
+            channel=CHAT,
+            status=ResponseStatus.IN_PROGRESS,
+            current_question_id=first.id,
+            started_at=at,
+            updated_at=at,
+        )
+        .on_conflict_do_nothing()
+        .returning(SurveyResponse.__table__.c.id)
+    ).first()
     if created is None:  # a concurrent start won: resume that one
         return ask(session, in_progress(session, friend_id), resumed=True)
     return ask(session, session.get(SurveyResponse, created[0]), first=True)
@@ -87,8 +130,12 @@ def start(session: Session, *, survey_id: int, friend_id: int, at: datetime) -> 
 
 def _current(session: Session, friend_id: int, response_id: int, question_id: int) -> SurveyResponse | None:
     response = session.get(SurveyResponse, response_id)
-    if (response is None or response.friend_id != friend_id or response.status != ResponseStatus.IN_PROGRESS
-            or response.current_question_id != question_id):
+    if (
+        response is None
+        or response.friend_id != friend_id
+        or response.status != ResponseStatus.IN_PROGRESS
+        or response.current_question_id != question_id
+    ):
         return None
     return response
 
@@ -100,9 +147,15 @@ def _advance(session: Session, response: SurveyResponse, question: SurveyQuestio
     values = {"updated_at": at, "current_question_id": later[0].id if later else None}
     if not later:
         values.update(status=ResponseStatus.COMPLETED, finished_at=at)
-    moved = session.exec(update(SurveyResponse).where(
-        SurveyResponse.id == response.id, SurveyResponse.current_question_id == question.id,
-        SurveyResponse.status == ResponseStatus.IN_PROGRESS).values(**values)).rowcount
+    moved = session.exec(
+        update(SurveyResponse)
+        .where(
+            SurveyResponse.id == response.id,
+            SurveyResponse.current_question_id == question.id,
+            SurveyResponse.status == ResponseStatus.IN_PROGRESS,
+        )
+        .values(**values)
+    ).rowcount
     session.refresh(response)
     return moved == 1
 
@@ -115,8 +168,9 @@ def _next_turn(session: Session, response: SurveyResponse) -> Turn:
     return ask(session, response)
 
 
-def answer_choice(session: Session, *, friend_id: int, response_id: int, question_id: int, choice_id: int,
-                  at: datetime) -> Turn:
+def answer_choice(
+    session: Session, *, friend_id: int, response_id: int, question_id: int, choice_id: int, at: datetime
+) -> Turn:
     """Answer a single-choice question (a quick-reply tap, or its label typed)."""
     response = _current(session, friend_id, response_id, question_id)
     question = session.get(SurveyQuestion, question_id)
@@ -125,37 +179,59 @@ def answer_choice(session: Session, *, friend_id: int, response_id: int, questio
         return Turn("stale")
     if not _advance(session, response, question, at):
         return Turn("stale")
-    session.add(SurveyAnswer(response_id=response.id, question_id=question_id, friend_id=friend_id,
-                             choice_id=choice_id, answered_at=at))
+    session.add(
+        SurveyAnswer(
+            response_id=response.id, question_id=question_id, friend_id=friend_id, choice_id=choice_id, answered_at=at
+        )
+    )
     actions.apply(session, actions=actions.parse(choice.actions), friend_id=friend_id, survey_id=response.survey_id)
     return _next_turn(session, response)
 
 
-def toggle_choice(session: Session, *, friend_id: int, response_id: int, question_id: int, choice_id: int,
-                  selected: bool, at: datetime) -> Turn:
+def toggle_choice(
+    session: Session,
+    *,
+    friend_id: int,
+    response_id: int,
+    question_id: int,
+    choice_id: int,
+    selected: bool,
+    at: datetime,
+) -> Turn:
     """Select or unselect a multiple-choice option; the tap says which, so a repeat changes nothing."""
     response = _current(session, friend_id, response_id, question_id)
     choice = session.get(SurveyChoice, choice_id)
-    if (response is None or choice is None or choice.question_id != question_id
-            or session.get(SurveyQuestion, question_id).kind != QuestionKind.MULTIPLE):
+    if (
+        response is None
+        or choice is None
+        or choice.question_id != question_id
+        or session.get(SurveyQuestion, question_id).kind != QuestionKind.MULTIPLE
+    ):
         return Turn("stale")
-    locked = session.exec(update(SurveyResponse).where(  # takes the row lock, so a concurrent Done waits
-        SurveyResponse.id == response_id, SurveyResponse.current_question_id == question_id,
-        SurveyResponse.status == ResponseStatus.IN_PROGRESS).values(updated_at=at)).rowcount
+    locked = session.exec(
+        update(SurveyResponse)
+        .where(  # takes the row lock, so a concurrent Done waits
+            SurveyResponse.id == response_id,
+            SurveyResponse.current_question_id == question_id,
+            SurveyResponse.status == ResponseStatus.IN_PROGRESS,
+        )
+        .values(updated_at=at)
+    ).rowcount
     if not locked:
         return Turn("stale")
     keys = dict(response_id=response_id, question_id=question_id, choice_id=choice_id)
     if selected:
-        session.exec(insert_for(session, SurveyAnswer.__table__).values(
-            **keys, friend_id=friend_id, answered_at=at).on_conflict_do_nothing(
-            index_elements=["response_id", "question_id", "choice_id"]))
+        session.exec(
+            insert_for(session, SurveyAnswer.__table__)
+            .values(**keys, friend_id=friend_id, answered_at=at)
+            .on_conflict_do_nothing(index_elements=["response_id", "question_id", "choice_id"])
+        )
     else:
         session.exec(delete(SurveyAnswer).where(*(getattr(SurveyAnswer, k) == v for k, v in keys.items())))
     return ask(session, response)
 
 
-def finish_multiple(session: Session, *, friend_id: int, response_id: int, question_id: int,
-                    at: datetime) -> Turn:
+def finish_multiple(session: Session, *, friend_id: int, response_id: int, question_id: int, at: datetime) -> Turn:
     """Done with a multiple-choice question: apply the picked choices' actions and move on."""
     response = _current(session, friend_id, response_id, question_id)
     if response is None:
@@ -164,14 +240,21 @@ def finish_multiple(session: Session, *, friend_id: int, response_id: int, quest
     if current.question.kind != QuestionKind.MULTIPLE:
         return Turn("stale")
     if current.question.required and not current.selected:
-        return Turn("retry", current.survey, response, current.question, current.choices,
-                    error=SurveyError(N_("Choose at least one, then tap Done.")))
+        return Turn(
+            "retry",
+            current.survey,
+            response,
+            current.question,
+            current.choices,
+            error=SurveyError(N_("Choose at least one, then tap Done.")),
+        )
     if not _advance(session, response, current.question, at):
         return Turn("stale")
     for choice in current.choices:
         if choice.id in current.selected:
-            actions.apply(session, actions=actions.parse(choice.actions), friend_id=friend_id,
-                          survey_id=response.survey_id)
+            actions.apply(
+                session, actions=actions.parse(choice.actions), friend_id=friend_id, survey_id=response.survey_id
+            )
     return _next_turn(session, response)
 
 
@@ -181,8 +264,9 @@ def skip(session: Session, *, friend_id: int, response_id: int, question_id: int
     question = session.get(SurveyQuestion, question_id)
     if response is None or question.required or not _advance(session, response, question, at):
         return Turn("stale")
-    session.exec(delete(SurveyAnswer).where(SurveyAnswer.response_id == response_id,
-                                            SurveyAnswer.question_id == question_id))
+    session.exec(
+        delete(SurveyAnswer).where(SurveyAnswer.response_id == response_id, SurveyAnswer.question_id == question_id)
+    )
     return _next_turn(session, response)
 
 
@@ -194,10 +278,22 @@ def answer_text(session: Session, *, friend_id: int, text: str, at: datetime) ->
     question = session.get(SurveyQuestion, response.current_question_id)
     if question.kind == QuestionKind.SINGLE:
         typed = builder.normalize_keyword(text)
-        match = next((c for c in choices_of(session, [question.id])[question.id]
-                      if builder.normalize_keyword(c.label) == typed), None)
-        return None if match is None else answer_choice(
-            session, friend_id=friend_id, response_id=response.id, question_id=question.id, choice_id=match.id, at=at)
+        match = next(
+            (c for c in choices_of(session, [question.id])[question.id] if builder.normalize_keyword(c.label) == typed),
+            None,
+        )
+        return (
+            None
+            if match is None
+            else answer_choice(
+                session,
+                friend_id=friend_id,
+                response_id=response.id,
+                question_id=question.id,
+                choice_id=match.id,
+                at=at,
+            )
+        )
     if question.kind != QuestionKind.TEXT:
         return None
     return _text(session, response, question, text.strip(), at)
@@ -214,10 +310,14 @@ def _text(session: Session, response: SurveyResponse, question: SurveyQuestion, 
         return current
     if not _advance(session, response, question, at):
         return Turn("stale")
-    session.add(SurveyAnswer(response_id=response.id, question_id=question.id, friend_id=response.friend_id,
-                             text=text, answered_at=at))
-    actions.save_text(session, field_id=question.save_field_id, text=text, friend_id=response.friend_id,
-                      survey_id=response.survey_id)
+    session.add(
+        SurveyAnswer(
+            response_id=response.id, question_id=question.id, friend_id=response.friend_id, text=text, answered_at=at
+        )
+    )
+    actions.save_text(
+        session, field_id=question.save_field_id, text=text, friend_id=response.friend_id, survey_id=response.survey_id
+    )
     return _next_turn(session, response)
 
 

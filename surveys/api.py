@@ -1,4 +1,5 @@
 """/api/v1/surveys: the surveys and their responses (free text hidden from roles without personal data)."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
@@ -23,8 +24,10 @@ ID = "<int(max=2147483647):survey_id>"
 @blp.response(200, SurveySchema(many=True))
 def list_surveys():
     """Every survey."""
-    return [{"id": s.id, "title": s.title, "status": s.status, "keyword": s.keyword, "created_at": s.created_at}
-            for s in builder.list_surveys(get_session())]
+    return [
+        {"id": s.id, "title": s.title, "status": s.status, "keyword": s.keyword, "created_at": s.created_at}
+        for s in builder.list_surveys(get_session())
+    ]
 
 
 def _text_questions(response_rows) -> set[int]:
@@ -51,9 +54,19 @@ def list_responses(survey_id: int, limit: int, cursor: str | None = None):
     rows, next_cursor = page(rows, limit=limit, key=lambda row: row.response.id)
     masked = auth.masked()
     hidden = _text_questions(rows) if masked else set()
-    return {"data": [{"id": row.response.id, "friend_id": row.friend.id,
-                      "friend_name": mask_name(row.friend.display_name) if masked else row.friend.display_name,
-                      "channel": row.response.channel, "status": row.response.status,
-                      "started_at": row.response.started_at, "finished_at": row.response.finished_at,
-                      "answers": {str(qid): None if qid in hidden else values for qid, values in row.answers.items()}}
-                     for row in rows], "next_cursor": next_cursor}
+    return {
+        "data": [
+            {
+                "id": row.response.id,
+                "friend_id": row.friend.id,
+                "friend_name": mask_name(row.friend.display_name) if masked else row.friend.display_name,
+                "channel": row.response.channel,
+                "status": row.response.status,
+                "started_at": row.response.started_at,
+                "finished_at": row.response.finished_at,
+                "answers": {str(qid): None if qid in hidden else values for qid, values in row.answers.items()},
+            }
+            for row in rows
+        ],
+        "next_cursor": next_cursor,
+    }

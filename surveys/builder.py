@@ -1,4 +1,5 @@
 """Building surveys: settings, and the draft → published → closed states with frozen versions."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -7,8 +8,8 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from crm.staff.audit import Actor, record
 from crm.chat.service import utf16_length
+from crm.staff.audit import Actor, record
 from crm.timeutil import utcnow
 from surveys import questions
 from surveys.errors import N_, SurveyError
@@ -57,8 +58,9 @@ def list_surveys(session: Session) -> list[Survey]:
 
 def version(session: Session, survey_id: int, state: str) -> SurveyVersion | None:
     """The survey's draft or live version, if it has one."""
-    return session.exec(select(SurveyVersion).where(SurveyVersion.survey_id == survey_id,
-                                                    SurveyVersion.state == state)).first()
+    return session.exec(
+        select(SurveyVersion).where(SurveyVersion.survey_id == survey_id, SurveyVersion.state == state)
+    ).first()
 
 
 def find_by_keyword(session: Session, text: str) -> Survey | None:
@@ -66,8 +68,9 @@ def find_by_keyword(session: Session, text: str) -> Survey | None:
     keyword = normalize_keyword(text)
     if not keyword:
         return None
-    return session.exec(select(Survey).where(Survey.keyword == keyword,
-                                             Survey.status == SurveyStatus.PUBLISHED)).first()
+    return session.exec(
+        select(Survey).where(Survey.keyword == keyword, Survey.status == SurveyStatus.PUBLISHED)
+    ).first()
 
 
 def _check(session: Session, settings: SurveySettings, survey_id: int | None) -> SurveySettings:
@@ -81,15 +84,20 @@ def _check(session: Session, settings: SurveySettings, survey_id: int | None) ->
     if len(keyword) > KEYWORD_MAX:
         raise SurveyError(N_("Keyword: use at most %(max)d characters."), max=KEYWORD_MAX, field="keyword")
     if keyword and is_cancel_word(keyword):
-        raise SurveyError(N_("Keyword: “%(word)s” is the word friends use to cancel a survey."), word=keyword,
-                          field="keyword")
+        raise SurveyError(
+            N_("Keyword: “%(word)s” is the word friends use to cancel a survey."), word=keyword, field="keyword"
+        )
     clash = session.exec(select(Survey.id).where(Survey.keyword == keyword)).first() if keyword else None
     if clash is not None and clash != survey_id:
-        raise SurveyError(N_("Keyword: another survey already starts with “%(word)s”."), word=keyword,
-                          field="keyword")
-    return SurveySettings(title=title, intro=(settings.intro or "").strip(), keyword=keyword,
-                          completion_message=(settings.completion_message or "").strip(),
-                          allow_repeat=settings.allow_repeat, use_web_form=settings.use_web_form)
+        raise SurveyError(N_("Keyword: another survey already starts with “%(word)s”."), word=keyword, field="keyword")
+    return SurveySettings(
+        title=title,
+        intro=(settings.intro or "").strip(),
+        keyword=keyword,
+        completion_message=(settings.completion_message or "").strip(),
+        allow_repeat=settings.allow_repeat,
+        use_web_form=settings.use_web_form,
+    )
 
 
 def _apply(survey: Survey, settings: SurveySettings) -> None:
@@ -100,8 +108,13 @@ def _apply(survey: Survey, settings: SurveySettings) -> None:
 
 def snapshot(survey: Survey) -> dict:
     """The audited form of a survey's settings."""
-    return {"title": survey.title, "keyword": survey.keyword, "allow_repeat": survey.allow_repeat,
-            "use_web_form": survey.use_web_form, "status": survey.status}
+    return {
+        "title": survey.title,
+        "keyword": survey.keyword,
+        "allow_repeat": survey.allow_repeat,
+        "use_web_form": survey.use_web_form,
+        "status": survey.status,
+    }
 
 
 def create_survey(session: Session, *, settings: SurveySettings, actor: Actor) -> Survey:
@@ -112,8 +125,14 @@ def create_survey(session: Session, *, settings: SurveySettings, actor: Actor) -
     session.add(survey)
     session.flush()
     session.add(SurveyVersion(survey_id=survey.id, number=1, state=VersionState.DRAFT))
-    record(session, actor=actor, action="survey.created", target_type="survey", target_id=survey.id,
-           after={**snapshot(survey), **asdict(settings)})
+    record(
+        session,
+        actor=actor,
+        action="survey.created",
+        target_type="survey",
+        target_id=survey.id,
+        after={**snapshot(survey), **asdict(settings)},
+    )
     return survey
 
 
@@ -123,8 +142,15 @@ def update_settings(session: Session, *, survey_id: int, settings: SurveySetting
     settings = _check(session, settings, survey_id)
     before = snapshot(survey)
     _apply(survey, settings)
-    record(session, actor=actor, action="survey.settings_changed", target_type="survey", target_id=survey_id,
-           before=before, after={**snapshot(survey), **asdict(settings)})
+    record(
+        session,
+        actor=actor,
+        action="survey.settings_changed",
+        target_type="survey",
+        target_id=survey_id,
+        before=before,
+        after={**snapshot(survey), **asdict(settings)},
+    )
     return survey
 
 
@@ -144,8 +170,15 @@ def publish(session: Session, *, survey_id: int, actor: Actor) -> SurveyVersion:
     before = snapshot(survey)
     survey.status = SurveyStatus.PUBLISHED if survey.status == SurveyStatus.DRAFT else survey.status
     survey.updated_at = utcnow()
-    record(session, actor=actor, action="survey.published", target_type="survey", target_id=survey_id,
-           before=before, after={**snapshot(survey), "version": draft.number})
+    record(
+        session,
+        actor=actor,
+        action="survey.published",
+        target_type="survey",
+        target_id=survey_id,
+        before=before,
+        after={**snapshot(survey), "version": draft.number},
+    )
     return draft
 
 
@@ -163,8 +196,14 @@ def start_revision(session: Session, *, survey_id: int, actor: Actor) -> SurveyV
     session.add(draft)
     session.flush()
     questions.copy_questions(session, from_version_id=live.id, to_version_id=draft.id)
-    record(session, actor=actor, action="survey.revision_started", target_type="survey", target_id=survey_id,
-           after={"version": draft.number, "from_version": live.number})
+    record(
+        session,
+        actor=actor,
+        action="survey.revision_started",
+        target_type="survey",
+        target_id=survey_id,
+        after={"version": draft.number, "from_version": live.number},
+    )
     return draft
 
 
@@ -176,8 +215,14 @@ def discard_revision(session: Session, *, survey_id: int, actor: Actor) -> None:
     if draft is None:
         return
     questions.delete_version_questions(session, version_id=draft.id)
-    record(session, actor=actor, action="survey.revision_discarded", target_type="survey", target_id=survey_id,
-           before={"version": draft.number})
+    record(
+        session,
+        actor=actor,
+        action="survey.revision_discarded",
+        target_type="survey",
+        target_id=survey_id,
+        before={"version": draft.number},
+    )
     session.delete(draft)
 
 
@@ -190,6 +235,13 @@ def set_open(session: Session, *, survey_id: int, is_open: bool, actor: Actor) -
     before = snapshot(survey)
     survey.status = SurveyStatus.PUBLISHED if is_open else SurveyStatus.CLOSED
     survey.updated_at = utcnow()
-    record(session, actor=actor, action="survey.reopened" if is_open else "survey.closed", target_type="survey",
-           target_id=survey_id, before=before, after=snapshot(survey))
+    record(
+        session,
+        actor=actor,
+        action="survey.reopened" if is_open else "survey.closed",
+        target_type="survey",
+        target_id=survey_id,
+        before=before,
+        after=snapshot(survey),
+    )
     return survey

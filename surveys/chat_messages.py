@@ -2,9 +2,10 @@
 
 Postback data (≤300 characters) is `sv:<op>:<ids>`: s start, a answer, t toggle, d done, k skip, c cancel.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask_babel import gettext as _
 
@@ -52,16 +53,21 @@ def _button(label: str, data: str, display: str | None = None) -> dict:
 
 
 def _checked(label: str) -> str:
-    return "✓" + (label if len(label) < LABEL_MAX else label[:LABEL_MAX - 2] + "…")
+    return "✓" + (label if len(label) < LABEL_MAX else label[: LABEL_MAX - 2] + "…")
 
 
-def _choice_buttons(response: SurveyResponse, question: SurveyQuestion, choices: list[SurveyChoice],
-                    selected: set[int]) -> list[dict]:
+def _choice_buttons(
+    response: SurveyResponse, question: SurveyQuestion, choices: list[SurveyChoice], selected: set[int]
+) -> list[dict]:
     ids = f"{response.id}:{question.id}"
     if question.kind == QuestionKind.SINGLE:
         return [_button(c.label, f"{PREFIX}a:{ids}:{c.id}", c.label) for c in choices]
-    return [_button(_checked(c.label), f"{PREFIX}t:{ids}:{c.id}:0") if c.id in selected
-            else _button(c.label, f"{PREFIX}t:{ids}:{c.id}:1") for c in choices]
+    return [
+        _button(_checked(c.label), f"{PREFIX}t:{ids}:{c.id}:0")
+        if c.id in selected
+        else _button(c.label, f"{PREFIX}t:{ids}:{c.id}:1")
+        for c in choices
+    ]
 
 
 def question_message(turn: Turn, number: int, total: int, links: LinkRewriter = _as_written) -> dict:
@@ -86,8 +92,9 @@ def question_message(turn: Turn, number: int, total: int, links: LinkRewriter = 
     return message
 
 
-def turn_messages(turn: Turn, *, number: int = 0, total: int = 0, web_link: str | None = None,
-                  links: LinkRewriter = _as_written) -> list[dict]:
+def turn_messages(
+    turn: Turn, *, number: int = 0, total: int = 0, web_link: str | None = None, links: LinkRewriter = _as_written
+) -> list[dict]:
     """Everything to send for a turn (at most three messages; none for a stale tap).
 
     `links` rewrites the links in what the survey's author wrote (intro, questions, completion message),
@@ -104,11 +111,13 @@ def turn_messages(turn: Turn, *, number: int = 0, total: int = 0, web_link: str 
             before.append(text(_(turn.error.msgid, **turn.error.params)))
         return before + [question_message(turn, number, total, links)]
     if turn.status == "done":
-        return [text(links(survey.completion_message) if survey.completion_message
-                     else _("Thank you for your answers!"))]
+        return [
+            text(links(survey.completion_message) if survey.completion_message else _("Thank you for your answers!"))
+        ]
     if turn.status == "cancelled":
-        return [text(_("You cancelled “%(title)s”. You can start again from the menu at any time.",
-                       title=survey.title))]
+        return [
+            text(_("You cancelled “%(title)s”. You can start again from the menu at any time.", title=survey.title))
+        ]
     if turn.status == "repeat_refused":
         return [text(_("You have already answered “%(title)s”. Thank you!", title=survey.title))]
     if turn.status == "unavailable":

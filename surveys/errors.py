@@ -1,4 +1,5 @@
 """The surveys' error type: a msgid and params, translated at the edge."""
+
 from __future__ import annotations
 
 from crm.errors import N_, TranslatableError

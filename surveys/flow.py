@@ -3,6 +3,7 @@
 Answers are written in the webhook event's transaction; the reply goes out only after that commits, so a
 LINE failure never loses an answer. A fresh reply token is used when there is one, a push otherwise.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,18 +15,18 @@ from flask_babel import force_locale
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
+from crm.friends.models import Friend
 from crm.i18n import DEFAULT_LOCALE, LOCALES
 from crm.line.errors import LineApiError
+from crm.line.runtime import line_client
+from crm.timeutil import utcnow
+from crm.tracking import service as tracking
 from crm.webhook.hooks import BlockContext, TextContext
 from crm.webhook.postbacks import PostbackContext
-from crm.line.runtime import line_client
-from crm.friends.models import Friend
-from crm.tracking import service as tracking
-from crm.timeutil import utcnow
 from surveys import answers, builder, chat_messages
-from surveys.views import webform
 from surveys.answers import Turn
 from surveys.models import SurveyQuestion
+from surveys.views import webform
 
 log = logging.getLogger(__name__)
 REPLY_FRESH = timedelta(seconds=50)
@@ -46,16 +47,24 @@ def on_postback(ctx: PostbackContext) -> None:
     elif op == "a":
         turn = answers.answer_choice(session, response_id=ids[0], question_id=ids[1], choice_id=ids[2], **who)
     elif op == "t":
-        turn = answers.toggle_choice(session, response_id=ids[0], question_id=ids[1], choice_id=ids[2],
-                                     selected=bool(ids[3]), **who)
+        turn = answers.toggle_choice(
+            session, response_id=ids[0], question_id=ids[1], choice_id=ids[2], selected=bool(ids[3]), **who
+        )
     elif op == "d":
         turn = answers.finish_multiple(session, response_id=ids[0], question_id=ids[1], **who)
     elif op == "k":
         turn = answers.skip(session, response_id=ids[0], question_id=ids[1], **who)
     else:
         turn = answers.cancel(session, response_id=ids[0], **who) or Turn("stale")
-    respond(session, turn, friend_id=ctx.friend_id, line_user_id=ctx.line_user_id, reply_token=ctx.reply_token,
-            occurred_at=ctx.occurred_at, send_key=ctx.reply_token or f"{ctx.line_user_id}:{ctx.occurred_at}:{ctx.data}")
+    respond(
+        session,
+        turn,
+        friend_id=ctx.friend_id,
+        line_user_id=ctx.line_user_id,
+        reply_token=ctx.reply_token,
+        occurred_at=ctx.occurred_at,
+        send_key=ctx.reply_token or f"{ctx.line_user_id}:{ctx.occurred_at}:{ctx.data}",
+    )
 
 
 def on_text(ctx: TextContext) -> bool:
@@ -70,8 +79,15 @@ def on_text(ctx: TextContext) -> bool:
             turn = None if survey is None else answers.start(session, survey_id=survey.id, **who)
     if turn is None:
         return False
-    respond(session, turn, friend_id=ctx.friend_id, line_user_id=ctx.line_user_id, reply_token=ctx.reply_token,
-            occurred_at=ctx.occurred_at, send_key=ctx.event_key)
+    respond(
+        session,
+        turn,
+        friend_id=ctx.friend_id,
+        line_user_id=ctx.line_user_id,
+        reply_token=ctx.reply_token,
+        occurred_at=ctx.occurred_at,
+        send_key=ctx.event_key,
+    )
     return True
 
 
@@ -86,8 +102,12 @@ def _position(session: Session, turn: Turn) -> tuple[int, int]:
     question = turn.question
     ordered = select(func.count()).select_from(SurveyQuestion).where(SurveyQuestion.version_id == question.version_id)
     total = session.exec(ordered).one()
-    earlier = session.exec(ordered.where((SurveyQuestion.position < question.position) | (
-        (SurveyQuestion.position == question.position) & (SurveyQuestion.id < question.id)))).one()
+    earlier = session.exec(
+        ordered.where(
+            (SurveyQuestion.position < question.position)
+            | ((SurveyQuestion.position == question.position) & (SurveyQuestion.id < question.id))
+        )
+    ).one()
     return earlier + 1, total
 
 
@@ -101,15 +121,29 @@ def build_messages(session: Session, turn: Turn, *, friend: Friend) -> list[dict
     base_url = current_app.config.get("PUBLIC_BASE_URL") or ""
 
     def tracked(body: str) -> str:
-        return tracking.rewrite_links(session, text=body, friend_id=friend.id, base_url=base_url,
-                                      source=f"survey:{turn.survey.id}", track=bool(base_url))
+        return tracking.rewrite_links(
+            session,
+            text=body,
+            friend_id=friend.id,
+            base_url=base_url,
+            source=f"survey:{turn.survey.id}",
+            track=bool(base_url),
+        )
 
     with force_locale(language if language in LOCALES else DEFAULT_LOCALE):
         return chat_messages.turn_messages(turn, number=number, total=total, web_link=link, links=tracked)
 
 
-def respond(session: Session, turn: Turn, *, friend_id: int, line_user_id: str, reply_token: str | None,
-            occurred_at: datetime, send_key: str) -> None:
+def respond(
+    session: Session,
+    turn: Turn,
+    *,
+    friend_id: int,
+    line_user_id: str,
+    reply_token: str | None,
+    occurred_at: datetime,
+    send_key: str,
+) -> None:
     """Send the turn's messages once the event's transaction has committed."""
     if turn.status == "stale":
         return
@@ -121,16 +155,29 @@ def respond(session: Session, turn: Turn, *, friend_id: int, line_user_id: str, 
 
     def send(_session) -> None:
         try:
-            deliver(app, line_user_id=line_user_id, reply_token=reply_token, occurred_at=occurred_at,
-                    messages=messages, retry_key=retry_key)
+            deliver(
+                app,
+                line_user_id=line_user_id,
+                reply_token=reply_token,
+                occurred_at=occurred_at,
+                messages=messages,
+                retry_key=retry_key,
+            )
         except Exception:  # the answer is committed; a send bug must not fail the webhook
             log.exception("survey_send_crashed")
 
     event.listen(session, "after_commit", send, once=True)
 
 
-def deliver(app: Flask, *, line_user_id: str, reply_token: str | None, occurred_at: datetime,
-            messages: list[dict], retry_key: str) -> str:
+def deliver(
+    app: Flask,
+    *,
+    line_user_id: str,
+    reply_token: str | None,
+    occurred_at: datetime,
+    messages: list[dict],
+    retry_key: str,
+) -> str:
     """Reply while the token is fresh, push otherwise (or when LINE refused the token); never raises."""
     client = line_client(app)
     if reply_token and utcnow() - occurred_at < REPLY_FRESH:

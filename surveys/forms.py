@@ -1,4 +1,5 @@
 """Console forms of the survey builder (Flask-WTF, CSRF)."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -15,8 +16,11 @@ from surveys.builder import SurveySettings
 from surveys.models import QuestionKind, Survey, SurveyChoice, SurveyQuestion
 from surveys.questions import QUICK_REPLY_MAX, ChoiceSpec, QuestionSpec
 
-KIND_LABELS = {QuestionKind.SINGLE: _l("Single choice"), QuestionKind.MULTIPLE: _l("Multiple choice"),
-               QuestionKind.TEXT: _l("Free text")}
+KIND_LABELS = {
+    QuestionKind.SINGLE: _l("Single choice"),
+    QuestionKind.MULTIPLE: _l("Multiple choice"),
+    QuestionKind.TEXT: _l("Free text"),
+}
 
 
 class ActionForm(FlaskForm):
@@ -33,16 +37,26 @@ class SettingsForm(FlaskForm):
 
     def settings(self) -> SurveySettings:
         """The settings the editor entered."""
-        return SurveySettings(title=self.title.data or "", intro=self.intro.data or "",
-                              completion_message=self.completion_message.data or "",
-                              keyword=self.keyword.data or "", allow_repeat=bool(self.allow_repeat.data),
-                              use_web_form=bool(self.use_web_form.data))
+        return SurveySettings(
+            title=self.title.data or "",
+            intro=self.intro.data or "",
+            completion_message=self.completion_message.data or "",
+            keyword=self.keyword.data or "",
+            allow_repeat=bool(self.allow_repeat.data),
+            use_web_form=bool(self.use_web_form.data),
+        )
 
     @classmethod
-    def of(cls, survey: Survey) -> "SettingsForm":
-        return cls(formdata=None, title=survey.title, intro=survey.intro or "", keyword=survey.keyword or "",
-                   completion_message=survey.completion_message or "", allow_repeat=survey.allow_repeat,
-                   use_web_form=survey.use_web_form)
+    def of(cls, survey: Survey) -> SettingsForm:
+        return cls(
+            formdata=None,
+            title=survey.title,
+            intro=survey.intro or "",
+            keyword=survey.keyword or "",
+            completion_message=survey.completion_message or "",
+            allow_repeat=survey.allow_repeat,
+            use_web_form=survey.use_web_form,
+        )
 
 
 class ChoiceRow(Form):
@@ -62,12 +76,14 @@ class QuestionForm(FlaskForm):
     save_field = SelectField(_l("Save a free-text answer to field"), choices=[], validate_choice=True)
     choices = FieldList(FormField(ChoiceRow), min_entries=QUICK_REPLY_MAX, max_entries=QUICK_REPLY_MAX)
 
-    def load_options(self, db: Session) -> "QuestionForm":
+    def load_options(self, db: Session) -> QuestionForm:
         """Offer the current tags and fields in the selects."""
         none = [SelectChoice("", "—")]
         tag_options = none + [SelectChoice(str(t.id), t.name) for t in db.exec(select(Tag).order_by(Tag.name))]
-        field_options = none + [SelectChoice(str(f.id), f.label) for f in
-                                db.exec(select(FieldDefinition).order_by(FieldDefinition.position, FieldDefinition.id))]
+        field_options = none + [
+            SelectChoice(str(f.id), f.label)
+            for f in db.exec(select(FieldDefinition).order_by(FieldDefinition.position, FieldDefinition.id))
+        ]
         self.save_field.choices = field_options
         for row in (entry.form for entry in self.choices):
             row.add_tag.choices = row.remove_tag.choices = tag_options
@@ -76,18 +92,36 @@ class QuestionForm(FlaskForm):
 
     def spec(self) -> QuestionSpec:
         """The question the editor entered."""
-        rows = [ChoiceSpec(label=(row.label.data or "").strip(), add_tag_id=_id(row.add_tag.data),
-                           remove_tag_id=_id(row.remove_tag.data), field_id=_id(row.field.data),
-                           field_value=row.field_value.data) for row in (entry.form for entry in self.choices)]
-        return QuestionSpec(kind=self.kind.data, text=self.text.data or "", required=bool(self.required.data),
-                            choices=tuple(rows), save_field_id=_id(self.save_field.data))
+        rows = [
+            ChoiceSpec(
+                label=(row.label.data or "").strip(),
+                add_tag_id=_id(row.add_tag.data),
+                remove_tag_id=_id(row.remove_tag.data),
+                field_id=_id(row.field.data),
+                field_value=row.field_value.data,
+            )
+            for row in (entry.form for entry in self.choices)
+        ]
+        return QuestionSpec(
+            kind=self.kind.data,
+            text=self.text.data or "",
+            required=bool(self.required.data),
+            choices=tuple(rows),
+            save_field_id=_id(self.save_field.data),
+        )
 
     @classmethod
-    def of(cls, question: SurveyQuestion, choices: list[SurveyChoice]) -> "QuestionForm":
+    def of(cls, question: SurveyQuestion, choices: list[SurveyChoice]) -> QuestionForm:
         rows = [_row(choice) for choice in choices]
         rows += [{}] * (QUICK_REPLY_MAX - len(rows))
-        return cls(formdata=None, kind=question.kind, text=question.text, required=question.required,
-                   save_field=str(question.save_field_id or ""), choices=rows)
+        return cls(
+            formdata=None,
+            kind=question.kind,
+            text=question.text,
+            required=question.required,
+            save_field=str(question.save_field_id or ""),
+            choices=rows,
+        )
 
 
 def _row(choice: SurveyChoice) -> dict:

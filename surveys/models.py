@@ -1,8 +1,8 @@
 """Survey tables (アンケート): surveys, their frozen versions of questions, responses and answers."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -50,11 +50,11 @@ class Survey(SQLModel, table=True):
 
     __tablename__ = "survey"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=100)
-    intro: Optional[str] = Field(default=None, sa_column=Column(Text))
-    completion_message: Optional[str] = Field(default=None, sa_column=Column(Text))
-    keyword: Optional[str] = Field(default=None, max_length=50, unique=True)
+    intro: str | None = Field(default=None, sa_column=Column(Text))
+    completion_message: str | None = Field(default=None, sa_column=Column(Text))
+    keyword: str | None = Field(default=None, max_length=50, unique=True)
     allow_repeat: bool = Field(default=False)
     use_web_form: bool = Field(default=False)
     status: str = Field(default=SurveyStatus.DRAFT, max_length=12)
@@ -68,12 +68,12 @@ class SurveyVersion(SQLModel, table=True):
     __tablename__ = "survey_version"
     __table_args__ = (UniqueConstraint("survey_id", "number", name="uq_survey_version_number"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     survey_id: int = Field(foreign_key="survey.id", index=True)
     number: int
     state: str = Field(default=VersionState.DRAFT, max_length=10)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
-    published_at: Optional[datetime] = utc_field()
+    published_at: datetime | None = utc_field()
 
 
 class SurveyQuestion(SQLModel, table=True):
@@ -81,13 +81,13 @@ class SurveyQuestion(SQLModel, table=True):
 
     __tablename__ = "survey_question"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="survey_version.id", index=True)
     position: int = Field(default=0)
     kind: str = Field(max_length=10)
     text: str = Field(sa_column=Column(Text, nullable=False))
     required: bool = Field(default=True)
-    save_field_id: Optional[int] = Field(default=None)
+    save_field_id: int | None = Field(default=None)
 
 
 class SurveyChoice(SQLModel, table=True):
@@ -95,7 +95,7 @@ class SurveyChoice(SQLModel, table=True):
 
     __tablename__ = "survey_choice"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     question_id: int = Field(foreign_key="survey_question.id", index=True)
     position: int = Field(default=0)
     label: str = Field(max_length=20)
@@ -108,21 +108,26 @@ class SurveyResponse(SQLModel, table=True):
     __tablename__ = "survey_response"
     __table_args__ = (
         Index("ix_survey_response_survey_friend", "survey_id", "friend_id"),
-        Index("uq_survey_response_active_friend", "friend_id", unique=True,
-              sqlite_where=text("status = 'in_progress'"), postgresql_where=text("status = 'in_progress'")),
+        Index(
+            "uq_survey_response_active_friend",
+            "friend_id",
+            unique=True,
+            sqlite_where=text("status = 'in_progress'"),
+            postgresql_where=text("status = 'in_progress'"),
+        ),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     survey_id: int = Field(foreign_key="survey.id")
     version_id: int = Field(foreign_key="survey_version.id", index=True)
     friend_id: int = Field(foreign_key="friend.id", index=True)
     channel: str = Field(max_length=8)
     status: str = Field(default=ResponseStatus.IN_PROGRESS, max_length=12)
-    current_question_id: Optional[int] = Field(default=None)
-    submission_key: Optional[str] = Field(default=None, max_length=36, unique=True)
+    current_question_id: int | None = Field(default=None)
+    submission_key: str | None = Field(default=None, max_length=36, unique=True)
     started_at: datetime = utc_field(nullable=False, default_factory=utcnow)
     updated_at: datetime = utc_field(nullable=False, default_factory=utcnow)
-    finished_at: Optional[datetime] = utc_field()
+    finished_at: datetime | None = utc_field()
 
 
 class SurveyAnswer(SQLModel, table=True):
@@ -134,10 +139,10 @@ class SurveyAnswer(SQLModel, table=True):
         Index("ix_survey_answer_question", "question_id", "choice_id", "friend_id"),  # covering: segments (0014)
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     response_id: int = Field(foreign_key="survey_response.id", index=True)
     question_id: int = Field(foreign_key="survey_question.id")
     friend_id: int = Field(foreign_key="friend.id", index=True)
-    choice_id: Optional[int] = Field(default=None, foreign_key="survey_choice.id")
-    text: Optional[str] = Field(default=None, sa_column=Column(Text))
+    choice_id: int | None = Field(default=None, foreign_key="survey_choice.id")
+    text: str | None = Field(default=None, sa_column=Column(Text))
     answered_at: datetime = utc_field(nullable=False, default_factory=utcnow)

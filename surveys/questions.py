@@ -1,4 +1,5 @@
 """Questions and choices of a survey's draft version: validated specs, add, change, move, delete, copy."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,16 +47,24 @@ def max_choices(kind: str, required: bool) -> int:
 
 def list_questions(session: Session, version_id: int) -> list[SurveyQuestion]:
     """A version's questions in order."""
-    return list(session.exec(select(SurveyQuestion).where(SurveyQuestion.version_id == version_id)
-                             .order_by(SurveyQuestion.position, SurveyQuestion.id)).all())
+    return list(
+        session.exec(
+            select(SurveyQuestion)
+            .where(SurveyQuestion.version_id == version_id)
+            .order_by(SurveyQuestion.position, SurveyQuestion.id)
+        ).all()
+    )
 
 
 def choices_of(session: Session, question_ids: list[int]) -> dict[int, list[SurveyChoice]]:
     """The choices of these questions in order, by question id."""
     found: dict[int, list[SurveyChoice]] = {qid: [] for qid in question_ids}
     if question_ids:
-        rows = session.exec(select(SurveyChoice).where(SurveyChoice.question_id.in_(question_ids))
-                            .order_by(SurveyChoice.position, SurveyChoice.id))
+        rows = session.exec(
+            select(SurveyChoice)
+            .where(SurveyChoice.question_id.in_(question_ids))
+            .order_by(SurveyChoice.position, SurveyChoice.id)
+        )
         for choice in rows:
             found[choice.question_id].append(choice)
     return found
@@ -75,23 +84,44 @@ def _check(session: Session, spec: QuestionSpec) -> list[tuple[str, list[dict]]]
     choices = [c for c in spec.choices if c.label.strip()]
     limit = max_choices(spec.kind, spec.required)
     if not choices or len(choices) > limit:
-        raise SurveyError(N_("Choices: enter 1 to %(max)d choices (LINE shows at most 13 buttons; multiple choice "
-                             "needs one for Done and optional questions one for Skip)."), max=limit, field="choices")
+        raise SurveyError(
+            N_(
+                "Choices: enter 1 to %(max)d choices (LINE shows at most 13 buttons; multiple choice "
+                "needs one for Done and optional questions one for Skip)."
+            ),
+            max=limit,
+            field="choices",
+        )
     labels = [c.label.strip() for c in choices]
     if any(len(label) > LABEL_MAX for label in labels):
-        raise SurveyError(N_("Choices: a label can have at most %(max)d characters (LINE's button limit)."),
-                          max=LABEL_MAX, field="choices")
+        raise SurveyError(
+            N_("Choices: a label can have at most %(max)d characters (LINE's button limit)."),
+            max=LABEL_MAX,
+            field="choices",
+        )
     if len(set(labels)) != len(labels):
         raise SurveyError(N_("Choices: each choice must be different."), field="choices")
-    return [(label, actions.build(session, add_tag_id=c.add_tag_id, remove_tag_id=c.remove_tag_id,
-                                  field_id=c.field_id, field_value=c.field_value, label=label))
-            for label, c in zip(labels, choices)]
+    return [
+        (
+            label,
+            actions.build(
+                session,
+                add_tag_id=c.add_tag_id,
+                remove_tag_id=c.remove_tag_id,
+                field_id=c.field_id,
+                field_value=c.field_value,
+                label=label,
+            ),
+        )
+        for label, c in zip(labels, choices, strict=False)
+    ]
 
 
 def draft_version(session: Session, survey_id: int) -> SurveyVersion:
     """The version being edited; published questions are never edited in place."""
-    draft = session.exec(select(SurveyVersion).where(SurveyVersion.survey_id == survey_id,
-                                                     SurveyVersion.state == VersionState.DRAFT)).first()
+    draft = session.exec(
+        select(SurveyVersion).where(SurveyVersion.survey_id == survey_id, SurveyVersion.state == VersionState.DRAFT)
+    ).first()
     if draft is None:
         raise SurveyError(N_("Published questions cannot be changed in place: start a new version first."))
     return draft
@@ -112,16 +142,19 @@ def _write(session: Session, question: SurveyQuestion, spec: QuestionSpec, choic
     session.flush()
     session.exec(delete(SurveyChoice).where(SurveyChoice.question_id == question.id))
     for position, (label, stored) in enumerate(choices):
-        session.add(SurveyChoice(question_id=question.id, position=position, label=label,
-                                 actions=actions.dump(stored)))
+        session.add(SurveyChoice(question_id=question.id, position=position, label=label, actions=actions.dump(stored)))
 
 
 def snapshot(session: Session, question: SurveyQuestion) -> dict:
     """The audited form of a question with its choices."""
     choices = choices_of(session, [question.id])[question.id]
-    return {"kind": question.kind, "text": question.text, "required": question.required,
-            "save_field_id": question.save_field_id,
-            "choices": [{"label": c.label, "actions": actions.parse(c.actions)} for c in choices]}
+    return {
+        "kind": question.kind,
+        "text": question.text,
+        "required": question.required,
+        "save_field_id": question.save_field_id,
+        "choices": [{"label": c.label, "actions": actions.parse(c.actions)} for c in choices],
+    }
 
 
 def add_question(session: Session, *, survey_id: int, spec: QuestionSpec, actor: Actor) -> SurveyQuestion:
@@ -132,29 +165,49 @@ def add_question(session: Session, *, survey_id: int, spec: QuestionSpec, actor:
     question = SurveyQuestion(version_id=draft.id, position=position, kind=spec.kind, text=spec.text)
     _write(session, question, spec, choices)
     session.flush()
-    record(session, actor=actor, action="survey.question_added", target_type="survey", target_id=survey_id,
-           after=snapshot(session, question))
+    record(
+        session,
+        actor=actor,
+        action="survey.question_added",
+        target_type="survey",
+        target_id=survey_id,
+        after=snapshot(session, question),
+    )
     return question
 
 
-def update_question(session: Session, *, survey_id: int, question_id: int, spec: QuestionSpec,
-                    actor: Actor) -> SurveyQuestion:
+def update_question(
+    session: Session, *, survey_id: int, question_id: int, spec: QuestionSpec, actor: Actor
+) -> SurveyQuestion:
     """Change a draft question and its choices (audited)."""
     question = draft_question(session, survey_id, question_id)
     choices = _check(session, spec)
     before = snapshot(session, question)
     _write(session, question, spec, choices)
     session.flush()
-    record(session, actor=actor, action="survey.question_changed", target_type="survey", target_id=survey_id,
-           before=before, after=snapshot(session, question))
+    record(
+        session,
+        actor=actor,
+        action="survey.question_changed",
+        target_type="survey",
+        target_id=survey_id,
+        before=before,
+        after=snapshot(session, question),
+    )
     return question
 
 
 def delete_question(session: Session, *, survey_id: int, question_id: int, actor: Actor) -> None:
     """Remove a draft question (audited)."""
     question = draft_question(session, survey_id, question_id)
-    record(session, actor=actor, action="survey.question_deleted", target_type="survey", target_id=survey_id,
-           before=snapshot(session, question))
+    record(
+        session,
+        actor=actor,
+        action="survey.question_deleted",
+        target_type="survey",
+        target_id=survey_id,
+        before=snapshot(session, question),
+    )
     session.exec(delete(SurveyChoice).where(SurveyChoice.question_id == question.id))
     session.delete(question)
     session.flush()
@@ -169,8 +222,14 @@ def move_question(session: Session, *, survey_id: int, question_id: int, offset:
     target = max(0, min(len(ordered) - 1, index + offset))
     ordered.insert(target, ordered.pop(index))
     _renumber(ordered)
-    record(session, actor=actor, action="survey.question_moved", target_type="survey", target_id=survey_id,
-           after={"question_id": question_id, "position": target})
+    record(
+        session,
+        actor=actor,
+        action="survey.question_moved",
+        target_type="survey",
+        target_id=survey_id,
+        after={"question_id": question_id, "position": target},
+    )
 
 
 def _renumber(ordered: list[SurveyQuestion]) -> None:
@@ -183,13 +242,20 @@ def copy_questions(session: Session, *, from_version_id: int, to_version_id: int
     old = list_questions(session, from_version_id)
     old_choices = choices_of(session, [q.id for q in old])
     for question in old:
-        copy = SurveyQuestion(version_id=to_version_id, position=question.position, kind=question.kind,
-                              text=question.text, required=question.required, save_field_id=question.save_field_id)
+        copy = SurveyQuestion(
+            version_id=to_version_id,
+            position=question.position,
+            kind=question.kind,
+            text=question.text,
+            required=question.required,
+            save_field_id=question.save_field_id,
+        )
         session.add(copy)
         session.flush()
         for choice in old_choices[question.id]:
-            session.add(SurveyChoice(question_id=copy.id, position=choice.position, label=choice.label,
-                                     actions=choice.actions))
+            session.add(
+                SurveyChoice(question_id=copy.id, position=choice.position, label=choice.label, actions=choice.actions)
+            )
 
 
 def delete_version_questions(session: Session, *, version_id: int) -> None:

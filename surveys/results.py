@@ -1,21 +1,31 @@
 """Survey results: response counts and completion, per-question counts, free text, per-friend answers, CSV rows."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterator
 
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from crm.friends.models import Friend
-from surveys.models import (QuestionKind, ResponseStatus, Survey, SurveyAnswer, SurveyChoice, SurveyQuestion,
-                            SurveyResponse, SurveyVersion)
+from surveys.models import (
+    QuestionKind,
+    ResponseStatus,
+    Survey,
+    SurveyAnswer,
+    SurveyChoice,
+    SurveyQuestion,
+    SurveyResponse,
+    SurveyVersion,
+)
 from surveys.questions import choices_of, list_questions
 
 BATCH = 500
-FINAL = or_(SurveyResponse.status != ResponseStatus.IN_PROGRESS,
-            SurveyResponse.current_question_id != SurveyAnswer.question_id)  # a pending multiple choice is not final
+FINAL = or_(
+    SurveyResponse.status != ResponseStatus.IN_PROGRESS, SurveyResponse.current_question_id != SurveyAnswer.question_id
+)  # a pending multiple choice is not final
 
 
 @dataclass
@@ -48,10 +58,12 @@ class QuestionResult:
 def summary(session: Session, survey_id: int) -> Summary:
     """Response counts by status and channel, and how many friends responded."""
     where = SurveyResponse.survey_id == survey_id
-    counts = dict(session.exec(select(SurveyResponse.status, func.count()).where(where)
-                               .group_by(SurveyResponse.status)).all())
-    channels = dict(session.exec(select(SurveyResponse.channel, func.count()).where(where)
-                                 .group_by(SurveyResponse.channel)).all())
+    counts = dict(
+        session.exec(select(SurveyResponse.status, func.count()).where(where).group_by(SurveyResponse.status)).all()
+    )
+    channels = dict(
+        session.exec(select(SurveyResponse.channel, func.count()).where(where).group_by(SurveyResponse.channel)).all()
+    )
     friends = session.exec(select(func.count(func.distinct(SurveyResponse.friend_id))).where(where)).one()
     return Summary(counts=counts, friends=friends, by_channel=channels)
 
@@ -59,32 +71,50 @@ def summary(session: Session, survey_id: int) -> Summary:
 def versions_with_answers(session: Session, survey_id: int) -> list[SurveyVersion]:
     """The survey's versions that are live or have responses, newest first."""
     answered = select(SurveyResponse.version_id).where(SurveyResponse.survey_id == survey_id)
-    return list(session.exec(select(SurveyVersion).where(
-        SurveyVersion.survey_id == survey_id,
-        or_(SurveyVersion.state == "live", SurveyVersion.id.in_(answered))).order_by(SurveyVersion.number.desc())))
+    return list(
+        session.exec(
+            select(SurveyVersion)
+            .where(
+                SurveyVersion.survey_id == survey_id, or_(SurveyVersion.state == "live", SurveyVersion.id.in_(answered))
+            )
+            .order_by(SurveyVersion.number.desc())
+        )
+    )
 
 
 def question_results(session: Session, version_id: int, *, text_limit: int = 200) -> list[QuestionResult]:
     """Per-question results of one version (final answers only)."""
     questions = list_questions(session, version_id)
     choices = choices_of(session, [q.id for q in questions])
-    base = (select(SurveyAnswer.question_id, SurveyAnswer.choice_id, func.count())
-            .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id).where(FINAL)
-            .where(SurveyAnswer.question_id.in_([q.id for q in questions]))
-            .group_by(SurveyAnswer.question_id, SurveyAnswer.choice_id))
+    base = (
+        select(SurveyAnswer.question_id, SurveyAnswer.choice_id, func.count())
+        .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+        .where(FINAL)
+        .where(SurveyAnswer.question_id.in_([q.id for q in questions]))
+        .group_by(SurveyAnswer.question_id, SurveyAnswer.choice_id)
+    )
     per_choice = {(qid, cid): n for qid, cid, n in session.exec(base)}
-    answered = dict(session.exec(
-        select(SurveyAnswer.question_id, func.count(func.distinct(SurveyAnswer.response_id)))
-        .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id).where(FINAL)
-        .where(SurveyAnswer.question_id.in_([q.id for q in questions])).group_by(SurveyAnswer.question_id)).all())
+    answered = dict(
+        session.exec(
+            select(SurveyAnswer.question_id, func.count(func.distinct(SurveyAnswer.response_id)))
+            .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+            .where(FINAL)
+            .where(SurveyAnswer.question_id.in_([q.id for q in questions]))
+            .group_by(SurveyAnswer.question_id)
+        ).all()
+    )
     results = []
     for question in questions:
         result = QuestionResult(question, answered.get(question.id, 0))
         if question.kind == QuestionKind.TEXT:
-            result.texts = list(session.exec(
-                select(SurveyAnswer.friend_id, SurveyAnswer.text, SurveyAnswer.answered_at)
-                .where(SurveyAnswer.question_id == question.id)
-                .order_by(SurveyAnswer.answered_at.desc(), SurveyAnswer.id.desc()).limit(text_limit)).all())
+            result.texts = list(
+                session.exec(
+                    select(SurveyAnswer.friend_id, SurveyAnswer.text, SurveyAnswer.answered_at)
+                    .where(SurveyAnswer.question_id == question.id)
+                    .order_by(SurveyAnswer.answered_at.desc(), SurveyAnswer.id.desc())
+                    .limit(text_limit)
+                ).all()
+            )
         else:
             result.choices = [(c, per_choice.get((question.id, c.id), 0)) for c in choices[question.id]]
         results.append(result)
@@ -102,20 +132,28 @@ class ResponseRow:
 
 def _answers_by_response(session: Session, response_ids: list[int]) -> dict[int, dict[int, list[str]]]:
     found: dict[int, dict[int, list[str]]] = {rid: {} for rid in response_ids}
-    rows = session.exec(select(SurveyAnswer, SurveyChoice.label)
-                        .join(SurveyChoice, SurveyChoice.id == SurveyAnswer.choice_id, isouter=True)
-                        .where(SurveyAnswer.response_id.in_(response_ids))
-                        .order_by(SurveyAnswer.question_id, SurveyChoice.position, SurveyAnswer.id))
+    rows = session.exec(
+        select(SurveyAnswer, SurveyChoice.label)
+        .join(SurveyChoice, SurveyChoice.id == SurveyAnswer.choice_id, isouter=True)
+        .where(SurveyAnswer.response_id.in_(response_ids))
+        .order_by(SurveyAnswer.question_id, SurveyChoice.position, SurveyAnswer.id)
+    )
     for answer, label in rows:
         found[answer.response_id].setdefault(answer.question_id, []).append(label if label is not None else answer.text)
     return found
 
 
-def response_rows(session: Session, survey_id: int, *, before_id: int | None = None,
-                  limit: int = 100) -> list[ResponseRow]:
+def response_rows(
+    session: Session, survey_id: int, *, before_id: int | None = None, limit: int = 100
+) -> list[ResponseRow]:
     """Responses newest first (keyset by id), each with its friend and answers."""
-    query = (select(SurveyResponse, Friend).join(Friend, Friend.id == SurveyResponse.friend_id)
-             .where(SurveyResponse.survey_id == survey_id).order_by(SurveyResponse.id.desc()).limit(limit))
+    query = (
+        select(SurveyResponse, Friend)
+        .join(Friend, Friend.id == SurveyResponse.friend_id)
+        .where(SurveyResponse.survey_id == survey_id)
+        .order_by(SurveyResponse.id.desc())
+        .limit(limit)
+    )
     if before_id is not None:
         query = query.where(SurveyResponse.id < before_id)
     pairs = list(session.exec(query))
@@ -136,9 +174,13 @@ def response_batches(session: Session, survey_id: int) -> Iterator[list[Response
     """Every response in batches (oldest first), for exports."""
     after = 0
     while True:
-        query = (select(SurveyResponse, Friend).join(Friend, Friend.id == SurveyResponse.friend_id)
-                 .where(and_(SurveyResponse.survey_id == survey_id, SurveyResponse.id > after))
-                 .order_by(SurveyResponse.id).limit(BATCH))
+        query = (
+            select(SurveyResponse, Friend)
+            .join(Friend, Friend.id == SurveyResponse.friend_id)
+            .where(and_(SurveyResponse.survey_id == survey_id, SurveyResponse.id > after))
+            .order_by(SurveyResponse.id)
+            .limit(BATCH)
+        )
         pairs = list(session.exec(query))
         if not pairs:
             return
@@ -158,9 +200,15 @@ class FriendSurvey:
 
 def answers_for_friend(session: Session, friend_id: int, *, limit: int = 50) -> list[FriendSurvey]:
     """A friend's survey responses, newest first, each with its questions and answers in order."""
-    pairs = list(session.exec(select(SurveyResponse, Survey).join(Survey, Survey.id == SurveyResponse.survey_id)
-                              .where(SurveyResponse.friend_id == friend_id)
-                              .order_by(SurveyResponse.started_at.desc(), SurveyResponse.id.desc()).limit(limit)))
+    pairs = list(
+        session.exec(
+            select(SurveyResponse, Survey)
+            .join(Survey, Survey.id == SurveyResponse.survey_id)
+            .where(SurveyResponse.friend_id == friend_id)
+            .order_by(SurveyResponse.started_at.desc(), SurveyResponse.id.desc())
+            .limit(limit)
+        )
+    )
     answers = _answers_by_response(session, [r.id for r, _ in pairs])
     found = []
     for response, survey in pairs:

@@ -1,4 +1,5 @@
 """Answering in the web form: all answers at once, validated per question, stored once per submission key."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,8 +11,17 @@ from crm.sql import insert_for
 from surveys import actions, builder
 from surveys.answers import TEXT_MAX, has_completed, in_progress
 from surveys.errors import N_, SurveyError
-from surveys.models import (QuestionKind, ResponseStatus, Survey, SurveyAnswer, SurveyChoice, SurveyQuestion,
-                            SurveyResponse, SurveyStatus, VersionState)
+from surveys.models import (
+    QuestionKind,
+    ResponseStatus,
+    Survey,
+    SurveyAnswer,
+    SurveyChoice,
+    SurveyQuestion,
+    SurveyResponse,
+    SurveyStatus,
+    VersionState,
+)
 from surveys.questions import choices_of, list_questions
 
 WEB = "web"
@@ -42,8 +52,9 @@ def _chosen(question: SurveyQuestion, choices: list[SurveyChoice], raw: list[str
     if len(picked) != len(set(raw)) or (question.kind == QuestionKind.SINGLE and len(picked) > 1):
         raise SurveyError(N_("Choose from the choices shown."))
     if question.required and not picked:
-        raise SurveyError(N_("Choose an answer.") if question.kind == QuestionKind.SINGLE
-                          else N_("Choose at least one answer."))
+        raise SurveyError(
+            N_("Choose an answer.") if question.kind == QuestionKind.SINGLE else N_("Choose at least one answer.")
+        )
     return picked
 
 
@@ -76,40 +87,79 @@ def validate(session: Session, questions: list[SurveyQuestion], values: dict[int
     return accepted
 
 
-def submit(session: Session, *, survey_id: int, friend_id: int, values: dict[int, list[str]],
-           submission_key: str, at: datetime) -> SurveyResponse:
+def submit(
+    session: Session, *, survey_id: int, friend_id: int, values: dict[int, list[str]], submission_key: str, at: datetime
+) -> SurveyResponse:
     """Store a web-form response and apply its actions; the same submission key stores nothing twice."""
     existing = session.exec(select(SurveyResponse).where(SurveyResponse.submission_key == submission_key)).first()
     if existing is not None and existing.friend_id == friend_id:
         return existing
     survey, questions = open_survey(session, survey_id=survey_id, friend_id=friend_id)
     accepted = validate(session, questions, values)
-    created = session.exec(insert_for(session, SurveyResponse.__table__).values(
-        survey_id=survey_id, version_id=questions[0].version_id, friend_id=friend_id, channel=WEB,
-        status=ResponseStatus.COMPLETED, submission_key=submission_key, started_at=at, updated_at=at,
-        finished_at=at).on_conflict_do_nothing().returning(SurveyResponse.__table__.c.id)).first()
+    created = session.exec(
+        insert_for(session, SurveyResponse.__table__)
+        .values(
+            survey_id=survey_id,
+            version_id=questions[0].version_id,
+            friend_id=friend_id,
+            channel=WEB,
+            status=ResponseStatus.COMPLETED,
+            submission_key=submission_key,
+            started_at=at,
+            updated_at=at,
+            finished_at=at,
+        )
+        .on_conflict_do_nothing()
+        .returning(SurveyResponse.__table__.c.id)
+    ).first()
     if created is None:  # the same form was submitted twice at once
         return session.exec(select(SurveyResponse).where(SurveyResponse.submission_key == submission_key)).one()
     chat = in_progress(session, friend_id)
     if chat is not None and chat.survey_id == survey_id:
         chat.status, chat.current_question_id, chat.finished_at = ResponseStatus.ABANDONED, None, at
     for question in questions:
-        _store(session, question, accepted[question.id], response_id=created[0], friend_id=friend_id,
-               survey_id=survey_id, at=at)
+        _store(
+            session,
+            question,
+            accepted[question.id],
+            response_id=created[0],
+            friend_id=friend_id,
+            survey_id=survey_id,
+            at=at,
+        )
     webhook_events.survey_answered(session, response_id=created[0])
     return session.get(SurveyResponse, created[0])
 
 
-def _store(session: Session, question: SurveyQuestion, answer, *, response_id: int, friend_id: int,
-           survey_id: int, at: datetime) -> None:
+def _store(
+    session: Session,
+    question: SurveyQuestion,
+    answer,
+    *,
+    response_id: int,
+    friend_id: int,
+    survey_id: int,
+    at: datetime,
+) -> None:
     if question.kind == QuestionKind.TEXT:
         if answer:
-            session.add(SurveyAnswer(response_id=response_id, question_id=question.id, friend_id=friend_id,
-                                     text=answer, answered_at=at))
-            actions.save_text(session, field_id=question.save_field_id, text=answer, friend_id=friend_id,
-                              survey_id=survey_id)
+            session.add(
+                SurveyAnswer(
+                    response_id=response_id, question_id=question.id, friend_id=friend_id, text=answer, answered_at=at
+                )
+            )
+            actions.save_text(
+                session, field_id=question.save_field_id, text=answer, friend_id=friend_id, survey_id=survey_id
+            )
         return
     for choice in answer:
-        session.add(SurveyAnswer(response_id=response_id, question_id=question.id, friend_id=friend_id,
-                                 choice_id=choice.id, answered_at=at))
+        session.add(
+            SurveyAnswer(
+                response_id=response_id,
+                question_id=question.id,
+                friend_id=friend_id,
+                choice_id=choice.id,
+                answered_at=at,
+            )
+        )
         actions.apply(session, actions=actions.parse(choice.actions), friend_id=friend_id, survey_id=survey_id)

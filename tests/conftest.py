@@ -1,5 +1,6 @@
 """Test fixtures: a fresh migrated database per test (SQLite, or PostgreSQL with CRM_TEST_DB=postgresql),
 the CRM and the LINE simulator as real HTTP servers."""
+
 from __future__ import annotations
 
 import os

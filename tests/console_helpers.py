@@ -1,4 +1,5 @@
 """Helpers for console tests: staff accounts and a signed-in test client that sends CSRF tokens."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,7 @@ def make_staff(app, role: str, email: str | None = None, locale: str = "ja") -> 
     """Create a staff member with the test password; return the email."""
     email = email or f"{role}@example.com"
     with session_scope(get_engine(app)) as session:
-        create_staff(session, email=email, password=PASSWORD, display_name=role.title(), role=role,
-                     locale=locale)
+        create_staff(session, email=email, password=PASSWORD, display_name=role.title(), role=role, locale=locale)
     return email
 
 

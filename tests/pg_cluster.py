@@ -1,4 +1,5 @@
 """A throwaway PostgreSQL 15 cluster for the test session (no Docker, a free port, runs as root too)."""
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,7 @@ class PgCluster:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{dbname}"
 
     def admin(self) -> psycopg.Connection:
-        return psycopg.connect(host="127.0.0.1", port=self.port, user=self.user, dbname="postgres",
-                               autocommit=True)
+        return psycopg.connect(host="127.0.0.1", port=self.port, user=self.user, dbname="postgres", autocommit=True)
 
     def create_database(self, name: str, template: str | None = None) -> str:
         with self.admin() as connection:
@@ -65,9 +65,19 @@ def start_cluster() -> PgCluster:
         shutil.chown(folder, "postgres", "postgres")
     port = _free_port()
     data = f"{folder}/data"
-    _run_as_postgres(str(PG_BIN / "initdb"), "-D", data, "-U", "postgres", "--auth=trust",
-                     "-E", "UTF8", "--locale=C.UTF-8")
-    _run_as_postgres(str(PG_BIN / "pg_ctl"), "start", "-w", "-D", data, "-l", f"{folder}/pg.log", "-o",
-                     f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-                     "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+    _run_as_postgres(
+        str(PG_BIN / "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"
+    )
+    _run_as_postgres(
+        str(PG_BIN / "pg_ctl"),
+        "start",
+        "-w",
+        "-D",
+        data,
+        "-l",
+        f"{folder}/pg.log",
+        "-o",
+        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+    )
     return PgCluster(folder=folder, port=port)

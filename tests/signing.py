@@ -1,4 +1,5 @@
 """Sign webhook bodies the way LINE does, for tests that post to /callback directly."""
+
 from __future__ import annotations
 
 import base64
@@ -25,11 +26,20 @@ def post_signed(client, payload, *, secret: str = SECRET, headers: dict | None =
 _counter = iter(range(1, 10**9))
 
 
-def event(kind: str, user_id: str = "U" + "a" * 32, *, timestamp: int = 1_700_000_000_000,
-          source: dict | None = None, event_id: str | None = None, **fields) -> dict:
+def event(
+    kind: str,
+    user_id: str = "U" + "a" * 32,
+    *,
+    timestamp: int = 1_700_000_000_000,
+    source: dict | None = None,
+    event_id: str | None = None,
+    **fields,
+) -> dict:
     """A complete webhook event object of the given type, as LINE sends it."""
     body = {
-        "type": kind, "mode": "active", "timestamp": timestamp,
+        "type": kind,
+        "mode": "active",
+        "timestamp": timestamp,
         "source": source or {"type": "user", "userId": user_id},
         "webhookEventId": event_id or f"01TEST{next(_counter):020d}",
         "deliveryContext": {"isRedelivery": False},

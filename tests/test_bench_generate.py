@@ -1,6 +1,7 @@
 """The benchmark data generator writes valid, distinct friends fast (SQLite or PostgreSQL)."""
+
 import re
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 from sqlmodel import Session, func, select
@@ -11,8 +12,15 @@ from crm.friends.models import Friend, FriendStatus
 from crm.timeutil import utcnow
 
 LINE_USER_ID = re.compile(r"^U[0-9a-f]{32}$")
-TIME_COLUMNS = ("first_followed_at", "last_followed_at", "blocked_at", "last_interaction_at",
-                "profile_fetched_at", "profile_fetch_due_at", "created_at")
+TIME_COLUMNS = (
+    "first_followed_at",
+    "last_followed_at",
+    "blocked_at",
+    "last_interaction_at",
+    "profile_fetched_at",
+    "profile_fetch_due_at",
+    "created_at",
+)
 
 
 @pytest.fixture
@@ -50,7 +58,7 @@ def test_times_read_back_aware_utc_and_in_order(engine):
     for friend in load_friends(engine):
         for name in TIME_COLUMNS:
             value = getattr(friend, name)
-            assert value is None or value.tzinfo == timezone.utc, name
+            assert value is None or value.tzinfo == UTC, name
         assert friend.first_followed_at <= friend.last_followed_at <= friend.last_interaction_at <= now
         assert friend.follow_count >= 1
 

@@ -1,4 +1,5 @@
 """Configuration comes from the environment; production refuses to start without secrets."""
+
 import pytest
 
 from crm.config import Config, ConfigError
@@ -15,10 +16,16 @@ def test_production_refuses_to_start_without_secrets(tmp_path):
 
 
 def test_production_reads_everything_from_the_environment(tmp_path):
-    config = Config.from_environ({
-        "LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t", "SECRET_KEY": "k",
-        "DATABASE_URL": "postgresql+psycopg://db/crm", "LINE_API_TIMEOUT_SECONDS": "1.5",
-    }, instance_path=str(tmp_path))
+    config = Config.from_environ(
+        {
+            "LINE_CHANNEL_SECRET": "s",
+            "LINE_CHANNEL_ACCESS_TOKEN": "t",
+            "SECRET_KEY": "k",
+            "DATABASE_URL": "postgresql+psycopg://db/crm",
+            "LINE_API_TIMEOUT_SECONDS": "1.5",
+        },
+        instance_path=str(tmp_path),
+    )
     assert config.ENV == "production"
     assert config.LINE_API_BASE == "https://api.line.me"
     assert config.DATABASE_URL == "postgresql+psycopg://db/crm"

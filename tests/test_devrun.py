@@ -1,4 +1,5 @@
 """`make run`'s launcher: migrates, starts the CRM, worker and simulator wired together, and stops on Ctrl-C."""
+
 import os
 import re
 import signal
@@ -32,10 +33,17 @@ def wait_for(url: str, seconds: float = 60) -> requests.Response:
 
 def test_devrun_serves_everything_wired_together(tmp_path):
     crm_port, sim_port = free_port(), free_port()
-    env = dict(os.environ, CRM_PORT=str(crm_port), SIM_PORT=str(sim_port),
-               DATABASE_URL=f"sqlite:///{tmp_path}/dev.sqlite3")
-    process = subprocess.Popen([sys.executable, "-m", "crm.devrun"], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    env = dict(
+        os.environ, CRM_PORT=str(crm_port), SIM_PORT=str(sim_port), DATABASE_URL=f"sqlite:///{tmp_path}/dev.sqlite3"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crm.devrun"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert wait_for(f"http://127.0.0.1:{crm_port}/healthz").json()["database"] == "ok"
         assert wait_for(f"http://127.0.0.1:{sim_port}/").status_code == 200

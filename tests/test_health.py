@@ -1,4 +1,5 @@
 """GET /healthz reports the app and its database."""
+
 from crm import create_app
 from crm.config import testing_config
 

@@ -1,4 +1,5 @@
 """Migrations apply from nothing, revert, and match the models."""
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect

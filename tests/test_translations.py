@@ -1,4 +1,5 @@
 """The Japanese catalogue: complete, placeholders intact, in step with the code, and actually used by the console."""
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,17 @@ TRANSLATIONS = ROOT / "crm" / "translations"
 JA_PO = TRANSLATIONS / "ja" / "LC_MESSAGES" / "messages.po"
 JA_MO = JA_PO.with_suffix(".mo")
 # The same options as `make i18n`.
-EXTRACT_OPTIONS = ["-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-k", "N_",
-                   "--ignore-dirs=.venv linesim bench tests"]
+EXTRACT_OPTIONS = [
+    "-F",
+    "babel.cfg",
+    "-k",
+    "_l",
+    "-k",
+    "lazy_gettext",
+    "-k",
+    "N_",
+    "--ignore-dirs=.venv linesim bench tests",
+]
 # %(name)s / %(count)d / %(ratio).3f, and {name} (str.format and JavaScript-style).
 PLACEHOLDER = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]|\{(\w*)\}")
 
@@ -52,27 +62,36 @@ def test_every_japanese_message_is_translated_with_the_same_placeholders():
         expected = set().union(*(placeholders(i) for i in ids))
         for string in strings:
             if placeholders(string) != expected:
-                problems.append(f"placeholders differ: {ids[0]!r} has {sorted(expected)}, "
-                                f"{string!r} has {sorted(placeholders(string))}")
+                problems.append(
+                    f"placeholders differ: {ids[0]!r} has {sorted(expected)}, "
+                    f"{string!r} has {sorted(placeholders(string))}"
+                )
     assert not problems, "Fix crm/translations/ja/LC_MESSAGES/messages.po:\n" + "\n".join(problems)
 
 
 def test_every_message_in_the_code_is_in_the_japanese_catalogue(tmp_path):
     pot = tmp_path / "messages.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", "extract", *EXTRACT_OPTIONS,
-                    "-o", str(pot), "."], cwd=ROOT, check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "-q", "extract", *EXTRACT_OPTIONS, "-o", str(pot), "."],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     extracted = read_catalog(pot)
     missing = sorted(msgids(extracted) - msgids(read_catalog(JA_PO)))
     where = {m.id if isinstance(m.id, str) else m.id[0]: m.locations for m in extracted if m.id}
-    assert not missing, ("Messages in the code but not in the ja catalogue; run `make i18n`, translate them "
-                         "and remove their fuzzy flags:\n" + "\n".join(
-                             f"{msgid!r} ({', '.join(f'{p}:{n}' for p, n in where[msgid][:3])})"
-                             for msgid in missing))
+    assert not missing, (
+        "Messages in the code but not in the ja catalogue; run `make i18n`, translate them "
+        "and remove their fuzzy flags:\n"
+        + "\n".join(f"{msgid!r} ({', '.join(f'{p}:{n}' for p, n in where[msgid][:3])})" for msgid in missing)
+    )
 
 
 def _assert_catalogue_compiled():
     assert JA_MO.exists() and JA_MO.stat().st_mtime >= JA_PO.stat().st_mtime, (
-        "crm/translations/ja/LC_MESSAGES/messages.mo is missing or older than messages.po: run `make translations`")
+        "crm/translations/ja/LC_MESSAGES/messages.mo is missing or older than messages.po: run `make translations`"
+    )
 
 
 def test_sign_in_page_is_japanese_first_and_english_once_chosen(app):
@@ -83,8 +102,11 @@ def test_sign_in_page_is_japanese_first_and_english_once_chosen(app):
     assert "ログイン" in html and "メールアドレス" in html and "パスワード" in html
     assert "Sign in" not in html
 
-    response = client.post("/language", data={"locale": "en", "csrf_token": csrf_token(client)},
-                           headers={"Referer": "http://localhost/login"})
+    response = client.post(
+        "/language",
+        data={"locale": "en", "csrf_token": csrf_token(client)},
+        headers={"Referer": "http://localhost/login"},
+    )
     assert response.status_code == 302
     html = client.get("/login").get_data(as_text=True)
     assert '<html lang="en">' in html

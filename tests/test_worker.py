@@ -1,4 +1,5 @@
 """The worker process exists, starts its scheduler, and stops cleanly."""
+
 import os
 import signal
 import subprocess
@@ -10,14 +11,21 @@ from crm.worker import build_scheduler
 
 def test_scheduler_has_the_profile_job(app):
     scheduler = build_scheduler(app)
-    assert [job.id for job in scheduler.get_jobs()] == ["profiles", "richmenu_relinks", "click_actions",
-                                                        "delivery", "webhooks", "followers_import"]
+    assert [job.id for job in scheduler.get_jobs()] == [
+        "profiles",
+        "richmenu_relinks",
+        "click_actions",
+        "delivery",
+        "webhooks",
+        "followers_import",
+    ]
 
 
 def test_worker_process_starts_and_stops_on_sigint(database_url, simulator):
     env = dict(os.environ, CRM_ENV="development", DATABASE_URL=database_url, LINE_API_BASE=simulator.url)
-    process = subprocess.Popen([sys.executable, "-m", "crm.worker"], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crm.worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         started = time.monotonic()
         line = ""

@@ -3,6 +3,7 @@
 Built on flask-smorest (marshmallow schemas → webargs validation + apispec document). Its app-wide error
 handler is not installed: the console keeps its HTML error pages, and each API blueprint answers errors as JSON.
 """
+
 from __future__ import annotations
 
 from flask import Flask, request
@@ -14,11 +15,16 @@ from crm.api.schemas import ErrorSchema
 PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1024 * 1024
 SETTINGS = {
-    "API_TITLE": "LINE CRM API", "API_VERSION": "v1", "OPENAPI_VERSION": "3.0.3",
-    "OPENAPI_URL_PREFIX": PREFIX, "OPENAPI_JSON_PATH": "openapi.json",
+    "API_TITLE": "LINE CRM API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": PREFIX,
+    "OPENAPI_JSON_PATH": "openapi.json",
     "API_SPEC_OPTIONS": {
-        "info": {"description": "Friends, tags, notes, fields, surveys, segments and broadcasts of this CRM. "
-                                "Authenticate with `Authorization: Bearer <token>` (tokens: console → API tokens)."},
+        "info": {
+            "description": "Friends, tags, notes, fields, surveys, segments and broadcasts of this CRM. "
+            "Authenticate with `Authorization: Bearer <token>` (tokens: console → API tokens)."
+        },
         "servers": [{"url": "/"}],
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
     },
@@ -38,10 +44,11 @@ class CrmApi(Api):
 def blueprints() -> list:
     """The API's blueprints, in documentation order."""
     from crm.broadcasts import api as broadcasts_api
-    from crm.friends import api_data as friend_data, api as friends
+    from crm.friends import api as friends
+    from crm.friends import api_data as friend_data
     from crm.segments import api as segments_api
-    from surveys import api as surveys_api
     from crm.tags import api as tags
+    from surveys import api as surveys_api
 
     return [friends.blp, friend_data.blp, tags.blp, surveys_api.blp, segments_api.blp, broadcasts_api.blp]
 

@@ -1,4 +1,5 @@
 """Bearer-token authentication and the role check of every API operation (the console's permission table)."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -8,10 +9,10 @@ from flask import g, request
 from crm.api.errors import ApiError
 from crm.api.schemas import ErrorSchema
 from crm.db import get_session
-from crm.staff.models import ApiToken
 from crm.permissions import can, masks_personal_data
 from crm.staff import api_tokens
 from crm.staff.audit import Actor
+from crm.staff.models import ApiToken
 from crm.timeutil import utcnow
 
 SECURITY = [{"bearerAuth": []}]
@@ -44,8 +45,9 @@ def guard(blp, permission: str):
         def guarded(*args, **kwargs):
             token = authenticate()
             if not can(token.role, permission):
-                raise ApiError(403, "forbidden", f"the token's role {token.role!r} lacks {permission}",
-                               {"permission": permission})
+                raise ApiError(
+                    403, "forbidden", f"the token's role {token.role!r} lacks {permission}", {"permission": permission}
+                )
             g.api_token = token
             return view(*args, **kwargs)
 

@@ -1,4 +1,5 @@
 """One error body for every API failure: {"error": {"code", "message", "details"}}, never an HTML page."""
+
 from __future__ import annotations
 
 import logging
@@ -8,14 +9,29 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
-CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-         409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited"}
-MESSAGES = {400: "The request could not be read (is the body valid JSON?).",
-            401: "A valid bearer token is required (Authorization: Bearer <token>).",
-            403: "This token's role does not allow this operation.",
-            404: "No such resource.", 405: "This path does not accept that method.",
-            413: "The request body is too large.", 415: "Send the body as application/json.",
-            422: "The request has invalid values.", 500: "Something went wrong on our side; nothing was changed."}
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
+MESSAGES = {
+    400: "The request could not be read (is the body valid JSON?).",
+    401: "A valid bearer token is required (Authorization: Bearer <token>).",
+    403: "This token's role does not allow this operation.",
+    404: "No such resource.",
+    405: "This path does not accept that method.",
+    413: "The request body is too large.",
+    415: "Send the body as application/json.",
+    422: "The request has invalid values.",
+    500: "Something went wrong on our side; nothing was changed.",
+}
 
 
 class ApiError(Exception):

@@ -1,4 +1,5 @@
 """Cursor pages over small ordered lists and id-ordered queries (the friend list has its own keyset cursor)."""
+
 from __future__ import annotations
 
 from crm.api.errors import ApiError
@@ -25,5 +26,5 @@ def page_after(rows: list, *, cursor: str | None, limit: int, key=lambda row: ro
     last = decode_id_cursor(cursor)
     if last is not None:
         keys = [key(row) for row in rows]
-        rows = rows[keys.index(last) + 1:] if last in keys else []
-    return page(rows[:limit + 1], limit=limit, key=key)
+        rows = rows[keys.index(last) + 1 :] if last in keys else []
+    return page(rows[: limit + 1], limit=limit, key=key)

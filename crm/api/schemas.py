@@ -1,6 +1,7 @@
 """Marshmallow schemas of the API: request arguments (validated by webargs) and responses (documented and dumped).
 
 Strings refuse NUL characters and lone surrogates, which databases cannot store; ids are 32-bit like the columns."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -58,9 +59,13 @@ class PageArgs(ma.Schema):
 
 def page_of(item_schema) -> type[ma.Schema]:
     """A page schema: the items and the cursor of the next page (null on the last page)."""
-    return ma.Schema.from_dict({"data": fields.List(fields.Nested(item_schema), required=True),
-                                "next_cursor": fields.String(required=True, allow_none=True)},
-                               name=f"{item_schema.__name__.removesuffix('Schema')}Page")
+    return ma.Schema.from_dict(
+        {
+            "data": fields.List(fields.Nested(item_schema), required=True),
+            "next_cursor": fields.String(required=True, allow_none=True),
+        },
+        name=f"{item_schema.__name__.removesuffix('Schema')}Page",
+    )
 
 
 class TagRef(ma.Schema):
@@ -139,8 +144,12 @@ class AnswerSchema(ma.Schema):
     question_id = fields.Integer(required=True)
     question = fields.String(required=True)
     kind = fields.String(required=True)
-    values = fields.List(fields.String(), required=True, allow_none=True,
-                         metadata={"description": "Choice labels or the text; null when hidden from the role"})
+    values = fields.List(
+        fields.String(),
+        required=True,
+        allow_none=True,
+        metadata={"description": "Choice labels or the text; null when hidden from the role"},
+    )
 
 
 class FriendResponseSchema(ma.Schema):
@@ -200,5 +209,9 @@ class SurveyResponseSchema(ma.Schema):
     status = fields.String(required=True)
     started_at = fields.DateTime(required=True)
     finished_at = fields.DateTime(required=True, allow_none=True)
-    answers = fields.Dict(keys=fields.String(), values=fields.List(fields.String(), allow_none=True), required=True,
-                          metadata={"description": "Question id → choice labels or text (null when hidden)"})
+    answers = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String(), allow_none=True),
+        required=True,
+        metadata={"description": "Question id → choice labels or text (null when hidden)"},
+    )

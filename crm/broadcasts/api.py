@@ -1,5 +1,6 @@
 """/api/v1/broadcasts: create a draft, schedule (or send now), cancel, status and statistics — through the
 broadcast lifecycle service, with the console's approval threshold."""
+
 from __future__ import annotations
 
 import json
@@ -9,13 +10,13 @@ from flask_smorest import Blueprint
 from sqlmodel import select
 
 from crm.api import auth, errors
-from crm.broadcasts.api_schemas import BroadcastCreate, BroadcastSchema, ScheduleBody, StatsSchema
 from crm.api.pages import decode_id_cursor, page
 from crm.api.schemas import ErrorSchema, PageArgs, page_of
-from crm.db import get_session
-from crm.broadcasts.models import Broadcast
 from crm.broadcasts import lifecycle as broadcasts
+from crm.broadcasts.api_schemas import BroadcastCreate, BroadcastSchema, ScheduleBody, StatsSchema
+from crm.broadcasts.models import Broadcast
 from crm.broadcasts.options import BroadcastError
+from crm.db import get_session
 from crm.timeutil import utcnow
 
 blp = Blueprint("api_broadcasts", __name__, url_prefix="/api/v1", description="Broadcasts (一斉配信)")
@@ -36,13 +37,27 @@ def _loaded(value: str | None):
 
 
 def broadcast_dict(b: Broadcast) -> dict:
-    return {"id": b.id, "name": b.name, "purpose": b.purpose, "status": b.status,
-            "messages": _loaded(b.messages) or [], "segment_id": b.segment_id,
-            "segment_tree": _loaded(b.segment_tree), "track_links": b.track_links,
-            "control_percent": b.control_percent, "cap_count": b.cap_count, "cap_days": b.cap_days,
-            "goal": _loaded(b.goal), "scheduled_at": b.scheduled_at, "estimated_recipients": b.estimated_recipients,
-            "pause_reason": b.pause_reason, "created_at": b.created_at, "updated_at": b.updated_at,
-            "started_at": b.started_at, "finished_at": b.finished_at}
+    return {
+        "id": b.id,
+        "name": b.name,
+        "purpose": b.purpose,
+        "status": b.status,
+        "messages": _loaded(b.messages) or [],
+        "segment_id": b.segment_id,
+        "segment_tree": _loaded(b.segment_tree),
+        "track_links": b.track_links,
+        "control_percent": b.control_percent,
+        "cap_count": b.cap_count,
+        "cap_days": b.cap_days,
+        "goal": _loaded(b.goal),
+        "scheduled_at": b.scheduled_at,
+        "estimated_recipients": b.estimated_recipients,
+        "pause_reason": b.pause_reason,
+        "created_at": b.created_at,
+        "updated_at": b.updated_at,
+        "started_at": b.started_at,
+        "finished_at": b.finished_at,
+    }
 
 
 def _broadcast(broadcast_id: int) -> Broadcast:
@@ -89,9 +104,17 @@ def schedule(body: dict, broadcast_id: int):
     """Send a draft now (at null or left out) or at a future time. Above the approval threshold it waits for a
     marketer or admin to approve it in the console (status awaiting_approval)."""
     threshold = current_app.config["BROADCAST_APPROVAL_THRESHOLD"]
-    return _change(broadcast_id, lambda db: broadcasts.schedule(
-        db, actor=auth.actor(), broadcast_id=broadcast_id, at=body.get("at"), approval_threshold=threshold,
-        now=utcnow()))
+    return _change(
+        broadcast_id,
+        lambda db: broadcasts.schedule(
+            db,
+            actor=auth.actor(),
+            broadcast_id=broadcast_id,
+            at=body.get("at"),
+            approval_threshold=threshold,
+            now=utcnow(),
+        ),
+    )
 
 
 @blp.route(f"/broadcasts/{ID}/cancel", methods=["POST"])
@@ -101,8 +124,9 @@ def schedule(body: dict, broadcast_id: int):
 @blp.alt_response(409, schema=ErrorSchema, description="Sending has started")
 def cancel(broadcast_id: int):
     """Cancel a broadcast before sending starts."""
-    return _change(broadcast_id, lambda db: broadcasts.cancel(db, actor=auth.actor(), broadcast_id=broadcast_id,
-                                                             now=utcnow()))
+    return _change(
+        broadcast_id, lambda db: broadcasts.cancel(db, actor=auth.actor(), broadcast_id=broadcast_id, now=utcnow())
+    )
 
 
 @blp.route("/broadcasts")
@@ -137,9 +161,17 @@ def statistics(broadcast_id: int):
     _broadcast(broadcast_id)
     stats = broadcasts.statistics(get_session(), broadcast_id, now=utcnow())
     goal = stats.goal
-    return {**{name: getattr(stats, name) for name in StatsSchema.PLAIN}, "click_rate": stats.click_rate,
-            "block_rate": stats.block_rate,
-            "failures": [{"reason": reason, "friends": n} for reason, n in stats.failures],
-            "goal": None if goal is None else {**{n: getattr(goal, n) for n in StatsSchema.GOAL_FIELDS},
-                                               "sent_rate": goal.sent_rate, "control_rate": goal.control_rate,
-                                               "lift": goal.lift}}
+    return {
+        **{name: getattr(stats, name) for name in StatsSchema.PLAIN},
+        "click_rate": stats.click_rate,
+        "block_rate": stats.block_rate,
+        "failures": [{"reason": reason, "friends": n} for reason, n in stats.failures],
+        "goal": None
+        if goal is None
+        else {
+            **{n: getattr(goal, n) for n in StatsSchema.GOAL_FIELDS},
+            "sent_rate": goal.sent_rate,
+            "control_rate": goal.control_rate,
+            "lift": goal.lift,
+        },
+    }

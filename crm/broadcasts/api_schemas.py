@@ -1,4 +1,5 @@
 """Schemas of the broadcast endpoints (the service checks the values; these check the JSON shapes)."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -10,8 +11,12 @@ from crm.api.schemas import Id, Text, When
 class BroadcastCreate(ma.Schema):
     name = Text(required=True, validate=validate.Length(max=500))
     purpose = Text(allow_none=True, load_default=None, validate=validate.Length(max=2000))
-    messages = fields.List(fields.Dict(), required=True, validate=validate.Length(max=20),
-                           metadata={"description": "1-5 LINE message objects: text, image, sticker or flex"})
+    messages = fields.List(
+        fields.Dict(),
+        required=True,
+        validate=validate.Length(max=20),
+        metadata={"description": "1-5 LINE message objects: text, image, sticker or flex"},
+    )
     segment_id = Id(allow_none=True, metadata={"description": "A saved segment; or give segment_tree"})
     segment_tree = fields.Dict(allow_none=True, metadata={"description": "A condition tree (docs/segments.md)"})
     track_links = fields.Boolean()
@@ -29,8 +34,12 @@ class BroadcastSchema(ma.Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     purpose = fields.String(required=True, allow_none=True)
-    status = fields.String(required=True, metadata={
-        "description": "draft, awaiting_approval, scheduled, sending, paused, sent, cancelled, missed or failed"})
+    status = fields.String(
+        required=True,
+        metadata={
+            "description": "draft, awaiting_approval, scheduled, sending, paused, sent, cancelled, missed or failed"
+        },
+    )
     messages = fields.List(fields.Dict(), required=True)
     segment_id = fields.Integer(required=True, allow_none=True)
     segment_tree = fields.Dict(required=True, allow_none=True)
@@ -67,8 +76,19 @@ class GoalStatsSchema(ma.Schema):
 
 
 class StatsSchema(ma.Schema):
-    PLAIN = ("broadcast_id", "status", "recipients", "held_out", "capped", "queued", "sent", "failed", "clicks",
-             "unique_clickers", "blocks_7d")
+    PLAIN = (
+        "broadcast_id",
+        "status",
+        "recipients",
+        "held_out",
+        "capped",
+        "queued",
+        "sent",
+        "failed",
+        "clicks",
+        "unique_clickers",
+        "blocks_7d",
+    )
     GOAL_FIELDS = ("kind", "target_id", "days", "sent_group", "sent_reached", "control_group", "control_reached")
 
     broadcast_id = fields.Integer(required=True)

@@ -3,6 +3,7 @@
 Texts may hold `{name}` (the friend's display name) and `{field:key}` (a custom field). Messages that differ
 per friend (placeholders, or links when tracking) must go out by push; the others by multicast.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,17 +13,17 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.line.message_models import MessageModelError, validate_message_dict
-from crm.fields.models import FieldDefinition, FieldValue
-from crm.friends.models import Friend
-from crm.tracking import service as tracking
 from crm.chat.service import MAX_UTF16_UNITS, utf16_length
 from crm.errors import N_, TranslatableError
+from crm.fields.models import FieldDefinition, FieldValue
+from crm.friends.models import Friend
+from crm.line.message_models import MessageModelError, validate_message_dict
+from crm.tracking import service as tracking
 
 MAX_MESSAGES = 5
 TEXT_MAX_UTF16 = MAX_UTF16_UNITS  # LINE's limit for a text message
-ALT_TEXT_MAX = 1500        # LINE's limit for a flex message's altText
-URL_MAX = 2000             # LINE's limit for image URLs
+ALT_TEXT_MAX = 1500  # LINE's limit for a flex message's altText
+URL_MAX = 2000  # LINE's limit for image URLs
 PLACEHOLDER = re.compile(r"\{(?:(name)|field:([a-z][a-z0-9_]{0,49}))\}")
 TYPES = ("text", "image", "sticker", "flex")
 TEST_MARK = "[テスト]"
@@ -74,8 +75,11 @@ def _check_limits(index: int, message: dict) -> None:
     elif kind == "flex":
         alt = message.get("altText")
         if not isinstance(alt, str) or not alt.strip() or len(alt) > ALT_TEXT_MAX:
-            raise ContentError(N_("A flex message needs an alternative text of at most %(limit)s characters."),
-                               index=index, limit=ALT_TEXT_MAX)
+            raise ContentError(
+                N_("A flex message needs an alternative text of at most %(limit)s characters."),
+                index=index,
+                limit=ALT_TEXT_MAX,
+            )
 
 
 def _is_https(url) -> bool:
@@ -101,25 +105,40 @@ def is_personal(messages: list[dict], *, track_links: bool) -> bool:
 
 def field_keys(messages: list[dict]) -> set[str]:
     """The custom field keys the texts refer to."""
-    return {match.group(2) for message in messages if message.get("type") == "text"
-            for match in PLACEHOLDER.finditer(message.get("text") or "") if match.group(2)}
+    return {
+        match.group(2)
+        for message in messages
+        if message.get("type") == "text"
+        for match in PLACEHOLDER.finditer(message.get("text") or "")
+        if match.group(2)
+    }
 
 
 def load_fields(session: Session, friend_ids: list[int], keys: set[str]) -> dict[int, dict[str, str]]:
     """The given fields' values of several friends at once: {friend_id: {key: value}}."""
     if not keys or not friend_ids:
         return {}
-    query = (select(FieldValue.friend_id, FieldDefinition.key, FieldValue.value)
-             .join(FieldDefinition, FieldDefinition.id == FieldValue.field_id)
-             .where(FieldValue.friend_id.in_(friend_ids), FieldDefinition.key.in_(sorted(keys))))
+    query = (
+        select(FieldValue.friend_id, FieldDefinition.key, FieldValue.value)
+        .join(FieldDefinition, FieldDefinition.id == FieldValue.field_id)
+        .where(FieldValue.friend_id.in_(friend_ids), FieldDefinition.key.in_(sorted(keys)))
+    )
     values: dict[int, dict[str, str]] = {}
     for friend_id, key, value in session.execute(query):
         values.setdefault(friend_id, {})[key] = value
     return values
 
 
-def render(session: Session, messages: list[dict], *, friend: Friend, base_url: str, broadcast_id: int | None,
-           track_links: bool, fields: dict[str, str] | None = None) -> list[dict]:
+def render(
+    session: Session,
+    messages: list[dict],
+    *,
+    friend: Friend,
+    base_url: str,
+    broadcast_id: int | None,
+    track_links: bool,
+    fields: dict[str, str] | None = None,
+) -> list[dict]:
     """The messages as this friend receives them: placeholders filled ("" when unknown), links tracked."""
     if fields is None:
         fields = load_fields(session, [friend.id], field_keys(messages)).get(friend.id, {})
@@ -127,8 +146,15 @@ def render(session: Session, messages: list[dict], *, friend: Friend, base_url: 
     for message in messages:
         if message.get("type") == "text":
             text = fill_placeholders(message["text"], name=friend.display_name, fields=fields)
-            text = tracking.rewrite_links(session, text=text, friend_id=friend.id, base_url=base_url,
-                                          source="broadcast", broadcast_id=broadcast_id, track=track_links)
+            text = tracking.rewrite_links(
+                session,
+                text=text,
+                friend_id=friend.id,
+                base_url=base_url,
+                source="broadcast",
+                broadcast_id=broadcast_id,
+                track=track_links,
+            )
             message = {**message, "text": truncate_utf16(text, TEXT_MAX_UTF16)}
         rendered.append(message)
     return rendered
@@ -136,8 +162,10 @@ def render(session: Session, messages: list[dict], *, friend: Friend, base_url: 
 
 def fill_placeholders(text: str, *, name: str | None, fields: dict[str, str]) -> str:
     """Replace {name} and {field:key} in one pass (a value that itself looks like a placeholder stays as is)."""
+
     def value(match: re.Match) -> str:
         return (name or "") if match.group(1) else fields.get(match.group(2), "")
+
     return PLACEHOLDER.sub(value, text)
 
 
@@ -153,7 +181,7 @@ def mark_as_test(messages: list[dict]) -> list[dict]:
     for index, message in enumerate(messages):
         if message.get("type") == "text":
             marked = truncate_utf16(f"{TEST_MARK} {message['text']}", TEXT_MAX_UTF16)
-            return [*messages[:index], {**message, "text": marked}, *messages[index + 1:]]
+            return [*messages[:index], {**message, "text": marked}, *messages[index + 1 :]]
     if len(messages) < MAX_MESSAGES:
         return [{"type": "text", "text": TEST_MARK}, *messages]
     return messages

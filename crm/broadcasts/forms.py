@@ -1,13 +1,23 @@
 """Forms of the broadcast console: the composer (up to 5 message slots), scheduling, test friends."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, FieldList, Form, FormField, IntegerField, RadioField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields import DateTimeLocalField, SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -15,8 +25,13 @@ from crm.broadcasts.options import CAP_COUNT_MAX, CAP_DAYS_MAX, CONTROL_MAX, GOA
 from crm.timeutil import TOKYO
 
 MESSAGE_SLOTS = 5
-KINDS = [SelectChoice("", _l("(no message)")), SelectChoice("text", _l("Text")), SelectChoice("image", _l("Image")),
-         SelectChoice("sticker", _l("Sticker")), SelectChoice("flex", _l("Flex message (JSON)"))]
+KINDS = [
+    SelectChoice("", _l("(no message)")),
+    SelectChoice("text", _l("Text")),
+    SelectChoice("image", _l("Image")),
+    SelectChoice("sticker", _l("Sticker")),
+    SelectChoice("flex", _l("Flex message (JSON)")),
+]
 
 
 class MessageForm(Form):
@@ -37,8 +52,11 @@ class MessageForm(Form):
         if kind == "text":
             return {"type": "text", "text": self.text.data or ""}
         if kind == "image":
-            return {"type": "image", "originalContentUrl": strip(self.image_url),
-                    "previewImageUrl": strip(self.preview_url) or strip(self.image_url)}
+            return {
+                "type": "image",
+                "originalContentUrl": strip(self.image_url),
+                "previewImageUrl": strip(self.preview_url) or strip(self.image_url),
+            }
         if kind == "sticker":
             return {"type": "sticker", "packageId": strip(self.package_id), "stickerId": strip(self.sticker_id)}
         if kind == "flex":
@@ -50,11 +68,19 @@ class MessageForm(Form):
         """Form data for a stored message (the reverse of to_message)."""
         kind = message.get("type", "")
         if kind == "flex":
-            return {"kind": kind, "alt_text": message.get("altText", ""),
-                    "flex": json.dumps(message.get("contents"), ensure_ascii=False, indent=2)}
-        return {"kind": kind, "text": message.get("text", ""), "image_url": message.get("originalContentUrl", ""),
-                "preview_url": message.get("previewImageUrl", ""), "package_id": message.get("packageId", ""),
-                "sticker_id": message.get("stickerId", "")}
+            return {
+                "kind": kind,
+                "alt_text": message.get("altText", ""),
+                "flex": json.dumps(message.get("contents"), ensure_ascii=False, indent=2),
+            }
+        return {
+            "kind": kind,
+            "text": message.get("text", ""),
+            "image_url": message.get("originalContentUrl", ""),
+            "preview_url": message.get("previewImageUrl", ""),
+            "package_id": message.get("packageId", ""),
+            "sticker_id": message.get("stickerId", ""),
+        }
 
 
 class ComposerForm(FlaskForm):
@@ -63,18 +89,29 @@ class ComposerForm(FlaskForm):
     messages = FieldList(FormField(MessageForm), min_entries=MESSAGE_SLOTS, max_entries=MESSAGE_SLOTS)
     segment = SelectField(_l("Recipients"), choices=[])
     track_links = BooleanField(_l("Track link clicks"), default=True)
-    control_percent = IntegerField(_l("Control group: percent held out, never sent"), default=0,
-                                   validators=[InputRequired(), NumberRange(0, CONTROL_MAX)])
-    cap_count = IntegerField(_l("Frequency cap: at most this many broadcasts"),
-                             validators=[Optional(), NumberRange(1, CAP_COUNT_MAX)])
+    control_percent = IntegerField(
+        _l("Control group: percent held out, never sent"),
+        default=0,
+        validators=[InputRequired(), NumberRange(0, CONTROL_MAX)],
+    )
+    cap_count = IntegerField(
+        _l("Frequency cap: at most this many broadcasts"), validators=[Optional(), NumberRange(1, CAP_COUNT_MAX)]
+    )
     cap_days = IntegerField(_l("… in this many days"), validators=[Optional(), NumberRange(1, CAP_DAYS_MAX)])
-    goal_kind = SelectField(_l("Goal"), default="", choices=[
-        SelectChoice("", _l("No goal")), SelectChoice("tag", _l("A tag is added")),
-        SelectChoice("link", _l("A link is clicked"))])
+    goal_kind = SelectField(
+        _l("Goal"),
+        default="",
+        choices=[
+            SelectChoice("", _l("No goal")),
+            SelectChoice("tag", _l("A tag is added")),
+            SelectChoice("link", _l("A link is clicked")),
+        ],
+    )
     goal_tag = SelectField(_l("Goal tag"), choices=[], validate_choice=False)
     goal_link = SelectField(_l("Goal link"), choices=[], validate_choice=False)
-    goal_days = IntegerField(_l("Goal period (days after the send)"), default=7,
-                             validators=[Optional(), NumberRange(1, GOAL_DAYS_MAX)])
+    goal_days = IntegerField(
+        _l("Goal period (days after the send)"), default=7, validators=[Optional(), NumberRange(1, GOAL_DAYS_MAX)]
+    )
 
     def message_list(self) -> list[dict]:
         """The filled slots as LINE message dicts, in order (ValueError from a flex slot that is not JSON)."""
@@ -95,22 +132,33 @@ class ComposerForm(FlaskForm):
 def composer_data(broadcast) -> dict:
     """Form data for an existing draft."""
     goal = json.loads(broadcast.goal) if broadcast.goal else {}
-    return {"name": broadcast.name, "purpose": broadcast.purpose or "", "segment": str(broadcast.segment_id or ""),
-            "track_links": broadcast.track_links, "control_percent": broadcast.control_percent,
-            "cap_count": broadcast.cap_count, "cap_days": broadcast.cap_days,
-            "goal_kind": goal.get("kind", ""), "goal_tag": str(goal.get("id", "")) if goal.get("kind") == "tag" else "",
-            "goal_link": str(goal.get("id", "")) if goal.get("kind") == "link" else "",
-            "goal_days": goal.get("days", 7),
-            "messages": [MessageForm.slot_data(message) for message in json.loads(broadcast.messages)]}
+    return {
+        "name": broadcast.name,
+        "purpose": broadcast.purpose or "",
+        "segment": str(broadcast.segment_id or ""),
+        "track_links": broadcast.track_links,
+        "control_percent": broadcast.control_percent,
+        "cap_count": broadcast.cap_count,
+        "cap_days": broadcast.cap_days,
+        "goal_kind": goal.get("kind", ""),
+        "goal_tag": str(goal.get("id", "")) if goal.get("kind") == "tag" else "",
+        "goal_link": str(goal.get("id", "")) if goal.get("kind") == "link" else "",
+        "goal_days": goal.get("days", 7),
+        "messages": [MessageForm.slot_data(message) for message in json.loads(broadcast.messages)],
+    }
 
 
 class ScheduleForm(FlaskForm):
-    when = RadioField(_l("When"), choices=[SelectChoice("now", _l("Send now")),
-                                                SelectChoice("later", _l("Schedule (Asia/Tokyo time)"))],
-                      default="now")
+    when = RadioField(
+        _l("When"),
+        choices=[SelectChoice("now", _l("Send now")), SelectChoice("later", _l("Schedule (Asia/Tokyo time)"))],
+        default="now",
+    )
     at = DateTimeLocalField(_l("Date and time (Asia/Tokyo)"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    confirm = BooleanField(_l("I understand that a sent broadcast cannot be recalled."),
-                           validators=[DataRequired(_l("Tick the box to confirm."))])
+    confirm = BooleanField(
+        _l("I understand that a sent broadcast cannot be recalled."),
+        validators=[DataRequired(_l("Tick the box to confirm."))],
+    )
 
     def send_at(self) -> datetime | None:
         """The chosen time in UTC (entered as Asia/Tokyo wall time); None = now; ValueError when missing."""
@@ -118,7 +166,7 @@ class ScheduleForm(FlaskForm):
             return None
         if self.at.data is None:
             raise ValueError("missing time")
-        return self.at.data.replace(tzinfo=TOKYO).astimezone(timezone.utc)
+        return self.at.data.replace(tzinfo=TOKYO).astimezone(UTC)
 
 
 class ActionForm(FlaskForm):

@@ -2,8 +2,10 @@
 
 The transition table (crm.broadcasts.status) is the only place that says which status may follow
 which. The console calls the staff actions here, each audit-logged; the delivery worker sets the statuses it
-owns (sending, sent, paused, missed) with guarded updates checked against the same table. Statistics live in crm.broadcasts.stats (re-exported here).
+owns (sending, sent, paused, missed) with guarded updates checked against the same table.
+Statistics live in crm.broadcasts.stats (re-exported here).
 """
+
 from __future__ import annotations
 
 import json
@@ -11,22 +13,37 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from crm.broadcasts.models import Broadcast, BroadcastStatus as S
-from crm.segments.models import Segment
-from crm.staff.models import Staff
-from crm.permissions import can
 from crm.broadcasts import options
-from crm.segments import service as segments
-from crm.staff.audit import Actor, record
+from crm.broadcasts.models import Broadcast
+from crm.broadcasts.models import BroadcastStatus as S
 from crm.broadcasts.options import BroadcastError
-from crm.broadcasts.status import TRANSITIONS, may_transition
 from crm.broadcasts.stats import BroadcastStats, GoalStats, statistics  # noqa: F401 (the contract)
+from crm.broadcasts.status import TRANSITIONS, may_transition
 from crm.errors import N_
+from crm.permissions import can
+from crm.segments import service as segments
+from crm.segments.models import Segment
+from crm.staff.audit import Actor, record
+from crm.staff.models import Staff
 from crm.timeutil import utcnow
 
 CANCELLABLE = frozenset({S.DRAFT, S.AWAITING_APPROVAL, S.SCHEDULED})
-__all__ = ["BroadcastError", "BroadcastStats", "GoalStats", "TRANSITIONS", "approve", "cancel", "create_draft",
-           "copy_draft", "get", "resume", "schedule", "statistics", "transition", "update_draft"]
+__all__ = [
+    "BroadcastError",
+    "BroadcastStats",
+    "GoalStats",
+    "TRANSITIONS",
+    "approve",
+    "cancel",
+    "create_draft",
+    "copy_draft",
+    "get",
+    "resume",
+    "schedule",
+    "statistics",
+    "transition",
+    "update_draft",
+]
 
 
 def get(session: Session, broadcast_id: int) -> Broadcast:
@@ -37,72 +54,157 @@ def get(session: Session, broadcast_id: int) -> Broadcast:
     return broadcast
 
 
-def transition(session: Session, broadcast: Broadcast, new: str, *, actor: Actor, now: datetime | None = None,
-               **fields) -> Broadcast:
+def transition(
+    session: Session, broadcast: Broadcast, new: str, *, actor: Actor, now: datetime | None = None, **fields
+) -> Broadcast:
     """Move a broadcast to a new status (refused unless the table allows it), set fields, and audit it."""
     if not may_transition(broadcast.status, new):
-        raise BroadcastError(N_("A broadcast that is %(current)s cannot become %(new)s."),
-                             current=broadcast.status, new=new)
+        raise BroadcastError(
+            N_("A broadcast that is %(current)s cannot become %(new)s."), current=broadcast.status, new=new
+        )
     before = broadcast.status
     broadcast.status = new
     for name, value in fields.items():
         setattr(broadcast, name, value)
     broadcast.updated_at = now or utcnow()
     session.add(broadcast)
-    record(session, actor=actor, action=f"broadcast.{new}", target_type="broadcast", target_id=broadcast.id,
-           before={"status": before}, after={"status": new, **{k: v for k, v in fields.items() if k != "messages"}})
+    record(
+        session,
+        actor=actor,
+        action=f"broadcast.{new}",
+        target_type="broadcast",
+        target_id=broadcast.id,
+        before={"status": before},
+        after={"status": new, **{k: v for k, v in fields.items() if k != "messages"}},
+    )
     return broadcast
 
 
-def _checked(session: Session, *, name, purpose, messages, segment_id, segment_tree, track_links,
-             control_percent, cap_count, cap_days, goal) -> dict:
+def _checked(
+    session: Session,
+    *,
+    name,
+    purpose,
+    messages,
+    segment_id,
+    segment_tree,
+    track_links,
+    control_percent,
+    cap_count,
+    cap_days,
+    goal,
+) -> dict:
     """Every draft field checked and normalised (BroadcastError names the first bad one)."""
     segment_id, segment_tree = options.clean_audience(session, segment_id, segment_tree)
     cap_count, cap_days = options.clean_cap(cap_count, cap_days)
-    return {"name": options.clean_name(name), "purpose": options.clean_purpose(purpose),
-            "messages": options.clean_messages(messages), "segment_id": segment_id, "segment_tree": segment_tree,
-            "track_links": bool(track_links), "control_percent": options.clean_control(control_percent),
-            "cap_count": cap_count, "cap_days": cap_days, "goal": options.clean_goal(session, goal)}
+    return {
+        "name": options.clean_name(name),
+        "purpose": options.clean_purpose(purpose),
+        "messages": options.clean_messages(messages),
+        "segment_id": segment_id,
+        "segment_tree": segment_tree,
+        "track_links": bool(track_links),
+        "control_percent": options.clean_control(control_percent),
+        "cap_count": cap_count,
+        "cap_days": cap_days,
+        "goal": options.clean_goal(session, goal),
+    }
 
 
 def _summary(values: dict) -> dict:
     return {key: value for key, value in values.items() if key != "messages"}
 
 
-def create_draft(session: Session, *, actor: Actor, name: str, purpose: str | None, messages,
-                 segment_id: int | None = None, segment_tree=None, track_links: bool = True,
-                 control_percent: int = 0, cap_count: int | None = None, cap_days: int | None = None,
-                 goal=None) -> Broadcast:
+def create_draft(
+    session: Session,
+    *,
+    actor: Actor,
+    name: str,
+    purpose: str | None,
+    messages,
+    segment_id: int | None = None,
+    segment_tree=None,
+    track_links: bool = True,
+    control_percent: int = 0,
+    cap_count: int | None = None,
+    cap_days: int | None = None,
+    goal=None,
+) -> Broadcast:
     """Save a new draft broadcast after checking every field."""
-    values = _checked(session, name=name, purpose=purpose, messages=messages, segment_id=segment_id,
-                      segment_tree=segment_tree, track_links=track_links, control_percent=control_percent,
-                      cap_count=cap_count, cap_days=cap_days, goal=goal)
+    values = _checked(
+        session,
+        name=name,
+        purpose=purpose,
+        messages=messages,
+        segment_id=segment_id,
+        segment_tree=segment_tree,
+        track_links=track_links,
+        control_percent=control_percent,
+        cap_count=cap_count,
+        cap_days=cap_days,
+        goal=goal,
+    )
     broadcast = Broadcast(**values, status=S.DRAFT, created_by=actor.staff_id)
     session.add(broadcast)
     session.flush()
-    record(session, actor=actor, action="broadcast.create", target_type="broadcast", target_id=broadcast.id,
-           after=_summary(values))
+    record(
+        session,
+        actor=actor,
+        action="broadcast.create",
+        target_type="broadcast",
+        target_id=broadcast.id,
+        after=_summary(values),
+    )
     return broadcast
 
 
-def update_draft(session: Session, *, actor: Actor, broadcast_id: int, name: str, purpose: str | None, messages,
-                 segment_id: int | None = None, segment_tree=None, track_links: bool = True,
-                 control_percent: int = 0, cap_count: int | None = None, cap_days: int | None = None,
-                 goal=None) -> Broadcast:
+def update_draft(
+    session: Session,
+    *,
+    actor: Actor,
+    broadcast_id: int,
+    name: str,
+    purpose: str | None,
+    messages,
+    segment_id: int | None = None,
+    segment_tree=None,
+    track_links: bool = True,
+    control_percent: int = 0,
+    cap_count: int | None = None,
+    cap_days: int | None = None,
+    goal=None,
+) -> Broadcast:
     """Change a draft (only drafts can be edited: once scheduled, cancel and copy instead)."""
     broadcast = get(session, broadcast_id)
     if broadcast.status != S.DRAFT:
         raise BroadcastError(N_("Only a draft can be edited."))
-    values = _checked(session, name=name, purpose=purpose, messages=messages, segment_id=segment_id,
-                      segment_tree=segment_tree, track_links=track_links, control_percent=control_percent,
-                      cap_count=cap_count, cap_days=cap_days, goal=goal)
+    values = _checked(
+        session,
+        name=name,
+        purpose=purpose,
+        messages=messages,
+        segment_id=segment_id,
+        segment_tree=segment_tree,
+        track_links=track_links,
+        control_percent=control_percent,
+        cap_count=cap_count,
+        cap_days=cap_days,
+        goal=goal,
+    )
     before = _summary({key: getattr(broadcast, key) for key in values})
     for key, value in values.items():
         setattr(broadcast, key, value)
     broadcast.updated_at = utcnow()
     session.add(broadcast)
-    record(session, actor=actor, action="broadcast.update", target_type="broadcast", target_id=broadcast.id,
-           before=before, after=_summary(values))
+    record(
+        session,
+        actor=actor,
+        action="broadcast.update",
+        target_type="broadcast",
+        target_id=broadcast.id,
+        before=before,
+        after=_summary(values),
+    )
     return broadcast
 
 
@@ -113,12 +215,19 @@ def copy_draft(session: Session, *, actor: Actor, broadcast_id: int) -> Broadcas
     values = {name: getattr(source, name) for name in fields}
     if source.segment_id is None:
         values["segment_tree"] = source.segment_tree
-    name = f"{source.name[:options.NAME_MAX - 8]} (copy)"
+    name = f"{source.name[: options.NAME_MAX - 8]} (copy)"
     broadcast = Broadcast(name=name, **values, status=S.DRAFT, created_by=actor.staff_id)
     session.add(broadcast)
     session.flush()
-    record(session, actor=actor, action="broadcast.copy", target_type="broadcast", target_id=broadcast.id,
-           before={"copied_from": source.id}, after=_summary({"name": name, **values}))
+    record(
+        session,
+        actor=actor,
+        action="broadcast.copy",
+        target_type="broadcast",
+        target_id=broadcast.id,
+        before={"copied_from": source.id},
+        after=_summary({"name": name, **values}),
+    )
     return broadcast
 
 
@@ -137,8 +246,9 @@ def estimate(session: Session, tree: dict | None, *, now: datetime) -> int:
     return segments.count(session, tree, now=now)
 
 
-def schedule(session: Session, *, actor: Actor, broadcast_id: int, at: datetime | None, approval_threshold: int,
-             now: datetime) -> Broadcast:
+def schedule(
+    session: Session, *, actor: Actor, broadcast_id: int, at: datetime | None, approval_threshold: int, now: datetime
+) -> Broadcast:
     """Send now (at None) or at a future time; freeze the audience; ask approval above the threshold."""
     broadcast = get(session, broadcast_id)
     if broadcast.status != S.DRAFT:
@@ -151,8 +261,17 @@ def schedule(session: Session, *, actor: Actor, broadcast_id: int, at: datetime 
         raise BroadcastError(N_("No friend would receive this broadcast."), field="segment")
     new = S.AWAITING_APPROVAL if count > approval_threshold else S.SCHEDULED
     frozen = None if tree is None else json.dumps(tree, ensure_ascii=False, sort_keys=True)
-    return transition(session, broadcast, new, actor=actor, now=now, scheduled_at=at, segment_tree=frozen,
-                      estimated_recipients=count, approved_by=None)
+    return transition(
+        session,
+        broadcast,
+        new,
+        actor=actor,
+        now=now,
+        scheduled_at=at,
+        segment_tree=frozen,
+        estimated_recipients=count,
+        approved_by=None,
+    )
 
 
 def _may_approve(session: Session, actor: Actor, broadcast: Broadcast) -> None:

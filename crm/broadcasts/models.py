@@ -4,10 +4,10 @@ A broadcast's recipients are snapshotted into broadcast_recipient when it starts
 delivery_request row whose retry key is stored before the request is made, so a worker killed at any moment
 can retry with the same key and LINE (409) tells it the request was already accepted.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
@@ -21,15 +21,14 @@ class BroadcastStatus:
 
     DRAFT = "draft"
     AWAITING_APPROVAL = "awaiting_approval"
-    SCHEDULED = "scheduled"      # approved (if needed) and waiting for scheduled_at (None: as soon as possible)
-    SENDING = "sending"          # the worker is snapshotting or delivering
-    PAUSED = "paused"            # LINE's monthly limit reached (pause_reason says so); resumes when allowed
+    SCHEDULED = "scheduled"  # approved (if needed) and waiting for scheduled_at (None: as soon as possible)
+    SENDING = "sending"  # the worker is snapshotting or delivering
+    PAUSED = "paused"  # LINE's monthly limit reached (pause_reason says so); resumes when allowed
     SENT = "sent"
     CANCELLED = "cancelled"
-    MISSED = "missed"            # its time passed more than the grace period while no worker ran
+    MISSED = "missed"  # its time passed more than the grace period while no worker ran
     FAILED = "failed"
     ACTIVE = (SCHEDULED, SENDING, PAUSED)
-
 
 
 class Broadcast(SQLModel, table=True):
@@ -38,43 +37,41 @@ class Broadcast(SQLModel, table=True):
     __tablename__ = "broadcast"
     __table_args__ = (Index("ix_broadcast_status_due", "status", "scheduled_at"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
-    purpose: Optional[str] = Field(default=None, max_length=500)
+    purpose: str | None = Field(default=None, max_length=500)
     # JSON list of up to 5 message objects in LINE's shape; texts may hold {name} and {field:key}.
     messages: str = Field(sa_column=Column(Text, nullable=False))
-    segment_id: Optional[int] = Field(default=None, foreign_key="segment.id", ondelete="SET NULL")
+    segment_id: int | None = Field(default=None, foreign_key="segment.id", ondelete="SET NULL")
     # The condition tree as it was when the broadcast was scheduled (JSON; null = every following friend).
-    segment_tree: Optional[str] = Field(default=None, sa_column=Column(Text))
+    segment_tree: str | None = Field(default=None, sa_column=Column(Text))
     track_links: bool = Field(default=True)
-    control_percent: int = Field(default=0)          # 0-50: held out at random, never sent
-    cap_count: Optional[int] = Field(default=None)   # frequency cap: skip friends who got >= cap_count
-    cap_days: Optional[int] = Field(default=None)    # broadcasts in the last cap_days days
-    goal: Optional[str] = Field(default=None, sa_column=Column(Text))  # JSON {"kind", "id", "days"}
+    control_percent: int = Field(default=0)  # 0-50: held out at random, never sent
+    cap_count: int | None = Field(default=None)  # frequency cap: skip friends who got >= cap_count
+    cap_days: int | None = Field(default=None)  # broadcasts in the last cap_days days
+    goal: str | None = Field(default=None, sa_column=Column(Text))  # JSON {"kind", "id", "days"}
     status: str = Field(default=BroadcastStatus.DRAFT, max_length=20)
-    scheduled_at: Optional[datetime] = utc_field()
-    created_by: Optional[int] = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
-    approved_by: Optional[int] = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
-    estimated_recipients: Optional[int] = Field(default=None)
+    scheduled_at: datetime | None = utc_field()
+    created_by: int | None = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
+    approved_by: int | None = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
+    estimated_recipients: int | None = Field(default=None)
     snapshot_done: bool = Field(default=False)
-    snapshot_cursor: int = Field(default=0)          # last friend id snapshotted (resumable)
-    pause_reason: Optional[str] = Field(default=None, max_length=500)
+    snapshot_cursor: int = Field(default=0)  # last friend id snapshotted (resumable)
+    pause_reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
     updated_at: datetime = utc_field(nullable=False, default_factory=utcnow)
-    started_at: Optional[datetime] = utc_field()
-    finished_at: Optional[datetime] = utc_field()
-
+    started_at: datetime | None = utc_field()
+    finished_at: datetime | None = utc_field()
 
 
 class RecipientState:
     """Values of BroadcastRecipient.state."""
 
-    QUEUED = "queued"        # in the snapshot, waiting for its delivery request
-    HELD_OUT = "held_out"    # control group: never sent
-    CAPPED = "capped"        # skipped by the frequency cap
+    QUEUED = "queued"  # in the snapshot, waiting for its delivery request
+    HELD_OUT = "held_out"  # control group: never sent
+    CAPPED = "capped"  # skipped by the frequency cap
     SENT = "sent"
     FAILED = "failed"
-
 
 
 class BroadcastRecipient(SQLModel, table=True):
@@ -90,10 +87,9 @@ class BroadcastRecipient(SQLModel, table=True):
     broadcast_id: int = Field(foreign_key="broadcast.id", primary_key=True)
     friend_id: int = Field(primary_key=True)  # no foreign key: written in big batches, friends are never deleted
     state: str = Field(default=RecipientState.QUEUED, max_length=10)
-    request_id: Optional[int] = Field(default=None)
-    error: Optional[str] = Field(default=None, max_length=500)
-    sent_at: Optional[datetime] = utc_field()
-
+    request_id: int | None = Field(default=None)
+    error: str | None = Field(default=None, max_length=500)
+    sent_at: datetime | None = utc_field()
 
 
 class RequestKind:
@@ -101,7 +97,6 @@ class RequestKind:
 
     MULTICAST = "multicast"
     PUSH = "push"
-
 
 
 class RequestState:
@@ -112,26 +107,24 @@ class RequestState:
     FAILED = "failed"
 
 
-
 class DeliveryRequest(SQLModel, table=True):
     """One request to LINE (a multicast of up to 500 friends or a push to one), with its stored retry key."""
 
     __tablename__ = "delivery_request"
     __table_args__ = (Index("ix_delivery_request_due", "broadcast_id", "state", "next_attempt_at"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     broadcast_id: int = Field(foreign_key="broadcast.id")
     kind: str = Field(max_length=10)
     retry_key: str = Field(max_length=36, unique=True)
     state: str = Field(default=RequestState.PENDING, max_length=10)
     recipients: int = Field(default=0)
     attempts: int = Field(default=0)
-    next_attempt_at: Optional[datetime] = utc_field()
-    line_request_id: Optional[str] = Field(default=None, max_length=64)
-    error: Optional[str] = Field(default=None, max_length=500)
+    next_attempt_at: datetime | None = utc_field()
+    line_request_id: str | None = Field(default=None, max_length=64)
+    error: str | None = Field(default=None, max_length=500)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
-    finished_at: Optional[datetime] = utc_field()
-
+    finished_at: datetime | None = utc_field()
 
 
 class TestFriend(SQLModel, table=True):
@@ -140,6 +133,6 @@ class TestFriend(SQLModel, table=True):
     __tablename__ = "test_friend"
 
     friend_id: int = Field(foreign_key="friend.id", primary_key=True)
-    label: Optional[str] = Field(default=None, max_length=100)
-    added_by: Optional[int] = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
+    label: str | None = Field(default=None, max_length=100)
+    added_by: int | None = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
     added_at: datetime = utc_field(nullable=False, default_factory=utcnow)

@@ -1,16 +1,17 @@
 """Checking a broadcast draft's fields: name, purpose, audience, control group, frequency cap and goal."""
+
 from __future__ import annotations
 
 import json
 
 from sqlmodel import Session
 
+from crm.broadcasts import content as broadcast_content
+from crm.errors import N_, TranslatableError
+from crm.segments import service as segments
 from crm.segments.models import Segment
 from crm.tags.models import Tag
 from crm.tracking.models import TrackedLink
-from crm.broadcasts import content as broadcast_content
-from crm.segments import service as segments
-from crm.errors import N_, TranslatableError
 
 NAME_MAX = 100
 PURPOSE_MAX = 500
@@ -53,8 +54,13 @@ def _int_in(value, low: int, high: int, msgid: str, field: str) -> int:
 
 def clean_control(percent) -> int:
     """The control group size: a whole percentage from 0 to 50."""
-    return _int_in(percent if percent is not None else 0, 0, CONTROL_MAX,
-                   N_("The control group must be a whole percentage from %(low)s to %(high)s."), "control_percent")
+    return _int_in(
+        percent if percent is not None else 0,
+        0,
+        CONTROL_MAX,
+        N_("The control group must be a whole percentage from %(low)s to %(high)s."),
+        "control_percent",
+    )
 
 
 def clean_cap(count, days) -> tuple[int | None, int | None]:
@@ -62,12 +68,11 @@ def clean_cap(count, days) -> tuple[int | None, int | None]:
     if count is None and days is None:
         return None, None
     if count is None or days is None:
-        raise BroadcastError(N_("Give both the number of broadcasts and the number of days, or neither."),
-                             field="cap_count")
-    count = _int_in(count, 1, CAP_COUNT_MAX, N_("The cap must be from %(low)s to %(high)s broadcasts."),
-                    "cap_count")
-    days = _int_in(days, 1, CAP_DAYS_MAX, N_("The cap period must be from %(low)s to %(high)s days."),
-                   "cap_days")
+        raise BroadcastError(
+            N_("Give both the number of broadcasts and the number of days, or neither."), field="cap_count"
+        )
+    count = _int_in(count, 1, CAP_COUNT_MAX, N_("The cap must be from %(low)s to %(high)s broadcasts."), "cap_count")
+    days = _int_in(days, 1, CAP_DAYS_MAX, N_("The cap period must be from %(low)s to %(high)s days."), "cap_days")
     return count, days
 
 
@@ -86,8 +91,9 @@ def clean_goal(session: Session, goal) -> str | None:
     goal_id = goal.get("id")
     if isinstance(goal_id, bool) or not isinstance(goal_id, int) or session.get(model, goal_id) is None:
         raise BroadcastError(N_("The goal's tag or link does not exist."), field="goal")
-    days = _int_in(goal.get("days"), 1, GOAL_DAYS_MAX,
-                   N_("The goal period must be from %(low)s to %(high)s days."), "goal_days")
+    days = _int_in(
+        goal.get("days"), 1, GOAL_DAYS_MAX, N_("The goal period must be from %(low)s to %(high)s days."), "goal_days"
+    )
     return json.dumps({"kind": goal["kind"], "id": goal_id, "days": days}, sort_keys=True)
 
 

@@ -1,5 +1,6 @@
 """Sending a broadcast: preview as a friend, test send, the confirmation page, schedule, approve, cancel,
 resume, and the test-friend list. Only marketers and admins (broadcasts.send) reach these pages."""
+
 from __future__ import annotations
 
 import json
@@ -8,16 +9,19 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from sqlmodel import Session
 
+from crm.broadcasts import content as broadcast_content
+from crm.broadcasts import lifecycle as broadcasts
+from crm.broadcasts import testers as test_friends
+from crm.broadcasts.delivery.sender import send_test
 from crm.broadcasts.forms import ActionForm, ScheduleForm, TestFriendForm
+from crm.broadcasts.lifecycle import BroadcastError
+from crm.broadcasts.models import Broadcast
+from crm.broadcasts.models import BroadcastStatus as S
 from crm.broadcasts.views import load
 from crm.console.guard import current_actor, requires
 from crm.db import get_session
-from crm.line.runtime import line_client
-from crm.broadcasts.models import Broadcast, BroadcastStatus as S
 from crm.friends.models import Friend
-from crm.broadcasts import content as broadcast_content, lifecycle as broadcasts, testers as test_friends
-from crm.broadcasts.delivery.sender import send_test
-from crm.broadcasts.lifecycle import BroadcastError
+from crm.line.runtime import line_client
 from crm.timeutil import utcnow
 
 bp = Blueprint("broadcast_send", __name__, url_prefix="/broadcasts")
@@ -45,8 +49,14 @@ def _rendered(db: Session, broadcast: Broadcast, friend: Friend | None) -> list[
     messages = json.loads(broadcast.messages)
     if friend is None:
         return messages
-    return broadcast_content.render(db, messages, friend=friend, base_url=current_app.config["PUBLIC_BASE_URL"],
-                                    broadcast_id=broadcast.id, track_links=False)
+    return broadcast_content.render(
+        db,
+        messages,
+        friend=friend,
+        base_url=current_app.config["PUBLIC_BASE_URL"],
+        broadcast_id=broadcast.id,
+        track_links=False,
+    )
 
 
 @bp.get("/<int:broadcast_id>/preview")
@@ -56,9 +66,14 @@ def preview(broadcast_id: int):
     db = get_session()
     broadcast = load(db, broadcast_id)
     friend = _preview_friend(db)
-    return render_template("broadcasts/preview.html", broadcast=broadcast, friend=friend,
-                           rendered=_rendered(db, broadcast, friend), testers=test_friends.listing(db),
-                           action_form=ActionForm())
+    return render_template(
+        "broadcasts/preview.html",
+        broadcast=broadcast,
+        friend=friend,
+        rendered=_rendered(db, broadcast, friend),
+        testers=test_friends.listing(db),
+        action_form=ActionForm(),
+    )
 
 
 @bp.post("/<int:broadcast_id>/test")
@@ -74,16 +89,23 @@ def test_send(broadcast_id: int):
     if not ids:
         flash(_("Add a test friend first."), "error")
         return redirect(url_for("broadcast_send.test_friends_page"))
-    results = send_test(db, line_client(current_app), broadcast_id=broadcast.id, friend_ids=ids,
-                        base_url=current_app.config["PUBLIC_BASE_URL"])
+    results = send_test(
+        db,
+        line_client(current_app),
+        broadcast_id=broadcast.id,
+        friend_ids=ids,
+        base_url=current_app.config["PUBLIC_BASE_URL"],
+    )
     db.commit()  # link tokens written for the test copies
     sent = sum(1 for result in results if result.ok)
     if sent:
         flash(_("Test sent to %(count)s test friends.", count=sent), "success")
     for result in results:
         if not result.ok:
-            flash(_("LINE refused the test send to friend #%(id)s: %(reason)s", id=result.friend_id,
-                    reason=result.error), "error")
+            flash(
+                _("LINE refused the test send to friend #%(id)s: %(reason)s", id=result.friend_id, reason=result.error),
+                "error",
+            )
     return redirect(url_for("broadcast_send.preview", broadcast_id=broadcast.id))
 
 
@@ -95,8 +117,16 @@ def _confirm_page(db: Session, broadcast: Broadcast, form: ScheduleForm, status:
         problem = _error(error)
     threshold = current_app.config["BROADCAST_APPROVAL_THRESHOLD"]
     friend = _preview_friend(db)
-    return render_template("broadcasts/confirm.html", broadcast=broadcast, form=form, count=count, problem=problem,
-                           threshold=threshold, friend=friend, rendered=_rendered(db, broadcast, friend)), status
+    return render_template(
+        "broadcasts/confirm.html",
+        broadcast=broadcast,
+        form=form,
+        count=count,
+        problem=problem,
+        threshold=threshold,
+        friend=friend,
+        rendered=_rendered(db, broadcast, friend),
+    ), status
 
 
 @bp.get("/<int:broadcast_id>/confirm")
@@ -125,15 +155,27 @@ def schedule(broadcast_id: int):
         form.at.errors = [_("Enter the date and time.")]
         return _confirm_page(db, broadcast, form, 400)
     try:
-        broadcasts.schedule(db, actor=current_actor(), broadcast_id=broadcast.id, at=at, now=utcnow(),
-                            approval_threshold=current_app.config["BROADCAST_APPROVAL_THRESHOLD"])
+        broadcasts.schedule(
+            db,
+            actor=current_actor(),
+            broadcast_id=broadcast.id,
+            at=at,
+            now=utcnow(),
+            approval_threshold=current_app.config["BROADCAST_APPROVAL_THRESHOLD"],
+        )
     except BroadcastError as error:
         db.rollback()
         form.at.errors = [_error(error)]
         return _confirm_page(db, load(db, broadcast_id), form, 400)
     db.commit()
-    flash(_("Waiting for a second marketer or admin to approve.") if broadcast.status == S.AWAITING_APPROVAL
-          else _("Scheduled.") if at else _("Sending starts in a moment."), "success")
+    flash(
+        _("Waiting for a second marketer or admin to approve.")
+        if broadcast.status == S.AWAITING_APPROVAL
+        else _("Scheduled.")
+        if at
+        else _("Sending starts in a moment."),
+        "success",
+    )
     return _back(broadcast.id)
 
 
@@ -208,8 +250,9 @@ def test_friends_page():
             flash(_("Test friend added."), "success")
             return redirect(url_for("broadcast_send.test_friends_page"))
     status = 400 if request.method == "POST" else 200
-    return render_template("broadcasts/test_friends.html", form=form, testers=test_friends.listing(db),
-                           action_form=ActionForm()), status
+    return render_template(
+        "broadcasts/test_friends.html", form=form, testers=test_friends.listing(db), action_form=ActionForm()
+    ), status
 
 
 @bp.post("/test-friends/<int:friend_id>/remove")
@@ -222,4 +265,3 @@ def remove_test_friend(friend_id: int):
         db.commit()
         flash(_("Test friend removed."), "success")
     return redirect(url_for("broadcast_send.test_friends_page"))
-

@@ -1,6 +1,7 @@
 """A broadcast's statistics, all computed by SQL aggregates (no per-friend loops): recipients by state,
 failures by reason, clicks, blocks within 7 days of each friend's send, and the goal in the sent group against
 the control group. There is no "open rate": LINE does not report opens."""
+
 from __future__ import annotations
 
 import json
@@ -11,12 +12,13 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from crm.broadcasts.models import Broadcast, BroadcastRecipient as R, RecipientState
+from crm.broadcasts.models import Broadcast, RecipientState
+from crm.broadcasts.models import BroadcastRecipient as R
 from crm.friends.models import Friend, FriendStatus
-from crm.tags.models import FriendTag
-from crm.tracking.models import LinkClick, TrackedLink
-from crm.tracking import service as tracking
 from crm.sql import utc_literal
+from crm.tags.models import FriendTag
+from crm.tracking import service as tracking
+from crm.tracking.models import LinkClick, TrackedLink
 
 BLOCK_WINDOW_DAYS = 7
 
@@ -55,7 +57,7 @@ class BroadcastStats:
 
     broadcast_id: int
     status: str
-    recipients: int = 0          # every friend in the snapshot (held out and capped included)
+    recipients: int = 0  # every friend in the snapshot (held out and capped included)
     held_out: int = 0
     capped: int = 0
     queued: int = 0
@@ -91,22 +93,35 @@ def days_after(session: Session, later, earlier, days: int) -> ColumnElement:
 
 def _state_counts(session: Session, broadcast_id: int) -> dict[str, int]:
     query = select(R.state, func.count()).where(R.broadcast_id == broadcast_id).group_by(R.state)
-    return {state: count for state, count in session.execute(query)}
+    return dict(session.execute(query).all())
 
 
 def _failures(session: Session, broadcast_id: int) -> list[tuple[str, int]]:
     reason = func.coalesce(R.error, "")
-    query = (select(reason, func.count()).where(R.broadcast_id == broadcast_id, R.state == RecipientState.FAILED)
-             .group_by(reason).order_by(func.count().desc(), reason))
+    query = (
+        select(reason, func.count())
+        .where(R.broadcast_id == broadcast_id, R.state == RecipientState.FAILED)
+        .group_by(reason)
+        .order_by(func.count().desc(), reason)
+    )
     return [(reason, count) for reason, count in session.execute(query)]
 
 
 def _blocks(session: Session, broadcast_id: int) -> int:
     """Friends sent to who blocked the account within 7 days after their own send."""
-    query = (select(func.count()).select_from(R).join(Friend, Friend.id == R.friend_id)
-             .where(R.broadcast_id == broadcast_id, R.state == RecipientState.SENT, R.sent_at.is_not(None),
-                    Friend.status == FriendStatus.BLOCKED, Friend.blocked_at.is_not(None),
-                    days_after(session, Friend.blocked_at, R.sent_at, BLOCK_WINDOW_DAYS)))
+    query = (
+        select(func.count())
+        .select_from(R)
+        .join(Friend, Friend.id == R.friend_id)
+        .where(
+            R.broadcast_id == broadcast_id,
+            R.state == RecipientState.SENT,
+            R.sent_at.is_not(None),
+            Friend.status == FriendStatus.BLOCKED,
+            Friend.blocked_at.is_not(None),
+            days_after(session, Friend.blocked_at, R.sent_at, BLOCK_WINDOW_DAYS),
+        )
+    )
     return session.execute(query).scalar_one()
 
 
@@ -114,13 +129,21 @@ def _reached_friends(session: Session, goal: dict, start: datetime, end: datetim
     """SELECT of friend ids who reached the goal in [start, end): the tag added, or the link's destination
     clicked through any tracked link (so a control friend clicking it from a rich menu counts too)."""
     if goal["kind"] == "tag":
-        return select(FriendTag.friend_id).where(FriendTag.tag_id == goal["id"],
-                                                 FriendTag.added_at >= utc_literal(start),
-                                                 FriendTag.added_at < utc_literal(end))
+        return select(FriendTag.friend_id).where(
+            FriendTag.tag_id == goal["id"],
+            FriendTag.added_at >= utc_literal(start),
+            FriendTag.added_at < utc_literal(end),
+        )
     destination = select(TrackedLink.destination).where(TrackedLink.id == goal["id"]).scalar_subquery()
-    return (select(LinkClick.friend_id).join(TrackedLink, TrackedLink.id == LinkClick.link_id)
-            .where(TrackedLink.destination == destination, LinkClick.clicked_at >= utc_literal(start),
-                   LinkClick.clicked_at < utc_literal(end)))
+    return (
+        select(LinkClick.friend_id)
+        .join(TrackedLink, TrackedLink.id == LinkClick.link_id)
+        .where(
+            TrackedLink.destination == destination,
+            LinkClick.clicked_at >= utc_literal(start),
+            LinkClick.clicked_at < utc_literal(end),
+        )
+    )
 
 
 def _goal(session: Session, broadcast: Broadcast, counts: dict[str, int]) -> GoalStats | None:
@@ -130,15 +153,25 @@ def _goal(session: Session, broadcast: Broadcast, counts: dict[str, int]) -> Goa
     goal = json.loads(broadcast.goal)
     start = broadcast.started_at
     reached = _reached_friends(session, goal, start, start + timedelta(days=goal["days"]))
-    query = (select(R.state, func.count()).where(R.broadcast_id == broadcast.id,
-                                                  R.state.in_((RecipientState.SENT, RecipientState.HELD_OUT)),
-                                                  R.friend_id.in_(reached))
-             .group_by(R.state))
+    query = (
+        select(R.state, func.count())
+        .where(
+            R.broadcast_id == broadcast.id,
+            R.state.in_((RecipientState.SENT, RecipientState.HELD_OUT)),
+            R.friend_id.in_(reached),
+        )
+        .group_by(R.state)
+    )
     hits = dict(session.execute(query).all())
-    return GoalStats(kind=goal["kind"], target_id=goal["id"], days=goal["days"],
-                     sent_group=counts.get(RecipientState.SENT, 0), sent_reached=hits.get(RecipientState.SENT, 0),
-                     control_group=counts.get(RecipientState.HELD_OUT, 0),
-                     control_reached=hits.get(RecipientState.HELD_OUT, 0))
+    return GoalStats(
+        kind=goal["kind"],
+        target_id=goal["id"],
+        days=goal["days"],
+        sent_group=counts.get(RecipientState.SENT, 0),
+        sent_reached=hits.get(RecipientState.SENT, 0),
+        control_group=counts.get(RecipientState.HELD_OUT, 0),
+        control_reached=hits.get(RecipientState.HELD_OUT, 0),
+    )
 
 
 def statistics(session: Session, broadcast_id: int, *, now: datetime | None = None) -> BroadcastStats:
@@ -150,22 +183,38 @@ def statistics(session: Session, broadcast_id: int, *, now: datetime | None = No
     counts = _state_counts(session, broadcast_id)
     clicks = tracking.broadcast_stats(session, broadcast_id=broadcast_id)
     return BroadcastStats(
-        broadcast_id=broadcast_id, status=broadcast.status, recipients=sum(counts.values()),
-        held_out=counts.get(RecipientState.HELD_OUT, 0), capped=counts.get(RecipientState.CAPPED, 0),
-        queued=counts.get(RecipientState.QUEUED, 0), sent=counts.get(RecipientState.SENT, 0),
-        failed=counts.get(RecipientState.FAILED, 0), failures=_failures(session, broadcast_id),
-        clicks=clicks.clicks, unique_clickers=clicks.unique_clickers, blocks_7d=_blocks(session, broadcast_id),
-        goal=_goal(session, broadcast, counts))
+        broadcast_id=broadcast_id,
+        status=broadcast.status,
+        recipients=sum(counts.values()),
+        held_out=counts.get(RecipientState.HELD_OUT, 0),
+        capped=counts.get(RecipientState.CAPPED, 0),
+        queued=counts.get(RecipientState.QUEUED, 0),
+        sent=counts.get(RecipientState.SENT, 0),
+        failed=counts.get(RecipientState.FAILED, 0),
+        failures=_failures(session, broadcast_id),
+        clicks=clicks.clicks,
+        unique_clickers=clicks.unique_clickers,
+        blocks_7d=_blocks(session, broadcast_id),
+        goal=_goal(session, broadcast, counts),
+    )
 
 
 def recent(session: Session, *, limit: int = 100, offset: int = 0) -> list[tuple[Broadcast, dict[str, int]]]:
     """The newest broadcasts with their recipient counts by state (one grouped query for the page)."""
-    rows = session.execute(select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc())
-                           .limit(limit).offset(offset)).scalars().all()
+    rows = (
+        session.execute(
+            select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(limit).offset(offset)
+        )
+        .scalars()
+        .all()
+    )
     counts: dict[int, dict[str, int]] = {row.id: {} for row in rows}
     if rows:
-        query = (select(R.broadcast_id, R.state, func.count()).where(R.broadcast_id.in_(list(counts)))
-                 .group_by(R.broadcast_id, R.state))
+        query = (
+            select(R.broadcast_id, R.state, func.count())
+            .where(R.broadcast_id.in_(list(counts)))
+            .group_by(R.broadcast_id, R.state)
+        )
         for broadcast_id, state, count in session.execute(query):
             counts[broadcast_id][state] = count
     return [(row, counts[row.id]) for row in rows]
@@ -173,7 +222,11 @@ def recent(session: Session, *, limit: int = 100, offset: int = 0) -> list[tuple
 
 def for_friend(session: Session, friend_id: int, *, limit: int = 50) -> list[dict]:
     """The broadcasts a friend was in (received, held out, capped, failed or queued), newest first."""
-    query = (select(Broadcast.id, Broadcast.name, Broadcast.started_at, R.state, R.sent_at, R.error)
-             .join(R, R.broadcast_id == Broadcast.id).where(R.friend_id == friend_id)
-             .order_by(func.coalesce(R.sent_at, Broadcast.started_at).desc(), Broadcast.id.desc()).limit(limit))
+    query = (
+        select(Broadcast.id, Broadcast.name, Broadcast.started_at, R.state, R.sent_at, R.error)
+        .join(R, R.broadcast_id == Broadcast.id)
+        .where(R.friend_id == friend_id)
+        .order_by(func.coalesce(R.sent_at, Broadcast.started_at).desc(), Broadcast.id.desc())
+        .limit(limit)
+    )
     return [dict(row._mapping) for row in session.execute(query)]

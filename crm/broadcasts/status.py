@@ -1,5 +1,6 @@
 """Which broadcast status may follow which: the one table that both the staff actions (crm.broadcasts.lifecycle)
 and the delivery worker (crm.broadcasts.delivery.schedule) obey."""
+
 from __future__ import annotations
 
 from crm.broadcasts.models import BroadcastStatus as S
@@ -7,10 +8,13 @@ from crm.broadcasts.models import BroadcastStatus as S
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.DRAFT: frozenset({S.AWAITING_APPROVAL, S.SCHEDULED, S.CANCELLED}),
     S.AWAITING_APPROVAL: frozenset({S.SCHEDULED, S.CANCELLED}),
-    S.SCHEDULED: frozenset({S.SENDING, S.MISSED, S.CANCELLED}),     # sending / missed: set by the worker
-    S.SENDING: frozenset({S.SENT, S.PAUSED, S.FAILED}),              # set by the worker
-    S.PAUSED: frozenset({S.SENDING, S.FAILED}),                      # resume (staff or the worker's probe)
-    S.SENT: frozenset(), S.CANCELLED: frozenset(), S.MISSED: frozenset(), S.FAILED: frozenset(),
+    S.SCHEDULED: frozenset({S.SENDING, S.MISSED, S.CANCELLED}),  # sending / missed: set by the worker
+    S.SENDING: frozenset({S.SENT, S.PAUSED, S.FAILED}),  # set by the worker
+    S.PAUSED: frozenset({S.SENDING, S.FAILED}),  # resume (staff or the worker's probe)
+    S.SENT: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.MISSED: frozenset(),
+    S.FAILED: frozenset(),
 }
 
 

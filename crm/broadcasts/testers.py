@@ -1,26 +1,34 @@
 """The test-friend list: friends (staff's own LINE accounts) that receive broadcasts' test sends."""
+
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from crm.friends.models import Friend, FriendStatus
 from crm.broadcasts.models import TestFriend
-from crm.staff.audit import Actor, record
 from crm.broadcasts.options import BroadcastError
 from crm.errors import N_
+from crm.friends.models import Friend, FriendStatus
+from crm.staff.audit import Actor, record
 
 
 def listing(session: Session) -> list[tuple[TestFriend, Friend]]:
     """Every test friend with its friend row, by label."""
-    query = (select(TestFriend, Friend).join(Friend, Friend.id == TestFriend.friend_id)
-             .order_by(TestFriend.label, TestFriend.friend_id))
+    query = (
+        select(TestFriend, Friend)
+        .join(Friend, Friend.id == TestFriend.friend_id)
+        .order_by(TestFriend.label, TestFriend.friend_id)
+    )
     return list(session.exec(query).all())
 
 
 def ids(session: Session) -> list[int]:
     """Ids of the test friends who still follow the account (a test send goes to them)."""
-    query = (select(TestFriend.friend_id).join(Friend, Friend.id == TestFriend.friend_id)
-             .where(Friend.status == FriendStatus.FOLLOWING).order_by(TestFriend.friend_id))
+    query = (
+        select(TestFriend.friend_id)
+        .join(Friend, Friend.id == TestFriend.friend_id)
+        .where(Friend.status == FriendStatus.FOLLOWING)
+        .order_by(TestFriend.friend_id)
+    )
     return list(session.exec(query).all())
 
 
@@ -32,8 +40,14 @@ def add(session: Session, *, actor: Actor, friend_id: int, label: str | None) ->
         raise BroadcastError(N_("This friend is already a test friend."), field="friend_id")
     entry = TestFriend(friend_id=friend_id, label=(label or "").strip()[:100] or None, added_by=actor.staff_id)
     session.add(entry)
-    record(session, actor=actor, action="broadcast.test_friend_add", target_type="friend", target_id=friend_id,
-           after={"label": entry.label})
+    record(
+        session,
+        actor=actor,
+        action="broadcast.test_friend_add",
+        target_type="friend",
+        target_id=friend_id,
+        after={"label": entry.label},
+    )
     return entry
 
 
@@ -42,5 +56,11 @@ def remove(session: Session, *, actor: Actor, friend_id: int) -> None:
     entry = session.get(TestFriend, friend_id)
     if entry is not None:
         session.delete(entry)
-        record(session, actor=actor, action="broadcast.test_friend_remove", target_type="friend",
-               target_id=friend_id, before={"label": entry.label})
+        record(
+            session,
+            actor=actor,
+            action="broadcast.test_friend_remove",
+            target_type="friend",
+            target_id=friend_id,
+            before={"label": entry.label},
+        )

@@ -1,6 +1,7 @@
 """Broadcasts (一斉配信): the list, the composer with a live recipient count, the broadcast page and statistics.
 
 Sending steps (preview, test send, confirm and schedule, approve, cancel, resume) are in broadcast_send.py."""
+
 from __future__ import annotations
 
 import json
@@ -12,27 +13,44 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from wtforms.fields import SelectChoice
 
+from crm.broadcasts import lifecycle as broadcasts
+from crm.broadcasts import stats as broadcast_stats
 from crm.broadcasts.forms import ActionForm, ComposerForm, composer_data
+from crm.broadcasts.lifecycle import BroadcastError
+from crm.broadcasts.models import Broadcast
+from crm.broadcasts.models import BroadcastStatus as S
 from crm.console.guard import current_actor, requires
 from crm.db import get_session
-from crm.broadcasts.models import Broadcast, BroadcastStatus as S
 from crm.segments.models import Segment
 from crm.tags.models import Tag
-from crm.tracking.models import TrackedLink
-from crm.broadcasts import stats as broadcast_stats, lifecycle as broadcasts
-from crm.broadcasts.lifecycle import BroadcastError
 from crm.timeutil import utcnow
+from crm.tracking.models import TrackedLink
 
 bp = Blueprint("broadcasts", __name__, url_prefix="/broadcasts")
 STATUS_LABELS = {
-    S.DRAFT: _l("Draft"), S.AWAITING_APPROVAL: _l("Awaiting approval"), S.SCHEDULED: _l("Scheduled"),
-    S.SENDING: _l("Sending"), S.PAUSED: _l("Paused"), S.SENT: _l("Sent"), S.CANCELLED: _l("Cancelled"),
-    S.MISSED: _l("Missed"), S.FAILED: _l("Failed"),
+    S.DRAFT: _l("Draft"),
+    S.AWAITING_APPROVAL: _l("Awaiting approval"),
+    S.SCHEDULED: _l("Scheduled"),
+    S.SENDING: _l("Sending"),
+    S.PAUSED: _l("Paused"),
+    S.SENT: _l("Sent"),
+    S.CANCELLED: _l("Cancelled"),
+    S.MISSED: _l("Missed"),
+    S.FAILED: _l("Failed"),
 }
-STATE_LABELS = {"queued": _l("Queued"), "held_out": _l("Held out (control group)"),
-                "capped": _l("Skipped (frequency cap)"), "sent": _l("Received"), "failed": _l("Failed")}
-PAUSE_REASONS = {"monthly_limit": _l("LINE's monthly message limit was reached. Raise the limit (or wait for next "
-                                     "month) in LINE Official Account Manager, then resume.")}
+STATE_LABELS = {
+    "queued": _l("Queued"),
+    "held_out": _l("Held out (control group)"),
+    "capped": _l("Skipped (frequency cap)"),
+    "sent": _l("Received"),
+    "failed": _l("Failed"),
+}
+PAUSE_REASONS = {
+    "monthly_limit": _l(
+        "LINE's monthly message limit was reached. Raise the limit (or wait for next "
+        "month) in LINE Official Account Manager, then resume."
+    )
+}
 PAGE_SIZE = 100
 LINK_CHOICES = 200
 
@@ -49,13 +67,16 @@ def _composer(db: Session, **kwargs) -> ComposerForm:
     """The composer with its choices: saved segments, tags, and links (one per destination)."""
     form = ComposerForm(**kwargs)
     form.segment.choices = [SelectChoice("", _("All friends"))] + [
-        SelectChoice(str(segment.id), segment.name) for segment in db.exec(select(Segment).order_by(Segment.name))]
+        SelectChoice(str(segment.id), segment.name) for segment in db.exec(select(Segment).order_by(Segment.name))
+    ]
     form.goal_tag.choices = [SelectChoice("", "—")] + [
-        SelectChoice(str(tag.id), tag.name) for tag in db.exec(select(Tag).order_by(Tag.name))]
+        SelectChoice(str(tag.id), tag.name) for tag in db.exec(select(Tag).order_by(Tag.name))
+    ]
     first = select(TrackedLink.destination, func.min(TrackedLink.id)).group_by(TrackedLink.destination)
     links = db.execute(first.order_by(TrackedLink.destination).limit(LINK_CHOICES)).all()
     form.goal_link.choices = [SelectChoice("", "—")] + [
-        SelectChoice(str(link_id), destination) for destination, link_id in links]
+        SelectChoice(str(link_id), destination) for destination, link_id in links
+    ]
     return form
 
 
@@ -66,10 +87,17 @@ def _render_composer(form: ComposerForm, broadcast: Broadcast | None, status: in
 def _save(db: Session, form: ComposerForm, broadcast: Broadcast | None):
     """Create or update the draft from a validated form; errors go on the form's fields."""
     try:
-        values = dict(name=form.name.data, purpose=form.purpose.data, messages=form.message_list(),
-                      segment_id=form.segment_id(), track_links=form.track_links.data,
-                      control_percent=form.control_percent.data, cap_count=form.cap_count.data,
-                      cap_days=form.cap_days.data, goal=form.goal())
+        values = dict(
+            name=form.name.data,
+            purpose=form.purpose.data,
+            messages=form.message_list(),
+            segment_id=form.segment_id(),
+            track_links=form.track_links.data,
+            control_percent=form.control_percent.data,
+            cap_count=form.cap_count.data,
+            cap_days=form.cap_days.data,
+            goal=form.goal(),
+        )
     except ValueError:
         form.messages.errors.append(_("A flex message's contents are not valid JSON."))
         return None
@@ -118,8 +146,9 @@ def index():
     """Every broadcast, newest first: status, schedule (Asia/Tokyo) and counts."""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     rows = broadcast_stats.recent(get_session(), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-    return render_template("broadcasts/index.html", rows=rows[:PAGE_SIZE], page=page,
-                           more=len(rows) > PAGE_SIZE, labels=STATUS_LABELS)
+    return render_template(
+        "broadcasts/index.html", rows=rows[:PAGE_SIZE], page=page, more=len(rows) > PAGE_SIZE, labels=STATUS_LABELS
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -158,10 +187,16 @@ def show(broadcast_id: int):
     db = get_session()
     broadcast = load(db, broadcast_id)
     segment = db.get(Segment, broadcast.segment_id) if broadcast.segment_id else None
-    return render_template("broadcasts/show.html", broadcast=broadcast, segment=segment,
-                           messages=json.loads(broadcast.messages), labels=STATUS_LABELS,
-                           goal=json.loads(broadcast.goal) if broadcast.goal else None, action_form=ActionForm(),
-                           pause_reasons=PAUSE_REASONS)
+    return render_template(
+        "broadcasts/show.html",
+        broadcast=broadcast,
+        segment=segment,
+        messages=json.loads(broadcast.messages),
+        labels=STATUS_LABELS,
+        goal=json.loads(broadcast.goal) if broadcast.goal else None,
+        action_form=ActionForm(),
+        pause_reasons=PAUSE_REASONS,
+    )
 
 
 @bp.get("/<int:broadcast_id>/stats")
@@ -176,15 +211,23 @@ def stats(broadcast_id: int):
         model = Tag if figures.goal.kind == "tag" else TrackedLink
         target = db.get(model, figures.goal.target_id)
         goal_name = getattr(target, "name", None) or getattr(target, "destination", None)
-    return render_template("broadcasts/stats.html", broadcast=broadcast, stats=figures, goal_name=goal_name,
-                           labels=STATUS_LABELS, live=broadcast.status in (S.SENDING, S.SCHEDULED),
-                           pause_reasons=PAUSE_REASONS)
+    return render_template(
+        "broadcasts/stats.html",
+        broadcast=broadcast,
+        stats=figures,
+        goal_name=goal_name,
+        labels=STATUS_LABELS,
+        live=broadcast.status in (S.SENDING, S.SCHEDULED),
+        pause_reasons=PAUSE_REASONS,
+    )
 
 
 def _friend_page_helpers() -> dict:
     """`friend_broadcasts(friend_id)` for the friend page's broadcasts section."""
-    return {"friend_broadcasts": lambda friend_id: broadcast_stats.for_friend(get_session(), friend_id),
-            "broadcast_state_labels": STATE_LABELS}
+    return {
+        "friend_broadcasts": lambda friend_id: broadcast_stats.for_friend(get_session(), friend_id),
+        "broadcast_state_labels": STATE_LABELS,
+    }
 
 
 def init_app(app: Flask) -> None:

@@ -1,19 +1,21 @@
 """1:1 chat from the console: push a text to one friend exactly once per retry key, and LINE's quota."""
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 from sqlmodel import Session, select
 
-from crm.friends.models import Friend, FriendStatus, Message, MessageDirection
-from crm.staff.audit import Actor, record
 from crm.errors import N_, TranslatableError
+from crm.friends.models import Friend, FriendStatus, Message, MessageDirection
 from crm.sql import insert_for
+from crm.staff.audit import Actor, record
 from crm.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -51,8 +53,9 @@ def clean_text(text: str | None) -> str:
         raise ChatError(N_("Write a message first."))
     length = utf16_length(text)
     if length > MAX_UTF16_UNITS:
-        raise ChatError(N_("A message can have at most %(max)d characters (now %(count)d)."),
-                        max=MAX_UTF16_UNITS, count=length)
+        raise ChatError(
+            N_("A message can have at most %(max)d characters (now %(count)d)."), max=MAX_UTF16_UNITS, count=length
+        )
     return text
 
 
@@ -77,8 +80,9 @@ def sent_with_key(session: Session, *, retry_key: str) -> Message | None:
     return session.exec(select(Message).where(Message.retry_key == retry_key)).first()
 
 
-def send_text(session: Session, *, client: Pusher, friend: Friend, text: str, retry_key: str,
-              actor: Actor) -> SendResult:
+def send_text(
+    session: Session, *, client: Pusher, friend: Friend, text: str, retry_key: str, actor: Actor
+) -> SendResult:
     """Push a text to a following friend and store it; the same retry key never sends or stores twice.
 
     The message row (unique retry key) is written before the push: a second request with the same key,
@@ -96,8 +100,14 @@ def send_text(session: Session, *, client: Pusher, friend: Friend, text: str, re
             raise ChatError(N_("The form has expired. Reload the page and send again."))
         return SendResult(previous, duplicate=True)
     client.push_text(friend.line_user_id, text, retry_key=retry_key)
-    record(session, actor=actor, action=SENT_ACTION, target_type="friend", target_id=friend.id,
-           after={"message_id": message.id, "retry_key": retry_key, "length": utf16_length(text)})
+    record(
+        session,
+        actor=actor,
+        action=SENT_ACTION,
+        target_type="friend",
+        target_id=friend.id,
+        after={"message_id": message.id, "retry_key": retry_key, "length": utf16_length(text)},
+    )
     return SendResult(message, duplicate=False)
 
 
@@ -107,10 +117,21 @@ def _claim_key(session: Session, *, friend: Friend, text: str, retry_key: str) -
     INSERT ... ON CONFLICT DO NOTHING on the unique key: a racing request waits for the first one's
     transaction and then inserts nothing.
     """
-    statement = insert_for(session, Message.__table__).values(
-        friend_id=friend.id, direction=MessageDirection.OUTGOING, message_type="text", text=text,
-        sent_via="console", retry_key=retry_key, unsent=False, created_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["retry_key"]).returning(Message.__table__.c.id)
+    statement = (
+        insert_for(session, Message.__table__)
+        .values(
+            friend_id=friend.id,
+            direction=MessageDirection.OUTGOING,
+            message_type="text",
+            text=text,
+            sent_via="console",
+            retry_key=retry_key,
+            unsent=False,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["retry_key"])
+        .returning(Message.__table__.c.id)
+    )
     message_id = session.connection().execute(statement).scalar()
     return None if message_id is None else session.get(Message, message_id)
 
@@ -146,8 +167,14 @@ class QuotaCache:
     A failure is cached as unknown for ttl too, so a LINE outage costs one slow call per minute, not per page.
     """
 
-    def __init__(self, fetch: Callable[[], object], *, ttl: float = 60.0, wait: float = 2.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        fetch: Callable[[], object],
+        *,
+        ttl: float = 60.0,
+        wait: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._fetch, self._ttl, self._wait, self._clock = fetch, ttl, wait, clock
         self._lock = threading.Lock()
         self._value: QuotaState | None = None
@@ -161,8 +188,7 @@ class QuotaCache:
                 return self._value
             if self._refreshing is None:
                 self._refreshing = threading.Event()
-                threading.Thread(target=self._refresh, args=(self._refreshing,), daemon=True,
-                                 name="line-quota").start()
+                threading.Thread(target=self._refresh, args=(self._refreshing,), daemon=True, name="line-quota").start()
             refreshing = self._refreshing
         refreshing.wait(self._wait)
         with self._lock:

@@ -1,4 +1,5 @@
 """The API's documentation page in the console, rendered on the server from the OpenAPI document (no CDN)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
@@ -36,14 +37,21 @@ def operations(document: dict) -> list[dict]:
             if op is None:
                 continue
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
-            found.append({
-                "method": method.upper(), "path": path, "summary": op.get("summary", ""),
-                "description": op.get("description", ""), "permission": op.get("x-permission"),
-                "tag": (op.get("tags") or [""])[0],
-                "parameters": [{**p, "type": _type_of(p.get("schema", {}))} for p in shared + op.get("parameters", [])],
-                "body": _ref_name(body) if body else None,
-                "responses": sorted(code for code in op.get("responses", {}) if code != "default"),
-            })
+            found.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "permission": op.get("x-permission"),
+                    "tag": (op.get("tags") or [""])[0],
+                    "parameters": [
+                        {**p, "type": _type_of(p.get("schema", {}))} for p in shared + op.get("parameters", [])
+                    ],
+                    "body": _ref_name(body) if body else None,
+                    "responses": sorted(code for code in op.get("responses", {}) if code != "default"),
+                }
+            )
     return found
 
 
@@ -52,9 +60,21 @@ def schemas(document: dict) -> list[tuple[str, list[dict]]]:
     found = []
     for name, schema in sorted(document.get("components", {}).get("schemas", {}).items()):
         required = set(schema.get("required", []))
-        found.append((name, [{"name": key, "type": _type_of(value), "required": key in required,
-                              "nullable": value.get("nullable", False), "description": value.get("description", "")}
-                             for key, value in schema.get("properties", {}).items()]))
+        found.append(
+            (
+                name,
+                [
+                    {
+                        "name": key,
+                        "type": _type_of(value),
+                        "required": key in required,
+                        "nullable": value.get("nullable", False),
+                        "description": value.get("description", ""),
+                    }
+                    for key, value in schema.get("properties", {}).items()
+                ],
+            )
+        )
     return found
 
 
@@ -63,5 +83,6 @@ def schemas(document: dict) -> list[tuple[str, list[dict]]]:
 def index():
     """Every API operation and schema, from the same document as /api/v1/openapi.json."""
     document = current_app.extensions["crm_api"].spec.to_dict()
-    return render_template("api_docs/index.html", info=document.get("info", {}), operations=operations(document),
-                           schemas=schemas(document))
+    return render_template(
+        "api_docs/index.html", info=document.get("info", {}), operations=operations(document), schemas=schemas(document)
+    )

@@ -1,4 +1,5 @@
 """Sign-in, sign-out and language choice (Flask-Login, Flask-WTF forms with CSRF)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
@@ -12,10 +13,10 @@ from wtforms.validators import DataRequired, Email, Length
 
 from crm.db import get_session
 from crm.i18n import LOCALES
-from crm.staff.models import Staff
 from crm.staff import audit
 from crm.staff import service as staff_service
 from crm.staff.audit import Actor
+from crm.staff.models import Staff
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -63,14 +64,14 @@ def login():
     if staff_service.is_throttled(db, email=form.email.data, ip_address=ip_address):
         flash(_("Too many failed sign-ins. Wait 15 minutes and try again."), "error")
         return render_template("auth/login.html", form=form), 429
-    staff = staff_service.authenticate(db, email=form.email.data, password=form.password.data,
-                                       ip_address=ip_address)
+    staff = staff_service.authenticate(db, email=form.email.data, password=form.password.data, ip_address=ip_address)
     if staff is None:
         db.commit()
         flash(_("Email or password is wrong."), "error")
         return render_template("auth/login.html", form=form), 401
-    audit.record(db, actor=Actor.staff(staff.id, staff.email), action="staff.signed_in",
-                 target_type="staff", target_id=staff.id)
+    audit.record(
+        db, actor=Actor.staff(staff.id, staff.email), action="staff.signed_in", target_type="staff", target_id=staff.id
+    )
     db.commit()
     session.clear()
     login_user(StaffUser(staff))

@@ -1,4 +1,5 @@
 """Error pages in the staff member's language instead of Werkzeug's English defaults."""
+
 from __future__ import annotations
 
 from flask import Flask, render_template, request

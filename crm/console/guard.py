@@ -1,4 +1,5 @@
 """The `requires(permission)` decorator every console route uses, and the current actor."""
+
 from __future__ import annotations
 
 from functools import wraps

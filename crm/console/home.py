@@ -1,4 +1,5 @@
 """Home: today's figures and links to the main tasks."""
+
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -27,8 +28,11 @@ def _count(db: Session, *conditions) -> int:
 def todays_figures(db: Session, now: datetime) -> dict:
     """Friends following, follows and blocks today and in the last 7 days, messages received today."""
     today, week = tokyo_midnight(now), now - timedelta(days=7)
-    received = select(func.count()).select_from(Message).where(
-        Message.direction == MessageDirection.INCOMING, Message.created_at >= today)
+    received = (
+        select(func.count())
+        .select_from(Message)
+        .where(Message.direction == MessageDirection.INCOMING, Message.created_at >= today)
+    )
     return {
         "following": _count(db, Friend.status == FriendStatus.FOLLOWING),
         "follows_today": _count(db, Friend.last_followed_at >= today),

@@ -1,4 +1,5 @@
 """The console navigation: areas shown when their blueprint is registered and the role may use them."""
+
 from __future__ import annotations
 
 from flask import Flask, current_app, url_for
@@ -31,8 +32,11 @@ def nav_items() -> list[tuple[str, str]]:
     """(url, label) of the areas the signed-in staff member may open."""
     if not getattr(current_user, "is_authenticated", False):
         return []
-    return [(url_for(endpoint), label) for endpoint, label, permission in NAV
-            if endpoint in current_app.view_functions and can(current_user.role, permission)]
+    return [
+        (url_for(endpoint), label)
+        for endpoint, label, permission in NAV
+        if endpoint in current_app.view_functions and can(current_user.role, permission)
+    ]
 
 
 def init_app(app: Flask) -> None:
@@ -41,5 +45,8 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _console_helpers():
         role = getattr(current_user, "role", None)
-        return {"nav_items": nav_items, "can": lambda permission: can(role, permission),
-                "masked": masks_personal_data(role) if role else False}
+        return {
+            "nav_items": nav_items,
+            "can": lambda permission: can(role, permission),
+            "masked": masks_personal_data(role) if role else False,
+        }

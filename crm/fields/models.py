@@ -1,8 +1,8 @@
 """Custom fields (友だち情報): definitions and typed values per friend."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
@@ -21,21 +21,19 @@ class FieldType:
     ALL = (TEXT, NUMBER, DATE, CHOICE)
 
 
-
 class FieldDefinition(SQLModel, table=True):
     """A custom attribute admins define for friends."""
 
     __tablename__ = "field_definition"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=50, unique=True)
     label: str = Field(max_length=100)
     field_type: str = Field(max_length=10)
-    choices: Optional[str] = Field(default=None, sa_column=Column(Text))
+    choices: str | None = Field(default=None, sa_column=Column(Text))
     required: bool = Field(default=False)
     position: int = Field(default=0)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
-
 
 
 class FieldValue(SQLModel, table=True):

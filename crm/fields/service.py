@@ -1,4 +1,5 @@
 """Custom fields (友だち情報): definitions and typed values, validated here for every edge."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,9 @@ from decimal import Decimal
 from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
+from crm.errors import N_, TranslatableError
 from crm.fields.models import FieldDefinition, FieldType, FieldValue
 from crm.staff.audit import Actor, record
-from crm.errors import N_, TranslatableError
 from crm.timeutil import utcnow
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
@@ -58,32 +59,40 @@ def canonical_value(definition: FieldDefinition, raw: str | None) -> str:
         return _date(definition, unicodedata.normalize("NFKC", text))
     if kind == FieldType.CHOICE:
         if text not in choices_of(definition):
-            raise FieldValidationError(N_("%(label)s: choose one of %(choices)s."), label=definition.label,
-                                       choices=", ".join(choices_of(definition)))
+            raise FieldValidationError(
+                N_("%(label)s: choose one of %(choices)s."),
+                label=definition.label,
+                choices=", ".join(choices_of(definition)),
+            )
         return text
     if len(text) > MAX_TEXT:
-        raise FieldValidationError(N_("%(label)s: use at most %(max)d characters (now %(count)d)."),
-                                   label=definition.label, max=MAX_TEXT, count=len(text))
+        raise FieldValidationError(
+            N_("%(label)s: use at most %(max)d characters (now %(count)d)."),
+            label=definition.label,
+            max=MAX_TEXT,
+            count=len(text),
+        )
     return text
 
 
 def _number(definition: FieldDefinition, text: str) -> str:
     if not NUMBER_RE.match(text) or len(text) > MAX_NUMBER_CHARS:
-        raise FieldValidationError(N_("%(label)s: enter a number such as 42, -3 or 1.5."),
-                                   label=definition.label)
+        raise FieldValidationError(N_("%(label)s: enter a number such as 42, -3 or 1.5."), label=definition.label)
     number = Decimal(text)
     return "0" if number == 0 else format(number.normalize(), "f")
 
 
 def _date(definition: FieldDefinition, text: str) -> str:
     if not DATE_RE.match(text):
-        raise FieldValidationError(N_("%(label)s: enter a date as YYYY-MM-DD, such as 2024-04-01."),
-                                   label=definition.label)
+        raise FieldValidationError(
+            N_("%(label)s: enter a date as YYYY-MM-DD, such as 2024-04-01."), label=definition.label
+        )
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise FieldValidationError(N_("%(label)s: %(value)s is not a real date."),
-                                   label=definition.label, value=text) from None
+        raise FieldValidationError(
+            N_("%(label)s: %(value)s is not a real date."), label=definition.label, value=text
+        ) from None
 
 
 def get_definition(session: Session, field_id: int) -> FieldDefinition:
@@ -94,8 +103,9 @@ def get_definition(session: Session, field_id: int) -> FieldDefinition:
     return definition
 
 
-def set_field_value(session: Session, *, friend_id: int, field_id: int, raw_value: str | None,
-                    actor: Actor) -> FieldValue:
+def set_field_value(
+    session: Session, *, friend_id: int, field_id: int, raw_value: str | None, actor: Actor
+) -> FieldValue:
     """Validate and store a friend's value for a field (audited with before/after)."""
     definition = get_definition(session, field_id)
     value = canonical_value(definition, raw_value)
@@ -107,8 +117,15 @@ def set_field_value(session: Session, *, friend_id: int, field_id: int, raw_valu
     elif row.value == value:
         return row
     row.value, row.updated_at, row.updated_by = value, utcnow(), actor.label[:120]
-    record(session, actor=actor, action="field.set", target_type="friend", target_id=friend_id,
-           before={"field": definition.key, "value": before}, after={"field": definition.key, "value": value})
+    record(
+        session,
+        actor=actor,
+        action="field.set",
+        target_type="friend",
+        target_id=friend_id,
+        before={"field": definition.key, "value": before},
+        after={"field": definition.key, "value": value},
+    )
     return row
 
 
@@ -120,16 +137,22 @@ def clear_field_value(session: Session, *, friend_id: int, field_id: int, actor:
         return False
     if definition.required:
         raise FieldValidationError(N_("%(label)s is required and cannot be emptied."), label=definition.label)
-    record(session, actor=actor, action="field.cleared", target_type="friend", target_id=friend_id,
-           before={"field": definition.key, "value": row.value}, after={"field": definition.key, "value": None})
+    record(
+        session,
+        actor=actor,
+        action="field.cleared",
+        target_type="friend",
+        target_id=friend_id,
+        before={"field": definition.key, "value": row.value},
+        after={"field": definition.key, "value": None},
+    )
     session.delete(row)
     return True
 
 
 def list_definitions(session: Session) -> list[FieldDefinition]:
     """All field definitions in display order."""
-    return list(session.exec(select(FieldDefinition)
-                             .order_by(FieldDefinition.position, FieldDefinition.id)).all())
+    return list(session.exec(select(FieldDefinition).order_by(FieldDefinition.position, FieldDefinition.id)).all())
 
 
 def values_for_friend(session: Session, *, friend_id: int) -> list[tuple[FieldDefinition, FieldValue | None]]:
@@ -141,13 +164,12 @@ def values_for_friend(session: Session, *, friend_id: int) -> list[tuple[FieldDe
 def value_counts(session: Session) -> dict[int, int]:
     """How many friends have a value, per field id."""
     rows = session.exec(select(FieldValue.field_id, func.count()).group_by(FieldValue.field_id)).all()
-    return {field_id: count for field_id, count in rows}
+    return dict(rows)
 
 
 def _check_spec(session: Session, spec: FieldSpec, field_id: int | None) -> None:
     if not KEY_RE.match(spec.key):
-        raise FieldValidationError(N_("Key: use lowercase letters, digits and _, starting with a letter "
-                                      "(at most 50)."))
+        raise FieldValidationError(N_("Key: use lowercase letters, digits and _, starting with a letter (at most 50)."))
     label = spec.label.strip()
     if not label or len(label) > 100:
         raise FieldValidationError(N_("Label: enter 1 to 100 characters."))
@@ -164,15 +186,24 @@ def _check_choices(choices: tuple[str, ...]) -> None:
     if not choices:
         raise FieldValidationError(N_("Choices: enter at least one choice, one per line."))
     if len(choices) > MAX_CHOICES or any(len(c) > MAX_CHOICE_CHARS for c in choices):
-        raise FieldValidationError(N_("Choices: at most %(count)d choices of at most %(chars)d characters."),
-                                   count=MAX_CHOICES, chars=MAX_CHOICE_CHARS)
+        raise FieldValidationError(
+            N_("Choices: at most %(count)d choices of at most %(chars)d characters."),
+            count=MAX_CHOICES,
+            chars=MAX_CHOICE_CHARS,
+        )
     if len(set(choices)) != len(choices):
         raise FieldValidationError(N_("Choices: each choice must be different."))
 
 
 def _snapshot(definition: FieldDefinition) -> dict:
-    return {"key": definition.key, "label": definition.label, "type": definition.field_type,
-            "choices": choices_of(definition), "required": definition.required, "position": definition.position}
+    return {
+        "key": definition.key,
+        "label": definition.label,
+        "type": definition.field_type,
+        "choices": choices_of(definition),
+        "required": definition.required,
+        "position": definition.position,
+    }
 
 
 def _apply(definition: FieldDefinition, spec: FieldSpec) -> None:
@@ -189,8 +220,14 @@ def create_definition(session: Session, *, spec: FieldSpec, actor: Actor) -> Fie
     _apply(definition, spec)
     session.add(definition)
     session.flush()
-    record(session, actor=actor, action="field.defined", target_type="field", target_id=definition.id,
-           after=_snapshot(definition))
+    record(
+        session,
+        actor=actor,
+        action="field.defined",
+        target_type="field",
+        target_id=definition.id,
+        after=_snapshot(definition),
+    )
     return definition
 
 
@@ -200,18 +237,30 @@ def update_definition(session: Session, *, field_id: int, spec: FieldSpec, actor
     _check_spec(session, spec, field_id)
     values = select(func.count()).select_from(FieldValue).where(FieldValue.field_id == field_id)
     if spec.field_type != definition.field_type and session.exec(values).one():
-        raise FieldValidationError(N_("Type: friends already have values for this field, so its type cannot "
-                                      "change. Create a new field instead."))
+        raise FieldValidationError(
+            N_(
+                "Type: friends already have values for this field, so its type cannot "
+                "change. Create a new field instead."
+            )
+        )
     if definition.field_type == FieldType.CHOICE:
         dropped = set(choices_of(definition)) - set(spec.choices)
         in_use = session.exec(values.where(FieldValue.value.in_(sorted(dropped)))).one() if dropped else 0
         if in_use:
-            raise FieldValidationError(N_("Choices: %(count)d friends have a choice you removed; change their "
-                                          "values first."), count=in_use)
+            raise FieldValidationError(
+                N_("Choices: %(count)d friends have a choice you removed; change their values first."), count=in_use
+            )
     before = _snapshot(definition)
     _apply(definition, spec)
-    record(session, actor=actor, action="field.definition_changed", target_type="field", target_id=field_id,
-           before=before, after=_snapshot(definition))
+    record(
+        session,
+        actor=actor,
+        action="field.definition_changed",
+        target_type="field",
+        target_id=field_id,
+        before=before,
+        after=_snapshot(definition),
+    )
     return definition
 
 
@@ -219,7 +268,13 @@ def delete_definition(session: Session, *, field_id: int, actor: Actor) -> int:
     """Delete a field and every friend's value for it (audited); return how many values went."""
     definition = get_definition(session, field_id)
     removed = session.exec(delete(FieldValue).where(FieldValue.field_id == field_id)).rowcount
-    record(session, actor=actor, action="field.definition_deleted", target_type="field", target_id=field_id,
-           before={**_snapshot(definition), "values": removed})
+    record(
+        session,
+        actor=actor,
+        action="field.definition_deleted",
+        target_type="field",
+        target_id=field_id,
+        before={**_snapshot(definition), "values": removed},
+    )
     session.delete(definition)
     return removed

@@ -1,4 +1,5 @@
 """Custom field definitions (友だち情報): admins create, change and delete them."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -11,13 +12,17 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.console.guard import current_actor, requires
 from crm.db import get_session
-from crm.fields.models import FieldDefinition, FieldType
 from crm.fields import service as fields
+from crm.fields.models import FieldDefinition, FieldType
 
 bp = Blueprint("fields", __name__)
 
-TYPE_LABELS = {FieldType.TEXT: _l("Text"), FieldType.NUMBER: _l("Number"), FieldType.DATE: _l("Date"),
-               FieldType.CHOICE: _l("Single choice")}
+TYPE_LABELS = {
+    FieldType.TEXT: _l("Text"),
+    FieldType.NUMBER: _l("Number"),
+    FieldType.DATE: _l("Date"),
+    FieldType.CHOICE: _l("Single choice"),
+}
 
 
 class FieldForm(FlaskForm):
@@ -31,9 +36,14 @@ class FieldForm(FlaskForm):
     def spec(self) -> fields.FieldSpec:
         """The definition the admin entered."""
         lines = (self.choices.data or "").replace("\r\n", "\n").split("\n")
-        return fields.FieldSpec(key=self.key.data.strip(), label=self.label.data, field_type=self.field_type.data,
-                                choices=tuple(line.strip() for line in lines if line.strip()),
-                                required=bool(self.required.data), position=self.position.data or 0)
+        return fields.FieldSpec(
+            key=self.key.data.strip(),
+            label=self.label.data,
+            field_type=self.field_type.data,
+            choices=tuple(line.strip() for line in lines if line.strip()),
+            required=bool(self.required.data),
+            position=self.position.data or 0,
+        )
 
 
 class DeleteForm(FlaskForm):
@@ -41,15 +51,27 @@ class DeleteForm(FlaskForm):
 
 
 def _form_for(definition) -> FieldForm:
-    return FieldForm(formdata=None, key=definition.key, label=definition.label, field_type=definition.field_type,
-                     choices="\n".join(fields.choices_of(definition)), required=definition.required,
-                     position=definition.position)
+    return FieldForm(
+        formdata=None,
+        key=definition.key,
+        label=definition.label,
+        field_type=definition.field_type,
+        choices="\n".join(fields.choices_of(definition)),
+        required=definition.required,
+        position=definition.position,
+    )
 
 
 def _index(form: FieldForm, status: int = 200, error: str | None = None):
     db = get_session()
-    return render_template("fields/index.html", definitions=fields.list_definitions(db), form=form,
-                           counts=fields.value_counts(db), type_labels=TYPE_LABELS, error=error), status
+    return render_template(
+        "fields/index.html",
+        definitions=fields.list_definitions(db),
+        form=form,
+        counts=fields.value_counts(db),
+        type_labels=TYPE_LABELS,
+        error=error,
+    ), status
 
 
 @bp.get("/fields")
@@ -96,9 +118,14 @@ def edit(field_id: int):
             db.rollback()
             error = _(err.msgid, **err.params)
     status = 400 if request.method == "POST" else 200
-    return render_template("fields/edit.html", definition=definition, form=form, error=error,
-                           delete_form=DeleteForm(formdata=None),
-                           value_count=fields.value_counts(db).get(field_id, 0)), status
+    return render_template(
+        "fields/edit.html",
+        definition=definition,
+        form=form,
+        error=error,
+        delete_form=DeleteForm(formdata=None),
+        value_count=fields.value_counts(db).get(field_id, 0),
+    ), status
 
 
 @bp.post("/fields/<int:field_id>/delete")

@@ -1,4 +1,5 @@
 """/api/v1/friends: the console's friend list filters and keyset pages, and one friend with everything known."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -6,18 +7,27 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from crm.api import auth, errors
-from crm.api.schemas import (DEFAULT_LIMIT, MAX_LIMIT, ErrorSchema, FriendDetailSchema, FriendSchema, Id, Text, When,
-                             page_of)
+from crm.api.schemas import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    ErrorSchema,
+    FriendDetailSchema,
+    FriendSchema,
+    Id,
+    Text,
+    When,
+    page_of,
+)
 from crm.db import get_session
-from crm.friends.models import Friend
-from crm.permissions import mask_name
 from crm.fields import service as field_service
 from crm.friends import notes as note_service
-from crm.tracking import service as tracking
-from crm.staff.audit import record
+from crm.friends.models import Friend
 from crm.friends.pages import DEFAULT_SORT, SORTS, Cursor, friend_page, tags_of
 from crm.friends.query import MAX_DAYS, MAX_SEARCH_CHARS, STATUSES, FilterError, FriendFilter, check_filter
+from crm.permissions import mask_name
+from crm.staff.audit import record
 from crm.timeutil import utcnow
+from crm.tracking import service as tracking
 from surveys import results
 
 blp = Blueprint("api_friends", __name__, url_prefix="/api/v1", description="Friends (友だち)")
@@ -31,9 +41,15 @@ class FriendQuery(ma.Schema):
 
     q = Text(validate=validate.Length(max=MAX_SEARCH_CHARS), metadata={"description": "Name contains"})
     status = fields.String(validate=validate.OneOf(STATUSES))
-    tag_all = fields.List(Id(strict=False), validate=validate.Length(max=20), metadata={"description": "Has all these tags"})
-    tag_any = fields.List(Id(strict=False), validate=validate.Length(max=20), metadata={"description": "Has any of these"})
-    tag_none = fields.List(Id(strict=False), validate=validate.Length(max=20), metadata={"description": "Has none of these"})
+    tag_all = fields.List(
+        Id(strict=False), validate=validate.Length(max=20), metadata={"description": "Has all these tags"}
+    )
+    tag_any = fields.List(
+        Id(strict=False), validate=validate.Length(max=20), metadata={"description": "Has any of these"}
+    )
+    tag_none = fields.List(
+        Id(strict=False), validate=validate.Length(max=20), metadata={"description": "Has none of these"}
+    )
     followed_from = When()
     followed_before = When()
     interaction_from = When()
@@ -48,12 +64,18 @@ class FriendQuery(ma.Schema):
 def to_filter(args: dict) -> FriendFilter:
     """The FriendFilter of the query arguments."""
     return FriendFilter(
-        search=(args.get("q") or "").strip(), status=args.get("status"), tags_all=tuple(args.get("tag_all", ())),
-        tags_any=tuple(args.get("tag_any", ())), tags_none=tuple(args.get("tag_none", ())),
-        followed_from=args.get("followed_from"), followed_before=args.get("followed_before"),
-        interaction_from=args.get("interaction_from"), interaction_before=args.get("interaction_before"),
+        search=(args.get("q") or "").strip(),
+        status=args.get("status"),
+        tags_all=tuple(args.get("tag_all", ())),
+        tags_any=tuple(args.get("tag_any", ())),
+        tags_none=tuple(args.get("tag_none", ())),
+        followed_from=args.get("followed_from"),
+        followed_before=args.get("followed_before"),
+        interaction_from=args.get("interaction_from"),
+        interaction_before=args.get("interaction_before"),
         interaction_within_days=args.get("interaction_within_days"),
-        interaction_older_than_days=args.get("interaction_older_than_days"))
+        interaction_older_than_days=args.get("interaction_older_than_days"),
+    )
 
 
 def filter_error(error: FilterError) -> errors.ApiError:
@@ -62,13 +84,19 @@ def filter_error(error: FilterError) -> errors.ApiError:
 
 def friend_dict(friend: Friend, tags: list, masked: bool) -> dict:
     """A friend as the API shows it to a role (masked: no LINE id, picture, or full name)."""
-    return {"id": friend.id, "status": friend.status, "language": friend.language,
-            "line_user_id": None if masked else friend.line_user_id,
-            "display_name": mask_name(friend.display_name) if masked else friend.display_name,
-            "picture_url": None if masked else friend.picture_url,
-            "first_followed_at": friend.first_followed_at, "last_followed_at": friend.last_followed_at,
-            "blocked_at": friend.blocked_at, "last_interaction_at": friend.last_interaction_at,
-            "tags": [{"id": t.id, "name": t.name, "color": t.color} for t in tags]}
+    return {
+        "id": friend.id,
+        "status": friend.status,
+        "language": friend.language,
+        "line_user_id": None if masked else friend.line_user_id,
+        "display_name": mask_name(friend.display_name) if masked else friend.display_name,
+        "picture_url": None if masked else friend.picture_url,
+        "first_followed_at": friend.first_followed_at,
+        "last_followed_at": friend.last_followed_at,
+        "blocked_at": friend.blocked_at,
+        "last_interaction_at": friend.last_interaction_at,
+        "tags": [{"id": t.id, "name": t.name, "color": t.color} for t in tags],
+    }
 
 
 def get_friend(friend_id: int) -> Friend:
@@ -98,11 +126,15 @@ def list_friends(**args):
     tags = tags_of(db, [f.id for f in page.friends])
     masked = auth.masked()
     if page.friends and not masked:  # a page of names is a bulk view of personal data, as in the console
-        record(db, actor=auth.actor(), action="friends.list_viewed", target_type="friend_list",
-               after={"filter": flt.snapshot(), "rows": len(page.friends), "via": "api"})
+        record(
+            db,
+            actor=auth.actor(),
+            action="friends.list_viewed",
+            target_type="friend_list",
+            after={"filter": flt.snapshot(), "rows": len(page.friends), "via": "api"},
+        )
         db.commit()
-    return {"data": [friend_dict(f, tags.get(f.id, []), masked) for f in page.friends],
-            "next_cursor": page.next_cursor}
+    return {"data": [friend_dict(f, tags.get(f.id, []), masked) for f in page.friends], "next_cursor": page.next_cursor}
 
 
 @blp.route(f"/friends/{ID}")
@@ -114,30 +146,59 @@ def get_one(friend_id: int):
     db, friend, masked = get_session(), get_friend(friend_id), auth.masked()
     body = friend_dict(friend, tags_of(db, [friend.id]).get(friend.id, []), masked)
     body["fields_"] = field_values(friend.id)
-    body["notes"] = [note_dict(note, author, masked) for note, author in
-                     note_service.notes_for_friend(db, friend_id=friend.id)[:DETAIL_LIMIT]]
-    body["survey_responses"] = [friend_response(item, masked) for item in
-                                results.answers_for_friend(db, friend.id, limit=DETAIL_LIMIT)]
-    body["clicks"] = [{**click, "user_agent": None if masked else click["user_agent"]}
-                      for click in tracking.clicks_for_friend(db, friend.id, limit=DETAIL_LIMIT)]
+    body["notes"] = [
+        note_dict(note, author, masked)
+        for note, author in note_service.notes_for_friend(db, friend_id=friend.id)[:DETAIL_LIMIT]
+    ]
+    body["survey_responses"] = [
+        friend_response(item, masked) for item in results.answers_for_friend(db, friend.id, limit=DETAIL_LIMIT)
+    ]
+    body["clicks"] = [
+        {**click, "user_agent": None if masked else click["user_agent"]}
+        for click in tracking.clicks_for_friend(db, friend.id, limit=DETAIL_LIMIT)
+    ]
     return body
 
 
 def field_values(friend_id: int) -> list[dict]:
-    return [{"field_id": d.id, "key": d.key, "label": d.label, "type": d.field_type,
-             "value": None if v is None else v.value}
-            for d, v in field_service.values_for_friend(get_session(), friend_id=friend_id)]
+    return [
+        {
+            "field_id": d.id,
+            "key": d.key,
+            "label": d.label,
+            "type": d.field_type,
+            "value": None if v is None else v.value,
+        }
+        for d, v in field_service.values_for_friend(get_session(), friend_id=friend_id)
+    ]
 
 
 def note_dict(note, author: str | None, masked: bool) -> dict:
-    return {"id": note.id, "body": None if masked else note.body, "author": author,
-            "created_at": note.created_at, "updated_at": note.updated_at}
+    return {
+        "id": note.id,
+        "body": None if masked else note.body,
+        "author": author,
+        "created_at": note.created_at,
+        "updated_at": note.updated_at,
+    }
 
 
 def friend_response(item, masked: bool) -> dict:
     """A friend's survey response; free-text answers are hidden from masked roles, as on the friend page."""
-    return {"response_id": item.response.id, "survey_id": item.survey.id, "survey_title": item.survey.title,
-            "status": item.response.status, "started_at": item.response.started_at,
-            "finished_at": item.response.finished_at,
-            "answers": [{"question_id": q.id, "question": q.text, "kind": q.kind,
-                         "values": None if masked and q.kind == "text" else given} for q, given in item.answers]}
+    return {
+        "response_id": item.response.id,
+        "survey_id": item.survey.id,
+        "survey_title": item.survey.title,
+        "status": item.response.status,
+        "started_at": item.response.started_at,
+        "finished_at": item.response.finished_at,
+        "answers": [
+            {
+                "question_id": q.id,
+                "question": q.text,
+                "kind": q.kind,
+                "values": None if masked and q.kind == "text" else given,
+            }
+            for q, given in item.answers
+        ],
+    }

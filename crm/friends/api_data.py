@@ -1,24 +1,35 @@
 """A friend's tags (idempotent add/remove), notes (list, create) and field values (set, clear)."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
 from sqlmodel import select
 
 from crm.api import auth, errors
-from crm.friends.api import ID, field_values, get_friend, note_dict
 from crm.api.pages import page_after
-from crm.api.schemas import (Changed, ErrorSchema, FieldDefinitionSchema, FieldSet, FieldValueSchema, NoteCreate,
-                             NoteSchema, PageArgs, page_of)
+from crm.api.schemas import (
+    Changed,
+    ErrorSchema,
+    FieldDefinitionSchema,
+    FieldSet,
+    FieldValueSchema,
+    NoteCreate,
+    NoteSchema,
+    PageArgs,
+    page_of,
+)
 from crm.db import get_session
-from crm.fields.models import FieldDefinition
-from crm.tags.models import Tag
-from crm.fields import service as field_service
-from crm.friends import notes as note_service
-from crm.tags import service as tag_service
 from crm.errors import TranslatableError
+from crm.fields import service as field_service
+from crm.fields.models import FieldDefinition
+from crm.friends import notes as note_service
+from crm.friends.api import ID, field_values, get_friend, note_dict
+from crm.tags import service as tag_service
+from crm.tags.models import Tag
 
-blp = Blueprint("api_friend_data", __name__, url_prefix="/api/v1",
-                description="A friend's tags, notes and field values")
+blp = Blueprint(
+    "api_friend_data", __name__, url_prefix="/api/v1", description="A friend's tags, notes and field values"
+)
 errors.install(blp)
 TAG = "<int(max=2147483647):tag_id>"
 KEY = "<string(maxlength=50):key>"
@@ -94,9 +105,17 @@ def create_note(body: dict, friend_id: int):
 @blp.response(200, FieldDefinitionSchema(many=True))
 def list_fields():
     """The custom field definitions (友だち情報), in display order."""
-    return [{"id": d.id, "key": d.key, "label": d.label, "type": d.field_type,
-             "choices": field_service.choices_of(d), "required": d.required}
-            for d in field_service.list_definitions(get_session())]
+    return [
+        {
+            "id": d.id,
+            "key": d.key,
+            "label": d.label,
+            "type": d.field_type,
+            "choices": field_service.choices_of(d),
+            "required": d.required,
+        }
+        for d in field_service.list_definitions(get_session())
+    ]
 
 
 def _definition(key: str) -> FieldDefinition:
@@ -119,8 +138,9 @@ def set_field(body: dict, friend_id: int, key: str):
     """Set a friend's value for a field, checked against the field's type (number, date, choice, text)."""
     db, friend, definition = get_session(), get_friend(friend_id), _definition(key)
     try:
-        field_service.set_field_value(db, friend_id=friend.id, field_id=definition.id, raw_value=body["value"],
-                                      actor=auth.actor())
+        field_service.set_field_value(
+            db, friend_id=friend.id, field_id=definition.id, raw_value=body["value"], actor=auth.actor()
+        )
     except field_service.FieldValidationError as error:
         raise invalid(error, "value") from None
     db.commit()
@@ -135,8 +155,7 @@ def clear_field(friend_id: int, key: str):
     """Clear a friend's value for a field (422 for a required field; changed is false when there was none)."""
     db, friend, definition = get_session(), get_friend(friend_id), _definition(key)
     try:
-        changed = field_service.clear_field_value(db, friend_id=friend.id, field_id=definition.id,
-                                                  actor=auth.actor())
+        changed = field_service.clear_field_value(db, friend_id=friend.id, field_id=definition.id, actor=auth.actor())
     except field_service.FieldValidationError as error:
         raise invalid(error, "value") from None
     db.commit()

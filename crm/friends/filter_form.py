@@ -1,4 +1,5 @@
 """The friend list's filter form: read from the query string (a shareable URL), checked, turned into a FriendFilter."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -13,15 +14,27 @@ from wtforms import DateField, HiddenField, IntegerField, SearchField, SelectFie
 from wtforms.fields import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
-from crm.tags.models import Tag, TagFolder
 from crm.friends.pages import DEFAULT_SORT
 from crm.friends.query import MAX_DAYS, MAX_SEARCH_CHARS, FriendFilter
+from crm.tags.models import Tag, TagFolder
 from crm.timeutil import TOKYO
 
 FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2099, 12, 31)
 PAGING_ARGS = ("after", "before")
-FILTER_ARGS = ("q", "status", "tag_all", "tag_any", "tag_none", "followed_from", "followed_to", "interaction",
-               "days", "interaction_from", "interaction_to", "sort")
+FILTER_ARGS = (
+    "q",
+    "status",
+    "tag_all",
+    "tag_any",
+    "tag_none",
+    "followed_from",
+    "followed_to",
+    "interaction",
+    "days",
+    "interaction_from",
+    "interaction_to",
+    "sort",
+)
 STATUS_LABELS = {"following": _l("Following"), "blocked": _l("Blocked"), "erased": _l("Erased")}
 SORT_LABELS = {
     "followed_desc": _l("Followed, newest first"),
@@ -29,8 +42,11 @@ SORT_LABELS = {
     "interaction_desc": _l("Last interaction, newest first"),
     "interaction_asc": _l("Last interaction, oldest first"),
 }
-INTERACTION_LABELS = {"within": _l("Within the last N days"), "older": _l("Not in the last N days"),
-                      "between": _l("Between dates")}
+INTERACTION_LABELS = {
+    "within": _l("Within the last N days"),
+    "older": _l("Not in the last N days"),
+    "between": _l("Between dates"),
+}
 
 
 class FilterForm(FlaskForm):
@@ -40,20 +56,33 @@ class FilterForm(FlaskForm):
         csrf = False
 
     q = SearchField(_l("Name contains"), validators=[Optional(), Length(max=MAX_SEARCH_CHARS)])
-    status = SelectField(_l("Status"), validators=[Optional()], choices=[
-        SelectChoice("", _l("Any")), *(SelectChoice(key, label) for key, label in STATUS_LABELS.items())])
+    status = SelectField(
+        _l("Status"),
+        validators=[Optional()],
+        choices=[SelectChoice("", _l("Any")), *(SelectChoice(key, label) for key, label in STATUS_LABELS.items())],
+    )
     tag_all = SelectMultipleField(_l("Has all of these tags"), coerce=int, choices=[])
     tag_any = SelectMultipleField(_l("Has any of these tags"), coerce=int, choices=[])
     tag_none = SelectMultipleField(_l("Has none of these tags"), coerce=int, choices=[])
     followed_from = DateField(_l("Followed on or after"), validators=[Optional()])
     followed_to = DateField(_l("Followed on or before"), validators=[Optional()])
-    interaction = SelectField(_l("Last interaction"), validators=[Optional()], choices=[
-        SelectChoice("", _l("Any time")), *(SelectChoice(k, label) for k, label in INTERACTION_LABELS.items())])
+    interaction = SelectField(
+        _l("Last interaction"),
+        validators=[Optional()],
+        choices=[
+            SelectChoice("", _l("Any time")),
+            *(SelectChoice(k, label) for k, label in INTERACTION_LABELS.items()),
+        ],
+    )
     days = IntegerField(_l("Days"), validators=[Optional(), NumberRange(min=0, max=MAX_DAYS)])
     interaction_from = DateField(_l("Interaction on or after"), validators=[Optional()])
     interaction_to = DateField(_l("Interaction on or before"), validators=[Optional()])
-    sort = SelectField(_l("Sort"), validators=[Optional()], default=DEFAULT_SORT,
-                       choices=[SelectChoice(key, label) for key, label in SORT_LABELS.items()])
+    sort = SelectField(
+        _l("Sort"),
+        validators=[Optional()],
+        default=DEFAULT_SORT,
+        choices=[SelectChoice(key, label) for key, label in SORT_LABELS.items()],
+    )
     after = HiddenField()
     before = HiddenField()
 
@@ -62,8 +91,7 @@ class FilterForm(FlaskForm):
         valid = super().validate(extra_validators)
         for field in (self.followed_from, self.followed_to, self.interaction_from, self.interaction_to):
             if field.data and not FIRST_DATE <= field.data <= LAST_DATE:
-                field.errors.append(_("Enter a date between %(first)s and %(last)s.", first=FIRST_DATE,
-                                      last=LAST_DATE))
+                field.errors.append(_("Enter a date between %(first)s and %(last)s.", first=FIRST_DATE, last=LAST_DATE))
         if self.interaction.data in ("within", "older") and self.days.data is None and not self.days.errors:
             self.days.errors.append(_("Enter a number of days."))
         for start, end in ((self.followed_from, self.followed_to), (self.interaction_from, self.interaction_to)):
@@ -74,8 +102,11 @@ class FilterForm(FlaskForm):
 
 def tag_choices(session: Session) -> list[SelectChoice]:
     """Every tag as a choice, grouped by folder."""
-    rows = session.exec(select(Tag.id, Tag.name, TagFolder.name).join(TagFolder, isouter=True)
-                        .order_by(TagFolder.position, TagFolder.name, Tag.name)).all()
+    rows = session.exec(
+        select(Tag.id, Tag.name, TagFolder.name)
+        .join(TagFolder, isouter=True)
+        .order_by(TagFolder.position, TagFolder.name, Tag.name)
+    ).all()
     return [SelectChoice(str(tag_id), name, optgroup=folder or _("No folder")) for tag_id, name, folder in rows]
 
 
@@ -108,10 +139,13 @@ def to_filter(form: FilterForm) -> FriendFilter:
     """The FriendFilter of a valid form; calendar dates are whole days in Asia/Tokyo."""
     mode, days = form.interaction.data, form.days.data
     return FriendFilter(
-        search=(form.q.data or "").strip(), status=form.status.data or None,
-        tags_all=tuple(form.tag_all.data or ()), tags_any=tuple(form.tag_any.data or ()),
+        search=(form.q.data or "").strip(),
+        status=form.status.data or None,
+        tags_all=tuple(form.tag_all.data or ()),
+        tags_any=tuple(form.tag_any.data or ()),
         tags_none=tuple(form.tag_none.data or ()),
-        followed_from=_tokyo_start(form.followed_from.data), followed_before=_tokyo_end(form.followed_to.data),
+        followed_from=_tokyo_start(form.followed_from.data),
+        followed_before=_tokyo_end(form.followed_to.data),
         interaction_within_days=days if mode == "within" else None,
         interaction_older_than_days=days if mode == "older" else None,
         interaction_from=_tokyo_start(form.interaction_from.data) if mode == "between" else None,
@@ -122,16 +156,23 @@ def to_filter(form: FilterForm) -> FriendFilter:
 def filter_args(args: MultiDict | None = None) -> dict[str, list[str]]:
     """The query-string filter without the paging cursor or bulk choices (for links and hidden fields)."""
     args = request.args if args is None else args
-    return {key: [v for v in values if v != ""] for key, values in args.to_dict(flat=False).items()
-            if key in FILTER_ARGS and any(v != "" for v in values)}
+    return {
+        key: [v for v in values if v != ""]
+        for key, values in args.to_dict(flat=False).items()
+        if key in FILTER_ARGS and any(v != "" for v in values)
+    }
 
 
 def describe(form: FilterForm) -> list[tuple[str, str]]:
     """The active filters of a valid form as (label, value) pairs, for the confirmation page."""
     names = {choice.value: choice.label for choice in form.tag_all.choices}
     mode = form.interaction.data
-    skipped = {"sort", *PAGING_ARGS, *(("days",) if mode not in ("within", "older") else ()),
-               *(("interaction_from", "interaction_to") if mode != "between" else ())}
+    skipped = {
+        "sort",
+        *PAGING_ARGS,
+        *(("days",) if mode not in ("within", "older") else ()),
+        *(("interaction_from", "interaction_to") if mode != "between" else ()),
+    }
     found = []
     for field in form:
         if field.name in skipped or field.data in (None, "", []):

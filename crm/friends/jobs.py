@@ -1,4 +1,5 @@
 """The profile fetch: fill in display names and pictures of new friends."""
+
 from __future__ import annotations
 
 import logging
@@ -7,17 +8,14 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
-from crm.line.client import LineApiError, LineClient
 from crm.friends import service as friends
+from crm.line.client import LineApiError, LineClient
 from crm.timeutil import utcnow
-
 
 log = logging.getLogger("crm.jobs")
 
 
-
 PROFILE_LEASE = timedelta(minutes=2)
-
 
 
 def fetch_due_profiles(engine: Engine, line: LineClient, *, max_attempts: int = 8, batch: int = 50) -> int:
@@ -29,13 +27,13 @@ def fetch_due_profiles(engine: Engine, line: LineClient, *, max_attempts: int = 
         try:
             profile = line.get_profile(line_user_id)
         except LineApiError as error:
-            log.warning("profile_fetch_failed friend_id=%s status=%s attempt=%s",
-                        friend_id, error.status, attempts + 1)
+            log.warning("profile_fetch_failed friend_id=%s status=%s attempt=%s", friend_id, error.status, attempts + 1)
             profile = None
         with session_scope(engine) as session:
             if profile is None:
-                friends.schedule_profile_retry(session, friend_id=friend_id, attempts=attempts,
-                                               max_attempts=max_attempts)
+                friends.schedule_profile_retry(
+                    session, friend_id=friend_id, attempts=attempts, max_attempts=max_attempts
+                )
             else:
                 friends.apply_profile(session, friend_id=friend_id, profile=profile)
                 stored += 1

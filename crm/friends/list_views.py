@@ -1,11 +1,21 @@
 """The friend list (友だち一覧): search, filters, keyset pages, bulk tagging with confirmation, CSV export."""
+
 from __future__ import annotations
 
 import csv
 import io
 
-from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -15,17 +25,17 @@ from wtforms import SelectField
 from wtforms.fields import SelectChoice
 from wtforms.validators import InputRequired
 
-from crm.friends.filter_form import describe, filter_args, filter_form, tag_choices, tag_groups, to_filter
 from crm.console.guard import current_actor, requires
+from crm.csv_cells import safe_cell
 from crm.db import get_engine, get_session
-from crm.permissions import mask_name, masks_personal_data
 from crm.friends import pages as friend_pages
-from crm.staff.audit import record
+from crm.friends.filter_form import describe, filter_args, filter_form, tag_choices, tag_groups, to_filter
 from crm.friends.pages import Cursor, count_cost, count_friends, friend_batches, friend_page, tags_of
 from crm.friends.query import FilterError, check_filter
+from crm.permissions import mask_name, masks_personal_data
+from crm.staff.audit import record
 from crm.tags.service import add_tag_to_many, remove_tag_from_many
 from crm.timeutil import to_tokyo, utcnow
-from crm.csv_cells import safe_cell
 
 bp = Blueprint("friends", __name__, url_prefix="/friends")
 
@@ -45,8 +55,11 @@ BULK_ACTIONS = {"add": _l("Add tag"), "remove": _l("Remove tag")}
 class BulkForm(FlaskForm):
     """Which tag to add to or remove from every friend in the filtered list."""
 
-    action = SelectField(_l("Action"), validators=[InputRequired()],
-                         choices=[SelectChoice(key, label) for key, label in BULK_ACTIONS.items()])
+    action = SelectField(
+        _l("Action"),
+        validators=[InputRequired()],
+        choices=[SelectChoice(key, label) for key, label in BULK_ACTIONS.items()],
+    )
     tag = SelectField(_l("Tag"), coerce=int, validators=[InputRequired()], choices=[])
 
 
@@ -88,26 +101,46 @@ def index():
     db = get_session()
     form, flt = _parse(db)
     if flt is None:
-        return render_template("friends/list.html", form=form, rows=[], page=None, count=None, args=filter_args(),
-                               bulk_form=None, tag_groups=tag_groups(form.tag_all.choices)), 400
+        return render_template(
+            "friends/list.html",
+            form=form,
+            rows=[],
+            page=None,
+            count=None,
+            args=filter_args(),
+            bulk_form=None,
+            tag_groups=tag_groups(form.tag_all.choices),
+        ), 400
     now, sort = utcnow(), form.sort.data or friend_pages.DEFAULT_SORT
-    page = friend_page(db, flt, now=now, sort=sort, after=_cursor(form.after.data),
-                       before=_cursor(form.before.data))
+    page = friend_page(db, flt, now=now, sort=sort, after=_cursor(form.after.data), before=_cursor(form.before.data))
     count = None
     if count_cost(db, flt, now=now, cap=COUNT_CAP) <= COUNT_BUDGET_ROWS:
         count = count_friends(db, flt, now=now, cap=COUNT_CAP)
     rows = _rows(db, page.friends)
     _audit_bulk_view(db, rows)
-    return render_template("friends/list.html", form=form, rows=rows, page=page,
-                           count=count, count_cap=COUNT_CAP, args=filter_args(), bulk_form=BulkForm(),
-                           tag_groups=tag_groups(form.tag_all.choices))
+    return render_template(
+        "friends/list.html",
+        form=form,
+        rows=rows,
+        page=page,
+        count=count,
+        count_cap=COUNT_CAP,
+        args=filter_args(),
+        bulk_form=BulkForm(),
+        tag_groups=tag_groups(form.tag_all.choices),
+    )
 
 
 def _audit_bulk_view(db, rows: list[dict]) -> None:
     """A page of names and pictures is a bulk view of personal data: record who saw which filter."""
     if rows and not masks_personal_data(current_user.role):
-        record(db, actor=current_actor(), action="friends.list_viewed", target_type="friend_list",
-               after={"filter": filter_args(), "rows": len(rows)})
+        record(
+            db,
+            actor=current_actor(),
+            action="friends.list_viewed",
+            target_type="friend_list",
+            after={"filter": filter_args(), "rows": len(rows)},
+        )
         db.commit()
 
 
@@ -116,10 +149,18 @@ def _rows(db, friends) -> list[dict]:
     masked = masks_personal_data(current_user.role)
     tags = tags_of(db, [friend.id for friend in friends])
     linked = "friend.show" in current_app.view_functions
-    return [{"friend": friend, "name": mask_name(friend.display_name) if masked else friend.display_name,
-             "picture": None if masked else friend.picture_url, "tags": tags.get(friend.id, []),
-             "followed": _shown_time(friend.last_followed_at), "interaction": _shown_time(friend.last_interaction_at),
-             "url": url_for("friend.show", friend_id=friend.id) if linked else None} for friend in friends]
+    return [
+        {
+            "friend": friend,
+            "name": mask_name(friend.display_name) if masked else friend.display_name,
+            "picture": None if masked else friend.picture_url,
+            "tags": tags.get(friend.id, []),
+            "followed": _shown_time(friend.last_followed_at),
+            "interaction": _shown_time(friend.last_interaction_at),
+            "url": url_for("friend.show", friend_id=friend.id) if linked else None,
+        }
+        for friend in friends
+    ]
 
 
 def _shown_time(value) -> str:
@@ -154,8 +195,15 @@ def bulk():
         return _apply_bulk(db, flt, choice)
     confirm = _bulk_form(db, data={"action": choice.action.data, "tag": choice.tag.data})
     tag = next((c.label for c in choice.tag.choices if c.value == str(choice.tag.data)), "")
-    return render_template("friends/bulk_confirm.html", form=confirm, total=count_friends(db, flt, now=utcnow()),
-                           summary=describe(form), action=choice.action.data, tag=tag, args=filter_args())
+    return render_template(
+        "friends/bulk_confirm.html",
+        form=confirm,
+        total=count_friends(db, flt, now=utcnow()),
+        summary=describe(form),
+        action=choice.action.data,
+        tag=tag,
+        args=filter_args(),
+    )
 
 
 def _apply_bulk(db, flt, bulk_form: BulkForm):
@@ -164,15 +212,26 @@ def _apply_bulk(db, flt, bulk_form: BulkForm):
     matched = changed = 0
     for ids in friend_pages.id_batches(db, flt, now=now):
         matched += len(ids)
-        changed += (add_tag_to_many(db, friend_ids=ids, tag_id=tag_id, actor=actor) if adding
-                    else remove_tag_from_many(db, friend_ids=ids, tag_id=tag_id))
+        changed += (
+            add_tag_to_many(db, friend_ids=ids, tag_id=tag_id, actor=actor)
+            if adding
+            else remove_tag_from_many(db, friend_ids=ids, tag_id=tag_id)
+        )
         db.commit()  # one transaction per batch: SQLite's single write lock is never held for long
-    record(db, actor=actor, action="friends.bulk_tag_added" if adding else "friends.bulk_tag_removed",
-           target_type="tag", target_id=tag_id,
-           after={"filter": flt.snapshot(), "tag_id": tag_id, "matched": matched, "changed": changed})
+    record(
+        db,
+        actor=actor,
+        action="friends.bulk_tag_added" if adding else "friends.bulk_tag_removed",
+        target_type="tag",
+        target_id=tag_id,
+        after={"filter": flt.snapshot(), "tag_id": tag_id, "matched": matched, "changed": changed},
+    )
     db.commit()
-    message = (_("Tag added to %(changed)d of %(matched)d friends.", changed=changed, matched=matched) if adding
-               else _("Tag removed from %(changed)d of %(matched)d friends.", changed=changed, matched=matched))
+    message = (
+        _("Tag added to %(changed)d of %(matched)d friends.", changed=changed, matched=matched)
+        if adding
+        else _("Tag removed from %(changed)d of %(matched)d friends.", changed=changed, matched=matched)
+    )
     flash(message, "success")
     return redirect(url_for("friends.index", **filter_args()))
 
@@ -192,13 +251,21 @@ def export():
         return redirect(url_for("friends.index", **filter_args()))
     now = utcnow()
     rows = count_friends(db, flt, now=now)
-    record(db, actor=current_actor(), action="friends.exported", target_type="friend_list",
-           after={"filter": flt.snapshot(), "rows": rows})
+    record(
+        db,
+        actor=current_actor(),
+        action="friends.exported",
+        target_type="friend_list",
+        after={"filter": flt.snapshot(), "rows": rows},
+    )
     db.commit()
     name = f"friends-{to_tokyo(now):%Y%m%d-%H%M}.csv"
     masked = masks_personal_data(current_user.role)
-    return Response(stream_with_context(_csv(get_engine(current_app), flt, now, masked)), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        stream_with_context(_csv(get_engine(current_app), flt, now, masked)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _csv(engine, flt, now, masked: bool):
@@ -209,8 +276,20 @@ def _csv(engine, flt, now, masked: bool):
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([_("Friend ID"), _("LINE user ID"), _("Display name"), _("Status"), _("Language"),
-                     _("First followed"), _("Last followed"), _("Blocked at"), _("Last interaction"), _("Tags")])
+    writer.writerow(
+        [
+            _("Friend ID"),
+            _("LINE user ID"),
+            _("Display name"),
+            _("Status"),
+            _("Language"),
+            _("First followed"),
+            _("Last followed"),
+            _("Blocked at"),
+            _("Last interaction"),
+            _("Tags"),
+        ]
+    )
     yield "\ufeff" + buffer.getvalue()
     with Session(engine) as db:
         yield from _csv_batches(db, flt, now, masked, writer, buffer)
@@ -224,8 +303,18 @@ def _csv_batches(db, flt, now, masked: bool, writer, buffer):
         tags = tags_of(db, [friend.id for friend in friends])
         for f in friends:
             name = mask_name(f.display_name) if masked else f.display_name
-            writer.writerow([f.id, f.line_user_id, safe_cell(name), f.status, f.language or "",
-                             _time(f.first_followed_at), _time(f.last_followed_at), _time(f.blocked_at),
-                             _time(f.last_interaction_at),
-                             safe_cell(", ".join(tag.name for tag in tags.get(f.id, [])))])
+            writer.writerow(
+                [
+                    f.id,
+                    f.line_user_id,
+                    safe_cell(name),
+                    f.status,
+                    f.language or "",
+                    _time(f.first_followed_at),
+                    _time(f.last_followed_at),
+                    _time(f.blocked_at),
+                    _time(f.last_interaction_at),
+                    safe_cell(", ".join(tag.name for tag in tags.get(f.id, []))),
+                ]
+            )
         yield buffer.getvalue()

@@ -1,4 +1,5 @@
 """A friend's conversation: incoming and outgoing messages."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,35 +16,53 @@ def describe_incoming(message: dict) -> tuple[str, str | None]:
     return kind, text
 
 
-def record_incoming(session: Session, *, friend_id: int, message: dict, at: datetime,
-                    webhook_event_id: str) -> Message:
+def record_incoming(session: Session, *, friend_id: int, message: dict, at: datetime, webhook_event_id: str) -> Message:
     """Store a message the friend sent."""
     kind, text = describe_incoming(message)
-    row = Message(friend_id=friend_id, direction=MessageDirection.INCOMING, message_type=kind,
-                  text=text, line_message_id=str(message.get("id") or "")[:64] or None,
-                  webhook_event_id=webhook_event_id, created_at=at)
+    row = Message(
+        friend_id=friend_id,
+        direction=MessageDirection.INCOMING,
+        message_type=kind,
+        text=text,
+        line_message_id=str(message.get("id") or "")[:64] or None,
+        webhook_event_id=webhook_event_id,
+        created_at=at,
+    )
     session.add(row)
     return row
 
 
-def record_outgoing(session: Session, *, friend_id: int, message_type: str, text: str | None,
-                    sent_via: str, at: datetime) -> Message:
+def record_outgoing(
+    session: Session, *, friend_id: int, message_type: str, text: str | None, sent_via: str, at: datetime
+) -> Message:
     """Store a message the account sent to the friend."""
-    row = Message(friend_id=friend_id, direction=MessageDirection.OUTGOING, message_type=message_type,
-                  text=text, sent_via=sent_via, created_at=at)
+    row = Message(
+        friend_id=friend_id,
+        direction=MessageDirection.OUTGOING,
+        message_type=message_type,
+        text=text,
+        sent_via=sent_via,
+        created_at=at,
+    )
     session.add(row)
     return row
 
 
 def mark_unsent(session: Session, *, friend_id: int, line_message_id: str) -> None:
     """Hide a message the friend unsent, dropping its text as LINE asks."""
-    session.exec(update(Message).where(Message.friend_id == friend_id,
-                                       Message.line_message_id == line_message_id)
-                 .values(unsent=True, text=None))
+    session.exec(
+        update(Message)
+        .where(Message.friend_id == friend_id, Message.line_message_id == line_message_id)
+        .values(unsent=True, text=None)
+    )
 
 
 def conversation(session: Session, *, friend_id: int, limit: int = 200) -> list[Message]:
     """Return the latest messages of a friend, oldest first."""
-    rows = session.exec(select(Message).where(Message.friend_id == friend_id)
-                        .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)).all()
+    rows = session.exec(
+        select(Message)
+        .where(Message.friend_id == friend_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    ).all()
     return list(reversed(rows))

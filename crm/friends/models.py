@@ -1,8 +1,8 @@
 """Friends, their conversation and the notes staff keep on them."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
@@ -19,7 +19,6 @@ class FriendStatus:
     ERASED = "erased"  # personal data erased on request: the LINE user id is forgotten, nothing can be sent
 
 
-
 class Friend(SQLModel, table=True):
     """A LINE user who added the account (友だち); only what LINE gives us."""
 
@@ -29,23 +28,22 @@ class Friend(SQLModel, table=True):
         Index("ix_friend_last_interaction", "last_interaction_at", "id", "last_followed_at", "status"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     line_user_id: str = Field(max_length=64, unique=True)
-    display_name: Optional[str] = Field(default=None, max_length=200)
-    picture_url: Optional[str] = Field(default=None, max_length=1000)
-    language: Optional[str] = Field(default=None, max_length=20)
-    status_message: Optional[str] = Field(default=None, max_length=1000)
+    display_name: str | None = Field(default=None, max_length=200)
+    picture_url: str | None = Field(default=None, max_length=1000)
+    language: str | None = Field(default=None, max_length=20)
+    status_message: str | None = Field(default=None, max_length=1000)
     status: str = Field(default=FriendStatus.FOLLOWING, max_length=16)
     follow_count: int = Field(default=0)
-    first_followed_at: Optional[datetime] = utc_field()
-    last_followed_at: Optional[datetime] = utc_field()
-    blocked_at: Optional[datetime] = utc_field()
-    last_interaction_at: Optional[datetime] = utc_field()
-    profile_fetched_at: Optional[datetime] = utc_field()
-    profile_fetch_due_at: Optional[datetime] = utc_field(index=True)
+    first_followed_at: datetime | None = utc_field()
+    last_followed_at: datetime | None = utc_field()
+    blocked_at: datetime | None = utc_field()
+    last_interaction_at: datetime | None = utc_field()
+    profile_fetched_at: datetime | None = utc_field()
+    profile_fetch_due_at: datetime | None = utc_field(index=True)
     profile_fetch_attempts: int = Field(default=0)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
-
 
 
 class MessageDirection:
@@ -55,27 +53,27 @@ class MessageDirection:
     OUTGOING = "out"
 
 
-
 class Message(SQLModel, table=True):
     """One message of a friend's conversation, incoming or outgoing."""
 
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_friend_created", "friend_id", "created_at"),
-                      Index("uq_message_retry_key", "retry_key", unique=True))
+    __table_args__ = (
+        Index("ix_message_friend_created", "friend_id", "created_at"),
+        Index("uq_message_retry_key", "retry_key", unique=True),
+    )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     friend_id: int = Field(foreign_key="friend.id")
     direction: str = Field(max_length=3)
     message_type: str = Field(max_length=20)
-    text: Optional[str] = Field(default=None, sa_column=Column(Text))
-    line_message_id: Optional[str] = Field(default=None, max_length=64, index=True)
-    webhook_event_id: Optional[str] = Field(default=None, max_length=64)
-    sent_via: Optional[str] = Field(default=None, max_length=16)
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    line_message_id: str | None = Field(default=None, max_length=64, index=True)
+    webhook_event_id: str | None = Field(default=None, max_length=64)
+    sent_via: str | None = Field(default=None, max_length=16)
     unsent: bool = Field(default=False)
     # The X-Line-Retry-Key of a console push: stored with the message, so one key is one message.
-    retry_key: Optional[str] = Field(default=None, max_length=36)
+    retry_key: str | None = Field(default=None, max_length=36)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
-
 
 
 class Note(SQLModel, table=True):
@@ -84,9 +82,9 @@ class Note(SQLModel, table=True):
     __tablename__ = "note"
     __table_args__ = (Index("ix_note_friend_created", "friend_id", "created_at"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     friend_id: int = Field(foreign_key="friend.id")
-    author_staff_id: Optional[int] = Field(default=None, foreign_key="staff.id")
+    author_staff_id: int | None = Field(default=None, foreign_key="staff.id")
     body: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
-    updated_at: Optional[datetime] = utc_field()
+    updated_at: datetime | None = utc_field()

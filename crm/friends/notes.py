@@ -1,12 +1,13 @@
 """Notes (メモ) on friends: written by staff; authors change their own, holders of edit_any change any."""
+
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from crm.friends.models import Note
-from crm.staff.models import Staff
-from crm.staff.audit import Actor, record
 from crm.errors import N_, TranslatableError
+from crm.friends.models import Note
+from crm.staff.audit import Actor, record
+from crm.staff.models import Staff
 from crm.timeutil import utcnow
 
 MAX_NOTE_CHARS = 5000
@@ -26,15 +27,20 @@ def clean_body(body: str | None) -> str:
     if not text:
         raise NoteError(N_("Write something in the note."))
     if len(text) > MAX_NOTE_CHARS:
-        raise NoteError(N_("A note can have at most %(max)d characters (now %(count)d)."),
-                        max=MAX_NOTE_CHARS, count=len(text))
+        raise NoteError(
+            N_("A note can have at most %(max)d characters (now %(count)d)."), max=MAX_NOTE_CHARS, count=len(text)
+        )
     return text
 
 
 def notes_for_friend(session: Session, *, friend_id: int) -> list[tuple[Note, str | None]]:
     """A friend's notes, newest first, with the author's display name."""
-    rows = session.exec(select(Note, Staff.display_name).join(Staff, Note.author_staff_id == Staff.id, isouter=True)
-                        .where(Note.friend_id == friend_id).order_by(Note.created_at.desc(), Note.id.desc()))
+    rows = session.exec(
+        select(Note, Staff.display_name)
+        .join(Staff, Note.author_staff_id == Staff.id, isouter=True)
+        .where(Note.friend_id == friend_id)
+        .order_by(Note.created_at.desc(), Note.id.desc())
+    )
     return [(note, author) for note, author in rows]
 
 
@@ -48,8 +54,14 @@ def create_note(session: Session, *, friend_id: int, body: str, actor: Actor) ->
     note = Note(friend_id=friend_id, author_staff_id=actor.staff_id, body=clean_body(body))
     session.add(note)
     session.flush()
-    record(session, actor=actor, action="note.created", target_type="friend", target_id=friend_id,
-           after={"note_id": note.id, "body": note.body})
+    record(
+        session,
+        actor=actor,
+        action="note.created",
+        target_type="friend",
+        target_id=friend_id,
+        after={"note_id": note.id, "body": note.body},
+    )
     return note
 
 
@@ -62,15 +74,21 @@ def _owned_note(session: Session, *, note_id: int, friend_id: int, actor: Actor,
     return note
 
 
-def edit_note(session: Session, *, note_id: int, friend_id: int, body: str, actor: Actor,
-              edit_any: bool) -> Note:
+def edit_note(session: Session, *, note_id: int, friend_id: int, body: str, actor: Actor, edit_any: bool) -> Note:
     """Change a note's text (audited with before and after)."""
     note = _owned_note(session, note_id=note_id, friend_id=friend_id, actor=actor, edit_any=edit_any)
     text = clean_body(body)
     if text == note.body:
         return note
-    record(session, actor=actor, action="note.edited", target_type="friend", target_id=friend_id,
-           before={"note_id": note.id, "body": note.body}, after={"note_id": note.id, "body": text})
+    record(
+        session,
+        actor=actor,
+        action="note.edited",
+        target_type="friend",
+        target_id=friend_id,
+        before={"note_id": note.id, "body": note.body},
+        after={"note_id": note.id, "body": text},
+    )
     note.body, note.updated_at = text, utcnow()
     return note
 
@@ -78,6 +96,12 @@ def edit_note(session: Session, *, note_id: int, friend_id: int, body: str, acto
 def delete_note(session: Session, *, note_id: int, friend_id: int, actor: Actor, edit_any: bool) -> None:
     """Delete a note (audited with its text)."""
     note = _owned_note(session, note_id=note_id, friend_id=friend_id, actor=actor, edit_any=edit_any)
-    record(session, actor=actor, action="note.deleted", target_type="friend", target_id=friend_id,
-           before={"note_id": note.id, "body": note.body, "author_staff_id": note.author_staff_id})
+    record(
+        session,
+        actor=actor,
+        action="note.deleted",
+        target_type="friend",
+        target_id=friend_id,
+        before={"note_id": note.id, "body": note.body, "author_staff_id": note.author_staff_id},
+    )
     session.delete(note)

@@ -1,4 +1,5 @@
 """The friend page (個別ページ): profile, tags, notes, fields, conversation and the 1:1 reply box."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, url_for
@@ -10,18 +11,18 @@ from sqlmodel import Session, select
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 
+from crm.chat import service as chat
 from crm.console.guard import current_actor, requires
 from crm.db import get_session
+from crm.fields import service as fields
+from crm.fields.models import FieldDefinition
+from crm.friends import messages, notes
+from crm.friends.models import Friend, FriendStatus
 from crm.line.client import LineApiError, LineClient
 from crm.line.runtime import line_client
-from crm.fields.models import FieldDefinition
-from crm.friends.models import Friend, FriendStatus
-from crm.tags.models import Tag, TagFolder
 from crm.permissions import can, mask_name, masks_personal_data
-from crm.chat import service as chat
-from crm.fields import service as fields
-from crm.friends import messages, notes
 from crm.tags import service as tags
+from crm.tags.models import Tag, TagFolder
 
 bp = Blueprint("friend", __name__)
 QUOTA_KEY = "crm_quota_cache"
@@ -54,8 +55,11 @@ def quota_cache(app: Flask) -> chat.QuotaCache:
     """The app's cached LINE quota, read with a short timeout so a slow LINE cannot hold the page."""
     cache = app.extensions.get(QUOTA_KEY)
     if cache is None:
-        client = LineClient(api_base=app.config["LINE_API_BASE"], access_token=app.config["LINE_CHANNEL_ACCESS_TOKEN"],
-                            timeout=QUOTA_TIMEOUT_SECONDS)
+        client = LineClient(
+            api_base=app.config["LINE_API_BASE"],
+            access_token=app.config["LINE_CHANNEL_ACCESS_TOKEN"],
+            timeout=QUOTA_TIMEOUT_SECONDS,
+        )
         cache = app.extensions[QUOTA_KEY] = chat.QuotaCache(client.get_quota, ttl=QUOTA_TTL_SECONDS)
     return cache
 
@@ -71,8 +75,9 @@ def _tag_choices(db: Session, current: set[int]) -> list[SelectChoice]:
     """Existing tags the friend does not have yet, grouped by folder."""
     folders = {folder.id: folder.name for folder in db.exec(select(TagFolder))}
     rows = db.exec(select(Tag).order_by(Tag.folder_id, Tag.name))
-    return [SelectChoice(tag.id, tag.name, optgroup=folders.get(tag.folder_id))
-            for tag in rows if tag.id not in current]
+    return [
+        SelectChoice(tag.id, tag.name, optgroup=folders.get(tag.folder_id)) for tag in rows if tag.id not in current
+    ]
 
 
 def _with_key(form: ReplyForm) -> ReplyForm:
@@ -84,8 +89,16 @@ def _with_key(form: ReplyForm) -> ReplyForm:
     return form
 
 
-def _render(friend: Friend, *, status: int = 200, errors: dict | None = None, typed: dict | None = None,
-            tag_form=None, note_form=None, reply_form=None):
+def _render(
+    friend: Friend,
+    *,
+    status: int = 200,
+    errors: dict | None = None,
+    typed: dict | None = None,
+    tag_form=None,
+    note_form=None,
+    reply_form=None,
+):
     """Render the page; forms and typed values passed in keep what the staff member entered."""
     db = get_session()
     masked = masks_personal_data(current_user.role)
@@ -96,19 +109,27 @@ def _render(friend: Friend, *, status: int = 200, errors: dict | None = None, ty
     picture = friend.picture_url if (friend.picture_url or "").startswith(("https://", "http://")) else None
     blocked = friend.status == FriendStatus.BLOCKED
     return render_template(
-        "friends/show.html", friend=friend, masked=masked, picture=None if masked else picture,
+        "friends/show.html",
+        friend=friend,
+        masked=masked,
+        picture=None if masked else picture,
         name=mask_name(friend.display_name) if masked else friend.display_name,
         blocked=blocked,
         tags=db.exec(select(Tag).where(Tag.id.in_(current)).order_by(Tag.name)).all() if current else [],
         notes=notes.notes_for_friend(db, friend_id=friend.id),
-        may_change=lambda note: notes.may_change(note, staff_id=current_user.id,
-                                                 edit_any=can(current_user.role, "notes.edit_any")),
-        field_rows=fields.values_for_friend(db, friend_id=friend.id), choices_of=fields.choices_of,
+        may_change=lambda note: notes.may_change(
+            note, staff_id=current_user.id, edit_any=can(current_user.role, "notes.edit_any")
+        ),
+        field_rows=fields.values_for_friend(db, friend_id=friend.id),
+        choices_of=fields.choices_of,
         conversation=messages.conversation(db, friend_id=friend.id),
-        may_reply=may_reply, quota=quota_cache(current_app).get() if may_reply and not blocked else None,
-        tag_form=tag_form, note_form=note_form or NoteForm(formdata=None),
+        may_reply=may_reply,
+        quota=quota_cache(current_app).get() if may_reply and not blocked else None,
+        tag_form=tag_form,
+        note_form=note_form or NoteForm(formdata=None),
         reply_form=_with_key(reply_form or ReplyForm(formdata=None)),
-        errors=errors or {}, typed=typed or {},
+        errors=errors or {},
+        typed=typed or {},
         list_url=url_for("friends.index") if "friends.index" in current_app.view_functions else None,
     ), status
 
@@ -177,13 +198,25 @@ def _change_note(friend_id: int, note_id: int, change):
     if not form.validate_on_submit():
         abort(400)
     try:
-        change(db, form.body.data, dict(note_id=note_id, friend_id=friend_id, actor=current_actor(),
-                                        edit_any=can(current_user.role, "notes.edit_any")))
+        change(
+            db,
+            form.body.data,
+            dict(
+                note_id=note_id,
+                friend_id=friend_id,
+                actor=current_actor(),
+                edit_any=can(current_user.role, "notes.edit_any"),
+            ),
+        )
     except notes.NotePermissionError:
         abort(403)
     except notes.NoteError as error:
-        return _render(friend, status=400, errors={f"note-{note_id}": _(error.msgid, **error.params)},
-                       typed={f"note-{note_id}": form.body.data})
+        return _render(
+            friend,
+            status=400,
+            errors={f"note-{note_id}": _(error.msgid, **error.params)},
+            typed={f"note-{note_id}": form.body.data},
+        )
     db.commit()
     return _back(friend_id, "notes")
 
@@ -220,8 +253,12 @@ def set_field(friend_id: int, field_id: int):
         else:
             fields.clear_field_value(db, friend_id=friend_id, field_id=field_id, actor=current_actor())
     except fields.FieldValidationError as error:
-        return _render(friend, status=400, errors={f"field-{field_id}": _(error.msgid, **error.params)},
-                       typed={f"field-{field_id}": raw})
+        return _render(
+            friend,
+            status=400,
+            errors={f"field-{field_id}": _(error.msgid, **error.params)},
+            typed={f"field-{field_id}": raw},
+        )
     db.commit()
     return _back(friend_id, "fields")
 
@@ -231,13 +268,21 @@ def line_error_message(error: LineApiError) -> str:
     if error.is_monthly_limit:
         return _("This month's message limit is used up, so LINE did not send the message. Your text is kept.")
     if error.status is None:
-        return _("LINE did not answer in time, so the message may not have been sent. Your text is kept: "
-                 "press Send again — it will not arrive twice.")
+        return _(
+            "LINE did not answer in time, so the message may not have been sent. Your text is kept: "
+            "press Send again — it will not arrive twice."
+        )
     if error.retryable:
-        return _("LINE had a temporary problem (HTTP %(status)s). Your text is kept: press Send again — it will "
-                 "not arrive twice.", status=error.status)
-    return _("LINE refused the message (HTTP %(status)s: %(detail)s). Your text is kept.",
-             status=error.status, detail=str(error))
+        return _(
+            "LINE had a temporary problem (HTTP %(status)s). Your text is kept: press Send again — it will "
+            "not arrive twice.",
+            status=error.status,
+        )
+    return _(
+        "LINE refused the message (HTTP %(status)s: %(detail)s). Your text is kept.",
+        status=error.status,
+        detail=str(error),
+    )
 
 
 @bp.post("/friends/<int:friend_id>/reply")
@@ -252,8 +297,14 @@ def reply(friend_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        result = chat.send_text(db, client=line_client(current_app), friend=friend, text=form.text.data,
-                                retry_key=form.retry_key.data, actor=current_actor())
+        result = chat.send_text(
+            db,
+            client=line_client(current_app),
+            friend=friend,
+            text=form.text.data,
+            retry_key=form.retry_key.data,
+            actor=current_actor(),
+        )
     except chat.ChatError as error:
         return _render(friend, status=400, errors={"reply": _(error.msgid, **error.params)}, reply_form=form)
     except LineApiError as error:

@@ -4,18 +4,19 @@ Pages never use OFFSET: a cursor is the (sort time, id) of the row to continue f
 time (never followed) count as the oldest: they come last when newest is first. Each page reads the friends
 with a time, then the ones without, as two index-ordered queries, so both databases use the sort indexes.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, literal, select, tuple_
 from sqlmodel import Session
 
 from crm.friends.models import Friend
-from crm.tags.models import FriendTag, Tag
 from crm.friends.query import FilterError, FriendFilter, Plan, conditions, plan
+from crm.tags.models import FriendTag, Tag
 from crm.timeutil import UTCDateTime
 
 SORTS = {
@@ -27,7 +28,7 @@ SORTS = {
 DEFAULT_SORT = "followed_desc"
 PAGE_SIZE = 50
 BATCH_SIZE = 1000
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Cursor:
         return f"{micros}_{self.friend_id}"
 
     @classmethod
-    def decode(cls, text: str) -> "Cursor":
+    def decode(cls, text: str) -> Cursor:
         """Parse `encode`'s output; raise FilterError("bad_cursor") otherwise."""
         try:
             micros, friend_id = text.split("_")
@@ -65,8 +66,16 @@ class FriendPage:
     prev_cursor: str | None
 
 
-def friend_page(session: Session, flt: FriendFilter, *, now: datetime, sort: str = DEFAULT_SORT,
-                after: Cursor | None = None, before: Cursor | None = None, size: int = PAGE_SIZE) -> FriendPage:
+def friend_page(
+    session: Session,
+    flt: FriendFilter,
+    *,
+    now: datetime,
+    sort: str = DEFAULT_SORT,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    size: int = PAGE_SIZE,
+) -> FriendPage:
     """Return the page after `after` (or before `before`, or the first page) in the sort order."""
     if sort not in SORTS:
         raise FilterError("bad_sort", f"unknown sort {sort!r}")
@@ -75,20 +84,21 @@ def friend_page(session: Session, flt: FriendFilter, *, now: datetime, sort: str
     if before is not None:
         rows = _rows(session, where, name, not descending, before, size + 1)
         more, rows = len(rows) > size, rows[:size][::-1]
-        return FriendPage(rows, _cursor(rows[-1], name) if rows else None,
-                          _cursor(rows[0], name) if more and rows else None)
+        return FriendPage(
+            rows, _cursor(rows[-1], name) if rows else None, _cursor(rows[0], name) if more and rows else None
+        )
     rows = _rows(session, where, name, descending, after, size + 1)
     more, rows = len(rows) > size, rows[:size]
-    return FriendPage(rows, _cursor(rows[-1], name) if more else None,
-                      _cursor(rows[0], name) if after is not None and rows else None)
+    return FriendPage(
+        rows, _cursor(rows[-1], name) if more else None, _cursor(rows[0], name) if after is not None and rows else None
+    )
 
 
 def _cursor(friend: Friend, name: str) -> str:
     return Cursor(getattr(friend, name), friend.id).encode()
 
 
-def _rows(session: Session, where: Plan, name: str, descending: bool, after: Cursor | None,
-          limit: int) -> list[Friend]:
+def _rows(session: Session, where: Plan, name: str, descending: bool, after: Cursor | None, limit: int) -> list[Friend]:
     """Up to `limit` friends after the cursor: those with a sort time, and those without, in order."""
     rows: list[Friend] = []
     for part in _parts(name, descending, after, where.driven):
@@ -124,8 +134,7 @@ def id_batches(session: Session, flt: FriendFilter, *, now: datetime, size: int 
     yield from friend_batches(session, flt, now=now, size=size, columns=(Friend.id,))
 
 
-def friend_batches(session: Session, flt: FriendFilter, *, now: datetime, size: int | None = None,
-                   columns=None):
+def friend_batches(session: Session, flt: FriendFilter, *, now: datetime, size: int | None = None, columns=None):
     """Yield the matching friends (or the given columns) in id order, `size` at a time (bounded memory)."""
     size = size or BATCH_SIZE
     where = conditions(session, flt, now=now, wanted=size)
@@ -156,8 +165,12 @@ def tags_of(session: Session, friend_ids: list[int]) -> dict[int, list]:
     """The tags (rows with id, name, color) of each given friend, by tag name."""
     found: dict[int, list] = defaultdict(list)
     if friend_ids:
-        query = (select(FriendTag.friend_id, Tag.id, Tag.name, Tag.color).join(Tag, Tag.id == FriendTag.tag_id)
-                 .where(FriendTag.friend_id.in_(friend_ids)).order_by(Tag.name))
+        query = (
+            select(FriendTag.friend_id, Tag.id, Tag.name, Tag.color)
+            .join(Tag, Tag.id == FriendTag.tag_id)
+            .where(FriendTag.friend_id.in_(friend_ids))
+            .order_by(Tag.name)
+        )
         for row in session.connection().execute(query).all():  # Core rows: no ORM loading cost
             found[row.friend_id].append(row)
     return found

@@ -10,6 +10,7 @@ Name search is "contains, ignoring case" through the index of migration 0003. Wh
 row (common terms) it uses LIKE, which folds ASCII case only, while its index also folds other scripts'
 case (Ä/ä); Japanese has no case.
 """
+
 from __future__ import annotations
 
 import math
@@ -59,9 +60,13 @@ class FriendFilter:
 
     def snapshot(self) -> dict:
         """The set fields, JSON-ready (for the audit log)."""
-        return {key: (value.isoformat() if isinstance(value, datetime) else list(value)
-                      if isinstance(value, tuple) else value)
-                for key, value in asdict(self).items() if value not in (None, "", ())}
+        return {
+            key: (
+                value.isoformat() if isinstance(value, datetime) else list(value) if isinstance(value, tuple) else value
+            )
+            for key, value in asdict(self).items()
+            if value not in (None, "", ())
+        }
 
     def tag_ids(self) -> set[int]:
         """Every tag the filter names."""
@@ -105,15 +110,19 @@ class _Candidate:
     probe: list
 
 
-def plan(session: Session, flt: FriendFilter, *, now: datetime, wanted: int | None,
-         order_by: str | None = None) -> Plan:
+def plan(
+    session: Session, flt: FriendFilter, *, now: datetime, wanted: int | None, order_by: str | None = None
+) -> Plan:
     """Build the conditions for a query that needs `wanted` rows (None: all) walking the `order_by` time index."""
     total = max(session.exec(select(func.max(Friend.id))).scalar() or 0, 1)
     ranged = _time_ranges(flt, now)
     on_walk = ranged.pop(order_by, [])  # a range on the walked index is read as a range, not checked per row
-    candidates = [*_tag_candidates(session, flt, total), *_search_candidates(session, flt, total),
-                  *(_range_candidate(session, where, total) for where in ranged.values() if where),
-                  *_checked_candidates(flt)]
+    candidates = [
+        *_tag_candidates(session, flt, total),
+        *_search_candidates(session, flt, total),
+        *(_range_candidate(session, where, total) for where in ranged.values() if where),
+        *_checked_candidates(flt),
+    ]
     share = math.prod(c.share for c in candidates)
     walk = total if wanted is None or share == 0 else min(total, wanted / share)
     driver = min((c for c in candidates if c.drive is not None), key=lambda c: c.size, default=None)
@@ -123,8 +132,9 @@ def plan(session: Session, flt: FriendFilter, *, now: datetime, wanted: int | No
     return Plan([*on_walk, *(p for c in candidates for p in c.probe)], walk)
 
 
-def conditions(session: Session, flt: FriendFilter, *, now: datetime, wanted: int | None = None,
-               order_by: str | None = None) -> list:
+def conditions(
+    session: Session, flt: FriendFilter, *, now: datetime, wanted: int | None = None, order_by: str | None = None
+) -> list:
     """The WHERE conditions on Friend for a filter (see `plan`)."""
     return plan(session, flt, now=now, wanted=wanted, order_by=order_by).conditions
 
@@ -137,10 +147,16 @@ def _checked_candidates(flt: FriendFilter) -> list[_Candidate]:
 def _time_ranges(flt: FriendFilter, now: datetime) -> dict[str, list]:
     """The time conditions, by the column they limit."""
     followed, interaction = Friend.last_followed_at, Friend.last_interaction_at
-    bounds = {"last_followed_at": [followed >= flt.followed_from if flt.followed_from else None,
-                                   followed < flt.followed_before if flt.followed_before else None],
-              "last_interaction_at": [interaction >= flt.interaction_from if flt.interaction_from else None,
-                                      interaction < flt.interaction_before if flt.interaction_before else None]}
+    bounds = {
+        "last_followed_at": [
+            followed >= flt.followed_from if flt.followed_from else None,
+            followed < flt.followed_before if flt.followed_before else None,
+        ],
+        "last_interaction_at": [
+            interaction >= flt.interaction_from if flt.interaction_from else None,
+            interaction < flt.interaction_before if flt.interaction_before else None,
+        ],
+    }
     if flt.interaction_within_days is not None:
         bounds["last_interaction_at"].append(interaction >= now - timedelta(days=flt.interaction_within_days))
     if flt.interaction_older_than_days is not None:
@@ -172,7 +188,7 @@ def _range_candidate(session: Session, where: list, total: int) -> _Candidate:
 
 
 def _tag_candidates(session: Session, flt: FriendFilter, total: int) -> list[_Candidate]:
-    """"Has all" and "has any" as one candidate driving from the rarest tag (intersecting inside friend_tag);
+    """ "Has all" and "has any" as one candidate driving from the rarest tag (intersecting inside friend_tag);
     "has none" as a per-row check. Shares come from the kept tag counts."""
     ids = flt.tag_ids()
     rows = session.exec(select(Tag.id, Tag.friend_count).where(Tag.id.in_(ids))).all() if ids else []
@@ -184,13 +200,26 @@ def _tag_candidates(session: Session, flt: FriendFilter, total: int) -> list[_Ca
     if sizes:
         size, first = min(sizes, key=lambda pair: pair[0])
         link = aliased(FriendTag)
-        drive = select(link.friend_id).where(link.tag_id.in_(first),
-                                             *(tagged(link.friend_id, tags) for _, tags in sizes if tags is not first))
-        found.append(_Candidate(math.prod(n / total for n, _ in sizes), size, Friend.id.in_(drive),
-                                [tagged(Friend.id, tags) for _, tags in sizes]))
+        drive = select(link.friend_id).where(
+            link.tag_id.in_(first), *(tagged(link.friend_id, tags) for _, tags in sizes if tags is not first)
+        )
+        found.append(
+            _Candidate(
+                math.prod(n / total for n, _ in sizes),
+                size,
+                Friend.id.in_(drive),
+                [tagged(Friend.id, tags) for _, tags in sizes],
+            )
+        )
     if flt.tags_none:
-        found.append(_Candidate(math.prod(1 - counts.get(t, 0) / total for t in flt.tags_none), math.inf, None,
-                                [~tagged(Friend.id, list(flt.tags_none))]))
+        found.append(
+            _Candidate(
+                math.prod(1 - counts.get(t, 0) / total for t in flt.tags_none),
+                math.inf,
+                None,
+                [~tagged(Friend.id, list(flt.tags_none))],
+            )
+        )
     return found
 
 
@@ -209,8 +238,11 @@ def _search_candidates(session: Session, flt: FriendFilter, total: int) -> list[
         grams = func.friend_search_grams(Friend.display_name).op("@>")(func.friend_search_terms(term))
         recheck = func.strpos(func.lower(Friend.display_name), func.lower(term)) > 0
         size = _planner_estimate(session, select(Friend.id).where(grams))
-        return [_Candidate(min(1.0, size / total), size, and_(grams, recheck) if size < ESTIMATE_CAP else None,
-                           [grams, recheck])]
+        return [
+            _Candidate(
+                min(1.0, size / total), size, and_(grams, recheck) if size < ESTIMATE_CAP else None, [grams, recheck]
+            )
+        ]
     matched = select(FTS.c.rowid).where(fts_match(term))
     size = capped_count(session, matched)
     drive = Friend.id.in_(matched) if size < ESTIMATE_CAP else None  # too many: walk instead
@@ -220,6 +252,7 @@ def _search_candidates(session: Session, flt: FriendFilter, total: int) -> list[
 
 def _planner_estimate(session: Session, query) -> float:
     """PostgreSQL's estimate of a query's rows (it plans, nothing runs), from its statistics on the gram index."""
+
     def explain(compiled) -> float:
         sql = f"EXPLAIN (FORMAT JSON) {compiled}"
         return float(session.connection().exec_driver_sql(sql, compiled.params).scalar()[0]["Plan"]["Plan Rows"])
@@ -231,8 +264,9 @@ def fts_match(term: str):
     """The SQLite index lookup: the name's trigrams for 3+ characters, else the separated characters."""
     if len(term) >= 3:
         return FTS.c.name.match(_phrase(term))
-    return FTS.c.pairs.match(_phrase(f"{SEARCH_SEPARATOR}{term}{SEARCH_SEPARATOR}" if len(term) == 1
-                                     else SEARCH_SEPARATOR.join(term)))
+    return FTS.c.pairs.match(
+        _phrase(f"{SEARCH_SEPARATOR}{term}{SEARCH_SEPARATOR}" if len(term) == 1 else SEARCH_SEPARATOR.join(term))
+    )
 
 
 def _phrase(text: str) -> str:

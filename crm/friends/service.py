@@ -1,4 +1,5 @@
 """Friends: follow, block, interactions, profile; every edge goes through these."""
+
 from __future__ import annotations
 
 import functools
@@ -41,20 +42,29 @@ def _follow_statement(dialect: str):
     table = Friend.__table__
     at, now = _time_param("at"), _time_param("now")
     stmt = dialect_insert(dialect, table).values(
-        line_user_id=bindparam("line_user_id"), status=FriendStatus.FOLLOWING, follow_count=1,
-        first_followed_at=at, last_followed_at=at, last_interaction_at=at,
-        profile_fetch_due_at=now, profile_fetch_attempts=0, created_at=now,
+        line_user_id=bindparam("line_user_id"),
+        status=FriendStatus.FOLLOWING,
+        follow_count=1,
+        first_followed_at=at,
+        last_followed_at=at,
+        last_interaction_at=at,
+        profile_fetch_due_at=now,
+        profile_fetch_attempts=0,
+        created_at=now,
     )
     newer_block = table.c.blocked_at.is_not(None) & (table.c.blocked_at > at)
-    return stmt.on_conflict_do_update(index_elements=["line_user_id"], set_={
-        "status": case((newer_block, table.c.status), else_=FriendStatus.FOLLOWING),
-        "follow_count": table.c.follow_count + 1,
-        "first_followed_at": case((table.c.first_followed_at.is_(None), at), else_=table.c.first_followed_at),
-        "last_followed_at": later_of(table.c.last_followed_at, at),
-        "last_interaction_at": later_of(table.c.last_interaction_at, at),
-        "profile_fetch_due_at": now,
-        "profile_fetch_attempts": 0,
-    }).returning(table.c.id)
+    return stmt.on_conflict_do_update(
+        index_elements=["line_user_id"],
+        set_={
+            "status": case((newer_block, table.c.status), else_=FriendStatus.FOLLOWING),
+            "follow_count": table.c.follow_count + 1,
+            "first_followed_at": case((table.c.first_followed_at.is_(None), at), else_=table.c.first_followed_at),
+            "last_followed_at": later_of(table.c.last_followed_at, at),
+            "last_interaction_at": later_of(table.c.last_interaction_at, at),
+            "profile_fetch_due_at": now,
+            "profile_fetch_attempts": 0,
+        },
+    ).returning(table.c.id)
 
 
 @functools.cache
@@ -63,15 +73,21 @@ def _block_statement(dialect: str):
     table = Friend.__table__
     at = _time_param("at")
     stmt = dialect_insert(dialect, table).values(
-        line_user_id=bindparam("line_user_id"), status=FriendStatus.BLOCKED, blocked_at=at,
-        follow_count=0, created_at=_time_param("now"),
+        line_user_id=bindparam("line_user_id"),
+        status=FriendStatus.BLOCKED,
+        blocked_at=at,
+        follow_count=0,
+        created_at=_time_param("now"),
     )
     newer_follow = table.c.last_followed_at.is_not(None) & (table.c.last_followed_at > at)
-    return stmt.on_conflict_do_update(index_elements=["line_user_id"], set_={
-        "status": case((newer_follow, table.c.status), else_=FriendStatus.BLOCKED),
-        "blocked_at": later_of(table.c.blocked_at, at),
-        "profile_fetch_due_at": None,
-    }).returning(table.c.id)
+    return stmt.on_conflict_do_update(
+        index_elements=["line_user_id"],
+        set_={
+            "status": case((newer_follow, table.c.status), else_=FriendStatus.BLOCKED),
+            "blocked_at": later_of(table.c.blocked_at, at),
+            "profile_fetch_due_at": None,
+        },
+    ).returning(table.c.id)
 
 
 @functools.cache
@@ -79,12 +95,24 @@ def _interaction_statement(dialect: str):
     """The interaction upsert, built once per dialect (parameters: line_user_id, at, now)."""
     table = Friend.__table__
     at, now = _time_param("at"), _time_param("now")
-    return dialect_insert(dialect, table).values(
-        line_user_id=bindparam("line_user_id"), status=FriendStatus.FOLLOWING, follow_count=0,
-        last_interaction_at=at, profile_fetch_due_at=now, created_at=now,
-    ).on_conflict_do_update(index_elements=["line_user_id"], set_={
-        "last_interaction_at": later_of(table.c.last_interaction_at, at),
-    }).returning(table.c.id)
+    return (
+        dialect_insert(dialect, table)
+        .values(
+            line_user_id=bindparam("line_user_id"),
+            status=FriendStatus.FOLLOWING,
+            follow_count=0,
+            last_interaction_at=at,
+            profile_fetch_due_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_update(
+            index_elements=["line_user_id"],
+            set_={
+                "last_interaction_at": later_of(table.c.last_interaction_at, at),
+            },
+        )
+        .returning(table.c.id)
+    )
 
 
 def _upsert(session: Session, statement_builder, *, line_user_id: str, at: datetime) -> int:
@@ -111,32 +139,48 @@ def record_interaction(session: Session, *, line_user_id: str, at: datetime) -> 
 
 def apply_profile(session: Session, *, friend_id: int, profile: Profile) -> None:
     """Store a fetched profile and stop retrying."""
-    session.exec(update(Friend).where(Friend.id == friend_id).values(
-        display_name=profile.display_name, picture_url=profile.picture_url,
-        language=profile.language, status_message=profile.status_message,
-        profile_fetched_at=utcnow(), profile_fetch_due_at=None, profile_fetch_attempts=0,
-    ))
+    session.exec(
+        update(Friend)
+        .where(Friend.id == friend_id)
+        .values(
+            display_name=profile.display_name,
+            picture_url=profile.picture_url,
+            language=profile.language,
+            status_message=profile.status_message,
+            profile_fetched_at=utcnow(),
+            profile_fetch_due_at=None,
+            profile_fetch_attempts=0,
+        )
+    )
 
 
 def schedule_profile_retry(session: Session, *, friend_id: int, attempts: int, max_attempts: int) -> None:
     """Retry a failed profile fetch later with exponential backoff, until max_attempts."""
-    delay = min(PROFILE_RETRY_BASE * (2 ** attempts), PROFILE_RETRY_MAX)
+    delay = min(PROFILE_RETRY_BASE * (2**attempts), PROFILE_RETRY_MAX)
     due = utcnow() + delay if attempts + 1 < max_attempts else None
-    session.exec(update(Friend).where(Friend.id == friend_id).values(
-        profile_fetch_due_at=due, profile_fetch_attempts=attempts + 1,
-    ))
+    session.exec(
+        update(Friend)
+        .where(Friend.id == friend_id)
+        .values(
+            profile_fetch_due_at=due,
+            profile_fetch_attempts=attempts + 1,
+        )
+    )
 
 
-def claim_due_profile_fetches(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[tuple[int, str, int]]:
+def claim_due_profile_fetches(
+    session: Session, *, now: datetime, lease: timedelta, limit: int
+) -> list[tuple[int, str, int]]:
     """Claim friends whose profile fetch is due; returns (id, LINE id, attempts) and leases them."""
-    query = (select(Friend.id, Friend.line_user_id, Friend.profile_fetch_attempts)
-             .where(Friend.profile_fetch_due_at <= utc_literal(now),
-                    Friend.status == FriendStatus.FOLLOWING)
-             .order_by(Friend.profile_fetch_due_at).limit(limit))
+    query = (
+        select(Friend.id, Friend.line_user_id, Friend.profile_fetch_attempts)
+        .where(Friend.profile_fetch_due_at <= utc_literal(now), Friend.status == FriendStatus.FOLLOWING)
+        .order_by(Friend.profile_fetch_due_at)
+        .limit(limit)
+    )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = [tuple(row) for row in session.exec(query)]
     if rows:
-        session.exec(update(Friend).where(Friend.id.in_([r[0] for r in rows]))
-                        .values(profile_fetch_due_at=now + lease))
+        session.exec(update(Friend).where(Friend.id.in_([r[0] for r in rows])).values(profile_fetch_due_at=now + lease))
     return rows

@@ -4,14 +4,15 @@ Files come from spreadsheets and other LINE tools (Lステップ, L Message, Lin
 BOM, or Shift_JIS (read as CP932, its Windows superset). Decoding tries UTF-8 strictly, then CP932; the rows
 are parsed by Python's csv module. Row numbers are the file's record numbers, the header being row 1.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from crm.errors import N_, TranslatableError
 
@@ -52,8 +53,9 @@ def decode(data: bytes) -> tuple[str, str]:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise CsvImportError(N_("The file could not be read as UTF-8 or Shift_JIS text. Save it as CSV (UTF-8) "
-                            "and try again."))
+    raise CsvImportError(
+        N_("The file could not be read as UTF-8 or Shift_JIS text. Save it as CSV (UTF-8) and try again.")
+    )
 
 
 def records(text: str) -> Iterator[list[str]]:
@@ -62,8 +64,9 @@ def records(text: str) -> Iterator[list[str]]:
     try:
         yield from reader
     except csv.Error as error:
-        raise CsvImportError(N_("Row %(row)d is not valid CSV (%(detail)s)."), row=reader.line_num,
-                             detail=str(error)) from None
+        raise CsvImportError(
+            N_("Row %(row)d is not valid CSV (%(detail)s)."), row=reader.line_num, detail=str(error)
+        ) from None
 
 
 def data_rows(text: str, start: int = 0) -> Iterator[tuple[int, int, list[str]]]:
@@ -86,15 +89,20 @@ def parse(data: bytes) -> ParsedFile:
             continue
         rows += 1
         if any(cell.strip() for cell in cells) and len(cells) != len(header):
-            raise CsvImportError(N_("Row %(row)d has %(count)d columns but the header has %(header)d."),
-                                 row=index + 1, count=len(cells), header=len(header))
+            raise CsvImportError(
+                N_("Row %(row)d has %(count)d columns but the header has %(header)d."),
+                row=index + 1,
+                count=len(cells),
+                header=len(header),
+            )
         if len(sample) < SNIFF_ROWS and any(cell.strip() for cell in cells):
             sample.append(cells)
     if not rows:
         raise CsvImportError(N_("The file has a header but no rows."))
     if user_id_column(header, sample) is None:
-        raise CsvImportError(N_("No column of LINE user ids was found (a column such as ユーザーID or userId "
-                                "with values like U1234…)."))
+        raise CsvImportError(
+            N_("No column of LINE user ids was found (a column such as ユーザーID or userId with values like U1234…).")
+        )
     return ParsedFile(text, encoding, header, rows)
 
 
@@ -137,7 +145,7 @@ def _suggest_one(name: str, fields_by_name: dict[str, str]) -> str:
         return NOTE
     for prefix in FIELD_PREFIXES:  # "友だち情報:会員番号", "友だち情報_会員番号", "field:plan"
         if norm.startswith(_norm(prefix)) and norm != _norm(prefix):
-            norm = norm[len(_norm(prefix)):].lstrip(":：/")
+            norm = norm[len(_norm(prefix)) :].lstrip(":：/")
             break
     key = fields_by_name.get(norm)
     return FIELD_PREFIX + key if key else IGNORE

@@ -1,4 +1,5 @@
 """Settings › Followers import: start an import of LINE's followers ids and watch its progress."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -7,8 +8,8 @@ from flask_wtf import FlaskForm
 
 from crm.console.guard import current_actor, requires
 from crm.db import get_session
-from crm.imports.models import ImportState
 from crm.imports import followers as followers_import
+from crm.imports.models import ImportState
 from crm.timeutil import utcnow
 
 bp = Blueprint("followers_import", __name__, url_prefix="/settings/followers-import")
@@ -26,8 +27,14 @@ def index():
     message = None
     if job is not None and job.last_error:
         message = _(followers_import.FORBIDDEN_MESSAGE) if job.state == ImportState.FORBIDDEN else job.last_error
-    return render_template("followers_import/index.html", job=job, form=StartForm(), message=message,
-                           running=job is not None and job.state == ImportState.RUNNING, states=ImportState)
+    return render_template(
+        "followers_import/index.html",
+        job=job,
+        form=StartForm(),
+        message=message,
+        running=job is not None and job.state == ImportState.RUNNING,
+        states=ImportState,
+    )
 
 
 @bp.post("")

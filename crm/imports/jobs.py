@@ -1,4 +1,5 @@
 """The followers import tick: store pages of LINE's followers ids."""
+
 from __future__ import annotations
 
 import logging
@@ -7,17 +8,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
-from crm.line.client import LineApiError, LineClient
 from crm.imports import followers as followers_import
+from crm.line.client import LineApiError, LineClient
 from crm.timeutil import utcnow
-
 
 log = logging.getLogger("crm.webhooks")
 
 
-
 LEASE = timedelta(minutes=2)
-
 
 
 def import_followers(engine: Engine, line: LineClient, *, max_pages: int = 5, now: datetime | None = None) -> int:
@@ -42,12 +40,15 @@ def import_followers(engine: Engine, line: LineClient, *, max_pages: int = 5, no
             if job is None:
                 break
             if failure is not None:
-                followers_import.record_failure(session, job, status=failure.status, message=str(failure),
-                                                now=utcnow())
+                followers_import.record_failure(session, job, status=failure.status, message=str(failure), now=utcnow())
                 break
-            created = followers_import.apply_page(session, job, user_ids=user_ids, next_token=next_token,
-                                                  now=utcnow())
+            created = followers_import.apply_page(session, job, user_ids=user_ids, next_token=next_token, now=utcnow())
         pages += 1
-        log.info("followers_import id=%s page_ids=%s created=%s more=%s", job_id, len(user_ids), created,
-                 next_token is not None)
+        log.info(
+            "followers_import id=%s page_ids=%s created=%s more=%s",
+            job_id,
+            len(user_ids),
+            created,
+            next_token is not None,
+        )
     return pages

@@ -1,8 +1,9 @@
-"""Imports: CSV files of friends' tags, fields and notes (one job per file, applied in batches), and LINE's followers ids (one job per import, page by page)."""
+"""Imports: CSV files of friends' tags, fields and notes (one job per file, applied in batches),
+and LINE's followers ids (one job per import, page by page)."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
@@ -14,12 +15,11 @@ from crm.timeutil import utcnow
 class ImportStatus:
     """Values of ImportJob.status."""
 
-    UPLOADED = "uploaded"    # file checked and stored; columns not mapped yet
-    MAPPED = "mapped"        # mapping saved and previewed (dry run); ready to apply
-    APPLYING = "applying"    # some batches applied; next_row says where to continue
+    UPLOADED = "uploaded"  # file checked and stored; columns not mapped yet
+    MAPPED = "mapped"  # mapping saved and previewed (dry run); ready to apply
+    APPLYING = "applying"  # some batches applied; next_row says where to continue
     DONE = "done"
     DISCARDED = "discarded"
-
 
 
 class ImportJob(SQLModel, table=True):
@@ -27,22 +27,21 @@ class ImportJob(SQLModel, table=True):
 
     __tablename__ = "import_job"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     filename: str = Field(max_length=255)
     encoding: str = Field(max_length=20)
-    content: Optional[str] = Field(default=None, sa_column=Column(Text))
-    header: str = Field(sa_column=Column(Text, nullable=False))     # JSON list of column names
-    mapping: Optional[str] = Field(default=None, sa_column=Column(Text))  # JSON list, one target per column
+    content: str | None = Field(default=None, sa_column=Column(Text))
+    header: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of column names
+    mapping: str | None = Field(default=None, sa_column=Column(Text))  # JSON list, one target per column
     status: str = Field(default=ImportStatus.UPLOADED, max_length=12)
     total_rows: int = Field(default=0)
-    next_row: int = Field(default=0)        # data rows (after the header) already applied or skipped
+    next_row: int = Field(default=0)  # data rows (after the header) already applied or skipped
     applied_rows: int = Field(default=0)
     skipped_rows: int = Field(default=0)
-    created_by: Optional[int] = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
+    created_by: int | None = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
     updated_at: datetime = utc_field(nullable=False, default_factory=utcnow)
-    finished_at: Optional[datetime] = utc_field()
-
+    finished_at: datetime | None = utc_field()
 
 
 class ImportState:
@@ -54,25 +53,23 @@ class ImportState:
     FAILED = "failed"
 
 
-
 class FollowerImport(SQLModel, table=True):
     """A run of the followers import: where it is (LINE's continuation token) and what it did so far."""
 
     __tablename__ = "follower_import"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     state: str = Field(default=ImportState.RUNNING, max_length=10)
-    next_token: Optional[str] = Field(default=None, max_length=500)
+    next_token: str | None = Field(default=None, max_length=500)
     pages: int = Field(default=0)
     ids_seen: int = Field(default=0)
     created: int = Field(default=0)
     failures: int = Field(default=0)  # consecutive failed calls (backoff grows with them)
-    next_attempt_at: Optional[datetime] = utc_field()
-    last_error: Optional[str] = Field(default=None, max_length=300)
-    started_by: Optional[int] = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
+    next_attempt_at: datetime | None = utc_field()
+    last_error: str | None = Field(default=None, max_length=300)
+    started_by: int | None = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
     started_at: datetime = utc_field(nullable=False, default_factory=utcnow)
-    finished_at: Optional[datetime] = utc_field()
-
+    finished_at: datetime | None = utc_field()
 
 
 class ImportedFriend(SQLModel, table=True):

@@ -4,6 +4,7 @@ A dry run (`preview`) checks every row and writes nothing. `apply_batch` applies
 moves its cursor in the same transaction, so the caller's commit per batch makes the import resumable with
 each row applied exactly once. Rows with any error are skipped whole (the preview lists them by row number).
 """
+
 from __future__ import annotations
 
 import json
@@ -13,17 +14,27 @@ from itertools import islice
 
 from sqlmodel import Session, select
 
-from crm.fields.models import FieldDefinition
-from crm.friends.models import Friend, Note
-from crm.imports.models import ImportJob, ImportStatus
-from crm.tags.models import Tag
-from crm.fields import service as fields
-from crm.friends import notes
-from crm.tags import admin as tag_admin
-from crm.staff.audit import Actor, record
-from crm.imports.csv_reader import FIELD_PREFIX, NOTE, TAGS, USER_ID, ParsedFile, data_rows, sample_rows, split_tags, suggest
 from crm.errors import N_, TranslatableError
+from crm.fields import service as fields
+from crm.fields.models import FieldDefinition
+from crm.friends import notes
+from crm.friends.models import Friend, Note
+from crm.imports.csv_reader import (
+    FIELD_PREFIX,
+    NOTE,
+    TAGS,
+    USER_ID,
+    ParsedFile,
+    data_rows,
+    sample_rows,
+    split_tags,
+    suggest,
+)
+from crm.imports.models import ImportJob, ImportStatus
 from crm.privacy.service import ERASED_PREFIX
+from crm.staff.audit import Actor, record
+from crm.tags import admin as tag_admin
+from crm.tags.models import Tag
 from crm.tags.service import add_tag_to_many
 from crm.timeutil import utcnow
 
@@ -68,7 +79,7 @@ def check_mapping(mapping: list[str], header: list[str], definitions: dict[str, 
     if len(mapping) != len(header) or mapping.count(USER_ID) != 1:
         raise TranslatableError(N_("Choose exactly one column as the LINE user ID."))
     for target in mapping:
-        if target.startswith(FIELD_PREFIX) and target[len(FIELD_PREFIX):] not in definitions:
+        if target.startswith(FIELD_PREFIX) and target[len(FIELD_PREFIX) :] not in definitions:
             raise TranslatableError(N_("A chosen field no longer exists."))
 
 
@@ -76,8 +87,13 @@ def _definitions(session: Session) -> dict[str, FieldDefinition]:
     return {d.key: d for d in fields.list_definitions(session)}
 
 
-def plan_rows(session: Session, header: list[str], mapping: list[str], rows: list[tuple[int, list[str]]],
-              definitions: dict[str, FieldDefinition]) -> tuple[list[RowPlan], list[RowError]]:
+def plan_rows(
+    session: Session,
+    header: list[str],
+    mapping: list[str],
+    rows: list[tuple[int, list[str]]],
+    definitions: dict[str, FieldDefinition],
+) -> tuple[list[RowPlan], list[RowError]]:
     """Check a batch of (row number, cells): known user id, valid field values and notes. Reads only."""
     id_column = mapping.index(USER_ID)
     # An erased friend's "erased:..." id is not a LINE user id: it never matches an import row.
@@ -89,9 +105,14 @@ def plan_rows(session: Session, header: list[str], mapping: list[str], rows: lis
         user_id = cells[id_column].strip()
         plan, problems = RowPlan(row, friends.get(user_id, 0)), []
         if not plan.friend_id:
-            problems.append(RowError(row, header[id_column], TranslatableError(
-                N_("Unknown LINE user ID %(user_id)s."), user_id=user_id[:40] or "—")))
-        for name, target, cell in zip(header, mapping, cells):
+            problems.append(
+                RowError(
+                    row,
+                    header[id_column],
+                    TranslatableError(N_("Unknown LINE user ID %(user_id)s."), user_id=user_id[:40] or "—"),
+                )
+            )
+        for name, target, cell in zip(header, mapping, cells, strict=False):
             try:
                 _plan_cell(plan, target, cell.strip(), definitions)
             except TranslatableError as error:
@@ -112,13 +133,15 @@ def _plan_cell(plan: RowPlan, target: str, cell: str, definitions: dict[str, Fie
     elif target == NOTE:
         plan.note = notes.clean_body(cell)
     elif target.startswith(FIELD_PREFIX):
-        definition = definitions[target[len(FIELD_PREFIX):]]
+        definition = definitions[target[len(FIELD_PREFIX) :]]
         plan.fields[definition.id] = fields.canonical_value(definition, cell)
 
 
 def _tag_keys(session: Session) -> dict[str, int]:
     """Existing tags by name key (NFKC, case-folded, as tag names are unique)."""
-    return {tag_admin.normalise_name(name).casefold(): tag_id for tag_id, name in session.exec(select(Tag.id, Tag.name))}
+    return {
+        tag_admin.normalise_name(name).casefold(): tag_id for tag_id, name in session.exec(select(Tag.id, Tag.name))
+    }
 
 
 def preview(session: Session, job: ImportJob) -> Preview:
@@ -132,9 +155,9 @@ def preview(session: Session, job: ImportJob) -> Preview:
         result.rows += len(batch)
         result.valid += len(plans)
         result.error_rows += len({error.row for error in errors})
-        result.errors.extend(errors[:MAX_REPORTED_ERRORS - len(result.errors)])
+        result.errors.extend(errors[: MAX_REPORTED_ERRORS - len(result.errors)])
         result.new_tags |= {name for plan in plans for name in plan.tags if name.casefold() not in known}
-        result.sample.extend(plans[:20 - len(result.sample)])
+        result.sample.extend(plans[: 20 - len(result.sample)])
     return result
 
 
@@ -186,21 +209,39 @@ def _notes_of(session: Session, friend_ids: set[int]) -> set[tuple[int, str]]:
 def _finish(session: Session, job: ImportJob, actor: Actor) -> None:
     """Mark done and drop the stored file (it holds personal data); audit the totals."""
     job.status, job.finished_at, job.content = ImportStatus.DONE, utcnow(), None
-    record(session, actor=actor, action="import.applied", target_type="import_job", target_id=job.id,
-           after={"applied": job.applied_rows, "skipped": job.skipped_rows, "rows": job.total_rows})
+    record(
+        session,
+        actor=actor,
+        action="import.applied",
+        target_type="import_job",
+        target_id=job.id,
+        after={"applied": job.applied_rows, "skipped": job.skipped_rows, "rows": job.total_rows},
+    )
 
 
 def create_job(session: Session, parsed: ParsedFile, *, filename: str, actor: Actor) -> ImportJob:
     """Store a checked file as a job with suggested column targets (audited without the content)."""
     definitions = fields.list_definitions(session)
     mapping = suggest(parsed.header, sample_rows(parsed.text), definitions)
-    job = ImportJob(filename=filename[:255] or "import.csv", encoding=parsed.encoding, content=parsed.text,
-                    header=json.dumps(parsed.header, ensure_ascii=False), total_rows=parsed.rows,
-                    mapping=json.dumps(mapping), created_by=actor.staff_id)
+    job = ImportJob(
+        filename=filename[:255] or "import.csv",
+        encoding=parsed.encoding,
+        content=parsed.text,
+        header=json.dumps(parsed.header, ensure_ascii=False),
+        total_rows=parsed.rows,
+        mapping=json.dumps(mapping),
+        created_by=actor.staff_id,
+    )
     session.add(job)
     session.flush()
-    record(session, actor=actor, action="import.uploaded", target_type="import_job", target_id=job.id,
-           after={"filename": job.filename, "encoding": job.encoding, "rows": job.total_rows})
+    record(
+        session,
+        actor=actor,
+        action="import.uploaded",
+        target_type="import_job",
+        target_id=job.id,
+        after={"filename": job.filename, "encoding": job.encoding, "rows": job.total_rows},
+    )
     return job
 
 
@@ -217,5 +258,11 @@ def discard_job(session: Session, job: ImportJob, *, actor: Actor) -> None:
     """Drop a job's stored file (rows already applied stay applied)."""
     job.status, job.content, job.updated_at = ImportStatus.DISCARDED, None, utcnow()
     session.add(job)
-    record(session, actor=actor, action="import.discarded", target_type="import_job", target_id=job.id,
-           after={"applied": job.applied_rows, "rows": job.total_rows})
+    record(
+        session,
+        actor=actor,
+        action="import.discarded",
+        target_type="import_job",
+        target_id=job.id,
+        after={"applied": job.applied_rows, "rows": job.total_rows},
+    )

@@ -3,6 +3,7 @@
 Applying runs one batch of rows per POST and commits it with the job's cursor; the progress page posts the
 next batch by itself (a button without JavaScript), so an interrupted import continues where it stopped.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,22 +18,30 @@ from sqlmodel import Session, select
 
 from crm.console.guard import current_actor, requires
 from crm.db import get_session
-from crm.imports.models import ImportJob, ImportStatus
-from crm.permissions import can
+from crm.errors import TranslatableError
 from crm.fields import service as fields
 from crm.imports import rows as import_rows
 from crm.imports.csv_reader import FIELD_PREFIX, IGNORE, NOTE, TAGS, USER_ID, CsvImportError, parse, sample_rows
-from crm.errors import TranslatableError
+from crm.imports.models import ImportJob, ImportStatus
+from crm.permissions import can
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 # Importing writes tags, field values and notes: the role needs each of those permissions.
 NEEDED = ("fields.set", "tags.manage", "notes.write")
-TARGET_LABELS = {IGNORE: _l("Do not import"), USER_ID: _l("LINE user ID"), TAGS: _l("Tags (comma-separated)"),
-                 NOTE: _l("Note")}
+TARGET_LABELS = {
+    IGNORE: _l("Do not import"),
+    USER_ID: _l("LINE user ID"),
+    TAGS: _l("Tags (comma-separated)"),
+    NOTE: _l("Note"),
+}
 
-STATUS_LABELS = {ImportStatus.UPLOADED: _l("Columns not chosen"), ImportStatus.MAPPED: _l("Checked, not applied"),
-                 ImportStatus.APPLYING: _l("Importing"), ImportStatus.DONE: _l("Finished"),
-                 ImportStatus.DISCARDED: _l("Discarded")}
+STATUS_LABELS = {
+    ImportStatus.UPLOADED: _l("Columns not chosen"),
+    ImportStatus.MAPPED: _l("Checked, not applied"),
+    ImportStatus.APPLYING: _l("Importing"),
+    ImportStatus.DONE: _l("Finished"),
+    ImportStatus.DISCARDED: _l("Discarded"),
+}
 
 
 class UploadForm(FlaskForm):
@@ -67,8 +76,13 @@ def index(form: UploadForm | None = None, status: int = 200):
     """Recent imports and the upload form."""
     _check_role()
     jobs = get_session().exec(select(ImportJob).order_by(ImportJob.id.desc()).limit(20)).all()
-    return render_template("imports/index.html", jobs=jobs, form=form or UploadForm(), status_labels=STATUS_LABELS,
-                           max_mb=_max_bytes() / 1024 / 1024), status
+    return render_template(
+        "imports/index.html",
+        jobs=jobs,
+        form=form or UploadForm(),
+        status_labels=STATUS_LABELS,
+        max_mb=_max_bytes() / 1024 / 1024,
+    ), status
 
 
 def _max_bytes() -> int:
@@ -85,8 +99,9 @@ def upload():
         return index(form, 400)
     data = form.file.data.read(_max_bytes() + 1)
     if len(data) > _max_bytes():
-        form.file.errors.append(_("The file is larger than %(mb).0f MB. Split it into smaller files.",
-                                  mb=_max_bytes() / 1024 / 1024))
+        form.file.errors.append(
+            _("The file is larger than %(mb).0f MB. Split it into smaller files.", mb=_max_bytes() / 1024 / 1024)
+        )
         return index(form, 400)
     try:
         parsed = parse(data)
@@ -101,8 +116,10 @@ def upload():
 
 def _targets(db: Session) -> list[tuple[str, str]]:
     """(value, label) of every column target: the fixed ones, then one per custom field."""
-    return [*((key, str(label)) for key, label in TARGET_LABELS.items()),
-            *((FIELD_PREFIX + d.key, _("Field: %(label)s", label=d.label)) for d in fields.list_definitions(db))]
+    return [
+        *((key, str(label)) for key, label in TARGET_LABELS.items()),
+        *((FIELD_PREFIX + d.key, _("Field: %(label)s", label=d.label)) for d in fields.list_definitions(db)),
+    ]
 
 
 @bp.get("/<int:job_id>")
@@ -113,9 +130,19 @@ def show(job_id: int, preview=None, error: str | None = None, status: int = 200)
     job = _job_or_404(db, job_id)
     header = json.loads(job.header)
     sample = sample_rows(job.content)[:5] if job.content else []
-    return render_template("imports/show.html", job=job, header=header, mapping=json.loads(job.mapping or "[]"),
-                           sample=sample, targets=_targets(db), preview=preview, error=error,
-                           form=ActionForm(), statuses=ImportStatus, message=_message), status
+    return render_template(
+        "imports/show.html",
+        job=job,
+        header=header,
+        mapping=json.loads(job.mapping or "[]"),
+        sample=sample,
+        targets=_targets(db),
+        preview=preview,
+        error=error,
+        form=ActionForm(),
+        statuses=ImportStatus,
+        message=_message,
+    ), status
 
 
 @bp.post("/<int:job_id>/mapping")

@@ -1,33 +1,32 @@
 """The LINE Messaging API adapter: the only module that imports linebot.v3.messaging."""
+
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import dataclass
 
-from linebot.v3.messaging import (
+from linebot.v3.messaging import (  # rich menus (issue 4)
     ApiClient,
     ApiException,
     Configuration,
+    CreateRichMenuAliasRequest,
+    Message,  # any message object (surveys: quick replies)
     MessagingApi,
+    MessagingApiBlob,
+    MulticastRequest,  # broadcasts (issue 5)
     PushMessageRequest,
     ReplyMessageRequest,
-    TextMessage,
-)
-from linebot.v3.messaging import (  # rich menus (issue 4)
-    CreateRichMenuAliasRequest,
-    MessagingApiBlob,
     RichMenuBulkLinkRequest,
     RichMenuBulkUnlinkRequest,
     RichMenuRequest,
+    TextMessage,
     UpdateRichMenuAliasRequest,
 )
-from linebot.v3.messaging import Message  # any message object (surveys: quick replies)
-from linebot.v3.messaging import MulticastRequest  # broadcasts (issue 5)
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from crm.line.errors import LineApiError  # noqa: F401  (re-exported for edges)
 from crm.friends.service import Profile
+from crm.line.errors import LineApiError  # noqa: F401  (re-exported for edges)
 
 log = logging.getLogger(__name__)
 REAL_LINE_HOST = "https://api.line.me"
@@ -64,8 +63,12 @@ class LineClient:
             if error.status == 404:
                 return None
             raise
-        return Profile(display_name=profile.display_name, picture_url=profile.picture_url,
-                       language=profile.language, status_message=profile.status_message)
+        return Profile(
+            display_name=profile.display_name,
+            picture_url=profile.picture_url,
+            language=profile.language,
+            status_message=profile.status_message,
+        )
 
     def push_text(self, user_id: str, text: str, *, retry_key: str) -> None:
         """Push one text message; a 409 for our own retry key counts as sent."""
@@ -181,6 +184,7 @@ class LineClient:
     def list_rich_menus(self) -> list[dict]:
         """Every rich menu of the channel made through the API, as LINE's JSON objects."""
         return [menu.to_dict() for menu in self._call(self._api.get_rich_menu_list).richmenus]
+
     # ---- end of rich menus ----
 
     # ---- Followers ids (issue 6: followers import) ----

@@ -1,4 +1,5 @@
 """LINE API errors, importable by services without importing the SDK adapter."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Checking message objects (LINE JSON) with the SDK's models, for services that may not import the SDK."""
+
 from __future__ import annotations
 
 from linebot.v3.messaging import Message

@@ -1,4 +1,5 @@
 """The app's LINE client, created once per app from its configuration."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -12,8 +13,10 @@ def line_client(app: Flask) -> LineClient:
     """Return the app's LINE client (created on first use)."""
     client = app.extensions.get(CLIENT_KEY)
     if client is None:
-        client = LineClient(api_base=app.config["LINE_API_BASE"],
-                            access_token=app.config["LINE_CHANNEL_ACCESS_TOKEN"],
-                            timeout=app.config["LINE_API_TIMEOUT_SECONDS"])
+        client = LineClient(
+            api_base=app.config["LINE_API_BASE"],
+            access_token=app.config["LINE_CHANNEL_ACCESS_TOKEN"],
+            timeout=app.config["LINE_API_TIMEOUT_SECONDS"],
+        )
         app.extensions[CLIENT_KEY] = client
     return client

@@ -1,4 +1,5 @@
 """Alembic environment: the URL comes from the caller (crm.migrate), never from a file."""
+
 from __future__ import annotations
 
 from alembic import context
@@ -16,8 +17,12 @@ def run_migrations_online() -> None:
     """Run migrations on a live connection."""
     engine = make_engine(config.attributes["database_url"])
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, include_name=include_name,
-                          render_as_batch=connection.dialect.name == "sqlite")
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            include_name=include_name,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -3,6 +3,7 @@
 Each emitter returns at once, with no SQL, when no endpoint subscribes to its event (`emit` checks the cached
 subscriptions); payloads are built only when someone does. Friends are named by our id and their LINE user id.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -10,16 +11,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from crm.broadcasts.delivery import schedule as delivery_schedule
 from crm.broadcasts.models import Broadcast
 from crm.friends.models import Friend
-from crm.tracking.models import LinkClick, TrackedLink
-from crm.tags.models import Tag
+from crm.outbound import outbox as webhook_outbox
 from crm.outbound.models import WebhookCursor
-from crm.broadcasts.delivery import schedule as delivery_schedule
+from crm.outbound.outbox import emit, wanted
 from crm.privacy import service as privacy
 from crm.tags import service as tags
-from crm.outbound import outbox as webhook_outbox
-from crm.outbound.outbox import emit, wanted
+from crm.tags.models import Tag
+from crm.tracking.models import LinkClick, TrackedLink
 
 FRIENDS_PER_TAG_EVENT = 500
 CLICK_CURSOR = "link_click"
@@ -33,14 +34,20 @@ def _friends(session: Session, friend_ids: list[int]) -> list[dict]:
 
 def friend_followed(session: Session, *, friend_id: int, line_user_id: str, at: datetime) -> None:
     """A follow event was handled (a new friend, or one who unblocked)."""
-    emit(session, "friend.followed", lambda: {"friend": {"id": friend_id, "line_user_id": line_user_id},
-                                              "followed_at": at.isoformat()})
+    emit(
+        session,
+        "friend.followed",
+        lambda: {"friend": {"id": friend_id, "line_user_id": line_user_id}, "followed_at": at.isoformat()},
+    )
 
 
 def friend_blocked(session: Session, *, friend_id: int, line_user_id: str, at: datetime) -> None:
     """An unfollow (block) event was handled."""
-    emit(session, "friend.blocked", lambda: {"friend": {"id": friend_id, "line_user_id": line_user_id},
-                                             "blocked_at": at.isoformat()})
+    emit(
+        session,
+        "friend.blocked",
+        lambda: {"friend": {"id": friend_id, "line_user_id": line_user_id}, "blocked_at": at.isoformat()},
+    )
 
 
 def on_tags_changed(session: Session, *, tag_id: int, friend_ids: list[int], added: bool) -> None:
@@ -50,9 +57,15 @@ def on_tags_changed(session: Session, *, tag_id: int, friend_ids: list[int], add
         return
     tag = session.get(Tag, tag_id)
     for start in range(0, len(friend_ids), FRIENDS_PER_TAG_EVENT):
-        chunk = friend_ids[start:start + FRIENDS_PER_TAG_EVENT]
-        emit(session, event_type, lambda chunk=chunk: {
-            "tag": {"id": tag_id, "name": tag.name if tag else None}, "friends": _friends(session, chunk)})
+        chunk = friend_ids[start : start + FRIENDS_PER_TAG_EVENT]
+        emit(
+            session,
+            event_type,
+            lambda chunk=chunk: {
+                "tag": {"id": tag_id, "name": tag.name if tag else None},
+                "friends": _friends(session, chunk),
+            },
+        )
 
 
 def survey_answered(session: Session, *, response_id: int) -> None:
@@ -65,12 +78,19 @@ def _survey_payload(session: Session, response_id: int) -> dict:
 
     response = session.get(SurveyResponse, response_id)
     survey = session.get(Survey, response.survey_id)
-    answers = session.exec(select(SurveyAnswer.question_id, SurveyAnswer.choice_id, SurveyAnswer.text)
-                           .where(SurveyAnswer.response_id == response_id).order_by(SurveyAnswer.id))
-    return {"survey": {"id": survey.id, "title": survey.title}, "response_id": response_id,
-            "channel": response.channel, "finished_at": response.finished_at,
-            "friend": _friends(session, [response.friend_id])[0],
-            "answers": [{"question_id": q, "choice_id": c, "text": t} for q, c, t in answers]}
+    answers = session.exec(
+        select(SurveyAnswer.question_id, SurveyAnswer.choice_id, SurveyAnswer.text)
+        .where(SurveyAnswer.response_id == response_id)
+        .order_by(SurveyAnswer.id)
+    )
+    return {
+        "survey": {"id": survey.id, "title": survey.title},
+        "response_id": response_id,
+        "channel": response.channel,
+        "finished_at": response.finished_at,
+        "friend": _friends(session, [response.friend_id])[0],
+        "answers": [{"question_id": q, "choice_id": c, "text": t} for q, c, t in answers],
+    }
 
 
 def broadcast_finished(session: Session, *, broadcast_id: int, status: str) -> None:
@@ -80,8 +100,14 @@ def broadcast_finished(session: Session, *, broadcast_id: int, status: str) -> N
 
 def _broadcast_payload(session: Session, broadcast_id: int, status: str) -> dict:
     broadcast = session.get(Broadcast, broadcast_id)
-    return {"broadcast": {"id": broadcast_id, "name": broadcast.name if broadcast else None, "status": status,
-                          "finished_at": broadcast.finished_at if broadcast else None}}
+    return {
+        "broadcast": {
+            "id": broadcast_id,
+            "name": broadcast.name if broadcast else None,
+            "status": status,
+            "finished_at": broadcast.finished_at if broadcast else None,
+        }
+    }
 
 
 def emit_link_clicks(session: Session, *, now: datetime, limit: int = 1000) -> int:
@@ -92,15 +118,27 @@ def emit_link_clicks(session: Session, *, now: datetime, limit: int = 1000) -> i
         newest = session.exec(select(func.max(LinkClick.id))).one() or 0
         session.merge(WebhookCursor(name=CLICK_CURSOR, last_id=newest))
         return 0
-    rows = list(session.exec(
-        select(LinkClick, TrackedLink.destination, Friend.line_user_id)
-        .join(TrackedLink, TrackedLink.id == LinkClick.link_id).join(Friend, Friend.id == LinkClick.friend_id)
-        .where(LinkClick.id > cursor.last_id, LinkClick.clicked_at <= now - CLICK_SETTLE)
-        .order_by(LinkClick.id).limit(limit)))
+    rows = list(
+        session.exec(
+            select(LinkClick, TrackedLink.destination, Friend.line_user_id)
+            .join(TrackedLink, TrackedLink.id == LinkClick.link_id)
+            .join(Friend, Friend.id == LinkClick.friend_id)
+            .where(LinkClick.id > cursor.last_id, LinkClick.clicked_at <= now - CLICK_SETTLE)
+            .order_by(LinkClick.id)
+            .limit(limit)
+        )
+    )
     for click, destination, line_user_id in rows:
-        emit(session, "link.clicked", {
-            "link": {"id": click.link_id, "destination": destination}, "broadcast_id": click.broadcast_id,
-            "friend": {"id": click.friend_id, "line_user_id": line_user_id}, "clicked_at": click.clicked_at})
+        emit(
+            session,
+            "link.clicked",
+            {
+                "link": {"id": click.link_id, "destination": destination},
+                "broadcast_id": click.broadcast_id,
+                "friend": {"id": click.friend_id, "line_user_id": line_user_id},
+                "clicked_at": click.clicked_at,
+            },
+        )
     if rows:
         cursor.last_id = rows[-1][0].id
         session.add(cursor)

@@ -5,6 +5,7 @@ was committed. The worker delivers them later (crm/outbound/jobs.py); nothing he
 Emitting costs no SQL when no active endpoint subscribes to the event: the subscriptions are cached per
 database for SUBSCRIPTION_TTL seconds (other processes see a new endpoint within that time).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,20 +15,27 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func
 from sqlalchemy import event as sa_event
 from sqlmodel import Session, select, update
 
-from crm.outbound.models import OutboxState, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from crm.errors import N_, TranslatableError
+from crm.outbound.models import OutboxState, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from crm.timeutil import utcnow
 
-EVENTS = ("friend.followed", "friend.blocked", "tag.added", "tag.removed", "survey.answered", "link.clicked",
-          "broadcast.finished")
+EVENTS = (
+    "friend.followed",
+    "friend.blocked",
+    "tag.added",
+    "tag.removed",
+    "survey.answered",
+    "link.clicked",
+    "broadcast.finished",
+)
 TEST_EVENT = "webhook.test"
 SIGNATURE_HEADER = "X-CRM-Signature"
 SUBSCRIPTION_TTL = 5.0
@@ -79,8 +87,9 @@ def subscribers(session: Session, event_type: str) -> tuple[int, ...]:
         hit = _cache.get(key)
     if hit is None or time.monotonic() - hit[0] > SUBSCRIPTION_TTL:
         table: dict[str, list[int]] = {}
-        for endpoint_id, events in session.exec(select(WebhookEndpoint.id, WebhookEndpoint.events)
-                                                .where(WebhookEndpoint.active)):
+        for endpoint_id, events in session.exec(
+            select(WebhookEndpoint.id, WebhookEndpoint.events).where(WebhookEndpoint.active)
+        ):
             for name in events.split():
                 table.setdefault(name, []).append(endpoint_id)
         hit = (time.monotonic(), {name: tuple(ids) for name, ids in table.items()})
@@ -97,12 +106,23 @@ def wanted(session: Session, event_type: str) -> bool:
 # ---- emitting ----
 def body_for(event_id: str, event_type: str, created_at: datetime, data: dict) -> str:
     """The JSON document sent for an event (compact, UTF-8, keys sorted so it is stable)."""
-    return json.dumps({"id": event_id, "type": event_type, "created_at": created_at.isoformat(), "data": data},
-                      ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
+    return json.dumps(
+        {"id": event_id, "type": event_type, "created_at": created_at.isoformat(), "data": data},
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=True,
+        default=str,
+    )
 
 
-def emit(session: Session, event_type: str, data: dict | Callable[[], dict], *,
-         endpoint_ids: tuple[int, ...] | None = None, now: datetime | None = None) -> int:
+def emit(
+    session: Session,
+    event_type: str,
+    data: dict | Callable[[], dict],
+    *,
+    endpoint_ids: tuple[int, ...] | None = None,
+    now: datetime | None = None,
+) -> int:
     """Queue an event for every subscribed endpoint in the caller's transaction; return rows written.
 
     `data` may be a callable so the payload is only built when someone subscribes."""
@@ -112,8 +132,19 @@ def emit(session: Session, event_type: str, data: dict | Callable[[], dict], *,
     now = now or utcnow()
     event_id = str(uuid.uuid4())
     body = body_for(event_id, event_type, now, data() if callable(data) else data)
-    session.add_all([WebhookDelivery(endpoint_id=endpoint_id, event_id=event_id, event_type=event_type, body=body,
-                                     next_attempt_at=now, created_at=now) for endpoint_id in targets])
+    session.add_all(
+        [
+            WebhookDelivery(
+                endpoint_id=endpoint_id,
+                event_id=event_id,
+                event_type=event_type,
+                body=body,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for endpoint_id in targets
+        ]
+    )
     return len(targets)
 
 
@@ -146,20 +177,26 @@ def check_events(events: list[str]) -> str:
     return " ".join(chosen)
 
 
-def create_endpoint(session: Session, *, url: str, events: list[str], description: str | None,
-                    staff_id: int | None) -> WebhookEndpoint:
+def create_endpoint(
+    session: Session, *, url: str, events: list[str], description: str | None, staff_id: int | None
+) -> WebhookEndpoint:
     """Register an endpoint with a new random secret."""
-    endpoint = WebhookEndpoint(url=check_url(url), events=check_events(events), created_by=staff_id,
-                               description=(description or "").strip()[:200] or None,
-                               secret="whsec_" + secrets.token_urlsafe(32))
+    endpoint = WebhookEndpoint(
+        url=check_url(url),
+        events=check_events(events),
+        created_by=staff_id,
+        description=(description or "").strip()[:200] or None,
+        secret="whsec_" + secrets.token_urlsafe(32),
+    )
     session.add(endpoint)
     session.flush()
     forget_subscriptions(session)
     return endpoint
 
 
-def update_endpoint(session: Session, endpoint: WebhookEndpoint, *, url: str, events: list[str],
-                    description: str | None, active: bool) -> None:
+def update_endpoint(
+    session: Session, endpoint: WebhookEndpoint, *, url: str, events: list[str], description: str | None, active: bool
+) -> None:
     """Change an endpoint's URL, events, description or whether it is active."""
     endpoint.url, endpoint.events = check_url(url), check_events(events)
     endpoint.description, endpoint.active = (description or "").strip()[:200] or None, active
@@ -182,45 +219,84 @@ def list_endpoints(session: Session) -> list[WebhookEndpoint]:
 
 def recent_attempts(session: Session, endpoint_id: int, limit: int = 20) -> list[tuple[WebhookAttempt, str]]:
     """The endpoint's latest attempts with the event type of each, newest first."""
-    query = (select(WebhookAttempt, WebhookDelivery.event_type)
-             .join(WebhookDelivery, WebhookDelivery.id == WebhookAttempt.delivery_id)
-             .where(WebhookAttempt.endpoint_id == endpoint_id).order_by(WebhookAttempt.id.desc()).limit(limit))
+    query = (
+        select(WebhookAttempt, WebhookDelivery.event_type)
+        .join(WebhookDelivery, WebhookDelivery.id == WebhookAttempt.delivery_id)
+        .where(WebhookAttempt.endpoint_id == endpoint_id)
+        .order_by(WebhookAttempt.id.desc())
+        .limit(limit)
+    )
     return [tuple(row) for row in session.exec(query)]
 
 
 def state_counts(session: Session, endpoint_id: int) -> dict[str, int]:
     """How many of the endpoint's deliveries are pending, delivered and failed."""
-    query = (select(WebhookDelivery.state, func.count()).where(WebhookDelivery.endpoint_id == endpoint_id)
-             .group_by(WebhookDelivery.state))
-    return {state: count for state, count in session.exec(query)}
+    query = (
+        select(WebhookDelivery.state, func.count())
+        .where(WebhookDelivery.endpoint_id == endpoint_id)
+        .group_by(WebhookDelivery.state)
+    )
+    return dict(session.exec(query).all())
 
 
 # ---- delivering (used by the worker) ----
 def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[tuple]:
     """Lease due deliveries of active endpoints: (delivery id, attempts, body, event id, type, endpoint id, url,
     secret)."""
-    query = (select(WebhookDelivery.id, WebhookDelivery.attempts, WebhookDelivery.body, WebhookDelivery.event_id,
-                    WebhookDelivery.event_type, WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.secret)
-             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-             .where(WebhookDelivery.state == OutboxState.PENDING, WebhookDelivery.next_attempt_at <= now,
-                    WebhookEndpoint.active)
-             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit))
+    query = (
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.attempts,
+            WebhookDelivery.body,
+            WebhookDelivery.event_id,
+            WebhookDelivery.event_type,
+            WebhookEndpoint.id,
+            WebhookEndpoint.url,
+            WebhookEndpoint.secret,
+        )
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            WebhookDelivery.state == OutboxState.PENDING, WebhookDelivery.next_attempt_at <= now, WebhookEndpoint.active
+        )
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(limit)
+    )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
     rows = [tuple(row) for row in session.exec(query)]
     if rows:
-        session.exec(update(WebhookDelivery).where(WebhookDelivery.id.in_([r[0] for r in rows]))
-                     .values(next_attempt_at=now + lease))
+        session.exec(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_([r[0] for r in rows]))
+            .values(next_attempt_at=now + lease)
+        )
     return rows
 
 
-def record_attempt(session: Session, *, delivery_id: int, endpoint_id: int, attempts: int, now: datetime,
-                   status_code: int | None, error: str | None, max_attempts: int) -> str:
+def record_attempt(
+    session: Session,
+    *,
+    delivery_id: int,
+    endpoint_id: int,
+    attempts: int,
+    now: datetime,
+    status_code: int | None,
+    error: str | None,
+    max_attempts: int,
+) -> str:
     """Store one try and move the delivery on: delivered, retried later with backoff, or failed. Returns the
     new state."""
     ok = status_code is not None and 200 <= status_code < 300
-    session.add(WebhookAttempt(endpoint_id=endpoint_id, delivery_id=delivery_id, attempted_at=now,
-                               status_code=status_code, error=(error or None) and error[:300], ok=ok))
+    session.add(
+        WebhookAttempt(
+            endpoint_id=endpoint_id,
+            delivery_id=delivery_id,
+            attempted_at=now,
+            status_code=status_code,
+            error=(error or None) and error[:300],
+            ok=ok,
+        )
+    )
     tried = attempts + 1
     if ok:
         values = {"state": OutboxState.DELIVERED, "finished_at": now, "next_attempt_at": None}
@@ -240,8 +316,9 @@ def release(session: Session, *, delivery_ids: list[int], at: datetime) -> None:
 
 def prune(session: Session, *, now: datetime, limit: int = 1000) -> int:
     """Delete up to `limit` deliveries finished more than RETENTION ago, with their attempts."""
-    old = list(session.exec(select(WebhookDelivery.id).where(WebhookDelivery.finished_at < now - RETENTION)
-                            .limit(limit)))
+    old = list(
+        session.exec(select(WebhookDelivery.id).where(WebhookDelivery.finished_at < now - RETENTION).limit(limit))
+    )
     if old:
         session.exec(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(old)))
         session.exec(delete(WebhookDelivery).where(WebhookDelivery.id.in_(old)))

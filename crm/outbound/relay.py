@@ -1,4 +1,5 @@
 """The LINE webhook relay queue: raw bodies (with LINE's signature) waiting to be forwarded to a second URL."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -18,8 +19,12 @@ def enqueue(session: Session, *, body: bytes, signature: str, now: datetime) -> 
 def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[tuple[int, int, bytes, str]]:
     """Lease the oldest pending items up to the first one not yet due (bodies are forwarded in LINE's order, so
     one waiting for its retry holds back the later ones): (id, attempts, body, signature)."""
-    query = (select(RelayItem.id, RelayItem.attempts, RelayItem.body, RelayItem.signature, RelayItem.next_attempt_at)
-             .where(RelayItem.state == OutboxState.PENDING).order_by(RelayItem.id).limit(limit))
+    query = (
+        select(RelayItem.id, RelayItem.attempts, RelayItem.body, RelayItem.signature, RelayItem.next_attempt_at)
+        .where(RelayItem.state == OutboxState.PENDING)
+        .order_by(RelayItem.id)
+        .limit(limit)
+    )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = []
@@ -28,8 +33,9 @@ def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int) 
             break
         rows.append((item_id, attempts, body, signature))
     if rows:
-        session.exec(update(RelayItem).where(RelayItem.id.in_([r[0] for r in rows])).values(
-            next_attempt_at=now + lease))
+        session.exec(
+            update(RelayItem).where(RelayItem.id.in_([r[0] for r in rows])).values(next_attempt_at=now + lease)
+        )
     return rows
 
 
@@ -39,8 +45,16 @@ def release(session: Session, *, item_ids: list[int], at: datetime) -> None:
         session.exec(update(RelayItem).where(RelayItem.id.in_(item_ids)).values(next_attempt_at=at))
 
 
-def record_attempt(session: Session, *, item_id: int, attempts: int, now: datetime, status_code: int | None,
-                   error: str | None, max_attempts: int) -> None:
+def record_attempt(
+    session: Session,
+    *,
+    item_id: int,
+    attempts: int,
+    now: datetime,
+    status_code: int | None,
+    error: str | None,
+    max_attempts: int,
+) -> None:
     """A forwarded body is deleted (it holds personal messages); a failed one is retried with backoff, and
     kept as failed after the last attempt."""
     if status_code is not None and 200 <= status_code < 300:
@@ -58,8 +72,12 @@ def record_attempt(session: Session, *, item_id: int, attempts: int, now: dateti
 def status(session: Session) -> dict:
     """Pending and failed counts and the latest error, for the console."""
     counts = dict(session.exec(select(RelayItem.state, func.count()).group_by(RelayItem.state)).all())
-    last = session.exec(select(RelayItem).where(RelayItem.last_error.is_not(None))
-                        .order_by(RelayItem.id.desc()).limit(1)).first()
-    return {"pending": counts.get(OutboxState.PENDING, 0), "failed": counts.get(OutboxState.FAILED, 0),
-            "last_error": last.last_error if last else None,
-            "last_status_code": last.last_status_code if last else None}
+    last = session.exec(
+        select(RelayItem).where(RelayItem.last_error.is_not(None)).order_by(RelayItem.id.desc()).limit(1)
+    ).first()
+    return {
+        "pending": counts.get(OutboxState.PENDING, 0),
+        "failed": counts.get(OutboxState.FAILED, 0),
+        "last_error": last.last_error if last else None,
+        "last_status_code": last.last_status_code if last else None,
+    }

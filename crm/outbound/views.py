@@ -1,7 +1,8 @@
 """Settings › Webhooks: outbound endpoints (events, secret, recent attempts, test event) and the relay's status."""
+
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -12,10 +13,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.console.guard import current_actor, requires
 from crm.db import get_session
+from crm.outbound import outbox as webhook_outbox
+from crm.outbound import relay
 from crm.outbound.models import WebhookEndpoint
-from crm.outbound import relay, outbox as webhook_outbox
-from crm.staff.audit import record
 from crm.outbound.outbox import WebhookError
+from crm.staff.audit import record
 
 bp = Blueprint("webhooks", __name__, url_prefix="/settings/webhooks")
 PERMISSION = "settings.manage"
@@ -33,9 +35,13 @@ EVENT_LABELS = {
 class EndpointForm(FlaskForm):
     url = StringField(_l("URL"), validators=[Length(max=1000)])
     description = StringField(_l("Description"), validators=[Length(max=200)])
-    events = SelectMultipleField(_l("Events"), choices=[SelectChoice(name, name) for name in webhook_outbox.EVENTS],
-                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
-                                 validate_choice=False)
+    events = SelectMultipleField(
+        _l("Events"),
+        choices=[SelectChoice(name, name) for name in webhook_outbox.EVENTS],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validate_choice=False,
+    )
     active = BooleanField(_l("Active"), default=True)
 
 
@@ -52,9 +58,15 @@ def _endpoint(endpoint_id: int) -> WebhookEndpoint:
 
 def _index(form: EndpointForm, status: int = 200, error: str | None = None):
     db = get_session()
-    return render_template("webhooks/index.html", endpoints=webhook_outbox.list_endpoints(db), form=form,
-                           event_labels=EVENT_LABELS, error=error, relay_status=relay.status(db),
-                           relay_url=_relay_url()), status
+    return render_template(
+        "webhooks/index.html",
+        endpoints=webhook_outbox.list_endpoints(db),
+        form=form,
+        event_labels=EVENT_LABELS,
+        error=error,
+        relay_status=relay.status(db),
+        relay_url=_relay_url(),
+    ), status
 
 
 def _relay_url() -> str:
@@ -80,12 +92,23 @@ def create():
     db = get_session()
     actor = current_actor()
     try:
-        endpoint = webhook_outbox.create_endpoint(db, url=form.url.data, events=form.events.data or [],
-                                                  description=form.description.data, staff_id=actor.staff_id)
+        endpoint = webhook_outbox.create_endpoint(
+            db,
+            url=form.url.data,
+            events=form.events.data or [],
+            description=form.description.data,
+            staff_id=actor.staff_id,
+        )
     except WebhookError as error:
         return _index(form, 400, _(error.msgid, **error.params))
-    record(db, actor=actor, action="webhook.created", target_type="webhook_endpoint", target_id=endpoint.id,
-           after={"url": endpoint.url, "events": endpoint.events})
+    record(
+        db,
+        actor=actor,
+        action="webhook.created",
+        target_type="webhook_endpoint",
+        target_id=endpoint.id,
+        after={"url": endpoint.url, "events": endpoint.events},
+    )
     db.commit()
     flash(_("The endpoint was added. Give its signing secret to the receiver."), "success")
     return redirect(url_for("webhooks.show", endpoint_id=endpoint.id))
@@ -93,10 +116,16 @@ def create():
 
 def _show(endpoint: WebhookEndpoint, form: EndpointForm, status: int = 200, error: str | None = None):
     db = get_session()
-    return render_template("webhooks/show.html", endpoint=endpoint, form=form, button=ButtonForm(),
-                           attempts=webhook_outbox.recent_attempts(db, endpoint.id),
-                           counts=webhook_outbox.state_counts(db, endpoint.id), event_labels=EVENT_LABELS,
-                           error=error), status
+    return render_template(
+        "webhooks/show.html",
+        endpoint=endpoint,
+        form=form,
+        button=ButtonForm(),
+        attempts=webhook_outbox.recent_attempts(db, endpoint.id),
+        counts=webhook_outbox.state_counts(db, endpoint.id),
+        event_labels=EVENT_LABELS,
+        error=error,
+    ), status
 
 
 @bp.get("/<int:endpoint_id>")
@@ -104,8 +133,13 @@ def _show(endpoint: WebhookEndpoint, form: EndpointForm, status: int = 200, erro
 def show(endpoint_id: int):
     """One endpoint: its settings, secret, delivery counts and latest attempts (Japan time)."""
     endpoint = _endpoint(endpoint_id)
-    form = EndpointForm(formdata=None, url=endpoint.url, description=endpoint.description,
-                        events=endpoint.events.split(), active=endpoint.active)
+    form = EndpointForm(
+        formdata=None,
+        url=endpoint.url,
+        description=endpoint.description,
+        events=endpoint.events.split(),
+        active=endpoint.active,
+    )
     return _show(endpoint, form)
 
 
@@ -118,13 +152,25 @@ def update(endpoint_id: int):
         return _show(endpoint, form, 400)
     db = get_session()
     try:
-        webhook_outbox.update_endpoint(db, endpoint, url=form.url.data, events=form.events.data or [],
-                                       description=form.description.data, active=bool(form.active.data))
+        webhook_outbox.update_endpoint(
+            db,
+            endpoint,
+            url=form.url.data,
+            events=form.events.data or [],
+            description=form.description.data,
+            active=bool(form.active.data),
+        )
     except WebhookError as error:
         db.rollback()
         return _show(_endpoint(endpoint_id), form, 400, _(error.msgid, **error.params))
-    record(db, actor=current_actor(), action="webhook.updated", target_type="webhook_endpoint",
-           target_id=endpoint.id, after={"url": endpoint.url, "events": endpoint.events, "active": endpoint.active})
+    record(
+        db,
+        actor=current_actor(),
+        action="webhook.updated",
+        target_type="webhook_endpoint",
+        target_id=endpoint.id,
+        after={"url": endpoint.url, "events": endpoint.events, "active": endpoint.active},
+    )
     db.commit()
     flash(_("The endpoint was saved."), "success")
     return redirect(url_for("webhooks.show", endpoint_id=endpoint.id))
@@ -151,8 +197,14 @@ def delete(endpoint_id: int):
     if not ButtonForm().validate_on_submit():
         abort(400)
     db = get_session()
-    record(db, actor=current_actor(), action="webhook.deleted", target_type="webhook_endpoint",
-           target_id=endpoint.id, before={"url": endpoint.url, "events": endpoint.events})
+    record(
+        db,
+        actor=current_actor(),
+        action="webhook.deleted",
+        target_type="webhook_endpoint",
+        target_id=endpoint.id,
+        before={"url": endpoint.url, "events": endpoint.events},
+    )
     webhook_outbox.delete_endpoint(db, endpoint)
     db.commit()
     flash(_("The endpoint was deleted."), "success")

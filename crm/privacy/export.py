@@ -4,21 +4,22 @@ Both formats are generators of text chunks, one keyset batch of friends at a tim
 so memory stays bounded however many friends there are. CSV column names are stable keys (not translated) and
 match what the CSV import recognises, so an export can be imported again.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Iterator
 
 from sqlmodel import Session
 
 from crm.csv_cells import safe_cell
 from crm.fields.service import list_definitions
-from crm.privacy.friend_data import PROFILE_COLUMNS, friend_records
 from crm.friends.pages import id_batches
 from crm.friends.query import FriendFilter
+from crm.privacy.friend_data import PROFILE_COLUMNS, friend_records
 
 EVERYONE = FriendFilter()
 
@@ -45,9 +46,14 @@ def csv_row(item: dict, field_keys: list[str]) -> list[str]:
     """One friend as CSV cells; lists are joined one item per line, every cell formula-escaped."""
     answers = [f"{a['survey']} / {a['question']}: {a['answer'] or ''}" for a in item["answers"]]
     clicks = [f"{c['clicked_at']} {c['url'] or ''}" for c in item["clicks"]]
-    cells = [*(item[name] for name in PROFILE_COLUMNS), ", ".join(item["tags"]),
-             *(item["fields"].get(key) for key in field_keys),
-             "\n\n".join(note["body"] for note in item["notes"]), "\n".join(answers), "\n".join(clicks)]
+    cells = [
+        *(item[name] for name in PROFILE_COLUMNS),
+        ", ".join(item["tags"]),
+        *(item["fields"].get(key) for key in field_keys),
+        "\n\n".join(note["body"] for note in item["notes"]),
+        "\n".join(answers),
+        "\n".join(clicks),
+    ]
     return [safe_cell(cell) for cell in cells]
 
 

@@ -4,6 +4,7 @@ dicts: the full export and the per-friend export both read through here, a batch
 Survey tables belong to the `surveys` package, which crm does not import: they are named here with
 sqlalchemy's lightweight table()/column() (the names are fixed by migration 0005).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -13,20 +14,39 @@ from sqlmodel import Session
 
 from crm.fields.models import FieldDefinition, FieldValue
 from crm.friends.models import Friend, Note
-from crm.tracking.models import LinkClick, TrackedLink
 from crm.friends.pages import tags_of
 from crm.timeutil import UTCDateTime, to_tokyo
+from crm.tracking.models import LinkClick, TrackedLink
 
 SURVEY = table("survey", column("id"), column("title"))
 SURVEY_RESPONSE = table("survey_response", column("id"), column("survey_id"), column("friend_id"))
 SURVEY_QUESTION = table("survey_question", column("id"), column("text"))
 SURVEY_CHOICE = table("survey_choice", column("id"), column("label"))
-SURVEY_ANSWER = table("survey_answer", column("id"), column("response_id"), column("question_id"),
-                      column("friend_id"), column("choice_id"), column("text"),
-                      column("answered_at", UTCDateTime()))
-PROFILE_COLUMNS = ("id", "line_user_id", "display_name", "picture_url", "language", "status_message", "status",
-                   "follow_count", "first_followed_at", "last_followed_at", "blocked_at", "last_interaction_at",
-                   "created_at")
+SURVEY_ANSWER = table(
+    "survey_answer",
+    column("id"),
+    column("response_id"),
+    column("question_id"),
+    column("friend_id"),
+    column("choice_id"),
+    column("text"),
+    column("answered_at", UTCDateTime()),
+)
+PROFILE_COLUMNS = (
+    "id",
+    "line_user_id",
+    "display_name",
+    "picture_url",
+    "language",
+    "status_message",
+    "status",
+    "follow_count",
+    "first_followed_at",
+    "last_followed_at",
+    "blocked_at",
+    "last_interaction_at",
+    "created_at",
+)
 
 
 def iso(value) -> str | None:
@@ -39,18 +59,24 @@ def profiles(session: Session, friend_ids: list[int]) -> list[dict]:
     cols = [getattr(Friend, name) for name in PROFILE_COLUMNS]
     query = select(*cols).where(Friend.id.in_(friend_ids)).order_by(Friend.id)
     rows = session.connection().execute(query).all()
-    return [{name: iso(value) if name.endswith("_at") else value for name, value in zip(PROFILE_COLUMNS, row)}
-            for row in rows]
+    return [
+        {name: iso(value) if name.endswith("_at") else value for name, value in zip(PROFILE_COLUMNS, row, strict=False)}
+        for row in rows
+    ]
 
 
 def related(session: Session, friend_ids: list[int]) -> dict[int, dict]:
     """Per friend id: tags (names), fields (key -> value), notes, survey answers and clicks."""
-    found: dict[int, dict] = {fid: {"tags": [], "fields": {}, "notes": [], "answers": [], "clicks": []}
-                              for fid in friend_ids}
+    found: dict[int, dict] = {
+        fid: {"tags": [], "fields": {}, "notes": [], "answers": [], "clicks": []} for fid in friend_ids
+    }
     for fid, rows in tags_of(session, friend_ids).items():
         found[fid]["tags"] = [row.name for row in rows]
-    values = (select(FieldValue.friend_id, FieldDefinition.key, FieldValue.value)
-              .join(FieldDefinition, FieldDefinition.id == FieldValue.field_id).where(FieldValue.friend_id.in_(friend_ids)))
+    values = (
+        select(FieldValue.friend_id, FieldDefinition.key, FieldValue.value)
+        .join(FieldDefinition, FieldDefinition.id == FieldValue.field_id)
+        .where(FieldValue.friend_id.in_(friend_ids))
+    )
     for fid, key, value in session.connection().execute(values):
         found[fid]["fields"][key] = value
     for fid, items in _notes(session, friend_ids).items():
@@ -64,8 +90,11 @@ def related(session: Session, friend_ids: list[int]) -> dict[int, dict]:
 
 def _notes(session: Session, friend_ids: list[int]) -> dict[int, list]:
     found: dict[int, list] = defaultdict(list)
-    query = (select(Note.friend_id, Note.body, Note.created_at, Note.updated_at)
-             .where(Note.friend_id.in_(friend_ids)).order_by(Note.friend_id, Note.created_at, Note.id))
+    query = (
+        select(Note.friend_id, Note.body, Note.created_at, Note.updated_at)
+        .where(Note.friend_id.in_(friend_ids))
+        .order_by(Note.friend_id, Note.created_at, Note.id)
+    )
     for fid, body, created, updated in session.connection().execute(query):
         found[fid].append({"body": body, "created_at": iso(created), "updated_at": iso(updated)})
     return found
@@ -73,22 +102,41 @@ def _notes(session: Session, friend_ids: list[int]) -> dict[int, list]:
 
 def _answers(session: Session, friend_ids: list[int]) -> dict[int, list]:
     a, q, c, r, s = SURVEY_ANSWER, SURVEY_QUESTION, SURVEY_CHOICE, SURVEY_RESPONSE, SURVEY
-    query = (select(a.c.friend_id, s.c.title, q.c.text, c.c.label, a.c.text, a.c.answered_at)
-             .join(r, r.c.id == a.c.response_id).join(s, s.c.id == r.c.survey_id)
-             .join(q, q.c.id == a.c.question_id).outerjoin(c, c.c.id == a.c.choice_id)
-             .where(a.c.friend_id.in_(friend_ids)).order_by(a.c.friend_id, a.c.id))
+    query = (
+        select(a.c.friend_id, s.c.title, q.c.text, c.c.label, a.c.text, a.c.answered_at)
+        .join(r, r.c.id == a.c.response_id)
+        .join(s, s.c.id == r.c.survey_id)
+        .join(q, q.c.id == a.c.question_id)
+        .outerjoin(c, c.c.id == a.c.choice_id)
+        .where(a.c.friend_id.in_(friend_ids))
+        .order_by(a.c.friend_id, a.c.id)
+    )
     found: dict[int, list] = defaultdict(list)
     for fid, survey, question, choice, text, at in session.connection().execute(query):
-        found[fid].append({"survey": survey, "question": question, "answer": choice if choice is not None else text,
-                           "answered_at": iso(at)})
+        found[fid].append(
+            {
+                "survey": survey,
+                "question": question,
+                "answer": choice if choice is not None else text,
+                "answered_at": iso(at),
+            }
+        )
     return found
 
 
 def _clicks(session: Session, friend_ids: list[int]) -> dict[int, list]:
-    query = (select(LinkClick.friend_id, TrackedLink.destination, LinkClick.broadcast_id, LinkClick.clicked_at,
-                    LinkClick.user_agent)
-             .join(TrackedLink, TrackedLink.id == LinkClick.link_id, isouter=True)
-             .where(LinkClick.friend_id.in_(friend_ids)).order_by(LinkClick.friend_id, LinkClick.id))
+    query = (
+        select(
+            LinkClick.friend_id,
+            TrackedLink.destination,
+            LinkClick.broadcast_id,
+            LinkClick.clicked_at,
+            LinkClick.user_agent,
+        )
+        .join(TrackedLink, TrackedLink.id == LinkClick.link_id, isouter=True)
+        .where(LinkClick.friend_id.in_(friend_ids))
+        .order_by(LinkClick.friend_id, LinkClick.id)
+    )
     found: dict[int, list] = defaultdict(list)
     for fid, url, broadcast_id, at, agent in session.connection().execute(query):
         found[fid].append({"url": url, "broadcast_id": broadcast_id, "clicked_at": iso(at), "user_agent": agent})

@@ -9,25 +9,26 @@ person follows again, the webhook creates a new friend record. It cannot be undo
 Other packages holding friend data register a scrubber with `on_erase(callback)`; it runs in the same
 transaction as callback(session, friend_id=..., line_user_id=...) and returns how many rows it changed.
 """
+
 from __future__ import annotations
 
 import secrets
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
-from crm.staff.models import AuditEntry
-from crm.tracking.models import ClickAction, LinkClick, LinkToken
+from crm.broadcasts.models import TestFriend
+from crm.errors import N_, TranslatableError
 from crm.fields.models import FieldValue
 from crm.friends.models import Friend, FriendStatus, Message, Note
 from crm.imports.models import ImportJob, ImportStatus
-from crm.richmenus.models import RichMenuLink, RichMenuRelink
-from crm.broadcasts.models import TestFriend
-from crm.webhook.models import WebhookEvent
-from crm.staff.audit import Actor, record
 from crm.privacy.friend_data import SURVEY_ANSWER, friend_records, iso
-from crm.errors import N_, TranslatableError
+from crm.richmenus.models import RichMenuLink, RichMenuRelink
+from crm.staff.audit import Actor, record
+from crm.staff.models import AuditEntry
+from crm.tracking.models import ClickAction, LinkClick, LinkToken
+from crm.webhook.models import WebhookEvent
 
 ERASED_PREFIX = "erased:"
 ERASED_PAYLOAD = '{"erased": true}'
@@ -56,8 +57,11 @@ def friend_export(session: Session, friend_id: int) -> dict:
     records = friend_records(session, [friend_id])
     if not records:
         raise ErasureError(N_("This friend no longer exists."))
-    query = (select(Message.direction, Message.message_type, Message.text, Message.created_at)
-             .where(Message.friend_id == friend_id).order_by(Message.created_at, Message.id))
+    query = (
+        select(Message.direction, Message.message_type, Message.text, Message.created_at)
+        .where(Message.friend_id == friend_id)
+        .order_by(Message.created_at, Message.id)
+    )
     messages = [{"direction": d, "type": t, "text": text, "at": iso(at)} for d, t, text, at in session.exec(query)]
     return {**records[0], "messages": messages}
 
@@ -72,8 +76,9 @@ def erase_friend(session: Session, *, friend_id: int, actor: Actor) -> dict[str,
     old_user_id = friend.line_user_id
     counts = _scrub_rows(session, friend_id, old_user_id)
     for scrubber in tuple(_scrubbers):
-        counts[getattr(scrubber, "__name__", "other")] = scrubber(session, friend_id=friend_id,
-                                                                 line_user_id=old_user_id)
+        counts[getattr(scrubber, "__name__", "other")] = scrubber(
+            session, friend_id=friend_id, line_user_id=old_user_id
+        )
     friend.line_user_id = ERASED_PREFIX + secrets.token_hex(16)
     # Setting display_name fires the SQLite FTS trigger that removes the name from friend_search.
     friend.display_name = friend.picture_url = friend.language = friend.status_message = None
@@ -88,6 +93,7 @@ def erase_friend(session: Session, *, friend_id: int, actor: Actor) -> dict[str,
 
 def _scrub_rows(session: Session, friend_id: int, user_id: str) -> dict[str, int]:
     """Delete or blank the friend's personal values in the crm tables and the survey answers."""
+
     def run(statement) -> int:
         return session.exec(statement).rowcount
 
@@ -95,23 +101,43 @@ def _scrub_rows(session: Session, friend_id: int, user_id: str) -> dict[str, int
         "notes": run(delete(Note).where(Note.friend_id == friend_id)),
         "field_values": run(delete(FieldValue).where(FieldValue.friend_id == friend_id)),
         "messages": run(update(Message).where(Message.friend_id == friend_id).values(text=None)),
-        "webhook_events": run(update(WebhookEvent).where(or_(WebhookEvent.friend_id == friend_id,
-                                                            WebhookEvent.line_user_id == user_id,
-                                                            WebhookEvent.source_id == user_id))
-                              .values(payload=ERASED_PAYLOAD, line_user_id=None, source_id=None)),
+        "webhook_events": run(
+            update(WebhookEvent)
+            .where(
+                or_(
+                    WebhookEvent.friend_id == friend_id,
+                    WebhookEvent.line_user_id == user_id,
+                    WebhookEvent.source_id == user_id,
+                )
+            )
+            .values(payload=ERASED_PAYLOAD, line_user_id=None, source_id=None)
+        ),
         "link_tokens": run(delete(LinkToken).where(LinkToken.friend_id == friend_id)),
-        "click_user_agents": run(update(LinkClick).where(LinkClick.friend_id == friend_id,
-                                                         LinkClick.user_agent.is_not(None)).values(user_agent=None)),
-        "answer_texts": run(update(SURVEY_ANSWER).where(SURVEY_ANSWER.c.friend_id == friend_id,
-                                                        SURVEY_ANSWER.c.text.is_not(None)).values(text=None)),
+        "click_user_agents": run(
+            update(LinkClick)
+            .where(LinkClick.friend_id == friend_id, LinkClick.user_agent.is_not(None))
+            .values(user_agent=None)
+        ),
+        "answer_texts": run(
+            update(SURVEY_ANSWER)
+            .where(SURVEY_ANSWER.c.friend_id == friend_id, SURVEY_ANSWER.c.text.is_not(None))
+            .values(text=None)
+        ),
         "test_friend": run(delete(TestFriend).where(TestFriend.friend_id == friend_id)),
         # Queued work that would address the old LINE user id (which no longer exists here).
-        "queued": sum(run(delete(model).where(model.friend_id == friend_id))
-                      for model in (ClickAction, RichMenuLink, RichMenuRelink)),
+        "queued": sum(
+            run(delete(model).where(model.friend_id == friend_id))
+            for model in (ClickAction, RichMenuLink, RichMenuRelink)
+        ),
         # An import not applied yet keeps its file, which may name this friend: drop the file.
-        "import_files": run(update(ImportJob).where(ImportJob.content.contains(user_id))
-                            .values(content=None, status=ImportStatus.DISCARDED)),
-        "audit_snapshots": run(update(AuditEntry).where(AuditEntry.target_type == "friend",
-                                                        AuditEntry.target_id == str(friend_id))
-                               .values(before=None, after=None)),
+        "import_files": run(
+            update(ImportJob)
+            .where(ImportJob.content.contains(user_id))
+            .values(content=None, status=ImportStatus.DISCARDED)
+        ),
+        "audit_snapshots": run(
+            update(AuditEntry)
+            .where(AuditEntry.target_type == "friend", AuditEntry.target_id == str(friend_id))
+            .values(before=None, after=None)
+        ),
     }

@@ -1,9 +1,20 @@
 """Data export and erasure pages: the full export (CSV / JSON Lines), a friend's data (JSON) and erasure."""
+
 from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlmodel import Session
@@ -12,7 +23,8 @@ from wtforms import StringField
 from crm.console.guard import current_actor, requires
 from crm.db import get_engine, get_session
 from crm.friends.models import Friend
-from crm.privacy import export, service as privacy
+from crm.privacy import export
+from crm.privacy import service as privacy
 from crm.staff.audit import record
 from crm.timeutil import to_tokyo, utcnow
 
@@ -45,13 +57,15 @@ def exports():
 def export_all(fmt: str):
     """Every friend with tags, fields, notes, answers and clicks, streamed in keyset batches; audited."""
     db, now = get_session(), utcnow()
-    record(db, actor=current_actor(), action="friends.exported_all", target_type="friend_list",
-           after={"format": fmt})
+    record(db, actor=current_actor(), action="friends.exported_all", target_type="friend_list", after={"format": fmt})
     db.commit()
     mimetype, chunks = FORMATS[fmt]
     name = f"friends-all-{to_tokyo(now):%Y%m%d-%H%M}.{fmt}"
-    return Response(stream_with_context(_stream(get_engine(current_app), chunks, now)), mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        stream_with_context(_stream(get_engine(current_app), chunks, now)),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _stream(engine, chunks, now):
@@ -69,8 +83,11 @@ def friend_data(friend_id: int):
     body = json.dumps(privacy.friend_export(db, friend_id), ensure_ascii=False, indent=2)
     record(db, actor=current_actor(), action="friend.data_exported", target_type="friend", target_id=friend_id)
     db.commit()
-    return Response(body, mimetype="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="friend-{friend_id}.json"'})
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="friend-{friend_id}.json"'},
+    )
 
 
 @bp.route("/friends/<int:friend_id>/erase", methods=["GET", "POST"])

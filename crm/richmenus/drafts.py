@@ -1,4 +1,5 @@
 """Rich menu drafts: create, change, attach an image, delete; every change audited, nothing sent to LINE here."""
+
 from __future__ import annotations
 
 import hashlib
@@ -6,10 +7,23 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
+from crm.richmenus.image_check import check_image
+from crm.richmenus.layouts import (
+    CUSTOM,
+    LAYOUTS,
+    N_,
+    Area,
+    RichMenuError,
+    apply_layout,
+    clean_alias,
+    clean_areas,
+    clean_texts,
+    dump_areas,
+    load_areas,
+    size_of,
+)
 from crm.richmenus.models import RichMenu, RichMenuImage, RichMenuStatus
 from crm.staff.audit import Actor, record
-from crm.richmenus.image_check import check_image
-from crm.richmenus.layouts import CUSTOM, LAYOUTS, N_, Area, RichMenuError, apply_layout, clean_alias, clean_areas, clean_texts, dump_areas, load_areas, size_of
 from crm.timeutil import utcnow
 
 
@@ -66,16 +80,24 @@ def aliases(session: Session, *, except_menu: int | None = None) -> dict[str, Ri
 
 def snapshot(menu: RichMenu) -> dict:
     """The audited state of a menu."""
-    return {"name": menu.name, "chat_bar_text": menu.chat_bar_text, "size": menu.size, "layout": menu.layout,
-            "selected": menu.selected, "alias_id": menu.alias_id, "areas": menu.areas}
+    return {
+        "name": menu.name,
+        "chat_bar_text": menu.chat_bar_text,
+        "size": menu.size,
+        "layout": menu.layout,
+        "selected": menu.selected,
+        "alias_id": menu.alias_id,
+        "areas": menu.areas,
+    }
 
 
 def _check_switch_targets(session: Session, areas: list[Area], menu_id: int | None) -> None:
     known = aliases(session, except_menu=menu_id)
     for number, area in enumerate(areas, start=1):
         if area.action is not None and area.action.kind == "switch" and area.action.value not in known:
-            raise RichMenuError(N_("Area %(number)d: no other menu has the tab ID “%(alias)s”."),
-                                number=number, alias=area.action.value)
+            raise RichMenuError(
+                N_("Area %(number)d: no other menu has the tab ID “%(alias)s”."), number=number, alias=area.action.value
+            )
 
 
 def _check_alias_free(session: Session, alias_id: str | None, menu_id: int | None) -> None:
@@ -112,12 +134,25 @@ def clean_spec(session: Session, spec: MenuSpec, menu_id: int | None = None) -> 
 def create_menu(session: Session, *, spec: MenuSpec, actor: Actor) -> RichMenu:
     """Create a draft menu."""
     spec = clean_spec(session, spec)
-    menu = RichMenu(name=spec.name, chat_bar_text=spec.chat_bar_text, size=spec.size, layout=spec.layout,
-                    selected=spec.selected, alias_id=spec.alias_id, areas=dump_areas(spec.areas))
+    menu = RichMenu(
+        name=spec.name,
+        chat_bar_text=spec.chat_bar_text,
+        size=spec.size,
+        layout=spec.layout,
+        selected=spec.selected,
+        alias_id=spec.alias_id,
+        areas=dump_areas(spec.areas),
+    )
     session.add(menu)
     session.flush()
-    record(session, actor=actor, action="richmenu.created", target_type="rich_menu", target_id=menu.id,
-           after=snapshot(menu))
+    record(
+        session,
+        actor=actor,
+        action="richmenu.created",
+        target_type="rich_menu",
+        target_id=menu.id,
+        after=snapshot(menu),
+    )
     return menu
 
 
@@ -133,8 +168,15 @@ def update_menu(session: Session, *, menu_id: int, spec: MenuSpec, actor: Actor)
         return False
     _touch(menu)
     session.flush()
-    record(session, actor=actor, action="richmenu.updated", target_type="rich_menu", target_id=menu.id,
-           before=before, after=after)
+    record(
+        session,
+        actor=actor,
+        action="richmenu.updated",
+        target_type="rich_menu",
+        target_id=menu.id,
+        before=before,
+        after=after,
+    )
     return True
 
 
@@ -153,9 +195,20 @@ def set_image(session: Session, *, menu_id: int, data: bytes, actor: Actor) -> R
     session.add(image)
     _touch(menu)
     session.flush()
-    record(session, actor=actor, action="richmenu.image_uploaded", target_type="rich_menu", target_id=menu_id,
-           after={"content_type": image.content_type, "width": image.width, "height": image.height,
-                  "bytes": image.byte_size, "sha256": hashlib.sha256(data).hexdigest()})
+    record(
+        session,
+        actor=actor,
+        action="richmenu.image_uploaded",
+        target_type="rich_menu",
+        target_id=menu_id,
+        after={
+            "content_type": image.content_type,
+            "width": image.width,
+            "height": image.height,
+            "bytes": image.byte_size,
+            "sha256": hashlib.sha256(data).hexdigest(),
+        },
+    )
     return image
 
 
@@ -167,8 +220,7 @@ def delete_menu(session: Session, *, menu_id: int, actor: Actor) -> None:
     before = snapshot(menu)
     session.delete(menu)
     session.flush()
-    record(session, actor=actor, action="richmenu.deleted", target_type="rich_menu", target_id=menu_id,
-           before=before)
+    record(session, actor=actor, action="richmenu.deleted", target_type="rich_menu", target_id=menu_id, before=before)
 
 
 def publish_problems(session: Session, menu: RichMenu) -> list[tuple[str, dict]]:
@@ -179,10 +231,20 @@ def publish_problems(session: Session, menu: RichMenu) -> list[tuple[str, dict]]
     if image is None:
         problems.append((N_("Upload the menu's image first."), {}))
     elif (image.width, image.height) != expected:
-        problems.append((N_("The image is %(width)d × %(height)d but the menu is now %(expected_width)d × "
-                            "%(expected_height)d; upload a new image."),
-                         {"width": image.width, "height": image.height, "expected_width": expected[0],
-                          "expected_height": expected[1]}))
+        problems.append(
+            (
+                N_(
+                    "The image is %(width)d × %(height)d but the menu is now %(expected_width)d × "
+                    "%(expected_height)d; upload a new image."
+                ),
+                {
+                    "width": image.width,
+                    "height": image.height,
+                    "expected_width": expected[0],
+                    "expected_height": expected[1],
+                },
+            )
+        )
     for number, area in enumerate(areas_of(menu), start=1):
         if area.action is None:
             problems.append((N_("Area %(number)d has no action yet."), {"number": number}))
@@ -191,4 +253,3 @@ def publish_problems(session: Session, menu: RichMenu) -> list[tuple[str, dict]]
     except RichMenuError as error:
         problems += error.problems
     return problems
-

@@ -1,4 +1,5 @@
 """Forms of the rich menu builder, image upload, publishing and tag rules."""
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -9,8 +10,19 @@ from wtforms import BooleanField, FieldList, Form, FormField, IntegerField, Sele
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from crm.richmenus.layouts import ACTION_KINDS, ACTION_LABELS, CUSTOM, CUSTOM_LABEL, LAYOUTS, MAX_AREAS, SIZE_LABELS, SIZES, Action, Area
 from crm.richmenus.drafts import MenuSpec
+from crm.richmenus.layouts import (
+    ACTION_KINDS,
+    ACTION_LABELS,
+    CUSTOM,
+    CUSTOM_LABEL,
+    LAYOUTS,
+    MAX_AREAS,
+    SIZE_LABELS,
+    SIZES,
+    Action,
+    Area,
+)
 
 BOUND = [Optional(), NumberRange(min=0, max=10000)]
 
@@ -21,7 +33,8 @@ def size_choices() -> list[SelectChoice]:
 
 def layout_choices() -> list[SelectChoice]:
     return [SelectChoice(key, _(label)) for key, (label, *_rest) in LAYOUTS.items()] + [
-        SelectChoice(CUSTOM, _(CUSTOM_LABEL))]
+        SelectChoice(CUSTOM, _(CUSTOM_LABEL))
+    ]
 
 
 class AreaForm(Form):
@@ -62,13 +75,19 @@ class NewMenuForm(FlaskForm):
     def spec(self) -> MenuSpec:
         """A new menu with the layout's areas and no actions yet."""
         whole_image = Area(0, 0, *SIZES.get(self.size.data, (1, 1)))
-        return MenuSpec(self.name.data, self.chat_bar_text.data, self.size.data, self.layout.data,
-                        areas=[whole_image] if self.layout.data == CUSTOM else [])
+        return MenuSpec(
+            self.name.data,
+            self.chat_bar_text.data,
+            self.size.data,
+            self.layout.data,
+            areas=[whole_image] if self.layout.data == CUSTOM else [],
+        )
 
 
 class MenuForm(NewMenuForm):
-    alias_id = StringField(_l("Tab ID for switching to this menu (a–z, 0–9, - and _; optional)"),
-                           validators=[Optional(), Length(max=32)])
+    alias_id = StringField(
+        _l("Tab ID for switching to this menu (a–z, 0–9, - and _; optional)"), validators=[Optional(), Length(max=32)]
+    )
     selected = BooleanField(_l("Show the menu open when the chat opens"))
     areas = FieldList(FormField(AreaForm), max_entries=MAX_AREAS)
 
@@ -76,7 +95,8 @@ class MenuForm(NewMenuForm):
         """Fill the action and survey pickers of every area row."""
         kinds = [SelectChoice("", _("— none yet —"))] + [SelectChoice(k, _(ACTION_LABELS[k])) for k in ACTION_KINDS]
         surveys = [SelectChoice("", _("— type the data instead —"))] + [
-            SelectChoice(data, label) for label, data in survey_choices]
+            SelectChoice(data, label) for label, data in survey_choices
+        ]
         for entry in self.areas:
             entry.kind.choices, entry.survey.choices = kinds, surveys
 
@@ -87,13 +107,22 @@ class MenuForm(NewMenuForm):
             areas = [area for area in areas if area is not None]
         else:
             areas = [area or Area(0, 0, 0, 0) for area in areas]
-        return MenuSpec(self.name.data, self.chat_bar_text.data, self.size.data, self.layout.data,
-                        bool(self.selected.data), self.alias_id.data, areas)
+        return MenuSpec(
+            self.name.data,
+            self.chat_bar_text.data,
+            self.size.data,
+            self.layout.data,
+            bool(self.selected.data),
+            self.alias_id.data,
+            areas,
+        )
 
 
 class ImageForm(FlaskForm):
-    image = FileField(_l("Image (JPEG or PNG, at most 1 MB, exactly the menu's size)"),
-                      validators=[FileRequired(_l("Choose an image file to upload."))])
+    image = FileField(
+        _l("Image (JPEG or PNG, at most 1 MB, exactly the menu's size)"),
+        validators=[FileRequired(_l("Choose an image file to upload."))],
+    )
 
 
 class PublishForm(FlaskForm):

@@ -1,4 +1,5 @@
 """Rich menu image checks done before LINE is called: type by magic bytes, size in bytes and pixels (Pillow)."""
+
 from __future__ import annotations
 
 import io
@@ -37,13 +38,19 @@ def rule_problems(width: int, height: int, expected: tuple[int, int]) -> list[tu
     if height < MIN_HEIGHT:
         problems.append((N_("The image is %(height)d pixels high; LINE needs at least 250."), {"height": height}))
     if height and width / height < MIN_RATIO:
-        problems.append((N_("The image's width ÷ height is %(ratio).3f; LINE needs at least 1.45."),
-                         {"ratio": width / height}))
+        problems.append(
+            (N_("The image's width ÷ height is %(ratio).3f; LINE needs at least 1.45."), {"ratio": width / height})
+        )
     if (width, height) != expected:
-        problems.append((N_("The image is %(width)d × %(height)d but this menu's size is %(expected_width)d × "
-                            "%(expected_height)d. Use an image of exactly that size, or change the menu's size."),
-                         {"width": width, "height": height, "expected_width": expected[0],
-                          "expected_height": expected[1]}))
+        problems.append(
+            (
+                N_(
+                    "The image is %(width)d × %(height)d but this menu's size is %(expected_width)d × "
+                    "%(expected_height)d. Use an image of exactly that size, or change the menu's size."
+                ),
+                {"width": width, "height": height, "expected_width": expected[0], "expected_height": expected[1]},
+            )
+        )
     return problems
 
 
@@ -51,8 +58,9 @@ def _open(data: bytes, kind: str) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data), formats=[kind])
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise RichMenuError(N_("The file starts like a %(kind)s image but cannot be read as one."),
-                            kind=kind) from error
+        raise RichMenuError(
+            N_("The file starts like a %(kind)s image but cannot be read as one."), kind=kind
+        ) from error
     return image
 
 
@@ -70,11 +78,13 @@ def check_image(data: bytes, *, expected: tuple[int, int]) -> CheckedImage:
         raise RichMenuError(N_("Choose an image file to upload."))
     kind = image_format(data)
     if kind is None:
-        raise RichMenuError(N_("Only JPEG and PNG images can be used, and this file is neither "
-                               "(whatever its name says)."))
+        raise RichMenuError(
+            N_("Only JPEG and PNG images can be used, and this file is neither (whatever its name says).")
+        )
     if len(data) > MAX_IMAGE_BYTES:
-        raise RichMenuError(N_("The image is %(bytes)s bytes; LINE accepts at most 1 MB (1,048,576 bytes)."),
-                            bytes=f"{len(data):,}")
+        raise RichMenuError(
+            N_("The image is %(bytes)s bytes; LINE accepts at most 1 MB (1,048,576 bytes)."), bytes=f"{len(data):,}"
+        )
     image = _open(data, kind)
     with image:
         width, height = image.size

@@ -1,4 +1,5 @@
 """The rich-menu relink tick: link queued friends to the menu their tags call for."""
+
 from __future__ import annotations
 
 import logging
@@ -9,9 +10,7 @@ from crm.db import session_scope
 from crm.line.client import LineApiError, LineClient
 from crm.richmenus import rules as richmenu_rules
 
-
 log = logging.getLogger("crm.jobs")
-
 
 
 def apply_rich_menu_relinks(engine: Engine, line: LineClient, *, max_rounds: int = 50) -> int:

@@ -1,10 +1,11 @@
 """Rich menu builder rules: sizes, layout templates, areas and their actions, checked against LINE's limits."""
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 from urllib.parse import quote, urlsplit
 
 from crm.chat.service import utf16_length
@@ -19,7 +20,7 @@ class RichMenuError(ValueError):
         self.problems = [(msgid, params)]
 
     @classmethod
-    def many(cls, problems: list[tuple[str, dict]]) -> "RichMenuError":
+    def many(cls, problems: list[tuple[str, dict]]) -> RichMenuError:
         """One error carrying several problems."""
         error = cls(problems[0][0], **problems[0][1])
         error.problems = list(problems)
@@ -40,13 +41,25 @@ CUSTOM = "custom"
 
 # key -> (label, columns, rows, cells as (column, row, column span, row span)), after LINE's own templates.
 LAYOUTS = {
-    "grid6": (N_("6 areas: 3 × 2"), 3, 2, ((0, 0, 1, 1), (1, 0, 1, 1), (2, 0, 1, 1),
-                                             (0, 1, 1, 1), (1, 1, 1, 1), (2, 1, 1, 1))),
+    "grid6": (
+        N_("6 areas: 3 × 2"),
+        3,
+        2,
+        ((0, 0, 1, 1), (1, 0, 1, 1), (2, 0, 1, 1), (0, 1, 1, 1), (1, 1, 1, 1), (2, 1, 1, 1)),
+    ),
     "grid4": (N_("4 areas: 2 × 2"), 2, 2, ((0, 0, 1, 1), (1, 0, 1, 1), (0, 1, 1, 1), (1, 1, 1, 1))),
-    "top1_bottom3": (N_("4 areas: 1 wide on top, 3 below"), 3, 2,
-                     ((0, 0, 3, 1), (0, 1, 1, 1), (1, 1, 1, 1), (2, 1, 1, 1))),
-    "left1_right2": (N_("3 areas: 1 large on the left, 2 on the right"), 3, 2,
-                     ((0, 0, 2, 2), (2, 0, 1, 1), (2, 1, 1, 1))),
+    "top1_bottom3": (
+        N_("4 areas: 1 wide on top, 3 below"),
+        3,
+        2,
+        ((0, 0, 3, 1), (0, 1, 1, 1), (1, 1, 1, 1), (2, 1, 1, 1)),
+    ),
+    "left1_right2": (
+        N_("3 areas: 1 large on the left, 2 on the right"),
+        3,
+        2,
+        ((0, 0, 2, 2), (2, 0, 1, 1), (2, 1, 1, 1)),
+    ),
     "top1_bottom2": (N_("3 areas: 1 wide on top, 2 below"), 2, 2, ((0, 0, 2, 1), (0, 1, 1, 1), (1, 1, 1, 1))),
     "cols3": (N_("3 areas side by side"), 3, 1, ((0, 0, 1, 1), (1, 0, 1, 1), (2, 0, 1, 1))),
     "cols2": (N_("2 areas side by side"), 2, 1, ((0, 0, 1, 1), (1, 0, 1, 1))),
@@ -58,8 +71,12 @@ LAYOUTS = {
 CUSTOM_LABEL = N_("Custom rectangles (up to 20)")
 
 ACTION_KINDS = ("postback", "uri", "message", "switch")
-ACTION_LABELS = {"postback": N_("Start a survey (postback)"), "uri": N_("Open a URL"),
-                 "message": N_("Send a text"), "switch": N_("Switch to another menu tab")}
+ACTION_LABELS = {
+    "postback": N_("Start a survey (postback)"),
+    "uri": N_("Open a URL"),
+    "message": N_("Send a text"),
+    "switch": N_("Switch to another menu tab"),
+}
 
 
 @dataclass(frozen=True)
@@ -96,8 +113,7 @@ def layout_bounds(layout: str, size: str) -> list[tuple[int, int, int, int]]:
     bounds = []
     for column, row, column_span, row_span in cells:
         x, y = width * column // columns, height * row // rows
-        bounds.append((x, y, width * (column + column_span) // columns - x,
-                       height * (row + row_span) // rows - y))
+        bounds.append((x, y, width * (column + column_span) // columns - x, height * (row + row_span) // rows - y))
     return bounds
 
 
@@ -108,8 +124,10 @@ def apply_layout(layout: str, size: str, areas: list[Area]) -> list[Area]:
     if layout not in LAYOUTS:
         raise RichMenuError(N_("Choose a layout."))
     actions = [area.action for area in areas]
-    return [Area(x, y, w, h, actions[index] if index < len(actions) else None)
-            for index, (x, y, w, h) in enumerate(layout_bounds(layout, size))]
+    return [
+        Area(x, y, w, h, actions[index] if index < len(actions) else None)
+        for index, (x, y, w, h) in enumerate(layout_bounds(layout, size))
+    ]
 
 
 def clean_uri(value: str) -> str:
@@ -119,8 +137,9 @@ def clean_uri(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise RichMenuError(N_("Enter a URL that starts with http:// or https://."))
     if len(uri) > MAX_URI:
-        raise RichMenuError(N_("A URL can have at most %(max)d characters (now %(count)d)."),
-                            max=MAX_URI, count=len(uri))
+        raise RichMenuError(
+            N_("A URL can have at most %(max)d characters (now %(count)d)."), max=MAX_URI, count=len(uri)
+        )
     return uri
 
 
@@ -138,8 +157,11 @@ def clean_action(action: Action) -> Action:
     elif action.kind == "switch" and not ALIAS_RE.match(value):
         raise RichMenuError(N_("A tab ID has 1 to 32 characters: a–z, 0–9, - and _."))
     elif action.kind in ("postback", "message") and utf16_length(value) > MAX_DATA:
-        raise RichMenuError(N_("Postback data and texts can have at most %(max)d characters (now %(count)d)."),
-                            max=MAX_DATA, count=utf16_length(value))
+        raise RichMenuError(
+            N_("Postback data and texts can have at most %(max)d characters (now %(count)d)."),
+            max=MAX_DATA,
+            count=utf16_length(value),
+        )
     return Action(action.kind, value, label)
 
 
@@ -149,8 +171,9 @@ def check_bounds(area: Area, size: str) -> None:
     if min(area.x, area.y) < 0 or min(area.width, area.height) < 1:
         raise RichMenuError(N_("Give every area a position of 0 or more and a width and height of at least 1."))
     if area.x + area.width > width or area.y + area.height > height:
-        raise RichMenuError(N_("Keep every area inside the image (%(width)d × %(height)d)."),
-                            width=width, height=height)
+        raise RichMenuError(
+            N_("Keep every area inside the image (%(width)d × %(height)d)."), width=width, height=height
+        )
 
 
 def clean_areas(areas: list[Area], size: str) -> list[Area]:
@@ -163,8 +186,10 @@ def clean_areas(areas: list[Area], size: str) -> list[Area]:
             check_bounds(area, size)
             action = clean_action(area.action) if area.action is not None else None
         except RichMenuError as error:
-            problems += [(N_("Area %(number)d: %(problem)s"), {"number": number, "problem": (msgid, params)})
-                         for msgid, params in error.problems]
+            problems += [
+                (N_("Area %(number)d: %(problem)s"), {"number": number, "problem": (msgid, params)})
+                for msgid, params in error.problems
+            ]
             continue
         cleaned.append(Area(area.x, area.y, area.width, area.height, action))
     if problems:
@@ -178,8 +203,11 @@ def clean_texts(name: str, chat_bar_text: str) -> tuple[str, str]:
     if not 1 <= utf16_length(name) <= MAX_NAME:
         raise RichMenuError(N_("Enter a name of 1 to %(max)d characters."), max=MAX_NAME)
     if not 1 <= utf16_length(chat_bar_text) <= MAX_CHAT_BAR:
-        raise RichMenuError(N_("The chat-bar text has 1 to %(max)d characters (now %(count)d)."),
-                            max=MAX_CHAT_BAR, count=utf16_length(chat_bar_text))
+        raise RichMenuError(
+            N_("The chat-bar text has 1 to %(max)d characters (now %(count)d)."),
+            max=MAX_CHAT_BAR,
+            count=utf16_length(chat_bar_text),
+        )
     return name, chat_bar_text
 
 
@@ -198,25 +226,48 @@ def dump_areas(areas: list[Area]) -> str:
 
 def load_areas(text: str) -> list[Area]:
     """Areas from RichMenu.areas."""
-    return [Area(item["x"], item["y"], item["width"], item["height"],
-                 Action(**item["action"]) if item.get("action") else None) for item in json.loads(text or "[]")]
+    return [
+        Area(
+            item["x"],
+            item["y"],
+            item["width"],
+            item["height"],
+            Action(**item["action"]) if item.get("action") else None,
+        )
+        for item in json.loads(text or "[]")
+    ]
 
 
 def line_action(action: Action, link: Callable[[str], str] = str) -> dict:
     """The LINE action object for an area; `link` may turn a URL area's address into a tracked one."""
-    body = {"postback": {"type": "postback", "data": action.value},
-            "uri": {"type": "uri", "uri": link(action.value) if action.kind == "uri" else action.value},
-            "message": {"type": "message", "text": action.value},
-            "switch": {"type": "richmenuswitch", "richMenuAliasId": action.value,
-                       "data": SWITCH_DATA_PREFIX + action.value}}[action.kind]
+    body = {
+        "postback": {"type": "postback", "data": action.value},
+        "uri": {"type": "uri", "uri": link(action.value) if action.kind == "uri" else action.value},
+        "message": {"type": "message", "text": action.value},
+        "switch": {
+            "type": "richmenuswitch",
+            "richMenuAliasId": action.value,
+            "data": SWITCH_DATA_PREFIX + action.value,
+        },
+    }[action.kind]
     return {**body, "label": action.label} if action.label else body
 
 
-def line_menu(*, name: str, chat_bar_text: str, size: str, selected: bool, areas: list[Area],
-              link: Callable[[str], str] = str) -> dict:
+def line_menu(
+    *, name: str, chat_bar_text: str, size: str, selected: bool, areas: list[Area], link: Callable[[str], str] = str
+) -> dict:
     """The LINE rich menu object (every area must have an action)."""
     width, height = size_of(size)
-    return {"size": {"width": width, "height": height}, "selected": selected, "name": name,
-            "chatBarText": chat_bar_text,
-            "areas": [{"bounds": {"x": a.x, "y": a.y, "width": a.width, "height": a.height},
-                       "action": line_action(a.action, link)} for a in areas]}
+    return {
+        "size": {"width": width, "height": height},
+        "selected": selected,
+        "name": name,
+        "chatBarText": chat_bar_text,
+        "areas": [
+            {
+                "bounds": {"x": a.x, "y": a.y, "width": a.width, "height": a.height},
+                "action": line_action(a.action, link),
+            }
+            for a in areas
+        ],
+    }

@@ -2,27 +2,32 @@
 
 Each limited call is counted in the database before it is made, so the console can refuse with a clear
 message instead of failing half-way; LINE's own 429 gives the same message."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm.line.errors import LineApiError
-from crm.richmenus.models import RichMenuApiCall
 from crm.richmenus.layouts import N_, RichMenuError
+from crm.richmenus.models import RichMenuApiCall
 from crm.timeutil import utcnow
 
 HOURLY_LIMIT = 100
 WINDOW = timedelta(hours=1)
 CREATE, DELETE, ALIAS_DELETE = "create", "delete", "alias_delete"
-RATE_MESSAGE = N_("LINE allows only 100 rich menus to be created, and 100 deleted, per hour, and this hour's "
-                  "share is used up. Try again after %(time)s.")
-RATE_MESSAGE_LINE = N_("LINE allows only 100 rich menus to be created, and 100 deleted, per hour, and LINE says "
-                       "this hour's share is used up. Try again later.")
+RATE_MESSAGE = N_(
+    "LINE allows only 100 rich menus to be created, and 100 deleted, per hour, and this hour's "
+    "share is used up. Try again after %(time)s."
+)
+RATE_MESSAGE_LINE = N_(
+    "LINE allows only 100 rich menus to be created, and 100 deleted, per hour, and LINE says "
+    "this hour's share is used up. Try again later."
+)
 
 
 class RateLimited(RichMenuError):
@@ -39,8 +44,11 @@ class RateLimited(RichMenuError):
 def calls_in_window(session: Session, *, now: datetime | None = None) -> dict[str, int]:
     """Rate-limited calls made in the last hour, by endpoint."""
     since = (now or utcnow()) - WINDOW
-    rows = session.exec(select(RichMenuApiCall.endpoint, func.count()).where(RichMenuApiCall.at > since)
-                        .group_by(RichMenuApiCall.endpoint)).all()
+    rows = session.exec(
+        select(RichMenuApiCall.endpoint, func.count())
+        .where(RichMenuApiCall.at > since)
+        .group_by(RichMenuApiCall.endpoint)
+    ).all()
     return dict(rows)
 
 
@@ -49,8 +57,11 @@ def check_budget(session: Session, *, now: datetime, **needed: int) -> None:
     used = calls_in_window(session, now=now)
     for endpoint, count in needed.items():
         if count and used.get(endpoint, 0) + count > HOURLY_LIMIT:
-            oldest = session.exec(select(func.min(RichMenuApiCall.at)).where(
-                RichMenuApiCall.endpoint == endpoint, RichMenuApiCall.at > now - WINDOW)).one()
+            oldest = session.exec(
+                select(func.min(RichMenuApiCall.at)).where(
+                    RichMenuApiCall.endpoint == endpoint, RichMenuApiCall.at > now - WINDOW
+                )
+            ).one()
             raise RateLimited(oldest + WINDOW if oldest else None)
 
 

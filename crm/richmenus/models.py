@@ -1,8 +1,8 @@
 """Rich menus (リッチメニュー): the builder's drafts, their images, tag rules, and what the CRM linked on LINE."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, Text
 from sqlmodel import Field, SQLModel
@@ -23,21 +23,21 @@ class RichMenu(SQLModel, table=True):
 
     __tablename__ = "rich_menu"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=300)
     chat_bar_text: str = Field(max_length=14)
     size: str = Field(max_length=8)
     layout: str = Field(max_length=30)
     areas: str = Field(sa_column=Column(Text, nullable=False))
     selected: bool = Field(default=False)
-    alias_id: Optional[str] = Field(default=None, max_length=32, unique=True)
+    alias_id: str | None = Field(default=None, max_length=32, unique=True)
     status: str = Field(default=RichMenuStatus.DRAFT, max_length=12)
     is_default: bool = Field(default=False)
     revision: int = Field(default=1)
-    published_revision: Optional[int] = Field(default=None)
-    line_menu_id: Optional[str] = Field(default=None, max_length=64, unique=True)
-    published_alias_id: Optional[str] = Field(default=None, max_length=32)
-    published_at: Optional[datetime] = utc_field()
+    published_revision: int | None = Field(default=None)
+    line_menu_id: str | None = Field(default=None, max_length=64, unique=True)
+    published_alias_id: str | None = Field(default=None, max_length=32)
+    published_at: datetime | None = utc_field()
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
     updated_at: datetime = utc_field(nullable=False, default_factory=utcnow)
 
@@ -47,8 +47,9 @@ class RichMenuImage(SQLModel, table=True):
 
     __tablename__ = "rich_menu_image"
 
-    rich_menu_id: int = Field(sa_column=Column(Integer, ForeignKey("rich_menu.id", ondelete="CASCADE"),
-                                               primary_key=True))
+    rich_menu_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("rich_menu.id", ondelete="CASCADE"), primary_key=True)
+    )
     content_type: str = Field(max_length=20)
     width: int
     height: int
@@ -58,16 +59,18 @@ class RichMenuImage(SQLModel, table=True):
 
 
 class RichMenuRule(SQLModel, table=True):
-    """"Friends with this tag get this menu"; rules are ordered by position and the first match wins."""
+    """ "Friends with this tag get this menu"; rules are ordered by position and the first match wins."""
 
     __tablename__ = "rich_menu_rule"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     position: int = Field(default=0)
-    tag_id: int = Field(sa_column=Column(Integer, ForeignKey("tag.id", ondelete="CASCADE"), nullable=False,
-                                         unique=True))
-    rich_menu_id: int = Field(sa_column=Column(Integer, ForeignKey("rich_menu.id", ondelete="CASCADE"),
-                                               nullable=False, index=True))
+    tag_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("tag.id", ondelete="CASCADE"), nullable=False, unique=True)
+    )
+    rich_menu_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("rich_menu.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
 
 
@@ -77,8 +80,7 @@ class RichMenuLink(SQLModel, table=True):
     __tablename__ = "rich_menu_link"
     __table_args__ = (Index("ix_rich_menu_link_menu_friend", "rich_menu_id", "friend_id"),)
 
-    friend_id: int = Field(sa_column=Column(Integer, ForeignKey("friend.id", ondelete="CASCADE"),
-                                            primary_key=True))
+    friend_id: int = Field(sa_column=Column(Integer, ForeignKey("friend.id", ondelete="CASCADE"), primary_key=True))
     rich_menu_id: int = Field(foreign_key="rich_menu.id")
     line_menu_id: str = Field(max_length=64)
     linked_at: datetime = utc_field(nullable=False, default_factory=utcnow)
@@ -89,9 +91,10 @@ class RichMenuRelink(SQLModel, table=True):
 
     __tablename__ = "rich_menu_relink"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    friend_id: int = Field(sa_column=Column(Integer, ForeignKey("friend.id", ondelete="CASCADE"),
-                                            nullable=False, index=True))
+    id: int | None = Field(default=None, primary_key=True)
+    friend_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("friend.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     queued_at: datetime = utc_field(nullable=False, default_factory=utcnow)
 
 
@@ -101,6 +104,6 @@ class RichMenuApiCall(SQLModel, table=True):
     __tablename__ = "rich_menu_api_call"
     __table_args__ = (Index("ix_rich_menu_api_call_endpoint_at", "endpoint", "at"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     endpoint: str = Field(max_length=20)
     at: datetime = utc_field(nullable=False, default_factory=utcnow)

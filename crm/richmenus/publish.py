@@ -1,23 +1,24 @@
 """Publishing rich menus to LINE: a live menu is never edited; a new one replaces it, relinked, then deleted."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterator
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
-from crm.line.errors import LineApiError
 from crm.friends.models import Friend
-from crm.richmenus.models import RichMenu, RichMenuLink, RichMenuStatus
+from crm.line.errors import LineApiError
 from crm.richmenus import rules as richmenu_rules
-from crm.tracking import service as tracking
-from crm.staff.audit import Actor, record
+from crm.richmenus.drafts import aliases, areas_of, get_menu, image_of, publish_problems
 from crm.richmenus.layouts import N_, RichMenuError, line_menu
 from crm.richmenus.limits import ALIAS_DELETE, CREATE, DELETE, check_budget, count_call, line_call
-from crm.richmenus.drafts import aliases, areas_of, get_menu, image_of, publish_problems
+from crm.richmenus.models import RichMenu, RichMenuLink, RichMenuStatus
+from crm.staff.audit import Actor, record
 from crm.timeutil import utcnow
+from crm.tracking import service as tracking
 
 BULK = 500
 
@@ -37,10 +38,13 @@ def linked_batches(session: Session, menu_id: int, size: int = BULK) -> Iterator
     """(friend id, LINE user id) of the friends the CRM linked to this menu, 500 at a time."""
     after = 0
     while True:
-        batch = session.exec(select(RichMenuLink.friend_id, Friend.line_user_id)
-                             .join(Friend, Friend.id == RichMenuLink.friend_id)
-                             .where(RichMenuLink.rich_menu_id == menu_id, RichMenuLink.friend_id > after)
-                             .order_by(RichMenuLink.friend_id).limit(size)).all()
+        batch = session.exec(
+            select(RichMenuLink.friend_id, Friend.line_user_id)
+            .join(Friend, Friend.id == RichMenuLink.friend_id)
+            .where(RichMenuLink.rich_menu_id == menu_id, RichMenuLink.friend_id > after)
+            .order_by(RichMenuLink.friend_id)
+            .limit(size)
+        ).all()
         if not batch:
             return
         yield [tuple(row) for row in batch]
@@ -54,8 +58,12 @@ def _delete_quietly(session: Session, client, line_menu_id: str) -> list[tuple[s
         with line_call():
             client.delete_rich_menu(line_menu_id)
     except RichMenuError as error:
-        return [(N_("The old LINE menu %(id)s could not be deleted: %(problem)s"),
-                 {"id": line_menu_id, "problem": error.problems[0]})]
+        return [
+            (
+                N_("The old LINE menu %(id)s could not be deleted: %(problem)s"),
+                {"id": line_menu_id, "problem": error.problems[0]},
+            )
+        ]
     return []
 
 
@@ -65,8 +73,12 @@ def _delete_alias_quietly(session: Session, client, alias_id: str) -> list[tuple
         with line_call():
             client.delete_rich_menu_alias(alias_id)
     except RichMenuError as error:
-        return [(N_("The old tab ID %(alias)s could not be deleted on LINE: %(problem)s"),
-                 {"alias": alias_id, "problem": error.problems[0]})]
+        return [
+            (
+                N_("The old tab ID %(alias)s could not be deleted on LINE: %(problem)s"),
+                {"alias": alias_id, "problem": error.problems[0]},
+            )
+        ]
     return []
 
 
@@ -80,8 +92,14 @@ def _create_on_line(session: Session, client, menu: RichMenu, base_url: str) -> 
     def tracked(uri: str) -> str:
         return tracking.anonymous_url(session, destination=uri, base_url=base_url, source=f"richmenu:{menu.id}")
 
-    body = line_menu(name=menu.name, chat_bar_text=menu.chat_bar_text, size=menu.size, selected=menu.selected,
-                     areas=areas_of(menu), link=tracked)
+    body = line_menu(
+        name=menu.name,
+        chat_bar_text=menu.chat_bar_text,
+        size=menu.size,
+        selected=menu.selected,
+        areas=areas_of(menu),
+        link=tracked,
+    )
     count_call(session, CREATE)
     with line_call():
         new_id = client.create_rich_menu(body)
@@ -110,8 +128,7 @@ def _point_alias(client, alias_id: str | None, new_id: str, *, exists: bool) -> 
             client.update_rich_menu_alias(alias_id, new_id)  # left on LINE by an earlier attempt
 
 
-def _go_live(session: Session, client, menu: RichMenu, new_id: str, *, default: bool,
-             moved: list[list[str]]) -> int:
+def _go_live(session: Session, client, menu: RichMenu, new_id: str, *, default: bool, moved: list[list[str]]) -> int:
     """Make the new LINE menu the one friends see: default, per-user links, tab alias."""
     if default:
         with line_call():
@@ -129,12 +146,21 @@ def _go_live(session: Session, client, menu: RichMenu, new_id: str, *, default: 
 
 def _default_line_id(session: Session) -> str | None:
     """The LINE id of the menu that is the default now, if the CRM set one."""
-    return session.exec(select(RichMenu.line_menu_id).where(RichMenu.is_default,
-                                                           RichMenu.line_menu_id.is_not(None))).first()
+    return session.exec(
+        select(RichMenu.line_menu_id).where(RichMenu.is_default, RichMenu.line_menu_id.is_not(None))
+    ).first()
 
 
-def _undo(session: Session, client, menu: RichMenu, new_id: str, *, default: bool, previous_default: str | None,
-          moved: list[list[str]]) -> None:
+def _undo(
+    session: Session,
+    client,
+    menu: RichMenu,
+    new_id: str,
+    *,
+    default: bool,
+    previous_default: str | None,
+    moved: list[list[str]],
+) -> None:
     """Best effort after a failed publish: restore the default and the friends' old menu, delete the new one."""
     try:
         with line_call():
@@ -152,8 +178,9 @@ def _undo(session: Session, client, menu: RichMenu, new_id: str, *, default: boo
     _delete_quietly(session, client, new_id)
 
 
-def publish(session: Session, *, client, menu_id: int, make_default: bool, actor: Actor,
-            base_url: str = "") -> PublishResult:
+def publish(
+    session: Session, *, client, menu_id: int, make_default: bool, actor: Actor, base_url: str = ""
+) -> PublishResult:
     """Create the menu on LINE, upload its image, go live (default, links, alias), then delete the old menu."""
     menu, now = get_menu(session, menu_id), utcnow()
     problems = publish_problems(session, menu)
@@ -168,34 +195,61 @@ def publish(session: Session, *, client, menu_id: int, make_default: bool, actor
         relinked = _go_live(session, client, menu, new_id, default=default, moved=moved)
     except RichMenuError as error:
         _undo(session, client, menu, new_id, default=default, previous_default=previous_default, moved=moved)
-        record(session, actor=actor, action="richmenu.publish_failed", target_type="rich_menu", target_id=menu.id,
-               after={"line_menu_id": new_id, "error": str(error)})
+        record(
+            session,
+            actor=actor,
+            action="richmenu.publish_failed",
+            target_type="rich_menu",
+            target_id=menu.id,
+            after={"line_menu_id": new_id, "error": str(error)},
+        )
         raise
     warnings = _delete_quietly(session, client, old_id) if old_id else []
     warnings += _delete_alias_quietly(session, client, drop_alias) if drop_alias else []
     warnings += _unpublished_tabs(session, menu)
     _mark_published(session, menu, new_id, default=default, now=now)
     queued = richmenu_rules.queue_for_menu(session, menu.id) if old_id is None else 0
-    record(session, actor=actor, action="richmenu.published", target_type="rich_menu", target_id=menu.id,
-           after={"line_menu_id": new_id, "replaced": old_id, "relinked": relinked, "default": default,
-                  "alias_id": menu.alias_id, "revision": menu.revision, "warnings": [w[0] for w in warnings]})
+    record(
+        session,
+        actor=actor,
+        action="richmenu.published",
+        target_type="rich_menu",
+        target_id=menu.id,
+        after={
+            "line_menu_id": new_id,
+            "replaced": old_id,
+            "relinked": relinked,
+            "default": default,
+            "alias_id": menu.alias_id,
+            "revision": menu.revision,
+            "warnings": [w[0] for w in warnings],
+        },
+    )
     return PublishResult(new_id, old_id, relinked, queued, warnings)
 
 
 def _unpublished_tabs(session: Session, menu: RichMenu) -> list[tuple[str, dict]]:
     """Switch actions whose target menu is not on LINE yet (tapping them does nothing until it is)."""
     targets = aliases(session, except_menu=menu.id)
-    return [(N_("Area %(number)d switches to the tab “%(alias)s”, whose menu is not published yet; the tab "
-                "works once it is."), {"number": number, "alias": area.action.value})
-            for number, area in enumerate(areas_of(menu), start=1)
-            if area.action and area.action.kind == "switch" and targets[area.action.value].line_menu_id is None]
+    return [
+        (
+            N_(
+                "Area %(number)d switches to the tab “%(alias)s”, whose menu is not published yet; the tab "
+                "works once it is."
+            ),
+            {"number": number, "alias": area.action.value},
+        )
+        for number, area in enumerate(areas_of(menu), start=1)
+        if area.action and area.action.kind == "switch" and targets[area.action.value].line_menu_id is None
+    ]
 
 
 def _mark_published(session: Session, menu: RichMenu, new_id: str, *, default: bool, now: datetime) -> None:
     if default:
         session.exec(update(RichMenu).where(RichMenu.id != menu.id).values(is_default=False))
-    session.exec(update(RichMenuLink).where(RichMenuLink.rich_menu_id == menu.id)
-                 .values(line_menu_id=new_id, linked_at=now))
+    session.exec(
+        update(RichMenuLink).where(RichMenuLink.rich_menu_id == menu.id).values(line_menu_id=new_id, linked_at=now)
+    )
     menu.status, menu.line_menu_id, menu.is_default = RichMenuStatus.PUBLISHED, new_id, default
     menu.published_revision, menu.published_alias_id, menu.published_at = menu.revision, menu.alias_id, now
     session.add(menu)
@@ -227,9 +281,15 @@ def unpublish(session: Session, *, client, menu_id: int, actor: Actor) -> Unpubl
     session.exec(delete(RichMenuLink).where(RichMenuLink.rich_menu_id == menu.id))
     warnings = _delete_alias_quietly(session, client, menu.published_alias_id) if menu.published_alias_id else []
     warnings += _delete_quietly(session, client, menu.line_menu_id)
-    record(session, actor=actor, action="richmenu.unpublished", target_type="rich_menu", target_id=menu.id,
-           before={"line_menu_id": menu.line_menu_id, "default": menu.is_default},
-           after={"unlinked": len(friend_ids), "warnings": [w[0] for w in warnings]})
+    record(
+        session,
+        actor=actor,
+        action="richmenu.unpublished",
+        target_type="rich_menu",
+        target_id=menu.id,
+        before={"line_menu_id": menu.line_menu_id, "default": menu.is_default},
+        after={"unlinked": len(friend_ids), "warnings": [w[0] for w in warnings]},
+    )
     menu.status, menu.line_menu_id, menu.is_default = RichMenuStatus.DRAFT, None, False
     menu.published_revision, menu.published_alias_id, menu.published_at = None, None, None
     session.add(menu)
@@ -246,8 +306,14 @@ def set_default(session: Session, *, client, menu_id: int, actor: Actor) -> None
     with line_call():
         client.set_default_rich_menu(menu.line_menu_id)
     session.exec(update(RichMenu).values(is_default=RichMenu.id == menu.id))
-    record(session, actor=actor, action="richmenu.default_set", target_type="rich_menu", target_id=menu.id,
-           after={"line_menu_id": menu.line_menu_id})
+    record(
+        session,
+        actor=actor,
+        action="richmenu.default_set",
+        target_type="rich_menu",
+        target_id=menu.id,
+        after={"line_menu_id": menu.line_menu_id},
+    )
 
 
 def clear_default(session: Session, *, client, actor: Actor) -> None:

@@ -1,4 +1,5 @@
 """What friends see on LINE: publish and unpublish rich menus, the default menu, and the tag rules."""
+
 from __future__ import annotations
 
 import logging
@@ -8,13 +9,16 @@ from flask_babel import gettext as _
 from wtforms.fields import SelectChoice
 
 from crm.console.guard import current_actor, requires
-from crm.richmenus.forms import ActionForm, PublishForm, RuleForm
-from crm.richmenus.views import menu_or_404, problem_texts, translate
 from crm.db import get_engine, get_session, session_scope
 from crm.line.runtime import line_client
-from crm.richmenus import publish as richmenu_publish, rules as richmenu_rules, drafts as richmenus
-from crm.tags import admin as tag_admin, service as tags
+from crm.richmenus import drafts as richmenus
+from crm.richmenus import publish as richmenu_publish
+from crm.richmenus import rules as richmenu_rules
+from crm.richmenus.forms import ActionForm, PublishForm, RuleForm
 from crm.richmenus.layouts import RichMenuError
+from crm.richmenus.views import menu_or_404, problem_texts, translate
+from crm.tags import admin as tag_admin
+from crm.tags import service as tags
 
 log = logging.getLogger("crm.richmenus")
 bp = Blueprint("richmenu_publish", __name__, url_prefix="/richmenus")
@@ -39,8 +43,7 @@ def _apply_queued_relinks(response):
     try:
         with session_scope(get_engine(current_app)) as work:
             result = richmenu_rules.apply_pending(work, client=line_client(current_app))
-        log.info("richmenu_relinked friends=%s linked=%s unlinked=%s", result.friends, result.linked,
-                 result.unlinked)
+        log.info("richmenu_relinked friends=%s linked=%s unlinked=%s", result.friends, result.linked, result.unlinked)
     except Exception:  # noqa: BLE001 - the queue keeps the work; never fail the user's request here
         log.exception("richmenu_relink_failed")
     return response
@@ -68,14 +71,26 @@ def publish(menu_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        result = richmenu_publish.publish(db, client=line_client(current_app), menu_id=menu_id,
-                                          make_default=bool(form.make_default.data), actor=current_actor(),
-                                          base_url=current_app.config.get("PUBLIC_BASE_URL") or "")
+        result = richmenu_publish.publish(
+            db,
+            client=line_client(current_app),
+            menu_id=menu_id,
+            make_default=bool(form.make_default.data),
+            actor=current_actor(),
+            base_url=current_app.config.get("PUBLIC_BASE_URL") or "",
+        )
     except RichMenuError as error:
         return _failed(db, error, menu_id)
     db.commit()
-    flash(_("Published on LINE. %(relinked)d friends were moved to the new version; %(queued)d friends get it "
-            "through tag rules.", relinked=result.relinked, queued=result.queued), "success")
+    flash(
+        _(
+            "Published on LINE. %(relinked)d friends were moved to the new version; %(queued)d friends get it "
+            "through tag rules.",
+            relinked=result.relinked,
+            queued=result.queued,
+        ),
+        "success",
+    )
     for warning in result.warnings:
         flash(translate(*warning), "error")
     return _back(menu_id)
@@ -90,8 +105,7 @@ def unpublish(menu_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        result = richmenu_publish.unpublish(db, client=line_client(current_app), menu_id=menu_id,
-                                            actor=current_actor())
+        result = richmenu_publish.unpublish(db, client=line_client(current_app), menu_id=menu_id, actor=current_actor())
     except RichMenuError as error:
         return _failed(db, error, menu_id)
     db.commit()
@@ -139,17 +153,23 @@ def clear_default():
 
 def _rule_form(db, **kwargs) -> RuleForm:
     form = RuleForm(**kwargs)
-    form.tag.choices = [SelectChoice(tag.id, tag.name) for _folder, group in tag_admin.tags_by_folder(db)
-                        for tag in group]
+    form.tag.choices = [
+        SelectChoice(tag.id, tag.name) for _folder, group in tag_admin.tags_by_folder(db) for tag in group
+    ]
     form.menu.choices = [SelectChoice(menu.id, menu.name) for menu in richmenus.list_menus(db)]
     return form
 
 
 def _rules_page(form: RuleForm | None = None, errors: list[str] | None = None, status: int = 200):
     db = get_session()
-    return render_template("richmenus/rules.html", rules=richmenu_rules.list_rules(db),
-                           form=form or _rule_form(db, formdata=None), errors=errors or [],
-                           action_form=ActionForm(formdata=None), pending=richmenu_rules.pending_count(db)), status
+    return render_template(
+        "richmenus/rules.html",
+        rules=richmenu_rules.list_rules(db),
+        form=form or _rule_form(db, formdata=None),
+        errors=errors or [],
+        action_form=ActionForm(formdata=None),
+        pending=richmenu_rules.pending_count(db),
+    ), status
 
 
 @bp.get("/rules")

@@ -2,6 +2,7 @@
 
 Tag changes only queue friends (in the same transaction as the change); apply_pending() later works through
 the queue and calls LINE's bulk link/unlink with up to 500 users a call, never once per friend."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -11,11 +12,11 @@ from sqlalchemy import delete, exists, func, insert, union
 from sqlmodel import Session, select
 
 from crm.friends.models import Friend
-from crm.tags.models import FriendTag, Tag
-from crm.richmenus.models import RichMenu, RichMenuLink, RichMenuRelink, RichMenuRule
-from crm.staff.audit import Actor, record
 from crm.richmenus.layouts import N_, RichMenuError
+from crm.richmenus.models import RichMenu, RichMenuLink, RichMenuRelink, RichMenuRule
 from crm.sql import insert_for, utc_literal
+from crm.staff.audit import Actor, record
+from crm.tags.models import FriendTag, Tag
 from crm.timeutil import utcnow
 
 RELINK_QUEUED = "richmenu_relink_queued"  # Session.info flag: friends were queued in this session
@@ -34,9 +35,12 @@ class RelinkResult:
 
 def list_rules(session: Session) -> list[tuple[RichMenuRule, Tag, RichMenu]]:
     """The rules in the order they are tried."""
-    rows = session.exec(select(RichMenuRule, Tag, RichMenu).join(Tag, Tag.id == RichMenuRule.tag_id)
-                        .join(RichMenu, RichMenu.id == RichMenuRule.rich_menu_id)
-                        .order_by(RichMenuRule.position, RichMenuRule.id)).all()
+    rows = session.exec(
+        select(RichMenuRule, Tag, RichMenu)
+        .join(Tag, Tag.id == RichMenuRule.tag_id)
+        .join(RichMenu, RichMenu.id == RichMenuRule.rich_menu_id)
+        .order_by(RichMenuRule.position, RichMenuRule.id)
+    ).all()
     return [tuple(row) for row in rows]
 
 
@@ -50,8 +54,14 @@ def add_rule(session: Session, *, tag_id: int, menu_id: int, actor: Actor) -> Ri
     rule = RichMenuRule(tag_id=tag_id, rich_menu_id=menu_id, position=position)
     session.add(rule)
     session.flush()
-    record(session, actor=actor, action="richmenu_rule.created", target_type="rich_menu_rule", target_id=rule.id,
-           after={"tag_id": tag_id, "rich_menu_id": menu_id, "position": position})
+    record(
+        session,
+        actor=actor,
+        action="richmenu_rule.created",
+        target_type="rich_menu_rule",
+        target_id=rule.id,
+        after={"tag_id": tag_id, "rich_menu_id": menu_id, "position": position},
+    )
     queue_tagged(session, [tag_id])
     return rule
 
@@ -62,8 +72,14 @@ def delete_rule(session: Session, *, rule_id: int, actor: Actor) -> None:
     before = {"tag_id": rule.tag_id, "rich_menu_id": rule.rich_menu_id, "position": rule.position}
     session.delete(rule)
     session.flush()
-    record(session, actor=actor, action="richmenu_rule.deleted", target_type="rich_menu_rule", target_id=rule_id,
-           before=before)
+    record(
+        session,
+        actor=actor,
+        action="richmenu_rule.deleted",
+        target_type="rich_menu_rule",
+        target_id=rule_id,
+        before=before,
+    )
     queue_tagged(session, [before["tag_id"]])
 
 
@@ -81,8 +97,14 @@ def move_rule(session: Session, *, rule_id: int, up: bool, actor: Actor) -> None
     rules[index].position, rules[other].position = rules[other].position, rules[index].position
     session.add_all(rules)
     session.flush()
-    record(session, actor=actor, action="richmenu_rule.moved", target_type="rich_menu_rule", target_id=rule_id,
-           after={"position": rules[index].position})
+    record(
+        session,
+        actor=actor,
+        action="richmenu_rule.moved",
+        target_type="rich_menu_rule",
+        target_id=rule_id,
+        after={"position": rules[index].position},
+    )
     queue_tagged(session, [rules[index].tag_id, rules[other].tag_id])
 
 
@@ -110,7 +132,8 @@ def queue_friends(session: Session, friend_ids: list[int]) -> int:
 
 def _queue_select(session: Session, friend_ids_select) -> int:
     stmt = insert(RichMenuRelink).from_select(
-        ["friend_id", "queued_at"], select(friend_ids_select.c.friend_id, utc_literal(utcnow())))
+        ["friend_id", "queued_at"], select(friend_ids_select.c.friend_id, utc_literal(utcnow()))
+    )
     return _queued(session, session.exec(stmt).rowcount or 0)
 
 
@@ -129,11 +152,17 @@ def queue_for_menu(session: Session, menu_id: int) -> int:
 def queue_everyone(session: Session, *, actor: Actor) -> int:
     """Queue every friend a rule could concern: those with a rule's tag and those the CRM linked."""
     rule_tags = select(RichMenuRule.tag_id)
-    friends = union(select(FriendTag.friend_id).where(FriendTag.tag_id.in_(rule_tags)),
-                    select(RichMenuLink.friend_id)).subquery()
+    friends = union(
+        select(FriendTag.friend_id).where(FriendTag.tag_id.in_(rule_tags)), select(RichMenuLink.friend_id)
+    ).subquery()
     queued = _queue_select(session, friends)
-    record(session, actor=actor, action="richmenu_rule.applied_to_all", target_type="rich_menu_rule",
-           after={"queued": queued})
+    record(
+        session,
+        actor=actor,
+        action="richmenu_rule.applied_to_all",
+        target_type="rich_menu_rule",
+        after={"queued": queued},
+    )
     return queued
 
 
@@ -150,15 +179,20 @@ def pending_count(session: Session) -> int:
 
 def _targets(session: Session, friend_ids: list[int]) -> dict[int, tuple[int, str]]:
     """Friend id -> (menu id, LINE menu id) of the first rule that matches, among published menus."""
-    rules = session.exec(select(RichMenuRule.tag_id, RichMenu.id, RichMenu.line_menu_id)
-                         .join(RichMenu, RichMenu.id == RichMenuRule.rich_menu_id)
-                         .where(RichMenu.line_menu_id.is_not(None))
-                         .order_by(RichMenuRule.position, RichMenuRule.id)).all()
+    rules = session.exec(
+        select(RichMenuRule.tag_id, RichMenu.id, RichMenu.line_menu_id)
+        .join(RichMenu, RichMenu.id == RichMenuRule.rich_menu_id)
+        .where(RichMenu.line_menu_id.is_not(None))
+        .order_by(RichMenuRule.position, RichMenuRule.id)
+    ).all()
     if not rules:
         return {}
     tags = defaultdict(set)
-    for friend_id, tag_id in session.exec(select(FriendTag.friend_id, FriendTag.tag_id).where(
-            FriendTag.friend_id.in_(friend_ids), FriendTag.tag_id.in_([rule[0] for rule in rules]))):
+    for friend_id, tag_id in session.exec(
+        select(FriendTag.friend_id, FriendTag.tag_id).where(
+            FriendTag.friend_id.in_(friend_ids), FriendTag.tag_id.in_([rule[0] for rule in rules])
+        )
+    ):
         tags[friend_id].add(tag_id)
     targets = {}
     for friend_id, held in tags.items():
@@ -169,8 +203,10 @@ def _targets(session: Session, friend_ids: list[int]) -> dict[int, tuple[int, st
 def _plan(session: Session, friend_ids: list[int]) -> tuple[dict, list[int], dict[int, str]]:
     """What to link (target -> friend ids) and unlink, and each friend's LINE user id."""
     targets = _targets(session, friend_ids)
-    current = {link.friend_id: (link.rich_menu_id, link.line_menu_id)
-               for link in session.exec(select(RichMenuLink).where(RichMenuLink.friend_id.in_(friend_ids)))}
+    current = {
+        link.friend_id: (link.rich_menu_id, link.line_menu_id)
+        for link in session.exec(select(RichMenuLink).where(RichMenuLink.friend_id.in_(friend_ids)))
+    }
     users = dict(session.exec(select(Friend.id, Friend.line_user_id).where(Friend.id.in_(friend_ids))).all())
     to_link, to_unlink = defaultdict(list), []
     for friend_id in friend_ids:
@@ -186,18 +222,27 @@ def _plan(session: Session, friend_ids: list[int]) -> tuple[dict, list[int], dic
 
 def _save_links(session: Session, friend_ids: list[int], target: tuple[int, str]) -> None:
     now = utcnow()
-    rows = [{"friend_id": f, "rich_menu_id": target[0], "line_menu_id": target[1], "linked_at": now}
-            for f in friend_ids]
+    rows = [
+        {"friend_id": f, "rich_menu_id": target[0], "line_menu_id": target[1], "linked_at": now} for f in friend_ids
+    ]
     stmt = insert_for(session, RichMenuLink.__table__).values(rows)
-    session.exec(stmt.on_conflict_do_update(index_elements=["friend_id"], set_={
-        "rich_menu_id": stmt.excluded.rich_menu_id, "line_menu_id": stmt.excluded.line_menu_id,
-        "linked_at": stmt.excluded.linked_at}))
+    session.exec(
+        stmt.on_conflict_do_update(
+            index_elements=["friend_id"],
+            set_={
+                "rich_menu_id": stmt.excluded.rich_menu_id,
+                "line_menu_id": stmt.excluded.line_menu_id,
+                "linked_at": stmt.excluded.linked_at,
+            },
+        )
+    )
 
 
 def apply_pending(session: Session, *, client, limit: int = RELINK_BATCH) -> RelinkResult:
     """Apply the rules to up to `limit` queued entries with bulk calls; LINE errors propagate (all stay queued)."""
-    rows = session.exec(select(RichMenuRelink.id, RichMenuRelink.friend_id)
-                        .order_by(RichMenuRelink.id).limit(limit)).all()
+    rows = session.exec(
+        select(RichMenuRelink.id, RichMenuRelink.friend_id).order_by(RichMenuRelink.id).limit(limit)
+    ).all()
     if not rows:
         return RelinkResult(0, 0, 0)
     friend_ids = sorted({friend_id for _id, friend_id in rows})
@@ -205,14 +250,13 @@ def apply_pending(session: Session, *, client, limit: int = RELINK_BATCH) -> Rel
     linked = 0
     for target, linking in to_link.items():
         for start in range(0, len(linking), BULK):
-            chunk = linking[start:start + BULK]
+            chunk = linking[start : start + BULK]
             client.bulk_link_rich_menu(target[1], [users[f] for f in chunk])
             _save_links(session, chunk, target)
             linked += len(chunk)
     for start in range(0, len(to_unlink), BULK):
-        chunk = to_unlink[start:start + BULK]
+        chunk = to_unlink[start : start + BULK]
         client.bulk_unlink_rich_menu([users[f] for f in chunk])
         session.exec(delete(RichMenuLink).where(RichMenuLink.friend_id.in_(chunk)))
     session.exec(delete(RichMenuRelink).where(RichMenuRelink.id.in_([row_id for row_id, _f in rows])))
     return RelinkResult(len(friend_ids), linked, len(to_unlink))
-

@@ -1,4 +1,5 @@
 """Rich menus (リッチメニュー): the list, the builder with its preview, the image upload, and deleting drafts."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,13 +9,24 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from crm.console.guard import current_actor, requires
-from crm.richmenus.forms import ActionForm, ConfirmForm, ImageForm, MenuForm, NewMenuForm, PublishForm
 from crm.db import get_session
 from crm.i18n import tokyo_datetime
-from crm.richmenus import limits as richmenu_limits, rules as richmenu_rules, drafts as richmenus
-from crm.tracking import service as tracking
+from crm.richmenus import drafts as richmenus
+from crm.richmenus import limits as richmenu_limits
+from crm.richmenus import rules as richmenu_rules
+from crm.richmenus.forms import ActionForm, ConfirmForm, ImageForm, MenuForm, NewMenuForm, PublishForm
 from crm.richmenus.image_check import MAX_IMAGE_BYTES
-from crm.richmenus.layouts import ACTION_LABELS, CUSTOM, CUSTOM_LABEL, LAYOUTS, MAX_AREAS, SIZE_LABELS, SIZES, RichMenuError
+from crm.richmenus.layouts import (
+    ACTION_LABELS,
+    CUSTOM,
+    CUSTOM_LABEL,
+    LAYOUTS,
+    MAX_AREAS,
+    SIZE_LABELS,
+    SIZES,
+    RichMenuError,
+)
+from crm.tracking import service as tracking
 
 bp = Blueprint("richmenus", __name__, url_prefix="/richmenus")
 # The surveys package may put a callable here: provider(session) -> [(survey title, postback data), ...].
@@ -63,8 +75,7 @@ def _limit_upload_size(endpoint, _values):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_error):
-    flash(_("The file is larger than 1 MB, LINE's limit for rich menu images. Choose a smaller JPEG or PNG."),
-          "error")
+    flash(_("The file is larger than 1 MB, LINE's limit for rich menu images. Choose a smaller JPEG or PNG."), "error")
     menu_id = (request.view_args or {}).get("menu_id")
     return redirect(url_for("richmenus.edit", menu_id=menu_id) if menu_id else url_for("richmenus.index"), 303)
 
@@ -72,10 +83,17 @@ def _too_large(_error):
 def _index(form: NewMenuForm, status: int = 200, errors: list[str] | None = None):
     db = get_session()
     return render_template(
-        "richmenus/index.html", menus=richmenus.list_menus(db), form=form, errors=errors or [],
-        calls=richmenu_limits.calls_in_window(db), limit=richmenu_limits.HOURLY_LIMIT,
-        pending=richmenu_rules.pending_count(db), changed=richmenus.has_unpublished_changes,
-        size_labels=SIZE_LABELS, layout_label=_layout_label), status
+        "richmenus/index.html",
+        menus=richmenus.list_menus(db),
+        form=form,
+        errors=errors or [],
+        calls=richmenu_limits.calls_in_window(db),
+        limit=richmenu_limits.HOURLY_LIMIT,
+        pending=richmenu_rules.pending_count(db),
+        changed=richmenus.has_unpublished_changes,
+        size_labels=SIZE_LABELS,
+        layout_label=_layout_label,
+    ), status
 
 
 def _layout_label(layout: str) -> str:
@@ -110,15 +128,33 @@ def create():
 
 
 def _form_for(menu) -> MenuForm:
-    rows = [{"x": area.x, "y": area.y, "width": area.width, "height": area.height,
-             "kind": area.action.kind if area.action else "", "value": area.action.value if area.action else "",
-             "survey": area.action.value if area.action and area.action.kind == "postback" else "",
-             "caption": area.action.label if area.action else ""} for area in richmenus.areas_of(menu)]
+    rows = [
+        {
+            "x": area.x,
+            "y": area.y,
+            "width": area.width,
+            "height": area.height,
+            "kind": area.action.kind if area.action else "",
+            "value": area.action.value if area.action else "",
+            "survey": area.action.value if area.action and area.action.kind == "postback" else "",
+            "caption": area.action.label if area.action else "",
+        }
+        for area in richmenus.areas_of(menu)
+    ]
     if menu.layout == CUSTOM:
         rows += [{}] * min(EMPTY_CUSTOM_ROWS, MAX_AREAS - len(rows))
-    return MenuForm(formdata=None, data={
-        "name": menu.name, "chat_bar_text": menu.chat_bar_text, "size": menu.size, "layout": menu.layout,
-        "alias_id": menu.alias_id or "", "selected": menu.selected, "areas": rows})
+    return MenuForm(
+        formdata=None,
+        data={
+            "name": menu.name,
+            "chat_bar_text": menu.chat_bar_text,
+            "size": menu.size,
+            "layout": menu.layout,
+            "alias_id": menu.alias_id or "",
+            "selected": menu.selected,
+            "areas": rows,
+        },
+    )
 
 
 def preview_boxes(menu) -> list[dict]:
@@ -127,15 +163,23 @@ def preview_boxes(menu) -> list[dict]:
     boxes = []
     for number, area in enumerate(richmenus.areas_of(menu), start=1):
         action = area.action
-        boxes.append({"number": number, "left": 100 * area.x / width, "top": 100 * area.y / height,
-                      "width": 100 * area.width / width, "height": 100 * area.height / height,
-                      "kind": _(ACTION_LABELS[action.kind]) if action else _("No action yet"),
-                      "value": action.value if action else ""})
+        boxes.append(
+            {
+                "number": number,
+                "left": 100 * area.x / width,
+                "top": 100 * area.y / height,
+                "width": 100 * area.width / width,
+                "height": 100 * area.height / height,
+                "kind": _(ACTION_LABELS[action.kind]) if action else _("No action yet"),
+                "value": action.value if action else "",
+            }
+        )
     return boxes
 
 
-def render_edit(menu, *, form: MenuForm | None = None, errors=None, image_form=None, image_errors=None,
-                status: int = 200):
+def render_edit(
+    menu, *, form: MenuForm | None = None, errors=None, image_form=None, image_errors=None, status: int = 200
+):
     """The builder page."""
     db = get_session()
     choices = survey_choices(db)
@@ -143,14 +187,24 @@ def render_edit(menu, *, form: MenuForm | None = None, errors=None, image_form=N
         form = _form_for(menu)
         form.set_area_choices(choices)
     return render_template(
-        "richmenus/edit.html", menu=menu, form=form, errors=errors or [], image=richmenus.image_of(db, menu.id),
-        image_form=image_form or ImageForm(formdata=None), image_errors=image_errors or [],
+        "richmenus/edit.html",
+        menu=menu,
+        form=form,
+        errors=errors or [],
+        image=richmenus.image_of(db, menu.id),
+        image_form=image_form or ImageForm(formdata=None),
+        image_errors=image_errors or [],
         publish_form=PublishForm(formdata=None, make_default=menu.is_default),
-        action_form=ActionForm(formdata=None), boxes=preview_boxes(menu), size=SIZES[menu.size],
+        action_form=ActionForm(formdata=None),
+        boxes=preview_boxes(menu),
+        size=SIZES[menu.size],
         problems=[translate(*problem) for problem in richmenus.publish_problems(db, menu)],
-        changed=richmenus.has_unpublished_changes(menu), has_surveys=bool(choices),
+        changed=richmenus.has_unpublished_changes(menu),
+        has_surveys=bool(choices),
         url_taps=tracking.source_stats(db, source=f"richmenu:{menu.id}"),
-        custom=form.layout.data == CUSTOM, layout_label=_layout_label(menu.layout)), status
+        custom=form.layout.data == CUSTOM,
+        layout_label=_layout_label(menu.layout),
+    ), status
 
 
 @bp.route("/<int:menu_id>", methods=["GET", "POST"])
@@ -203,8 +257,7 @@ def upload(menu_id: int):
         richmenus.set_image(db, menu_id=menu.id, data=form.image.data.read(), actor=current_actor())
     except RichMenuError as error:
         db.rollback()
-        return render_edit(menu_or_404(db, menu_id), image_form=form, image_errors=problem_texts(error),
-                           status=400)
+        return render_edit(menu_or_404(db, menu_id), image_form=form, image_errors=problem_texts(error), status=400)
     db.commit()
     flash(_("Image uploaded."), "success")
     return redirect(url_for("richmenus.edit", menu_id=menu.id))

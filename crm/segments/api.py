@@ -1,4 +1,5 @@
 """/api/v1/segments: count the friends a condition tree selects, and the saved segments (segments service)."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ from crm.timeutil import utcnow
 
 blp = Blueprint("api_segments", __name__, url_prefix="/api/v1", description="Segments (絞り込み)")
 errors.install(blp)
-TREE_DOC = "A condition tree, see docs/segments.md; {\"type\": \"all\", \"conditions\": []} is every friend"
+TREE_DOC = 'A condition tree, see docs/segments.md; {"type": "all", "conditions": []} is every friend'
 
 
 class CountBody(ma.Schema):
@@ -61,5 +62,13 @@ def count(body: dict):
 def list_segments():
     """The saved segments by name, each with how many following friends it selects now."""
     db, now = get_session(), utcnow()
-    return [{"id": s.id, "name": s.name, "description": s.description, "tree": json.loads(s.tree),
-             "count": segments.count(db, s.tree, now=now)} for s in segments.list_segments(db)]
+    return [
+        {
+            "id": s.id,
+            "name": s.name,
+            "description": s.description,
+            "tree": json.loads(s.tree),
+            "count": segments.count(db, s.tree, now=now),
+        }
+        for s in segments.list_segments(db)
+    ]

@@ -13,6 +13,7 @@ numbers order by value (CAST, guarded by CASE so no other field's text is ever c
 YYYY-MM-DD, whose text order is date order. "contains" is case-sensitive on both databases (instr/strpos;
 LIKE would fold ASCII case on SQLite only).
 """
+
 from __future__ import annotations
 
 import math
@@ -20,17 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import (Float, Numeric, and_, case, cast, column, false, func, literal, or_, select, table, true,
-                        union)
+from sqlalchemy import Float, Numeric, and_, case, cast, column, false, func, literal, or_, select, table, true, union
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import CompoundSelect
 from sqlmodel import Session
 
 from crm.fields.models import FieldDefinition, FieldType, FieldValue
 from crm.friends.models import Friend
+from crm.friends.query import tagged
 from crm.tags.models import FriendTag, Tag
 from crm.tracking.models import LinkClick
-from crm.friends.query import tagged
 
 MAX_ESTIMATE = 300_000  # index entries an estimate may read (a few ms on SQLite)
 SURVEY_ANSWER = table("survey_answer", column("friend_id"), column("question_id"), column("choice_id"))
@@ -107,8 +107,11 @@ class _Compiler:
             return self._answer(node)
         if kind in ("clicked_link", "clicked_broadcast"):
             click = aliased(LinkClick)
-            key = click.link_id == node["link_id"] if kind == "clicked_link" \
+            key = (
+                click.link_id == node["link_id"]
+                if kind == "clicked_link"
                 else click.broadcast_id == node["broadcast_id"]
+            )
             return self._exists(click.friend_id, key)
         if kind == "field" and node["op"] not in ("ne", "empty"):
             return self._field_set(node)
@@ -134,8 +137,11 @@ class _Compiler:
         ids = select(answer.c.friend_id).where(question == node["question_id"], choice == node["choice_id"])
         if self.dialect == "sqlite":
             question, choice = question + 0, choice + 0
-        probe = select(answer.c.friend_id).where(answer.c.friend_id == Friend.id, question == node["question_id"],
-                                                 choice == node["choice_id"]).exists()
+        probe = (
+            select(answer.c.friend_id)
+            .where(answer.c.friend_id == Friend.id, question == node["question_id"], choice == node["choice_id"])
+            .exists()
+        )
         return _Set(ids, probe)
 
     def _field_set(self, node: dict) -> _Set:
@@ -149,8 +155,11 @@ class _Compiler:
         elif op == "eq":
             test = value.value == wanted
         elif op == "contains":
-            test = func.instr(value.value, wanted) > 0 if self.dialect == "sqlite" \
+            test = (
+                func.instr(value.value, wanted) > 0
+                if self.dialect == "sqlite"
                 else func.strpos(value.value, wanted) > 0
+            )
         elif definition is not None and definition.field_type == FieldType.NUMBER:
             test = self._ordered(case((value.field_id == field_id, value.value)), op, wanted)
         else:
@@ -193,8 +202,11 @@ class _Compiler:
         (reading fewer index entries than driving from that candidate would). Number comparisons cast every
         value of the field, so they are not counted: they drive only when nothing else can."""
         tag_ids = [children[i]["tag_id"] for i, _ in sets if children[i]["type"] == "tag"]
-        counts = dict(self.session.exec(select(Tag.id, Tag.friend_count).where(Tag.id.in_(tag_ids))).all()) \
-            if tag_ids else {}
+        counts = (
+            dict(self.session.exec(select(Tag.id, Tag.friend_count).where(Tag.id.in_(tag_ids))).all())
+            if tag_ids
+            else {}
+        )
         sizes = {i: counts.get(children[i]["tag_id"], 0) for i, _ in sets if children[i]["type"] == "tag"}
         sizes.update({i: math.inf for i, _ in sets if self._numeric(children[i])})
         best = min(sizes.values(), default=MAX_ESTIMATE)

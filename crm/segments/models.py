@@ -1,8 +1,8 @@
 """Saved segments (絞り込み): a named condition tree."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
@@ -16,10 +16,10 @@ class Segment(SQLModel, table=True):
 
     __tablename__ = "segment"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, unique=True)
-    description: Optional[str] = Field(default=None, max_length=500)
+    description: str | None = Field(default=None, max_length=500)
     tree: str = Field(sa_column=Column(Text, nullable=False))
-    created_by: Optional[int] = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
+    created_by: int | None = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
     updated_at: datetime = utc_field(nullable=False, default_factory=utcnow)

@@ -3,6 +3,7 @@
 The tree format is in docs/segments.md; checking lives in segment_tree, compilation in segment_sql. Blocked
 friends are never recipients: `recipient_ids` and `count` (by default) add `status == following`.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,16 +13,29 @@ from sqlalchemy import case, func, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from crm.friends.models import Friend, FriendStatus
-from crm.segments.models import Segment
-from crm.staff.audit import Actor, record
 from crm.errors import N_
+from crm.friends.models import Friend, FriendStatus
 from crm.segments.compiler import conditions
+from crm.segments.models import Segment
 from crm.segments.tree import MAX_DEPTH, MAX_LEAVES, SegmentError, parse, validate
+from crm.staff.audit import Actor, record
 from crm.timeutil import utcnow
 
-__all__ = ["MAX_DEPTH", "MAX_LEAVES", "SegmentError", "count", "counts", "create_segment", "delete_segment",
-           "friend_ids", "get_segment", "list_segments", "recipient_ids", "update_segment", "validate"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_LEAVES",
+    "SegmentError",
+    "count",
+    "counts",
+    "create_segment",
+    "delete_segment",
+    "friend_ids",
+    "get_segment",
+    "list_segments",
+    "recipient_ids",
+    "update_segment",
+    "validate",
+]
 MAX_NAME = 100
 MAX_DESCRIPTION = 500
 
@@ -85,36 +99,58 @@ def _snapshot(segment: Segment) -> dict:
     return {"name": segment.name, "description": segment.description, "tree": json.loads(segment.tree)}
 
 
-def create_segment(session: Session, *, actor: Actor, name: str, tree: dict | str,
-                   description: str | None = None) -> Segment:
+def create_segment(
+    session: Session, *, actor: Actor, name: str, tree: dict | str, description: str | None = None
+) -> Segment:
     """Save a new segment (validated, audited)."""
     name, description = _check_name(session, name, description, None)
     normalised = validate(session, tree)
-    segment = Segment(name=name, description=description, tree=json.dumps(normalised, ensure_ascii=False),
-                      created_by=actor.staff_id)
+    segment = Segment(
+        name=name, description=description, tree=json.dumps(normalised, ensure_ascii=False), created_by=actor.staff_id
+    )
     session.add(segment)
     session.flush()
-    record(session, actor=actor, action="segment.created", target_type="segment", target_id=segment.id,
-           after=_snapshot(segment))
+    record(
+        session,
+        actor=actor,
+        action="segment.created",
+        target_type="segment",
+        target_id=segment.id,
+        after=_snapshot(segment),
+    )
     return segment
 
 
-def update_segment(session: Session, *, actor: Actor, segment_id: int, name: str, tree: dict | str,
-                   description: str | None = None) -> Segment:
+def update_segment(
+    session: Session, *, actor: Actor, segment_id: int, name: str, tree: dict | str, description: str | None = None
+) -> Segment:
     """Change a saved segment's name, description and tree (validated, audited with before/after)."""
     segment = get_segment(session, segment_id)
     name, description = _check_name(session, name, description, segment_id)
     normalised = json.dumps(validate(session, tree), ensure_ascii=False)
     before = _snapshot(segment)
     segment.name, segment.description, segment.tree, segment.updated_at = name, description, normalised, utcnow()
-    record(session, actor=actor, action="segment.changed", target_type="segment", target_id=segment_id,
-           before=before, after=_snapshot(segment))
+    record(
+        session,
+        actor=actor,
+        action="segment.changed",
+        target_type="segment",
+        target_id=segment_id,
+        before=before,
+        after=_snapshot(segment),
+    )
     return segment
 
 
 def delete_segment(session: Session, *, actor: Actor, segment_id: int) -> None:
     """Delete a saved segment (broadcasts keep their frozen copy of the tree)."""
     segment = get_segment(session, segment_id)
-    record(session, actor=actor, action="segment.deleted", target_type="segment", target_id=segment_id,
-           before=_snapshot(segment))
+    record(
+        session,
+        actor=actor,
+        action="segment.deleted",
+        target_type="segment",
+        target_id=segment_id,
+        before=_snapshot(segment),
+    )
     session.delete(segment)

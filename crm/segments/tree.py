@@ -4,6 +4,7 @@ The format is described in docs/segments.md. `validate` returns a normalised cop
 ints, field values in their canonical form, times as ISO strings with an offset) or raises SegmentError with
 the path of the first bad part, e.g. "conditions[2].value".
 """
+
 from __future__ import annotations
 
 import json
@@ -14,31 +15,45 @@ from sqlalchemy import column, select, table
 from sqlmodel import Session
 
 from crm.broadcasts.models import Broadcast
+from crm.errors import N_, TranslatableError
 from crm.fields.models import FieldDefinition, FieldType
+from crm.fields.service import FieldValidationError, canonical_value
 from crm.friends.models import FriendStatus
 from crm.tags.models import Tag
-from crm.tracking.models import TrackedLink
-from crm.fields.service import FieldValidationError, canonical_value
-from crm.errors import N_, TranslatableError
 from crm.timeutil import TOKYO
+from crm.tracking.models import TrackedLink
 
 MAX_DEPTH = 5
 MAX_LEAVES = 50
 MAX_DAYS = 36500
 MAX_JSON_CHARS = 100_000
 GROUPS = ("all", "any", "not")
-LEAVES = ("tag", "field", "answer", "clicked_link", "clicked_broadcast", "followed", "followed_within",
-          "interaction", "status")
+LEAVES = (
+    "tag",
+    "field",
+    "answer",
+    "clicked_link",
+    "clicked_broadcast",
+    "followed",
+    "followed_within",
+    "interaction",
+    "status",
+)
 # Which comparisons each field type allows; dates and numbers compare by value (see segment_sql).
-FIELD_OPS = {FieldType.TEXT: ("eq", "ne", "contains", "empty"),
-             FieldType.CHOICE: ("eq", "ne", "empty"),
-             FieldType.NUMBER: ("eq", "ne", "lt", "gt", "empty"),
-             FieldType.DATE: ("eq", "ne", "lt", "gt", "empty")}
+FIELD_OPS = {
+    FieldType.TEXT: ("eq", "ne", "contains", "empty"),
+    FieldType.CHOICE: ("eq", "ne", "empty"),
+    FieldType.NUMBER: ("eq", "ne", "lt", "gt", "empty"),
+    FieldType.DATE: ("eq", "ne", "lt", "gt", "empty"),
+}
 # Survey tables belong to the `surveys` package, which crm never imports (ARCHITECTURE): the table names
 # and columns are the contract, read through lightweight references.
-MISSING = {"tag_id": N_("Tag %(id)s does not exist."), "link_id": N_("Link %(id)s does not exist."),
-           "broadcast_id": N_("Broadcast %(id)s does not exist."),
-           "question_id": N_("Survey question %(id)s does not exist.")}
+MISSING = {
+    "tag_id": N_("Tag %(id)s does not exist."),
+    "link_id": N_("Link %(id)s does not exist."),
+    "broadcast_id": N_("Broadcast %(id)s does not exist."),
+    "question_id": N_("Survey question %(id)s does not exist."),
+}
 SURVEY_QUESTION = table("survey_question", column("id"))
 SURVEY_CHOICE = table("survey_choice", column("id"), column("question_id"))
 
@@ -104,8 +119,12 @@ class _Checker:
         children = node.get("conditions", [])
         if not isinstance(children, list):
             raise SegmentError(_at(path, "conditions"), N_("Conditions must be a list."))
-        return {"type": kind, "conditions": [self.node(child, _at(path, f"conditions[{i}]"), depth + 1)
-                                             for i, child in enumerate(children)]}
+        return {
+            "type": kind,
+            "conditions": [
+                self.node(child, _at(path, f"conditions[{i}]"), depth + 1) for i, child in enumerate(children)
+            ],
+        }
 
     def _exists(self, model_id, node: dict, path: str, key: str) -> int:
         value = _int(node, path, key)
@@ -127,20 +146,26 @@ class _Checker:
         choice = _int(node, path, "choice_id")
         owner = self.session.exec(select(SURVEY_CHOICE.c.question_id).where(SURVEY_CHOICE.c.id == choice)).scalar()
         if owner != question:
-            raise SegmentError(_at(path, "choice_id"), N_("Choice %(id)s is not a choice of this question."),
-                               id=choice)
+            raise SegmentError(_at(path, "choice_id"), N_("Choice %(id)s is not a choice of this question."), id=choice)
         return {"question_id": question, "choice_id": choice}
 
     def field(self, node: dict, path: str) -> dict:
         key = node.get("key")
-        definition = self.session.exec(select(FieldDefinition).where(FieldDefinition.key == key)).scalars().first() \
-            if isinstance(key, str) else None
+        definition = (
+            self.session.exec(select(FieldDefinition).where(FieldDefinition.key == key)).scalars().first()
+            if isinstance(key, str)
+            else None
+        )
         if definition is None:
             raise SegmentError(_at(path, "key"), N_("Field %(key)s does not exist."), key=str(key)[:60])
         op = node.get("op")
         if op not in FIELD_OPS[definition.field_type]:
-            raise SegmentError(_at(path, "op"), N_("%(op)s cannot be used with a %(type)s field."),
-                               op=str(op)[:20], type=definition.field_type)
+            raise SegmentError(
+                _at(path, "op"),
+                N_("%(op)s cannot be used with a %(type)s field."),
+                op=str(op)[:20],
+                type=definition.field_type,
+            )
         if op == "empty":
             return {"key": key, "op": op}
         return {"key": key, "op": op, "value": _field_value(definition, op, node.get("value"), path)}

@@ -4,13 +4,14 @@ The builder (static/segment_builder.js) keeps the tree as JSON in the form's `tr
 works without JavaScript (the JSON can be edited by hand); the server validates either way and shows errors
 with the path of the bad condition.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from crm.console.guard import current_actor, requires
@@ -61,8 +62,9 @@ def saved_count(segment_id: int):
 
 
 def _editor(form: SegmentForm, segment=None, error: str | None = None, status: int = 200):
-    return render_template("segments/edit.html", form=form, segment=segment, error=error,
-                           delete_form=DeleteForm()), status
+    return render_template(
+        "segments/edit.html", form=form, segment=segment, error=error, delete_form=DeleteForm()
+    ), status
 
 
 def _save(form: SegmentForm, segment_id: int | None):
@@ -71,8 +73,9 @@ def _save(form: SegmentForm, segment_id: int | None):
     segment = segments.get_segment(db, segment_id) if segment_id else None
     if not form.validate_on_submit():
         return _editor(form, segment, status=400)
-    fields = dict(actor=current_actor(), name=form.name.data, description=form.description.data,
-                  tree=form.tree.data or "")
+    fields = dict(
+        actor=current_actor(), name=form.name.data, description=form.description.data, tree=form.tree.data or ""
+    )
     try:
         if segment is None:
             saved = segments.create_segment(db, **fields)

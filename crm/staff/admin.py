@@ -1,12 +1,13 @@
 """Administering staff accounts: create, change role, deactivate, reactivate, reset password, all audited."""
+
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from crm.staff.models import Staff
 from crm.permissions import ROLES
 from crm.staff import service as staff_service
 from crm.staff.audit import Actor, record
+from crm.staff.models import Staff
 from crm.staff.service import StaffError
 
 ADMIN = "admin"
@@ -52,19 +53,18 @@ def _guard_admin_loss(session: Session, staff: Staff, acting_staff_id: int | Non
         raise StaffAccountError("last_admin", "the last active admin cannot be removed")
 
 
-def create_account(session: Session, *, email: str, display_name: str, role: str, password: str,
-                   actor: Actor) -> Staff:
+def create_account(session: Session, *, email: str, display_name: str, role: str, password: str, actor: Actor) -> Staff:
     """Create a staff account with an initial password."""
     existing = select(Staff.id).where(Staff.email == staff_service.normalise_email(email))
     if session.exec(existing).first() is not None:
         raise StaffAccountError("duplicate_email", "a staff member with this email already exists")
     try:
-        staff = staff_service.create_staff(session, email=email, password=password, display_name=display_name,
-                                           role=role)
+        staff = staff_service.create_staff(
+            session, email=email, password=password, display_name=display_name, role=role
+        )
     except StaffError as error:
         raise StaffAccountError("invalid", str(error)) from error
-    record(session, actor=actor, action="staff.created", target_type="staff", target_id=staff.id,
-           after=_profile(staff))
+    record(session, actor=actor, action="staff.created", target_type="staff", target_id=staff.id, after=_profile(staff))
     return staff
 
 
@@ -79,8 +79,15 @@ def change_role(session: Session, *, staff_id: int, role: str, actor: Actor) -> 
         _guard_admin_loss(session, staff, actor.staff_id)
     before = staff.role
     staff.role = role
-    record(session, actor=actor, action="staff.role_changed", target_type="staff", target_id=staff.id,
-           before={"role": before}, after={"role": role})
+    record(
+        session,
+        actor=actor,
+        action="staff.role_changed",
+        target_type="staff",
+        target_id=staff.id,
+        before={"role": before},
+        after={"role": role},
+    )
     return staff
 
 
@@ -93,8 +100,15 @@ def set_active(session: Session, *, staff_id: int, active: bool, actor: Actor) -
         _guard_admin_loss(session, staff, actor.staff_id)
     staff.active = active
     action = "staff.reactivated" if active else "staff.deactivated"
-    record(session, actor=actor, action=action, target_type="staff", target_id=staff.id,
-           before={"active": not active}, after={"active": active})
+    record(
+        session,
+        actor=actor,
+        action=action,
+        target_type="staff",
+        target_id=staff.id,
+        before={"active": not active},
+        after={"active": active},
+    )
     return staff
 
 
@@ -105,6 +119,12 @@ def reset_password(session: Session, *, staff_id: int, password: str, actor: Act
         staff_service.set_password(staff, password)
     except StaffError as error:
         raise StaffAccountError("invalid", str(error)) from error
-    record(session, actor=actor, action="staff.password_reset", target_type="staff", target_id=staff.id,
-           after={"email": staff.email})
+    record(
+        session,
+        actor=actor,
+        action="staff.password_reset",
+        target_type="staff",
+        target_id=staff.id,
+        after={"email": staff.email},
+    )
     return staff

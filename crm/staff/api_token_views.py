@@ -1,4 +1,5 @@
 """API tokens for admins (settings.manage): create one with a role (its secret shown once), see last use, revoke."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -11,9 +12,9 @@ from wtforms.validators import DataRequired, Length
 
 from crm.console.guard import current_actor, requires
 from crm.db import get_session
-from crm.staff.models import ApiToken
 from crm.permissions import ROLE_LABELS, ROLES
 from crm.staff import api_tokens
+from crm.staff.models import ApiToken
 from crm.timeutil import utcnow
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/settings/api-tokens")
@@ -29,8 +30,14 @@ class RevokeForm(FlaskForm):
 
 
 def _render(form: TokenForm, *, secret: str | None = None, status: int = 200):
-    return render_template("api_tokens/index.html", tokens=api_tokens.list_tokens(get_session()), form=form,
-                           revoke_form=RevokeForm(), secret=secret, role_labels=ROLE_LABELS), status
+    return render_template(
+        "api_tokens/index.html",
+        tokens=api_tokens.list_tokens(get_session()),
+        form=form,
+        revoke_form=RevokeForm(),
+        secret=secret,
+        role_labels=ROLE_LABELS,
+    ), status
 
 
 @bp.get("")
@@ -49,8 +56,7 @@ def create():
         return _render(form, status=400)
     db = get_session()
     try:
-        _token, secret = api_tokens.create_token(db, name=form.name.data, role=form.role.data,
-                                                 actor=current_actor())
+        _token, secret = api_tokens.create_token(db, name=form.name.data, role=form.role.data, actor=current_actor())
     except api_tokens.TokenError as error:
         db.rollback()
         form.name.errors = [_(error.msgid, **error.params)]

@@ -2,6 +2,7 @@
 
 Tokens are 256-bit random secrets, so a plain SHA-256 is enough to store them (no slow password hash needed:
 guessing is hopeless, and a fast hash lets each request find its token by an indexed lookup)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,10 +11,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from crm.staff.models import ApiToken
+from crm.errors import N_, TranslatableError
 from crm.permissions import ROLES
 from crm.staff.audit import Actor, record
-from crm.errors import N_, TranslatableError
+from crm.staff.models import ApiToken
 
 TOKEN_PREFIX = "lcrm_"
 NAME_MAX = 100
@@ -38,12 +39,19 @@ def create_token(session: Session, *, name: str, role: str, actor: Actor) -> tup
     if role not in ROLES:
         raise TokenError(N_("Choose a role."))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(name=name, role=role, token_hash=hash_secret(secret), prefix=secret[:10],
-                     created_by=actor.staff_id)
+    token = ApiToken(
+        name=name, role=role, token_hash=hash_secret(secret), prefix=secret[:10], created_by=actor.staff_id
+    )
     session.add(token)
     session.flush()
-    record(session, actor=actor, action="api_token.created", target_type="api_token", target_id=token.id,
-           after={"name": name, "role": role, "prefix": token.prefix})
+    record(
+        session,
+        actor=actor,
+        action="api_token.created",
+        target_type="api_token",
+        target_id=token.id,
+        after={"name": name, "role": role, "prefix": token.prefix},
+    )
     return token, secret
 
 
@@ -54,15 +62,20 @@ def revoke_token(session: Session, *, token_id: int, actor: Actor, now: datetime
         raise TokenError(N_("This token no longer exists."))
     if token.revoked_at is None:
         token.revoked_at = now
-        record(session, actor=actor, action="api_token.revoked", target_type="api_token", target_id=token.id,
-               before={"name": token.name, "role": token.role})
+        record(
+            session,
+            actor=actor,
+            action="api_token.revoked",
+            target_type="api_token",
+            target_id=token.id,
+            before={"name": token.name, "role": token.role},
+        )
     return token
 
 
 def list_tokens(session: Session) -> list[ApiToken]:
     """Every token, active ones first, newest first."""
-    return list(session.exec(select(ApiToken).order_by(ApiToken.revoked_at.is_not(None),
-                                                       ApiToken.id.desc())).all())
+    return list(session.exec(select(ApiToken).order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())).all())
 
 
 def authenticate(session: Session, secret: str | None, *, now: datetime) -> ApiToken | None:

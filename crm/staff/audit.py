@@ -1,4 +1,5 @@
 """The audit log: every change and every export or bulk view of personal data."""
+
 from __future__ import annotations
 
 import json
@@ -17,16 +18,16 @@ class Actor:
     staff_id: int | None = None
 
     @classmethod
-    def staff(cls, staff_id: int, email: str) -> "Actor":
+    def staff(cls, staff_id: int, email: str) -> Actor:
         return cls(label=f"staff:{email}", staff_id=staff_id)
 
     @classmethod
-    def api_token(cls, token_id: int, name: str) -> "Actor":
+    def api_token(cls, token_id: int, name: str) -> Actor:
         """An integration calling the REST API with a bearer token."""
         return cls(label=f"api:{name}#{token_id}")
 
     @classmethod
-    def system(cls, what: str) -> "Actor":
+    def system(cls, what: str) -> Actor:
         return cls(label=what)
 
 
@@ -34,11 +35,25 @@ def _dump(value) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
 
 
-def record(session: Session, *, actor: Actor, action: str, target_type: str | None = None,
-           target_id=None, before=None, after=None) -> AuditEntry:
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    target_type: str | None = None,
+    target_id=None,
+    before=None,
+    after=None,
+) -> AuditEntry:
     """Append an audit entry; before/after are JSON-serialisable snapshots."""
-    entry = AuditEntry(actor_staff_id=actor.staff_id, actor=actor.label[:120], action=action,
-                       target_type=target_type, target_id=None if target_id is None else str(target_id),
-                       before=_dump(before), after=_dump(after))
+    entry = AuditEntry(
+        actor_staff_id=actor.staff_id,
+        actor=actor.label[:120],
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        before=_dump(before),
+        after=_dump(after),
+    )
     session.add(entry)
     return entry

@@ -1,9 +1,10 @@
 """The audit log for admins: newest first, filtered, paged by keyset. Entries are never edited or deleted here."""
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import lazy_gettext as _l
@@ -50,19 +51,23 @@ class AuditFilter:
 
 def tokyo_day_start(day: date) -> datetime:
     """Midnight of a Japanese calendar day, as an aware UTC datetime."""
-    return datetime.combine(day, time(0), tzinfo=TOKYO).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), tzinfo=TOKYO).astimezone(UTC)
 
 
 def filter_from_form(form: AuditFilterForm) -> AuditFilter:
     """Turn the filter form (Japanese dates, inclusive) into UTC bounds and exact values."""
+
     def text(field):
         return (field.data or "").strip() or None
 
     return AuditFilter(
-        actor=text(form.actor), action=text(form.action), target_type=text(form.target_type),
+        actor=text(form.actor),
+        action=text(form.action),
+        target_type=text(form.target_type),
         target_id=text(form.target_id),
         since=tokyo_day_start(form.date_from.data) if form.date_from.data else None,
-        until=tokyo_day_start(form.date_to.data + timedelta(days=1)) if form.date_to.data else None)
+        until=tokyo_day_start(form.date_to.data + timedelta(days=1)) if form.date_to.data else None,
+    )
 
 
 def _conditions(filters: AuditFilter) -> list:
@@ -82,8 +87,9 @@ def _conditions(filters: AuditFilter) -> list:
     return conditions
 
 
-def audit_page(session: Session, *, filters: AuditFilter, before_id: int | None = None,
-               limit: int = PAGE_SIZE) -> tuple[list[AuditEntry], int | None]:
+def audit_page(
+    session: Session, *, filters: AuditFilter, before_id: int | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[AuditEntry], int | None]:
     """One page of entries, newest first, older than entry before_id; also the cursor of the next page."""
     query = select(AuditEntry).where(*_conditions(filters))
     cursor = session.get(AuditEntry, before_id) if before_id else None
@@ -111,11 +117,11 @@ def index():
     form = AuditFilterForm(formdata=request.args)
     form.validate()  # shows errors; a field that did not parse (a bad date) filters nothing
     filters = filter_from_form(form)
-    entries, next_cursor = audit_page(get_session(), filters=filters,
-                                      before_id=request.args.get("before", type=int))
+    entries, next_cursor = audit_page(get_session(), filters=filters, before_id=request.args.get("before", type=int))
     query = {key: value for key, value in request.args.items() if key != "before" and value}
-    return render_template("audit/index.html", form=form, entries=entries, next_cursor=next_cursor,
-                           query=query, pretty=pretty_json)
+    return render_template(
+        "audit/index.html", form=form, entries=entries, next_cursor=next_cursor, query=query, pretty=pretty_json
+    )
 
 
 @bp.get("/<int:entry_id>")

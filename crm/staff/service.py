@@ -1,4 +1,5 @@
 """Staff accounts: creation, password check with argon2, and sign-in throttling."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,8 +9,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, select
 
-from crm.staff.models import LoginAttempt, Staff
 from crm.permissions import ROLES
+from crm.staff.models import LoginAttempt, Staff
 from crm.timeutil import utcnow
 
 HASHER = PasswordHasher()
@@ -27,8 +28,9 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def create_staff(session: Session, *, email: str, password: str, display_name: str, role: str,
-                 locale: str = "ja") -> Staff:
+def create_staff(
+    session: Session, *, email: str, password: str, display_name: str, role: str, locale: str = "ja"
+) -> Staff:
     """Create a staff account with a hashed password."""
     email = normalise_email(email)
     if "@" not in email:
@@ -39,8 +41,9 @@ def create_staff(session: Session, *, email: str, password: str, display_name: s
         raise StaffError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     if session.exec(select(Staff).where(Staff.email == email)).first():
         raise StaffError("a staff member with this email already exists")
-    staff = Staff(email=email, password_hash=HASHER.hash(password), display_name=display_name or email,
-                  role=role, locale=locale)
+    staff = Staff(
+        email=email, password_hash=HASHER.hash(password), display_name=display_name or email, role=role, locale=locale
+    )
     session.add(staff)
     session.flush()
     return staff

@@ -1,4 +1,5 @@
 """Staff accounts for admins: list, create, change role, deactivate, reactivate, reset password."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -14,8 +15,8 @@ from crm.console.guard import current_actor, requires
 from crm.db import get_session
 from crm.permissions import ROLE_LABELS, ROLES
 from crm.staff import admin as staff_accounts
-from crm.staff.service import MIN_PASSWORD_LENGTH
 from crm.staff.admin import StaffAccountError
+from crm.staff.service import MIN_PASSWORD_LENGTH
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/staff")
 
@@ -53,9 +54,14 @@ def _render_edit(staff_id: int, status: int = 200, role_form=None, password_form
         staff = staff_accounts.get_staff(get_session(), staff_id)
     except StaffAccountError:
         abort(404)
-    return render_template("staff_admin/edit.html", staff=staff, is_self=staff.id == current_user.id,
-                           role_form=role_form or RoleForm(data={"role": staff.role}),
-                           password_form=password_form or PasswordForm(), active_form=ActiveForm()), status
+    return render_template(
+        "staff_admin/edit.html",
+        staff=staff,
+        is_self=staff.id == current_user.id,
+        role_form=role_form or RoleForm(data={"role": staff.role}),
+        password_form=password_form or PasswordForm(),
+        active_form=ActiveForm(),
+    ), status
 
 
 def _refused(error: StaffAccountError) -> None:
@@ -67,8 +73,9 @@ def _refused(error: StaffAccountError) -> None:
 
 
 def _render_index(form: CreateStaffForm, status: int = 200):
-    return render_template("staff_admin/index.html", accounts=staff_accounts.list_staff(get_session()),
-                           form=form, role_labels=ROLE_LABELS), status
+    return render_template(
+        "staff_admin/index.html", accounts=staff_accounts.list_staff(get_session()), form=form, role_labels=ROLE_LABELS
+    ), status
 
 
 @bp.get("")
@@ -86,9 +93,14 @@ def create():
     if form.validate_on_submit():
         db = get_session()
         try:
-            staff = staff_accounts.create_account(db, email=form.email.data, display_name=form.display_name.data,
-                                                  role=form.role.data, password=form.password.data,
-                                                  actor=current_actor())
+            staff = staff_accounts.create_account(
+                db,
+                email=form.email.data,
+                display_name=form.display_name.data,
+                role=form.role.data,
+                password=form.password.data,
+                actor=current_actor(),
+            )
         except StaffAccountError as error:
             _refused(error)
         else:
@@ -157,8 +169,9 @@ def reset_password(staff_id: int):
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            staff_accounts.reset_password(get_session(), staff_id=staff_id, password=form.password.data,
-                                          actor=current_actor())
+            staff_accounts.reset_password(
+                get_session(), staff_id=staff_id, password=form.password.data, actor=current_actor()
+            )
         except StaffAccountError as error:
             _refused(error)
         else:

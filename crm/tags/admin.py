@@ -1,4 +1,5 @@
 """Managing tags and tag folders: create, rename, edit, delete, all audited."""
+
 from __future__ import annotations
 
 import re
@@ -7,9 +8,9 @@ import unicodedata
 from sqlalchemy import func
 from sqlmodel import Session, select, update
 
-from crm.tags.models import FriendTag, Tag, TagFolder
-from crm.tags import service as tag_service
 from crm.staff.audit import Actor, record
+from crm.tags import service as tag_service
+from crm.tags.models import FriendTag, Tag, TagFolder
 from crm.tags.service import TagError
 
 COLOR_PATTERN = re.compile(r"#[0-9a-fA-F]{6}")
@@ -90,19 +91,38 @@ def get_folder(session: Session, folder_id: int) -> TagFolder:
     return folder
 
 
-def create_tag(session: Session, *, name: str, actor: Actor, folder_id: int | None = None,
-               description: str | None = None, color: str | None = None) -> Tag:
+def create_tag(
+    session: Session,
+    *,
+    name: str,
+    actor: Actor,
+    folder_id: int | None = None,
+    description: str | None = None,
+    color: str | None = None,
+) -> Tag:
     """Create a tag with a unique name."""
-    tag = Tag(name=_clean_name(session, Tag, name, None), folder_id=_check_folder(session, folder_id),
-              description=_clean_description(description), color=_clean_color(color))
+    tag = Tag(
+        name=_clean_name(session, Tag, name, None),
+        folder_id=_check_folder(session, folder_id),
+        description=_clean_description(description),
+        color=_clean_color(color),
+    )
     session.add(tag)
     session.flush()
     record(session, actor=actor, action="tag.created", target_type="tag", target_id=tag.id, after=_snapshot(tag))
     return tag
 
 
-def update_tag(session: Session, *, tag_id: int, actor: Actor, name: str, folder_id: int | None,
-               description: str | None, color: str | None) -> Tag:
+def update_tag(
+    session: Session,
+    *,
+    tag_id: int,
+    actor: Actor,
+    name: str,
+    folder_id: int | None,
+    description: str | None,
+    color: str | None,
+) -> Tag:
     """Rename a tag or change its folder, description or colour; audit what changed."""
     tag = get_tag(session, tag_id)
     before = _snapshot(tag)
@@ -114,8 +134,15 @@ def update_tag(session: Session, *, tag_id: int, actor: Actor, name: str, folder
     changed = [key for key in before if before[key] != after[key]]
     if changed:
         session.flush()
-        record(session, actor=actor, action="tag.updated", target_type="tag", target_id=tag.id,
-               before={key: before[key] for key in changed}, after={key: after[key] for key in changed})
+        record(
+            session,
+            actor=actor,
+            action="tag.updated",
+            target_type="tag",
+            target_id=tag.id,
+            before={key: before[key] for key in changed},
+            after={key: after[key] for key in changed},
+        )
     return tag
 
 
@@ -134,8 +161,15 @@ def delete_tag(session: Session, *, tag_id: int, actor: Actor, batch_size: int =
         removed += tag_service.remove_tag_from_many(session, friend_ids=friend_ids, tag_id=tag_id)
     session.delete(tag)
     session.flush()
-    record(session, actor=actor, action="tag.deleted", target_type="tag", target_id=tag_id, before=before,
-           after={"friends_untagged": removed})
+    record(
+        session,
+        actor=actor,
+        action="tag.deleted",
+        target_type="tag",
+        target_id=tag_id,
+        before=before,
+        after={"friends_untagged": removed},
+    )
     return removed
 
 
@@ -145,8 +179,14 @@ def create_folder(session: Session, *, name: str, actor: Actor) -> TagFolder:
     folder = TagFolder(name=_clean_name(session, TagFolder, name, None), position=position)
     session.add(folder)
     session.flush()
-    record(session, actor=actor, action="tag_folder.created", target_type="tag_folder", target_id=folder.id,
-           after={"name": folder.name})
+    record(
+        session,
+        actor=actor,
+        action="tag_folder.created",
+        target_type="tag_folder",
+        target_id=folder.id,
+        after={"name": folder.name},
+    )
     return folder
 
 
@@ -157,8 +197,15 @@ def rename_folder(session: Session, *, folder_id: int, name: str, actor: Actor) 
     folder.name = _clean_name(session, TagFolder, name, folder.id)
     if folder.name != before:
         session.flush()
-        record(session, actor=actor, action="tag_folder.renamed", target_type="tag_folder", target_id=folder.id,
-               before={"name": before}, after={"name": folder.name})
+        record(
+            session,
+            actor=actor,
+            action="tag_folder.renamed",
+            target_type="tag_folder",
+            target_id=folder.id,
+            before={"name": before},
+            after={"name": folder.name},
+        )
     return folder
 
 
@@ -174,8 +221,15 @@ def delete_folder(session: Session, *, folder_id: int, actor: Actor) -> int:
     name = folder.name
     session.delete(folder)
     session.flush()
-    record(session, actor=actor, action="tag_folder.deleted", target_type="tag_folder", target_id=folder_id,
-           before={"name": name}, after={"tags_moved_to_no_folder": moved})
+    record(
+        session,
+        actor=actor,
+        action="tag_folder.deleted",
+        target_type="tag_folder",
+        target_id=folder_id,
+        before={"name": name},
+        after={"tags_moved_to_no_folder": moved},
+    )
     return moved
 
 

@@ -1,4 +1,5 @@
 """/api/v1/tags: list, create, rename (or recolour, move, describe), delete — through the console's tag service."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
@@ -8,9 +9,9 @@ from crm.api import auth, errors
 from crm.api.pages import decode_id_cursor, page
 from crm.api.schemas import ErrorSchema, PageArgs, TagCreate, TagDeleted, TagSchema, TagUpdate, page_of
 from crm.db import get_session
-from crm.tags.models import Tag
 from crm.tags import admin as tag_admin
 from crm.tags.admin import TagAdminError
+from crm.tags.models import Tag
 
 blp = Blueprint("api_tags", __name__, url_prefix="/api/v1", description="Tags (タグ)")
 errors.install(blp)
@@ -24,8 +25,14 @@ def tag_error(error: TagAdminError) -> errors.ApiError:
 
 
 def tag_dict(tag: Tag) -> dict:
-    return {"id": tag.id, "name": tag.name, "color": tag.color, "folder_id": tag.folder_id,
-            "description": tag.description, "friend_count": max(0, tag.friend_count)}
+    return {
+        "id": tag.id,
+        "name": tag.name,
+        "color": tag.color,
+        "folder_id": tag.folder_id,
+        "description": tag.description,
+        "friend_count": max(0, tag.friend_count),
+    }
 
 
 @blp.route("/tags")
@@ -67,8 +74,10 @@ def update_tag(body: dict, tag_id: int):
     db = get_session()
     try:
         tag = tag_admin.get_tag(db, tag_id)
-        changes = {**{"name": tag.name, "folder_id": tag.folder_id, "description": tag.description,
-                      "color": tag.color}, **body}
+        changes = {
+            **{"name": tag.name, "folder_id": tag.folder_id, "description": tag.description, "color": tag.color},
+            **body,
+        }
         tag = tag_admin.update_tag(db, tag_id=tag_id, actor=auth.actor(), **changes)
     except TagAdminError as error:
         raise tag_error(error) from None

@@ -1,8 +1,8 @@
 """Tags (タグ) in folders, and the tags each friend holds."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
@@ -16,10 +16,9 @@ class TagFolder(SQLModel, table=True):
 
     __tablename__ = "tag_folder"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, unique=True)
     position: int = Field(default=0)
-
 
 
 class Tag(SQLModel, table=True):
@@ -27,14 +26,13 @@ class Tag(SQLModel, table=True):
 
     __tablename__ = "tag"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, unique=True)
-    folder_id: Optional[int] = Field(default=None, foreign_key="tag_folder.id", index=True)
-    description: Optional[str] = Field(default=None, max_length=500)
+    folder_id: int | None = Field(default=None, foreign_key="tag_folder.id", index=True)
+    description: str | None = Field(default=None, max_length=500)
     color: str = Field(default="#06c755", max_length=7)
     friend_count: int = Field(default=0)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
-
 
 
 class FriendTag(SQLModel, table=True):

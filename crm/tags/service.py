@@ -1,14 +1,15 @@
 """Tags on friends. Every edge (console, bulk, surveys, clicks, API) adds and removes tags through here."""
+
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import and_, delete, func
 from sqlmodel import Session, select, update
 
-from crm.tags.models import FriendTag, Tag
-from crm.staff.audit import Actor, record
 from crm.sql import insert_for
+from crm.staff.audit import Actor, record
+from crm.tags.models import FriendTag, Tag
 from crm.timeutil import utcnow
 
 
@@ -40,8 +41,14 @@ def add_tag(session: Session, *, friend_id: int, tag_id: int, actor: Actor, audi
     """Put a tag on a friend; return False if it was already there."""
     added = _insert_links(session, tag_id=tag_id, friend_ids=[friend_id], actor=actor)
     if added and audit:
-        record(session, actor=actor, action="friend.tag_added", target_type="friend", target_id=friend_id,
-               after={"tag_id": tag_id})
+        record(
+            session,
+            actor=actor,
+            action="friend.tag_added",
+            target_type="friend",
+            target_id=friend_id,
+            after={"tag_id": tag_id},
+        )
     return added == 1
 
 
@@ -49,8 +56,14 @@ def remove_tag(session: Session, *, friend_id: int, tag_id: int, actor: Actor, a
     """Take a tag off a friend; return False if it was not there."""
     removed = _delete_links(session, tag_id=tag_id, friend_ids=[friend_id])
     if removed and audit:
-        record(session, actor=actor, action="friend.tag_removed", target_type="friend", target_id=friend_id,
-               before={"tag_id": tag_id})
+        record(
+            session,
+            actor=actor,
+            action="friend.tag_removed",
+            target_type="friend",
+            target_id=friend_id,
+            before={"tag_id": tag_id},
+        )
     return removed == 1
 
 
@@ -75,10 +88,13 @@ def _insert_links(session: Session, *, tag_id: int, friend_ids: list[int], actor
     if session.get(Tag, tag_id) is None:
         raise TagError(f"tag {tag_id} does not exist")
     now = utcnow()
-    rows = [{"friend_id": fid, "tag_id": tag_id, "added_at": now, "added_by": actor.label[:120]}
-            for fid in friend_ids]
-    stmt = insert_for(session, FriendTag.__table__).values(rows).on_conflict_do_nothing(
-        index_elements=["friend_id", "tag_id"]).returning(FriendTag.__table__.c.friend_id)
+    rows = [{"friend_id": fid, "tag_id": tag_id, "added_at": now, "added_by": actor.label[:120]} for fid in friend_ids]
+    stmt = (
+        insert_for(session, FriendTag.__table__)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["friend_id", "tag_id"])
+        .returning(FriendTag.__table__.c.friend_id)
+    )
     tagged = [row[0] for row in session.exec(stmt).all()]  # rowcount is -1 for ON CONFLICT on psycopg 3
     added = len(tagged)
     _adjust_count(session, tag_id, added)

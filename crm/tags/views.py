@@ -1,4 +1,5 @@
 """Tags (タグ) and tag folders: list by folder with counts, create, edit, and delete after confirmation."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -29,8 +30,11 @@ class TagForm(FlaskForm):
     name = StringField(_l("Tag name"), validators=[DataRequired(), Length(max=100)])
     folder = SelectField(_l("Folder"), choices=[])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=500)])
-    color = ColorField(_l("Colour"), default=DEFAULT_COLOR, validators=[
-        DataRequired(), Regexp(r"^#[0-9a-fA-F]{6}$", message=_l("Choose a colour written as #rrggbb."))])
+    color = ColorField(
+        _l("Colour"),
+        default=DEFAULT_COLOR,
+        validators=[DataRequired(), Regexp(r"^#[0-9a-fA-F]{6}$", message=_l("Choose a colour written as #rrggbb."))],
+    )
 
 
 class FolderForm(FlaskForm):
@@ -44,7 +48,8 @@ class ConfirmForm(FlaskForm):
 def _tag_form(db, **kwargs) -> TagForm:
     form = TagForm(**kwargs)
     form.folder.choices = [SelectChoice("", _("No folder"))] + [
-        SelectChoice(str(folder.id), folder.name) for folder in tag_admin.folders(db)]
+        SelectChoice(str(folder.id), folder.name) for folder in tag_admin.folders(db)
+    ]
     return form
 
 
@@ -69,8 +74,12 @@ def _load(loader, object_id: int):
 
 def _render_index(tag_form: TagForm | None = None, folder_form: FolderForm | None = None, status: int = 200):
     db = get_session()
-    return render_template("tags/index.html", groups=tag_admin.tags_by_folder(db),
-                           tag_form=tag_form or _tag_form(db), folder_form=folder_form or FolderForm()), status
+    return render_template(
+        "tags/index.html",
+        groups=tag_admin.tags_by_folder(db),
+        tag_form=tag_form or _tag_form(db),
+        folder_form=folder_form or FolderForm(),
+    ), status
 
 
 @bp.get("")
@@ -88,9 +97,14 @@ def create():
     form = _tag_form(db)
     if form.validate_on_submit():
         try:
-            tag = tag_admin.create_tag(db, name=form.name.data, folder_id=_folder_id(form),
-                                       description=form.description.data, color=form.color.data,
-                                       actor=current_actor())
+            tag = tag_admin.create_tag(
+                db,
+                name=form.name.data,
+                folder_id=_folder_id(form),
+                description=form.description.data,
+                color=form.color.data,
+                actor=current_actor(),
+            )
         except TagAdminError as error:
             db.rollback()
             _show_error(form, error)
@@ -110,8 +124,15 @@ def edit(tag_id: int):
     form = _tag_form(db, obj=tag, data={"folder": str(tag.folder_id or "")})
     if form.validate_on_submit():
         try:
-            tag_admin.update_tag(db, tag_id=tag.id, name=form.name.data, folder_id=_folder_id(form),
-                                 description=form.description.data, color=form.color.data, actor=current_actor())
+            tag_admin.update_tag(
+                db,
+                tag_id=tag.id,
+                name=form.name.data,
+                folder_id=_folder_id(form),
+                description=form.description.data,
+                color=form.color.data,
+                actor=current_actor(),
+            )
         except TagAdminError as error:
             db.rollback()
             _show_error(form, error)
@@ -135,8 +156,9 @@ def delete(tag_id: int):
         db.commit()
         flash(_("Tag “%(name)s” deleted; %(count)d friends lost it.", name=name, count=removed), "success")
         return redirect(url_for("tags.index"))
-    return render_template("tags/delete.html", form=form, tag=tag,
-                           affected=tag_admin.linked_friend_count(db, tag.id)), 400 if form.errors else 200
+    return render_template(
+        "tags/delete.html", form=form, tag=tag, affected=tag_admin.linked_friend_count(db, tag.id)
+    ), 400 if form.errors else 200
 
 
 @bp.post("/folders/new")
@@ -189,8 +211,8 @@ def delete_folder(folder_id: int):
         name = folder.name
         moved = tag_admin.delete_folder(db, folder_id=folder.id, actor=current_actor())
         db.commit()
-        flash(_("Folder “%(name)s” deleted; %(count)d tags moved to no folder.", name=name, count=moved),
-              "success")
+        flash(_("Folder “%(name)s” deleted; %(count)d tags moved to no folder.", name=name, count=moved), "success")
         return redirect(url_for("tags.index"))
-    return render_template("tags/folder_delete.html", form=form, folder=folder,
-                           tag_count=tag_admin.folder_tag_count(db, folder.id)), 400 if form.errors else 200
+    return render_template(
+        "tags/folder_delete.html", form=form, folder=folder, tag_count=tag_admin.folder_tag_count(db, folder.id)
+    ), 400 if form.errors else 200

@@ -1,8 +1,8 @@
 """Click tracking (クリック計測): tracked links, per-friend tokens, clicks, and the on-click action queue."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -21,12 +21,12 @@ class TrackedLink(SQLModel, table=True):
     __tablename__ = "tracked_link"
     __table_args__ = (Index("ix_tracked_link_context", "broadcast_id", "source"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     destination: str = Field(max_length=DESTINATION_MAX_CHARS)
-    source: Optional[str] = Field(default=None, max_length=50)
-    tag_id: Optional[int] = Field(default=None, foreign_key="tag.id", ondelete="SET NULL")
+    source: str | None = Field(default=None, max_length=50)
+    tag_id: int | None = Field(default=None, foreign_key="tag.id", ondelete="SET NULL")
     # The broadcasts table does not exist yet: a plain integer, no foreign key.
-    broadcast_id: Optional[int] = Field(default=None)
+    broadcast_id: int | None = Field(default=None)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
 
 
@@ -39,7 +39,7 @@ class LinkToken(SQLModel, table=True):
 
     token: str = Field(primary_key=True, max_length=TOKEN_MAX_CHARS)
     link_id: int = Field(foreign_key="tracked_link.id")
-    friend_id: Optional[int] = Field(default=None, foreign_key="friend.id", index=True)
+    friend_id: int | None = Field(default=None, foreign_key="friend.id", index=True)
 
 
 class LinkClick(SQLModel, table=True):
@@ -54,12 +54,12 @@ class LinkClick(SQLModel, table=True):
         Index("ix_link_click_broadcast_friend", "broadcast_id", "friend_id"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     link_id: int
-    friend_id: Optional[int] = Field(default=None)  # None: a click on an anonymous token
-    broadcast_id: Optional[int] = Field(default=None)
+    friend_id: int | None = Field(default=None)  # None: a click on an anonymous token
+    broadcast_id: int | None = Field(default=None)
     clicked_at: datetime = utc_field(nullable=False, default_factory=utcnow)
-    user_agent: Optional[str] = Field(default=None, max_length=USER_AGENT_MAX_CHARS)
+    user_agent: str | None = Field(default=None, max_length=USER_AGENT_MAX_CHARS)
 
 
 class ClickAction(SQLModel, table=True):
@@ -67,7 +67,7 @@ class ClickAction(SQLModel, table=True):
 
     __tablename__ = "click_action"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     link_id: int
     friend_id: int
     tag_id: int

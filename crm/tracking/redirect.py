@@ -4,9 +4,10 @@ The request does the least work: one primary-key lookup, one insert (two when th
 itself is added later by the worker from the click_action queue), one commit. A valid click is answered by
 a small WSGI layer in front of Flask (no request context, cookie session or request log line, which would
 also write the token to the logs); everything else under /r/ (HEAD, link-preview robots, unknown or
-malformed tokens) goes to the Flask view. The destination always comes from the database; an unknown token gets a 404 page, never a
-redirect.
+malformed tokens) goes to the Flask view. The destination always comes from the database;
+an unknown token gets a 404 page, never a redirect.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template
@@ -39,12 +40,14 @@ class ClickLayer:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        if (path.startswith(PREFIX) and environ.get("REQUEST_METHOD") == "GET"
-                and not tracking.is_link_preview(environ.get("HTTP_USER_AGENT"))):
-            location = self.click(path[len(PREFIX):], environ.get("HTTP_USER_AGENT"))
+        if (
+            path.startswith(PREFIX)
+            and environ.get("REQUEST_METHOD") == "GET"
+            and not tracking.is_link_preview(environ.get("HTTP_USER_AGENT"))
+        ):
+            location = self.click(path[len(PREFIX) :], environ.get("HTTP_USER_AGENT"))
             if location is not None:
-                start_response("302 Found", [("Location", location), ("Content-Length", "0"),
-                                             *NO_STORE.items()])
+                start_response("302 Found", [("Location", location), ("Content-Length", "0"), *NO_STORE.items()])
                 return [b""]
         return self.wsgi_app(environ, start_response)
 
@@ -94,8 +97,7 @@ def click_actions_tick(engine: Engine, *, batch: int = 500, max_batches: int = 2
 
 def _friend_page_helpers() -> dict:
     """`friend_clicks(friend_id)` for the friend page's clicks section."""
-    return {"friend_clicks": lambda friend_id: tracking.clicks_for_friend(get_session(), friend_id,
-                                                                           FRIEND_PAGE_CLICKS)}
+    return {"friend_clicks": lambda friend_id: tracking.clicks_for_friend(get_session(), friend_id, FRIEND_PAGE_CLICKS)}
 
 
 def init_app(app: Flask) -> None:

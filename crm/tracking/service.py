@@ -5,6 +5,7 @@ characters, 128 bits) stored in link_token with the link and the friend. Random 
 signed: nothing can be forged without the database, no key to rotate breaks links already sitting in
 chats, and a link can be revoked by deleting its row. The redirect does one primary-key lookup.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,13 +19,19 @@ from sqlalchemy import bindparam, delete, distinct, func, select, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from crm.tracking.models import ClickAction, LinkClick, LinkToken, TrackedLink
-from crm.tracking.models import DESTINATION_MAX_CHARS, USER_AGENT_MAX_CHARS
-from crm.tags import service as tags
-from crm.staff.audit import Actor
 from crm.errors import TranslatableError
 from crm.sql import insert_for
+from crm.staff.audit import Actor
+from crm.tags import service as tags
 from crm.timeutil import utcnow
+from crm.tracking.models import (
+    DESTINATION_MAX_CHARS,
+    USER_AGENT_MAX_CHARS,
+    ClickAction,
+    LinkClick,
+    LinkToken,
+    TrackedLink,
+)
 
 TOKEN_BYTES = 16
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")
@@ -35,8 +42,11 @@ TRAILING_PUNCTUATION = ".,;:!?'*"
 URI_SAFE = "/?#[]@!$&'()*+,;=%~:"
 # Robots that fetch a link to show a preview of it (LINE's own, other chat apps, search engines): they get
 # the redirect but are not counted as clicks.
-PREVIEW_AGENTS = re.compile(r"facebookexternalhit|line-poker|Line-Crawler|Twitterbot|Slackbot|Discordbot"
-                            r"|WhatsApp|TelegramBot|Googlebot|bingbot|SkypeUriPreview", re.IGNORECASE)
+PREVIEW_AGENTS = re.compile(
+    r"facebookexternalhit|line-poker|Line-Crawler|Twitterbot|Slackbot|Discordbot"
+    r"|WhatsApp|TelegramBot|Googlebot|bingbot|SkypeUriPreview",
+    re.IGNORECASE,
+)
 
 
 class TrackingError(TranslatableError):
@@ -94,25 +104,46 @@ def _ascii_url(parts) -> str:
     return urlunsplit((parts.scheme, netloc, *rest))
 
 
-def create_link(session: Session, *, destination: str, source: str | None = None, tag_id: int | None = None,
-                broadcast_id: int | None = None) -> TrackedLink:
+def create_link(
+    session: Session,
+    *,
+    destination: str,
+    source: str | None = None,
+    tag_id: int | None = None,
+    broadcast_id: int | None = None,
+) -> TrackedLink:
     """Create a tracked link to an http(s) destination."""
-    link = TrackedLink(destination=check_destination(destination), source=source, tag_id=tag_id,
-                       broadcast_id=broadcast_id)
+    link = TrackedLink(
+        destination=check_destination(destination), source=source, tag_id=tag_id, broadcast_id=broadcast_id
+    )
     session.add(link)
     session.flush()
     return link
 
 
-def find_or_create_link(session: Session, *, destination: str, source: str | None = None,
-                        tag_id: int | None = None, broadcast_id: int | None = None) -> TrackedLink:
+def find_or_create_link(
+    session: Session,
+    *,
+    destination: str,
+    source: str | None = None,
+    tag_id: int | None = None,
+    broadcast_id: int | None = None,
+) -> TrackedLink:
     """Return the link for this destination in this context (broadcast, source, tag), creating it once."""
-    query = select(TrackedLink).where(TrackedLink.destination == destination,
-                                      _same(TrackedLink.source, source), _same(TrackedLink.tag_id, tag_id),
-                                      _same(TrackedLink.broadcast_id, broadcast_id)).order_by(TrackedLink.id)
+    query = (
+        select(TrackedLink)
+        .where(
+            TrackedLink.destination == destination,
+            _same(TrackedLink.source, source),
+            _same(TrackedLink.tag_id, tag_id),
+            _same(TrackedLink.broadcast_id, broadcast_id),
+        )
+        .order_by(TrackedLink.id)
+    )
     link = session.scalars(query.limit(1)).first()
-    return link or create_link(session, destination=destination, source=source, tag_id=tag_id,
-                               broadcast_id=broadcast_id)
+    return link or create_link(
+        session, destination=destination, source=source, tag_id=tag_id, broadcast_id=broadcast_id
+    )
 
 
 def _same(column, value):
@@ -127,9 +158,16 @@ def token_for(session: Session, *, link_id: int, friend_id: int | None) -> str:
         existing = _existing_token(session, link_id, None)
         if existing:
             return existing
-    statement = insert_for(session, LinkToken.__table__).values(
-        token=secrets.token_urlsafe(TOKEN_BYTES), link_id=link_id, friend_id=friend_id,
-    ).on_conflict_do_nothing(index_elements=["link_id", "friend_id"]).returning(LinkToken.__table__.c.token)
+    statement = (
+        insert_for(session, LinkToken.__table__)
+        .values(
+            token=secrets.token_urlsafe(TOKEN_BYTES),
+            link_id=link_id,
+            friend_id=friend_id,
+        )
+        .on_conflict_do_nothing(index_elements=["link_id", "friend_id"])
+        .returning(LinkToken.__table__.c.token)
+    )
     created = session.connection().execute(statement).scalar()  # one statement for a new token
     return created or _existing_token(session, link_id, friend_id)
 
@@ -171,8 +209,17 @@ def find_urls(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def rewrite_links(session: Session, *, text: str, friend_id: int, base_url: str, source: str | None,
-                  tag_id: int | None = None, broadcast_id: int | None = None, track: bool = True) -> str:
+def rewrite_links(
+    session: Session,
+    *,
+    text: str,
+    friend_id: int,
+    base_url: str,
+    source: str | None,
+    tag_id: int | None = None,
+    broadcast_id: int | None = None,
+    track: bool = True,
+) -> str:
     """Replace every http(s) URL in a text with the friend's tracked URL; with track=False, change nothing."""
     if not track or not text:
         return text
@@ -183,12 +230,15 @@ def rewrite_links(session: Session, *, text: str, friend_id: int, base_url: str,
         if url.startswith(own_prefix) or len(url) > DESTINATION_MAX_CHARS:
             continue
         try:
-            link = find_or_create_link(session, destination=url, source=source, tag_id=tag_id,
-                                       broadcast_id=broadcast_id)
+            link = find_or_create_link(
+                session, destination=url, source=source, tag_id=tag_id, broadcast_id=broadcast_id
+            )
         except TrackingError:
             continue  # not trackable: the friend gets it as written
-        pieces += [text[position:start], tracked_url(base_url, token_for(session, link_id=link.id,
-                                                                          friend_id=friend_id))]
+        pieces += [
+            text[position:start],
+            tracked_url(base_url, token_for(session, link_id=link.id, friend_id=friend_id)),
+        ]
         position = end
     return "".join(pieces) + text[position:]
 
@@ -197,8 +247,11 @@ def rewrite_links(session: Session, *, text: str, friend_id: int, base_url: str,
 def _target_statement():
     """The redirect's lookup: token → link and friend, by primary keys, built once."""
     token, link = LinkToken.__table__, TrackedLink.__table__
-    return (select(token.c.link_id, token.c.friend_id, link.c.destination, link.c.broadcast_id, link.c.tag_id)
-            .join_from(token, link, link.c.id == token.c.link_id).where(token.c.token == bindparam("token")))
+    return (
+        select(token.c.link_id, token.c.friend_id, link.c.destination, link.c.broadcast_id, link.c.tag_id)
+        .join_from(token, link, link.c.id == token.c.link_id)
+        .where(token.c.token == bindparam("token"))
+    )
 
 
 def find_target(connection: Connection, token: str) -> ClickTarget | None:
@@ -239,8 +292,7 @@ def click(connection: Connection, *, token: str, user_agent: str | None) -> Clic
         return target
     if not isinstance(token, str) or not TOKEN_PATTERN.fullmatch(token):
         return None
-    row = connection.execute(_PG_CLICK, {"token": token, "now": utcnow(),
-                                         "user_agent": _agent(user_agent)}).first()
+    row = connection.execute(_PG_CLICK, {"token": token, "now": utcnow(), "user_agent": _agent(user_agent)}).first()
     return ClickTarget(*row) if row else None
 
 
@@ -252,17 +304,27 @@ _INSERT_CLICK = LinkClick.__table__.insert()
 _INSERT_ACTION = ClickAction.__table__.insert()
 
 
-def record_click(connection: Connection, *, target: ClickTarget, user_agent: str | None,
-                 now: datetime | None = None) -> None:
+def record_click(
+    connection: Connection, *, target: ClickTarget, user_agent: str | None, now: datetime | None = None
+) -> None:
     """Store a click; queue its tag action (applied later by apply_click_actions) when the link has one and
     the click is a friend's."""
     now = now or utcnow()
-    connection.execute(_INSERT_CLICK, {
-        "link_id": target.link_id, "friend_id": target.friend_id, "broadcast_id": target.broadcast_id,
-        "clicked_at": now, "user_agent": _agent(user_agent)})
+    connection.execute(
+        _INSERT_CLICK,
+        {
+            "link_id": target.link_id,
+            "friend_id": target.friend_id,
+            "broadcast_id": target.broadcast_id,
+            "clicked_at": now,
+            "user_agent": _agent(user_agent),
+        },
+    )
     if target.tag_id is not None and target.friend_id is not None:
-        connection.execute(_INSERT_ACTION, {"link_id": target.link_id, "friend_id": target.friend_id,
-                                            "tag_id": target.tag_id, "queued_at": now})
+        connection.execute(
+            _INSERT_ACTION,
+            {"link_id": target.link_id, "friend_id": target.friend_id, "tag_id": target.tag_id, "queued_at": now},
+        )
 
 
 def apply_click_actions(session: Session, *, limit: int = 500) -> int:
@@ -274,8 +336,9 @@ def apply_click_actions(session: Session, *, limit: int = 500) -> int:
     actions = list(session.scalars(query))
     for action in actions:
         try:
-            tags.add_tag(session, friend_id=action.friend_id, tag_id=action.tag_id,
-                         actor=Actor.system(f"click:{action.link_id}"))
+            tags.add_tag(
+                session, friend_id=action.friend_id, tag_id=action.tag_id, actor=Actor.system(f"click:{action.link_id}")
+            )
         except tags.TagError:
             pass  # the tag was deleted after the click: nothing to add
     if actions:
@@ -285,16 +348,20 @@ def apply_click_actions(session: Session, *, limit: int = 500) -> int:
 
 def link_stats(session: Session, *, link_ids: list[int]) -> dict[int, LinkStats]:
     """Clicks and unique clickers of each link (links without clicks get zeros)."""
-    query = (select(LinkClick.link_id, func.count(), func.count(distinct(LinkClick.friend_id)))
-             .where(LinkClick.link_id.in_(link_ids)).group_by(LinkClick.link_id))
+    query = (
+        select(LinkClick.link_id, func.count(), func.count(distinct(LinkClick.friend_id)))
+        .where(LinkClick.link_id.in_(link_ids))
+        .group_by(LinkClick.link_id)
+    )
     found = {link_id: LinkStats(clicks, unique) for link_id, clicks, unique in session.execute(query)}
     return {link_id: found.get(link_id, LinkStats()) for link_id in link_ids}
 
 
 def source_stats(session: Session, *, source: str) -> list[tuple[str, LinkStats]]:
     """(destination, clicks) of every link tracked in one context, e.g. a rich menu's URL areas."""
-    links = session.execute(select(TrackedLink.id, TrackedLink.destination).where(TrackedLink.source == source)
-                            .order_by(TrackedLink.id)).all()
+    links = session.execute(
+        select(TrackedLink.id, TrackedLink.destination).where(TrackedLink.source == source).order_by(TrackedLink.id)
+    ).all()
     stats = link_stats(session, link_ids=[link_id for link_id, _ in links])
     return [(destination, stats[link_id]) for link_id, destination in links]
 
@@ -302,16 +369,26 @@ def source_stats(session: Session, *, source: str) -> list[tuple[str, LinkStats]
 def broadcast_stats(session: Session, *, broadcast_id: int) -> LinkStats:
     """Clicks and unique clickers over every link of a broadcast."""
     query = select(func.count(), func.count(distinct(LinkClick.friend_id))).where(
-        LinkClick.broadcast_id == broadcast_id)
+        LinkClick.broadcast_id == broadcast_id
+    )
     clicks, unique = session.execute(query).one()
     return LinkStats(clicks, unique)
 
 
 def clicks_for_friend(session: Session, friend_id: int, limit: int = 50) -> list[dict]:
     """A friend's latest clicks, newest first: time, destination, source, broadcast and user agent."""
-    query = (select(LinkClick.clicked_at, LinkClick.user_agent, LinkClick.broadcast_id, LinkClick.link_id,
-                    TrackedLink.destination, TrackedLink.source)
-             .join(TrackedLink, TrackedLink.id == LinkClick.link_id)
-             .where(LinkClick.friend_id == friend_id)
-             .order_by(LinkClick.clicked_at.desc(), LinkClick.id.desc()).limit(limit))
+    query = (
+        select(
+            LinkClick.clicked_at,
+            LinkClick.user_agent,
+            LinkClick.broadcast_id,
+            LinkClick.link_id,
+            TrackedLink.destination,
+            TrackedLink.source,
+        )
+        .join(TrackedLink, TrackedLink.id == LinkClick.link_id)
+        .where(LinkClick.friend_id == friend_id)
+        .order_by(LinkClick.clicked_at.desc(), LinkClick.id.desc())
+        .limit(limit)
+    )
     return [dict(row._mapping) for row in session.execute(query)]

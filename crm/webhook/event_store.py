@@ -1,4 +1,5 @@
 """Webhook events: stored once by webhookEventId."""
+
 from __future__ import annotations
 
 import functools
@@ -9,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import bindparam, update
 from sqlmodel import Session
 
-from crm.webhook.models import WebhookEvent
 from crm.sql import dialect_insert
 from crm.timeutil import utcnow
+from crm.webhook.models import WebhookEvent
 
 
 def event_key(event: dict, raw: str | None = None) -> str:
@@ -27,19 +28,34 @@ def event_key(event: dict, raw: str | None = None) -> str:
 def _record_statement(dialect: str):
     """The event insert, built once per dialect."""
     table = WebhookEvent.__table__
-    columns = ("webhook_event_id", "event_type", "source_type", "source_id", "line_user_id", "is_redelivery",
-               "occurred_at", "received_at", "payload")
+    columns = (
+        "webhook_event_id",
+        "event_type",
+        "source_type",
+        "source_id",
+        "line_user_id",
+        "is_redelivery",
+        "occurred_at",
+        "received_at",
+        "payload",
+    )
     values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
-    return (dialect_insert(dialect, table).values(values)
-            .on_conflict_do_nothing(index_elements=["webhook_event_id"]).returning(table.c.id))
+    return (
+        dialect_insert(dialect, table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["webhook_event_id"])
+        .returning(table.c.id)
+    )
 
 
-_LINK_FRIEND = (update(WebhookEvent.__table__).where(WebhookEvent.__table__.c.id == bindparam("row_id"))
-                .values(friend_id=bindparam("friend_id")))
+_LINK_FRIEND = (
+    update(WebhookEvent.__table__)
+    .where(WebhookEvent.__table__.c.id == bindparam("row_id"))
+    .values(friend_id=bindparam("friend_id"))
+)
 
 
-def record_event(session: Session, *, key: str, event: dict, occurred_at: datetime,
-                 user_id: str | None) -> int | None:
+def record_event(session: Session, *, key: str, event: dict, occurred_at: datetime, user_id: str | None) -> int | None:
     """Insert the event; return its row id, or None if it was already stored."""
     source = event.get("source") if isinstance(event.get("source"), dict) else {}
     source_id = source.get("userId") or source.get("groupId") or source.get("roomId")

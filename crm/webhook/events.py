@@ -1,4 +1,5 @@
 """Handling of one webhook event: a dispatch table keyed by event type, one transaction per event."""
+
 from __future__ import annotations
 
 import logging
@@ -8,12 +9,13 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
-from crm.webhook.hooks import BlockContext, EventHooks, TextContext
-from crm.webhook.postbacks import PostbackContext, PostbackRegistry
-from crm.webhook import event_store as event_service
-from crm.friends import service as friends, messages
+from crm.friends import messages
+from crm.friends import service as friends
 from crm.outbound import events as webhook_events
 from crm.timeutil import from_line_timestamp
+from crm.webhook import event_store as event_service
+from crm.webhook.hooks import BlockContext, EventHooks, TextContext
+from crm.webhook.postbacks import PostbackContext, PostbackRegistry
 
 log = logging.getLogger("crm.webhook")
 
@@ -47,8 +49,9 @@ def on_unfollow(session, event: IncomingEvent, _registry) -> int:
 def on_message(session, event: IncomingEvent, _registry) -> int:
     friend_id = friends.record_interaction(session, line_user_id=event.user_id, at=event.occurred_at)
     message = event.raw.get("message") if isinstance(event.raw.get("message"), dict) else {}
-    messages.record_incoming(session, friend_id=friend_id, message=message,
-                             at=event.occurred_at, webhook_event_id=event.key)
+    messages.record_incoming(
+        session, friend_id=friend_id, message=message, at=event.occurred_at, webhook_event_id=event.key
+    )
     return friend_id
 
 
@@ -56,11 +59,17 @@ def on_postback(session, event: IncomingEvent, registry: PostbackRegistry) -> in
     friend_id = friends.record_interaction(session, line_user_id=event.user_id, at=event.occurred_at)
     postback = event.raw.get("postback") if isinstance(event.raw.get("postback"), dict) else {}
     params = postback.get("params") if isinstance(postback.get("params"), dict) else {}
-    registry.dispatch(PostbackContext(
-        session=session, friend_id=friend_id, line_user_id=event.user_id,
-        data=str(postback.get("data") or ""), params=params,
-        reply_token=event.raw.get("replyToken"), occurred_at=event.occurred_at,
-    ))
+    registry.dispatch(
+        PostbackContext(
+            session=session,
+            friend_id=friend_id,
+            line_user_id=event.user_id,
+            data=str(postback.get("data") or ""),
+            params=params,
+            reply_token=event.raw.get("replyToken"),
+            occurred_at=event.occurred_at,
+        )
+    )
     return friend_id
 
 
@@ -93,9 +102,17 @@ def notify_hooks(session, event: IncomingEvent, friend_id: int, hooks: EventHook
         return
     message = event.raw.get("message") if event.type == "message" else None
     if isinstance(message, dict) and message.get("type") == "text" and isinstance(message.get("text"), str):
-        hooks.text_received(TextContext(
-            session=session, friend_id=friend_id, line_user_id=event.user_id, text=message["text"],
-            reply_token=event.raw.get("replyToken"), occurred_at=event.occurred_at, event_key=event.key))
+        hooks.text_received(
+            TextContext(
+                session=session,
+                friend_id=friend_id,
+                line_user_id=event.user_id,
+                text=message["text"],
+                reply_token=event.raw.get("replyToken"),
+                occurred_at=event.occurred_at,
+                event_key=event.key,
+            )
+        )
 
 
 def parse_event(raw: dict) -> IncomingEvent:
@@ -114,8 +131,9 @@ def process_event(engine: Engine, raw: dict, registry: PostbackRegistry, hooks: 
     event = parse_event(raw)
     friend_id = None
     with session_scope(engine) as session:
-        row_id = event_service.record_event(session, key=event.key, event=raw,
-                                            occurred_at=event.occurred_at, user_id=event.user_id)
+        row_id = event_service.record_event(
+            session, key=event.key, event=raw, occurred_at=event.occurred_at, user_id=event.user_id
+        )
         if row_id is None:
             outcome = "duplicate"
         elif event.user_id is None:
@@ -128,6 +146,12 @@ def process_event(engine: Engine, raw: dict, registry: PostbackRegistry, hooks: 
             if friend_id is not None:
                 event_service.link_friend(session, event_row_id=row_id, friend_id=friend_id)
             outcome = "processed"
-    log.info("webhook_event id=%s type=%s friend_id=%s redelivery=%s status=%s", event.key, event.type,
-             friend_id, bool((raw.get("deliveryContext") or {}).get("isRedelivery")), outcome)
+    log.info(
+        "webhook_event id=%s type=%s friend_id=%s redelivery=%s status=%s",
+        event.key,
+        event.type,
+        friend_id,
+        bool((raw.get("deliveryContext") or {}).get("isRedelivery")),
+        outcome,
+    )
     return outcome

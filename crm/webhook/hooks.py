@@ -1,9 +1,10 @@
 """Hooks features register for a friend's text messages and blocks, so the core never imports a feature."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 from flask import Flask
 from sqlmodel import Session

@@ -1,10 +1,11 @@
 """Postback dispatch keyed by a prefix of `data`, so features plug in without touching the webhook."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
 from sqlmodel import Session
 

@@ -1,4 +1,5 @@
 """POST /callback: verify LINE's signature, then store and act on each event once."""
+
 from __future__ import annotations
 
 import json
@@ -8,10 +9,10 @@ from flask import Blueprint, current_app, jsonify, request
 from linebot.v3 import SignatureValidator
 
 from crm.db import get_engine, session_scope
-from crm.webhook.events import process_event
-from crm.webhook.hooks import HOOKS_KEY
 from crm.outbound import relay
 from crm.timeutil import utcnow
+from crm.webhook.events import process_event
+from crm.webhook.hooks import HOOKS_KEY
 
 log = logging.getLogger("crm.webhook")
 bp = Blueprint("line_webhook", __name__)

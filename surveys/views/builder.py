@@ -1,4 +1,5 @@
 """The survey builder in the console: list, create, settings, and publish / close / reopen / new version."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
@@ -18,7 +19,7 @@ bp = Blueprint("surveys", __name__, url_prefix="/surveys")
 
 def init_app(app: Flask) -> None:
     """Register the builder, question and results views."""
-    from surveys.views import questions as console_questions, results as console_results  # noqa: F401  (their routes join this blueprint)
+    from surveys.views import questions, results  # noqa: F401  (their routes join this blueprint)
 
     app.register_blueprint(bp)
 
@@ -79,9 +80,17 @@ def show(survey_id: int):
     live = builder.version(db, survey_id, VersionState.LIVE)
     shown = draft or live
     listed = questions.list_questions(db, shown.id) if shown else []
-    return render_template("surveys/show.html", survey=survey, draft=draft, live=live, questions=listed,
-                           choices=questions.choices_of(db, [q.id for q in listed]), kind_labels=KIND_LABELS,
-                           action_form=ActionForm(formdata=None), start_data=start_data(survey_id))
+    return render_template(
+        "surveys/show.html",
+        survey=survey,
+        draft=draft,
+        live=live,
+        questions=listed,
+        choices=questions.choices_of(db, [q.id for q in listed]),
+        kind_labels=KIND_LABELS,
+        action_form=ActionForm(formdata=None),
+        start_data=start_data(survey_id),
+    )
 
 
 @bp.route("/<int:survey_id>/settings", methods=["GET", "POST"])
@@ -133,8 +142,11 @@ def publish(survey_id: int):
 @requires("surveys.edit")
 def revise(survey_id: int):
     """Start a new version to edit the questions of a published survey."""
-    return _state_change(survey_id, builder.start_revision,
-                         _("A new version was started. Friends keep answering the published one until you publish."))
+    return _state_change(
+        survey_id,
+        builder.start_revision,
+        _("A new version was started. Friends keep answering the published one until you publish."),
+    )
 
 
 @bp.post("/<int:survey_id>/discard")
@@ -148,13 +160,15 @@ def discard(survey_id: int):
 @requires("surveys.edit")
 def close(survey_id: int):
     """Stop accepting answers."""
-    return _state_change(survey_id, lambda db, **kw: builder.set_open(db, is_open=False, **kw),
-                         _("The survey is closed to new answers."))
+    return _state_change(
+        survey_id, lambda db, **kw: builder.set_open(db, is_open=False, **kw), _("The survey is closed to new answers.")
+    )
 
 
 @bp.post("/<int:survey_id>/reopen")
 @requires("surveys.edit")
 def reopen(survey_id: int):
     """Accept answers again."""
-    return _state_change(survey_id, lambda db, **kw: builder.set_open(db, is_open=True, **kw),
-                         _("The survey accepts answers again."))
+    return _state_change(
+        survey_id, lambda db, **kw: builder.set_open(db, is_open=True, **kw), _("The survey accepts answers again.")
+    )

@@ -1,4 +1,5 @@
 """Editing the questions of a survey's draft version: add, change, move, delete."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -7,11 +8,11 @@ from flask_babel import gettext as _
 from crm.console.guard import current_actor, requires
 from crm.db import get_session
 from surveys import questions
-from surveys.views.builder import bp, form_error, load_survey
 from surveys.errors import SurveyError
 from surveys.forms import ActionForm, QuestionForm
 from surveys.questions import QUICK_REPLY_MAX
 from surveys.ui import message_of
+from surveys.views.builder import bp, form_error, load_survey
 
 
 def _editable(survey_id: int):
@@ -25,8 +26,9 @@ def _editable(survey_id: int):
 
 
 def _render(survey, form: QuestionForm, question=None, status: int = 200):
-    return render_template("surveys/question.html", survey=survey, form=form, question=question,
-                           max_choices=QUICK_REPLY_MAX), status
+    return render_template(
+        "surveys/question.html", survey=survey, form=form, question=question, max_choices=QUICK_REPLY_MAX
+    ), status
 
 
 def _save(survey, form: QuestionForm, write, question=None):
@@ -55,8 +57,11 @@ def new_question(survey_id: int):
     db = get_session()
     if request.method == "GET":
         return _render(survey, QuestionForm(formdata=None).load_options(db))
-    return _save(survey, QuestionForm().load_options(db), lambda db, spec: questions.add_question(
-        db, survey_id=survey_id, spec=spec, actor=current_actor()))
+    return _save(
+        survey,
+        QuestionForm().load_options(db),
+        lambda db, spec: questions.add_question(db, survey_id=survey_id, spec=spec, actor=current_actor()),
+    )
 
 
 @bp.route("/<int:survey_id>/questions/<int:question_id>/edit", methods=["GET", "POST"])
@@ -74,8 +79,14 @@ def edit_question(survey_id: int, question_id: int):
     if request.method == "GET":
         form = QuestionForm.of(question, questions.choices_of(db, [question.id])[question.id]).load_options(db)
         return _render(survey, form, question)
-    return _save(survey, QuestionForm().load_options(db), lambda db, spec: questions.update_question(
-        db, survey_id=survey_id, question_id=question_id, spec=spec, actor=current_actor()), question)
+    return _save(
+        survey,
+        QuestionForm().load_options(db),
+        lambda db, spec: questions.update_question(
+            db, survey_id=survey_id, question_id=question_id, spec=spec, actor=current_actor()
+        ),
+        question,
+    )
 
 
 def _change(survey_id: int, change):
@@ -99,14 +110,23 @@ def _change(survey_id: int, change):
 @requires("surveys.edit")
 def delete_question(survey_id: int, question_id: int):
     """Remove a draft question."""
-    return _change(survey_id, lambda db: questions.delete_question(
-        db, survey_id=survey_id, question_id=question_id, actor=current_actor()))
+    return _change(
+        survey_id,
+        lambda db: questions.delete_question(db, survey_id=survey_id, question_id=question_id, actor=current_actor()),
+    )
 
 
 @bp.post("/<int:survey_id>/questions/<int:question_id>/move/<any(up, down):direction>")
 @requires("surveys.edit")
 def move_question(survey_id: int, question_id: int, direction: str):
     """Move a draft question up or down."""
-    return _change(survey_id, lambda db: questions.move_question(
-        db, survey_id=survey_id, question_id=question_id, offset=-1 if direction == "up" else 1,
-        actor=current_actor()))
+    return _change(
+        survey_id,
+        lambda db: questions.move_question(
+            db,
+            survey_id=survey_id,
+            question_id=question_id,
+            offset=-1 if direction == "up" else 1,
+            actor=current_actor(),
+        ),
+    )

@@ -3,6 +3,7 @@
 Roles without personal data (analysts) see masked names, free text without who wrote it, and no free text
 next to a friend.
 """
+
 from __future__ import annotations
 
 import csv
@@ -14,25 +15,28 @@ from flask_login import current_user
 from sqlmodel import select
 
 from crm.console.guard import current_actor, requires
+from crm.csv_cells import safe_cell
 from crm.db import get_session
 from crm.permissions import mask_name, masks_personal_data
 from crm.staff.audit import record
 from crm.timeutil import to_tokyo, utcnow
-from crm.csv_cells import safe_cell
 from surveys import builder, results
-from surveys.views.builder import bp, load_survey
 from surveys.forms import KIND_LABELS
 from surveys.models import QuestionKind, SurveyQuestion
+from surveys.views.builder import bp, load_survey
 
 PAGE = 100
+
+
 @bp.get("/results")
 @requires("reports.view")
 def results_index():
     """Every survey with its response count and completion rate."""
     db = get_session()
     surveys = builder.list_surveys(db)
-    return render_template("surveys/results_index.html", surveys=surveys,
-                           summaries={s.id: results.summary(db, s.id) for s in surveys})
+    return render_template(
+        "surveys/results_index.html", surveys=surveys, summaries={s.id: results.summary(db, s.id) for s in surveys}
+    )
 
 
 @bp.get("/<int:survey_id>/results")
@@ -46,10 +50,17 @@ def results_page(survey_id: int):
     versions = [(v, results.question_results(db, v.id)) for v in results.versions_with_answers(db, survey_id)]
     masked = masks_personal_data(current_user.role)
     return render_template(
-        "surveys/results.html", survey=survey, summary=results.summary(db, survey_id), versions=versions,
-        rows=rows, next_before=rows[-1].response.id if len(rows) == PAGE else None, kind_labels=KIND_LABELS,
-        masked=masked, name_of=lambda friend: mask_name(friend.display_name) if masked else friend.display_name,
-        questions_of={v.id: [r.question for r in qr] for v, qr in versions})
+        "surveys/results.html",
+        survey=survey,
+        summary=results.summary(db, survey_id),
+        versions=versions,
+        rows=rows,
+        next_before=rows[-1].response.id if len(rows) == PAGE else None,
+        kind_labels=KIND_LABELS,
+        masked=masked,
+        name_of=lambda friend: mask_name(friend.display_name) if masked else friend.display_name,
+        questions_of={v.id: [r.question for r in qr] for v, qr in versions},
+    )
 
 
 @bp.get("/<int:survey_id>/results.csv")
@@ -60,12 +71,21 @@ def results_csv(survey_id: int):
     survey = load_survey(survey_id)
     masked = masks_personal_data(current_user.role)
     now = utcnow()
-    record(db, actor=current_actor(), action="survey.results_exported", target_type="survey", target_id=survey_id,
-           after={"responses": results.summary(db, survey_id).started, "masked": masked})
+    record(
+        db,
+        actor=current_actor(),
+        action="survey.results_exported",
+        target_type="survey",
+        target_id=survey_id,
+        after={"responses": results.summary(db, survey_id).started, "masked": masked},
+    )
     db.commit()
     name = f"survey-{survey.id}-{to_tokyo(now):%Y%m%d-%H%M}.csv"
-    return Response(stream_with_context(_csv(db, survey_id, masked)), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        stream_with_context(_csv(db, survey_id, masked)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _time(value) -> str:
@@ -85,13 +105,19 @@ def _csv_batches(db, survey_id: int, masked: bool):
     """Yield the CSV text batch by batch."""
     columns = results.csv_columns(db, survey_id)
     every_id = [qid for _text, ids in columns for qid in ids]
-    text_ids = set(db.exec(select(SurveyQuestion.id).where(SurveyQuestion.kind == QuestionKind.TEXT,
-                                                           SurveyQuestion.id.in_(every_id))))
+    text_ids = set(
+        db.exec(
+            select(SurveyQuestion.id).where(SurveyQuestion.kind == QuestionKind.TEXT, SurveyQuestion.id.in_(every_id))
+        )
+    )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     head = [_("Response ID"), _("Friend ID")] + ([] if masked else [_("LINE user ID")])
-    writer.writerow(head + [_("Display name"), _("Status"), _("Answered in"), _("Started"), _("Finished")]
-                    + [safe_cell(text) for text, _ids in columns])
+    writer.writerow(
+        head
+        + [_("Display name"), _("Status"), _("Answered in"), _("Started"), _("Finished")]
+        + [safe_cell(text) for text, _ids in columns]
+    )
     yield "\ufeff" + buffer.getvalue()
     for batch in results.response_batches(db, survey_id):
         buffer.seek(0)
@@ -101,8 +127,17 @@ def _csv_batches(db, survey_id: int, masked: bool):
             who = [response.id, friend.id] + ([] if masked else [friend.line_user_id])
             name = mask_name(friend.display_name) if masked else friend.display_name
             cells = [_answer_cell(row.answers, ids, masked and bool(set(ids) & text_ids)) for _text, ids in columns]
-            writer.writerow(who + [safe_cell(name), response.status, response.channel, _time(response.started_at),
-                                   _time(response.finished_at)] + cells)
+            writer.writerow(
+                who
+                + [
+                    safe_cell(name),
+                    response.status,
+                    response.channel,
+                    _time(response.started_at),
+                    _time(response.finished_at),
+                ]
+                + cells
+            )
         yield buffer.getvalue()
 
 

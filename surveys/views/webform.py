@@ -1,4 +1,5 @@
 """The web form: a signed, expiring link per friend and survey, and the mobile page that stores the answers."""
+
 from __future__ import annotations
 
 import uuid
@@ -11,8 +12,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from wtforms import HiddenField
 
 from crm.db import get_session
-from crm.i18n import DEFAULT_LOCALE, LOCALES
 from crm.friends.models import Friend
+from crm.i18n import DEFAULT_LOCALE, LOCALES
 from crm.timeutil import utcnow
 from surveys import web_answers
 from surveys.errors import N_, SurveyError
@@ -50,8 +51,9 @@ def make_token(app: Flask, *, friend_id: int, survey_id: int) -> str:
 
 def link_for(app: Flask, *, friend_id: int, survey_id: int) -> str:
     """The friend's personal web-form URL for a survey (put it in a message)."""
-    path = app.url_map.bind("localhost").build("survey_form.show",
-                                               {"token": make_token(app, friend_id=friend_id, survey_id=survey_id)})
+    path = app.url_map.bind("localhost").build(
+        "survey_form.show", {"token": make_token(app, friend_id=friend_id, survey_id=survey_id)}
+    )
     return (app.config.get("PUBLIC_BASE_URL") or "").rstrip("/") + path
 
 
@@ -85,8 +87,11 @@ def _friend(token: str):
     try:
         friend_id, survey_id = read_token(current_app, token)
     except LinkError as error:
-        return None, None, _page("surveys/link_problem.html", None, 410 if error.reason == "expired" else 400,
-                                 reason=error.reason)
+        return (
+            None,
+            None,
+            _page("surveys/link_problem.html", None, 410 if error.reason == "expired" else 400, reason=error.reason),
+        )
     friend = get_session().get(Friend, friend_id)
     if friend is None:
         return None, None, _page("surveys/link_problem.html", None, 400, reason="invalid")
@@ -103,8 +108,17 @@ def _form_page(friend: Friend, survey_id: int, form: AnswerForm, *, errors=None,
         form.submission_key.data = str(uuid.uuid4())
     with force_locale(_locale(friend)):
         messages = {key: message_of(error) for key, error in (errors or {}).items()}
-    return _page("surveys/form.html", friend, status, survey=survey, questions=questions, form=form,
-                 choices=choices_of(db, [q.id for q in questions]), values=values or {}, errors=messages)
+    return _page(
+        "surveys/form.html",
+        friend,
+        status,
+        survey=survey,
+        questions=questions,
+        form=form,
+        choices=choices_of(db, [q.id for q in questions]),
+        values=values or {},
+        errors=messages,
+    )
 
 
 def _closed(friend: Friend, error: SurveyError):
@@ -141,12 +155,24 @@ def submit(token: str):
     form = AnswerForm()
     values = {int(key[1:]): request.form.getlist(key) for key in request.form if key[1:].isdigit() and key[0] == "q"}
     if not form.validate_on_submit():
-        return _form_page(friend, survey_id, form, values=values, status=400,
-                          errors={"form": SurveyError(N_("The form has expired. Please send it again."))})
+        return _form_page(
+            friend,
+            survey_id,
+            form,
+            values=values,
+            status=400,
+            errors={"form": SurveyError(N_("The form has expired. Please send it again."))},
+        )
     db = get_session()
     try:
-        response = web_answers.submit(db, survey_id=survey_id, friend_id=friend.id, values=values,
-                                      submission_key=_key(form.submission_key.data), at=utcnow())
+        response = web_answers.submit(
+            db,
+            survey_id=survey_id,
+            friend_id=friend.id,
+            values=values,
+            submission_key=_key(form.submission_key.data),
+            at=utcnow(),
+        )
     except web_answers.AnswerErrors as error:
         db.rollback()
         return _form_page(friend, survey_id, form, errors=error.errors, values=values, status=400)

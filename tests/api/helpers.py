@@ -1,13 +1,14 @@
 """API test helpers: tokens per role, an authorised JSON client, and one of each object the API names."""
+
 from __future__ import annotations
 
+from crm.broadcasts import lifecycle as broadcasts
 from crm.db import get_engine, session_scope
 from crm.fields.models import FieldDefinition
 from crm.friends.models import Friend, Note
 from crm.staff import api_tokens
-from crm.broadcasts import lifecycle as broadcasts
-from crm.tags import admin as tag_admin
 from crm.staff.audit import Actor
+from crm.tags import admin as tag_admin
 from crm.tags.service import add_tag
 from crm.timeutil import utcnow
 
@@ -17,8 +18,7 @@ SYSTEM = Actor.system("test")
 def make_token(app, role: str, name: str | None = None) -> str:
     """Create a token with this role; return its secret."""
     with session_scope(get_engine(app)) as session:
-        _token, secret = api_tokens.create_token(session, name=name or f"{role} integration", role=role,
-                                                 actor=SYSTEM)
+        _token, secret = api_tokens.create_token(session, name=name or f"{role} integration", role=role, actor=SYSTEM)
     return secret
 
 
@@ -33,8 +33,7 @@ class ApiClient:
         self.client, self.headers = app.test_client(), bearer(secret)
 
     def open(self, method: str, path: str, **kwargs):
-        return self.client.open(path, method=method, headers={**self.headers, **kwargs.pop("headers", {})},
-                                **kwargs)
+        return self.client.open(path, method=method, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
 
     def get(self, path, **kw):
         return self.open("GET", path, **kw)
@@ -59,8 +58,12 @@ def api_client(app, role: str) -> ApiClient:
 def seed(app) -> dict:
     """One friend with a tag, a note and a field value; a text field; return their ids."""
     with session_scope(get_engine(app)) as session:
-        friend = Friend(line_user_id="U" + "b" * 32, display_name="山田花子", picture_url="https://example.com/p.png",
-                        last_followed_at=utcnow())
+        friend = Friend(
+            line_user_id="U" + "b" * 32,
+            display_name="山田花子",
+            picture_url="https://example.com/p.png",
+            last_followed_at=utcnow(),
+        )
         field = FieldDefinition(key="plan", label="Plan", field_type="text")
         number = FieldDefinition(key="points", label="Points", field_type="number", required=True)
         session.add_all([friend, field, number])
@@ -70,8 +73,21 @@ def seed(app) -> dict:
         add_tag(session, friend_id=friend.id, tag_id=tag.id, actor=SYSTEM)
         note = Note(friend_id=friend.id, body="prefers evening calls")
         session.add(note)
-        draft = broadcasts.create_draft(session, actor=SYSTEM, name="Seeded draft", purpose=None,
-                                        messages=[{"type": "text", "text": "Hello {name}"}])
+        draft = broadcasts.create_draft(
+            session,
+            actor=SYSTEM,
+            name="Seeded draft",
+            purpose=None,
+            messages=[{"type": "text", "text": "Hello {name}"}],
+        )
         session.flush()
-        return {"broadcast_id": draft.id, "friend_id": friend.id, "tag_id": tag.id, "other_tag_id": other.id, "field_key": field.key,
-                "number_key": number.key, "note_id": note.id, "survey_id": 1}
+        return {
+            "broadcast_id": draft.id,
+            "friend_id": friend.id,
+            "tag_id": tag.id,
+            "other_tag_id": other.id,
+            "field_key": field.key,
+            "number_key": number.key,
+            "note_id": note.id,
+            "survey_id": 1,
+        }

@@ -1,4 +1,5 @@
 """Tokens, error bodies, masking, pagination, audit attribution — through the real app and database."""
+
 from __future__ import annotations
 
 import json
@@ -7,10 +8,10 @@ import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.staff.models import ApiToken, AuditEntry
 from crm.friends.models import Friend
-from crm.tags.models import FriendTag
 from crm.staff import api_tokens
+from crm.staff.models import ApiToken, AuditEntry
+from crm.tags.models import FriendTag
 from crm.timeutil import utcnow
 from tests.api.helpers import SYSTEM, api_client, bearer, make_token, seed
 
@@ -83,8 +84,11 @@ def test_bad_bodies_never_500(app):
     _error(client.post(url, json={"name": "x", "unknown": 1}), 422, "invalid")
     _error(client.post(url, json={"name": "nul\u0000byte"}), 422, "invalid")
     _error(client.post(url, data='{"name": "\\ud800"}', content_type="application/json"), 422, "invalid")
-    _error(client.post(url, data=json.dumps({"name": "x" * (2 * 1024 * 1024)}), content_type="application/json"),
-           413, "payload_too_large")
+    _error(
+        client.post(url, data=json.dumps({"name": "x" * (2 * 1024 * 1024)}), content_type="application/json"),
+        413,
+        "payload_too_large",
+    )
     _error(client.post(url, data="name=x"), 422, "invalid")
     note_url = f"/api/v1/friends/{ids['friend_id']}/notes"
     _error(client.post(note_url, json={"body": "   "}), 422, "invalid")
@@ -154,8 +158,9 @@ def test_roles_that_see_masked_names_cannot_search_by_name(app):
 def test_friend_list_pages_and_filters(app):
     ids = seed(app)
     with session_scope(get_engine(app)) as session:
-        session.add_all([Friend(line_user_id=f"U{n:032d}", display_name=f"Friend {n}", last_followed_at=utcnow())
-                         for n in range(7)])
+        session.add_all(
+            [Friend(line_user_id=f"U{n:032d}", display_name=f"Friend {n}", last_followed_at=utcnow()) for n in range(7)]
+        )
     client = api_client(app, "admin")
     seen, cursor = [], None
     while True:
@@ -189,6 +194,11 @@ def test_tag_and_note_lists_page_by_cursor(app):
     notes = f"/api/v1/friends/{ids['friend_id']}/notes"
     page1 = client.get(notes, query_string={"limit": 3}).get_json()
     page2 = client.get(notes, query_string={"limit": 3, "cursor": page1["next_cursor"]}).get_json()
-    assert [n["body"] for n in page1["data"] + page2["data"]] == ["note 3", "note 2", "note 1", "note 0",
-                                                                   "prefers evening calls"]
+    assert [n["body"] for n in page1["data"] + page2["data"]] == [
+        "note 3",
+        "note 2",
+        "note 1",
+        "note 0",
+        "prefers evening calls",
+    ]
     _error(client.get("/api/v1/tags", query_string={"cursor": "-1"}), 422, "bad_cursor")

@@ -1,6 +1,7 @@
 """Every API operation × every role: 403 without the permission (nothing changed), success with it.
 
 Operations are read from the app's URL map, so endpoints added later join the matrix by themselves."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,11 +14,15 @@ from tests.api.helpers import api_client, seed
 
 pytestmark = pytest.mark.db_agnostic
 # A valid body per operation that takes one (the matrix checks guards, the other tests check behaviour).
-BODIES = {"api_tags.create_tag": {"name": "Matrix"}, "api_tags.update_tag": {"name": "Renamed"},
-          "api_friend_data.create_note": {"body": "hello"}, "api_friend_data.set_field": {"value": "gold"},
-          "api_segments.count": {"tree": {"type": "all", "conditions": []}},
-          "api_broadcasts.create": {"name": "Sale", "messages": [{"type": "text", "text": "Sale today"}]},
-          "api_broadcasts.schedule": {}}
+BODIES = {
+    "api_tags.create_tag": {"name": "Matrix"},
+    "api_tags.update_tag": {"name": "Renamed"},
+    "api_friend_data.create_note": {"body": "hello"},
+    "api_friend_data.set_field": {"value": "gold"},
+    "api_segments.count": {"tree": {"type": "all", "conditions": []}},
+    "api_broadcasts.create": {"name": "Sale", "messages": [{"type": "text", "text": "Sale today"}]},
+    "api_broadcasts.schedule": {},
+}
 
 
 def api_operations() -> list[tuple[str, str, str, str]]:
@@ -27,8 +32,9 @@ def api_operations() -> list[tuple[str, str, str, str]]:
     for rule in app.url_map.iter_rules():
         permission = getattr(app.view_functions[rule.endpoint], "required_api_permission", None)
         if permission is not None:
-            found += [(rule.endpoint, method, rule.rule, permission)
-                      for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+            found += [
+                (rule.endpoint, method, rule.rule, permission) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+            ]
     return found
 
 
@@ -37,20 +43,30 @@ OPERATIONS = api_operations()
 
 def _url(app, endpoint: str, method: str, ids: dict) -> str:
     rule = next(r for r in app.url_map.iter_rules(endpoint) if method in r.methods)
-    values = {"friend_id": ids["friend_id"], "tag_id": ids["tag_id"], "key": ids["field_key"],
-              "survey_id": ids["survey_id"], "broadcast_id": ids["broadcast_id"]}
+    values = {
+        "friend_id": ids["friend_id"],
+        "tag_id": ids["tag_id"],
+        "key": ids["field_key"],
+        "survey_id": ids["survey_id"],
+        "broadcast_id": ids["broadcast_id"],
+    }
     needed = {name: values.get(name, 1) for name in rule.arguments}
     assert all(name in values or isinstance(rule._converters[name], IntegerConverter) for name in rule.arguments)
     return app.url_map.bind("localhost").build(endpoint, needed, method=method)
 
 
 def test_the_matrix_covers_the_api():
-    assert {"api_friends.list_friends", "api_tags.create_tag", "api_friend_data.add_tag",
-            "api_surveys.list_responses"} <= {op[0] for op in OPERATIONS}
+    assert {
+        "api_friends.list_friends",
+        "api_tags.create_tag",
+        "api_friend_data.add_tag",
+        "api_surveys.list_responses",
+    } <= {op[0] for op in OPERATIONS}
 
 
-@pytest.mark.parametrize("operation, role", [pytest.param(op, role, id=f"{op[0]}-{op[1]}-{role}")
-                                             for op in OPERATIONS for role in ROLES])
+@pytest.mark.parametrize(
+    "operation, role", [pytest.param(op, role, id=f"{op[0]}-{op[1]}-{role}") for op in OPERATIONS for role in ROLES]
+)
 def test_operation_permission(app, operation, role):
     endpoint, method, _rule, permission = operation
     ids = seed(app)

@@ -1,6 +1,7 @@
 """Property-based run of every documented operation (schemathesis) against the app served over HTTP: no server
 errors on any input, documented status codes, and every response matches the OpenAPI document.
 Bounded: EXAMPLES per operation, each operation on a fresh seeded database."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,5 +40,8 @@ def served(app):
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_conforms(case, served):
     url, secret = served
-    case.call_and_validate(base_url=url, headers=bearer(secret),
-                           checks=[not_a_server_error, response_schema_conformance, status_code_conformance])
+    case.call_and_validate(
+        base_url=url,
+        headers=bearer(secret),
+        checks=[not_a_server_error, response_schema_conformance, status_code_conformance],
+    )

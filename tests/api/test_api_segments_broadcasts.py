@@ -1,14 +1,15 @@
 """Segments and broadcasts through the API: thin endpoints over the segments and broadcast lifecycle services."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 from sqlmodel import select
 
-from crm.db import get_engine, session_scope
-from crm.staff.models import AuditEntry
 from crm.broadcasts.models import Broadcast
+from crm.db import get_engine, session_scope
 from crm.friends.models import Friend, FriendStatus
+from crm.staff.models import AuditEntry
 from crm.timeutil import utcnow
 from tests.api.helpers import api_client, seed
 
@@ -26,8 +27,9 @@ def test_count_a_condition_tree(app):
     assert (body["count"], body["all"]) == (1, 2)
     tagged = {"type": "all", "conditions": [{"type": "tag", "tag_id": ids["tag_id"]}]}
     assert client.post("/api/v1/segments/count", json={"tree": tagged}).get_json()["count"] == 1
-    bad = client.post("/api/v1/segments/count", json={"tree": {"type": "all", "conditions": [
-        {"type": "tag", "tag_id": 999}]}})
+    bad = client.post(
+        "/api/v1/segments/count", json={"tree": {"type": "all", "conditions": [{"type": "tag", "tag_id": 999}]}}
+    )
     assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "invalid_tree"
     assert "conditions[0]" in str(bad.get_json()["error"]["details"])
     assert client.post("/api/v1/segments/count", json={"tree": "all"}).status_code == 422
@@ -54,9 +56,14 @@ def test_saved_segments_are_listed_with_counts(app):
 def test_broadcast_create_schedule_status_statistics_cancel(app):
     ids = seed(app)
     client = api_client(app, "marketer")
-    created = client.post("/api/v1/broadcasts", json={
-        "name": "Spring sale", "messages": [{"type": "text", "text": "Sale today"}],
-        "segment_tree": {"type": "all", "conditions": [{"type": "tag", "tag_id": ids["tag_id"]}]}})
+    created = client.post(
+        "/api/v1/broadcasts",
+        json={
+            "name": "Spring sale",
+            "messages": [{"type": "text", "text": "Sale today"}],
+            "segment_tree": {"type": "all", "conditions": [{"type": "tag", "tag_id": ids["tag_id"]}]},
+        },
+    )
     assert created.status_code == 201, created.get_json()
     broadcast = created.get_json()
     assert broadcast["status"] == "draft" and broadcast["messages"][0]["text"] == "Sale today"
@@ -76,8 +83,11 @@ def test_broadcast_create_schedule_status_statistics_cancel(app):
     assert cancelled["status"] == "cancelled"
     assert client.post(f"/api/v1/broadcasts/{broadcast['id']}/cancel").status_code == 409
     with session_scope(get_engine(app)) as session:
-        actors = {e.actor for e in session.exec(select(AuditEntry).where(AuditEntry.target_type == "broadcast"))
-                  if e.target_id == str(broadcast["id"])}
+        actors = {
+            e.actor
+            for e in session.exec(select(AuditEntry).where(AuditEntry.target_type == "broadcast"))
+            if e.target_id == str(broadcast["id"])
+        }
     assert actors == {"api:marketer integration#1"}
 
 

@@ -1,4 +1,5 @@
 """The API tokens page (admins): the secret shown once, stored hashed, last use shown, revocation; the docs page."""
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,7 @@ def test_admin_creates_a_token_that_is_shown_once_and_works(app):
         assert token.role == "staff" and secret not in token.token_hash
         assert session.exec(select(AuditEntry).where(AuditEntry.action == "api_token.created")).one().actor_staff_id
     assert app.test_client().get("/api/v1/friends", headers=bearer(secret)).status_code == 200
-    row = re.search(r'data-last-used>([^<]+)<', admin.get("/settings/api-tokens").get_data(as_text=True)).group(1)
+    row = re.search(r"data-last-used>([^<]+)<", admin.get("/settings/api-tokens").get_data(as_text=True)).group(1)
     assert re.match(r"\d{4}", row.strip()), row  # a Japan-time date, no longer "never"
 
 
@@ -46,8 +47,9 @@ def test_revoked_token_stops_working_at_once(app):
         assert session.get(ApiToken, token_id).revoked_at is not None
 
 
-@pytest.mark.parametrize("data", [{"name": "", "role": "staff"}, {"name": "x", "role": "owner"},
-                                  {"name": "x" * 101, "role": "admin"}])
+@pytest.mark.parametrize(
+    "data", [{"name": "", "role": "staff"}, {"name": "x", "role": "owner"}, {"name": "x" * 101, "role": "admin"}]
+)
 def test_bad_token_forms_are_refused(app, data):
     admin = signed_in_client(app, "admin")
     assert post_form(admin, "/settings/api-tokens", data, "/settings/api-tokens").status_code == 400

@@ -1,23 +1,34 @@
 """The broadcast lifecycle: the transition table, approval by a second person, cancel, resume, audit."""
+
 from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
-from crm.staff.models import AuditEntry
-from crm.broadcasts.models import BroadcastStatus as S
 from crm.broadcasts import lifecycle as broadcasts
-from crm.staff.audit import Actor
 from crm.broadcasts.lifecycle import BroadcastError
+from crm.broadcasts.models import BroadcastStatus as S
+from crm.staff.audit import Actor
+from crm.staff.models import AuditEntry
 from tests.broadcasts.helpers import T0, add_broadcast, add_staff, db
 
 WORKER = Actor.system("worker")
 ALL = (S.DRAFT, S.AWAITING_APPROVAL, S.SCHEDULED, S.SENDING, S.PAUSED, S.SENT, S.CANCELLED, S.MISSED, S.FAILED)
-ALLOWED = {(S.DRAFT, S.AWAITING_APPROVAL), (S.DRAFT, S.SCHEDULED), (S.DRAFT, S.CANCELLED),
-           (S.AWAITING_APPROVAL, S.SCHEDULED), (S.AWAITING_APPROVAL, S.CANCELLED),
-           (S.SCHEDULED, S.SENDING), (S.SCHEDULED, S.MISSED), (S.SCHEDULED, S.CANCELLED),
-           (S.SENDING, S.SENT), (S.SENDING, S.PAUSED), (S.SENDING, S.FAILED),
-           (S.PAUSED, S.SENDING), (S.PAUSED, S.FAILED)}
+ALLOWED = {
+    (S.DRAFT, S.AWAITING_APPROVAL),
+    (S.DRAFT, S.SCHEDULED),
+    (S.DRAFT, S.CANCELLED),
+    (S.AWAITING_APPROVAL, S.SCHEDULED),
+    (S.AWAITING_APPROVAL, S.CANCELLED),
+    (S.SCHEDULED, S.SENDING),
+    (S.SCHEDULED, S.MISSED),
+    (S.SCHEDULED, S.CANCELLED),
+    (S.SENDING, S.SENT),
+    (S.SENDING, S.PAUSED),
+    (S.SENDING, S.FAILED),
+    (S.PAUSED, S.SENDING),
+    (S.PAUSED, S.FAILED),
+}
 
 
 @pytest.mark.db_agnostic

@@ -1,14 +1,15 @@
 """Broadcast statistics against hand-computed figures (recipients, clicks, blocks and goals inserted directly)."""
-from datetime import timedelta
 
 import json
+from datetime import timedelta
+
 import pytest
 
+from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts.models import BroadcastStatus, RecipientState
 from crm.friends.models import FriendStatus
 from crm.tags.models import FriendTag, Tag
 from crm.tracking.models import LinkClick, TrackedLink
-from crm.broadcasts import lifecycle as broadcasts
 from tests.broadcasts.helpers import T0, add_broadcast, add_friends, add_recipients, db
 
 
@@ -57,7 +58,13 @@ def test_counts_failures_clicks_and_click_rate(app):
         session.flush()
         stats = broadcasts.statistics(session, broadcast.id, now=T0)
     assert (stats.recipients, stats.sent, stats.held_out, stats.capped, stats.failed, stats.queued) == (
-        20, 10, 4, 2, 3, 1)
+        20,
+        10,
+        4,
+        2,
+        3,
+        1,
+    )
     assert stats.failures == [("Invalid user", 2), ("Bad request", 1)]
     assert (stats.clicks, stats.unique_clickers) == (5, 3)
     assert stats.click_rate == pytest.approx(30.0)
@@ -67,12 +74,12 @@ def test_counts_failures_clicks_and_click_rate(app):
 def test_blocks_count_only_sent_friends_blocked_within_seven_days_of_their_send(app):
     with db(app) as session:
         broadcast, ids, *_ = _scene(session)
-        _block(session, ids[3], T0 + timedelta(minutes=3, days=2))       # counted
-        _block(session, ids[4], T0 + timedelta(minutes=4, days=8))       # too late
-        _block(session, ids[5], T0 - timedelta(days=1))                  # before the send
+        _block(session, ids[3], T0 + timedelta(minutes=3, days=2))  # counted
+        _block(session, ids[4], T0 + timedelta(minutes=4, days=8))  # too late
+        _block(session, ids[5], T0 - timedelta(days=1))  # before the send
         _block(session, ids[6], T0 + timedelta(days=1), FriendStatus.FOLLOWING)  # followed again since
-        _block(session, ids[7], T0 + timedelta(minutes=7, days=6, hours=23))    # counted, just inside
-        _block(session, ids[16], T0 + timedelta(days=1))                 # failed: never received it
+        _block(session, ids[7], T0 + timedelta(minutes=7, days=6, hours=23))  # counted, just inside
+        _block(session, ids[16], T0 + timedelta(days=1))  # failed: never received it
         session.flush()
         stats = broadcasts.statistics(session, broadcast.id, now=T0)
     assert stats.blocks_7d == 2
@@ -82,9 +89,14 @@ def test_blocks_count_only_sent_friends_blocked_within_seven_days_of_their_send(
 def test_tag_goal_compares_sent_group_with_control_group(app):
     with db(app) as session:
         broadcast, ids, tag, *_ = _scene(session)
-        for friend_id, at in ((ids[0], T0 + timedelta(days=1)), (ids[1], T0 + timedelta(days=2)),
-                              (ids[2], T0 + timedelta(days=4)), (ids[7], T0 - timedelta(days=1)),
-                              (ids[10], T0 + timedelta(days=2)), (ids[14], T0 + timedelta(days=1))):
+        for friend_id, at in (
+            (ids[0], T0 + timedelta(days=1)),
+            (ids[1], T0 + timedelta(days=2)),
+            (ids[2], T0 + timedelta(days=4)),
+            (ids[7], T0 - timedelta(days=1)),
+            (ids[10], T0 + timedelta(days=2)),
+            (ids[14], T0 + timedelta(days=1)),
+        ):
             session.add(FriendTag(friend_id=friend_id, tag_id=tag.id, added_at=at, added_by="test"))
         session.flush()
         goal = broadcasts.statistics(session, broadcast.id, now=T0).goal
@@ -100,9 +112,9 @@ def test_link_goal_counts_the_destination_clicked_through_any_tracked_link(app):
         broadcast, ids, _tag, link, menu_link = _scene(session, goal_kind="link")
         _click(session, link.id, ids[0], broadcast.id, T0 + timedelta(hours=2))
         _click(session, link.id, ids[0], broadcast.id, T0 + timedelta(hours=3))  # one friend, twice
-        _click(session, link.id, ids[1], broadcast.id, T0 + timedelta(days=5))   # after the window
-        _click(session, menu_link.id, ids[11], None, T0 + timedelta(days=1))     # control, via the rich menu
-        _click(session, menu_link.id, ids[12], None, T0 - timedelta(days=1))     # before the send
+        _click(session, link.id, ids[1], broadcast.id, T0 + timedelta(days=5))  # after the window
+        _click(session, menu_link.id, ids[11], None, T0 + timedelta(days=1))  # control, via the rich menu
+        _click(session, menu_link.id, ids[12], None, T0 - timedelta(days=1))  # before the send
         session.flush()
         goal = broadcasts.statistics(session, broadcast.id, now=T0).goal
     assert (goal.sent_reached, goal.control_reached) == (1, 1)

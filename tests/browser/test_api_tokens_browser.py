@@ -1,5 +1,6 @@
 """An admin in a real browser creates an API token, an integration calls the API over HTTP with it, the page
 shows the last use, the admin revokes it, and the next call is refused; the docs page lists the operations."""
+
 import re
 
 import requests

@@ -1,27 +1,28 @@
 """A marketer's broadcast in a real browser: build a segment and see its count, compose a broadcast and see the
 live recipient count, test-send it to a test friend, schedule it (Asia/Tokyo time), let the delivery engine send
 it through the LINE simulator, click a tracked link, and read the statistics."""
+
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import requests
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from crm.db import get_engine, session_scope
 from crm.broadcasts.delivery.jobs import delivery_tick
-from crm.friends.jobs import fetch_due_profiles
-from crm.line.runtime import line_client
-from crm.friends.models import Friend
-from crm.tags.models import Tag
-from crm.staff.audit import Actor
 from crm.broadcasts.delivery.schedule import DeliverySettings
+from crm.db import get_engine, session_scope
+from crm.friends.jobs import fetch_due_profiles
+from crm.friends.models import Friend
+from crm.line.runtime import line_client
+from crm.staff.audit import Actor
+from crm.tags.models import Tag
 from crm.tags.service import add_tag
 from tests.console_helpers import PASSWORD, make_staff
 
 SEND_AT_TOKYO = "2030-01-01T10:00"
-SEND_AT_UTC = datetime(2030, 1, 1, 1, 0, tzinfo=timezone.utc)
+SEND_AT_UTC = datetime(2030, 1, 1, 1, 0, tzinfo=UTC)
 
 
 def _world(app, sim) -> tuple[list[str], str, int]:
@@ -116,12 +117,19 @@ def test_segment_compose_schedule_send_and_statistics(app, sim, console_url, pag
     link = re.search(r"https?://\S+/r/\S+", received[vips[0]][0]).group(0)
     assert received[vips[0]][0].startswith("佐藤 花子さん、セールです")
     assert len(sim.inbox(other)) == 1  # only the test
-    click = requests.get(link.replace(app.config["PUBLIC_BASE_URL"], console_url), allow_redirects=False,
-                         timeout=10)
+    click = requests.get(link.replace(app.config["PUBLIC_BASE_URL"], console_url), allow_redirects=False, timeout=10)
     assert click.headers["Location"] == "https://shop.example/sale"
 
     page.goto(broadcast_url + "/stats")
-    figures = {name: page.locator(f"[data-figure={name}] .value").inner_text()
-               for name in ("recipients", "sent", "failed", "clicks", "unique_clickers", "click_rate")}
-    assert figures == {"recipients": "2", "sent": "2", "failed": "0", "clicks": "1", "unique_clickers": "1",
-                       "click_rate": "50.0%"}
+    figures = {
+        name: page.locator(f"[data-figure={name}] .value").inner_text()
+        for name in ("recipients", "sent", "failed", "clicks", "unique_clickers", "click_rate")
+    }
+    assert figures == {
+        "recipients": "2",
+        "sent": "2",
+        "failed": "0",
+        "clicks": "1",
+        "unique_clickers": "1",
+        "click_rate": "50.0%",
+    }

@@ -1,5 +1,6 @@
 """In a real browser: import a Shift_JIS CSV (suggested mapping, dry run, batches that continue by themselves),
 then erase a friend's data by typing the confirmation."""
+
 from playwright.sync_api import expect
 
 from crm.imports import rows as import_rows
@@ -20,8 +21,11 @@ def test_import_then_erase_in_the_browser(app, console_url, page, tmp_path, monk
     monkeypatch.setattr(import_rows, "BATCH_ROWS", 1)  # one row per batch: the progress page must continue
     seeded = seed(app)
     path = tmp_path / "lstep.csv"
-    rows = [f"{user_id(0xE1)},花子,来店済、誕生月,電話は昼", f"{user_id(0xE2)},太郎,来店済,",
-            f"{user_id(0x404)},誰か,来店済,"]
+    rows = [
+        f"{user_id(0xE1)},花子,来店済、誕生月,電話は昼",
+        f"{user_id(0xE2)},太郎,来店済,",
+        f"{user_id(0x404)},誰か,来店済,",
+    ]
     path.write_bytes(("ユーザーID,表示名,タグ,個別メモ\r\n" + "\r\n".join(rows) + "\r\n").encode("cp932"))
     _sign_in(app, page, console_url)
     page.goto(f"{console_url}/imports")

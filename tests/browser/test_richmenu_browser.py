@@ -1,5 +1,6 @@
 """An editor builds a rich menu in a real browser, uploads its image, sees the areas over it and publishes it
 as the default; a new friend in the LINE simulator sees it and a tap starts the survey behind the button."""
+
 from playwright.sync_api import expect
 
 from tests.console_helpers import PASSWORD, make_staff
@@ -30,8 +31,9 @@ def test_build_upload_and_publish_a_rich_menu(app, sim, console_url, page):
     page.click("#builder form button.primary")
     expect(page.locator(".rm-preview .rm-area")).to_have_count(2)
 
-    page.set_input_files("input[name=image]", files=[{
-        "name": "menu.png", "mimeType": "image/png", "buffer": image_bytes(FULL)}])
+    page.set_input_files(
+        "input[name=image]", files=[{"name": "menu.png", "mimeType": "image/png", "buffer": image_bytes(FULL)}]
+    )
     page.click("form[enctype='multipart/form-data'] button[type=submit]")
     expect(page.locator(".rm-preview img")).to_be_visible()
 

@@ -1,5 +1,6 @@
 """Building a segment in a real browser: two conditions in the builder, the live count follows each edit,
 and the saved segment is listed with its count."""
+
 import json
 
 from playwright.sync_api import expect
@@ -40,5 +41,7 @@ def test_build_a_segment_with_a_live_count_and_save_it(app, console_url, page):
     with Session(get_engine(app)) as session:
         saved = session.exec(select(Segment)).one()
     assert saved.name == "A と B の両方"
-    assert json.loads(saved.tree) == {"type": "all", "conditions": [{"type": "tag", "tag_id": world.tags["A"]},
-                                                                    {"type": "tag", "tag_id": world.tags["B"]}]}
+    assert json.loads(saved.tree) == {
+        "type": "all",
+        "conditions": [{"type": "tag", "tag_id": world.tags["A"]}, {"type": "tag", "tag_id": world.tags["B"]}],
+    }

@@ -1,4 +1,5 @@
 """Sign in through a real browser, and switch the console to English."""
+
 from playwright.sync_api import expect
 
 from tests.console_helpers import PASSWORD, make_staff

@@ -1,5 +1,6 @@
 """A staff member's day in a real browser: sign in, find a friend, tag them, write a note, reply in the chat
 (the reply arrives in the LINE simulator), and switch the console to English."""
+
 from playwright.sync_api import expect
 
 from crm.db import get_engine, session_scope

@@ -1,9 +1,10 @@
 """Build a survey in the console with a real browser, answer it in the simulated chat and in the web form on a
 phone-sized screen, then read the results."""
+
 from playwright.sync_api import expect
 
-from surveys.views import webform
 from surveys.chat_messages import start_data
+from surveys.views import webform
 from tests.console_helpers import PASSWORD, make_staff
 from tests.surveys.helpers import build_survey, english_friend, last_message, multiple, responses, single, tap
 
@@ -57,8 +58,12 @@ def test_build_publish_answer_and_read_results(app, sim, console_url, page):
 
 
 def test_web_form_on_a_phone(app, sim, console_url, browser):
-    survey_id = build_survey(app, single("Visit?", "Weekly", "Rarely"), multiple("Drinks", "Coffee", "Tea"),
-                             completion_message="See you soon!")
+    survey_id = build_survey(
+        app,
+        single("Visit?", "Weekly", "Rarely"),
+        multiple("Drinks", "Coffee", "Tea"),
+        completion_message="See you soon!",
+    )
     user, friend = english_friend(sim, app)
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, locale="en-US")
     page = context.new_page()

@@ -1,13 +1,14 @@
 """An admin registers a webhook endpoint in a real browser, copies its secret, and a follow in the LINE
 simulator reaches the receiver signed with it; the test button's attempt shows on the page."""
+
 import json
 
 import pytest
 from playwright.sync_api import expect
 
 from crm.db import get_engine
-from crm.outbound.outbox import verify
 from crm.outbound.jobs import deliver_webhooks
+from crm.outbound.outbox import verify
 from tests.console_helpers import PASSWORD, make_staff
 from tests.outbound.receiver import Receiver
 
@@ -35,7 +36,7 @@ def test_register_an_endpoint_and_receive_a_signed_follow(app, sim, console_url,
     user = sim.create_user("佐藤 花子")
     sim.follow(user)
     assert deliver_webhooks(get_engine(app)) == 1
-    (_path, headers, body), = receiver.calls
+    ((_path, headers, body),) = receiver.calls
     assert verify(secret, body, headers["X-CRM-Signature"])
     assert json.loads(body)["data"]["friend"]["line_user_id"] == user
 

@@ -1,4 +1,5 @@
 """1:1 replies from the friend page through the real LINE simulator: delivery once, errors, refusals."""
+
 import json
 import re
 import threading
@@ -7,9 +8,9 @@ import time
 import pytest
 from sqlmodel import select
 
+from crm.chat import service as chat
 from crm.db import get_engine, session_scope
 from crm.friends.models import Friend, Message, MessageDirection
-from crm.chat import service as chat
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.friends.test_page import audit_entries
 
@@ -49,8 +50,11 @@ def texts_received(sim, user_id: str) -> list[str]:
 
 def outgoing(app, friend_id: int) -> list[Message]:
     with session_scope(get_engine(app)) as session:
-        return list(session.exec(select(Message).where(Message.friend_id == friend_id,
-                                                       Message.direction == MessageDirection.OUTGOING)))
+        return list(
+            session.exec(
+                select(Message).where(Message.friend_id == friend_id, Message.direction == MessageDirection.OUTGOING)
+            )
+        )
 
 
 def test_reply_arrives_in_the_simulator_and_is_stored(app, line):
@@ -148,14 +152,16 @@ def test_text_limit_counts_utf16_units(app, line):
     assert texts_received(line, user_id) == ["😀" * 2500]
 
 
-@pytest.mark.parametrize("text,key,message", [("   ", None, "Write a message first."),
-                                              ("hi", "not-a-uuid", "The form has expired.")])
+@pytest.mark.parametrize(
+    "text,key,message", [("   ", None, "Write a message first."), ("hi", "not-a-uuid", "The form has expired.")]
+)
 def test_empty_text_or_bad_retry_key_is_refused(app, line, text, key, message):
     user_id, friend_id = followed_friend(line, app)
     client = signed_in_client(app, "staff", locale="en")
     form = reply_form(client, friend_id)
-    response = client.post(f"/friends/{friend_id}/reply", data={**form, "text": text,
-                                                                 "retry_key": key or form["retry_key"]})
+    response = client.post(
+        f"/friends/{friend_id}/reply", data={**form, "text": text, "retry_key": key or form["retry_key"]}
+    )
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     fresh = RETRY_KEY_INPUT.search(response.get_data(as_text=True)).group(1)
     assert fresh == chat.check_retry_key(fresh)
@@ -179,8 +185,12 @@ def test_utf16_length_and_quota_levels():
             self.limited, self.limit, self.used = limit is not None, limit, used
             self.remaining = None if limit is None else max(limit - used, 0)
 
-    assert [chat.quota_state(Quota(*q)).level for q in [(1000, 900), (1000, 901), (1000, 1000), (None, 5)]] == \
-        ["ok", "low", "exhausted", "ok"]
+    assert [chat.quota_state(Quota(*q)).level for q in [(1000, 900), (1000, 901), (1000, 1000), (None, 5)]] == [
+        "ok",
+        "low",
+        "exhausted",
+        "ok",
+    ]
 
 
 def test_quota_cache_refreshes_after_ttl_and_survives_failures():
@@ -238,27 +248,48 @@ def stored_friend(app, user_id: str) -> int:
 
 def test_a_retry_key_stored_by_a_racing_request_is_reported_as_duplicate(app):
     from crm.staff.audit import Actor
+
     friend_id, pusher, key = stored_friend(app, "U" + "1" * 32), CountingPusher(), chat.new_retry_key()
     with session_scope(get_engine(app)) as first, session_scope(get_engine(app)) as second:
         friend = first.get(Friend, friend_id)
-        sent = chat.send_text(first, client=pusher, friend=friend, text="hello", retry_key=key,
-                              actor=Actor.system("test"))
+        sent = chat.send_text(
+            first, client=pusher, friend=friend, text="hello", retry_key=key, actor=Actor.system("test")
+        )
         assert sent.duplicate is False
         first.commit()
-        again = chat.send_text(second, client=pusher, friend=second.get(Friend, friend_id), text="hello",
-                               retry_key=key, actor=Actor.system("test"))
+        again = chat.send_text(
+            second,
+            client=pusher,
+            friend=second.get(Friend, friend_id),
+            text="hello",
+            retry_key=key,
+            actor=Actor.system("test"),
+        )
         assert again.duplicate is True and again.message.id == sent.message.id
     assert len(pusher.pushes) == 1 and len(outgoing(app, friend_id)) == 1
 
 
 def test_a_retry_key_of_another_friend_is_refused_without_sending(app):
     from crm.staff.audit import Actor
+
     first_id, other_id = stored_friend(app, "U" + "2" * 32), stored_friend(app, "U" + "3" * 32)
     pusher, key = CountingPusher(), chat.new_retry_key()
     with session_scope(get_engine(app)) as session:
-        chat.send_text(session, client=pusher, friend=session.get(Friend, first_id), text="hi", retry_key=key,
-                       actor=Actor.system("test"))
+        chat.send_text(
+            session,
+            client=pusher,
+            friend=session.get(Friend, first_id),
+            text="hi",
+            retry_key=key,
+            actor=Actor.system("test"),
+        )
     with session_scope(get_engine(app)) as session, pytest.raises(chat.ChatError):
-        chat.send_text(session, client=pusher, friend=session.get(Friend, other_id), text="hi", retry_key=key,
-                       actor=Actor.system("test"))
+        chat.send_text(
+            session,
+            client=pusher,
+            friend=session.get(Friend, other_id),
+            text="hi",
+            retry_key=key,
+            actor=Actor.system("test"),
+        )
     assert len(pusher.pushes) == 1 and outgoing(app, other_id) == []

@@ -1,11 +1,12 @@
 """Sign-in, sign-out, throttling, CSRF, and the home page figures."""
+
 from datetime import timedelta
 
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.staff.models import AuditEntry
 from crm.friends.models import Friend, FriendStatus
+from crm.staff.models import AuditEntry
 from crm.timeutil import utcnow
 from tests.console_helpers import PASSWORD, csrf_token, login, make_staff, signed_in_client
 
@@ -62,10 +63,15 @@ def test_home_shows_todays_figures(app):
     now = utcnow()
     with session_scope(get_engine(app)) as session:
         session.add(Friend(line_user_id="U1", status=FriendStatus.FOLLOWING, last_followed_at=now))
-        session.add(Friend(line_user_id="U2", status=FriendStatus.FOLLOWING,
-                           last_followed_at=now - timedelta(days=3)))
-        session.add(Friend(line_user_id="U3", status=FriendStatus.BLOCKED,
-                           last_followed_at=now - timedelta(days=30), blocked_at=now))
+        session.add(Friend(line_user_id="U2", status=FriendStatus.FOLLOWING, last_followed_at=now - timedelta(days=3)))
+        session.add(
+            Friend(
+                line_user_id="U3",
+                status=FriendStatus.BLOCKED,
+                last_followed_at=now - timedelta(days=30),
+                blocked_at=now,
+            )
+        )
     client = signed_in_client(app, "analyst")
     html = client.get("/").get_data(as_text=True)
     assert 'data-figure="following">2<' in html

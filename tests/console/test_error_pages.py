@@ -1,4 +1,5 @@
 """Console errors are explained in the staff member's language; the webhook keeps its JSON answers."""
+
 from tests.console_helpers import make_staff, signed_in_client
 from tests.signing import webhook_body
 

@@ -1,6 +1,7 @@
 """Every console route × every role (and signed out): guarded, 403 without the permission, usable with it.
 
 The routes are read from the app's URL map, so blueprints added later join the matrix by themselves."""
+
 from pathlib import Path
 
 import pytest
@@ -9,31 +10,31 @@ from sqlmodel import select
 from werkzeug.routing import AnyConverter
 
 from crm import create_app
+from crm.broadcasts.models import Broadcast
 from crm.config import testing_config
 from crm.db import get_engine, session_scope
-from crm.broadcasts.models import Broadcast
 from crm.fields.models import FieldDefinition
 from crm.friends.models import Friend, Note
 from crm.imports.models import ImportJob
-from crm.staff.models import Staff
-from crm.tags.models import Tag
 from crm.permissions import DESCRIPTIONS, PERMISSIONS, ROLES, can, permission_table_markdown
 from crm.staff import api_tokens
-from crm.tags import admin as tag_admin
-from crm.staff.audit import Actor, record
 from crm.staff import service as staff_service
+from crm.staff.audit import Actor, record
+from crm.staff.models import Staff
 from crm.staff.service import create_staff
+from crm.tags import admin as tag_admin
+from crm.tags.models import Tag
 from crm.tags.service import add_tag
-
-pytestmark = pytest.mark.db_agnostic  # route guards do not depend on the database dialect
 from tests.console_helpers import csrf_token, make_staff, signed_in_client
 
-PUBLIC_ENDPOINTS = {"static", "health.healthz", "line_webhook.callback", "auth.login", "auth.logout",
-                    "auth.language"}
+pytestmark = pytest.mark.db_agnostic  # route guards do not depend on the database dialect
+
+PUBLIC_ENDPOINTS = {"static", "health.healthz", "line_webhook.callback", "auth.login", "auth.logout", "auth.language"}
 # Not console routes: they authenticate otherwise (API tokens, the token in a friend's link). List the REST API,
 # the click redirect (/r/<token>) and friend-facing pages here.
 API_AND_REDIRECT_ENDPOINTS = {
-    "survey_form.show", "survey_form.submit",  # a friend's survey web form, named by the token in its link
+    "survey_form.show",
+    "survey_form.submit",  # a friend's survey web form, named by the token in its link
     "redirect.follow",  # the click redirect /r/<token>: the unguessable token is the credential
 }
 SIGNED_OUT = "signed-out"
@@ -59,8 +60,9 @@ def console_routes() -> list[tuple[str, str, str, str]]:
     for rule in app.url_map.iter_rules():
         permission = getattr(app.view_functions[rule.endpoint], "required_permission", None)
         if permission is not None:
-            routes += [(rule.endpoint, method, rule.rule, permission)
-                       for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+            routes += [
+                (rule.endpoint, method, rule.rule, permission) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+            ]
     return routes
 
 
@@ -68,9 +70,11 @@ ROUTES = console_routes()
 # The REST API (/api/v1) and its public OpenAPI document: bearer tokens with the same permission table guard it
 # (every operation × role in tests/api/test_api_roles.py).
 API_AND_REDIRECT_ENDPOINTS |= {"api-docs.openapi_json"} | {
-    endpoint for endpoint, view in _url_map_app().view_functions.items() if hasattr(view, "required_api_permission")}
-CASES = [pytest.param(route, who, id=f"{route[0]}-{route[1]}-{who}") for route in ROUTES
-         for who in (*ROLES, SIGNED_OUT)]
+    endpoint for endpoint, view in _url_map_app().view_functions.items() if hasattr(view, "required_api_permission")
+}
+CASES = [
+    pytest.param(route, who, id=f"{route[0]}-{route[1]}-{who}") for route in ROUTES for who in (*ROLES, SIGNED_OUT)
+]
 
 
 def _objects(app, author_email: str) -> dict:
@@ -89,16 +93,32 @@ def _objects(app, author_email: str) -> dict:
         session.flush()
         entry = record(session, actor=SYSTEM, action="test.event")
         broadcast = Broadcast(name="Matrix", messages='[{"type": "text", "text": "hi"}]', created_by=author.id)
-        job = ImportJob(filename="x.csv", encoding="utf-8", content=f"userId\n{friend.line_user_id}\n",
-                        header='["userId"]', mapping='["user_id"]', total_rows=1)
+        job = ImportJob(
+            filename="x.csv",
+            encoding="utf-8",
+            content=f"userId\n{friend.line_user_id}\n",
+            header='["userId"]',
+            mapping='["user_id"]',
+            total_rows=1,
+        )
         session.add_all([broadcast, job])
         session.flush()
         token, _secret = api_tokens.create_token(session, name="Matrix", role="analyst", actor=SYSTEM)
-        return {"token_id": token.id, "friend_id": friend.id, "line_user_id": friend.line_user_id, "tag_id": tag.id,
-                "folder_id": folder.id, "field_id": field.id, "note_id": note.id, "entry_id": entry.id,
-                "broadcast_id": broadcast.id, "job_id": job.id,
-                "staff_id": create_staff(session, email="target@example.com", password="target password",
-                                         display_name="Target", role="staff").id}
+        return {
+            "token_id": token.id,
+            "friend_id": friend.id,
+            "line_user_id": friend.line_user_id,
+            "tag_id": tag.id,
+            "folder_id": folder.id,
+            "field_id": field.id,
+            "note_id": note.id,
+            "entry_id": entry.id,
+            "broadcast_id": broadcast.id,
+            "job_id": job.id,
+            "staff_id": create_staff(
+                session, email="target@example.com", password="target password", display_name="Target", role="staff"
+            ).id,
+        }
 
 
 def _url_value(rule, name: str, values: dict):
@@ -138,9 +158,11 @@ def test_route_permission(app, route, who):
 
 
 def test_every_route_outside_the_allow_list_is_guarded(app):
-    unguarded = sorted(endpoint for endpoint, view in app.view_functions.items()
-                       if not hasattr(view, "required_permission")
-                       and endpoint not in PUBLIC_ENDPOINTS | API_AND_REDIRECT_ENDPOINTS)
+    unguarded = sorted(
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if not hasattr(view, "required_permission") and endpoint not in PUBLIC_ENDPOINTS | API_AND_REDIRECT_ENDPOINTS
+    )
     assert unguarded == [], "add @requires(...) to these console routes"
 
 
@@ -152,10 +174,27 @@ def test_routes_require_permissions_that_exist(app):
 def test_the_matrix_covers_the_console():
     endpoints = {route[0] for route in ROUTES}
     assert {"home.index", "tags.index", "tags.delete", "audit.index", "staff_admin.deactivate"} <= endpoints
-    assert {"broadcasts.index", "broadcasts.new", "broadcasts.stats", "broadcast_send.schedule",
-            "broadcast_send.approve", "broadcast_send.cancel", "broadcast_send.resume"} <= endpoints
-    assert {"imports.index", "imports.upload", "imports.show", "imports.mapping", "imports.apply", "imports.discard",
-            "privacy.exports", "privacy.export_all", "privacy.friend_data", "privacy.erase"} <= endpoints
+    assert {
+        "broadcasts.index",
+        "broadcasts.new",
+        "broadcasts.stats",
+        "broadcast_send.schedule",
+        "broadcast_send.approve",
+        "broadcast_send.cancel",
+        "broadcast_send.resume",
+    } <= endpoints
+    assert {
+        "imports.index",
+        "imports.upload",
+        "imports.show",
+        "imports.mapping",
+        "imports.apply",
+        "imports.discard",
+        "privacy.exports",
+        "privacy.export_all",
+        "privacy.friend_data",
+        "privacy.erase",
+    } <= endpoints
 
 
 def test_post_without_csrf_token_is_refused_and_changes_nothing(app):
@@ -172,7 +211,8 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(app):
 
 def test_permissions_doc_is_generated_from_the_code():
     assert DOCS.read_text(encoding="utf-8") == permission_table_markdown(), (
-        "docs/permissions.md is stale: regenerate it with the command written at its top")
+        "docs/permissions.md is stale: regenerate it with the command written at its top"
+    )
 
 
 def test_every_permission_is_described_for_the_doc():

@@ -1,4 +1,5 @@
 """Helpers for the data tests: a friend with something in every table, a scan of every stored text."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,17 +8,17 @@ from sqlalchemy import LargeBinary, inspect, text
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.fields.models import FieldDefinition
-from crm.friends.models import Friend, Message
-from crm.tracking.models import LinkClick, LinkToken, TrackedLink
-from crm.outbound.models import RelayItem, WebhookDelivery, WebhookEndpoint
-from crm.webhook.models import WebhookEvent
 from crm.fields import service as fields
+from crm.fields.models import FieldDefinition
 from crm.friends import notes
-from crm.tags import admin as tag_admin
+from crm.friends.models import Friend, Message
+from crm.outbound.models import RelayItem, WebhookDelivery, WebhookEndpoint
 from crm.staff.audit import Actor
+from crm.tags import admin as tag_admin
 from crm.tags.service import add_tag
 from crm.timeutil import utcnow
+from crm.tracking.models import LinkClick, LinkToken, TrackedLink
+from crm.webhook.models import WebhookEvent
 from surveys.models import Survey, SurveyAnswer, SurveyChoice, SurveyQuestion, SurveyResponse, SurveyVersion
 
 SYSTEM = Actor.system("test")
@@ -32,7 +33,7 @@ def user_id(n: int) -> str:
 class Seeded:
     friend_id: int
     other_id: int
-    secrets: dict[str, str]   # what erasure must remove, by kind
+    secrets: dict[str, str]  # what erasure must remove, by kind
     tag_id: int
     field_ids: dict[str, int]
 
@@ -41,13 +42,28 @@ def seed(app, *, name: str = "消える花子Erin") -> Seeded:
     """Two friends; the first has a profile, tag, fields, a note, messages, a webhook event, a survey
     response with a free-text and a chosen answer, and a tracked click with a user agent."""
     uid = user_id(0xE1)
-    secrets = {"name": name, "user_id": uid, "picture": "https://profile.example/pic-e1",
-               "status_message": "秘密のステータスmsg", "note": "個別メモ: 電話は夜だけ42",
-               "field": "東京都渋谷区1-2-3", "incoming": "受信メッセージ本文xyz", "outgoing": "送信メッセージ本文abc",
-               "answer": "自由回答テキストqwe", "user_agent": "SecretAgent/9.9 (iPhone)"}
+    secrets = {
+        "name": name,
+        "user_id": uid,
+        "picture": "https://profile.example/pic-e1",
+        "status_message": "秘密のステータスmsg",
+        "note": "個別メモ: 電話は夜だけ42",
+        "field": "東京都渋谷区1-2-3",
+        "incoming": "受信メッセージ本文xyz",
+        "outgoing": "送信メッセージ本文abc",
+        "answer": "自由回答テキストqwe",
+        "user_agent": "SecretAgent/9.9 (iPhone)",
+    }
     with session_scope(get_engine(app)) as s:
-        friend = Friend(line_user_id=uid, display_name=name, picture_url=secrets["picture"], language="ja",
-                        status_message=secrets["status_message"], last_followed_at=utcnow(), follow_count=1)
+        friend = Friend(
+            line_user_id=uid,
+            display_name=name,
+            picture_url=secrets["picture"],
+            language="ja",
+            status_message=secrets["status_message"],
+            last_followed_at=utcnow(),
+            follow_count=1,
+        )
         other = Friend(line_user_id=user_id(0xE2), display_name="残る太郎", last_followed_at=utcnow())
         address = FieldDefinition(key="address", label="住所", field_type="text")
         rank = FieldDefinition(key="rank", label="会員ランク", field_type="choice", choices='["gold", "silver"]')
@@ -60,21 +76,37 @@ def seed(app, *, name: str = "消える花子Erin") -> Seeded:
         fields.set_field_value(s, friend_id=friend.id, field_id=address.id, raw_value=secrets["field"], actor=SYSTEM)
         fields.set_field_value(s, friend_id=friend.id, field_id=rank.id, raw_value="gold", actor=SYSTEM)
         notes.create_note(s, friend_id=friend.id, body=secrets["note"], actor=SYSTEM)
-        s.add_all([Message(friend_id=friend.id, direction="in", message_type="text", text=secrets["incoming"]),
-                   Message(friend_id=friend.id, direction="out", message_type="text", text=secrets["outgoing"]),
-                   WebhookEvent(webhook_event_id="ev-e1", event_type="message", source_type="user", source_id=uid,
-                                line_user_id=uid, friend_id=friend.id, occurred_at=utcnow(),
-                                payload=f'{{"source": {{"userId": "{uid}"}}, "text": "{secrets["incoming"]}"}}')])
+        s.add_all(
+            [
+                Message(friend_id=friend.id, direction="in", message_type="text", text=secrets["incoming"]),
+                Message(friend_id=friend.id, direction="out", message_type="text", text=secrets["outgoing"]),
+                WebhookEvent(
+                    webhook_event_id="ev-e1",
+                    event_type="message",
+                    source_type="user",
+                    source_id=uid,
+                    line_user_id=uid,
+                    friend_id=friend.id,
+                    occurred_at=utcnow(),
+                    payload=f'{{"source": {{"userId": "{uid}"}}, "text": "{secrets["incoming"]}"}}',
+                ),
+            ]
+        )
         _survey(s, friend.id, secrets["answer"])
         link = TrackedLink(destination="https://shop.example/sale", source="broadcast:1", broadcast_id=1)
         s.add(link)
         s.flush()
-        s.add_all([LinkToken(token="tok-e1", link_id=link.id, friend_id=friend.id),
-                   LinkClick(link_id=link.id, friend_id=friend.id, broadcast_id=1, user_agent=secrets["user_agent"])])
+        s.add_all(
+            [
+                LinkToken(token="tok-e1", link_id=link.id, friend_id=friend.id),
+                LinkClick(link_id=link.id, friend_id=friend.id, broadcast_id=1, user_agent=secrets["user_agent"]),
+            ]
+        )
         _outbound(s, uid)
         s.flush()
-        return Seeded(friend.id, other.id, secrets, tag.id,
-                      {"address": address.id, "rank": rank.id, "points": points.id})
+        return Seeded(
+            friend.id, other.id, secrets, tag.id, {"address": address.id, "rank": rank.id, "points": points.id}
+        )
 
 
 def _outbound(s, uid: str) -> None:
@@ -82,9 +114,17 @@ def _outbound(s, uid: str) -> None:
     endpoint = WebhookEndpoint(url="https://receiver.example/hook", events="friend.followed", secret="s" * 32)
     s.add(endpoint)
     s.flush()
-    s.add_all([WebhookDelivery(endpoint_id=endpoint.id, event_id="evt-e1", event_type="friend.followed",
-                               body=f'{{"type": "friend.followed", "friend": {{"line_user_id": "{uid}"}}}}'),
-               RelayItem(body=f'{{"events": [{{"source": {{"userId": "{uid}"}}}}]}}'.encode(), signature="sig")])
+    s.add_all(
+        [
+            WebhookDelivery(
+                endpoint_id=endpoint.id,
+                event_id="evt-e1",
+                event_type="friend.followed",
+                body=f'{{"type": "friend.followed", "friend": {{"line_user_id": "{uid}"}}}}',
+            ),
+            RelayItem(body=f'{{"events": [{{"source": {{"userId": "{uid}"}}}}]}}'.encode(), signature="sig"),
+        ]
+    )
 
 
 def _survey(s, friend_id: int, answer: str) -> None:
@@ -99,12 +139,17 @@ def _survey(s, friend_id: int, answer: str) -> None:
     s.add_all([free, single])
     s.flush()
     choice = SurveyChoice(question_id=single.id, label="満足")
-    response = SurveyResponse(survey_id=survey.id, version_id=version.id, friend_id=friend_id, channel="chat",
-                              status="completed")
+    response = SurveyResponse(
+        survey_id=survey.id, version_id=version.id, friend_id=friend_id, channel="chat", status="completed"
+    )
     s.add_all([choice, response])
     s.flush()
-    s.add_all([SurveyAnswer(response_id=response.id, question_id=free.id, friend_id=friend_id, text=answer),
-               SurveyAnswer(response_id=response.id, question_id=single.id, friend_id=friend_id, choice_id=choice.id)])
+    s.add_all(
+        [
+            SurveyAnswer(response_id=response.id, question_id=free.id, friend_id=friend_id, text=answer),
+            SurveyAnswer(response_id=response.id, question_id=single.id, friend_id=friend_id, choice_id=choice.id),
+        ]
+    )
 
 
 def scan(app, needles: list[str]) -> list[tuple[str, str, str]]:
@@ -118,7 +163,7 @@ def scan(app, needles: list[str]) -> list[tuple[str, str, str]]:
             for column in inspector.get_columns(table):
                 value = f'CAST("{column["name"]}" AS TEXT)'
                 if connection.dialect.name == "postgresql" and isinstance(column["type"], LargeBinary):
-                    value = f'convert_from("{column["name"]}", \'UTF8\')'  # bytea casts to hex, not text
+                    value = f"convert_from(\"{column['name']}\", 'UTF8')"  # bytea casts to hex, not text
                 for needle in needles:
                     query = text(f'SELECT count(*) FROM "{table}" WHERE {value} LIKE :n')
                     if connection.execute(query, {"n": f"%{needle}%"}).scalar():

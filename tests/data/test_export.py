@@ -1,4 +1,5 @@
 """The full export (CSV and JSON Lines): content, batches, formula escaping, audit, permission."""
+
 import csv
 import io
 import json
@@ -6,9 +7,9 @@ import json
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.staff.models import AuditEntry
-from crm.friends.models import Friend
 from crm.friends import pages as friend_pages
+from crm.friends.models import Friend
+from crm.staff.models import AuditEntry
 from tests.console_helpers import signed_in_client
 from tests.data.helpers import seed, user_id
 
@@ -78,8 +79,11 @@ def test_generated_bench_data_streams_out_with_every_kind(database_url):
         generate_friends(engine, 60)
         results = generate_segment_data(engine, note_share=0.5, comment_share=1.0, report=None)
         with Session(engine) as session:
-            items = [json.loads(line) for chunk in export.jsonl_chunks(session, now=utcnow(), size=7)
-                     for line in chunk.splitlines()]
+            items = [
+                json.loads(line)
+                for chunk in export.jsonl_chunks(session, now=utcnow(), size=7)
+                for line in chunk.splitlines()
+            ]
     finally:
         engine.dispose()
     assert len(items) == 60
@@ -87,7 +91,8 @@ def test_generated_bench_data_streams_out_with_every_kind(database_url):
     assert len(notes) == next(r.rows for r in results if r.table == "note") > 0 and set(notes) <= set(NOTE_TEXTS)
     assert any(item["fields"].get("bench_plan") for item in items)
     answered = [item for item in items if item["answers"]]
-    assert answered and all(any(a["question"] == "ご意見・ご要望" and a["answer"] for a in item["answers"])
-                            for item in answered)  # every response has a free-text comment here
+    assert answered and all(
+        any(a["question"] == "ご意見・ご要望" and a["answer"] for a in item["answers"]) for item in answered
+    )  # every response has a free-text comment here
     clicks = [click for item in items for click in item["clicks"]]
     assert clicks and {click["user_agent"] for click in clicks} <= set(USER_AGENTS)

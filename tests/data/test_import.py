@@ -1,4 +1,5 @@
 """CSV import: encodings, column suggestions, dry run, per-row errors, broken files, batches, resuming."""
+
 import json
 import re
 
@@ -6,26 +7,30 @@ import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.staff.models import AuditEntry
 from crm.fields.models import FieldValue
-from crm.tags.models import FriendTag, Tag
-from crm.imports.models import ImportJob
 from crm.friends.models import Note
 from crm.imports import rows as import_rows
 from crm.imports.csv_reader import CsvImportError, parse, suggest
+from crm.imports.models import ImportJob
+from crm.staff.models import AuditEntry
+from crm.tags.models import FriendTag, Tag
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.data.helpers import seed, user_id
 
-LSTEP = ("ユーザーID,表示名,システム表示名,タグ,個別メモ,対応マーク,友だち情報:会員ランク,ポイント\r\n"
-         "{uid},花子,はなこ,\"来店済, 誕生月;VIP\",初回来店 2024/04,要対応,silver,120\r\n"
-         "{other},太郎,たろう,来店済,,,gold,\r\n")
+LSTEP = (
+    "ユーザーID,表示名,システム表示名,タグ,個別メモ,対応マーク,友だち情報:会員ランク,ポイント\r\n"
+    '{uid},花子,はなこ,"来店済, 誕生月;VIP",初回来店 2024/04,要対応,silver,120\r\n'
+    "{other},太郎,たろう,来店済,,,gold,\r\n"
+)
 
 
 def _upload(client, data: bytes, name: str = "friends.csv"):
     from io import BytesIO
+
     token = csrf_token(client, "/imports")
-    return client.post("/imports", data={"csrf_token": token, "file": (BytesIO(data), name)},
-                       content_type="multipart/form-data")
+    return client.post(
+        "/imports", data={"csrf_token": token, "file": (BytesIO(data), name)}, content_type="multipart/form-data"
+    )
 
 
 def _job_id(response) -> int:
@@ -79,24 +84,30 @@ def test_import_in_each_encoding_with_suggested_mapping_dry_run_then_apply(app, 
         assert job.content is None and job.applied_rows == 2 and job.encoding == encoding
         assert s.exec(select(Tag).where(Tag.name == "来店済")).one().friend_count == 2
         assert [e.action for e in s.exec(select(AuditEntry).where(AuditEntry.target_type == "import_job"))] == [
-            "import.uploaded", "import.applied"]
+            "import.uploaded",
+            "import.applied",
+        ]
 
 
 def test_bad_rows_are_reported_by_row_number_and_skipped(app):
     seeded = seed(app)
     client = signed_in_client(app, "admin", locale="en")
     long_note = "あ" * 5001
-    data = ("userId,points,note,rank\n"
-            f"{user_id(0xE1)},12,ok note,gold\n"
-            f"{user_id(0x999)},1,,\n"
-            f"{user_id(0xE2)},twelve,,\n"
-            f"{user_id(0xE2)},,{long_note},\n"
-            f"{user_id(0xE2)},,,platinum\n").encode()
+    data = (
+        "userId,points,note,rank\n"
+        f"{user_id(0xE1)},12,ok note,gold\n"
+        f"{user_id(0x999)},1,,\n"
+        f"{user_id(0xE2)},twelve,,\n"
+        f"{user_id(0xE2)},,{long_note},\n"
+        f"{user_id(0xE2)},,,platinum\n"
+    ).encode()
     job_id = _job_id(_upload(client, data))
     assert _mapping(app, job_id) == ["user_id", "field:points", "note", "field:rank"]
-    html = _post(client, f"/imports/{job_id}/mapping",
-                 {"column-0": "user_id", "column-1": "field:points", "column-2": "note", "column-3": "field:rank"}
-                 ).get_data(as_text=True)
+    html = _post(
+        client,
+        f"/imports/{job_id}/mapping",
+        {"column-0": "user_id", "column-1": "field:points", "column-2": "note", "column-3": "field:rank"},
+    ).get_data(as_text=True)
     assert 'data-valid="1"' in html and 'data-error-rows="4"' in html
     for row in (3, 4, 5, 6):
         assert f'data-row-error="{row}"' in html
@@ -111,15 +122,18 @@ def test_bad_rows_are_reported_by_row_number_and_skipped(app):
         assert (job.applied_rows, job.skipped_rows, job.status) == (1, 4, "done")
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR", "binary data"),
-    (b"userId,tags\n\x81\x7f\xff\xfe,x\n", "could not be read as UTF-8 or Shift_JIS"),
-    (f"userId,tags\n{user_id(1)},a\n{user_id(2)},a,b\n".encode(), "Row 3 has 3 columns but the header has 2"),
-    ("名前,タグ\n花子,VIP\n".encode(), "No column of LINE user ids"),
-    (b"", "The file is empty"),
-    (b"userId,tags\n", "no rows"),
-    (f'userId,tags\n{user_id(1)},"a\n'.encode(), "not valid CSV"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR", "binary data"),
+        (b"userId,tags\n\x81\x7f\xff\xfe,x\n", "could not be read as UTF-8 or Shift_JIS"),
+        (f"userId,tags\n{user_id(1)},a\n{user_id(2)},a,b\n".encode(), "Row 3 has 3 columns but the header has 2"),
+        ("名前,タグ\n花子,VIP\n".encode(), "No column of LINE user ids"),
+        (b"", "The file is empty"),
+        (b"userId,tags\n", "no rows"),
+        (f'userId,tags\n{user_id(1)},"a\n'.encode(), "not valid CSV"),
+    ],
+)
 def test_broken_files_give_a_clear_error_and_store_nothing(app, data, message):
     client = signed_in_client(app, "admin", locale="en")
     response = _upload(client, data)
@@ -137,7 +151,7 @@ def test_a_file_over_the_size_limit_is_refused(make_app):
 
 
 def test_apply_runs_in_batches_that_resume_where_they_stopped(app, monkeypatch):
-    seeded = seed(app)
+    seed(app)
     monkeypatch.setattr(import_rows, "BATCH_ROWS", 2)
     client = signed_in_client(app, "admin", locale="en")
     rows = [f"{user_id(0xE1)},t{n}" for n in range(3)] + ["", f"{user_id(0xE2)},t3", f"{user_id(0xE2)},t4"]
@@ -151,7 +165,7 @@ def test_apply_runs_in_batches_that_resume_where_they_stopped(app, monkeypatch):
             progress.append((job.next_row, job.status))
         if job.status == "done":
             break
-        assert 'data-progress' in client.get(f"/imports/{job_id}").get_data(as_text=True)
+        assert "data-progress" in client.get(f"/imports/{job_id}").get_data(as_text=True)
     assert progress == [(2, "applying"), (5, "applying"), (6, "done")]  # the blank record 3 is skipped
     tags, _values, _notes = _state(app)
     assert {name for _f, name in tags} == {"VIP", "t0", "t1", "t2", "t3", "t4"}
@@ -172,7 +186,7 @@ def test_suggestions_recognise_other_tools_columns(app):
 
 
 def test_an_exported_csv_imports_again(app):
-    seeded = seed(app)
+    seed(app)
     client = signed_in_client(app, "admin", locale="en")
     exported = client.get("/exports/friends.csv").get_data()
     job_id = _job_id(_upload(client, exported, "friends-all.csv"))

@@ -1,20 +1,21 @@
 """Per-friend data export and erasure: nothing personal left in any table, counts kept, re-follow is new."""
+
 import json
 
 from sqlalchemy import func, inspect, text
 from sqlmodel import SQLModel, select
 
 from crm.db import get_engine, session_scope
-from crm.staff.models import AuditEntry
 from crm.fields.models import FieldValue
-from crm.tags.models import FriendTag, Tag
-from crm.tracking.models import LinkClick
+from crm.friends import service as friend_service
 from crm.friends.models import Message, Note
 from crm.outbound.models import RelayItem, WebhookDelivery
-from crm.friends import service as friend_service
 from crm.privacy import service as privacy
 from crm.segments import service as segments
+from crm.staff.models import AuditEntry
+from crm.tags.models import FriendTag, Tag
 from crm.timeutil import utcnow
+from crm.tracking.models import LinkClick
 from surveys.models import SurveyAnswer
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.data.helpers import SYSTEM, friend, scan, seed
@@ -31,7 +32,10 @@ def test_friend_data_download_holds_everything(app):
     assert data["tags"] == ["VIP"] and data["fields"] == {"address": secrets["field"], "rank": "gold"}
     assert [n["body"] for n in data["notes"]] == [secrets["note"]]
     assert [m["text"] for m in data["messages"]] == [secrets["incoming"], secrets["outgoing"]]
-    assert {(a["question"], a["answer"]) for a in data["answers"]} == {("ご意見", secrets["answer"]), ("満足度", "満足")}
+    assert {(a["question"], a["answer"]) for a in data["answers"]} == {
+        ("ご意見", secrets["answer"]),
+        ("満足度", "満足"),
+    }
     assert data["clicks"][0]["url"] == "https://shop.example/sale"
     assert data["clicks"][0]["user_agent"] == secrets["user_agent"]
     with session_scope(get_engine(app)) as s:
@@ -56,8 +60,11 @@ def test_erasure_needs_the_typed_number_and_says_it_cannot_be_undone(app):
 def _name_search(app) -> list[int]:
     """Friend ids the SQLite name-search index (migration 0003) finds for part of the erased name."""
     with get_engine(app).connect() as connection:
-        return list(connection.execute(text("SELECT rowid FROM friend_search WHERE friend_search MATCH :q"),
-                                       {"q": 'name:"花子Er"'}).scalars())
+        return list(
+            connection.execute(
+                text("SELECT rowid FROM friend_search WHERE friend_search MATCH :q"), {"q": 'name:"花子Er"'}
+            ).scalars()
+        )
 
 
 def test_erasure_leaves_no_personal_data_in_any_table(app):
@@ -78,8 +85,10 @@ def test_erasure_leaves_no_personal_data_in_any_table(app):
     assert erased.line_user_id.startswith("erased:") and erased.display_name is None
     assert erased.status == "erased" and erased.follow_count == 1  # still counted, never a recipient
     with session_scope(get_engine(app)) as s:
-        assert s.exec(select(func.count()).select_from(segments.recipient_ids(s, None, now=utcnow()).subquery())
-                      ).one() == 1  # only the other friend
+        assert (
+            s.exec(select(func.count()).select_from(segments.recipient_ids(s, None, now=utcnow()).subquery())).one()
+            == 1
+        )  # only the other friend
         assert s.exec(select(WebhookDelivery)).all() == [] and s.exec(select(RelayItem)).all() == []
     if get_engine(app).dialect.name == "sqlite":  # the name-search index forgot the name
         assert _name_search(app) == []
@@ -95,7 +104,7 @@ def test_erasure_keeps_anonymous_counts_and_the_other_friend(app):
         assert s.get(Tag, seeded.tag_id).friend_count == 2
         assert s.exec(select(func.count()).select_from(FriendTag)).one() == 2
         assert s.exec(select(func.count()).select_from(LinkClick)).one() == 1  # the click still counts
-        assert s.exec(select(func.count()).select_from(Message)).one() == 2   # conversation length kept
+        assert s.exec(select(func.count()).select_from(Message)).one() == 2  # conversation length kept
         assert s.exec(select(SurveyAnswer.choice_id).where(SurveyAnswer.choice_id.is_not(None))).all() != []
         assert s.exec(select(Note)).all() == [] and s.exec(select(FieldValue)).all() == []
         [entry] = s.exec(select(AuditEntry).where(AuditEntry.action == "friend.erased")).all()

@@ -1,14 +1,15 @@
 """Custom fields: definitions by admins, values validated by type, set and cleared from the friend page."""
+
 import json
 
 import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.fields.models import FieldDefinition, FieldType, FieldValue
 from crm.fields import service as fields
-from crm.staff.audit import Actor
+from crm.fields.models import FieldDefinition, FieldType, FieldValue
 from crm.fields.service import FieldSpec, FieldValidationError
+from crm.staff.audit import Actor
 from tests.console_helpers import post_form, signed_in_client
 from tests.friends.test_page import audit_entries, make_friend, page
 
@@ -16,8 +17,9 @@ ACTOR = Actor.system("test")
 
 
 def definition(kind: str, choices=(), label="Favourite") -> FieldDefinition:
-    return FieldDefinition(id=1, key="f", label=label, field_type=kind,
-                           choices=json.dumps(list(choices)) if choices else None)
+    return FieldDefinition(
+        id=1, key="f", label=label, field_type=kind, choices=json.dumps(list(choices)) if choices else None
+    )
 
 
 def define(app, spec: FieldSpec) -> int:
@@ -31,9 +33,21 @@ def stored_value(app, friend_id: int, field_id: int) -> str | None:
         return None if row is None else row.value
 
 
-@pytest.mark.parametrize("raw,canonical", [("42", "42"), ("1.50", "1.5"), ("-0.0", "0"), ("+7", "7"),
-                                           (" 3.0 ", "3"), ("１２３", "123"), ("1000", "1000"), ("0.001", "0.001"),
-                                           (".5", "0.5"), ("-12.340", "-12.34")])
+@pytest.mark.parametrize(
+    "raw,canonical",
+    [
+        ("42", "42"),
+        ("1.50", "1.5"),
+        ("-0.0", "0"),
+        ("+7", "7"),
+        (" 3.0 ", "3"),
+        ("１２３", "123"),
+        ("1000", "1000"),
+        ("0.001", "0.001"),
+        (".5", "0.5"),
+        ("-12.340", "-12.34"),
+    ],
+)
 def test_number_values_get_a_canonical_form(raw, canonical):
     assert fields.canonical_value(definition(FieldType.NUMBER), raw) == canonical
 
@@ -88,8 +102,7 @@ def test_set_change_and_clear_are_audited_with_before_and_after(app):
         fields.set_field_value(session, friend_id=friend_id, field_id=field_id, raw_value="12", actor=ACTOR)
     assert stored_value(app, friend_id, field_id) == "12"
     sets = audit_entries(app, "field.set")
-    assert [(json.loads(e.before)["value"], json.loads(e.after)["value"]) for e in sets] == [(None, "10"),
-                                                                                             ("10", "12")]
+    assert [(json.loads(e.before)["value"], json.loads(e.after)["value"]) for e in sets] == [(None, "10"), ("10", "12")]
     with session_scope(get_engine(app)) as session:
         assert fields.clear_field_value(session, friend_id=friend_id, field_id=field_id, actor=ACTOR)
         assert not fields.clear_field_value(session, friend_id=friend_id, field_id=field_id, actor=ACTOR)
@@ -108,13 +121,16 @@ def test_required_field_cannot_be_emptied(app):
     assert stored_value(app, friend_id, field_id) == "A-1"
 
 
-@pytest.mark.parametrize("spec,message", [
-    (FieldSpec(key="Bad Key", label="x", field_type="text"), "Key: use lowercase letters"),
-    (FieldSpec(key="ok", label=" ", field_type="text"), "Label: enter 1 to 100 characters."),
-    (FieldSpec(key="ok", label="x", field_type="colour"), "Type: choose text"),
-    (FieldSpec(key="ok", label="x", field_type="choice"), "Choices: enter at least one choice"),
-    (FieldSpec(key="ok", label="x", field_type="choice", choices=("a", "a")), "Choices: each choice must be"),
-])
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        (FieldSpec(key="Bad Key", label="x", field_type="text"), "Key: use lowercase letters"),
+        (FieldSpec(key="ok", label=" ", field_type="text"), "Label: enter 1 to 100 characters."),
+        (FieldSpec(key="ok", label="x", field_type="colour"), "Type: choose text"),
+        (FieldSpec(key="ok", label="x", field_type="choice"), "Choices: enter at least one choice"),
+        (FieldSpec(key="ok", label="x", field_type="choice", choices=("a", "a")), "Choices: each choice must be"),
+    ],
+)
 def test_bad_definitions_are_refused(app, spec, message):
     with session_scope(get_engine(app)) as session, pytest.raises(FieldValidationError, match=message):
         fields.create_definition(session, spec=spec, actor=ACTOR)
@@ -127,17 +143,24 @@ def test_definition_changes_that_would_break_values_are_refused(app):
     define(app, FieldSpec(key="taken", label="Taken", field_type=FieldType.TEXT))
     with session_scope(get_engine(app)) as session:
         fields.set_field_value(session, friend_id=friend_id, field_id=field_id, raw_value="Umeda", actor=ACTOR)
-    attempts = [(FieldSpec(key="store", label="Store", field_type=FieldType.TEXT), "its type cannot change"),
-                (FieldSpec(key="store", label="Store", field_type=FieldType.CHOICE, choices=("Shibuya",)),
-                 "1 friends have a choice you removed"),
-                (FieldSpec(key="taken", label="Store", field_type=FieldType.CHOICE, choices=("Umeda",)),
-                 "taken is already used")]
+    attempts = [
+        (FieldSpec(key="store", label="Store", field_type=FieldType.TEXT), "its type cannot change"),
+        (
+            FieldSpec(key="store", label="Store", field_type=FieldType.CHOICE, choices=("Shibuya",)),
+            "1 friends have a choice you removed",
+        ),
+        (
+            FieldSpec(key="taken", label="Store", field_type=FieldType.CHOICE, choices=("Umeda",)),
+            "taken is already used",
+        ),
+    ]
     for spec, message in attempts:
         with session_scope(get_engine(app)) as session, pytest.raises(FieldValidationError, match=message):
             fields.update_definition(session, field_id=field_id, spec=spec, actor=ACTOR)
     with session_scope(get_engine(app)) as session:
-        renamed = FieldSpec(key="store", label="Favourite store", field_type=FieldType.CHOICE,
-                            choices=("Umeda", "Nagoya"), position=2)
+        renamed = FieldSpec(
+            key="store", label="Favourite store", field_type=FieldType.CHOICE, choices=("Umeda", "Nagoya"), position=2
+        )
         fields.update_definition(session, field_id=field_id, spec=renamed, actor=ACTOR)
     [changed] = audit_entries(app, "field.definition_changed")
     assert json.loads(changed.before)["choices"] == ["Shibuya", "Umeda"]
@@ -147,8 +170,14 @@ def test_definition_changes_that_would_break_values_are_refused(app):
 def test_admin_defines_edits_and_deletes_fields_in_the_console(app):
     admin = signed_in_client(app, "admin", locale="en")
     assert admin.get("/fields").status_code == 200
-    data = {"key": "store", "label": "Store", "field_type": "choice", "choices": "Shibuya\r\nUmeda\r\n\r\n",
-            "position": "1", "required": "y"}
+    data = {
+        "key": "store",
+        "label": "Store",
+        "field_type": "choice",
+        "choices": "Shibuya\r\nUmeda\r\n\r\n",
+        "position": "1",
+        "required": "y",
+    }
     assert post_form(admin, "/fields", data).status_code == 302
     with session_scope(get_engine(app)) as session:
         created = session.exec(select(FieldDefinition)).one()
@@ -183,8 +212,9 @@ def test_only_admins_define_fields(app, role):
 def test_staff_sets_and_clears_values_on_the_friend_page(app):
     friend_id = make_friend(app)
     points = define(app, FieldSpec(key="points", label="Points", field_type=FieldType.NUMBER))
-    store = define(app, FieldSpec(key="store", label="Store", field_type=FieldType.CHOICE,
-                                  choices=("Shibuya", "<Umeda>")))
+    store = define(
+        app, FieldSpec(key="store", label="Store", field_type=FieldType.CHOICE, choices=("Shibuya", "<Umeda>"))
+    )
     client = signed_in_client(app, "staff", locale="en")
     html = page(client, friend_id)
     assert 'inputmode="decimal"' in html and '<option value="&lt;Umeda&gt;"' in html
@@ -217,4 +247,4 @@ def test_analyst_sees_values_without_forms(app):
         fields.set_field_value(session, friend_id=friend_id, field_id=field_id, raw_value="4", actor=ACTOR)
     html = page(signed_in_client(app, "analyst"), friend_id)
     assert 'class="field-value">4<' in html
-    assert f"/fields/{field_id}\"" not in html
+    assert f'/fields/{field_id}"' not in html

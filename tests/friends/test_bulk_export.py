@@ -1,19 +1,20 @@
 """Bulk tagging of the filtered friend list (count, confirmation, batches, audit) and its CSV export."""
+
 import csv
 import io
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
 
-from crm.friends import list_views as friends_list
 from crm.db import get_engine, session_scope
-from crm.staff.models import AuditEntry
-from crm.friends.models import Friend
-from crm.tags.models import FriendTag, Tag
+from crm.friends import list_views as friends_list
 from crm.friends import pages as friend_pages
+from crm.friends.models import Friend
+from crm.staff.models import AuditEntry
+from crm.tags.models import FriendTag, Tag
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.friends.test_list import at, make_friends, make_tags
 
@@ -25,8 +26,10 @@ def crowd(app):
     """Seven friends: five named 佐藤 (two of them with tag "vip"), two others; plus an empty tag "new"."""
     vip, new = make_tags(app, "vip", "new")
     rows = [{"display_name": f"佐藤 {i}", "tags": [vip] if i < 2 else [], "last_followed_at": at(i)} for i in range(5)]
-    rows += [{"display_name": "鈴木", "last_followed_at": at(9)}, {"display_name": "=HYPERLINK(\"x\")",
-                                                                   "last_followed_at": None}]
+    rows += [
+        {"display_name": "鈴木", "last_followed_at": at(9)},
+        {"display_name": '=HYPERLINK("x")', "last_followed_at": None},
+    ]
     return {"vip": vip, "new": new, "ids": make_friends(app, rows)}
 
 
@@ -52,20 +55,20 @@ def test_bulk_add_confirms_the_count_then_tags_the_filtered_friends(app, crowd, 
     assert "Name contains" in html and "佐藤" in html
     assert tag_state(app, crowd["new"]) == (set(), 0)  # nothing changes before confirming
     token = CONFIRM_TOKEN.search(html).group(1)
-    response = client.post(f"/friends/bulk?q=佐藤", data={"action": "add", "tag": crowd["new"], "csrf_token": token})
+    response = client.post("/friends/bulk?q=佐藤", data={"action": "add", "tag": crowd["new"], "csrf_token": token})
     assert response.status_code == 302 and "q=" in response.headers["Location"]
     assert tag_state(app, crowd["new"]) == (set(crowd["ids"][:5]), 5)
     [entry] = audit_entries(app, "friends.bulk_tag_added")
-    assert json.loads(entry.after) == {"filter": {"search": "佐藤"}, "tag_id": crowd["new"], "matched": 5,
-                                       "changed": 5}
+    assert json.loads(entry.after) == {"filter": {"search": "佐藤"}, "tag_id": crowd["new"], "matched": 5, "changed": 5}
     assert entry.actor == "staff:staff@example.com" and entry.target_id == str(crowd["new"])
 
 
 def test_bulk_remove_by_tag_filter(app, crowd):
     client = signed_in_client(app, "marketer")
     token = csrf_token(client, f"/friends/bulk?tag_all={crowd['vip']}&action=remove&tag={crowd['vip']}")
-    client.post(f"/friends/bulk?tag_all={crowd['vip']}", data={"action": "remove", "tag": crowd["vip"],
-                                                               "csrf_token": token})
+    client.post(
+        f"/friends/bulk?tag_all={crowd['vip']}", data={"action": "remove", "tag": crowd["vip"], "csrf_token": token}
+    )
     assert tag_state(app, crowd["vip"]) == (set(), 0)
     [entry] = audit_entries(app, "friends.bulk_tag_removed")
     assert json.loads(entry.after)["matched"] == 2 and json.loads(entry.after)["changed"] == 2
@@ -115,7 +118,7 @@ def read_csv(response) -> list[list[str]]:
 def test_export_streams_the_filtered_friends_as_csv_and_audits(app, crowd, monkeypatch):
     monkeypatch.setattr(friend_pages, "BATCH_SIZE", 2)
     with session_scope(get_engine(app)) as session:
-        session.get(Friend, crowd["ids"][0]).last_followed_at = datetime(2026, 1, 1, 15, 30, tzinfo=timezone.utc)
+        session.get(Friend, crowd["ids"][0]).last_followed_at = datetime(2026, 1, 1, 15, 30, tzinfo=UTC)
     client = signed_in_client(app, "admin", locale="en")
     response = client.get(f"/friends/export.csv?tag_all={crowd['vip']}")
     assert response.status_code == 200 and response.is_streamed
@@ -134,7 +137,7 @@ def test_export_neutralises_spreadsheet_formulas(app, crowd):
     response = signed_in_client(app, "admin").get("/friends/export.csv")
     rows = read_csv(response)[1:]
     assert len(rows) == 7
-    assert "'=HYPERLINK(\"x\")" in [row[2] for row in rows]
+    assert '\'=HYPERLINK("x")' in [row[2] for row in rows]
 
 
 @pytest.mark.parametrize("role", ["analyst", "marketer", "staff", "editor"])

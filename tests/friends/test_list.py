@@ -1,23 +1,24 @@
 """The friend list: search, filters and their combinations, sort orders, keyset pages, bad input, masking,
 permissions and escaping (SQLite and PostgreSQL, through the service and through the console)."""
+
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlmodel import Session, select
 
 from crm.db import get_engine, session_scope
-from crm.friends.models import Friend, FriendStatus
-from crm.tags.models import FriendTag, Tag
 from crm.friends import query as friend_query
-from crm.staff.audit import Actor
+from crm.friends.models import Friend, FriendStatus
 from crm.friends.pages import Cursor, count_friends, friend_page, id_batches
 from crm.friends.query import FilterError, FriendFilter, check_filter
+from crm.staff.audit import Actor
+from crm.tags.models import FriendTag, Tag
 from crm.tags.service import add_tag
 from tests.console_helpers import signed_in_client
 
-NOW = datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 SYSTEM = Actor.system("test")
 XSS = "<script>alert(1)</script>"
 ROW = re.compile(r'<tr data-friend="(\d+)"')
@@ -67,16 +68,34 @@ def matching(app, flt: FriendFilter, **kwargs) -> set[int]:
 @pytest.fixture
 def named(app):
     """One friend per name in NAMES (the last has no name yet)."""
-    return dict(zip(NAMES, make_friends(app, [{"display_name": n, "last_followed_at": at(i)}
-                                              for i, n in enumerate(NAMES)])))
+    return dict(
+        zip(
+            NAMES,
+            make_friends(app, [{"display_name": n, "last_followed_at": at(i)} for i, n in enumerate(NAMES)]),
+            strict=False,
+        )
+    )
 
 
-@pytest.mark.parametrize("term, expected", [
-    ("佐藤", ["佐藤 花子", "佐藤太郎"]), ("花子", ["佐藤 花子", "鈴木 花子"]), ("藤", ["佐藤 花子", "佐藤太郎"]),
-    ("藤 花", ["佐藤 花子"]), ("hanako", ["Hanako", "hanako🌸"]), ("HANA", ["Hanako", "hanako🌸"]),
-    ("🌸", ["hanako🌸"]), ("%", ["100%_off"]), ("_", ["100%_off"]), ("\\", ["a\\b"]), ('"hi"', ['say "hi"']),
-    ("はなこ", ["はなこ"]), ("nobody", []), ("  佐藤太郎  ", ["佐藤太郎"]),
-])
+@pytest.mark.parametrize(
+    "term, expected",
+    [
+        ("佐藤", ["佐藤 花子", "佐藤太郎"]),
+        ("花子", ["佐藤 花子", "鈴木 花子"]),
+        ("藤", ["佐藤 花子", "佐藤太郎"]),
+        ("藤 花", ["佐藤 花子"]),
+        ("hanako", ["Hanako", "hanako🌸"]),
+        ("HANA", ["Hanako", "hanako🌸"]),
+        ("🌸", ["hanako🌸"]),
+        ("%", ["100%_off"]),
+        ("_", ["100%_off"]),
+        ("\\", ["a\\b"]),
+        ('"hi"', ['say "hi"']),
+        ("はなこ", ["はなこ"]),
+        ("nobody", []),
+        ("  佐藤太郎  ", ["佐藤太郎"]),
+    ],
+)
 @pytest.mark.parametrize("index_cap", [friend_query.ESTIMATE_CAP, 0], ids=["index", "row-check"])
 def test_search_by_display_name(app, named, monkeypatch, term, expected, index_cap):
     monkeypatch.setattr(friend_query, "ESTIMATE_CAP", index_cap)  # 0: SQLite checks names row by row
@@ -96,47 +115,63 @@ def test_search_follows_renames_and_deletions(app, named):
 def tagged(app):
     """Friends a..e with tags x, y, z as in the table below, plus statuses and times."""
     x, y, z = make_tags(app, "x", "y", "z")
-    ids = make_friends(app, [
-        {"display_name": "a", "tags": [x, y, z], "last_followed_at": at(1), "last_interaction_at": at(0.5)},
-        {"display_name": "b", "tags": [x, y], "last_followed_at": at(10), "last_interaction_at": at(10)},
-        {"display_name": "c", "tags": [x], "last_followed_at": at(40), "last_interaction_at": at(2),
-         "status": FriendStatus.BLOCKED},
-        {"display_name": "d", "tags": [z], "last_followed_at": at(100), "last_interaction_at": at(90)},
-        {"display_name": "e", "tags": [], "last_followed_at": None, "last_interaction_at": at(400)},
-    ])
-    return {"tags": (x, y, z), **dict(zip("abcde", ids))}
+    ids = make_friends(
+        app,
+        [
+            {"display_name": "a", "tags": [x, y, z], "last_followed_at": at(1), "last_interaction_at": at(0.5)},
+            {"display_name": "b", "tags": [x, y], "last_followed_at": at(10), "last_interaction_at": at(10)},
+            {
+                "display_name": "c",
+                "tags": [x],
+                "last_followed_at": at(40),
+                "last_interaction_at": at(2),
+                "status": FriendStatus.BLOCKED,
+            },
+            {"display_name": "d", "tags": [z], "last_followed_at": at(100), "last_interaction_at": at(90)},
+            {"display_name": "e", "tags": [], "last_followed_at": None, "last_interaction_at": at(400)},
+        ],
+    )
+    return {"tags": (x, y, z), **dict(zip("abcde", ids, strict=False))}
 
 
 def names(tagged, ids) -> str:
     return "".join(sorted(key for key in "abcde" if tagged[key] in ids))
 
 
-@pytest.mark.parametrize("make_filter, expected", [
-    (lambda x, y, z: FriendFilter(tags_all=(x,)), "abc"),
-    (lambda x, y, z: FriendFilter(tags_all=(x, y)), "ab"),
-    (lambda x, y, z: FriendFilter(tags_all=(x, y, z)), "a"),
-    (lambda x, y, z: FriendFilter(tags_any=(y, z)), "abd"),
-    (lambda x, y, z: FriendFilter(tags_none=(x,)), "de"),
-    (lambda x, y, z: FriendFilter(tags_none=(y, z)), "ce"),
-    (lambda x, y, z: FriendFilter(tags_all=(x,), tags_any=(y, z), tags_none=(z,)), "b"),
-    (lambda x, y, z: FriendFilter(tags_any=(x, z), status=FriendStatus.FOLLOWING), "abd"),
-    (lambda x, y, z: FriendFilter(status=FriendStatus.BLOCKED), "c"),
-    (lambda x, y, z: FriendFilter(followed_from=at(45), followed_before=at(5)), "bc"),
-    (lambda x, y, z: FriendFilter(interaction_within_days=5), "ac"),
-    (lambda x, y, z: FriendFilter(interaction_older_than_days=5), "bde"),
-    (lambda x, y, z: FriendFilter(interaction_from=at(100), interaction_before=at(5)), "bd"),
-    (lambda x, y, z: FriendFilter(interaction_older_than_days=5, tags_none=(z,), search="b"), "b"),
-    (lambda x, y, z: FriendFilter(tags_all=(x,), interaction_within_days=5, status=FriendStatus.BLOCKED), "c"),
-])
+@pytest.mark.parametrize(
+    "make_filter, expected",
+    [
+        (lambda x, y, z: FriendFilter(tags_all=(x,)), "abc"),
+        (lambda x, y, z: FriendFilter(tags_all=(x, y)), "ab"),
+        (lambda x, y, z: FriendFilter(tags_all=(x, y, z)), "a"),
+        (lambda x, y, z: FriendFilter(tags_any=(y, z)), "abd"),
+        (lambda x, y, z: FriendFilter(tags_none=(x,)), "de"),
+        (lambda x, y, z: FriendFilter(tags_none=(y, z)), "ce"),
+        (lambda x, y, z: FriendFilter(tags_all=(x,), tags_any=(y, z), tags_none=(z,)), "b"),
+        (lambda x, y, z: FriendFilter(tags_any=(x, z), status=FriendStatus.FOLLOWING), "abd"),
+        (lambda x, y, z: FriendFilter(status=FriendStatus.BLOCKED), "c"),
+        (lambda x, y, z: FriendFilter(followed_from=at(45), followed_before=at(5)), "bc"),
+        (lambda x, y, z: FriendFilter(interaction_within_days=5), "ac"),
+        (lambda x, y, z: FriendFilter(interaction_older_than_days=5), "bde"),
+        (lambda x, y, z: FriendFilter(interaction_from=at(100), interaction_before=at(5)), "bd"),
+        (lambda x, y, z: FriendFilter(interaction_older_than_days=5, tags_none=(z,), search="b"), "b"),
+        (lambda x, y, z: FriendFilter(tags_all=(x,), interaction_within_days=5, status=FriendStatus.BLOCKED), "c"),
+    ],
+)
 @pytest.mark.parametrize("sort", ["followed_desc", "interaction_asc"])
 def test_filters_and_combinations(app, tagged, make_filter, expected, sort):
     assert names(tagged, matching(app, make_filter(*tagged["tags"]), sort=sort)) == expected
 
 
-@pytest.mark.parametrize("sort, expected", [
-    ("followed_desc", "abcde"), ("followed_asc", "edcba"), ("interaction_desc", "acbde"),
-    ("interaction_asc", "edbca"),
-])
+@pytest.mark.parametrize(
+    "sort, expected",
+    [
+        ("followed_desc", "abcde"),
+        ("followed_asc", "edcba"),
+        ("interaction_desc", "acbde"),
+        ("interaction_asc", "edbca"),
+    ],
+)
 def test_sort_orders(app, tagged, sort, expected):
     with Session(get_engine(app)) as session:
         friends = friend_page(session, FriendFilter(), now=NOW, sort=sort).friends
@@ -146,20 +181,31 @@ def test_sort_orders(app, tagged, sort, expected):
 @pytest.mark.parametrize("sort", ["followed_desc", "followed_asc", "interaction_desc", "interaction_asc"])
 def test_keyset_pages_have_no_duplicates_or_gaps_forward_and_back(app, sort):
     same = at(3)  # ties on the sort time are ordered by id; friends without a time count as the oldest
-    make_friends(app, [{"display_name": f"f{i}", "last_followed_at": None if i % 5 == 0 else same if i % 3 else at(i),
-                        "last_interaction_at": None if i % 4 == 0 else at(i % 7)} for i in range(23)])
+    make_friends(
+        app,
+        [
+            {
+                "display_name": f"f{i}",
+                "last_followed_at": None if i % 5 == 0 else same if i % 3 else at(i),
+                "last_interaction_at": None if i % 4 == 0 else at(i % 7),
+            }
+            for i in range(23)
+        ],
+    )
     with Session(get_engine(app)) as session:
         everyone = [f.id for f in friend_page(session, FriendFilter(), now=NOW, sort=sort, size=100).friends]
         pages, page = [], friend_page(session, FriendFilter(), now=NOW, sort=sort, size=4)
         pages.append([f.id for f in page.friends])
         while page.next_cursor:
-            page = friend_page(session, FriendFilter(), now=NOW, sort=sort, size=4,
-                               after=Cursor.decode(page.next_cursor))
+            page = friend_page(
+                session, FriendFilter(), now=NOW, sort=sort, size=4, after=Cursor.decode(page.next_cursor)
+            )
             pages.append([f.id for f in page.friends])
         back = [pages[-1]]
         while page.prev_cursor:
-            page = friend_page(session, FriendFilter(), now=NOW, sort=sort, size=4,
-                               before=Cursor.decode(page.prev_cursor))
+            page = friend_page(
+                session, FriendFilter(), now=NOW, sort=sort, size=4, before=Cursor.decode(page.prev_cursor)
+            )
             back.insert(0, [f.id for f in page.friends])
     assert len(everyone) == 23
     assert [i for p in pages for i in p] == everyone
@@ -168,8 +214,11 @@ def test_keyset_pages_have_no_duplicates_or_gaps_forward_and_back(app, sort):
 
 
 def test_list_pages_through_the_console_keep_the_filters(app):
-    make_friends(app, [{"display_name": f"佐藤 {i}", "last_followed_at": at(i)} for i in range(120)]
-                 + [{"display_name": "鈴木", "last_followed_at": at(0)}])
+    make_friends(
+        app,
+        [{"display_name": f"佐藤 {i}", "last_followed_at": at(i)} for i in range(120)]
+        + [{"display_name": "鈴木", "last_followed_at": at(0)}],
+    )
     client = signed_in_client(app, "staff")
     url, seen = "/friends?q=佐藤&sort=followed_asc", []
     while url:
@@ -182,18 +231,21 @@ def test_list_pages_through_the_console_keep_the_filters(app):
     assert len(seen) == len(set(seen)) == 120
 
 
-@pytest.mark.parametrize("query, message", [
-    ("followed_from=2025-13-45", "date"),
-    ("tag_all=999999", "valid choice"),
-    ("tag_any=abc", "coerce"),
-    ("days=999999999999999999999&interaction=within", "between"),
-    ("interaction=older", "number of days"),
-    ("followed_from=2026-02-01&followed_to=2026-01-01", "before the start date"),
-    ("followed_from=0001-01-01", "between 2000-01-01"),
-    ("sort=bogus", "valid choice"),
-    ("status=deleted", "valid choice"),
-    ("q=" + "x" * 101, "100"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("followed_from=2025-13-45", "date"),
+        ("tag_all=999999", "valid choice"),
+        ("tag_any=abc", "coerce"),
+        ("days=999999999999999999999&interaction=within", "between"),
+        ("interaction=older", "number of days"),
+        ("followed_from=2026-02-01&followed_to=2026-01-01", "before the start date"),
+        ("followed_from=0001-01-01", "between 2000-01-01"),
+        ("sort=bogus", "valid choice"),
+        ("status=deleted", "valid choice"),
+        ("q=" + "x" * 101, "100"),
+    ],
+)
 def test_bad_filters_get_a_clear_message_not_an_error(app, query, message):
     client = signed_in_client(app, "staff", locale="en")
     response = client.get("/friends?" + query)
@@ -210,9 +262,11 @@ def test_a_damaged_page_link_shows_the_first_page(app, tagged):
 
 def test_service_refuses_unknown_tags_and_absurd_values(app, tagged):
     with Session(get_engine(app)) as session:
-        for flt, code in [(FriendFilter(tags_none=(987654,)), "unknown_tag"),
-                          (FriendFilter(interaction_within_days=-1), "bad_days"),
-                          (FriendFilter(status="gone"), "bad_status")]:
+        for flt, code in [
+            (FriendFilter(tags_none=(987654,)), "unknown_tag"),
+            (FriendFilter(interaction_within_days=-1), "bad_days"),
+            (FriendFilter(status="gone"), "bad_status"),
+        ]:
             with pytest.raises(FilterError) as error:
                 check_filter(session, flt)
             assert error.value.code == code
@@ -222,10 +276,10 @@ def test_service_refuses_unknown_tags_and_absurd_values(app, tagged):
 
 def test_list_shows_columns_with_tags_and_tokyo_times(app, tagged):
     with session_scope(get_engine(app)) as session:
-        session.get(Friend, tagged["a"]).last_followed_at = datetime(2026, 1, 1, 15, 30, tzinfo=timezone.utc)
+        session.get(Friend, tagged["a"]).last_followed_at = datetime(2026, 1, 1, 15, 30, tzinfo=UTC)
         session.get(Friend, tagged["a"]).picture_url = "https://profile.line-scdn.net/0habc"
     html = signed_in_client(app, "staff").get("/friends").get_data(as_text=True)
-    row = html[html.index(f'data-friend="{tagged["a"]}"'):].split("</tr>")[0]
+    row = html[html.index(f'data-friend="{tagged["a"]}"') :].split("</tr>")[0]
     assert "2026/01/02 00:30" in row  # 15:30 UTC is 00:30 the next day in Tokyo
     assert 'src="https://profile.line-scdn.net/0habc"' in row
     assert 'style="background: #0969da">x<' in row and ">y<" in row and ">z<" in row
@@ -234,8 +288,16 @@ def test_list_shows_columns_with_tags_and_tokyo_times(app, tagged):
 
 
 def test_analyst_sees_masked_names_and_no_pictures(app):
-    make_friends(app, [{"display_name": "佐藤 花子", "picture_url": "https://profile.line-scdn.net/0hpic",
-                        "last_followed_at": at(1)}])
+    make_friends(
+        app,
+        [
+            {
+                "display_name": "佐藤 花子",
+                "picture_url": "https://profile.line-scdn.net/0hpic",
+                "last_followed_at": at(1),
+            }
+        ],
+    )
     html = signed_in_client(app, "analyst").get("/friends").get_data(as_text=True)
     assert "佐＊＊" in html
     assert "佐藤 花子" not in html and "0hpic" not in html
@@ -258,8 +320,9 @@ def test_friend_names_are_escaped(app):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-@pytest.mark.parametrize("role, status", [("admin", 200), ("marketer", 200), ("staff", 200), ("analyst", 200),
-                                          ("editor", 403)])
+@pytest.mark.parametrize(
+    "role, status", [("admin", 200), ("marketer", 200), ("staff", 200), ("analyst", 200), ("editor", 403)]
+)
 def test_who_may_see_the_list(app, role, status):
     assert signed_in_client(app, role).get("/friends").status_code == status
 
@@ -299,9 +362,11 @@ def test_bench_tag_generator_keeps_counts_right_and_feeds_the_filters(app):
         assert len({f for f, _ in links if f > 300}) >= 15  # the second run tagged the new friends
         common, rare = max(kept, key=kept.get), min(kept, key=kept.get)
         mid = sorted(kept, key=kept.get)[25]
-        for flt, expected in [(FriendFilter(tags_all=(common, mid)), by_tag[common] & by_tag[mid]),
-                              (FriendFilter(tags_any=(rare, mid)), by_tag[rare] | by_tag[mid]),
-                              (FriendFilter(tags_none=(common,)), set(range(1, 321)) - by_tag[common])]:
+        for flt, expected in [
+            (FriendFilter(tags_all=(common, mid)), by_tag[common] & by_tag[mid]),
+            (FriendFilter(tags_any=(rare, mid)), by_tag[rare] | by_tag[mid]),
+            (FriendFilter(tags_none=(common,)), set(range(1, 321)) - by_tag[common]),
+        ]:
             assert count_friends(session, flt, now=NOW) == len(expected)
 
 
@@ -317,4 +382,5 @@ def test_viewing_a_page_of_personal_data_is_audited_but_masked_views_are_not(app
     with session_scope(get_engine(app)) as session:
         views = session.exec(select(AuditEntry).where(AuditEntry.action == "friends.list_viewed")).all()
     assert [(entry.actor, '"rows": 1' in entry.after, "監査" in entry.after) for entry in views] == [
-        ("staff:staff@example.com", True, True)]
+        ("staff:staff@example.com", True, True)
+    ]

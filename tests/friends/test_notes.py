@@ -1,14 +1,15 @@
 """Notes on the friend page: create, edit and delete own notes; admins any; audited with before/after."""
+
 import json
 
 import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.friends.models import Note
-from crm.staff.models import Staff
 from crm.friends import notes
+from crm.friends.models import Note
 from crm.staff.audit import Actor
+from crm.staff.models import Staff
 from tests.console_helpers import post_form, signed_in_client
 from tests.friends.test_page import audit_entries, make_friend, page
 
@@ -22,8 +23,7 @@ def note_of(app, friend_id: int, email: str, body: str) -> int:
     """Store a note written by the staff member with this email."""
     with session_scope(get_engine(app)) as session:
         staff = session.exec(select(Staff).where(Staff.email == email)).one()
-        return notes.create_note(session, friend_id=friend_id, body=body,
-                                 actor=Actor.staff(staff.id, staff.email)).id
+        return notes.create_note(session, friend_id=friend_id, body=body, actor=Actor.staff(staff.id, staff.email)).id
 
 
 def test_staff_writes_a_note_shown_with_author_and_time(app):
@@ -39,8 +39,10 @@ def test_staff_writes_a_note_shown_with_author_and_time(app):
     assert entry.target_id == str(friend_id) and json.loads(entry.after)["body"].startswith("Likes")
 
 
-@pytest.mark.parametrize("body,message", [("   ", "Write something in the note."),
-                                          ("x" * 5001, "A note can have at most 5000 characters (now 5001).")])
+@pytest.mark.parametrize(
+    "body,message",
+    [("   ", "Write something in the note."), ("x" * 5001, "A note can have at most 5000 characters (now 5001).")],
+)
 def test_empty_or_overlong_note_is_refused_and_kept(app, body, message):
     friend_id = make_friend(app)
     client = signed_in_client(app, "staff", locale="en")

@@ -1,12 +1,13 @@
 """The friend page: profile, escaping, masking, tags, the conversation, quota and permissions."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.staff.models import AuditEntry
 from crm.friends.models import Friend, FriendStatus, Message, MessageDirection, Note
+from crm.staff.models import AuditEntry
 from crm.tags.models import FriendTag, Tag, TagFolder
 from tests.console_helpers import post_form, signed_in_client
 
@@ -29,8 +30,16 @@ def make_friend(app, **values) -> int:
 def add_message(app, friend_id: int, direction: str, text: str | None, at: datetime, **values) -> None:
     """Store a message of the friend's conversation."""
     with session_scope(get_engine(app)) as session:
-        session.add(Message(friend_id=friend_id, direction=direction, message_type=values.pop("type", "text"),
-                            text=text, created_at=at, **values))
+        session.add(
+            Message(
+                friend_id=friend_id,
+                direction=direction,
+                message_type=values.pop("type", "text"),
+                text=text,
+                created_at=at,
+                **values,
+            )
+        )
 
 
 def make_tag(app, name: str, folder: str | None = None) -> int:
@@ -61,10 +70,17 @@ def page(client, friend_id: int) -> str:
 
 
 def test_profile_shows_times_in_tokyo_and_counts(app):
-    at = datetime(2024, 1, 1, 15, 30, tzinfo=timezone.utc)
-    friend_id = make_friend(app, language="ja", picture_url="https://profile.example/p.png", follow_count=3,
-                            first_followed_at=at, last_followed_at=at + timedelta(days=2),
-                            last_interaction_at=at + timedelta(days=3), status_message="hello there")
+    at = datetime(2024, 1, 1, 15, 30, tzinfo=UTC)
+    friend_id = make_friend(
+        app,
+        language="ja",
+        picture_url="https://profile.example/p.png",
+        follow_count=3,
+        first_followed_at=at,
+        last_followed_at=at + timedelta(days=2),
+        last_interaction_at=at + timedelta(days=3),
+        status_message="hello there",
+    )
     html = page(signed_in_client(app, "staff", locale="en"), friend_id)
     assert "Sakura" in html
     assert "2024/01/02 00:30" in html  # 15:30 UTC is 00:30 the next day in Tokyo
@@ -72,8 +88,15 @@ def test_profile_shows_times_in_tokyo_and_counts(app):
     assert "data-follow-count>3<" in html
     assert 'src="https://profile.example/p.png"' in html
     assert "hello there" in html
-    for section in ('id="tags"', 'id="notes"', 'id="fields"', 'id="chat"', 'id="answers"', 'id="clicks"',
-                    'id="broadcasts"'):
+    for section in (
+        'id="tags"',
+        'id="notes"',
+        'id="fields"',
+        'id="chat"',
+        'id="answers"',
+        'id="clicks"',
+        'id="broadcasts"',
+    ):
         assert section in html
     assert "No survey answers yet." in html
 
@@ -85,19 +108,20 @@ def test_picture_with_a_non_web_scheme_is_not_shown(app):
 
 def test_friend_name_and_message_text_are_escaped(app):
     friend_id = make_friend(app, display_name=XSS, status_message=XSS)
-    add_message(app, friend_id, MessageDirection.INCOMING, XSS, datetime.now(timezone.utc))
+    add_message(app, friend_id, MessageDirection.INCOMING, XSS, datetime.now(UTC))
     html = page(signed_in_client(app, "staff"), friend_id)
     assert XSS not in html
     assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3
 
 
 def test_conversation_in_order_with_unsent_and_other_types(app):
-    start = datetime(2024, 5, 1, 0, 0, tzinfo=timezone.utc)
+    start = datetime(2024, 5, 1, 0, 0, tzinfo=UTC)
     friend_id = make_friend(app)
     add_message(app, friend_id, MessageDirection.OUTGOING, "third", start + timedelta(minutes=2), sent_via="console")
     add_message(app, friend_id, MessageDirection.INCOMING, "first", start)
-    add_message(app, friend_id, MessageDirection.INCOMING, None, start + timedelta(minutes=1), unsent=True,
-                line_message_id="m2")
+    add_message(
+        app, friend_id, MessageDirection.INCOMING, None, start + timedelta(minutes=1), unsent=True, line_message_id="m2"
+    )
     add_message(app, friend_id, MessageDirection.INCOMING, None, start + timedelta(minutes=3), type="sticker")
     html = page(signed_in_client(app, "staff", locale="en"), friend_id)
     first, unsent, third = html.index(">first<"), html.index('class="msg-unsent"'), html.index(">third<")
@@ -108,9 +132,10 @@ def test_conversation_in_order_with_unsent_and_other_types(app):
 
 
 def test_analyst_sees_masked_page(app):
-    friend_id = make_friend(app, display_name="Sakura Tanaka", picture_url="https://profile.example/p.png",
-                            status_message="my status")
-    add_message(app, friend_id, MessageDirection.INCOMING, "secret chat text", datetime.now(timezone.utc))
+    friend_id = make_friend(
+        app, display_name="Sakura Tanaka", picture_url="https://profile.example/p.png", status_message="my status"
+    )
+    add_message(app, friend_id, MessageDirection.INCOMING, "secret chat text", datetime.now(UTC))
     with session_scope(get_engine(app)) as session:
         session.add(Note(friend_id=friend_id, body="secret note text"))
     html = page(signed_in_client(app, "analyst", locale="en"), friend_id)
@@ -118,7 +143,7 @@ def test_analyst_sees_masked_page(app):
     for hidden in ("Sakura Tanaka", "profile.example", "my status", "secret chat text", "secret note text"):
         assert hidden not in html
     assert "(note text hidden)" in html and "(message text hidden)" in html
-    assert 'action="/friends/%d/reply"' % friend_id not in html
+    assert f'action="/friends/{friend_id}/reply"' not in html
     assert 'name="retry_key"' not in html
 
 
@@ -131,8 +156,9 @@ def test_staff_sees_reply_box_note_form_and_tag_form(app):
     assert f'action="/friends/{friend_id}/tags"' in html
 
 
-@pytest.mark.parametrize("role,status", [("admin", 200), ("marketer", 200), ("staff", 200), ("analyst", 200),
-                                         ("editor", 403)])
+@pytest.mark.parametrize(
+    "role,status", [("admin", 200), ("marketer", 200), ("staff", 200), ("analyst", 200), ("editor", 403)]
+)
 def test_who_may_open_the_page(app, role, status):
     friend_id = make_friend(app)
     assert signed_in_client(app, role).get(f"/friends/{friend_id}").status_code == status
@@ -203,23 +229,25 @@ def test_roles_without_the_permission_are_refused(app, role, path):
     assert not can(role, POST_ROUTES[path])
     friend_id, tag_id = make_friend(app), make_tag(app, "VIP")
     client = signed_in_client(app, role)
-    response = post_form(client, path.format(f=friend_id, t=tag_id), {"tag_id": tag_id, "body": "x", "value": "x",
-                                                                       "text": "x"})
+    response = post_form(
+        client, path.format(f=friend_id, t=tag_id), {"tag_id": tag_id, "body": "x", "value": "x", "text": "x"}
+    )
     assert response.status_code == 403
     with session_scope(get_engine(app)) as session:
         assert session.exec(select(AuditEntry).where(AuditEntry.action != "staff.signed_in")).first() is None
 
 
 def test_blocked_friend_shows_notice_instead_of_reply_box(app):
-    friend_id = make_friend(app, status=FriendStatus.BLOCKED, blocked_at=datetime(2024, 3, 1, tzinfo=timezone.utc))
+    friend_id = make_friend(app, status=FriendStatus.BLOCKED, blocked_at=datetime(2024, 3, 1, tzinfo=UTC))
     html = page(signed_in_client(app, "staff", locale="en"), friend_id)
     assert "This friend has blocked the account, so messages cannot be sent." in html
     assert 'name="retry_key"' not in html
     assert "2024/03/01 09:00" in html
 
 
-@pytest.mark.parametrize("limit,used,level", [(100, 50, "ok"), (100, 91, "low"), (100, 100, "exhausted"),
-                                              (None, 7, "ok")])
+@pytest.mark.parametrize(
+    "limit,used,level", [(100, 50, "ok"), (100, 91, "low"), (100, 100, "exhausted"), (None, 7, "ok")]
+)
 def test_quota_state_near_the_reply_box(app, sim, limit, used, level):
     sim.set_quota(limit, total_usage=used)
     friend_id = make_friend(app)
@@ -248,8 +276,8 @@ def test_page_renders_when_quota_call_fails_or_stalls(app, sim, kind):
     sim.set_fault("quota", kind=kind, count=None, stall_seconds=5 if kind == "stall" else 0)
     friend_id = make_friend(app)
     client = signed_in_client(app, "staff", locale="en")
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     html = page(client, friend_id)
-    assert (datetime.now(timezone.utc) - started).total_seconds() < 3.5  # the quota wait is 2 s
+    assert (datetime.now(UTC) - started).total_seconds() < 3.5  # the quota wait is 2 s
     assert 'data-quota="unknown"' in html and "could not be read" in html
     assert 'name="retry_key"' in html

@@ -1,12 +1,13 @@
 """Profiles are fetched from LINE after the webhook answers, with retries; a slow LINE never slows the ack."""
+
 from datetime import timedelta
 
 from sqlmodel import Session, select, update
 
 from crm.db import get_engine
 from crm.friends.jobs import fetch_due_profiles
-from crm.line.runtime import line_client
 from crm.friends.models import Friend
+from crm.line.runtime import line_client
 from crm.timeutil import utcnow
 
 
@@ -17,8 +18,11 @@ def friend_of(app, user_id):
 
 def make_due_now(app, user_id):
     with Session(get_engine(app)) as session:
-        session.exec(update(Friend).where(Friend.line_user_id == user_id)
-                     .values(profile_fetch_due_at=utcnow() - timedelta(seconds=1)))
+        session.exec(
+            update(Friend)
+            .where(Friend.line_user_id == user_id)
+            .values(profile_fetch_due_at=utcnow() - timedelta(seconds=1))
+        )
         session.commit()
 
 
@@ -27,14 +31,19 @@ def tick(app):
 
 
 def test_follow_then_worker_fetches_the_profile_from_the_simulator(app, sim, crm_server):
-    user = sim.create_user("山田 花子", picture_url="https://example.com/p.png", language="ja",
-                           status_message="こんにちは")
+    user = sim.create_user(
+        "山田 花子", picture_url="https://example.com/p.png", language="ja", status_message="こんにちは"
+    )
     assert sim.follow(user)["status"] == 200
     assert friend_of(app, user).display_name is None
     assert tick(app) == 1
     friend = friend_of(app, user)
     assert (friend.display_name, friend.picture_url, friend.language, friend.status_message) == (
-        "山田 花子", "https://example.com/p.png", "ja", "こんにちは")
+        "山田 花子",
+        "https://example.com/p.png",
+        "ja",
+        "こんにちは",
+    )
     assert friend.profile_fetch_due_at is None and friend.profile_fetched_at is not None
     assert tick(app) == 0
     assert len(sim.requests_log(path="/v2/bot/profile")) == 1

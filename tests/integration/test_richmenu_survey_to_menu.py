@@ -1,8 +1,9 @@
 """The product's core loop across features: a rich-menu button starts a survey, the answer tags the friend,
 and the worker links the friend to the tag's rich menu, all through the LINE simulator."""
+
 from crm.db import get_engine, session_scope
-from crm.richmenus.jobs import apply_rich_menu_relinks
 from crm.line.runtime import line_client
+from crm.richmenus.jobs import apply_rich_menu_relinks
 from surveys import rich_menu_survey_choices
 from surveys.chat_messages import start_data
 from tests.console_helpers import signed_in_client
@@ -17,10 +18,12 @@ def test_rich_menu_survey_answer_tags_the_friend_and_switches_their_menu(app, si
     with session_scope(get_engine(app)) as session:
         assert ("会員アンケート", start_data(survey_id)) in rich_menu_survey_choices(session)
     # the answer "はい" adds the VIP tag
-    survey_id = build_survey(app, single("VIP会員になりますか？", "はい", "いいえ",
-                                         はい={"add_tag_id": vip}), title="VIPアンケート")
-    base = ready_menu(admin, name="Base", actions=[("postback", start_data(survey_id)),
-                                                   ("uri", "https://example.com/")])
+    survey_id = build_survey(
+        app, single("VIP会員になりますか？", "はい", "いいえ", はい={"add_tag_id": vip}), title="VIPアンケート"
+    )
+    base = ready_menu(
+        admin, name="Base", actions=[("postback", start_data(survey_id)), ("uri", "https://example.com/")]
+    )
     assert publish(admin, base, default=True).status_code == 302
     vip_menu = ready_menu(admin, name="VIP")
     assert publish(admin, vip_menu).status_code == 302

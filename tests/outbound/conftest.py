@@ -1,4 +1,5 @@
 """Fixtures for the webhooks, relay and followers import tests."""
+
 import pytest
 
 from tests.outbound.receiver import Receiver

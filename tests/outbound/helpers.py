@@ -1,4 +1,5 @@
 """Shared steps of the webhook tests."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ import json
 from sqlmodel import select
 
 from crm.db import session_scope
-from crm.outbound.models import WebhookDelivery
 from crm.outbound import outbox as webhook_outbox
+from crm.outbound.models import WebhookDelivery
 
 
 def add_endpoint(engine, url: str, events: list[str], *, active: bool = True) -> tuple[int, str]:

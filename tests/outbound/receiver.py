@@ -1,4 +1,5 @@
 """A small HTTP receiver (threaded http.server) that records what it is sent and answers as told."""
+
 from __future__ import annotations
 
 import threading

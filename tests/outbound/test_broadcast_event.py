@@ -1,10 +1,11 @@
 """broadcast.finished comes from the delivery engine's on_broadcast_finished listener."""
+
 from datetime import timedelta
 
-from crm.db import get_engine
 from crm.broadcasts.delivery.jobs import delivery_tick
-from crm.line.runtime import line_client
 from crm.broadcasts.delivery.schedule import DeliverySettings
+from crm.db import get_engine
+from crm.line.runtime import line_client
 from crm.timeutil import utcnow
 from tests.broadcasts.delivery.helpers import BASE, make_broadcast, sim_friends
 from tests.outbound.helpers import add_endpoint, events_of

@@ -1,15 +1,16 @@
 """The settings pages: register an endpoint, see its secret and attempts (Japan time), send a test event;
 start the followers import; only settings.manage may open them."""
+
 import re
 
 import pytest
 from sqlmodel import select
 
 from crm.db import session_scope
-from crm.staff.models import AuditEntry
+from crm.outbound.jobs import deliver_webhooks
 from crm.outbound.models import WebhookEndpoint
 from crm.permissions import can
-from crm.outbound.jobs import deliver_webhooks
+from crm.staff.models import AuditEntry
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.outbound.helpers import deliveries
 
@@ -18,8 +19,10 @@ PAGES = ["/settings/webhooks", "/settings/followers-import"]
 
 def create(client, url, events, **extra):
     token = csrf_token(client, "/settings/webhooks")
-    return client.post("/settings/webhooks", data={"url": url, "events": events, "description": "Shop system",
-                                                   "active": "y", "csrf_token": token, **extra})
+    return client.post(
+        "/settings/webhooks",
+        data={"url": url, "events": events, "description": "Shop system", "active": "y", "csrf_token": token, **extra},
+    )
 
 
 def test_admin_registers_an_endpoint_sees_its_secret_and_a_test_delivery(app, engine, receiver):
@@ -35,7 +38,7 @@ def test_admin_registers_an_endpoint_sees_its_secret_and_a_test_delivery(app, en
     token = csrf_token(client, f"/settings/webhooks/{endpoint.id}")
     assert client.post(f"/settings/webhooks/{endpoint.id}/test", data={"csrf_token": token}).status_code == 302
     assert deliver_webhooks(engine) == 1
-    (_path, headers, _body), = receiver.calls
+    ((_path, headers, _body),) = receiver.calls
     assert headers["X-CRM-Event-Type"] == "webhook.test"
     page = client.get(f"/settings/webhooks/{endpoint.id}").get_data(as_text=True)
     assert 'data-ok="yes"' in page and "HTTP 200" in page
@@ -44,8 +47,12 @@ def test_admin_registers_an_endpoint_sees_its_secret_and_a_test_delivery(app, en
 
 def test_bad_input_is_refused_with_a_message_and_nothing_saved(app, engine):
     client = signed_in_client(app, "admin", locale="en")
-    for url, events in [("ftp://example.com/x", ["tag.added"]), ("https://example.com/x", []),
-                        ("not a url", ["tag.added"]), ("https://example.com/x", ["tag.exploded"])]:
+    for url, events in [
+        ("ftp://example.com/x", ["tag.added"]),
+        ("https://example.com/x", []),
+        ("not a url", ["tag.added"]),
+        ("https://example.com/x", ["tag.exploded"]),
+    ]:
         response = create(client, url, events)
         assert response.status_code == 400, (url, events)
         assert 'class="error"' in response.get_data(as_text=True)

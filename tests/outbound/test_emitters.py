@@ -1,14 +1,15 @@
 """Each event type is emitted by the change that causes it: follow and block from LINE's webhook, survey answers
 in the chat and the web form, clicks from the worker (the redirect does no extra work)."""
+
 from datetime import timedelta
 
 from sqlmodel import select
 
 from crm.db import session_scope
 from crm.friends.models import Friend
-from crm.tracking import service as tracking
-from crm.timeutil import utcnow
 from crm.outbound.jobs import deliver_webhooks, link_click_events
+from crm.timeutil import utcnow
+from crm.tracking import service as tracking
 from surveys import answers, web_answers
 from surveys.models import SurveyChoice, SurveyQuestion
 from tests.outbound.helpers import add_endpoint, deliveries, events_of
@@ -24,12 +25,14 @@ def test_follow_and_block_from_line_become_events(app, engine, client, receiver)
     assert post_signed(client, webhook_body(follow)).status_code == 200
     assert post_signed(client, webhook_body(follow)).status_code == 200  # LINE's redelivery: no second event
     assert post_signed(client, webhook_body(event("unfollow", USER, timestamp=1_700_000_100_000))).status_code == 200
-    followed, = events_of(engine, "friend.followed")
-    blocked, = events_of(engine, "friend.blocked")
+    (followed,) = events_of(engine, "friend.followed")
+    (blocked,) = events_of(engine, "friend.blocked")
     with session_scope(engine) as session:
         friend_id = session.exec(select(Friend.id).where(Friend.line_user_id == USER)).one()
-    assert followed["data"] == {"friend": {"id": friend_id, "line_user_id": USER},
-                                "followed_at": "2023-11-14T22:13:20+00:00"}
+    assert followed["data"] == {
+        "friend": {"id": friend_id, "line_user_id": USER},
+        "followed_at": "2023-11-14T22:13:20+00:00",
+    }
     assert blocked["data"]["friend"]["id"] == friend_id
     assert deliver_webhooks(engine) == 2 and len(receiver.calls) == 2
 
@@ -55,10 +58,14 @@ def _first_question(engine, survey_id):
 
     with session_scope(engine) as session:
         question = session.exec(
-            select(SurveyQuestion).join(SurveyVersion, SurveyVersion.id == SurveyQuestion.version_id)
-            .where(SurveyVersion.survey_id == survey_id).order_by(SurveyQuestion.id.desc())).first()
-        choice = session.exec(select(SurveyChoice).where(SurveyChoice.question_id == question.id)
-                              .order_by(SurveyChoice.id)).first()
+            select(SurveyQuestion)
+            .join(SurveyVersion, SurveyVersion.id == SurveyQuestion.version_id)
+            .where(SurveyVersion.survey_id == survey_id)
+            .order_by(SurveyQuestion.id.desc())
+        ).first()
+        choice = session.exec(
+            select(SurveyChoice).where(SurveyChoice.question_id == question.id).order_by(SurveyChoice.id)
+        ).first()
         return question.id, choice.id
 
 
@@ -70,16 +77,34 @@ def test_a_finished_survey_is_an_event_in_the_chat_and_the_web_form(app, engine,
     with session_scope(engine) as session:
         turn = answers.start(session, survey_id=survey_id, friend_id=friend_id, at=now)
         assert events_of(engine, "survey.answered") == []  # started, not finished
-        answers.answer_choice(session, friend_id=friend_id, response_id=turn.response.id, question_id=question_id,
-                              choice_id=choice_id, at=now)
-    chat, = events_of(engine, "survey.answered")
+        answers.answer_choice(
+            session,
+            friend_id=friend_id,
+            response_id=turn.response.id,
+            question_id=question_id,
+            choice_id=choice_id,
+            at=now,
+        )
+    (chat,) = events_of(engine, "survey.answered")
     assert chat["data"]["channel"] == "chat" and chat["data"]["survey"]["id"] == survey_id
     assert chat["data"]["answers"] == [{"question_id": question_id, "choice_id": choice_id, "text": None}]
     with session_scope(engine) as session:
-        web_answers.submit(session, survey_id=survey_id, friend_id=friend_id, values={question_id: [str(choice_id)]},
-                           submission_key="k" * 32, at=now)
-        web_answers.submit(session, survey_id=survey_id, friend_id=friend_id, values={question_id: [str(choice_id)]},
-                           submission_key="k" * 32, at=now)  # the same submission again: no new event
+        web_answers.submit(
+            session,
+            survey_id=survey_id,
+            friend_id=friend_id,
+            values={question_id: [str(choice_id)]},
+            submission_key="k" * 32,
+            at=now,
+        )
+        web_answers.submit(
+            session,
+            survey_id=survey_id,
+            friend_id=friend_id,
+            values={question_id: [str(choice_id)]},
+            submission_key="k" * 32,
+            at=now,
+        )  # the same submission again: no new event
     web = events_of(engine, "survey.answered")[1:]
     assert [doc["data"]["channel"] for doc in web] == ["web"]
     assert web[0]["data"]["friend"] == {"id": friend_id, "line_user_id": USER}
@@ -106,6 +131,6 @@ def test_clicks_become_events_in_the_worker_only_for_subscribers(app, engine, re
     assert link_click_events(engine, now=now) == 0  # too fresh: concurrent clicks may still commit before it
     assert link_click_events(engine, now=now + timedelta(seconds=10)) == 1
     assert link_click_events(engine, now=now + timedelta(seconds=20)) == 0
-    clicked, = events_of(engine, "link.clicked")
+    (clicked,) = events_of(engine, "link.clicked")
     assert clicked["data"]["link"] == {"id": link_id, "destination": "https://shop.example/sale"}
     assert clicked["data"]["friend"] == {"id": friend_id, "line_user_id": USER}

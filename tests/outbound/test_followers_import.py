@@ -1,4 +1,5 @@
 """Followers import against the simulator: pages of 1,000, resumable, rate limits, refused accounts."""
+
 from datetime import timedelta
 
 import pytest
@@ -6,13 +7,13 @@ from sqlmodel import func, select
 
 from crm.db import get_engine, session_scope
 from crm.friends.jobs import fetch_due_profiles
-from crm.line.runtime import line_client
-from crm.imports.models import FollowerImport, ImportedFriend, ImportState
 from crm.friends.models import Friend, FriendStatus
 from crm.imports import followers as followers_import
+from crm.imports.jobs import import_followers
+from crm.imports.models import FollowerImport, ImportedFriend, ImportState
+from crm.line.runtime import line_client
 from crm.staff.audit import Actor
 from crm.timeutil import utcnow
-from crm.imports.jobs import import_followers
 from tests.console_helpers import signed_in_client
 
 ADMIN = Actor.system("test")

@@ -1,4 +1,5 @@
 """Outbound webhooks: signed deliveries, retries with backoff, giving up, and the outbox written atomically."""
+
 import hashlib
 import hmac
 import json
@@ -9,12 +10,13 @@ from sqlmodel import select
 
 from crm.db import session_scope
 from crm.friends.models import Friend
-from crm.outbound.models import OutboxState, WebhookAttempt, WebhookDelivery
-from crm.tags import admin as tag_admin, service as tags
 from crm.outbound import outbox as webhook_outbox
-from crm.staff.audit import Actor
-from crm.timeutil import utcnow
 from crm.outbound.jobs import deliver_webhooks
+from crm.outbound.models import OutboxState, WebhookAttempt, WebhookDelivery
+from crm.staff.audit import Actor
+from crm.tags import admin as tag_admin
+from crm.tags import service as tags
+from crm.timeutil import utcnow
 from tests.outbound.helpers import add_endpoint, deliveries, events_of
 
 SYSTEM = Actor.system("test")
@@ -42,12 +44,14 @@ def test_delivery_is_signed_and_the_receiver_verifies_it(engine, receiver):
     with session_scope(engine) as session:
         tags.add_tag(session, friend_id=friend_id, tag_id=tag_id, actor=SYSTEM)
     assert deliver_webhooks(engine) == 1
-    (path, headers, body), = receiver.calls
+    ((path, headers, body),) = receiver.calls
     doc = receiver_verifies(secret, body, headers)
     assert doc["type"] == "tag.added" and headers["X-CRM-Event-Id"] == doc["id"]
     assert headers["X-CRM-Event-Type"] == "tag.added" and headers["X-CRM-Timestamp"].isdigit()
-    assert doc["data"] == {"tag": {"id": tag_id, "name": "VIP"},
-                           "friends": [{"id": friend_id, "line_user_id": "U" + "c" * 32}]}
+    assert doc["data"] == {
+        "tag": {"id": tag_id, "name": "VIP"},
+        "friends": [{"id": friend_id, "line_user_id": "U" + "c" * 32}],
+    }
     assert not webhook_outbox.verify("another secret", body, headers["X-CRM-Signature"])
     assert not webhook_outbox.verify(secret, body + b" ", headers["X-CRM-Signature"])
     assert [row.state for row in deliveries(engine)] == [OutboxState.DELIVERED]

@@ -1,4 +1,5 @@
 """The relay forwards LINE's webhook body byte for byte with its original signature, durably and later."""
+
 import base64
 import hashlib
 import hmac
@@ -8,9 +9,9 @@ import pytest
 from sqlmodel import select
 
 from crm.db import session_scope
+from crm.outbound.jobs import forward_relay
 from crm.outbound.models import OutboxState, RelayItem
 from crm.timeutil import utcnow
-from crm.outbound.jobs import forward_relay
 from tests.signing import SECRET, event, post_signed, webhook_body
 
 
@@ -34,19 +35,25 @@ def test_a_webhook_from_the_simulator_reaches_the_second_url_unchanged(app, engi
     sim.follow(user)
     assert receiver.calls == []  # /callback only stored it
     assert forward_relay(engine, url=receiver.url) == 1
-    (_path, headers, body), = receiver.calls
+    ((_path, headers, body),) = receiver.calls
     assert line_signature_ok(body, headers["X-Line-Signature"])
     assert json.loads(body)["events"][0]["source"]["userId"] == user
     assert queued(engine) == []  # forwarded bodies are not kept
 
 
 def test_the_body_is_byte_identical_even_with_odd_formatting(app, engine, client, receiver):
-    raw = json.dumps(webhook_body(event("follow", "U" + "f" * 32, follow={"isUnblocked": False})),
-                     ensure_ascii=False, indent=3).replace('"follow"', '"follow"  ').encode() + "\n ".encode()
+    raw = (
+        json.dumps(
+            webhook_body(event("follow", "U" + "f" * 32, follow={"isUnblocked": False})), ensure_ascii=False, indent=3
+        )
+        .replace('"follow"', '"follow"  ')
+        .encode()
+        + b"\n "
+    )
     response = post_signed(client, raw)
     assert response.status_code == 200
     assert forward_relay(engine, url=receiver.url) == 1
-    (_path, headers, body), = receiver.calls
+    ((_path, headers, body),) = receiver.calls
     assert body == raw and line_signature_ok(body, headers["X-Line-Signature"])
     assert headers["Content-Type"].startswith("application/json")
 

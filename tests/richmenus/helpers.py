@@ -1,4 +1,5 @@
 """Helpers for the rich menu tests: real JPEG/PNG images (Pillow), menus built through the console, LINE state."""
+
 from __future__ import annotations
 
 import io
@@ -7,15 +8,15 @@ import struct
 import zlib
 
 from PIL import Image
+from sqlmodel import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
-from sqlmodel import select
 
 from crm.db import get_engine, session_scope
 from crm.friends.models import Friend
 from crm.richmenus.models import RichMenu
-from crm.tags import admin as tag_admin
 from crm.staff.audit import Actor
+from crm.tags import admin as tag_admin
 from tests.console_helpers import csrf_token
 
 FULL, HALF = (2500, 1686), (2500, 843)
@@ -43,9 +44,16 @@ def png_of_length(size: tuple[int, int], length: int) -> bytes:
 
 def new_menu(client, *, name="Main", chat_bar_text="メニュー", size="full", layout="cols2") -> int:
     """Create a draft menu through the console; return its id."""
-    response = client.post("/richmenus/new", data={
-        "csrf_token": csrf_token(client, "/richmenus"), "name": name, "chat_bar_text": chat_bar_text,
-        "size": size, "layout": layout})
+    response = client.post(
+        "/richmenus/new",
+        data={
+            "csrf_token": csrf_token(client, "/richmenus"),
+            "name": name,
+            "chat_bar_text": chat_bar_text,
+            "size": size,
+            "layout": layout,
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     return int(re.search(r"/richmenus/(\d+)$", response.headers["Location"]).group(1))
 
@@ -53,7 +61,7 @@ def new_menu(client, *, name="Main", chat_bar_text="メニュー", size="full", 
 def edit_form(client, menu_id: int) -> dict:
     """The builder form's fields as the page renders them (inputs, selected options)."""
     html = client.get(f"/richmenus/{menu_id}").get_data(as_text=True)
-    builder = html[html.index('id="builder"'):]
+    builder = html[html.index('id="builder"') :]
     data = {"csrf_token": csrf_token(client, f"/richmenus/{menu_id}")}
     for tag in re.finditer(r"<input[^>]*>", builder):
         name = re.search(r'name="([^"]+)"', tag.group(0))
@@ -63,8 +71,9 @@ def edit_form(client, menu_id: int) -> dict:
         elif name and "checked" in tag.group(0):
             data[name.group(1)] = "y"
     for select_match in re.finditer(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', builder, re.S):
-        chosen = re.search(r'<option[^>]*selected[^>]*value="([^"]*)"|<option value="([^"]*)" selected',
-                           select_match.group(2))
+        chosen = re.search(
+            r'<option[^>]*selected[^>]*value="([^"]*)"|<option value="([^"]*)" selected', select_match.group(2)
+        )
         data[select_match.group(1)] = next((g for g in chosen.groups() if g is not None), "") if chosen else ""
     return data
 
@@ -86,10 +95,15 @@ def set_actions(client, menu_id: int, actions: list[tuple[str, str]], **changes)
 def upload(client, menu_id: int, data: bytes, filename: str = "menu.png"):
     """Upload an image through the console form (the body is encoded in memory: Werkzeug's test client
     would spool a large body to a temporary file it never closes)."""
-    boundary, body = encode_multipart({"csrf_token": csrf_token(client, f"/richmenus/{menu_id}"),
-                                       "image": FileStorage(io.BytesIO(data), filename=filename)})
-    return client.post(f"/richmenus/{menu_id}/image", data=body,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    boundary, body = encode_multipart(
+        {
+            "csrf_token": csrf_token(client, f"/richmenus/{menu_id}"),
+            "image": FileStorage(io.BytesIO(data), filename=filename),
+        }
+    )
+    return client.post(
+        f"/richmenus/{menu_id}/image", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
 
 
 def post_action(client, path: str, menu_id: int | None = None, **data):

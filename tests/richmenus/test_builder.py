@@ -1,13 +1,23 @@
 """The builder: layouts tile the image, LINE's limits on texts, areas and actions, and the console form."""
+
 import json
 
 import pytest
 
-from crm.richmenus.views import SURVEY_CHOICES_KEY
 from crm.db import get_engine, session_scope
 from crm.richmenus import drafts as richmenus
-from crm.richmenus.layouts import LAYOUTS, Action, Area, RichMenuError, clean_action, clean_areas, layout_bounds, line_menu
 from crm.richmenus.drafts import MenuSpec
+from crm.richmenus.layouts import (
+    LAYOUTS,
+    Action,
+    Area,
+    RichMenuError,
+    clean_action,
+    clean_areas,
+    layout_bounds,
+    line_menu,
+)
+from crm.richmenus.views import SURVEY_CHOICES_KEY
 from tests.console_helpers import signed_in_client
 from tests.richmenus.helpers import SYSTEM, edit_form, menu_row, new_menu, save_menu, set_actions
 
@@ -27,19 +37,22 @@ def test_three_columns_split_like_line_does():
     assert layout_bounds("cols3", "half") == [(0, 0, 833, 843), (833, 0, 833, 843), (1666, 0, 834, 843)]
 
 
-@pytest.mark.parametrize(("action", "message"), [
-    (Action("postback", "d" * 301), "at most %(max)d"),
-    (Action("message", "t" * 301), "at most %(max)d"),
-    (Action("message", "😀" * 151), "at most %(max)d"),
-    (Action("uri", "ftp://example.com/file"), "http://"),
-    (Action("uri", "javascript:alert(1)"), "http://"),
-    (Action("uri", "https://example.com/" + "a" * 981), "at most %(max)d characters"),
-    (Action("switch", "Tab B"), "tab ID"),
-    (Action("switch", "x" * 33), "tab ID"),
-    (Action("message", "   "), "Fill in"),
-    (Action("jump", "x"), "Choose what"),
-    (Action("message", "hi", "l" * 21), "label"),
-])
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (Action("postback", "d" * 301), "at most %(max)d"),
+        (Action("message", "t" * 301), "at most %(max)d"),
+        (Action("message", "😀" * 151), "at most %(max)d"),
+        (Action("uri", "ftp://example.com/file"), "http://"),
+        (Action("uri", "javascript:alert(1)"), "http://"),
+        (Action("uri", "https://example.com/" + "a" * 981), "at most %(max)d characters"),
+        (Action("switch", "Tab B"), "tab ID"),
+        (Action("switch", "x" * 33), "tab ID"),
+        (Action("message", "   "), "Fill in"),
+        (Action("jump", "x"), "Choose what"),
+        (Action("message", "hi", "l" * 21), "label"),
+    ],
+)
 def test_actions_over_lines_limits_are_refused(action, message):
     with pytest.raises(RichMenuError) as caught:
         clean_action(action)
@@ -51,7 +64,8 @@ def test_actions_at_the_limits_are_accepted_and_urls_are_percent_encoded():
     assert clean_action(Action("message", "t" * 300, "l" * 20)).label == "l" * 20
     assert clean_action(Action("uri", "https://example.com/" + "a" * 980)).value.endswith("a")
     assert clean_action(Action("uri", " https://example.com/店舗?q=あ ")).value == (
-        "https://example.com/%E5%BA%97%E8%88%97?q=%E3%81%82")
+        "https://example.com/%E5%BA%97%E8%88%97?q=%E3%81%82"
+    )
     assert clean_action(Action("switch", "tab-b_2")).value == "tab-b_2"
 
 
@@ -66,23 +80,32 @@ def test_custom_areas_must_stay_inside_the_image_and_number_at_most_20():
     assert len(clean_areas([Area(i, 0, 1, 1) for i in range(20)], "full")) == 20
 
 
-@pytest.mark.parametrize(("name", "chat_bar_text"), [("", "Menu"), ("x" * 301, "Menu"), ("Main", ""),
-                                                     ("Main", "x" * 15), ("Main", "😀" * 8)])
+@pytest.mark.parametrize(
+    ("name", "chat_bar_text"), [("", "Menu"), ("x" * 301, "Menu"), ("Main", ""), ("Main", "x" * 15), ("Main", "😀" * 8)]
+)
 def test_names_and_chat_bar_texts_over_the_limits_are_refused(app, name, chat_bar_text):
     with session_scope(get_engine(app)) as session, pytest.raises(RichMenuError):
         richmenus.create_menu(session, spec=MenuSpec(name, chat_bar_text, "full", "cols2"), actor=SYSTEM)
 
 
 def test_the_line_menu_object_carries_every_action_type():
-    areas = [Area(0, 0, 10, 10, Action(kind, value, "L")) for kind, value in
-             (("postback", "survey=1"), ("uri", "https://e.example/"), ("message", "hi"), ("switch", "tab-b"))]
+    areas = [
+        Area(0, 0, 10, 10, Action(kind, value, "L"))
+        for kind, value in (
+            ("postback", "survey=1"),
+            ("uri", "https://e.example/"),
+            ("message", "hi"),
+            ("switch", "tab-b"),
+        )
+    ]
     body = line_menu(name="n", chat_bar_text="c", size="half", selected=True, areas=areas)
     assert body["size"] == {"width": 2500, "height": 843} and body["selected"] is True
     assert [area["action"] for area in body["areas"]] == [
         {"type": "postback", "data": "survey=1", "label": "L"},
         {"type": "uri", "uri": "https://e.example/", "label": "L"},
         {"type": "message", "text": "hi", "label": "L"},
-        {"type": "richmenuswitch", "richMenuAliasId": "tab-b", "data": "richmenu-switch=tab-b", "label": "L"}]
+        {"type": "richmenuswitch", "richMenuAliasId": "tab-b", "data": "richmenu-switch=tab-b", "label": "L"},
+    ]
 
 
 def test_the_console_builds_a_menu_and_keeps_actions_when_the_layout_changes(app):
@@ -106,10 +129,20 @@ def test_custom_rectangles_are_saved_and_errors_name_the_area(app):
     menu_id = new_menu(client, size="half", layout="custom")
     form = edit_form(client, menu_id)
     assert form["areas-0-width"] == "2500" and form["areas-1-width"] == ""
-    rectangles = {"areas-0-x": "0", "areas-0-y": "0", "areas-0-width": "1000", "areas-0-height": "843",
-                  "areas-0-kind": "message", "areas-0-value": "left",
-                  "areas-1-x": "1000", "areas-1-y": "0", "areas-1-width": "1500", "areas-1-height": "843",
-                  "areas-1-kind": "postback", "areas-1-value": "survey=7"}
+    rectangles = {
+        "areas-0-x": "0",
+        "areas-0-y": "0",
+        "areas-0-width": "1000",
+        "areas-0-height": "843",
+        "areas-0-kind": "message",
+        "areas-0-value": "left",
+        "areas-1-x": "1000",
+        "areas-1-y": "0",
+        "areas-1-width": "1500",
+        "areas-1-height": "843",
+        "areas-1-kind": "postback",
+        "areas-1-value": "survey=7",
+    }
     assert save_menu(client, menu_id, **rectangles).status_code == 302
     assert [(a["x"], a["width"]) for a in json.loads(menu_row(app, menu_id).areas)] == [(0, 1000), (1000, 1500)]
     response = save_menu(client, menu_id, **{**rectangles, "areas-1-width": "1501"})
@@ -121,13 +154,25 @@ def test_the_console_refuses_bad_input_with_clear_messages_and_saves_nothing(app
     client = signed_in_client(app, "admin", locale="en")
     menu_id = new_menu(client)
     before = menu_row(app, menu_id)
-    response = save_menu(client, menu_id, chat_bar_text="fifteen chars!!", **{
-        "areas-0-kind": "uri", "areas-0-value": "ftp://example.com"})
+    response = save_menu(
+        client,
+        menu_id,
+        chat_bar_text="fifteen chars!!",
+        **{"areas-0-kind": "uri", "areas-0-value": "ftp://example.com"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "The chat-bar text has 1 to 14 characters (now 15)." in html
-    response = save_menu(client, menu_id, **{"areas-0-kind": "uri", "areas-0-value": "ftp://example.com",
-                                             "areas-1-kind": "switch", "areas-1-value": "nowhere"})
+    response = save_menu(
+        client,
+        menu_id,
+        **{
+            "areas-0-kind": "uri",
+            "areas-0-value": "ftp://example.com",
+            "areas-1-kind": "switch",
+            "areas-1-value": "nowhere",
+        },
+    )
     html = response.get_data(as_text=True)
     assert "Area 1: Enter a URL that starts with http:// or https://." in html
     assert "Area 2: no other menu has the tab ID “nowhere”." in html

@@ -1,4 +1,5 @@
 """Image checks before LINE is called: type by magic bytes, 1 MB, LINE's pixel rules, the menu's exact size."""
+
 import io
 
 import pytest
@@ -27,18 +28,28 @@ def test_png_and_jpeg_of_the_menus_size_are_accepted(kind, size):
 def test_exactly_one_megabyte_is_accepted_and_one_byte_more_is_not():
     assert check_image(png_of_length(FULL, MAX_IMAGE_BYTES), expected=FULL).width == 2500
     assert refused(png_of_length(FULL, MAX_IMAGE_BYTES + 1)) == [
-        "The image is 1,048,577 bytes; LINE accepts at most 1 MB (1,048,576 bytes)."]
+        "The image is 1,048,577 bytes; LINE accepts at most 1 MB (1,048,576 bytes)."
+    ]
 
 
-@pytest.mark.parametrize("data", [image_bytes(FULL, "GIF"), image_bytes(FULL, "BMP"), image_bytes(FULL, "WEBP"),
-                                  b"<svg xmlns='http://www.w3.org/2000/svg'/>", b"GIF89a" + b"\0" * 100])
+@pytest.mark.parametrize(
+    "data",
+    [
+        image_bytes(FULL, "GIF"),
+        image_bytes(FULL, "BMP"),
+        image_bytes(FULL, "WEBP"),
+        b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+        b"GIF89a" + b"\0" * 100,
+    ],
+)
 def test_other_types_are_refused_by_their_bytes(data):
     assert refused(data) == ["Only JPEG and PNG images can be used, and this file is neither (whatever its name says)."]
 
 
 def test_a_file_that_only_starts_like_a_png_is_refused():
     assert refused(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10) == [
-        "The file starts like a PNG image but cannot be read as one."]
+        "The file starts like a PNG image but cannot be read as one."
+    ]
 
 
 @pytest.mark.parametrize("kind", ["PNG", "JPEG"])
@@ -49,12 +60,15 @@ def test_a_cut_off_image_is_refused(kind):
     assert refused(data[: len(data) * 9 // 10], expected=HALF) == [f"The {kind} image is damaged or incomplete."]
 
 
-@pytest.mark.parametrize(("size", "expected_size", "problems"), [
-    ((799, 540), (799, 540), ["The image is 799 pixels wide; LINE needs 800 to 2500."]),
-    ((2501, 1000), (2501, 1000), ["The image is 2501 pixels wide; LINE needs 800 to 2500."]),
-    ((800, 249), (800, 249), ["The image is 249 pixels high; LINE needs at least 250."]),
-    ((1440, 1000), (1440, 1000), ["The image's width ÷ height is 1.440; LINE needs at least 1.45."]),
-])
+@pytest.mark.parametrize(
+    ("size", "expected_size", "problems"),
+    [
+        ((799, 540), (799, 540), ["The image is 799 pixels wide; LINE needs 800 to 2500."]),
+        ((2501, 1000), (2501, 1000), ["The image is 2501 pixels wide; LINE needs 800 to 2500."]),
+        ((800, 249), (800, 249), ["The image is 249 pixels high; LINE needs at least 250."]),
+        ((1440, 1000), (1440, 1000), ["The image's width ÷ height is 1.440; LINE needs at least 1.45."]),
+    ],
+)
 def test_lines_pixel_rules(size, expected_size, problems):
     assert refused(image_bytes(size), expected=expected_size) == problems
 
@@ -62,7 +76,8 @@ def test_lines_pixel_rules(size, expected_size, problems):
 def test_an_image_of_the_other_menu_size_is_refused():
     assert refused(image_bytes(HALF), expected=FULL) == [
         "The image is 2500 × 843 but this menu's size is 2500 × 1686. Use an image of exactly that size, "
-        "or change the menu's size."]
+        "or change the menu's size."
+    ]
 
 
 def test_ratio_1_45_is_the_boundary():
@@ -87,7 +102,7 @@ def test_upload_in_the_console_stores_the_image_and_shows_it(app, editor):
     assert served.data.startswith(b"\xff\xd8\xff") and served.headers["X-Content-Type-Options"] == "nosniff"
     assert menu_row(app, menu_id).revision == 2
     html = editor.get(f"/richmenus/{menu_id}").get_data(as_text=True)
-    assert f'/richmenus/{menu_id}/image?v=2' in html and "Upload the menu&#39;s image first." not in html
+    assert f"/richmenus/{menu_id}/image?v=2" in html and "Upload the menu&#39;s image first." not in html
 
 
 def test_console_upload_refuses_a_gif_named_png(app, editor, sim):
@@ -98,12 +113,15 @@ def test_console_upload_refuses_a_gif_named_png(app, editor, sim):
     assert sim.requests_log(path="/richmenu") == []
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (png_of_length(FULL, MAX_IMAGE_BYTES + 1), "The image is 1,048,577 bytes; LINE accepts at most 1 MB"),
-    (image_bytes((799, 540)), "The image is 799 pixels wide; LINE needs 800 to 2500."),
-    (image_bytes((1440, 1000)), "The image&#39;s width ÷ height is 1.440; LINE needs at least 1.45."),
-    (image_bytes(HALF), "The image is 2500 × 843 but this menu&#39;s size is 2500 × 1686."),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (png_of_length(FULL, MAX_IMAGE_BYTES + 1), "The image is 1,048,577 bytes; LINE accepts at most 1 MB"),
+        (image_bytes((799, 540)), "The image is 799 pixels wide; LINE needs 800 to 2500."),
+        (image_bytes((1440, 1000)), "The image&#39;s width ÷ height is 1.440; LINE needs at least 1.45."),
+        (image_bytes(HALF), "The image is 2500 × 843 but this menu&#39;s size is 2500 × 1686."),
+    ],
+)
 def test_console_upload_edge_cases_are_refused_with_a_clear_message(app, editor, data, message):
     menu_id = new_menu(editor)
     assert message in page_errors(upload(editor, menu_id, data))
@@ -121,6 +139,9 @@ def test_a_huge_upload_gets_a_clear_message_not_a_413_page(app, editor):
 
 def test_uploading_without_a_file_asks_for_one(app, editor):
     menu_id = new_menu(editor)
-    response = editor.post(f"/richmenus/{menu_id}/image", content_type="multipart/form-data",
-                           data={"csrf_token": csrf_token(editor, f"/richmenus/{menu_id}")})
+    response = editor.post(
+        f"/richmenus/{menu_id}/image",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_token(editor, f"/richmenus/{menu_id}")},
+    )
     assert "Choose an image file to upload." in page_errors(response)

@@ -1,4 +1,5 @@
 """The LINE adapter's rich menu methods against the simulator, one by one."""
+
 import pytest
 
 from crm.line.client import LineApiError, LineClient
@@ -12,8 +13,9 @@ def client(simulator, sim):
 
 
 def make_menu(client) -> str:
-    body = line_menu(name="n", chat_bar_text="c", size="half", selected=False,
-                     areas=[Area(0, 0, 2500, 843, Action("message", "hi"))])
+    body = line_menu(
+        name="n", chat_bar_text="c", size="half", selected=False, areas=[Area(0, 0, 2500, 843, Action("message", "hi"))]
+    )
     menu_id = client.create_rich_menu(body)
     client.set_rich_menu_image(menu_id, image_bytes((2500, 843), "JPEG"), "image/jpeg")
     return menu_id
@@ -40,7 +42,9 @@ def test_every_rich_menu_method_reaches_line(client, sim):
     client.delete_rich_menu(first)
     assert [menu["richMenuId"] for menu in client.list_rich_menus()] == [second]
     assert [entry["path"] for entry in sim.requests_log(path="/content")] == [
-        f"/v2/bot/richmenu/{first}/content", f"/v2/bot/richmenu/{second}/content"]
+        f"/v2/bot/richmenu/{first}/content",
+        f"/v2/bot/richmenu/{second}/content",
+    ]
 
 
 def test_bulk_calls_refuse_more_than_500_users_before_calling_line(client, sim):

@@ -1,4 +1,5 @@
 """Who may build and publish rich menus: editor, marketer and admin; staff and analyst get 403."""
+
 import pytest
 
 from crm.db import get_engine, session_scope
@@ -18,8 +19,13 @@ def draft_with_image(app) -> int:
 
 
 def pages(menu_id: int) -> list[str]:
-    return ["/richmenus", "/richmenus/rules", f"/richmenus/{menu_id}", f"/richmenus/{menu_id}/image",
-            f"/richmenus/{menu_id}/delete"]
+    return [
+        "/richmenus",
+        "/richmenus/rules",
+        f"/richmenus/{menu_id}",
+        f"/richmenus/{menu_id}/image",
+        f"/richmenus/{menu_id}/delete",
+    ]
 
 
 @pytest.mark.parametrize("role", ALLOWED)
@@ -36,8 +42,14 @@ def test_staff_and_analysts_are_refused_everywhere_and_change_nothing(app, role)
     client = signed_in_client(app, role)
     assert [client.get(path).status_code for path in pages(menu_id)] == [403] * 5
     token = csrf_token(client, "/")
-    for path in ("/richmenus/new", f"/richmenus/{menu_id}", f"/richmenus/{menu_id}/publish",
-                 f"/richmenus/{menu_id}/unpublish", f"/richmenus/{menu_id}/delete", "/richmenus/rules/apply"):
+    for path in (
+        "/richmenus/new",
+        f"/richmenus/{menu_id}",
+        f"/richmenus/{menu_id}/publish",
+        f"/richmenus/{menu_id}/unpublish",
+        f"/richmenus/{menu_id}/delete",
+        "/richmenus/rules/apply",
+    ):
         assert client.post(path, data={"csrf_token": token, "name": "x", "confirm": "y"}).status_code == 403, path
     assert 'href="/richmenus"' not in client.get("/").get_data(as_text=True)
     with session_scope(get_engine(app)) as session:

@@ -1,4 +1,5 @@
 """Publishing through the real LINE simulator: the default menu, republishing, unpublishing, tabs, limits."""
+
 import re
 from datetime import timedelta
 
@@ -8,11 +9,11 @@ from sqlmodel import select
 
 from crm.config import SIMULATOR_DEFAULTS
 from crm.db import get_engine, session_scope
-from crm.staff.models import AuditEntry
-from crm.tracking.models import LinkClick
 from crm.friends.models import Message
 from crm.richmenus.models import RichMenuApiCall, RichMenuLink
+from crm.staff.models import AuditEntry
 from crm.timeutil import TOKYO, utcnow
+from crm.tracking.models import LinkClick
 from tests.console_helpers import post_form, signed_in_client
 from tests.richmenus.helpers import (
     FULL,
@@ -46,8 +47,11 @@ def page(client, menu_id: int) -> str:
 
 def sim_list(sim) -> list[str]:
     """The rich menu IDs that exist on (simulated) LINE, read through its Messaging API."""
-    response = requests.get(f"{sim.base_url}/v2/bot/richmenu/list", timeout=10,
-                            headers={"Authorization": f"Bearer {SIMULATOR_DEFAULTS['LINE_CHANNEL_ACCESS_TOKEN']}"})
+    response = requests.get(
+        f"{sim.base_url}/v2/bot/richmenu/list",
+        timeout=10,
+        headers={"Authorization": f"Bearer {SIMULATOR_DEFAULTS['LINE_CHANNEL_ACCESS_TOKEN']}"},
+    )
     return [menu["richMenuId"] for menu in response.json()["richmenus"]]
 
 
@@ -72,8 +76,10 @@ def test_a_published_default_menu_is_what_a_new_friend_sees_and_taps(app, line, 
     user_id = follower(line)
     shown = line.rich_menu(user_id)
     assert (shown["richMenuId"], shown["source"], shown["hasImage"]) == (menu.line_menu_id, "default", True)
-    assert shown["richMenu"]["chatBarText"] == "メニュー" and shown["richMenu"]["size"] == {"width": 2500,
-                                                                                             "height": 1686}
+    assert shown["richMenu"]["chatBarText"] == "メニュー" and shown["richMenu"]["size"] == {
+        "width": 2500,
+        "height": 1686,
+    }
     message_area, url_area = (area["action"] for area in shown["richMenu"]["areas"])
     assert message_area == {"type": "message", "text": "hello"}
     tracked = re.fullmatch(re.escape(app.config["PUBLIC_BASE_URL"]) + r"/r/([A-Za-z0-9_-]{22})", url_area["uri"])
@@ -124,11 +130,18 @@ def test_republishing_creates_a_new_menu_relinks_then_deletes_the_old_one(app, l
     assert (shown["richMenuId"], shown["source"]) == (new_id, "user")
     assert shown["richMenu"]["areas"][0]["action"]["text"] == "changed"
     assert line.rich_menu(follower(line, "Taro"))["richMenuId"] == new_id  # still the default
-    calls = [(entry["method"], entry["path"]) for entry in line.requests_log()[first_call:]
-             if entry["path"] != "/v2/bot/richmenu/list"]
-    assert calls == [("POST", "/v2/bot/richmenu"), ("POST", f"/v2/bot/richmenu/{new_id}/content"),
-                     ("POST", f"/v2/bot/user/all/richmenu/{new_id}"), ("POST", "/v2/bot/richmenu/bulk/link"),
-                     ("DELETE", f"/v2/bot/richmenu/{old_id}")]
+    calls = [
+        (entry["method"], entry["path"])
+        for entry in line.requests_log()[first_call:]
+        if entry["path"] != "/v2/bot/richmenu/list"
+    ]
+    assert calls == [
+        ("POST", "/v2/bot/richmenu"),
+        ("POST", f"/v2/bot/richmenu/{new_id}/content"),
+        ("POST", f"/v2/bot/user/all/richmenu/{new_id}"),
+        ("POST", "/v2/bot/richmenu/bulk/link"),
+        ("DELETE", f"/v2/bot/richmenu/{old_id}"),
+    ]
     with session_scope(get_engine(app)) as session:
         assert session.exec(select(RichMenuLink.line_menu_id)).all() == [new_id]
 
@@ -151,7 +164,8 @@ def test_unpublish_unlinks_everyone_the_crm_linked_and_deletes_the_menu(app, lin
     assert "Unpublished. 2 friends no longer see it." in page(editor, special)
     base_line_id = menu_row(app, base).line_menu_id
     assert [(line.rich_menu(u)["richMenuId"], line.rich_menu(u)["source"]) for u in users] == [
-        (base_line_id, "default")] * 2
+        (base_line_id, "default")
+    ] * 2
     assert sim_list(line) == [base_line_id]
     assert menu_row(app, special).status == "draft" and menu_row(app, special).line_menu_id is None
     with session_scope(get_engine(app)) as session:
@@ -168,8 +182,9 @@ def test_tabs_switch_between_published_menus(app, line, editor):
     for menu_id in (first, second):
         upload(editor, menu_id, image_bytes((2500, 843)))
     publish(editor, first, default=True)
-    assert ("Area 2 switches to the tab “tab-b”, whose menu is not published yet; the tab works once it is."
-            in page(editor, first))
+    assert "Area 2 switches to the tab “tab-b”, whose menu is not published yet; the tab works once it is." in page(
+        editor, first
+    )
     publish(editor, second)
     assert "whose menu is not published yet" not in page(editor, second)
     user_id = follower(line)
@@ -183,8 +198,9 @@ def test_the_hourly_limit_is_counted_before_calling_line(app, sim, editor):
     menu_id = ready_menu(editor)
     now = utcnow()
     with session_scope(get_engine(app)) as session:
-        session.add_all([RichMenuApiCall(endpoint="create", at=now - timedelta(minutes=59 - i % 50))
-                         for i in range(100)])
+        session.add_all(
+            [RichMenuApiCall(endpoint="create", at=now - timedelta(minutes=59 - i % 50)) for i in range(100)]
+        )
         session.add_all([RichMenuApiCall(endpoint="create", at=now - timedelta(minutes=61)) for _ in range(50)])
     publish(editor, menu_id)
     html = page(editor, menu_id)

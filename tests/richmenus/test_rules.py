@@ -1,16 +1,17 @@
 """Tag rules: friends with tag X get menu Y (first match wins), applied when tags change, in bulk calls."""
+
 import pytest
 import requests
 from sqlmodel import select
 
 from crm.config import SIMULATOR_DEFAULTS
 from crm.db import get_engine, session_scope
-from crm.line.runtime import line_client
 from crm.friends.models import Friend
-from crm.tags.models import FriendTag
-from crm.richmenus.models import RichMenuLink, RichMenuRelink
+from crm.line.runtime import line_client
 from crm.richmenus import rules as richmenu_rules
+from crm.richmenus.models import RichMenuLink, RichMenuRelink
 from crm.tags import service as tags
+from crm.tags.models import FriendTag
 from crm.timeutil import utcnow
 from tests.console_helpers import post_form, signed_in_client
 from tests.richmenus.helpers import SYSTEM, friend_id_of, make_tag, menu_row, post_action, publish, ready_menu
@@ -34,7 +35,9 @@ def follower(sim, name="Hanako") -> str:
 
 def add_tag(admin, app, user_id: str, tag_id: int):
     friend_id = friend_id_of(app, user_id)
-    assert post_form(admin, f"/friends/{friend_id}/tags", {"tag_id": tag_id}, f"/friends/{friend_id}").status_code == 302
+    assert (
+        post_form(admin, f"/friends/{friend_id}/tags", {"tag_id": tag_id}, f"/friends/{friend_id}").status_code == 302
+    )
 
 
 def remove_tag(admin, app, user_id: str, tag_id: int):
@@ -122,8 +125,11 @@ def test_bulk_tagging_links_500_friends_per_call(app, sim, admin):
     assert (result.friends, result.linked, result.unlinked) == (1201, 1201, 0)
     calls = sim.requests_log(path="/v2/bot/richmenu/bulk/link")
     assert len(calls) == 3 and sim.requests_log(path="/v2/bot/user/U") == []
-    linked = requests.get(f"{sim.base_url}/v2/bot/user/U{1200:032x}/richmenu", timeout=10, headers={
-        "Authorization": f"Bearer {SIMULATOR_DEFAULTS['LINE_CHANNEL_ACCESS_TOKEN']}"}).json()
+    linked = requests.get(
+        f"{sim.base_url}/v2/bot/user/U{1200:032x}/richmenu",
+        timeout=10,
+        headers={"Authorization": f"Bearer {SIMULATOR_DEFAULTS['LINE_CHANNEL_ACCESS_TOKEN']}"},
+    ).json()
     assert linked == {"richMenuId": menu_row(app, vip_menu).line_menu_id}
     with session_scope(get_engine(app)) as session:
         assert richmenu_rules.pending_count(session) == 0
@@ -191,9 +197,11 @@ def test_the_tag_listener_is_told_about_real_changes_only(app, monkeypatch):
         tags.add_tag_to_many(session, friend_ids=ids, tag_id=tag_id, actor=SYSTEM)
         tags.remove_tag(session, friend_id=ids[2], tag_id=tag_id, actor=SYSTEM)
         tags.remove_tag_from_many(session, friend_ids=[ids[2]], tag_id=tag_id)
-    assert calls == [{"tag_id": tag_id, "friend_ids": [ids[0]], "added": True},
-                     {"tag_id": tag_id, "friend_ids": ids[1:], "added": True},
-                     {"tag_id": tag_id, "friend_ids": [ids[2]], "added": False}]
+    assert calls == [
+        {"tag_id": tag_id, "friend_ids": [ids[0]], "added": True},
+        {"tag_id": tag_id, "friend_ids": ids[1:], "added": True},
+        {"tag_id": tag_id, "friend_ids": [ids[2]], "added": False},
+    ]
 
 
 def test_rules_refuse_a_second_rule_for_the_same_tag(app, admin):

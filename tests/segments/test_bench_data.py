@@ -1,5 +1,6 @@
 """The generator's segment data (field values, survey answers, clicks, notes) is valid, canonical and repeatable,
 streams friend ids in keyset batches, and segments over it compile on both databases."""
+
 import pytest
 from sqlmodel import Session, func, select
 
@@ -8,11 +9,11 @@ from bench.generate import generate_friends
 from bench.generate_extras import generate_segment_data
 from crm.db import make_engine
 from crm.fields.models import FieldDefinition, FieldValue
-from crm.tracking.models import LinkClick
+from crm.fields.service import canonical_value
 from crm.friends.models import Note
 from crm.segments import service as segments
-from crm.fields.service import canonical_value
 from crm.timeutil import utcnow
+from crm.tracking.models import LinkClick
 from surveys.models import SurveyAnswer, SurveyResponse
 
 
@@ -35,9 +36,16 @@ def test_field_values_answers_and_clicks_are_valid_and_added_once(engine, capsys
         answers = session.exec(select(func.count()).select_from(SurveyAnswer)).one()
         clicks = session.exec(select(func.count()).select_from(LinkClick)).one()
         assert 100 < responses < 250 and answers > responses and clicks > 100
-        tree = segments.validate(session, {"type": "all", "conditions": [
-            {"type": "field", "key": "bench_age", "op": "gt", "value": "40"},
-            {"type": "clicked_broadcast", "broadcast_id": 1}]})
+        tree = segments.validate(
+            session,
+            {
+                "type": "all",
+                "conditions": [
+                    {"type": "field", "key": "bench_age", "op": "gt", "value": "40"},
+                    {"type": "clicked_broadcast", "broadcast_id": 1},
+                ],
+            },
+        )
         assert 0 < segments.count(session, tree, now=utcnow()) < 500
     generate_segment_data(engine, seed=3)  # nothing new: no friend without data
     with Session(engine) as session:
@@ -61,6 +69,13 @@ def test_ids_stream_in_keyset_batches_and_responses_match_their_answers(engine, 
         noted = session.exec(select(func.count(func.distinct(Note.friend_id)))).one()
         assert 40 < noted < 140
         survey = session.exec(select(SurveyResponse)).first()
-        session.add(SurveyResponse(survey_id=survey.survey_id, version_id=survey.version_id,
-                                   friend_id=survey.friend_id, channel="line", status="completed"))
+        session.add(
+            SurveyResponse(
+                survey_id=survey.survey_id,
+                version_id=survey.version_id,
+                friend_id=survey.friend_id,
+                channel="line",
+                status="completed",
+            )
+        )
         session.commit()  # the id sequence was moved past the generated ids (PostgreSQL)

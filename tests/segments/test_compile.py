@@ -1,5 +1,6 @@
 """Segment trees compiled to SQL, against expectations computed by hand from tests/segments/world.py, on
 SQLite and PostgreSQL: every condition type, nesting, empty groups, blocked friends never recipients."""
+
 from datetime import timedelta
 
 import pytest
@@ -47,22 +48,28 @@ CASES = {
     "date gt": (lambda w: field("birthday", "gt", "2000-01-01"), {"ben"}),
     "date eq": (lambda w: field("birthday", "eq", "2001-01-01"), {"ben"}),
     "date empty": (lambda w: field("birthday", "empty"), {"cho", "dan", "eri", "fay"}),
-    "answer yes": (lambda w: {"type": "answer", "question_id": w.question, "choice_id": w.choices["yes"]},
-                   {"aki", "eri"}),
-    "answer no": (lambda w: {"type": "answer", "question_id": w.question, "choice_id": w.choices["no"]},
-                  {"cho"}),
+    "answer yes": (
+        lambda w: {"type": "answer", "question_id": w.question, "choice_id": w.choices["yes"]},
+        {"aki", "eri"},
+    ),
+    "answer no": (lambda w: {"type": "answer", "question_id": w.question, "choice_id": w.choices["no"]}, {"cho"}),
     "clicked link": (lambda w: {"type": "clicked_link", "link_id": w.links["l1"]}, {"aki"}),
     "clicked link twice": (lambda w: {"type": "clicked_link", "link_id": w.links["l3"]}, {"dan"}),
-    "clicked broadcast": (lambda w: {"type": "clicked_broadcast", "broadcast_id": w.broadcasts["b1"]},
-                          {"aki", "ben"}),
-    "followed before": (lambda w: {"type": "followed", "op": "before", "at": (NOW - timedelta(days=30)).isoformat()},
-                        {"aki", "dan", "fay"}),
-    "followed after": (lambda w: {"type": "followed", "op": "after", "at": (NOW - timedelta(days=30)).isoformat()},
-                       {"ben", "cho", "eri"}),
+    "clicked broadcast": (lambda w: {"type": "clicked_broadcast", "broadcast_id": w.broadcasts["b1"]}, {"aki", "ben"}),
+    "followed before": (
+        lambda w: {"type": "followed", "op": "before", "at": (NOW - timedelta(days=30)).isoformat()},
+        {"aki", "dan", "fay"},
+    ),
+    "followed after": (
+        lambda w: {"type": "followed", "op": "after", "at": (NOW - timedelta(days=30)).isoformat()},
+        {"ben", "cho", "eri"},
+    ),
     "followed within": (lambda w: {"type": "followed_within", "days": 7}, {"cho", "eri"}),
     "followed within, boundary included": (lambda w: {"type": "followed_within", "days": 10}, {"ben", "cho", "eri"}),
-    "interaction older, never counts": (lambda w: {"type": "interaction", "op": "older", "days": 5},
-                                        {"ben", "cho", "dan", "fay"}),
+    "interaction older, never counts": (
+        lambda w: {"type": "interaction", "op": "older", "days": 5},
+        {"ben", "cho", "dan", "fay"},
+    ),
     "interaction newer": (lambda w: {"type": "interaction", "op": "newer", "days": 5}, {"aki", "eri"}),
     "status blocked": (lambda w: {"type": "status", "value": "blocked"}, {"cho"}),
     "status following": (lambda w: {"type": "status", "value": "following"}, EVERYONE - {"cho"}),
@@ -74,19 +81,35 @@ CASES = {
     "not": (lambda w: not_(tag(w, "A")), {"dan", "eri", "fay"}),
     "not of any": (lambda w: not_(any_(tag(w, "A"), tag(w, "B"))), {"dan", "fay"}),
     "all with not": (lambda w: all_(tag(w, "A"), not_({"type": "status", "value": "blocked"})), {"aki", "ben"}),
-    "all of any and not": (lambda w: all_(any_({"type": "answer", "question_id": w.question,
-                                                "choice_id": w.choices["yes"]},
-                                               {"type": "clicked_broadcast", "broadcast_id": w.broadcasts["b2"]}),
-                                          not_(field("plan", "empty"))), {"aki", "eri"}),
-    "three kinds": (lambda w: all_(field("age", "gt", "10"), {"type": "interaction", "op": "older", "days": 5},
-                                   tag(w, "B")), {"cho"}),
-    "any inside any": (lambda w: any_(field("plan", "eq", "silver"), any_(tag(w, "B"), {
-        "type": "clicked_link", "link_id": w.links["l3"]})), {"ben", "aki", "cho", "eri", "dan"}),
-    "all of any inside any": (lambda w: all_(any_(any_(tag(w, "A")), field("age", "lt", "0")),
-                                             {"type": "status", "value": "following"}), {"aki", "ben", "dan"}),
+    "all of any and not": (
+        lambda w: all_(
+            any_(
+                {"type": "answer", "question_id": w.question, "choice_id": w.choices["yes"]},
+                {"type": "clicked_broadcast", "broadcast_id": w.broadcasts["b2"]},
+            ),
+            not_(field("plan", "empty")),
+        ),
+        {"aki", "eri"},
+    ),
+    "three kinds": (
+        lambda w: all_(field("age", "gt", "10"), {"type": "interaction", "op": "older", "days": 5}, tag(w, "B")),
+        {"cho"},
+    ),
+    "any inside any": (
+        lambda w: any_(
+            field("plan", "eq", "silver"), any_(tag(w, "B"), {"type": "clicked_link", "link_id": w.links["l3"]})
+        ),
+        {"ben", "aki", "cho", "eri", "dan"},
+    ),
+    "all of any inside any": (
+        lambda w: all_(any_(any_(tag(w, "A")), field("age", "lt", "0")), {"type": "status", "value": "following"}),
+        {"aki", "ben", "dan"},
+    ),
     "five deep": (lambda w: all_(any_(not_(all_(tag(w, "A"))))), {"dan", "eri", "fay"}),
-    "all of time ranges": (lambda w: all_({"type": "followed_within", "days": 60},
-                                          {"type": "interaction", "op": "newer", "days": 30}), {"eri"}),
+    "all of time ranges": (
+        lambda w: all_({"type": "followed_within", "days": 60}, {"type": "interaction", "op": "newer", "days": 30}),
+        {"eri"},
+    ),
 }
 
 
@@ -111,14 +134,15 @@ def test_each_condition_selects_what_was_computed_by_hand(app, world, case):
 
 def test_no_tree_means_every_following_friend(app, world):
     with Session(get_engine(app)) as session:
-        assert world.names(session.exec(segments.recipient_ids(session, None, now=NOW)).scalars()) == \
-            EVERYONE - {"cho"}
+        assert world.names(session.exec(segments.recipient_ids(session, None, now=NOW)).scalars()) == EVERYONE - {"cho"}
         assert segments.count(session, None, now=NOW) == 5
 
 
 def test_stored_json_text_and_deleted_things_match_nobody_instead_of_failing(app, world):
-    stored = '{"type": "any", "conditions": [{"type": "tag", "tag_id": 999}, ' \
-             '{"type": "field", "key": "gone", "op": "eq", "value": "x"}]}'
+    stored = (
+        '{"type": "any", "conditions": [{"type": "tag", "tag_id": 999}, '
+        '{"type": "field", "key": "gone", "op": "eq", "value": "x"}]}'
+    )
     with Session(get_engine(app)) as session:
         assert segments.count(session, stored, now=NOW) == 0
         gone_empty = {"type": "field", "key": "gone", "op": "empty"}

@@ -1,4 +1,5 @@
 """Condition trees that cannot be used are refused with the path of the bad part; good ones are normalised."""
+
 import json
 
 import pytest
@@ -6,8 +7,8 @@ from sqlmodel import Session
 
 from crm.db import get_engine
 from crm.segments import service as segments
-from crm.staff.audit import Actor
 from crm.segments.service import SegmentError
+from crm.staff.audit import Actor
 from tests.segments.world import build
 
 ACTOR = Actor.system("test")
@@ -38,12 +39,10 @@ BAD = {
     "unknown tag": (one({"type": "tag", "tag_id": 999}), "conditions[1].tag_id"),
     "tag id as bool": (one({"type": "tag", "tag_id": True}), "conditions[1].tag_id"),
     "unknown field": (one({"type": "field", "key": "nope", "op": "eq", "value": "x"}), "conditions[1].key"),
-    "contains on a number": (one({"type": "field", "key": "age", "op": "contains", "value": "1"}),
-                             "conditions[1].op"),
+    "contains on a number": (one({"type": "field", "key": "age", "op": "contains", "value": "1"}), "conditions[1].op"),
     "lt on text": (one({"type": "field", "key": "plan", "op": "lt", "value": "a"}), "conditions[1].op"),
     "not a number": (one({"type": "field", "key": "age", "op": "gt", "value": "abc"}), "conditions[1].value"),
-    "not a date": (one({"type": "field", "key": "birthday", "op": "lt", "value": "2001-02-30"}),
-                   "conditions[1].value"),
+    "not a date": (one({"type": "field", "key": "birthday", "op": "lt", "value": "2001-02-30"}), "conditions[1].value"),
     "missing value": (one({"type": "field", "key": "plan", "op": "eq"}), "conditions[1].value"),
     "unknown question": (one({"type": "answer", "question_id": 999, "choice_id": 1}), "conditions[1].question_id"),
     "unknown link": (one({"type": "clicked_link", "link_id": 999}), "conditions[1].link_id"),
@@ -55,8 +54,15 @@ BAD = {
     "bad status": (one({"type": "status", "value": "deleted"}), "conditions[1].value"),
     "six deep": (nested(6), "condition.condition.condition.condition.condition"),
     "51 leaves": ({"type": "any", "conditions": [{"type": "status", "value": "blocked"}] * 51}, "conditions[50]"),
-    "deep path": ({"type": "any", "conditions": [{"type": "not", "condition": {"type": "all", "conditions": [
-        {"type": "status", "value": "x"}]}}]}, "conditions[0].condition.conditions[0].value"),
+    "deep path": (
+        {
+            "type": "any",
+            "conditions": [
+                {"type": "not", "condition": {"type": "all", "conditions": [{"type": "status", "value": "x"}]}}
+            ],
+        },
+        "conditions[0].condition.conditions[0].value",
+    ),
 }
 
 
@@ -83,17 +89,26 @@ def test_five_deep_and_fifty_leaves_are_allowed(app, world):
 
 
 def test_good_trees_are_normalised(app, world):
-    tree = {"type": "all", "extra": 1, "conditions": [
-        {"type": "field", "key": "age", "op": "eq", "value": " ０９ "},
-        {"type": "followed", "op": "after", "at": "2026-01-01T00:00:00"},
-        {"type": "tag", "tag_id": str(world.tags["A"])},
-        {"type": "field", "key": "plan", "op": "empty", "value": "ignored"}]}
+    tree = {
+        "type": "all",
+        "extra": 1,
+        "conditions": [
+            {"type": "field", "key": "age", "op": "eq", "value": " ０９ "},
+            {"type": "followed", "op": "after", "at": "2026-01-01T00:00:00"},
+            {"type": "tag", "tag_id": str(world.tags["A"])},
+            {"type": "field", "key": "plan", "op": "empty", "value": "ignored"},
+        ],
+    }
     with Session(get_engine(app)) as session:
-        assert segments.validate(session, json.dumps(tree)) == {"type": "all", "conditions": [
-            {"type": "field", "key": "age", "op": "eq", "value": "9"},
-            {"type": "followed", "op": "after", "at": "2026-01-01T00:00:00+09:00"},
-            {"type": "tag", "tag_id": world.tags["A"]},
-            {"type": "field", "key": "plan", "op": "empty"}]}
+        assert segments.validate(session, json.dumps(tree)) == {
+            "type": "all",
+            "conditions": [
+                {"type": "field", "key": "age", "op": "eq", "value": "9"},
+                {"type": "followed", "op": "after", "at": "2026-01-01T00:00:00+09:00"},
+                {"type": "tag", "tag_id": world.tags["A"]},
+                {"type": "field", "key": "plan", "op": "empty"},
+            ],
+        }
 
 
 def test_saved_segments_are_validated_unique_and_audited(app, world):
@@ -111,8 +126,14 @@ def test_saved_segments_are_validated_unique_and_audited(app, world):
         with pytest.raises(SegmentError) as raised:
             segments.update_segment(session, actor=ACTOR, segment_id=saved.id, name="B", tree={"type": "x"})
         assert raised.value.path == "type"
-        segments.update_segment(session, actor=ACTOR, segment_id=saved.id, name="B fans", tree=json.dumps(
-            {"type": "tag", "tag_id": world.tags["B"]}), description="who likes B")
+        segments.update_segment(
+            session,
+            actor=ACTOR,
+            segment_id=saved.id,
+            name="B fans",
+            tree=json.dumps({"type": "tag", "tag_id": world.tags["B"]}),
+            description="who likes B",
+        )
         assert [s.name for s in segments.list_segments(session)] == ["B fans"]
         segments.delete_segment(session, actor=ACTOR, segment_id=saved.id)
         assert segments.list_segments(session) == []

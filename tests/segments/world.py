@@ -1,19 +1,20 @@
 """A small hand-made world of friends for segment tests: every expectation in the tests is computed by hand
 from the table below."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from crm.db import get_engine, session_scope
 from crm.broadcasts.models import Broadcast
+from crm.db import get_engine, session_scope
 from crm.fields.models import FieldDefinition, FieldValue
 from crm.friends.models import Friend, FriendStatus
 from crm.tags.models import FriendTag, Tag
 from crm.tracking.models import LinkClick, TrackedLink
 from surveys.models import Survey, SurveyAnswer, SurveyChoice, SurveyQuestion, SurveyResponse, SurveyVersion
 
-NOW = datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 FOLLOWING, BLOCKED = FriendStatus.FOLLOWING, FriendStatus.BLOCKED
 # name: status, tags, fields, answer choice of q1, clicked links, followed days ago, interaction days ago
 FRIENDS = {
@@ -56,8 +57,10 @@ def build(app) -> World:
             session.add(tag)
             session.flush()
             world.tags[name] = tag.id
-        defs = {key: FieldDefinition(key=key, label=key, field_type=kind) for key, kind in
-                (("plan", "text"), ("age", "number"), ("birthday", "date"))}
+        defs = {
+            key: FieldDefinition(key=key, label=key, field_type=kind)
+            for key, kind in (("plan", "text"), ("age", "number"), ("birthday", "date"))
+        }
         session.add_all(defs.values())
         _survey(session, world)
         for name in ("b1", "b2"):
@@ -104,22 +107,41 @@ def _survey(session, world: World) -> None:
 
 def _friend(session, world: World, defs, index: int, name: str, row) -> None:
     status, tags, values, answer, clicks, followed, interaction = row
-    friend = Friend(line_user_id=f"U{index:032x}", display_name=name, status=status, follow_count=1,
-                    last_followed_at=_ago(followed), first_followed_at=_ago(followed),
-                    last_interaction_at=_ago(interaction))
+    friend = Friend(
+        line_user_id=f"U{index:032x}",
+        display_name=name,
+        status=status,
+        follow_count=1,
+        last_followed_at=_ago(followed),
+        first_followed_at=_ago(followed),
+        last_interaction_at=_ago(interaction),
+    )
     session.add(friend)
     session.flush()
     world.friends[name] = friend.id
     session.add_all(FriendTag(friend_id=friend.id, tag_id=world.tags[t], added_by="test") for t in tags)
-    session.add_all(FieldValue(friend_id=friend.id, field_id=defs[k].id, value=v, updated_by="test")
-                    for k, v in values.items())
+    session.add_all(
+        FieldValue(friend_id=friend.id, field_id=defs[k].id, value=v, updated_by="test") for k, v in values.items()
+    )
     if answer:
-        response = SurveyResponse(survey_id=world.survey, version_id=world.version, friend_id=friend.id,
-                                  channel="line", status="completed")
+        response = SurveyResponse(
+            survey_id=world.survey, version_id=world.version, friend_id=friend.id, channel="line", status="completed"
+        )
         session.add(response)
         session.flush()
-        session.add(SurveyAnswer(response_id=response.id, question_id=world.question, friend_id=friend.id,
-                                 choice_id=world.choices[answer]))
+        session.add(
+            SurveyAnswer(
+                response_id=response.id,
+                question_id=world.question,
+                friend_id=friend.id,
+                choice_id=world.choices[answer],
+            )
+        )
     for link in clicks:
-        session.add(LinkClick(link_id=world.links[link], friend_id=friend.id,
-                              broadcast_id=session.get(TrackedLink, world.links[link]).broadcast_id))
+        session.add(
+            LinkClick(
+                link_id=world.links[link],
+                friend_id=friend.id,
+                broadcast_id=session.get(TrackedLink, world.links[link]).broadcast_id,
+            )
+        )

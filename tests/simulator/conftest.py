@@ -1,4 +1,5 @@
 """Fixtures for the simulator's tests: the simulator and a webhook receiver, each a real HTTP server."""
+
 from __future__ import annotations
 
 import threading
@@ -94,8 +95,15 @@ def receiver():
 @pytest.fixture
 def sim_url(receiver):
     """A fresh simulator posting webhooks to the receiver; its base URL."""
-    app = create_app({"CHANNEL_SECRET": SECRET, "CHANNEL_ACCESS_TOKEN": TOKEN, "WEBHOOK_URL": receiver.url,
-                      "BOT_USER_ID": BOT_ID, "WEBHOOK_TIMEOUT": 5})
+    app = create_app(
+        {
+            "CHANNEL_SECRET": SECRET,
+            "CHANNEL_ACCESS_TOKEN": TOKEN,
+            "WEBHOOK_URL": receiver.url,
+            "BOT_USER_ID": BOT_ID,
+            "WEBHOOK_TIMEOUT": 5,
+        }
+    )
     with serving(app) as url:
         yield url
 
@@ -142,5 +150,8 @@ def friend(control):
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium for pytest-playwright (Playwright's own browser download is not available)."""
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium",
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]}
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    }

@@ -1,4 +1,5 @@
 """Test images built by hand: real PNGs, and JPEG headers with a start-of-frame segment."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,13 @@ def png(width: int, height: int, *, padding: int = 0) -> bytes:
     row = b"\x00" + b"\x80" * (width * 3)
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     extra = _chunk(b"tEXt", b"pad\x00" + os.urandom(padding)) if padding else b""
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + extra
-            + _chunk(b"IDAT", zlib.compress(row * height, 9)) + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + extra
+        + _chunk(b"IDAT", zlib.compress(row * height, 9))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def jpeg(width: int, height: int) -> bytes:

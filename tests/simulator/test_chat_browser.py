@@ -1,4 +1,5 @@
 """The chat page in a real browser: follow, chat, tap quick replies and the rich menu."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,9 @@ def test_chatting_in_the_browser_sends_webhooks(page, sim_url, control, line_api
     assert received(receiver)[-1]["message"]["text"] == "こんにちは"
 
     quick = {"items": [{"type": "action", "action": {"type": "message", "label": "はい Yes", "text": "yes"}}]}
-    line_api.post("/v2/bot/message/push", {"to": user_id, "messages": [{"type": "text", "text": "Choose",
-                                                                        "quickReply": quick}]})
+    line_api.post(
+        "/v2/bot/message/push", {"to": user_id, "messages": [{"type": "text", "text": "Choose", "quickReply": quick}]}
+    )
     page.locator(".chip", has_text="はい Yes").click()
     page.locator(".bubble.user", has_text="yes").wait_for()
     assert received(receiver)[-1]["message"]["text"] == "yes"
@@ -47,12 +49,22 @@ def test_chatting_in_the_browser_sends_webhooks(page, sim_url, control, line_api
 def test_tapping_the_rich_menu_in_the_browser(page, sim_url, control, line_api, receiver):
     user_id = control.create_user("Menu user")
     control.follow(user_id)
-    menu = {"size": {"width": 800, "height": 540}, "selected": True, "name": "M", "chatBarText": "Menu",
-            "areas": [{"bounds": {"x": 0, "y": 0, "width": 800, "height": 540},
-                       "action": {"type": "postback", "label": "Answer", "data": "q=1&a=2", "displayText": "A2"}}]}
+    menu = {
+        "size": {"width": 800, "height": 540},
+        "selected": True,
+        "name": "M",
+        "chatBarText": "Menu",
+        "areas": [
+            {
+                "bounds": {"x": 0, "y": 0, "width": 800, "height": 540},
+                "action": {"type": "postback", "label": "Answer", "data": "q=1&a=2", "displayText": "A2"},
+            }
+        ],
+    }
     menu_id = line_api.post("/v2/bot/richmenu", menu).json()["richMenuId"]
-    line_api.call("POST", f"/v2/bot/richmenu/{menu_id}/content", data=png(800, 540),
-                  headers={"Content-Type": "image/png"})
+    line_api.call(
+        "POST", f"/v2/bot/richmenu/{menu_id}/content", data=png(800, 540), headers={"Content-Type": "image/png"}
+    )
     line_api.post(f"/v2/bot/user/{user_id}/richmenu/{menu_id}")
     page.goto(f"{sim_url}/?user={user_id}")
     page.locator(".richmenu-area").click()

@@ -1,4 +1,5 @@
 """The phone-like chat page: renders, escapes user input, shows the bot's messages and rich menu."""
+
 from __future__ import annotations
 
 import html
@@ -49,8 +50,12 @@ def test_friend_names_are_escaped_and_test_friends_marked(sim_url, control):
 
 
 def test_creating_a_friend_from_the_form_opens_their_chat(sim_url, control):
-    response = requests.post(f"{sim_url}/chat/users", data={"displayName": "Form Friend", "isTestFriend": "on"},
-                             allow_redirects=False, timeout=10)
+    response = requests.post(
+        f"{sim_url}/chat/users",
+        data={"displayName": "Form Friend", "isTestFriend": "on"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert response.status_code == 302
     [user] = control.users()
     assert user["displayName"] == "Form Friend" and user["isTestFriend"] and not user["profileConsent"]
@@ -58,18 +63,49 @@ def test_creating_a_friend_from_the_form_opens_their_chat(sim_url, control):
 
 
 def test_bot_messages_render_with_tappable_actions(sim_url, line_api, control, friend):
-    quick = {"items": [{"type": "action", "action": {"type": "message", "label": "Yes", "text": "yes"}},
-                       {"type": "action", "action": {"type": "postback", "label": "No", "data": "a=no"}}]}
-    buttons = {"type": "template", "altText": "Survey", "template": {
-        "type": "buttons", "title": "Q1", "text": "How was it?",
-        "actions": [{"type": "uri", "label": "Site", "uri": "https://example.com/?a=1&b=2"}]}}
-    flex = {"type": "flex", "altText": "Flex alt", "contents": {"type": "bubble", "body": {
-        "type": "box", "layout": "vertical", "contents": [
-            {"type": "text", "text": "Flex <title>", "weight": "bold"},
-            {"type": "button", "action": {"type": "postback", "label": "Pick", "data": "pick=1"}}]}}}
-    line_api.post("/v2/bot/message/push", {"to": friend, "messages": [
-        {"type": "sticker", "packageId": "446", "stickerId": "1988"}, buttons, flex,
-        {"type": "text", "text": "Choose", "quickReply": quick}]})
+    quick = {
+        "items": [
+            {"type": "action", "action": {"type": "message", "label": "Yes", "text": "yes"}},
+            {"type": "action", "action": {"type": "postback", "label": "No", "data": "a=no"}},
+        ]
+    }
+    buttons = {
+        "type": "template",
+        "altText": "Survey",
+        "template": {
+            "type": "buttons",
+            "title": "Q1",
+            "text": "How was it?",
+            "actions": [{"type": "uri", "label": "Site", "uri": "https://example.com/?a=1&b=2"}],
+        },
+    }
+    flex = {
+        "type": "flex",
+        "altText": "Flex alt",
+        "contents": {
+            "type": "bubble",
+            "body": {
+                "type": "box",
+                "layout": "vertical",
+                "contents": [
+                    {"type": "text", "text": "Flex <title>", "weight": "bold"},
+                    {"type": "button", "action": {"type": "postback", "label": "Pick", "data": "pick=1"}},
+                ],
+            },
+        },
+    }
+    line_api.post(
+        "/v2/bot/message/push",
+        {
+            "to": friend,
+            "messages": [
+                {"type": "sticker", "packageId": "446", "stickerId": "1988"},
+                buttons,
+                flex,
+                {"type": "text", "text": "Choose", "quickReply": quick},
+            ],
+        },
+    )
     fragment = panel(sim_url, friend)
     for expected in ("Sticker 446/1988", "Q1", "How was it?", "Flex alt", "Flex &lt;title&gt;", "Choose"):
         assert expected in fragment
@@ -88,14 +124,26 @@ def test_tapping_a_quick_reply_sends_its_text(control, friend, receiver):
 
 
 def test_rich_menu_renders_with_clickable_areas(sim_url, line_api, friend):
-    menu = {"size": {"width": 800, "height": 540}, "selected": True, "name": "M", "chatBarText": "Tap <here>",
-            "areas": [{"bounds": {"x": 0, "y": 0, "width": 400, "height": 540},
-                       "action": {"type": "postback", "label": "Left", "data": "l"}},
-                      {"bounds": {"x": 400, "y": 0, "width": 400, "height": 540},
-                       "action": {"type": "uri", "label": "Right", "uri": "https://example.com"}}]}
+    menu = {
+        "size": {"width": 800, "height": 540},
+        "selected": True,
+        "name": "M",
+        "chatBarText": "Tap <here>",
+        "areas": [
+            {
+                "bounds": {"x": 0, "y": 0, "width": 400, "height": 540},
+                "action": {"type": "postback", "label": "Left", "data": "l"},
+            },
+            {
+                "bounds": {"x": 400, "y": 0, "width": 400, "height": 540},
+                "action": {"type": "uri", "label": "Right", "uri": "https://example.com"},
+            },
+        ],
+    }
     menu_id = line_api.post("/v2/bot/richmenu", menu).json()["richMenuId"]
-    line_api.call("POST", f"/v2/bot/richmenu/{menu_id}/content", data=png(800, 540),
-                  headers={"Content-Type": "image/png"})
+    line_api.call(
+        "POST", f"/v2/bot/richmenu/{menu_id}/content", data=png(800, 540), headers={"Content-Type": "image/png"}
+    )
     line_api.post(f"/v2/bot/user/{friend}/richmenu/{menu_id}")
     fragment = panel(sim_url, friend)
     assert f"/_sim/richmenus/{menu_id}/image" in fragment

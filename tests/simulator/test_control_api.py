@@ -1,4 +1,5 @@
 """Control API and module-level behaviour: users, reset, settings, limits, the command line."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,9 @@ from linesim.richmenus import RichMenuStore
 
 
 def test_created_users_have_line_style_ids_and_fields(control):
-    user_id = control.create_user("Taro", picture_url="https://e.x/t.png", language="en",
-                                  status_message="hi", is_test_friend=True)
+    user_id = control.create_user(
+        "Taro", picture_url="https://e.x/t.png", language="en", status_message="hi", is_test_friend=True
+    )
     assert re.fullmatch(r"U[0-9a-f]{32}", user_id)
     user = control.get_user(user_id)
     assert user["status"] == "new" and user["isTestFriend"] and user["profileConsent"]
@@ -91,5 +93,9 @@ def test_command_line_falls_back_to_environment(monkeypatch):
     monkeypatch.setenv("SIM_WEBHOOK_URL", "http://127.0.0.1:5000/callback")
     args = parse_args(["--port", "5002"])
     assert (args.channel_secret, args.access_token, args.webhook_url, args.port) == (
-        "env-secret", "env-token", "http://127.0.0.1:5000/callback", 5002)
+        "env-secret",
+        "env-token",
+        "http://127.0.0.1:5000/callback",
+        5002,
+    )
     assert parse_args(["--access-token", "cli"]).access_token == "cli"

@@ -1,4 +1,5 @@
 """Messaging API behaviour: auth, validation, delivery, profiles, followers."""
+
 from __future__ import annotations
 
 import uuid
@@ -32,24 +33,76 @@ def test_push_is_delivered_and_recorded_with_its_request_id(line_api, control, f
     assert entry["messages"] == [text("こんにちは")]
 
 
-@pytest.mark.parametrize(("body", "prop", "message"), [
-    ({"messages": [text("x")] * 6}, "messages", "Size must be between 1 and 5"),
-    ({"messages": [text("a" * 4999 + "😀")]}, "messages[0].text", "Length must be between 0 and 5000"),
-    ({"messages": [text("")]}, "messages[0].text", "May not be empty"),
-    ({"messages": [{**text("q"), "quickReply": {"items": [
-        {"type": "action", "action": {"type": "message", "label": "l", "text": "t"}}] * 14}}]},
-     "messages[0].quickReply.items", "Size must be between 1 and 13"),
-    ({"messages": [{**text("q"), "quickReply": {"items": [
-        {"type": "action", "action": {"type": "postback", "label": "l", "data": "d" * 301}}]}}]},
-     "messages[0].quickReply.items[0].action.data", "Length must be between 0 and 300"),
-    ({"messages": [{**text("q"), "quickReply": {"items": [
-        {"type": "action", "action": {"type": "message", "label": "x" * 21, "text": "t"}}]}}]},
-     "messages[0].quickReply.items[0].action.label", "Length must be between 0 and 20"),
-    ({"messages": [{"type": "template", "altText": "a", "template": {"type": "buttons", "text": "t", "actions": [
-        {"type": "uri", "label": "go", "uri": "https://example.com/" + "a" * 1000}]}}]},
-     "messages[0].template.actions[0].uri", "Length must be between 0 and 1000"),
-    ({"messages": [{"type": "fax"}]}, "messages[0].type", None),
-])
+@pytest.mark.parametrize(
+    ("body", "prop", "message"),
+    [
+        ({"messages": [text("x")] * 6}, "messages", "Size must be between 1 and 5"),
+        ({"messages": [text("a" * 4999 + "😀")]}, "messages[0].text", "Length must be between 0 and 5000"),
+        ({"messages": [text("")]}, "messages[0].text", "May not be empty"),
+        (
+            {
+                "messages": [
+                    {
+                        **text("q"),
+                        "quickReply": {
+                            "items": [{"type": "action", "action": {"type": "message", "label": "l", "text": "t"}}] * 14
+                        },
+                    }
+                ]
+            },
+            "messages[0].quickReply.items",
+            "Size must be between 1 and 13",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        **text("q"),
+                        "quickReply": {
+                            "items": [
+                                {"type": "action", "action": {"type": "postback", "label": "l", "data": "d" * 301}}
+                            ]
+                        },
+                    }
+                ]
+            },
+            "messages[0].quickReply.items[0].action.data",
+            "Length must be between 0 and 300",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        **text("q"),
+                        "quickReply": {
+                            "items": [{"type": "action", "action": {"type": "message", "label": "x" * 21, "text": "t"}}]
+                        },
+                    }
+                ]
+            },
+            "messages[0].quickReply.items[0].action.label",
+            "Length must be between 0 and 20",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "type": "template",
+                        "altText": "a",
+                        "template": {
+                            "type": "buttons",
+                            "text": "t",
+                            "actions": [{"type": "uri", "label": "go", "uri": "https://example.com/" + "a" * 1000}],
+                        },
+                    }
+                ]
+            },
+            "messages[0].template.actions[0].uri",
+            "Length must be between 0 and 1000",
+        ),
+        ({"messages": [{"type": "fax"}]}, "messages[0].type", None),
+    ],
+)
 def test_push_breaking_line_limits_gets_line_error_shape(line_api, control, friend, body, prop, message):
     response = line_api.post("/v2/bot/message/push", {"to": friend, **body})
     assert response.status_code == 400
@@ -75,8 +128,9 @@ def test_multicast_over_500_recipients_is_rejected(line_api):
 
 
 def test_malformed_json_is_rejected(line_api, friend):
-    response = line_api.call("POST", "/v2/bot/message/push", data=b'{"to": ',
-                             headers={"Content-Type": "application/json"})
+    response = line_api.call(
+        "POST", "/v2/bot/message/push", data=b'{"to": ', headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["message"].startswith("The request body could not be parsed as JSON (line: 1")
 
@@ -132,8 +186,12 @@ def test_narrowcast_is_accepted_and_only_recorded(line_api, control, friend):
 def test_profile_of_friend(line_api, friend):
     response = line_api.get(f"/v2/bot/profile/{friend}")
     assert response.status_code == 200
-    assert response.json() == {"displayName": "Hanako", "userId": friend,
-                               "pictureUrl": "https://example.com/h.png", "language": "ja"}
+    assert response.json() == {
+        "displayName": "Hanako",
+        "userId": friend,
+        "pictureUrl": "https://example.com/h.png",
+        "language": "ja",
+    }
 
 
 def test_profile_is_404_for_unknown_blocked_and_no_consent(line_api, control, friend):

@@ -1,4 +1,5 @@
 """Retry keys, reply tokens, rate limits and injected faults."""
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,10 @@ def test_repeated_retry_key_answers_409_with_the_original_request_id_and_deliver
     again = line_api.push_text(friend, headers={RETRY: key})
     assert first.status_code == 200
     assert again.status_code == 409
-    assert again.json() == {"message": "The retry key is already accepted",
-                            "sentMessages": first.json()["sentMessages"]}
+    assert again.json() == {
+        "message": "The retry key is already accepted",
+        "sentMessages": first.json()["sentMessages"],
+    }
     assert again.headers["x-line-accepted-request-id"] == first.headers["X-Line-Request-Id"]
     assert again.headers["X-Line-Request-Id"] != first.headers["X-Line-Request-Id"]
     [entry] = control.inbox(friend)
@@ -39,11 +42,17 @@ def test_retry_key_must_be_a_uuid(line_api, control, friend):
     assert control.inbox(friend) == []
 
 
-@pytest.mark.parametrize(("method", "path"), [("POST", "/v2/bot/message/reply"), ("GET", "/v2/bot/profile/{user}"),
-                                              ("GET", "/v2/bot/message/quota")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/v2/bot/message/reply"), ("GET", "/v2/bot/profile/{user}"), ("GET", "/v2/bot/message/quota")],
+)
 def test_retry_key_is_refused_where_line_does_not_support_it(line_api, friend, method, path):
-    response = line_api.call(method, path.format(user=friend), headers={RETRY: str(uuid.uuid4())},
-                             json={"replyToken": "x", "messages": [{"type": "text", "text": "t"}]})
+    response = line_api.call(
+        method,
+        path.format(user=friend),
+        headers={RETRY: str(uuid.uuid4())},
+        json={"replyToken": "x", "messages": [{"type": "text", "text": "t"}]},
+    )
     assert response.status_code == 400
     assert "X-Line-Retry-Key" in response.json()["message"]
 
@@ -86,8 +95,9 @@ def test_invalid_reply_body_does_not_spend_the_token(line_api, control, friend):
 
 
 def test_unknown_reply_token_is_invalid(line_api):
-    response = line_api.post("/v2/bot/message/reply", {"replyToken": "0" * 32,
-                                                       "messages": [{"type": "text", "text": "x"}]})
+    response = line_api.post(
+        "/v2/bot/message/reply", {"replyToken": "0" * 32, "messages": [{"type": "text", "text": "x"}]}
+    )
     assert response.json() == {"message": "Invalid reply token"}
 
 
@@ -153,8 +163,13 @@ def test_stalled_push_retried_with_same_key_is_not_delivered_twice(line_api, con
     control.set_fault("push", "stall", count=1, stall_seconds=1.0)
     key = str(uuid.uuid4())
     with pytest.raises(requests.exceptions.ReadTimeout):
-        line_api.call("POST", "/v2/bot/message/push", headers={RETRY: key}, timeout=0.3,
-                      json={"to": friend, "messages": [{"type": "text", "text": "once"}]})
+        line_api.call(
+            "POST",
+            "/v2/bot/message/push",
+            headers={RETRY: key},
+            timeout=0.3,
+            json={"to": friend, "messages": [{"type": "text", "text": "once"}]},
+        )
     retry = line_api.push_text(friend, "once", headers={RETRY: key})
     assert retry.status_code == 409
     assert len(control.inbox(friend)) == 1

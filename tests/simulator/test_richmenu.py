@@ -1,4 +1,5 @@
 """Rich menus: validation, images, default and per-user menus, aliases and switching."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,14 +10,20 @@ WIDTH, HEIGHT = 800, 540
 
 
 def area(index: int, action: dict | None = None) -> dict:
-    return {"bounds": {"x": index * 10, "y": 0, "width": 10, "height": 10},
-            "action": action or {"type": "postback", "label": f"A{index}", "data": f"area={index}"}}
+    return {
+        "bounds": {"x": index * 10, "y": 0, "width": 10, "height": 10},
+        "action": action or {"type": "postback", "label": f"A{index}", "data": f"area={index}"},
+    }
 
 
 def menu(**overrides) -> dict:
-    body = {"size": {"width": WIDTH, "height": HEIGHT}, "selected": True, "name": "Survey",
-            "chatBarText": "メニュー",
-            "areas": [area(0), area(1, {"type": "message", "label": "Hi", "text": "hi"})]}
+    body = {
+        "size": {"width": WIDTH, "height": HEIGHT},
+        "selected": True,
+        "name": "Survey",
+        "chatBarText": "メニュー",
+        "areas": [area(0), area(1, {"type": "message", "label": "Hi", "text": "hi"})],
+    }
     return {**body, **overrides}
 
 
@@ -27,8 +34,9 @@ def create(line_api, **overrides) -> str:
 
 
 def upload(line_api, menu_id: str, data: bytes, content_type: str = "image/png"):
-    return line_api.call("POST", f"/v2/bot/richmenu/{menu_id}/content", data=data,
-                         headers={"Content-Type": content_type})
+    return line_api.call(
+        "POST", f"/v2/bot/richmenu/{menu_id}/content", data=data, headers={"Content-Type": content_type}
+    )
 
 
 def ready_menu(line_api, **overrides) -> str:
@@ -47,14 +55,20 @@ def test_create_get_list_delete(line_api):
     assert line_api.get(f"/v2/bot/richmenu/{menu_id}").status_code == 404
 
 
-@pytest.mark.parametrize(("overrides", "prop"), [
-    ({"areas": [area(index) for index in range(21)]}, "areas"),
-    ({"chatBarText": "x" * 15}, "chatBarText"),
-    ({"areas": [area(0, {"type": "postback", "label": "p", "data": "d" * 301})]}, "areas[0].action.data"),
-    ({"areas": [area(0, {"type": "uri", "label": "x" * 21, "uri": "https://example.com"})]}, "areas[0].action.label"),
-    ({"size": {"width": 800, "height": 600}}, "size"),
-    ({"name": None}, "name"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "prop"),
+    [
+        ({"areas": [area(index) for index in range(21)]}, "areas"),
+        ({"chatBarText": "x" * 15}, "chatBarText"),
+        ({"areas": [area(0, {"type": "postback", "label": "p", "data": "d" * 301})]}, "areas[0].action.data"),
+        (
+            {"areas": [area(0, {"type": "uri", "label": "x" * 21, "uri": "https://example.com"})]},
+            "areas[0].action.label",
+        ),
+        ({"size": {"width": 800, "height": 600}}, "size"),
+        ({"name": None}, "name"),
+    ],
+)
 def test_invalid_rich_menus_are_rejected_on_create_and_validate(line_api, overrides, prop):
     for path in ("/v2/bot/richmenu", "/v2/bot/richmenu/validate"):
         response = line_api.post(path, menu(**overrides))
@@ -154,6 +168,7 @@ def test_bulk_link_and_unlink(line_api, control, friend):
 def test_aliases(line_api):
     first, second = ready_menu(line_api), ready_menu(line_api)
     bare = create(line_api)
+
     def create_alias(alias_id: str, menu_id: str) -> int:
         return line_api.post("/v2/bot/richmenu/alias", {"richMenuAliasId": alias_id, "richMenuId": menu_id}).status_code
 
@@ -164,7 +179,8 @@ def test_aliases(line_api):
     assert line_api.post("/v2/bot/richmenu/alias/page-1", {"richMenuId": second}).status_code == 200
     assert line_api.get("/v2/bot/richmenu/alias/page-1").json() == {"richMenuAliasId": "page-1", "richMenuId": second}
     assert line_api.get("/v2/bot/richmenu/alias/list").json() == {
-        "aliases": [{"richMenuAliasId": "page-1", "richMenuId": second}]}
+        "aliases": [{"richMenuAliasId": "page-1", "richMenuId": second}]
+    }
     assert line_api.call("DELETE", "/v2/bot/richmenu/alias/page-1").status_code == 200
     assert line_api.get("/v2/bot/richmenu/alias/page-1").status_code == 404
 
@@ -178,8 +194,10 @@ def test_richmenuswitch_shows_the_alias_menu_and_posts_back_status(line_api, con
     line_api.post(f"/v2/bot/user/{friend}/richmenu/{page_one}")
     result = control.tap_rich_menu(friend, 0)
     assert result["status"] == 200
-    assert result["event"]["postback"] == {"data": "page=2",
-                                           "params": {"newRichMenuAliasId": "page-2", "status": "SUCCESS"}}
+    assert result["event"]["postback"] == {
+        "data": "page=2",
+        "params": {"newRichMenuAliasId": "page-2", "status": "SUCCESS"},
+    }
     assert control.rich_menu(friend)["richMenuId"] == page_two
     line_api.post(f"/v2/bot/user/{friend}/richmenu/{page_one}")
     assert control.tap_rich_menu(friend, 1)["event"]["postback"]["params"]["status"] == "RICHMENU_ALIAS_ID_NOTFOUND"

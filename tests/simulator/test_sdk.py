@@ -1,4 +1,5 @@
 """The official SDK (linebot.v3.messaging) works against the simulator as it would against LINE."""
+
 from __future__ import annotations
 
 import uuid
@@ -63,9 +64,16 @@ def test_quota_and_followers(messaging, control, friend):
 
 def test_rich_menu_lifecycle(messaging, blob, control, friend):
     request = RichMenuRequest(
-        size=RichMenuSize(width=800, height=540), selected=False, name="SDK", chat_bar_text="Menu",
-        areas=[RichMenuArea(bounds=RichMenuBounds(x=0, y=0, width=800, height=540),
-                            action=PostbackAction(label="Go", data="go=1"))])
+        size=RichMenuSize(width=800, height=540),
+        selected=False,
+        name="SDK",
+        chat_bar_text="Menu",
+        areas=[
+            RichMenuArea(
+                bounds=RichMenuBounds(x=0, y=0, width=800, height=540), action=PostbackAction(label="Go", data="go=1")
+            )
+        ],
+    )
     menu_id = messaging.create_rich_menu(request).rich_menu_id
     blob.set_rich_menu_image(menu_id, body=png(800, 540), _headers={"Content-Type": "image/png"})
     messaging.link_rich_menu_id_to_user(friend, menu_id)

@@ -1,4 +1,5 @@
 """Webhooks: complete, signed events of every type that the SDK parses; redelivery."""
+
 from __future__ import annotations
 
 import base64
@@ -58,32 +59,49 @@ def all_generated_events(control, user_id) -> None:
     """Drive the simulator through every event it generates."""
     control.follow(user_id)
     control.send_text(user_id, "hello")
-    for message in ({"type": "image"}, {"type": "video"}, {"type": "audio"}, {"type": "file"},
-                    {"type": "location"}, {"type": "sticker", "packageId": "1", "stickerId": "2"},
-                    {"type": "image", "contentProvider": {"type": "external", "originalContentUrl": "https://e.x/a.png",
-                                                          "previewImageUrl": "https://e.x/p.png"}}):
+    for message in (
+        {"type": "image"},
+        {"type": "video"},
+        {"type": "audio"},
+        {"type": "file"},
+        {"type": "location"},
+        {"type": "sticker", "packageId": "1", "stickerId": "2"},
+        {
+            "type": "image",
+            "contentProvider": {
+                "type": "external",
+                "originalContentUrl": "https://e.x/a.png",
+                "previewImageUrl": "https://e.x/p.png",
+            },
+        },
+    ):
         control.send_message(user_id, message)
     control.postback(user_id, "a=1", params={"date": "2026-01-01"})
     control.unsend(user_id)
     control.unfollow(user_id)
     control.follow(user_id)
-    control.raw_events([
-        {"type": "join", "source": GROUP}, {"type": "join", "source": ROOM},
-        {"type": "memberJoined", "source": GROUP}, {"type": "memberLeft", "source": GROUP},
-        {"type": "message", "source": GROUP, "message": {"type": "text", "text": "in group"}},
-        {"type": "messageEdited", "source": GROUP, "message": {"type": "text", "text": "edited"}},
-        {"type": "leave", "source": ROOM},
-        {"type": "accountLink", "source": {"type": "user", "userId": user_id}},
-        {"type": "accountLink", "link": {"result": "failed", "nonce": "n"}},
-        {"type": "beacon", "source": {"type": "user", "userId": user_id}},
-        {"type": "videoPlayComplete", "source": {"type": "user", "userId": user_id}},
-        {"type": "membership", "source": {"type": "user", "userId": user_id}},
-        {"type": "activated", "source": {"type": "user", "userId": user_id}},
-        {"type": "deactivated", "source": {"type": "user", "userId": user_id}},
-        {"type": "botSuspended"}, {"type": "botResumed"},
-        {"type": "module", "source": {"type": "user", "userId": user_id}},
-        {"type": "delivery", "source": {"type": "user", "userId": user_id}},
-    ])
+    control.raw_events(
+        [
+            {"type": "join", "source": GROUP},
+            {"type": "join", "source": ROOM},
+            {"type": "memberJoined", "source": GROUP},
+            {"type": "memberLeft", "source": GROUP},
+            {"type": "message", "source": GROUP, "message": {"type": "text", "text": "in group"}},
+            {"type": "messageEdited", "source": GROUP, "message": {"type": "text", "text": "edited"}},
+            {"type": "leave", "source": ROOM},
+            {"type": "accountLink", "source": {"type": "user", "userId": user_id}},
+            {"type": "accountLink", "link": {"result": "failed", "nonce": "n"}},
+            {"type": "beacon", "source": {"type": "user", "userId": user_id}},
+            {"type": "videoPlayComplete", "source": {"type": "user", "userId": user_id}},
+            {"type": "membership", "source": {"type": "user", "userId": user_id}},
+            {"type": "activated", "source": {"type": "user", "userId": user_id}},
+            {"type": "deactivated", "source": {"type": "user", "userId": user_id}},
+            {"type": "botSuspended"},
+            {"type": "botResumed"},
+            {"type": "module", "source": {"type": "user", "userId": user_id}},
+            {"type": "delivery", "source": {"type": "user", "userId": user_id}},
+        ]
+    )
 
 
 def test_every_generated_event_parses_with_the_sdk_and_none_is_unknown(control, receiver):
@@ -91,15 +109,44 @@ def test_every_generated_event_parses_with_the_sdk_and_none_is_unknown(control, 
     all_generated_events(control, user_id)
     events = [event for call in receiver.calls for event in parse(call)]
     assert not [event for event in events if isinstance(event, UnknownEvent)]
-    expected = [FollowEvent, *[MessageEvent] * 8, PostbackEvent, UnsendEvent, UnfollowEvent, FollowEvent,
-                JoinEvent, JoinEvent, MemberJoinedEvent, MemberLeftEvent, MessageEvent, MessageEditedEvent,
-                LeaveEvent, AccountLinkEvent, AccountLinkEvent, BeaconEvent, VideoPlayCompleteEvent, MembershipEvent,
-                ActivatedEvent, DeactivatedEvent, BotSuspendedEvent, BotResumedEvent, ModuleEvent,
-                PnpDeliveryCompletionEvent]
+    expected = [
+        FollowEvent,
+        *[MessageEvent] * 8,
+        PostbackEvent,
+        UnsendEvent,
+        UnfollowEvent,
+        FollowEvent,
+        JoinEvent,
+        JoinEvent,
+        MemberJoinedEvent,
+        MemberLeftEvent,
+        MessageEvent,
+        MessageEditedEvent,
+        LeaveEvent,
+        AccountLinkEvent,
+        AccountLinkEvent,
+        BeaconEvent,
+        VideoPlayCompleteEvent,
+        MembershipEvent,
+        ActivatedEvent,
+        DeactivatedEvent,
+        BotSuspendedEvent,
+        BotResumedEvent,
+        ModuleEvent,
+        PnpDeliveryCompletionEvent,
+    ]
     assert [type(event) for event in events] == expected
     contents = [type(event.message) for event in events[1:9]]
-    assert contents == [TextMessageContent, ImageMessageContent, VideoMessageContent, AudioMessageContent,
-                        FileMessageContent, LocationMessageContent, StickerMessageContent, ImageMessageContent]
+    assert contents == [
+        TextMessageContent,
+        ImageMessageContent,
+        VideoMessageContent,
+        AudioMessageContent,
+        FileMessageContent,
+        LocationMessageContent,
+        StickerMessageContent,
+        ImageMessageContent,
+    ]
     assert events[9].postback.params == {"date": "2026-01-01"}
     assert events[10].unsend.message_id == events[8].message.id
     assert [event.follow.is_unblocked for event in (events[0], events[12])] == [False, True]

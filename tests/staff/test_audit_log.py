@@ -1,15 +1,16 @@
 """The audit log browser: newest first, keyset pages, filters in Japan time, escaped snapshots, read-only."""
+
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crm.staff.audit_views import AuditFilter, audit_page
 from crm.db import get_engine, session_scope
+from crm.staff.audit_views import AuditFilter, audit_page
 from crm.staff.models import AuditEntry
 from tests.console_helpers import csrf_token, signed_in_client
 
-T0 = datetime(2024, 4, 1, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 4, 1, 3, 0, tzinfo=UTC)
 ENTRY_ROW = re.compile(r'data-entry="(\d+)"')
 
 
@@ -59,9 +60,11 @@ def test_entries_with_the_same_time_are_neither_skipped_nor_repeated(app):
 
 def test_filters_by_actor_action_and_target(app):
     mine, _other, _third = _add(
-        app, {"actor": "staff:hana@example.com", "action": "tag.created", "target_type": "tag", "target_id": "7"},
+        app,
+        {"actor": "staff:hana@example.com", "action": "tag.created", "target_type": "tag", "target_id": "7"},
         {"actor": "staff:ken@example.com", "action": "tag.created", "target_type": "tag", "target_id": "8"},
-        {"actor": "staff:hana@example.com", "action": "staff.created", "target_type": "staff", "target_id": "7"})
+        {"actor": "staff:hana@example.com", "action": "staff.created", "target_type": "staff", "target_id": "7"},
+    )
     client = signed_in_client(app, "admin")
     assert _shown(client.get("/audit?actor=HANA&action=tag.").get_data(as_text=True)) == [mine]
     assert _shown(client.get("/audit?target_type=tag&target_id=7").get_data(as_text=True)) == [mine]
@@ -76,10 +79,14 @@ def test_like_wildcards_in_filters_are_literal(app):
 
 
 def test_date_range_is_read_in_japan_time(app):
-    jst_midnight_april_1 = datetime(2024, 3, 31, 15, 0, tzinfo=timezone.utc)
+    jst_midnight_april_1 = datetime(2024, 3, 31, 15, 0, tzinfo=UTC)
     before, first, last, after = _add(
-        app, {"at": jst_midnight_april_1 - timedelta(seconds=1)}, {"at": jst_midnight_april_1},
-        {"at": jst_midnight_april_1 + timedelta(days=2, seconds=-1)}, {"at": jst_midnight_april_1 + timedelta(days=2)})
+        app,
+        {"at": jst_midnight_april_1 - timedelta(seconds=1)},
+        {"at": jst_midnight_april_1},
+        {"at": jst_midnight_april_1 + timedelta(days=2, seconds=-1)},
+        {"at": jst_midnight_april_1 + timedelta(days=2)},
+    )
     client = signed_in_client(app, "admin")
     html = client.get("/audit?action=test.&date_from=2024-04-01&date_to=2024-04-02").get_data(as_text=True)
     assert _shown(html) == [last, first]
@@ -97,13 +104,19 @@ def test_a_bad_date_is_reported_and_ignored(app):
 
 
 def test_before_and_after_are_readable_and_escaped(app):
-    [entry_id] = _add(app, {"action": "friend.renamed", "before": '{"name": "<b>old</b>"}',
-                            "after": '{"name": "<script>alert(1)</script>", "tags": ["VIP"]}'})
+    [entry_id] = _add(
+        app,
+        {
+            "action": "friend.renamed",
+            "before": '{"name": "<b>old</b>"}',
+            "after": '{"name": "<script>alert(1)</script>", "tags": ["VIP"]}',
+        },
+    )
     client = signed_in_client(app, "admin")
     for html in (client.get("/audit").get_data(as_text=True), client.get(f"/audit/{entry_id}").get_data(as_text=True)):
         assert "<script>alert(1)</script>" not in html and "<b>old</b>" not in html
         assert "&#34;name&#34;: &#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34;" in html
-        assert '&#34;tags&#34;: [\n    &#34;VIP&#34;\n  ]' in html, "snapshots are indented JSON"
+        assert "&#34;tags&#34;: [\n    &#34;VIP&#34;\n  ]" in html, "snapshots are indented JSON"
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
@@ -130,4 +143,3 @@ def test_list_page_has_no_form_that_changes_anything(app):
     content = html.split('<main class="content">', 1)[1]
     assert "<form" in content and 'method="post"' not in content.lower()
     assert "csrf_token" not in content
-

@@ -1,14 +1,15 @@
 """Staff accounts: create, change role, deactivate and reactivate, reset password; admin safety rules; audit."""
+
 import json
 
 import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.staff.models import AuditEntry, Staff
 from crm.staff import admin as staff_accounts
-from crm.staff.audit import Actor
 from crm.staff.admin import StaffAccountError
+from crm.staff.audit import Actor
+from crm.staff.models import AuditEntry, Staff
 from tests.console_helpers import PASSWORD, login, make_staff, post_form, signed_in_client
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -36,26 +37,37 @@ def _admin_and_target(app, target_role="staff"):
 
 def test_admin_creates_an_account_that_can_sign_in(app):
     client = signed_in_client(app, "admin")
-    response = post_form(client, "/staff/new", {"email": "Mika@Example.com", "display_name": "美香",
-                                                "role": "marketer", "password": NEW_PASSWORD}, "/staff")
+    response = post_form(
+        client,
+        "/staff/new",
+        {"email": "Mika@Example.com", "display_name": "美香", "role": "marketer", "password": NEW_PASSWORD},
+        "/staff",
+    )
     assert response.status_code == 302
     staff = _staff(app, "mika@example.com")
     assert (staff.display_name, staff.role, staff.active) == ("美香", "marketer", True)
     assert login(app.test_client(), "mika@example.com", NEW_PASSWORD).status_code == 302
     [entry] = _audit(app, "staff.created")
     assert entry.actor == "staff:admin@example.com" and entry.target_id == str(staff.id)
-    assert json.loads(entry.after) == {"email": "mika@example.com", "display_name": "美香", "role": "marketer",
-                                       "active": True}
+    assert json.loads(entry.after) == {
+        "email": "mika@example.com",
+        "display_name": "美香",
+        "role": "marketer",
+        "active": True,
+    }
     assert NEW_PASSWORD not in _entry_text(entry) and "argon2" not in _entry_text(entry)
     assert "mika@example.com" in client.get("/staff").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("data", [
-    {"email": "short@example.com", "display_name": "S", "role": "staff", "password": "123456789"},
-    {"email": "not-an-email", "display_name": "S", "role": "staff", "password": NEW_PASSWORD},
-    {"email": "role@example.com", "display_name": "S", "role": "owner", "password": NEW_PASSWORD},
-    {"email": "admin@example.com", "display_name": "S", "role": "staff", "password": NEW_PASSWORD},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"email": "short@example.com", "display_name": "S", "role": "staff", "password": "123456789"},
+        {"email": "not-an-email", "display_name": "S", "role": "staff", "password": NEW_PASSWORD},
+        {"email": "role@example.com", "display_name": "S", "role": "owner", "password": NEW_PASSWORD},
+        {"email": "admin@example.com", "display_name": "S", "role": "staff", "password": NEW_PASSWORD},
+    ],
+)
 def test_invalid_or_duplicate_accounts_are_refused(app, data):
     client = signed_in_client(app, "admin")
     response = post_form(client, "/staff/new", data, "/staff")
@@ -119,8 +131,10 @@ def test_the_last_active_admin_cannot_be_removed(app):
     actor = Actor.system("cli")
     with session_scope(get_engine(app)) as session:
         staff_accounts.set_active(session, staff_id=other.id, active=False, actor=actor)
-    for attempt in (lambda s: staff_accounts.change_role(s, staff_id=solo.id, role="staff", actor=actor),
-                    lambda s: staff_accounts.set_active(s, staff_id=solo.id, active=False, actor=actor)):
+    for attempt in (
+        lambda s: staff_accounts.change_role(s, staff_id=solo.id, role="staff", actor=actor),
+        lambda s: staff_accounts.set_active(s, staff_id=solo.id, active=False, actor=actor),
+    ):
         with pytest.raises(StaffAccountError) as error, session_scope(get_engine(app)) as session:
             attempt(session)
         assert error.value.code == "last_admin"

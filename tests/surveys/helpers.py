@@ -1,13 +1,14 @@
 """Helpers for survey tests: build surveys through the services, read answers back, drive the simulator."""
+
 from __future__ import annotations
 
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
 from crm.friends.models import Friend
-from crm.tags.models import FriendTag, Tag
 from crm.staff.audit import Actor
 from crm.tags.admin import create_tag
+from crm.tags.models import FriendTag, Tag
 from surveys import builder, questions
 from surveys.builder import SurveySettings
 from surveys.models import SurveyAnswer, SurveyResponse
@@ -18,13 +19,21 @@ EDITOR = Actor.system("test")
 
 def single(text: str, *labels, required: bool = True, **actions_by_label) -> QuestionSpec:
     """A single-choice question; actions_by_label maps a label to ChoiceSpec keyword arguments."""
-    return QuestionSpec(kind="single", text=text, required=required,
-                        choices=tuple(ChoiceSpec(label, **actions_by_label.get(label, {})) for label in labels))
+    return QuestionSpec(
+        kind="single",
+        text=text,
+        required=required,
+        choices=tuple(ChoiceSpec(label, **actions_by_label.get(label, {})) for label in labels),
+    )
 
 
 def multiple(text: str, *labels, required: bool = True, **actions_by_label) -> QuestionSpec:
-    return QuestionSpec(kind="multiple", text=text, required=required,
-                        choices=tuple(ChoiceSpec(label, **actions_by_label.get(label, {})) for label in labels))
+    return QuestionSpec(
+        kind="multiple",
+        text=text,
+        required=required,
+        choices=tuple(ChoiceSpec(label, **actions_by_label.get(label, {})) for label in labels),
+    )
 
 
 def free(text: str, required: bool = True, save_field_id: int | None = None) -> QuestionSpec:
@@ -50,8 +59,9 @@ def make_tag(app, name: str) -> int:
 
 def tag_names(app, friend_id: int) -> set[str]:
     with session_scope(get_engine(app)) as session:
-        rows = session.exec(select(Tag.name).join(FriendTag, FriendTag.tag_id == Tag.id)
-                            .where(FriendTag.friend_id == friend_id))
+        rows = session.exec(
+            select(Tag.name).join(FriendTag, FriendTag.tag_id == Tag.id).where(FriendTag.friend_id == friend_id)
+        )
         return set(rows)
 
 
@@ -62,14 +72,18 @@ def friend_id_of(app, user_id: str) -> int:
 
 def responses(app, friend_id: int) -> list[SurveyResponse]:
     with session_scope(get_engine(app)) as session:
-        return list(session.exec(select(SurveyResponse).where(SurveyResponse.friend_id == friend_id)
-                                 .order_by(SurveyResponse.id)))
+        return list(
+            session.exec(
+                select(SurveyResponse).where(SurveyResponse.friend_id == friend_id).order_by(SurveyResponse.id)
+            )
+        )
 
 
 def answers(app, friend_id: int) -> list[SurveyAnswer]:
     with session_scope(get_engine(app)) as session:
-        return list(session.exec(select(SurveyAnswer).where(SurveyAnswer.friend_id == friend_id)
-                                 .order_by(SurveyAnswer.id)))
+        return list(
+            session.exec(select(SurveyAnswer).where(SurveyAnswer.friend_id == friend_id).order_by(SurveyAnswer.id))
+        )
 
 
 def bot_messages(sim, user_id: str) -> list[dict]:

@@ -1,4 +1,5 @@
 """Builder rules checked by the services every edge uses: actions, field values, versions."""
+
 import pytest
 from sqlmodel import select
 
@@ -26,8 +27,11 @@ def test_choice_actions_are_checked(app):
     survey_id = build_survey(app, publish=False)
     tag = make_tag(app, "vip")
     with session_scope(get_engine(app)) as session:
-        store = fields.create_definition(session, spec=fields.FieldSpec(
-            key="store", label="Store", field_type="choice", choices=("Shibuya",)), actor=EDITOR).id
+        store = fields.create_definition(
+            session,
+            spec=fields.FieldSpec(key="store", label="Store", field_type="choice", choices=("Shibuya",)),
+            actor=EDITOR,
+        ).id
     choice = lambda **kw: QuestionSpec(kind="single", text="Q", choices=(ChoiceSpec("A", **kw),))  # noqa: E731
     assert "that tag no longer exists" in refused(app, survey_id, choice(add_tag_id=9999))
     assert "added and removed at once" in refused(app, survey_id, choice(add_tag_id=tag, remove_tag_id=tag))
@@ -46,8 +50,9 @@ def test_live_questions_cannot_be_edited_in_place(app):
     with pytest.raises(SurveyError, match="start a new version"):
         add(app, survey_id, single("Another", "A"))
     with session_scope(get_engine(app)) as session, pytest.raises(SurveyError):
-        questions.update_question(session, survey_id=survey_id, question_id=live_question, spec=single("X", "A"),
-                                  actor=EDITOR)
+        questions.update_question(
+            session, survey_id=survey_id, question_id=live_question, spec=single("X", "A"), actor=EDITOR
+        )
 
 
 def test_a_revision_can_be_discarded(app):

@@ -1,22 +1,37 @@
 """The in-chat flow through the LINE simulator, exactly as a person uses it: tap, read, tap, type."""
+
 import http.client
 import re
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.staff.models import AuditEntry
-from crm.tracking.models import LinkClick, TrackedLink
 from crm.fields import service as fields
+from crm.staff.models import AuditEntry
 from crm.tags import service as tags
+from crm.tracking.models import LinkClick, TrackedLink
 from surveys.chat_messages import start_data
 from tests.conftest import LiveServer
-from tests.surveys.helpers import (EDITOR, answers, bot_messages, build_survey, english_friend, free, last_message,
-                                   make_tag, multiple, quick_replies, responses, single, tag_names, tap, tap_op)
+from tests.surveys.helpers import (
+    EDITOR,
+    answers,
+    bot_messages,
+    build_survey,
+    english_friend,
+    free,
+    last_message,
+    make_tag,
+    multiple,
+    quick_replies,
+    responses,
+    single,
+    tag_names,
+    tap,
+    tap_op,
+)
 
 
 @pytest.fixture
@@ -28,9 +43,12 @@ def line(sim, crm_server):
 def test_start_answer_type_and_finish(app, line):
     regular = make_tag(app, "regular")
     survey_id = build_survey(
-        app, single("How often do you visit?", "Weekly", "Rarely", Weekly={"add_tag_id": regular}),
+        app,
+        single("How often do you visit?", "Weekly", "Rarely", Weekly={"add_tag_id": regular}),
         free("Anything to tell us?"),
-        intro="Two quick questions.", completion_message="Thanks, see you soon!")
+        intro="Two quick questions.",
+        completion_message="Thanks, see you soon!",
+    )
     user, friend = english_friend(line, app)
 
     assert line.postback(user, start_data(survey_id))["status"] == 200
@@ -60,8 +78,12 @@ def test_start_answer_type_and_finish(app, line):
 
 def test_multiple_choice_toggles_then_done_applies_the_picked_actions(app, line):
     coffee, tea = make_tag(app, "likes-coffee"), make_tag(app, "likes-tea")
-    survey_id = build_survey(app, multiple("What do you drink?", "Coffee", "Tea", "Juice",
-                                           Coffee={"add_tag_id": coffee}, Tea={"add_tag_id": tea}))
+    survey_id = build_survey(
+        app,
+        multiple(
+            "What do you drink?", "Coffee", "Tea", "Juice", Coffee={"add_tag_id": coffee}, Tea={"add_tag_id": tea}
+        ),
+    )
     user, friend = english_friend(line, app)
     line.postback(user, start_data(survey_id))
     assert "Selected: none" in last_message(line, user)["text"]
@@ -133,8 +155,7 @@ def test_cancel_button(app, line):
 
 
 def test_resume_an_unfinished_survey(app, line):
-    survey_id = build_survey(app, single("Q1", "Yes", "No"), single("Q2", "Red", "Blue"),
-                             intro="Welcome")
+    survey_id = build_survey(app, single("Q1", "Yes", "No"), single("Q2", "Red", "Blue"), intro="Welcome")
     user, friend = english_friend(line, app)
     line.postback(user, start_data(survey_id))
     tap(line, user, "Yes")
@@ -246,8 +267,9 @@ def test_a_line_outage_loses_no_answer(app, line):
 
 def test_free_text_is_saved_to_a_field_and_a_bad_value_is_asked_again(app, line):
     with session_scope(get_engine(app)) as session:
-        field_id = fields.create_definition(session, spec=fields.FieldSpec(
-            key="birth_month", label="Birth month", field_type="number"), actor=EDITOR).id
+        field_id = fields.create_definition(
+            session, spec=fields.FieldSpec(key="birth_month", label="Birth month", field_type="number"), actor=EDITOR
+        ).id
     survey_id = build_survey(app, free("Your birth month (1-12)?", save_field_id=field_id))
     user, friend = english_friend(line, app)
     line.postback(user, start_data(survey_id))
@@ -277,11 +299,18 @@ def test_thirteen_choices_fill_the_quick_reply(app, line):
 
 def test_choice_actions_remove_tags_and_set_fields(app, line):
     with session_scope(get_engine(app)) as session:
-        store = fields.create_definition(session, spec=fields.FieldSpec(
-            key="store", label="Store", field_type="choice", choices=("Shibuya", "Umeda")), actor=EDITOR).id
+        store = fields.create_definition(
+            session,
+            spec=fields.FieldSpec(key="store", label="Store", field_type="choice", choices=("Shibuya", "Umeda")),
+            actor=EDITOR,
+        ).id
     prospect = make_tag(app, "prospect")
-    survey_id = build_survey(app, single("Where?", "Shibuya", "Umeda",
-                                         Umeda={"remove_tag_id": prospect, "field_id": store, "field_value": "Umeda"}))
+    survey_id = build_survey(
+        app,
+        single(
+            "Where?", "Shibuya", "Umeda", Umeda={"remove_tag_id": prospect, "field_id": store, "field_value": "Umeda"}
+        ),
+    )
     user, friend = english_friend(line, app)
     with session_scope(get_engine(app)) as session:
         tags.add_tag(session, friend_id=friend, tag_id=prospect, actor=EDITOR)
@@ -312,9 +341,12 @@ def test_links_the_author_wrote_reach_each_friend_as_their_own_tracked_links(mak
     server = LiveServer(app)
     sim.configure(webhookUrl=f"{server.url}/callback")
     try:
-        survey_id = build_survey(app, single("Seen https://shop.example/menu?x=1 ?", "Yes", "No"),
-                                 intro="Our menu: https://shop.example/menu?x=1",
-                                 completion_message="Coupon: https://shop.example/coupon")
+        survey_id = build_survey(
+            app,
+            single("Seen https://shop.example/menu?x=1 ?", "Yes", "No"),
+            intro="Our menu: https://shop.example/menu?x=1",
+            completion_message="Coupon: https://shop.example/coupon",
+        )
         user, friend = english_friend(sim, app)
         sim.postback(user, start_data(survey_id))
         intro, question = bot_messages(sim, user)
@@ -335,6 +367,9 @@ def test_links_the_author_wrote_reach_each_friend_as_their_own_tracked_links(mak
             [click] = session.exec(select(LinkClick)).all()
             link = session.get(TrackedLink, click.link_id)
             assert (click.friend_id, link.destination, link.source) == (
-                friend, "https://shop.example/coupon", f"survey:{survey_id}")
+                friend,
+                "https://shop.example/coupon",
+                f"survey:{survey_id}",
+            )
     finally:
         server.stop()

@@ -1,4 +1,5 @@
 """The survey builder in the console: create, questions, publish, new versions, close; who may do what."""
+
 import re
 
 import pytest
@@ -23,9 +24,15 @@ def question_data(kind="single", text="How often?", labels=("Weekly", "Rarely"),
         data["required"] = "y"
     for index in range(13):
         label = labels[index] if index < len(labels) else ""
-        data.update({f"choices-{index}-label": label, f"choices-{index}-add_tag": "",
-                     f"choices-{index}-remove_tag": "", f"choices-{index}-field": "",
-                     f"choices-{index}-field_value": ""})
+        data.update(
+            {
+                f"choices-{index}-label": label,
+                f"choices-{index}-add_tag": "",
+                f"choices-{index}-remove_tag": "",
+                f"choices-{index}-field": "",
+                f"choices-{index}-field_value": "",
+            }
+        )
     return data
 
 
@@ -37,11 +44,25 @@ def add_question(client, survey_id: int, **kwargs):
 def stored_questions(app, survey_id: int) -> list[tuple[int, str, list[str]]]:
     """(version number, question text, choice labels) of every version, in order."""
     with session_scope(get_engine(app)) as session:
-        rows = session.exec(select(SurveyVersion.number, SurveyQuestion).join(
-            SurveyQuestion, SurveyQuestion.version_id == SurveyVersion.id).where(SurveyVersion.survey_id == survey_id)
-            .order_by(SurveyVersion.number, SurveyQuestion.position)).all()
-        return [(number, q.text, [c.label for c in session.exec(select(SurveyChoice).where(
-            SurveyChoice.question_id == q.id).order_by(SurveyChoice.position))]) for number, q in rows]
+        rows = session.exec(
+            select(SurveyVersion.number, SurveyQuestion)
+            .join(SurveyQuestion, SurveyQuestion.version_id == SurveyVersion.id)
+            .where(SurveyVersion.survey_id == survey_id)
+            .order_by(SurveyVersion.number, SurveyQuestion.position)
+        ).all()
+        return [
+            (
+                number,
+                q.text,
+                [
+                    c.label
+                    for c in session.exec(
+                        select(SurveyChoice).where(SurveyChoice.question_id == q.id).order_by(SurveyChoice.position)
+                    )
+                ],
+            )
+            for number, q in rows
+        ]
 
 
 @pytest.mark.parametrize("role", ["editor", "marketer", "admin"])
@@ -55,7 +76,7 @@ def test_editors_build_and_publish_a_survey(app, role):
     assert post_form(client, path, data, path).status_code == 302
     assert add_question(client, survey_id, kind="text", text="Comments?", labels=(), required=False).status_code == 302
     page = client.get(f"/surveys/{survey_id}").get_data(as_text=True)
-    assert "How often?" in page and "Comments?" in page and "sv:s:%d" % survey_id in page
+    assert "How often?" in page and "Comments?" in page and f"sv:s:{survey_id}" in page
     assert post_form(client, f"/surveys/{survey_id}/publish", {}, f"/surveys/{survey_id}").status_code == 302
     with session_scope(get_engine(app)) as session:
         survey = session.get(Survey, survey_id)
@@ -67,8 +88,12 @@ def test_editors_build_and_publish_a_survey(app, role):
 def test_other_roles_cannot_build(app, role):
     survey_id = build_survey(app, single("Q", "A", "B"))
     client = signed_in_client(app, role, locale="en")
-    for path in ("/surveys", f"/surveys/{survey_id}", f"/surveys/{survey_id}/questions/new",
-                 f"/surveys/{survey_id}/settings"):
+    for path in (
+        "/surveys",
+        f"/surveys/{survey_id}",
+        f"/surveys/{survey_id}/questions/new",
+        f"/surveys/{survey_id}/settings",
+    ):
         assert client.get(path).status_code == 403
     token = csrf_token(client, "/")
     assert client.post("/surveys/new", data={"title": "x", "csrf_token": token}).status_code == 403
@@ -159,10 +184,15 @@ def test_close_and_reopen_are_audited(app):
     assert post_form(client, f"{show}/close", {}, show).status_code == 302
     assert post_form(client, f"{show}/reopen", {}, show).status_code == 302
     with session_scope(get_engine(app)) as session:
-        actions = session.exec(select(AuditEntry.action, AuditEntry.actor).where(
-            AuditEntry.target_type == "survey").order_by(AuditEntry.id)).all()
-    assert actions[-2:] == [("survey.closed", "staff:marketer@example.com"),
-                            ("survey.reopened", "staff:marketer@example.com")]
+        actions = session.exec(
+            select(AuditEntry.action, AuditEntry.actor)
+            .where(AuditEntry.target_type == "survey")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert actions[-2:] == [
+        ("survey.closed", "staff:marketer@example.com"),
+        ("survey.reopened", "staff:marketer@example.com"),
+    ]
 
 
 def test_settings_form_saves(app):

@@ -1,17 +1,23 @@
 """The core's generic hooks for a friend's text messages and blocks (used by surveys; any feature may register)."""
+
 from sqlmodel import Session, func, select
 
 from crm.db import get_engine
-from crm.webhook.hooks import event_hooks
 from crm.friends.models import Message
+from crm.webhook.hooks import event_hooks
 from tests.signing import event, post_signed, webhook_body
 
 USER = "U" + "d" * 32
 
 
 def text(body: str, **kw) -> dict:
-    return event("message", USER, replyToken="r" * 32,
-                 message={"id": "1", "type": "text", "text": body, "quoteToken": "q" * 20}, **kw)
+    return event(
+        "message",
+        USER,
+        replyToken="r" * 32,
+        message={"id": "1", "type": "text", "text": body, "quoteToken": "q" * 20},
+        **kw,
+    )
 
 
 def test_text_handlers_run_in_order_until_one_consumes(app, client):
@@ -29,12 +35,23 @@ def test_text_handlers_run_in_order_until_one_consumes(app, client):
 def test_only_a_friends_text_messages_reach_text_handlers(app, client):
     seen = []
     event_hooks(app).on_text(lambda ctx: seen.append(ctx.text) or True)
-    sticker = event("message", USER, replyToken="r" * 32, message={
-        "id": "2", "type": "sticker", "packageId": "1", "stickerId": "1", "stickerResourceType": "STATIC",
-        "quoteToken": "q" * 20})
+    sticker = event(
+        "message",
+        USER,
+        replyToken="r" * 32,
+        message={
+            "id": "2",
+            "type": "sticker",
+            "packageId": "1",
+            "stickerId": "1",
+            "stickerResourceType": "STATIC",
+            "quoteToken": "q" * 20,
+        },
+    )
     group = text("in a group", source={"type": "group", "groupId": "C" + "1" * 32, "userId": USER})
-    post_signed(client, webhook_body(sticker, group, event("postback", USER, replyToken="r" * 32,
-                                                           postback={"data": "x"})))
+    post_signed(
+        client, webhook_body(sticker, group, event("postback", USER, replyToken="r" * 32, postback={"data": "x"}))
+    )
     assert seen == []
 
 

@@ -1,4 +1,5 @@
 """Results: counts and completion rate, per-question counts, free text, per-friend answers, CSV; analysts masked."""
+
 import csv
 import io
 
@@ -6,8 +7,8 @@ import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.staff.models import AuditEntry
 from crm.friends import service as friends
+from crm.staff.models import AuditEntry
 from crm.timeutil import utcnow
 from surveys import answers as flow_answers
 from surveys import builder, questions, results
@@ -26,8 +27,9 @@ def add_friend(app, user: str, name: str) -> int:
 def choice_id(app, label: str, version_number: int | None = None) -> tuple[int, int]:
     """(question id, choice id) of the latest choice with this label."""
     with session_scope(get_engine(app)) as session:
-        choice = session.exec(select(SurveyChoice).where(SurveyChoice.label == label)
-                              .order_by(SurveyChoice.id.desc())).first()
+        choice = session.exec(
+            select(SurveyChoice).where(SurveyChoice.label == label).order_by(SurveyChoice.id.desc())
+        ).first()
         return choice.question_id, choice.id
 
 
@@ -52,10 +54,17 @@ def answer(app, friend: int, survey_id: int, *steps) -> None:
 @pytest.fixture
 def answered(app):
     """Three friends: two finished (chat), one stopped after the first question."""
-    survey_id = build_survey(app, single("Visit?", "Weekly", "Rarely"), multiple("Drinks", "Coffee", "Tea"),
-                             free("Comment"), allow_repeat=True)
-    hanako, taro, jiro = (add_friend(app, "U" + c * 32, name) for c, name in
-                          (("a", "Hanako Yamada"), ("b", "Taro Sato"), ("c", "=cmd|' /C calc'!A0")))
+    survey_id = build_survey(
+        app,
+        single("Visit?", "Weekly", "Rarely"),
+        multiple("Drinks", "Coffee", "Tea"),
+        free("Comment"),
+        allow_repeat=True,
+    )
+    hanako, taro, jiro = (
+        add_friend(app, "U" + c * 32, name)
+        for c, name in (("a", "Hanako Yamada"), ("b", "Taro Sato"), ("c", "=cmd|' /C calc'!A0"))
+    )
     answer(app, hanako, survey_id, "Weekly", "Coffee", "Tea", "done", "Lovely staff")
     answer(app, taro, survey_id, "Rarely", "Tea", "done", "Call me on 090-1234-5678")
     answer(app, jiro, survey_id, "Weekly", "Coffee")  # Coffee ticked, Done not tapped yet
@@ -115,8 +124,9 @@ def test_csv_export_is_audited_and_excel_safe(app, answered):
     assert entry.actor == "staff:admin@example.com" and '"responses": 3' in entry.after
 
 
-@pytest.mark.parametrize("role,status", [("admin", 200), ("marketer", 200), ("analyst", 200), ("editor", 403),
-                                         ("staff", 403)])
+@pytest.mark.parametrize(
+    "role,status", [("admin", 200), ("marketer", 200), ("analyst", 200), ("editor", 403), ("staff", 403)]
+)
 def test_who_sees_results(app, answered, role, status):
     survey_id, _ = answered
     client = signed_in_client(app, role, locale="en")
@@ -131,8 +141,13 @@ def test_a_new_version_keeps_old_answers_readable(app, answered):
     with session_scope(get_engine(app)) as session:
         draft = builder.start_revision(session, survey_id=survey_id, actor=EDITOR)
         first = questions.list_questions(session, draft.id)[0]
-        questions.update_question(session, survey_id=survey_id, question_id=first.id, actor=EDITOR,
-                                  spec=single("How often do you come?", "Often", "Seldom"))
+        questions.update_question(
+            session,
+            survey_id=survey_id,
+            question_id=first.id,
+            actor=EDITOR,
+            spec=single("How often do you come?", "Often", "Seldom"),
+        )
         builder.publish(session, survey_id=survey_id, actor=EDITOR)
     answer(app, hanako, survey_id, "Often", "Coffee", "done", "Again!")
     with session_scope(get_engine(app)) as session:
@@ -147,16 +162,23 @@ def test_a_new_version_keeps_old_answers_readable(app, answered):
         [("How often do you come?", ["Often"]), ("Drinks", ["Coffee"]), ("Comment", ["Again!"])],
         [("Visit?", ["Weekly"]), ("Drinks", ["Coffee", "Tea"]), ("Comment", ["Lovely staff"])],
     ]
-    rows = list(csv.reader(io.StringIO(signed_in_client(app, "admin", locale="en")
-                                       .get(f"/surveys/{survey_id}/results.csv").get_data(as_text=True)[1:])))
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                signed_in_client(app, "admin", locale="en")
+                .get(f"/surveys/{survey_id}/results.csv")
+                .get_data(as_text=True)[1:]
+            )
+        )
+    )
     assert rows[0][-4:] == ["How often do you come?", "Drinks", "Comment", "Visit?"]
 
 
 def test_answers_on_the_friend_page(app, answered):
     survey_id, (hanako, _taro, _jiro) = answered
     html = signed_in_client(app, "staff", locale="en").get(f"/friends/{hanako}").get_data(as_text=True)
-    section = html[html.index('id="answers"'):html.index('id="clicks"')]
+    section = html[html.index('id="answers"') : html.index('id="clicks"')]
     assert "Visit survey" in section and "Coffee, Tea" in section and "Lovely staff" in section
     masked = signed_in_client(app, "analyst", locale="en").get(f"/friends/{hanako}").get_data(as_text=True)
-    section = masked[masked.index('id="answers"'):masked.index('id="clicks"')]
+    section = masked[masked.index('id="answers"') : masked.index('id="clicks"')]
     assert "Coffee, Tea" in section and "Lovely staff" not in section

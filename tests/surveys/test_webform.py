@@ -1,5 +1,6 @@
 """The web form: a signed, expiring personal link; the same answers and actions as the chat; nothing stored
 for a tampered, expired or forged submission."""
+
 import re
 
 from itsdangerous import URLSafeTimedSerializer
@@ -9,10 +10,21 @@ from crm.fields import service as fields
 from crm.friends import service as friends
 from crm.timeutil import utcnow
 from surveys import builder
-from surveys.views import webform
 from surveys.chat_messages import start_data
-from tests.surveys.helpers import (EDITOR, answers, build_survey, english_friend, free, last_message, make_tag,
-                                   multiple, responses, single, tag_names)
+from surveys.views import webform
+from tests.surveys.helpers import (
+    EDITOR,
+    answers,
+    build_survey,
+    english_friend,
+    free,
+    last_message,
+    make_tag,
+    multiple,
+    responses,
+    single,
+    tag_names,
+)
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 KEY = re.compile(r'name="submission_key"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="submission_key"')
@@ -35,8 +47,9 @@ def text_name(html: str) -> str:
 
 def define_field(app, key="birth_month", field_type="number") -> int:
     with session_scope(get_engine(app)) as session:
-        return fields.create_definition(session, spec=fields.FieldSpec(key=key, label="Birth month",
-                                                                       field_type=field_type), actor=EDITOR).id
+        return fields.create_definition(
+            session, spec=fields.FieldSpec(key=key, label="Birth month", field_type=field_type), actor=EDITOR
+        ).id
 
 
 def field_value(app, friend_id: int, field_id: int):
@@ -48,10 +61,15 @@ def field_value(app, friend_id: int, field_id: int):
 def test_link_in_chat_then_answer_in_the_browser(app, sim, crm_server):
     member = make_tag(app, "member")
     month = define_field(app)
-    survey_id = build_survey(app, single("Member?", "Yes", "No", Yes={"add_tag_id": member}),
-                             multiple("Interests", "Food", "Fashion", "Travel"),
-                             free("Birth month (1-12)", save_field_id=month),
-                             use_web_form=True, intro="Please fill in our form:", completion_message="Done, thanks!")
+    survey_id = build_survey(
+        app,
+        single("Member?", "Yes", "No", Yes={"add_tag_id": member}),
+        multiple("Interests", "Food", "Fashion", "Travel"),
+        free("Birth month (1-12)", save_field_id=month),
+        use_web_form=True,
+        intro="Please fill in our form:",
+        completion_message="Done, thanks!",
+    )
     user, friend = english_friend(sim, app)
     sim.postback(user, start_data(survey_id))
     text = last_message(sim, user)["text"]

@@ -1,16 +1,17 @@
 """Tag and tag-folder management: listing by folder, unique names, colours, deletion with confirmation, audit."""
+
 import json
 
 import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.staff.models import AuditEntry
 from crm.friends.models import Friend
-from crm.tags.models import FriendTag, Tag, TagFolder
-from crm.tags import admin as tag_admin
 from crm.staff.audit import Actor
+from crm.staff.models import AuditEntry
+from crm.tags import admin as tag_admin
 from crm.tags.admin import TagAdminError
+from crm.tags.models import FriendTag, Tag, TagFolder
 from crm.tags.service import add_tag
 from tests.console_helpers import post_form, signed_in_client
 
@@ -41,8 +42,12 @@ def _folder(app, name) -> int:
 
 
 def _audit(app, action) -> list[AuditEntry]:
-    return _setup(app, lambda session: session.exec(
-        select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)).all())
+    return _setup(
+        app,
+        lambda session: session.exec(
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        ).all(),
+    )
 
 
 def _tags(app) -> list[Tag]:
@@ -64,8 +69,12 @@ def test_tags_are_listed_by_folder_with_counts(app):
 
 def test_creating_a_tag_is_audited(app):
     client = signed_in_client(app, "staff")
-    response = post_form(client, "/tags/new", {"name": "  ＶＩＰ会員 ", "folder": "", "description": "上得意",
-                                               "color": "#AABBCC"}, "/tags")
+    response = post_form(
+        client,
+        "/tags/new",
+        {"name": "  ＶＩＰ会員 ", "folder": "", "description": "上得意", "color": "#AABBCC"},
+        "/tags",
+    )
     assert response.status_code == 302
     [tag] = _tags(app)
     assert (tag.name, tag.color, tag.description, tag.friend_count) == ("VIP会員", "#aabbcc", "上得意", 0)
@@ -74,8 +83,10 @@ def test_creating_a_tag_is_audited(app):
     assert json.loads(entry.after)["name"] == "VIP会員"
 
 
-@pytest.mark.parametrize("existing, attempt", [("VIP", "vip"), ("VIP", "ＶＩＰ"), ("セール", "ｾｰﾙ"),
-                                               ("Café", "CAFÉ "), ("ß-club", "SS-CLUB")])
+@pytest.mark.parametrize(
+    "existing, attempt",
+    [("VIP", "vip"), ("VIP", "ＶＩＰ"), ("セール", "ｾｰﾙ"), ("Café", "CAFÉ "), ("ß-club", "SS-CLUB")],
+)
 def test_tag_names_are_unique_ignoring_case_and_width(app, existing, attempt):
     _tag(app, existing)
     client = signed_in_client(app, "marketer")
@@ -102,9 +113,12 @@ def test_editing_a_tag_audits_only_what_changed(app):
     tag_id = _tag(app, "spring", friends=1)
     client = signed_in_client(app, "staff")
     assert client.get(f"/tags/{tag_id}/edit").status_code == 200
-    response = post_form(client, f"/tags/{tag_id}/edit", {"name": "Spring", "folder": str(folder_id),
-                                                          "description": "", "color": "#112233"},
-                         f"/tags/{tag_id}/edit")
+    response = post_form(
+        client,
+        f"/tags/{tag_id}/edit",
+        {"name": "Spring", "folder": str(folder_id), "description": "", "color": "#112233"},
+        f"/tags/{tag_id}/edit",
+    )
     assert response.status_code == 302
     [tag] = _tags(app)
     assert (tag.name, tag.folder_id, tag.color, tag.friend_count) == ("Spring", folder_id, "#112233", 1)
@@ -118,8 +132,9 @@ def test_renaming_to_another_tags_name_is_refused(app):
     _tag(app, "A")
     tag_id = _tag(app, "B")
     client = signed_in_client(app, "admin")
-    response = post_form(client, f"/tags/{tag_id}/edit", {"name": "ａ", "folder": "", "color": "#06c755"},
-                         f"/tags/{tag_id}/edit")
+    response = post_form(
+        client, f"/tags/{tag_id}/edit", {"name": "ａ", "folder": "", "color": "#06c755"}, f"/tags/{tag_id}/edit"
+    )
     assert response.status_code == 400
     assert [tag.name for tag in _tags(app)] == ["A", "B"]
     assert _audit(app, "tag.updated") == []
@@ -159,8 +174,9 @@ def test_folders_can_be_created_renamed_and_deleted(app):
     folder_id = _setup(app, lambda session: session.exec(select(TagFolder.id)).one())
     duplicate = post_form(client, "/tags/folders/new", {"folder_name": " 季節"}, "/tags")
     assert duplicate.status_code == 400
-    renamed = post_form(client, f"/tags/folders/{folder_id}/edit", {"folder_name": "シーズン"},
-                        f"/tags/folders/{folder_id}/edit")
+    renamed = post_form(
+        client, f"/tags/folders/{folder_id}/edit", {"folder_name": "シーズン"}, f"/tags/folders/{folder_id}/edit"
+    )
     assert renamed.status_code == 302
     [entry] = _audit(app, "tag_folder.renamed")
     assert (json.loads(entry.before), json.loads(entry.after)) == ({"name": "季節"}, {"name": "シーズン"})
@@ -168,8 +184,9 @@ def test_folders_can_be_created_renamed_and_deleted(app):
     _tag(app, "冬", folder_id=folder_id)
     page = client.get(f"/tags/folders/{folder_id}/delete").get_data(as_text=True)
     assert 'data-tag-count="2"' in page
-    deleted = post_form(client, f"/tags/folders/{folder_id}/delete", {"confirm": "y"},
-                        f"/tags/folders/{folder_id}/delete")
+    deleted = post_form(
+        client, f"/tags/folders/{folder_id}/delete", {"confirm": "y"}, f"/tags/folders/{folder_id}/delete"
+    )
     assert deleted.status_code == 302
     assert _setup(app, lambda session: session.exec(select(TagFolder)).all()) == []
     assert [(tag.name, tag.folder_id) for tag in _tags(app)] == [("冬", None), ("夏", None)]
@@ -179,8 +196,12 @@ def test_folders_can_be_created_renamed_and_deleted(app):
 
 
 def test_tag_names_and_descriptions_are_escaped(app):
-    _setup(app, lambda session: tag_admin.create_tag(session, name="<script>x</script>",
-                                                     description='<img src=x onerror="y">', actor=SYSTEM))
+    _setup(
+        app,
+        lambda session: tag_admin.create_tag(
+            session, name="<script>x</script>", description='<img src=x onerror="y">', actor=SYSTEM
+        ),
+    )
     html = signed_in_client(app, "editor").get("/tags").get_data(as_text=True)
     assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
     assert "<img src=x" not in html

@@ -1,12 +1,13 @@
 """GET /r/<token>: clicks recorded over HTTP, 302 to the stored destination only, 404 for anything else."""
+
 import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
 from crm.tags.models import FriendTag
+from crm.tracking import service as tracking
 from crm.tracking.models import LinkClick
 from crm.tracking.redirect import click_actions_tick
-from crm.tracking import service as tracking
 from tests.tracking.test_tracking import BASE, TRACKED, make_friend, make_tag, rewrite
 
 DESTINATION = "https://shop.example.jp/sale?item=1&utm_source=line#top"
@@ -47,9 +48,14 @@ def test_repeated_clicks_are_all_counted_and_head_is_not(app, client):
         assert tracking.link_stats(session, link_ids=[link_id])[link_id] == tracking.LinkStats(3, 2)
 
 
-@pytest.mark.parametrize("agent", ["facebookexternalhit/1.1;line-poker/1.0",
-                                   "Line/1.0 (compatible; Line-Crawler; +https://help.line.me/)",
-                                   "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"])
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "facebookexternalhit/1.1;line-poker/1.0",
+        "Line/1.0 (compatible; Line-Crawler; +https://help.line.me/)",
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    ],
+)
 def test_link_preview_robots_are_redirected_but_not_counted(app, client, agent):
     friend_id = make_friend(app)
     path = tracked_path(app, friend_id)
@@ -72,7 +78,7 @@ def altered(token: str) -> list[str]:
     result = []
     for index in (0, 10, 21):
         swapped = "B" if token[index] == "A" else "A"
-        result.append(token[:index] + swapped + token[index + 1:])
+        result.append(token[:index] + swapped + token[index + 1 :])
     return result
 
 
@@ -86,12 +92,23 @@ def test_tokens_altered_by_one_character_are_not_found(app, client):
     assert clicks(app) == []
 
 
-@pytest.mark.parametrize("path", [
-    "/r/AAAAAAAAAAAAAAAAAAAAAA", "/r/unknown", "/r/", "/r//evil.example.com", "/r/%2F%2Fevil.example.com",
-    "/r/https:%2F%2Fevil.example.com", "/r/https://evil.example.com", "/r/..%2F..%2Flogin",
-    "/r/AAAAAAAAAAAAAAAAAAAAAA?next=https://evil.example.com", "/r/%0d%0aLocation:%20https://evil.example.com",
-    "/r/\\\\evil.example.com", "/r/AAAAAAAAAAAAAAAAAAAAA%00",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/r/AAAAAAAAAAAAAAAAAAAAAA",
+        "/r/unknown",
+        "/r/",
+        "/r//evil.example.com",
+        "/r/%2F%2Fevil.example.com",
+        "/r/https:%2F%2Fevil.example.com",
+        "/r/https://evil.example.com",
+        "/r/..%2F..%2Flogin",
+        "/r/AAAAAAAAAAAAAAAAAAAAAA?next=https://evil.example.com",
+        "/r/%0d%0aLocation:%20https://evil.example.com",
+        "/r/\\\\evil.example.com",
+        "/r/AAAAAAAAAAAAAAAAAAAAA%00",
+    ],
+)
 def test_unknown_or_forged_tokens_get_the_404_page_and_no_redirect(app, client, path):
     tracked_path(app, make_friend(app))
     response = client.get(path)
@@ -130,7 +147,8 @@ def test_japanese_destination_is_stored_and_sent_as_an_ascii_uri(app, client):
     response = client.get(f"/r/{token}")
     assert response.status_code == 302
     assert response.headers["Location"] == (
-        "https://xn--r8jz45g.jp/%E5%95%86%E5%93%81?%E8%89%B2=%E8%B5%A4#%E8%A9%B3%E7%B4%B0")
+        "https://xn--r8jz45g.jp/%E5%95%86%E5%93%81?%E8%89%B2=%E8%B5%A4#%E8%A9%B3%E7%B4%B0"
+    )
 
 
 def test_click_after_the_database_dropped_its_connections_still_counts(app, client):
@@ -139,8 +157,10 @@ def test_click_after_the_database_dropped_its_connections_still_counts(app, clie
     path = tracked_path(app, make_friend(app))
     assert client.get(path).status_code == 302
     with get_engine(app).connect() as connection:
-        connection.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                   "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        connection.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
     response = client.get(path)
     assert (response.status_code, response.headers["Location"]) == (302, DESTINATION)
     assert len(clicks(app)) == 2

@@ -1,15 +1,16 @@
 """Click tracking service: links, per-friend rewriting, counts, tags on click, and the friend page section."""
+
 import re
 
 import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.staff.models import AuditEntry
-from crm.tracking.models import ClickAction, LinkToken, TrackedLink
 from crm.friends.models import Friend
+from crm.staff.models import AuditEntry
 from crm.tags.models import FriendTag, Tag
 from crm.tracking import service as tracking
+from crm.tracking.models import ClickAction, LinkToken, TrackedLink
 from tests.console_helpers import signed_in_client
 
 BASE = "https://crm.example.jp"
@@ -35,8 +36,9 @@ def make_tag(app, name: str = "clicked") -> int:
 
 def rewrite(app, text: str, friend_id: int, **kwargs) -> str:
     with session_scope(get_engine(app)) as session:
-        return tracking.rewrite_links(session, text=text, friend_id=friend_id, base_url=BASE,
-                                      source=kwargs.pop("source", "broadcast"), **kwargs)
+        return tracking.rewrite_links(
+            session, text=text, friend_id=friend_id, base_url=BASE, source=kwargs.pop("source", "broadcast"), **kwargs
+        )
 
 
 def target(app, url: str) -> tracking.ClickTarget:
@@ -48,21 +50,27 @@ def target(app, url: str) -> tracking.ClickTarget:
 def click(app, url: str, agent: str = "Mozilla/5.0 Line/14.0") -> None:
     with session_scope(get_engine(app)) as session:
         connection = session.connection()
-        tracking.record_click(connection, target=tracking.find_target(connection, TRACKED.fullmatch(url).group(1)),
-                              user_agent=agent)
+        tracking.record_click(
+            connection, target=tracking.find_target(connection, TRACKED.fullmatch(url).group(1)), user_agent=agent
+        )
 
 
 def test_rewrites_every_url_in_japanese_text_keeping_the_rest(app):
     friend_id = make_friend(app)
-    text = ("セール開催中！詳しくはhttps://shop.example.jp/sale?utm_source=line&id=3#top をご覧ください。\n"
-            "予約：http://reserve.example.com/a_(b)。地図（https://maps.example.com/x）")
+    text = (
+        "セール開催中！詳しくはhttps://shop.example.jp/sale?utm_source=line&id=3#top をご覧ください。\n"
+        "予約：http://reserve.example.com/a_(b)。地図（https://maps.example.com/x）"
+    )
     out = rewrite(app, text, friend_id)
     urls = TRACKED.findall(out)
     assert len(urls) == 3
     assert TRACKED.sub("URL", out) == "セール開催中！詳しくはURL をご覧ください。\n予約：URL。地図（URL）"
     destinations = [target(app, f"{BASE}/r/{token}").destination for token in urls]
-    assert destinations == ["https://shop.example.jp/sale?utm_source=line&id=3#top",
-                            "http://reserve.example.com/a_(b)", "https://maps.example.com/x"]
+    assert destinations == [
+        "https://shop.example.jp/sale?utm_source=line&id=3#top",
+        "http://reserve.example.com/a_(b)",
+        "https://maps.example.com/x",
+    ]
     assert all(len(f"{BASE}/r/{token}") <= tracking.URL_MAX_CHARS for token in urls)
 
 
@@ -84,8 +92,10 @@ def test_same_url_same_friend_gets_one_token_and_friends_get_different_tokens(ap
 
 def test_non_http_schemes_and_already_tracked_urls_are_left_alone(app):
     friend_id = make_friend(app)
-    text = ("電話 tel:0312345678 mailto:a@example.com line://ti/p/@abc ftp://x.example.com https:// "
-            f"{BASE}/r/{'A' * 22} http://[oops http://host:notaport/")
+    text = (
+        "電話 tel:0312345678 mailto:a@example.com line://ti/p/@abc ftp://x.example.com https:// "
+        f"{BASE}/r/{'A' * 22} http://[oops http://host:notaport/"
+    )
     assert rewrite(app, text, friend_id) == text
 
 
@@ -106,8 +116,18 @@ def test_link_keeps_context_broadcast_source_and_tag(app):
         assert session.get(TrackedLink, found.link_id).source == "richmenu:3"
 
 
-@pytest.mark.parametrize("destination", ["javascript:alert(1)", "ftp://example.com/", "//evil.example.com",
-                                         "https://", "data:text/html,hi", "https://exa mple.com", "x" * 3000])
+@pytest.mark.parametrize(
+    "destination",
+    [
+        "javascript:alert(1)",
+        "ftp://example.com/",
+        "//evil.example.com",
+        "https://",
+        "data:text/html,hi",
+        "https://exa mple.com",
+        "x" * 3000,
+    ],
+)
 def test_only_http_and_https_destinations_can_be_created(app, destination):
     with session_scope(get_engine(app)) as session, pytest.raises(tracking.TrackingError):
         tracking.create_link(session, destination=destination)
@@ -122,7 +142,9 @@ def test_clicks_counted_separately_from_unique_clickers(app):
     link_id = target(app, url_first).link_id
     with session_scope(get_engine(app)) as session:
         assert tracking.link_stats(session, link_ids=[link_id, 999]) == {
-            link_id: tracking.LinkStats(clicks=4, unique_clickers=2), 999: tracking.LinkStats()}
+            link_id: tracking.LinkStats(clicks=4, unique_clickers=2),
+            999: tracking.LinkStats(),
+        }
         assert tracking.broadcast_stats(session, broadcast_id=7) == tracking.LinkStats(4, 2)
         assert tracking.broadcast_stats(session, broadcast_id=8) == tracking.LinkStats(0, 0)
 
@@ -165,7 +187,7 @@ def test_friend_page_lists_clicks_and_hides_user_agents_from_analysts(app):
     click(app, rewrite(app, "https://example.com/mine", friend_id, source="survey:5"), agent="<b>Agent</b>")
     click(app, rewrite(app, "https://example.com/theirs", other))
     html = signed_in_client(app, "staff", locale="en").get(f"/friends/{friend_id}").get_data(as_text=True)
-    section = html[html.index('id="clicks"'):html.index('id="broadcasts"')]
+    section = html[html.index('id="clicks"') : html.index('id="broadcasts"')]
     assert "https://example.com/mine" in section and "survey:5" in section
     assert "&lt;b&gt;Agent&lt;/b&gt;" in section and "<b>Agent" not in section
     assert "theirs" not in section
@@ -183,12 +205,17 @@ def test_friend_page_without_clicks_says_so(app):
 def test_an_anonymous_link_is_one_token_counted_without_a_friend_and_never_tags(app):
     tag_id = make_tag(app)
     with session_scope(get_engine(app)) as session:
-        url = tracking.anonymous_url(session, destination="https://example.com/menu", base_url=BASE,
-                                     source="richmenu:1")
-        assert tracking.anonymous_url(session, destination="https://example.com/menu", base_url=BASE,
-                                      source="richmenu:1") == url
-        assert tracking.anonymous_url(session, destination="mailto:a@example.com", base_url=BASE,
-                                      source="richmenu:1") == "mailto:a@example.com"
+        url = tracking.anonymous_url(
+            session, destination="https://example.com/menu", base_url=BASE, source="richmenu:1"
+        )
+        assert (
+            tracking.anonymous_url(session, destination="https://example.com/menu", base_url=BASE, source="richmenu:1")
+            == url
+        )
+        assert (
+            tracking.anonymous_url(session, destination="mailto:a@example.com", base_url=BASE, source="richmenu:1")
+            == "mailto:a@example.com"
+        )
         link = session.exec(select(TrackedLink)).one()
         link.tag_id = tag_id  # even a link with a tag: an anonymous click has nobody to tag
     assert (target(app, url).friend_id, target(app, url).destination) == (None, "https://example.com/menu")

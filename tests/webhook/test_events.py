@@ -1,4 +1,6 @@
 """Events are stored once and acted on once; friends follow, block and come back with history intact."""
+
+import json
 import threading
 
 import requests
@@ -6,13 +8,12 @@ from sqlmodel import Session, func, select
 
 from crm.db import get_engine
 from crm.friends.models import Friend, FriendStatus, Message
+from crm.staff.audit import Actor
+from crm.tags import service as tags
 from crm.tags.models import Tag
 from crm.webhook.models import WebhookEvent
-from crm.tags import service as tags
-from crm.staff.audit import Actor
 from crm.webhook.views import REGISTRY_KEY
 from tests.signing import event, post_signed, sign, webhook_body
-import json
 
 USER = "U" + "b" * 32
 
@@ -26,8 +27,13 @@ def unfollow(user=USER, **kw):
 
 
 def text_message(text, user=USER, **kw):
-    return event("message", user, replyToken="r" * 32,
-                 message={"id": "468789577898262530", "type": "text", "text": text, "quoteToken": "q" * 20}, **kw)
+    return event(
+        "message",
+        user,
+        replyToken="r" * 32,
+        message={"id": "468789577898262530", "type": "text", "text": text, "quoteToken": "q" * 20},
+        **kw,
+    )
 
 
 def count(app, model):
@@ -126,9 +132,19 @@ def test_message_is_stored_in_the_conversation(app, client):
 
 
 def test_non_text_message_stores_type_and_line_id_only(app, client):
-    sticker = event("message", USER, replyToken="r" * 32, message={
-        "id": "1234", "type": "sticker", "packageId": "446", "stickerId": "1988",
-        "stickerResourceType": "STATIC", "quoteToken": "q" * 20})
+    sticker = event(
+        "message",
+        USER,
+        replyToken="r" * 32,
+        message={
+            "id": "1234",
+            "type": "sticker",
+            "packageId": "446",
+            "stickerId": "1988",
+            "stickerResourceType": "STATIC",
+            "quoteToken": "q" * 20,
+        },
+    )
     post_signed(client, webhook_body(sticker))
     with Session(get_engine(app)) as session:
         message = session.exec(select(Message)).one()
@@ -149,8 +165,7 @@ def test_postback_is_dispatched_by_prefix(app, client):
     registry.register("survey:", lambda ctx: seen.append(("survey", ctx.data, ctx.friend_id)))
     registry.register("survey:special:", lambda ctx: seen.append(("special", ctx.data, ctx.friend_id)))
     for data in ("survey:1:2", "survey:special:9", "unknown"):
-        post_signed(client, webhook_body(event("postback", USER, replyToken="r" * 32,
-                                               postback={"data": data})))
+        post_signed(client, webhook_body(event("postback", USER, replyToken="r" * 32, postback={"data": data})))
     friend_id = friend_of(app).id
     assert seen == [("survey", "survey:1:2", friend_id), ("special", "survey:special:9", friend_id)]
     assert count(app, WebhookEvent) == 3
@@ -175,8 +190,11 @@ def test_every_other_event_type_is_accepted(app, client):
         event("beacon", USER, replyToken="r" * 32, beacon={"hwid": "d41d8cd98f", "type": "enter"}),
         event("accountLink", USER, replyToken="r" * 32, link={"result": "ok", "nonce": "xyz"}),
         event("videoPlayComplete", USER, replyToken="r" * 32, videoPlayComplete={"trackingId": "t1"}),
-        event("memberLeft", source={"type": "group", "groupId": "C" + "2" * 32},
-              left={"members": [{"type": "user", "userId": USER}]}),
+        event(
+            "memberLeft",
+            source={"type": "group", "groupId": "C" + "2" * 32},
+            left={"members": [{"type": "user", "userId": USER}]},
+        ),
         event("somethingBrandNew", USER, surprise={"x": 1}),
         {k: v for k, v in event("accountLink", link={"result": "failed", "nonce": "n"}).items() if k != "source"},
     ]

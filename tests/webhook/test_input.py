@@ -1,4 +1,5 @@
 """Bad input to /callback gets a clear 4xx and stores nothing."""
+
 import json
 
 import pytest
@@ -10,17 +11,23 @@ from crm.webhook.models import WebhookEvent
 from tests.signing import post_signed, sign
 
 FOLLOW = {
-    "type": "follow", "mode": "active", "timestamp": 1_700_000_000_000,
+    "type": "follow",
+    "mode": "active",
+    "timestamp": 1_700_000_000_000,
     "source": {"type": "user", "userId": "U" + "a" * 32},
-    "webhookEventId": "01HZZZZZZZZZZZZZZZZZZZZZZZ", "deliveryContext": {"isRedelivery": False},
-    "replyToken": "r" * 32, "follow": {"isUnblocked": False},
+    "webhookEventId": "01HZZZZZZZZZZZZZZZZZZZZZZZ",
+    "deliveryContext": {"isRedelivery": False},
+    "replyToken": "r" * 32,
+    "follow": {"isUnblocked": False},
 }
 
 
 def stored_counts(app):
     with Session(get_engine(app)) as session:
-        return (session.exec(select(func.count()).select_from(WebhookEvent)).one(),
-                session.exec(select(func.count()).select_from(Friend)).one())
+        return (
+            session.exec(select(func.count()).select_from(WebhookEvent)).one(),
+            session.exec(select(func.count()).select_from(Friend)).one(),
+        )
 
 
 def body_of(*events):
@@ -55,8 +62,18 @@ def test_header_name_is_case_insensitive(app, client):
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"", b"[]", b'{"events": "nope"}', b'{"events": [1, 2]}',
-                                  b'{"destination": "x"}', "\udcff".encode("utf-8", "surrogatepass")])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"",
+        b"[]",
+        b'{"events": "nope"}',
+        b'{"events": [1, 2]}',
+        b'{"destination": "x"}',
+        "\udcff".encode("utf-8", "surrogatepass"),
+    ],
+)
 def test_malformed_bodies_are_400(app, client, body):
     response = post_signed(client, body)
     assert response.status_code == 400

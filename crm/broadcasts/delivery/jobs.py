@@ -5,6 +5,7 @@ killed at any moment loses at most an uncommitted step, which the next tick (of 
 On PostgreSQL scheduling and snapshot steps take a transaction-level advisory lock: one scheduler at a time,
 while any number of workers send.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,10 +18,21 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from crm.db import is_postgresql, session_scope
-from crm.broadcasts.models import RequestKind
-from crm.broadcasts.delivery import requests as delivery_requests, schedule as delivery_schedule, sender as delivery_sender, snapshot as delivery_snapshot
+from crm.broadcasts.delivery import (
+    requests as delivery_requests,
+)
+from crm.broadcasts.delivery import (
+    schedule as delivery_schedule,
+)
+from crm.broadcasts.delivery import (
+    sender as delivery_sender,
+)
+from crm.broadcasts.delivery import (
+    snapshot as delivery_snapshot,
+)
 from crm.broadcasts.delivery.schedule import DeliverySettings
+from crm.broadcasts.models import RequestKind
+from crm.db import is_postgresql, session_scope
 from crm.timeutil import utcnow
 
 log = logging.getLogger("crm.delivery")
@@ -50,8 +62,15 @@ def _leader(session) -> bool:
     return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SCHEDULER_LOCK_KEY}).scalar())
 
 
-def delivery_tick(engine: Engine, line_client, *, now=None, worker_id: str | None = None,
-                  settings: DeliverySettings | None = None, max_seconds: float = 60.0) -> TickStats:
+def delivery_tick(
+    engine: Engine,
+    line_client,
+    *,
+    now=None,
+    worker_id: str | None = None,
+    settings: DeliverySettings | None = None,
+    max_seconds: float = 60.0,
+) -> TickStats:
     """Run the engine until nothing is due (or max_seconds): callable from the worker and from tests.
 
     `now` (default: the clock) is when due times, missed sends, segments and caps are judged.
@@ -95,8 +114,9 @@ def _snapshot_step(engine: Engine, now, settings: DeliverySettings, stats: TickS
         with session_scope(engine) as session:
             if not _leader(session):
                 return worked
-            result = delivery_snapshot.snapshot_batch(session, broadcast_id=broadcast_id, now=now,
-                                                      batch=settings.snapshot_batch)
+            result = delivery_snapshot.snapshot_batch(
+                session, broadcast_id=broadcast_id, now=now, batch=settings.snapshot_batch
+            )
         if result is not None:
             stats.snapshot_batches += 1
             worked = True
@@ -109,8 +129,9 @@ def _start_sending(engine: Engine, line_client, pool, settings: DeliverySettings
     return delivery_sender.start_jobs(line_client, jobs, pool) if jobs else []
 
 
-def _record_sent(engine: Engine, in_flight: list, settings: DeliverySettings, stats: TickStats,
-                 pacer: delivery_sender.Pacer) -> None:
+def _record_sent(
+    engine: Engine, in_flight: list, settings: DeliverySettings, stats: TickStats, pacer: delivery_sender.Pacer
+) -> None:
     """Wait for the started jobs and record their outcomes (one transaction), then pace for LINE's 429s."""
     outcomes = delivery_sender.collect(in_flight)
     with session_scope(engine) as session:
@@ -118,8 +139,9 @@ def _record_sent(engine: Engine, in_flight: list, settings: DeliverySettings, st
     results = [outcome.result for outcome in outcomes]
     stats.requests_sent += results.count(delivery_requests.Result.SENT)
     stats.requests_failed += results.count(delivery_requests.Result.FAILED)
-    stats.retries += len(results) - results.count(delivery_requests.Result.SENT) - results.count(
-        delivery_requests.Result.FAILED)
+    stats.retries += (
+        len(results) - results.count(delivery_requests.Result.SENT) - results.count(delivery_requests.Result.FAILED)
+    )
     wait = pacer.after(outcomes)
     if wait:
         time.sleep(wait)
@@ -132,8 +154,14 @@ def _claim(engine: Engine, settings: DeliverySettings) -> list[delivery_requests
             limit = 1 if probing else settings.claim_batch
             if kind == RequestKind.MULTICAST:
                 limit = min(limit, settings.concurrency * 2)  # ≤ 500 friends each: keep memory small
-            jobs = delivery_requests.claim(session, broadcast_id=broadcast_id, now=utcnow(), lease=settings.lease,
-                                           limit=limit, base_url=settings.base_url)
+            jobs = delivery_requests.claim(
+                session,
+                broadcast_id=broadcast_id,
+                now=utcnow(),
+                lease=settings.lease,
+                limit=limit,
+                base_url=settings.base_url,
+            )
             if jobs:
                 return jobs
     return []

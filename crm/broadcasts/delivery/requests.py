@@ -5,6 +5,7 @@ FOR UPDATE SKIP LOCKED, so several workers share a send without taking the same 
 its claim leaves the request pending: once the lease runs out another worker sends it again with the SAME retry
 key, and LINE answers 409 (already accepted) if the first attempt got through — nobody receives it twice.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,10 +16,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
-from crm.broadcasts.models import Broadcast, BroadcastRecipient, DeliveryRequest, RecipientState, RequestKind, RequestState
-from crm.friends.models import Friend
 from crm.broadcasts import content as broadcast_content
 from crm.broadcasts.delivery.schedule import MONTHLY_LIMIT_REASON, clear_probe, pause
+from crm.broadcasts.models import (
+    Broadcast,
+    BroadcastRecipient,
+    DeliveryRequest,
+    RecipientState,
+    RequestKind,
+    RequestState,
+)
+from crm.friends.models import Friend
 
 ERROR_MAX = 500
 
@@ -39,11 +47,11 @@ class Job:
 class Result:
     """What happened to a job (Outcome.result)."""
 
-    SENT = "sent"            # accepted now or before (409 on our retry key)
-    RETRY = "retry"          # timeout, connection error, 5xx: same retry key after a backoff
+    SENT = "sent"  # accepted now or before (409 on our retry key)
+    RETRY = "retry"  # timeout, connection error, 5xx: same retry key after a backoff
     THROTTLED = "throttled"  # 429 rate limit: again shortly, the sender slows down
-    PAUSED = "paused"        # 429 monthly limit: the broadcast pauses
-    FAILED = "failed"        # other 4xx: the recipients failed with LINE's reason
+    PAUSED = "paused"  # 429 monthly limit: the broadcast pauses
+    FAILED = "failed"  # other 4xx: the recipients failed with LINE's reason
 
 
 @dataclass(frozen=True)
@@ -57,19 +65,30 @@ class Outcome:
     delay: float = 0.0
 
 
-def claim(session: Session, *, broadcast_id: int, now: datetime, lease: timedelta, limit: int,
-          base_url: str) -> list[Job]:
+def claim(
+    session: Session, *, broadcast_id: int, now: datetime, lease: timedelta, limit: int, base_url: str
+) -> list[Job]:
     """Claim up to `limit` due pending requests of a sending broadcast, with their recipients and messages."""
-    query = (select(DeliveryRequest.id, DeliveryRequest.kind, DeliveryRequest.retry_key, DeliveryRequest.attempts)
-             .where(DeliveryRequest.broadcast_id == broadcast_id, DeliveryRequest.state == RequestState.PENDING,
-                    DeliveryRequest.next_attempt_at <= now)
-             .order_by(DeliveryRequest.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
+    query = (
+        select(DeliveryRequest.id, DeliveryRequest.kind, DeliveryRequest.retry_key, DeliveryRequest.attempts)
+        .where(
+            DeliveryRequest.broadcast_id == broadcast_id,
+            DeliveryRequest.state == RequestState.PENDING,
+            DeliveryRequest.next_attempt_at <= now,
+        )
+        .order_by(DeliveryRequest.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     jobs = [Job(row.id, broadcast_id, row.kind, row.retry_key, row.attempts + 1) for row in session.execute(query)]
     if not jobs:
         return []
-    session.execute(update(DeliveryRequest).where(DeliveryRequest.id.in_([job.request_id for job in jobs]))
-                    .values(next_attempt_at=now + lease, attempts=DeliveryRequest.attempts + 1)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(DeliveryRequest)
+        .where(DeliveryRequest.id.in_([job.request_id for job in jobs]))
+        .values(next_attempt_at=now + lease, attempts=DeliveryRequest.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
     broadcast = session.get(Broadcast, broadcast_id)
     messages = json.loads(broadcast.messages)
     if jobs[0].kind == RequestKind.PUSH:  # the snapshot chose push because the content is personal
@@ -80,9 +99,11 @@ def claim(session: Session, *, broadcast_id: int, now: datetime, lease: timedelt
 
 
 def _recipients(session: Session, jobs: list[Job], *columns):
-    return session.execute(select(BroadcastRecipient.request_id, *columns)
-                           .join(Friend, Friend.id == BroadcastRecipient.friend_id)
-                           .where(BroadcastRecipient.request_id.in_([job.request_id for job in jobs]))).all()
+    return session.execute(
+        select(BroadcastRecipient.request_id, *columns)
+        .join(Friend, Friend.id == BroadcastRecipient.friend_id)
+        .where(BroadcastRecipient.request_id.in_([job.request_id for job in jobs]))
+    ).all()
 
 
 def _attach_recipients(session: Session, jobs: list[Job], messages: list[dict]) -> None:
@@ -94,19 +115,27 @@ def _attach_recipients(session: Session, jobs: list[Job], messages: list[dict]) 
         job.messages = messages
 
 
-def _render_pushes(session: Session, jobs: list[Job], broadcast: Broadcast, messages: list[dict],
-                   base_url: str) -> None:
+def _render_pushes(
+    session: Session, jobs: list[Job], broadcast: Broadcast, messages: list[dict], base_url: str
+) -> None:
     """Per-friend messages, rendered now (tracked tokens are stable, so a retry renders the same text)."""
     by_id = {job.request_id: job for job in jobs}
     rows = _recipients(session, jobs, Friend)
-    fields = broadcast_content.load_fields(session, [friend.id for _, friend in rows],
-                                           broadcast_content.field_keys(messages))
+    fields = broadcast_content.load_fields(
+        session, [friend.id for _, friend in rows], broadcast_content.field_keys(messages)
+    )
     for request_id, friend in rows:
         job = by_id[request_id]
         job.to = [friend.line_user_id]
-        job.messages = broadcast_content.render(session, messages, friend=friend, base_url=base_url,
-                                                broadcast_id=broadcast.id, track_links=broadcast.track_links,
-                                                fields=fields.get(friend.id, {}))
+        job.messages = broadcast_content.render(
+            session,
+            messages,
+            friend=friend,
+            base_url=base_url,
+            broadcast_id=broadcast.id,
+            track_links=broadcast.track_links,
+            fields=fields.get(friend.id, {}),
+        )
 
 
 def backoff(attempts: int, *, base: float = 1.0, cap: float = 300.0) -> float:
@@ -120,10 +149,16 @@ def record(session: Session, outcomes: list[Outcome], *, now: datetime, max_atte
     failed = [o for o in outcomes if o.result == Result.FAILED]
     for outcome in outcomes:
         if outcome.result == Result.RETRY and outcome.job.attempts >= max_attempts:
-            failed.append(Outcome(outcome.job, Result.FAILED,
-                                  error=f"gave up after {outcome.job.attempts} attempts: {outcome.error}"))
-    later = [o for o in outcomes if o.result in (Result.THROTTLED, Result.PAUSED)
-             or (o.result == Result.RETRY and o.job.attempts < max_attempts)]
+            failed.append(
+                Outcome(
+                    outcome.job, Result.FAILED, error=f"gave up after {outcome.job.attempts} attempts: {outcome.error}"
+                )
+            )
+    later = [
+        o
+        for o in outcomes
+        if o.result in (Result.THROTTLED, Result.PAUSED) or (o.result == Result.RETRY and o.job.attempts < max_attempts)
+    ]
     _finish(session, done, RequestState.SENT, RecipientState.SENT, now)
     _finish(session, failed, RequestState.FAILED, RecipientState.FAILED, now)
     _postpone(session, later, now)
@@ -133,33 +168,40 @@ def record(session: Session, outcomes: list[Outcome], *, now: datetime, max_atte
         pause(session, broadcast_id=broadcast_id, reason=MONTHLY_LIMIT_REASON, now=now)
 
 
-_FINISH_REQUEST = (update(DeliveryRequest.__table__)
-                   .where(DeliveryRequest.__table__.c.id == bindparam("rid"),
-                          DeliveryRequest.__table__.c.state == RequestState.PENDING))
-_FINISH_RECIPIENTS = (update(BroadcastRecipient.__table__)
-                      .where(BroadcastRecipient.__table__.c.request_id == bindparam("rid"),
-                             BroadcastRecipient.__table__.c.state == RecipientState.QUEUED))
+_FINISH_REQUEST = update(DeliveryRequest.__table__).where(
+    DeliveryRequest.__table__.c.id == bindparam("rid"), DeliveryRequest.__table__.c.state == RequestState.PENDING
+)
+_FINISH_RECIPIENTS = update(BroadcastRecipient.__table__).where(
+    BroadcastRecipient.__table__.c.request_id == bindparam("rid"),
+    BroadcastRecipient.__table__.c.state == RecipientState.QUEUED,
+)
 
 
 def _finish(session: Session, outcomes: list[Outcome], state: str, recipient_state: str, now: datetime) -> None:
     if not outcomes:
         return
     connection = session.connection()
-    connection.execute(_FINISH_REQUEST.values(state=state, finished_at=now, line_request_id=bindparam("line_id"),
-                                              error=bindparam("err")),
-                       [{"rid": o.job.request_id, "line_id": o.line_request_id, "err": _cut(o.error)}
-                        for o in outcomes])
+    connection.execute(
+        _FINISH_REQUEST.values(
+            state=state, finished_at=now, line_request_id=bindparam("line_id"), error=bindparam("err")
+        ),
+        [{"rid": o.job.request_id, "line_id": o.line_request_id, "err": _cut(o.error)} for o in outcomes],
+    )
     sent_at = now if recipient_state == RecipientState.SENT else None
-    connection.execute(_FINISH_RECIPIENTS.values(state=recipient_state, sent_at=sent_at, error=bindparam("err")),
-                       [{"rid": o.job.request_id, "err": _cut(o.error)} for o in outcomes])
+    connection.execute(
+        _FINISH_RECIPIENTS.values(state=recipient_state, sent_at=sent_at, error=bindparam("err")),
+        [{"rid": o.job.request_id, "err": _cut(o.error)} for o in outcomes],
+    )
 
 
 def _postpone(session: Session, outcomes: list[Outcome], now: datetime) -> None:
     if not outcomes:
         return
     statement = _FINISH_REQUEST.values(next_attempt_at=bindparam("at"), error=bindparam("err"))
-    session.connection().execute(statement, [
-        {"rid": o.job.request_id, "at": now + timedelta(seconds=o.delay), "err": _cut(o.error)} for o in outcomes])
+    session.connection().execute(
+        statement,
+        [{"rid": o.job.request_id, "at": now + timedelta(seconds=o.delay), "err": _cut(o.error)} for o in outcomes],
+    )
 
 
 def _cut(error: str | None) -> str | None:

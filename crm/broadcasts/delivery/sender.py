@@ -1,4 +1,5 @@
 """Sending claimed jobs to LINE concurrently, turning LINE's answers into outcomes; and test sends."""
+
 from __future__ import annotations
 
 import json
@@ -9,11 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.line.errors import LineApiError
-from crm.broadcasts.models import Broadcast, RequestKind, TestFriend
-from crm.friends.models import Friend
 from crm.broadcasts import content as broadcast_content
 from crm.broadcasts.delivery.requests import Job, Outcome, Result, backoff
+from crm.broadcasts.models import Broadcast, RequestKind, TestFriend
+from crm.friends.models import Friend
+from crm.line.errors import LineApiError
 
 THROTTLE_MIN, THROTTLE_MAX = 0.5, 8.0
 
@@ -78,8 +79,9 @@ class TestSendResult:
     error: str | None = None
 
 
-def send_test(session: Session, line_client, *, broadcast_id: int, friend_ids: list[int],
-              base_url: str) -> list[TestSendResult]:
+def send_test(
+    session: Session, line_client, *, broadcast_id: int, friend_ids: list[int], base_url: str
+) -> list[TestSendResult]:
     """Push the broadcast, rendered for each test friend and marked "[テスト]", to those test friends now.
 
     Links are tracked without the broadcast, so test clicks never count in its statistics.
@@ -88,15 +90,21 @@ def send_test(session: Session, line_client, *, broadcast_id: int, friend_ids: l
     if broadcast is None:
         raise LookupError(f"broadcast {broadcast_id} not found")
     messages = json.loads(broadcast.messages)
-    query = (select(Friend).join(TestFriend, TestFriend.friend_id == Friend.id)
-             .where(Friend.id.in_(friend_ids)).order_by(Friend.id))
+    query = (
+        select(Friend)
+        .join(TestFriend, TestFriend.friend_id == Friend.id)
+        .where(Friend.id.in_(friend_ids))
+        .order_by(Friend.id)
+    )
     results = []
     for friend in session.execute(query).scalars():
-        rendered = broadcast_content.render(session, messages, friend=friend, base_url=base_url, broadcast_id=None,
-                                            track_links=broadcast.track_links)
+        rendered = broadcast_content.render(
+            session, messages, friend=friend, base_url=base_url, broadcast_id=None, track_links=broadcast.track_links
+        )
         try:
-            line_client.push_messages(friend.line_user_id, broadcast_content.mark_as_test(rendered),
-                                      retry_key=str(uuid.uuid4()))
+            line_client.push_messages(
+                friend.line_user_id, broadcast_content.mark_as_test(rendered), retry_key=str(uuid.uuid4())
+            )
             results.append(TestSendResult(friend.id, True))
         except LineApiError as error:
             results.append(TestSendResult(friend.id, False, f"{error.status}: {error}"))

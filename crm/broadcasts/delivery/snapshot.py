@@ -5,6 +5,7 @@ capped friends, writes their broadcast_recipient rows and the delivery_request r
 fresh uuid4 retry key each, stored before anything is sent), and moves the cursor in the same transaction:
 a worker killed between batches resumes at the next one, with nobody written twice or skipped.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
-from crm.broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus, DeliveryRequest, RecipientState, RequestKind, RequestState
-from crm.friends.models import Friend
 from crm.broadcasts import content as broadcast_content
+from crm.broadcasts.models import (
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    DeliveryRequest,
+    RecipientState,
+    RequestKind,
+    RequestState,
+)
+from crm.friends.models import Friend
 from crm.segments import service as segments
 from crm.timeutil import utcnow
 
@@ -43,8 +52,12 @@ def snapshot_batch(session: Session, *, broadcast_id: int, now: datetime, batch:
     broadcast = session.get(Broadcast, broadcast_id, populate_existing=True)
     if broadcast is None or broadcast.status != BroadcastStatus.SENDING or broadcast.snapshot_done:
         return None
-    query = (segments.recipient_ids(session, broadcast.segment_tree, now=now)
-             .where(Friend.id > broadcast.snapshot_cursor).order_by(Friend.id).limit(batch))
+    query = (
+        segments.recipient_ids(session, broadcast.segment_tree, now=now)
+        .where(Friend.id > broadcast.snapshot_cursor)
+        .order_by(Friend.id)
+        .limit(batch)
+    )
     friend_ids = list(session.execute(query).scalars())
     states = _states(session, broadcast, friend_ids, now)
     queued = [friend_id for friend_id in friend_ids if states[friend_id] == RecipientState.QUEUED]
@@ -53,19 +66,34 @@ def snapshot_batch(session: Session, *, broadcast_id: int, now: datetime, batch:
     groups = [[friend_id] for friend_id in queued] if personal else _chunks(queued, MULTICAST_GROUP)
     request_of = _create_requests(session, broadcast_id, groups, personal)
     if friend_ids:
-        session.connection().execute(insert(BroadcastRecipient.__table__), [
-            {"broadcast_id": broadcast_id, "friend_id": friend_id, "state": states[friend_id],
-             "request_id": request_of.get(friend_id)} for friend_id in friend_ids])
+        session.connection().execute(
+            insert(BroadcastRecipient.__table__),
+            [
+                {
+                    "broadcast_id": broadcast_id,
+                    "friend_id": friend_id,
+                    "state": states[friend_id],
+                    "request_id": request_of.get(friend_id),
+                }
+                for friend_id in friend_ids
+            ],
+        )
         broadcast.snapshot_cursor = friend_ids[-1]
     broadcast.snapshot_done = len(friend_ids) < batch
     broadcast.updated_at = now
     held_out = sum(1 for state in states.values() if state == RecipientState.HELD_OUT)
-    return BatchResult(len(friend_ids), len(queued), held_out, len(friend_ids) - len(queued) - held_out,
-                       len(groups), broadcast.snapshot_done)
+    return BatchResult(
+        len(friend_ids),
+        len(queued),
+        held_out,
+        len(friend_ids) - len(queued) - held_out,
+        len(groups),
+        broadcast.snapshot_done,
+    )
 
 
 def _chunks(items: list[int], size: int) -> list[list[int]]:
-    return [items[start:start + size] for start in range(0, len(items), size)]
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _states(session: Session, broadcast: Broadcast, friend_ids: list[int], now: datetime) -> dict[int, str]:
@@ -83,11 +111,17 @@ def _capped(session: Session, broadcast: Broadcast, friend_ids: list[int], now: 
     """Friends who already received cap_count broadcasts in the last cap_days days (one grouped query)."""
     if not broadcast.cap_count or not broadcast.cap_days or not friend_ids:
         return []
-    query = (select(BroadcastRecipient.friend_id)
-             .where(BroadcastRecipient.friend_id.in_(friend_ids), BroadcastRecipient.state == RecipientState.SENT,
-                    BroadcastRecipient.sent_at >= now - timedelta(days=broadcast.cap_days),
-                    BroadcastRecipient.broadcast_id != broadcast.id)
-             .group_by(BroadcastRecipient.friend_id).having(func.count() >= broadcast.cap_count))
+    query = (
+        select(BroadcastRecipient.friend_id)
+        .where(
+            BroadcastRecipient.friend_id.in_(friend_ids),
+            BroadcastRecipient.state == RecipientState.SENT,
+            BroadcastRecipient.sent_at >= now - timedelta(days=broadcast.cap_days),
+            BroadcastRecipient.broadcast_id != broadcast.id,
+        )
+        .group_by(BroadcastRecipient.friend_id)
+        .having(func.count() >= broadcast.cap_count)
+    )
     return list(session.execute(query).scalars())
 
 
@@ -97,9 +131,19 @@ def _create_requests(session: Session, broadcast_id: int, groups: list[list[int]
         return {}
     now = utcnow()  # the real clock: senders compare next_attempt_at with it
     kind = RequestKind.PUSH if personal else RequestKind.MULTICAST
-    rows = [{"broadcast_id": broadcast_id, "kind": kind, "retry_key": str(uuid.uuid4()), "state": RequestState.PENDING,
-             "recipients": len(group), "attempts": 0, "next_attempt_at": now, "created_at": now}
-            for group in groups]
+    rows = [
+        {
+            "broadcast_id": broadcast_id,
+            "kind": kind,
+            "retry_key": str(uuid.uuid4()),
+            "state": RequestState.PENDING,
+            "recipients": len(group),
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for group in groups
+    ]
     statement = insert(DeliveryRequest).returning(DeliveryRequest.id, sort_by_parameter_order=True)
     ids = session.execute(statement, rows).scalars().all()
-    return {friend_id: request_id for group, request_id in zip(groups, ids) for friend_id in group}
+    return {friend_id: request_id for group, request_id in zip(groups, ids, strict=False) for friend_id in group}

@@ -6,7 +6,8 @@ Create Date: 2026-11-23 19:30:00
 
 The friend list sorts by (last_followed_at, id) or (last_interaction_at, id) and pages by keyset, so both
 pairs are indexed, with the other time and the status appended: a filtered walk then reads only the index
-(at 1M friends, "no interaction for a year, newest follow first" drops from 2.5 s to about 0.1 s). Tag filters use friend_tag's primary key (friend_id, tag_id) and (tag_id, friend_id).
+(at 1M friends, "no interaction for a year, newest follow first" drops from 2.5 s to about 0.1 s).
+Tag filters use friend_tag's primary key (friend_id, tag_id) and (tag_id, friend_id).
 
 Display-name search is "contains, ignoring case" for terms of any length (Japanese names are often searched
 by two characters, which plain trigram indexes cannot serve). Both databases index single characters and
@@ -23,6 +24,7 @@ character pairs of each name:
 
 Everything named `friend_search*` is derived data: `crm.migrate.include_name` hides it from autogenerate.
 """
+
 from alembic import op
 
 revision = "0003"
@@ -58,6 +60,7 @@ def spaced(column: str) -> str:
 
     Built from substr() calls, one per character; a CASE on the length keeps short names cheap.
     """
+
     def upto(chars: int) -> str:
         parts = " || ".join(f"substr({column}, {i}, 1) || {SEPARATOR}" for i in range(1, chars + 1))
         return f"{SEPARATOR} || rtrim({parts}, {SEPARATOR}) || {SEPARATOR}"
@@ -69,14 +72,17 @@ def spaced(column: str) -> str:
 
 def sqlite_triggers() -> list[str]:
     """The triggers that keep friend_search in step with friend.display_name (SQLite)."""
-    add = ("INSERT INTO friend_search(rowid, name, pairs) SELECT new.id, new.display_name, {} "
-           "WHERE new.display_name IS NOT NULL;")
-    remove = ("INSERT INTO friend_search(friend_search, rowid, name, pairs) "
-              "SELECT 'delete', old.id, old.display_name, {} WHERE old.display_name IS NOT NULL;")
+    add = (
+        "INSERT INTO friend_search(rowid, name, pairs) SELECT new.id, new.display_name, {} "
+        "WHERE new.display_name IS NOT NULL;"
+    )
+    remove = (
+        "INSERT INTO friend_search(friend_search, rowid, name, pairs) "
+        "SELECT 'delete', old.id, old.display_name, {} WHERE old.display_name IS NOT NULL;"
+    )
     add, remove = add.format(spaced("new.display_name")), remove.format(spaced("old.display_name"))
     return [
-        f"CREATE TRIGGER friend_search_insert AFTER INSERT ON friend "
-        f"WHEN new.display_name IS NOT NULL BEGIN {add} END",
+        f"CREATE TRIGGER friend_search_insert AFTER INSERT ON friend WHEN new.display_name IS NOT NULL BEGIN {add} END",
         f"CREATE TRIGGER friend_search_delete AFTER DELETE ON friend "
         f"WHEN old.display_name IS NOT NULL BEGIN {remove} END",
         f"CREATE TRIGGER friend_search_update AFTER UPDATE OF display_name ON friend "
@@ -95,8 +101,10 @@ def upgrade() -> None:
     op.execute("CREATE VIRTUAL TABLE friend_search USING fts5(name, pairs, content='', tokenize='trigram')")
     for statement in sqlite_triggers():
         op.execute(statement)
-    op.execute(f"INSERT INTO friend_search(rowid, name, pairs) SELECT id, display_name, {spaced('display_name')} "
-               "FROM friend WHERE display_name IS NOT NULL")
+    op.execute(
+        f"INSERT INTO friend_search(rowid, name, pairs) SELECT id, display_name, {spaced('display_name')} "
+        "FROM friend WHERE display_name IS NOT NULL"
+    )
 
 
 def downgrade() -> None:

@@ -7,16 +7,18 @@ Revision ID: 0014
 Revises: 0008
 Create Date: 2026-11-23 22:40:00
 """
+
 from alembic import op
 
-
-revision = '0014'
-down_revision = '0008'
+revision = "0014"
+down_revision = "0008"
 branch_labels = None
-depends_on = '0005'  # survey_answer is created there (another branch)
+depends_on = "0005"  # survey_answer is created there (another branch)
 
-INDEXES = (("field_value", "ix_field_value_field_value", ["field_id", "value"]),
-           ("survey_answer", "ix_survey_answer_question", ["question_id", "choice_id"]))
+INDEXES = (
+    ("field_value", "ix_field_value_field_value", ["field_id", "value"]),
+    ("survey_answer", "ix_survey_answer_question", ["question_id", "choice_id"]),
+)
 
 
 def upgrade() -> None:

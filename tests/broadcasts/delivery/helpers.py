@@ -1,10 +1,11 @@
 """Shared helpers of the delivery tests: friends, fields and broadcasts stored directly."""
+
 from __future__ import annotations
 
 import json
 
-from crm.db import get_engine, session_scope
 from crm.broadcasts.models import Broadcast, BroadcastStatus
+from crm.db import get_engine, session_scope
 from crm.fields.models import FieldDefinition, FieldValue
 from crm.friends.models import Friend
 
@@ -56,8 +57,9 @@ def sim_friends(app, sim, count: int, *, name: str = "友だち") -> list[tuple[
         sim.follow(user_id)
         users.append(user_id)
     with session_scope(get_engine(app)) as session:
-        friends = [Friend(line_user_id=user_id, display_name=f"{name}{n}", follow_count=1)
-                   for n, user_id in enumerate(users)]
+        friends = [
+            Friend(line_user_id=user_id, display_name=f"{name}{n}", follow_count=1) for n, user_id in enumerate(users)
+        ]
         session.add_all(friends)
         session.flush()
         return [(friend.id, friend.line_user_id) for friend in friends]

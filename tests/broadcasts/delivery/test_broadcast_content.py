@@ -1,44 +1,63 @@
 """Broadcast content: validation with the SDK's models, push-or-multicast choice and per-friend rendering."""
+
 import json
 import re
 
 import pytest
 from sqlmodel import select
 
+from crm.broadcasts import content
 from crm.db import get_engine, session_scope
 from crm.friends.models import Friend
-from crm.tracking.models import TrackedLink
-from crm.broadcasts import content
 from crm.tracking import service as tracking
+from crm.tracking.models import TrackedLink
 from tests.broadcasts.delivery.helpers import BASE, make_field, make_friend, set_value
 
 TRACKED = re.compile(r"https://crm\.example\.jp/r/[A-Za-z0-9_-]{22}")
-IMAGE = {"type": "image", "originalContentUrl": "https://img.example.jp/a.jpg",
-         "previewImageUrl": "https://img.example.jp/a_s.jpg"}
-FLEX = {"type": "flex", "altText": "セールのお知らせ", "contents": {
-    "type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "SALE"}]}}}
+IMAGE = {
+    "type": "image",
+    "originalContentUrl": "https://img.example.jp/a.jpg",
+    "previewImageUrl": "https://img.example.jp/a_s.jpg",
+}
+FLEX = {
+    "type": "flex",
+    "altText": "セールのお知らせ",
+    "contents": {
+        "type": "bubble",
+        "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "SALE"}]},
+    },
+}
 
 
 @pytest.mark.db_agnostic
 def test_accepts_each_kind_and_returns_line_json():
-    messages = [{"type": "text", "text": "こんにちは{name}さん"}, IMAGE,
-                {"type": "sticker", "packageId": "446", "stickerId": "1988"}, FLEX]
+    messages = [
+        {"type": "text", "text": "こんにちは{name}さん"},
+        IMAGE,
+        {"type": "sticker", "packageId": "446", "stickerId": "1988"},
+        FLEX,
+    ]
     assert content.validate_messages(json.dumps(messages)) == messages
 
 
 @pytest.mark.db_agnostic
-@pytest.mark.parametrize("data, index", [
-    ("not json", None), ([], None), ([{"type": "text", "text": "x"}] * 6, None),
-    ([{"type": "text", "text": "ok"}, {"type": "video"}], 1),
-    ([{"type": "text", "text": "  "}], 0),
-    ([{"type": "text", "text": "あ" * 5001}], 0),
-    ([{"type": "text", "text": "😀" * 2501}], 0),  # 5,002 UTF-16 units
-    ([{**IMAGE, "originalContentUrl": "http://img.example.jp/a.jpg"}], 0),
-    ([{"type": "sticker", "packageId": "446"}], 0),
-    ([{"type": "flex", "altText": "x", "contents": {"type": "bubble", "body": {"type": "box"}}}], 0),
-    ([{**FLEX, "altText": ""}], 0),
-    (["text"], 0),
-])
+@pytest.mark.parametrize(
+    "data, index",
+    [
+        ("not json", None),
+        ([], None),
+        ([{"type": "text", "text": "x"}] * 6, None),
+        ([{"type": "text", "text": "ok"}, {"type": "video"}], 1),
+        ([{"type": "text", "text": "  "}], 0),
+        ([{"type": "text", "text": "あ" * 5001}], 0),
+        ([{"type": "text", "text": "😀" * 2501}], 0),  # 5,002 UTF-16 units
+        ([{**IMAGE, "originalContentUrl": "http://img.example.jp/a.jpg"}], 0),
+        ([{"type": "sticker", "packageId": "446"}], 0),
+        ([{"type": "flex", "altText": "x", "contents": {"type": "bubble", "body": {"type": "box"}}}], 0),
+        ([{**FLEX, "altText": ""}], 0),
+        (["text"], 0),
+    ],
+)
 def test_rejects_bad_messages_naming_the_message(data, index):
     with pytest.raises(content.ContentError) as caught:
         content.validate_messages(data)
@@ -80,8 +99,10 @@ def test_render_fills_name_and_fields_and_tracks_links(app):
     friend_id = make_friend(app, name="さくら")
     set_value(app, friend_id, make_field(app, "plan"), "gold")
     make_field(app, "city")  # defined, but no value for this friend
-    messages = [{"type": "text", "text": "{name}様（{field:plan}/{field:city}/{field:nope}） https://shop.example.jp/a"},
-                IMAGE]
+    messages = [
+        {"type": "text", "text": "{name}様（{field:plan}/{field:city}/{field:nope}） https://shop.example.jp/a"},
+        IMAGE,
+    ]
     out = _render(app, friend_id, messages, track_links=True)
     assert TRACKED.sub("URL", out[0]["text"]) == "さくら様（gold//） URL"
     assert out[1] == IMAGE
@@ -95,8 +116,9 @@ def test_render_fills_name_and_fields_and_tracks_links(app):
 
 def test_render_without_tracking_and_without_name(app):
     friend_id = make_friend(app, name=None)
-    out = _render(app, friend_id, [{"type": "text", "text": "{name}さん https://shop.example.jp/a {name}"}],
-                  track_links=False)
+    out = _render(
+        app, friend_id, [{"type": "text", "text": "{name}さん https://shop.example.jp/a {name}"}], track_links=False
+    )
     assert out[0]["text"] == "さん https://shop.example.jp/a "
 
 

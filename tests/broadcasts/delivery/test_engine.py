@@ -1,17 +1,18 @@
 """The delivery engine against the simulator: scheduling, missed and cancelled sends, multicast vs push,
 personalisation, control group and frequency cap, 4xx failures and the monthly-limit pause."""
+
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from crm.db import get_engine, session_scope
-from crm.broadcasts.delivery.jobs import delivery_tick
-from crm.line.runtime import line_client
-from crm.broadcasts.models import BroadcastRecipient, BroadcastStatus, DeliveryRequest, RecipientState
 from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts.delivery import schedule as delivery_schedule
-from crm.staff.audit import Actor
+from crm.broadcasts.delivery.jobs import delivery_tick
 from crm.broadcasts.delivery.schedule import DeliverySettings
+from crm.broadcasts.models import BroadcastRecipient, BroadcastStatus, DeliveryRequest, RecipientState
+from crm.db import get_engine, session_scope
+from crm.line.runtime import line_client
+from crm.staff.audit import Actor
 from crm.timeutil import utcnow
 from tests.broadcasts.delivery.helpers import BASE, broadcast_row, make_broadcast, sim_friends
 
@@ -25,15 +26,21 @@ def tick(app, **kwargs):
 
 def recipient_states(app, broadcast_id):
     with session_scope(get_engine(app)) as session:
-        rows = session.execute(select(BroadcastRecipient.state, func.count()).where(
-            BroadcastRecipient.broadcast_id == broadcast_id).group_by(BroadcastRecipient.state)).all()
+        rows = session.execute(
+            select(BroadcastRecipient.state, func.count())
+            .where(BroadcastRecipient.broadcast_id == broadcast_id)
+            .group_by(BroadcastRecipient.state)
+        ).all()
         return dict(rows)
 
 
 def requests_of(app, broadcast_id):
     with session_scope(get_engine(app)) as session:
-        return list(session.execute(select(DeliveryRequest).where(DeliveryRequest.broadcast_id == broadcast_id)
-                                    .order_by(DeliveryRequest.id)).scalars())
+        return list(
+            session.execute(
+                select(DeliveryRequest).where(DeliveryRequest.broadcast_id == broadcast_id).order_by(DeliveryRequest.id)
+            ).scalars()
+        )
 
 
 def texts(sim, user_id):
@@ -94,8 +101,13 @@ def test_cancelled_and_draft_broadcasts_are_never_sent(app, sim):
 
 def test_personal_content_goes_by_push_rendered_per_friend(app, sim):
     friends = sim_friends(app, sim, 3, name="さくら")
-    broadcast_id = make_broadcast(app, [{"type": "text", "text": "{name}さん、こんにちは"},
-                                        {"type": "sticker", "packageId": "446", "stickerId": "1988"}])
+    broadcast_id = make_broadcast(
+        app,
+        [
+            {"type": "text", "text": "{name}さん、こんにちは"},
+            {"type": "sticker", "packageId": "446", "stickerId": "1988"},
+        ],
+    )
     tick(app)
     requests = requests_of(app, broadcast_id)
     assert [(r.kind, r.recipients, r.state) for r in requests] == [("push", 1, "sent")] * 3
@@ -123,6 +135,7 @@ def test_blocked_friends_are_not_recipients(app, sim):
     friends = sim_friends(app, sim, 3)
     with session_scope(get_engine(app)) as session:
         from crm.friends.models import Friend
+
         session.get(Friend, friends[0][0]).status = "blocked"
     broadcast_id = make_broadcast(app, TEXT)
     tick(app)
@@ -142,8 +155,10 @@ def test_control_group_and_frequency_cap_are_recorded_and_not_sent(app, sim):
     capped = make_broadcast(app, TEXT, cap_count=2, cap_days=7)
     tick(app)
     # Friends who got both earlier broadcasts are capped; the held-out ones got one and are sent.
-    assert recipient_states(app, capped) == {RecipientState.CAPPED: states[RecipientState.SENT],
-                                             RecipientState.SENT: states[RecipientState.HELD_OUT]}
+    assert recipient_states(app, capped) == {
+        RecipientState.CAPPED: states[RecipientState.SENT],
+        RecipientState.SENT: states[RecipientState.HELD_OUT],
+    }
     # Either way every friend received exactly two of the three broadcasts.
     assert all(len(sim.inbox(user_id)) == 2 for _, user_id in friends)
     assert broadcast_row(app, first).status == BroadcastStatus.SENT
@@ -167,8 +182,9 @@ def test_4xx_marks_the_recipients_failed_with_lines_reason(app, sim):
     assert broadcast_row(app, broadcast_id).status == BroadcastStatus.SENT
     assert recipient_states(app, broadcast_id) == {RecipientState.SENT: 1, RecipientState.FAILED: 1}
     with session_scope(get_engine(app)) as session:
-        error = session.execute(select(BroadcastRecipient.error).where(
-            BroadcastRecipient.state == RecipientState.FAILED)).scalar()
+        error = session.execute(
+            select(BroadcastRecipient.error).where(BroadcastRecipient.state == RecipientState.FAILED)
+        ).scalar()
     assert error == "400: Simulated failure"
     assert sum(len(sim.inbox(user_id)) for _, user_id in friends) == 1
 
@@ -210,17 +226,22 @@ def test_marketer_resume_sends_at_once(app, sim):
 
 
 def test_send_test_pushes_marked_messages_to_test_friends_only(app, sim):
-    from crm.broadcasts.models import TestFriend
     from crm.broadcasts.delivery.sender import send_test
+    from crm.broadcasts.models import TestFriend
 
     (tester, tester_id), (other, other_id) = sim_friends(app, sim, 2, name="スタッフ")
     with session_scope(get_engine(app)) as session:
         session.add(TestFriend(friend_id=tester, label="店長"))
-    broadcast_id = make_broadcast(app, [{"type": "text", "text": "{name}さん https://shop.example.jp/a"}],
-                                  status=BroadcastStatus.DRAFT, track_links=True)
+    broadcast_id = make_broadcast(
+        app,
+        [{"type": "text", "text": "{name}さん https://shop.example.jp/a"}],
+        status=BroadcastStatus.DRAFT,
+        track_links=True,
+    )
     with session_scope(get_engine(app)) as session:
-        results = send_test(session, line_client(app), broadcast_id=broadcast_id, friend_ids=[tester, other],
-                            base_url=BASE)
+        results = send_test(
+            session, line_client(app), broadcast_id=broadcast_id, friend_ids=[tester, other], base_url=BASE
+        )
     assert [(r.friend_id, r.ok) for r in results] == [(tester, True)]
     [entry] = sim.inbox(tester_id)
     assert entry["messages"][0]["text"].startswith(f"[テスト] スタッフ0さん {BASE}/r/")

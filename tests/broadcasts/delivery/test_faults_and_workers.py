@@ -1,5 +1,6 @@
 """Exactly-once delivery under faults: the simulator fails (500), stalls past the client timeout and rate-limits
 (429) while the worker process is killed (SIGKILL) mid-send and restarted; and two workers sharing a send."""
+
 from __future__ import annotations
 
 import os
@@ -16,11 +17,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from crm.db import get_engine, session_scope
 from crm.broadcasts.models import BroadcastRecipient, BroadcastStatus, DeliveryRequest, RecipientState
+from crm.db import get_engine, session_scope
 from linesim.client import SimulatorClient
-from tests.conftest import TEST_DB
 from tests.broadcasts.delivery.helpers import BASE, broadcast_row, make_broadcast, sim_friends
+from tests.conftest import TEST_DB
 
 RECIPIENTS = 1000
 PUSH = "/v2/bot/message/push"
@@ -67,11 +68,20 @@ class Worker:
     """`python -m crm.worker` as a child process, with its output collected."""
 
     def __init__(self, database_url: str, simulator_url: str):
-        env = dict(os.environ, CRM_ENV="development", DATABASE_URL=database_url, LINE_API_BASE=simulator_url,
-                   PUBLIC_BASE_URL=BASE, LINE_API_TIMEOUT_SECONDS="1.5", DELIVERY_LEASE_SECONDS="5",
-                   DELIVERY_MAX_ATTEMPTS="1000", DELIVERY_CONCURRENCY="8")
-        self.process = subprocess.Popen([sys.executable, "-m", "crm.worker"], env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
+        env = dict(
+            os.environ,
+            CRM_ENV="development",
+            DATABASE_URL=database_url,
+            LINE_API_BASE=simulator_url,
+            PUBLIC_BASE_URL=BASE,
+            LINE_API_TIMEOUT_SECONDS="1.5",
+            DELIVERY_LEASE_SECONDS="5",
+            DELIVERY_MAX_ATTEMPTS="1000",
+            DELIVERY_CONCURRENCY="8",
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "crm.worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -113,33 +123,47 @@ def wait_for(condition, *, limit: float = 180.0, every: float = 0.05, workers=()
         if value:
             return value
         time.sleep(every)
-    raise AssertionError(f"condition not reached ({describe()}); workers said:\n" + "".join(
-        line for worker in workers for line in worker.lines[-40:]))
+    raise AssertionError(
+        f"condition not reached ({describe()}); workers said:\n"
+        + "".join(line for worker in workers for line in worker.lines[-40:])
+    )
 
 
 def sent_count(app, broadcast_id: int) -> int:
     with session_scope(get_engine(app)) as session:
-        return session.execute(select(func.count()).where(DeliveryRequest.broadcast_id == broadcast_id,
-                                                          DeliveryRequest.state == "sent")).scalar()
+        return session.execute(
+            select(func.count()).where(DeliveryRequest.broadcast_id == broadcast_id, DeliveryRequest.state == "sent")
+        ).scalar()
 
 
 def request_states(app, broadcast_id: int) -> list:
     """(state, attempts, next attempt, error, broadcast status) of the requests not sent: why a send is stuck."""
     with session_scope(get_engine(app)) as session:
-        rows = session.execute(select(DeliveryRequest.state, DeliveryRequest.attempts, DeliveryRequest.next_attempt_at,
-                                      DeliveryRequest.error).where(DeliveryRequest.broadcast_id == broadcast_id,
-                                                                   DeliveryRequest.state != "sent").limit(10)).all()
+        rows = session.execute(
+            select(
+                DeliveryRequest.state, DeliveryRequest.attempts, DeliveryRequest.next_attempt_at, DeliveryRequest.error
+            )
+            .where(DeliveryRequest.broadcast_id == broadcast_id, DeliveryRequest.state != "sent")
+            .limit(10)
+        ).all()
     return [tuple(row) for row in rows] + [broadcast_row(app, broadcast_id).status]
 
 
 def assert_everyone_got_exactly_one(app, sim, friends, broadcast_id):
     """Each simulator inbox holds one message of this send, with its request's retry key; all rows sent."""
     with session_scope(get_engine(app)) as session:
-        keys = dict(session.execute(select(BroadcastRecipient.friend_id, DeliveryRequest.retry_key).join(
-            DeliveryRequest, DeliveryRequest.id == BroadcastRecipient.request_id).where(
-            BroadcastRecipient.broadcast_id == broadcast_id)).all())
-        states = Counter(session.execute(select(BroadcastRecipient.state).where(
-            BroadcastRecipient.broadcast_id == broadcast_id)).scalars())
+        keys = dict(
+            session.execute(
+                select(BroadcastRecipient.friend_id, DeliveryRequest.retry_key)
+                .join(DeliveryRequest, DeliveryRequest.id == BroadcastRecipient.request_id)
+                .where(BroadcastRecipient.broadcast_id == broadcast_id)
+            ).all()
+        )
+        states = Counter(
+            session.execute(
+                select(BroadcastRecipient.state).where(BroadcastRecipient.broadcast_id == broadcast_id)
+            ).scalars()
+        )
     assert states == {RecipientState.SENT: len(friends)}
     for n, (friend_id, user_id) in enumerate(friends):
         inbox = sim.inbox(user_id)
@@ -161,8 +185,11 @@ def test_faults_and_a_killed_worker_still_deliver_exactly_once(app, sim, simulat
         assert sent_count(app, broadcast_id) < RECIPIENTS  # killed mid-send
         second = Worker(database_url, simulator.url)
         try:
-            wait_for(lambda: broadcast_row(app, broadcast_id).status == BroadcastStatus.SENT, workers=[second],
-                     describe=lambda: request_states(app, broadcast_id))
+            wait_for(
+                lambda: broadcast_row(app, broadcast_id).status == BroadcastStatus.SENT,
+                workers=[second],
+                describe=lambda: request_states(app, broadcast_id),
+            )
         finally:
             second.stop()
     finally:
