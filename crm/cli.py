@@ -15,7 +15,7 @@ db_cli = AppGroup("db", help="Database migrations.")
 
 
 @db_cli.command("upgrade")
-@click.option("--revision", default="heads", show_default=True)
+@click.option("--revision", default="head", show_default=True)
 def upgrade_command(revision: str) -> None:
     """Apply migrations to the configured database."""
     migrate.upgrade(current_app.config["DATABASE_URL"], revision)

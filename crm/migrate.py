@@ -24,8 +24,8 @@ def alembic_config(database_url: str) -> AlembicConfig:
     return config
 
 
-def upgrade(database_url: str, revision: str = "heads") -> None:
-    """Apply migrations up to revision (all heads by default, so parallel branches both apply)."""
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Apply migrations up to revision (the one head by default)."""
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -2,6 +2,7 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
@@ -28,3 +29,9 @@ def test_downgrade_to_nothing_and_back(database_url):
     engine = make_engine(database_url)
     assert {"friend", "webhook_event", "message", "staff", "tag"} <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_migrations_have_one_head():
+    """Every new migration has one parent: parallel branches are merged, so `upgrade head` applies them all."""
+    heads = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_heads()
+    assert heads == ["0017"]

@@ -4,16 +4,16 @@ A segment reads "friends whose field has this value" and "friends who picked thi
 indexes; with friend_id in the index neither read touches the table (a third fewer lookups per friend).
 
 Revision ID: 0014
-Revises: 0008
+Revises: 0008, 0005
 Create Date: 2026-11-23 22:40:00
 """
 
 from alembic import op
 
 revision = "0014"
-down_revision = "0008"
+down_revision = ("0008", "0005")  # survey_answer is created in 0005, on another branch
 branch_labels = None
-depends_on = "0005"  # survey_answer is created there (another branch)
+depends_on = None
 
 INDEXES = (
     ("field_value", "ix_field_value_field_value", ["field_id", "value"]),
