@@ -2,7 +2,7 @@
 
 Generates friends (bench.generate), then one sent broadcast over all of them: 10% held out, 2% capped, 1% failed
 (3 reasons), the rest sent; clicks on its link by ~5% of friends; a goal tag added to ~3% of friends. Prints the
-median and worst time of `broadcasts.statistics` over several runs.
+median and worst time of `crm.broadcasts.stats.statistics` over several runs.
 
     python -m bench.broadcast_stats --database-url sqlite:////tmp/bstats.sqlite3 --friends 200000
 """
@@ -22,7 +22,7 @@ from sqlalchemy import select
 from bench.bulk import analyze, load_table
 from bench.generate import generate_friends
 from crm import migrate
-from crm.broadcasts import lifecycle as broadcasts
+from crm.broadcasts import stats as broadcast_stats
 from crm.broadcasts.models import Broadcast, BroadcastRecipient
 from crm.db import make_engine, session_scope
 from crm.friends.models import Friend
@@ -124,7 +124,7 @@ def measure(engine, broadcast_id: int, runs: int) -> list[float]:
     for _ in range(runs):
         with session_scope(engine) as session:
             started = time.perf_counter()
-            result = broadcasts.statistics(session, broadcast_id, now=utcnow())
+            result = broadcast_stats.statistics(session, broadcast_id, now=utcnow())
             times.append(time.perf_counter() - started)
     print(
         f"recipients={result.recipients:,} sent={result.sent:,} held_out={result.held_out:,} "

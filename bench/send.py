@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.generate import generate_friends
 from bench.servers import free_port, fresh_database
 from crm import migrate
-from crm.broadcasts.models import Broadcast, BroadcastStatus
+from crm.broadcasts.models import ACTIVE_STATUSES, Broadcast, BroadcastStatus
 from crm.db import make_engine, session_scope
 
 GOALS = {"multicast": 200.0, "push": 2000.0}
@@ -116,7 +116,7 @@ def sender(url: str, api_base: str, broadcast_id: int, *, concurrency: int, send
             status, done = broadcast.status, broadcast.snapshot_done
         if done and snapshot_at is None:
             snapshot_at, sent_before = time.monotonic(), sent
-        if status not in BroadcastStatus.ACTIVE or (snapshot_at and time.monotonic() - snapshot_at > send_seconds):
+        if status not in ACTIVE_STATUSES or (snapshot_at and time.monotonic() - snapshot_at > send_seconds):
             break
     ended = time.monotonic()
     return {

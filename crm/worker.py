@@ -51,7 +51,7 @@ def build_scheduler(app) -> BlockingScheduler:
 
 
 def add_webhook_jobs(scheduler: BlockingScheduler, app, engine) -> None:
-    """Outbound webhooks, the LINE webhook relay, link.clicked events and the followers import (issue 6)."""
+    """Outbound webhooks, the LINE webhook relay, link.clicked events and the followers import."""
     attempts, timeout = app.config["WEBHOOK_MAX_ATTEMPTS"], app.config["WEBHOOK_TIMEOUT_SECONDS"]
 
     def webhooks_tick():

@@ -1,4 +1,4 @@
-"""Answering in the chat: start or resume, answer, toggle, done, skip, free text, cancel; every step idempotent.
+"""Answering in the chat: answer, toggle, done, skip and free text; every step idempotent.
 
 Each step moves a response from the question it was asked to the next one with a compare-and-set UPDATE, so
 a double tap or a concurrent duplicate finds the question already answered and changes nothing.
@@ -6,11 +6,10 @@ a double tap or a concurrent duplicate finds the question already answered and c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from crm.outbound import events as webhook_events
 from crm.sql import insert_for
@@ -24,108 +23,12 @@ from surveys.models import (
     SurveyChoice,
     SurveyQuestion,
     SurveyResponse,
-    SurveyStatus,
-    VersionState,
 )
 from surveys.questions import choices_of, list_questions
+from surveys.responses import CHAT, in_progress
+from surveys.turns import Turn, TurnStatus, ask
 
 TEXT_MAX = 5000
-CHAT = "chat"
-
-
-@dataclass
-class Turn:
-    """What the chat shows next: ask a question, finish, or tell the friend why nothing happened."""
-
-    status: str  # ask | done | cancelled | stale | repeat_refused | unavailable | web | retry
-    survey: Survey | None = None
-    response: SurveyResponse | None = None
-    question: SurveyQuestion | None = None
-    choices: list[SurveyChoice] = field(default_factory=list)
-    selected: set[int] = field(default_factory=set)
-    error: SurveyError | None = None
-    resumed: bool = False
-    first: bool = False
-
-
-def in_progress(session: Session, friend_id: int) -> SurveyResponse | None:
-    """The friend's unfinished chat response, if any (at most one)."""
-    return session.exec(
-        select(SurveyResponse).where(
-            SurveyResponse.friend_id == friend_id, SurveyResponse.status == ResponseStatus.IN_PROGRESS
-        )
-    ).first()
-
-
-def has_completed(session: Session, *, survey_id: int, friend_id: int) -> bool:
-    """Tell whether the friend has finished this survey before."""
-    return (
-        session.exec(
-            select(SurveyResponse.id).where(
-                SurveyResponse.survey_id == survey_id,
-                SurveyResponse.friend_id == friend_id,
-                SurveyResponse.status == ResponseStatus.COMPLETED,
-            )
-        ).first()
-        is not None
-    )
-
-
-def ask(session: Session, response: SurveyResponse, **flags) -> Turn:
-    """A turn asking the response's current question, with the choices already toggled on."""
-    question = session.get(SurveyQuestion, response.current_question_id)
-    selected = set(
-        session.exec(
-            select(SurveyAnswer.choice_id).where(
-                SurveyAnswer.response_id == response.id, SurveyAnswer.question_id == question.id
-            )
-        ).all()
-    ) - {None}
-    return Turn(
-        "ask",
-        session.get(Survey, response.survey_id),
-        response,
-        question,
-        choices_of(session, [question.id])[question.id],
-        selected,
-        **flags,
-    )
-
-
-def start(session: Session, *, survey_id: int, friend_id: int, at: datetime) -> Turn:
-    """Start a survey in the chat, or resume the friend's unfinished response to it."""
-    survey = session.get(Survey, survey_id)
-    if survey is None or survey.status != SurveyStatus.PUBLISHED:
-        return Turn("unavailable", survey)
-    current = in_progress(session, friend_id)
-    if current is not None and current.survey_id == survey_id:
-        return ask(session, current, resumed=True)
-    if not survey.allow_repeat and has_completed(session, survey_id=survey_id, friend_id=friend_id):
-        return Turn("repeat_refused", survey)
-    if survey.use_web_form:
-        return Turn("web", survey)
-    if current is not None:
-        _finish(session, current, ResponseStatus.ABANDONED, at)
-    live = builder.version(session, survey_id, VersionState.LIVE)
-    first = list_questions(session, live.id)[0]
-    created = session.exec(
-        insert_for(session, SurveyResponse.__table__)
-        .values(
-            survey_id=survey_id,
-            version_id=live.id,
-            friend_id=friend_id,
-            channel=CHAT,
-            status=ResponseStatus.IN_PROGRESS,
-            current_question_id=first.id,
-            started_at=at,
-            updated_at=at,
-        )
-        .on_conflict_do_nothing()
-        .returning(SurveyResponse.__table__.c.id)
-    ).first()
-    if created is None:  # a concurrent start won: resume that one
-        return ask(session, in_progress(session, friend_id), resumed=True)
-    return ask(session, session.get(SurveyResponse, created[0]), first=True)
 
 
 def _current(session: Session, friend_id: int, response_id: int, question_id: int) -> SurveyResponse | None:
@@ -164,7 +67,7 @@ def _next_turn(session: Session, response: SurveyResponse) -> Turn:
     """The turn after a successful step (called only then): a completed response emits survey.answered."""
     if response.status == ResponseStatus.COMPLETED:
         webhook_events.survey_answered(session, response_id=response.id)
-        return Turn("done", session.get(Survey, response.survey_id), response)
+        return Turn(TurnStatus.DONE, session.get(Survey, response.survey_id), response)
     return ask(session, response)
 
 
@@ -176,9 +79,9 @@ def answer_choice(
     question = session.get(SurveyQuestion, question_id)
     choice = session.get(SurveyChoice, choice_id)
     if response is None or choice is None or choice.question_id != question_id or question.kind != QuestionKind.SINGLE:
-        return Turn("stale")
+        return Turn(TurnStatus.STALE)
     if not _advance(session, response, question, at):
-        return Turn("stale")
+        return Turn(TurnStatus.STALE)
     session.add(
         SurveyAnswer(
             response_id=response.id, question_id=question_id, friend_id=friend_id, choice_id=choice_id, answered_at=at
@@ -207,7 +110,7 @@ def toggle_choice(
         or choice.question_id != question_id
         or session.get(SurveyQuestion, question_id).kind != QuestionKind.MULTIPLE
     ):
-        return Turn("stale")
+        return Turn(TurnStatus.STALE)
     locked = session.exec(
         update(SurveyResponse)
         .where(  # takes the row lock, so a concurrent Done waits
@@ -218,7 +121,7 @@ def toggle_choice(
         .values(updated_at=at)
     ).rowcount
     if not locked:
-        return Turn("stale")
+        return Turn(TurnStatus.STALE)
     keys = dict(response_id=response_id, question_id=question_id, choice_id=choice_id)
     if selected:
         session.exec(
@@ -235,13 +138,13 @@ def finish_multiple(session: Session, *, friend_id: int, response_id: int, quest
     """Done with a multiple-choice question: apply the picked choices' actions and move on."""
     response = _current(session, friend_id, response_id, question_id)
     if response is None:
-        return Turn("stale")
+        return Turn(TurnStatus.STALE)
     current = ask(session, response)
     if current.question.kind != QuestionKind.MULTIPLE:
-        return Turn("stale")
+        return Turn(TurnStatus.STALE)
     if current.question.required and not current.selected:
         return Turn(
-            "retry",
+            TurnStatus.RETRY,
             current.survey,
             response,
             current.question,
@@ -249,7 +152,7 @@ def finish_multiple(session: Session, *, friend_id: int, response_id: int, quest
             error=SurveyError(N_("Choose at least one, then tap Done.")),
         )
     if not _advance(session, response, current.question, at):
-        return Turn("stale")
+        return Turn(TurnStatus.STALE)
     for choice in current.choices:
         if choice.id in current.selected:
             actions.apply(
@@ -263,7 +166,7 @@ def skip(session: Session, *, friend_id: int, response_id: int, question_id: int
     response = _current(session, friend_id, response_id, question_id)
     question = session.get(SurveyQuestion, question_id)
     if response is None or question.required or not _advance(session, response, question, at):
-        return Turn("stale")
+        return Turn(TurnStatus.STALE)
     session.exec(
         delete(SurveyAnswer).where(SurveyAnswer.response_id == response_id, SurveyAnswer.question_id == question_id)
     )
@@ -306,10 +209,10 @@ def _text(session: Session, response: SurveyResponse, question: SurveyQuestion, 
         actions.check_text(session, field_id=question.save_field_id, text=text)
     except SurveyError as error:
         current = ask(session, response)
-        current.status, current.error = "retry", error
+        current.status, current.error = TurnStatus.RETRY, error
         return current
     if not _advance(session, response, question, at):
-        return Turn("stale")
+        return Turn(TurnStatus.STALE)
     session.add(
         SurveyAnswer(
             response_id=response.id, question_id=question.id, friend_id=response.friend_id, text=text, answered_at=at
@@ -319,27 +222,3 @@ def _text(session: Session, response: SurveyResponse, question: SurveyQuestion, 
         session, field_id=question.save_field_id, text=text, friend_id=response.friend_id, survey_id=response.survey_id
     )
     return _next_turn(session, response)
-
-
-def cancel(session: Session, *, friend_id: int, at: datetime, response_id: int | None = None) -> Turn | None:
-    """Cancel the friend's unfinished response (answers so far are kept); None when there is none."""
-    response = in_progress(session, friend_id)
-    if response is None or (response_id is not None and response.id != response_id):
-        return None
-    _finish(session, response, ResponseStatus.CANCELLED, at)
-    return Turn("cancelled", session.get(Survey, response.survey_id), response)
-
-
-def abandon(session: Session, *, friend_id: int, at: datetime) -> bool:
-    """Close the unfinished response of a friend who blocked the account; return whether there was one."""
-    response = in_progress(session, friend_id)
-    if response is not None:
-        _finish(session, response, ResponseStatus.ABANDONED, at)
-    return response is not None
-
-
-def _finish(session: Session, response: SurveyResponse, status: str, at: datetime) -> None:
-    response.status, response.current_question_id = status, None
-    response.finished_at = response.updated_at = at
-    session.add(response)
-    session.flush()

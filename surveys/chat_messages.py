@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 from flask_babel import gettext as _
 
-from surveys.answers import Turn
 from surveys.models import QuestionKind, SurveyChoice, SurveyQuestion, SurveyResponse
 from surveys.questions import QUICK_REPLY_MAX
+from surveys.turns import Turn, TurnStatus
 
 PREFIX = "sv:"
 ARITY = {"s": 1, "a": 3, "t": 4, "d": 2, "k": 2, "c": 1}
@@ -101,7 +101,7 @@ def turn_messages(
     e.g. into the friend's tracked links; the web-form link and our own wording are left as they are.
     """
     survey = turn.survey
-    if turn.status in ("ask", "retry"):
+    if turn.status in (TurnStatus.ASK, TurnStatus.RETRY):
         before = []
         if turn.first and survey.intro:
             before.append(text(links(survey.intro)))
@@ -110,19 +110,19 @@ def turn_messages(
         if turn.error is not None:
             before.append(text(_(turn.error.msgid, **turn.error.params)))
         return before + [question_message(turn, number, total, links)]
-    if turn.status == "done":
+    if turn.status == TurnStatus.DONE:
         return [
             text(links(survey.completion_message) if survey.completion_message else _("Thank you for your answers!"))
         ]
-    if turn.status == "cancelled":
+    if turn.status == TurnStatus.CANCELLED:
         return [
             text(_("You cancelled “%(title)s”. You can start again from the menu at any time.", title=survey.title))
         ]
-    if turn.status == "repeat_refused":
+    if turn.status == TurnStatus.REPEAT_REFUSED:
         return [text(_("You have already answered “%(title)s”. Thank you!", title=survey.title))]
-    if turn.status == "unavailable":
+    if turn.status == TurnStatus.UNAVAILABLE:
         return [text(_("This survey is not open for answers at the moment."))]
-    if turn.status == "web" and web_link:
+    if turn.status == TurnStatus.WEB and web_link:
         intro = links(survey.intro) if survey.intro else _("Please answer “%(title)s” here:", title=survey.title)
         return [text(f"{intro}\n{web_link}")]
     return []

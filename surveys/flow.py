@@ -20,12 +20,12 @@ from crm.i18n import DEFAULT_LOCALE, LOCALES
 from crm.line.errors import LineApiError
 from crm.line.runtime import line_client
 from crm.timeutil import utcnow
-from crm.tracking import service as tracking
+from crm.tracking import links as tracked_links
 from crm.webhook.hooks import BlockContext, TextContext
 from crm.webhook.postbacks import PostbackContext
-from surveys import answers, builder, chat_messages
-from surveys.answers import Turn
+from surveys import answers, builder, chat_messages, responses
 from surveys.models import SurveyQuestion
+from surveys.turns import Turn, TurnStatus
 from surveys.views import webform
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def on_postback(ctx: PostbackContext) -> None:
     who = dict(friend_id=ctx.friend_id, at=ctx.occurred_at)
     session = ctx.session
     if op == "s":
-        turn = answers.start(session, survey_id=ids[0], **who)
+        turn = responses.start(session, survey_id=ids[0], **who)
     elif op == "a":
         turn = answers.answer_choice(session, response_id=ids[0], question_id=ids[1], choice_id=ids[2], **who)
     elif op == "t":
@@ -55,7 +55,7 @@ def on_postback(ctx: PostbackContext) -> None:
     elif op == "k":
         turn = answers.skip(session, response_id=ids[0], question_id=ids[1], **who)
     else:
-        turn = answers.cancel(session, response_id=ids[0], **who) or Turn("stale")
+        turn = responses.cancel(session, response_id=ids[0], **who) or Turn(TurnStatus.STALE)
     respond(
         session,
         turn,
@@ -71,12 +71,12 @@ def on_text(ctx: TextContext) -> bool:
     """Cancel word, free-text answer, or a survey's start keyword; return whether the message was one."""
     session, who = ctx.session, dict(friend_id=ctx.friend_id, at=ctx.occurred_at)
     if builder.is_cancel_word(ctx.text):
-        turn = answers.cancel(session, **who)
+        turn = responses.cancel(session, **who)
     else:
         turn = answers.answer_text(session, text=ctx.text, **who)
         if turn is None:
             survey = builder.find_by_keyword(session, ctx.text)
-            turn = None if survey is None else answers.start(session, survey_id=survey.id, **who)
+            turn = None if survey is None else responses.start(session, survey_id=survey.id, **who)
     if turn is None:
         return False
     respond(
@@ -93,7 +93,7 @@ def on_text(ctx: TextContext) -> bool:
 
 def on_block(ctx: BlockContext) -> None:
     """A friend who blocks the account leaves no unfinished survey behind."""
-    if answers.abandon(ctx.session, friend_id=ctx.friend_id, at=ctx.occurred_at):
+    if responses.abandon(ctx.session, friend_id=ctx.friend_id, at=ctx.occurred_at):
         log.info("survey_abandoned_on_block friend_id=%s", ctx.friend_id)
 
 
@@ -115,13 +115,13 @@ def build_messages(session: Session, turn: Turn, *, friend: Friend) -> list[dict
     """The turn's messages in the friend's language (Japanese unless LINE told us otherwise)."""
     number, total = _position(session, turn) if turn.question is not None else (0, 0)
     link = None
-    if turn.status == "web":
+    if turn.status == TurnStatus.WEB:
         link = webform.link_for(current_app, friend_id=friend.id, survey_id=turn.survey.id)
     language = (friend.language or "").split("-")[0]
     base_url = current_app.config.get("PUBLIC_BASE_URL") or ""
 
     def tracked(body: str) -> str:
-        return tracking.rewrite_links(
+        return tracked_links.rewrite_links(
             session,
             text=body,
             friend_id=friend.id,
@@ -145,7 +145,7 @@ def respond(
     send_key: str,
 ) -> None:
     """Send the turn's messages once the event's transaction has committed."""
-    if turn.status == "stale":
+    if turn.status == TurnStatus.STALE:
         return
     messages = build_messages(session, turn, friend=session.get(Friend, friend_id))
     if not messages:

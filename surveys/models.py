@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -11,7 +12,7 @@ from crm.columns import utc_field
 from crm.timeutil import utcnow
 
 
-class SurveyStatus:
+class SurveyStatus(StrEnum):
     """Values of Survey.status."""
 
     DRAFT = "draft"
@@ -19,7 +20,7 @@ class SurveyStatus:
     CLOSED = "closed"
 
 
-class VersionState:
+class VersionState(StrEnum):
     """Values of SurveyVersion.state: a draft is editable, live answers new responses, retired is kept."""
 
     DRAFT = "draft"
@@ -27,16 +28,15 @@ class VersionState:
     RETIRED = "retired"
 
 
-class QuestionKind:
+class QuestionKind(StrEnum):
     """Values of SurveyQuestion.kind."""
 
     SINGLE = "single"
     MULTIPLE = "multiple"
     TEXT = "text"
-    ALL = (SINGLE, MULTIPLE, TEXT)
 
 
-class ResponseStatus:
+class ResponseStatus(StrEnum):
     """Values of SurveyResponse.status."""
 
     IN_PROGRESS = "in_progress"
@@ -112,8 +112,8 @@ class SurveyResponse(SQLModel, table=True):
             "uq_survey_response_active_friend",
             "friend_id",
             unique=True,
-            sqlite_where=text("status = 'in_progress'"),
-            postgresql_where=text("status = 'in_progress'"),
+            sqlite_where=text(f"status = '{ResponseStatus.IN_PROGRESS}'"),
+            postgresql_where=text(f"status = '{ResponseStatus.IN_PROGRESS}'"),
         ),
     )
 
@@ -136,7 +136,7 @@ class SurveyAnswer(SQLModel, table=True):
     __tablename__ = "survey_answer"
     __table_args__ = (
         UniqueConstraint("response_id", "question_id", "choice_id", name="uq_survey_answer_choice"),
-        Index("ix_survey_answer_question", "question_id", "choice_id", "friend_id"),  # covering: segments (0014)
+        Index("ix_survey_answer_question", "question_id", "choice_id", "friend_id"),  # covering: segments
     )
 
     id: int | None = Field(default=None, primary_key=True)

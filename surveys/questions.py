@@ -73,7 +73,7 @@ def choices_of(session: Session, question_ids: list[int]) -> dict[int, list[Surv
 def _check(session: Session, spec: QuestionSpec) -> list[tuple[str, list[dict]]]:
     """Validate a question; return its choices as (label, actions)."""
     text = spec.text.strip()
-    if spec.kind not in QuestionKind.ALL:
+    if spec.kind not in tuple(QuestionKind):
         raise SurveyError(N_("Type: choose single choice, multiple choice or free text."), field="kind")
     if not text or len(text) > QUESTION_MAX:
         raise SurveyError(N_("Question: enter 1 to %(max)d characters."), max=QUESTION_MAX, field="text")

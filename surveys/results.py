@@ -19,6 +19,7 @@ from surveys.models import (
     SurveyQuestion,
     SurveyResponse,
     SurveyVersion,
+    VersionState,
 )
 from surveys.questions import choices_of, list_questions
 
@@ -75,7 +76,8 @@ def versions_with_answers(session: Session, survey_id: int) -> list[SurveyVersio
         session.exec(
             select(SurveyVersion)
             .where(
-                SurveyVersion.survey_id == survey_id, or_(SurveyVersion.state == "live", SurveyVersion.id.in_(answered))
+                SurveyVersion.survey_id == survey_id,
+                or_(SurveyVersion.state == VersionState.LIVE, SurveyVersion.id.in_(answered)),
             )
             .order_by(SurveyVersion.number.desc())
         )

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from crm.outbound import events as webhook_events
 from crm.sql import insert_for
 from surveys import actions, builder
-from surveys.answers import TEXT_MAX, has_completed, in_progress
+from surveys.answers import TEXT_MAX
 from surveys.errors import N_, SurveyError
 from surveys.models import (
     QuestionKind,
@@ -23,6 +23,7 @@ from surveys.models import (
     VersionState,
 )
 from surveys.questions import choices_of, list_questions
+from surveys.responses import has_completed, in_progress
 
 WEB = "web"
 

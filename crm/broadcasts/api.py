@@ -12,7 +12,9 @@ from sqlmodel import select
 from crm.api import auth, errors
 from crm.api.pages import decode_id_cursor, page
 from crm.api.schemas import ErrorSchema, PageArgs, page_of
+from crm.broadcasts import drafts as broadcast_drafts
 from crm.broadcasts import lifecycle as broadcasts
+from crm.broadcasts import stats as broadcast_stats
 from crm.broadcasts.api_schemas import BroadcastCreate, BroadcastSchema, ScheduleBody, StatsSchema
 from crm.broadcasts.models import Broadcast
 from crm.broadcasts.options import BroadcastError
@@ -75,7 +77,7 @@ def create(body: dict):
     """Create a draft broadcast (messages, audience, options are checked by the service)."""
     db = get_session()
     try:
-        broadcast = broadcasts.create_draft(db, actor=auth.actor(), **body)
+        broadcast = broadcast_drafts.create_draft(db, actor=auth.actor(), **body)
     except BroadcastError as error:
         raise broadcast_error(error) from None
     db.commit()
@@ -159,7 +161,7 @@ def get_one(broadcast_id: int):
 def statistics(broadcast_id: int):
     """Recipients by state, failures, clicks, blocks within 7 days and the goal against the control group."""
     _broadcast(broadcast_id)
-    stats = broadcasts.statistics(get_session(), broadcast_id, now=utcnow())
+    stats = broadcast_stats.statistics(get_session(), broadcast_id, now=utcnow())
     goal = stats.goal
     return {
         **{name: getattr(stats, name) for name in StatsSchema.PLAIN},

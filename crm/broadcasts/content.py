@@ -18,7 +18,7 @@ from crm.errors import N_, TranslatableError
 from crm.fields.models import FieldDefinition, FieldValue
 from crm.friends.models import Friend
 from crm.line.message_models import MessageModelError, validate_message_dict
-from crm.tracking import service as tracking
+from crm.tracking import links as tracked_links
 
 MAX_MESSAGES = 5
 TEXT_MAX_UTF16 = MAX_UTF16_UNITS  # LINE's limit for a text message
@@ -98,7 +98,7 @@ def is_personal(messages: list[dict], *, track_links: bool) -> bool:
         if message.get("type") != "text":
             continue
         text = message.get("text") or ""
-        if PLACEHOLDER.search(text) or (track_links and tracking.find_urls(text)):
+        if PLACEHOLDER.search(text) or (track_links and tracked_links.find_urls(text)):
             return True
     return False
 
@@ -146,7 +146,7 @@ def render(
     for message in messages:
         if message.get("type") == "text":
             text = fill_placeholders(message["text"], name=friend.display_name, fields=fields)
-            text = tracking.rewrite_links(
+            text = tracked_links.rewrite_links(
                 session,
                 text=text,
                 friend_id=friend.id,

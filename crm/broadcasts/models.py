@@ -8,6 +8,7 @@ can retry with the same key and LINE (409) tells it the request was already acce
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
@@ -16,7 +17,7 @@ from crm.columns import utc_field
 from crm.timeutil import utcnow
 
 
-class BroadcastStatus:
+class BroadcastStatus(StrEnum):
     """Values of Broadcast.status."""
 
     DRAFT = "draft"
@@ -28,7 +29,10 @@ class BroadcastStatus:
     CANCELLED = "cancelled"
     MISSED = "missed"  # its time passed more than the grace period while no worker ran
     FAILED = "failed"
-    ACTIVE = (SCHEDULED, SENDING, PAUSED)
+
+
+# A broadcast in one of these statuses is still the worker's: it may yet send.
+ACTIVE_STATUSES = frozenset({BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING, BroadcastStatus.PAUSED})
 
 
 class Broadcast(SQLModel, table=True):
@@ -64,7 +68,7 @@ class Broadcast(SQLModel, table=True):
     finished_at: datetime | None = utc_field()
 
 
-class RecipientState:
+class RecipientState(StrEnum):
     """Values of BroadcastRecipient.state."""
 
     QUEUED = "queued"  # in the snapshot, waiting for its delivery request
@@ -92,14 +96,14 @@ class BroadcastRecipient(SQLModel, table=True):
     sent_at: datetime | None = utc_field()
 
 
-class RequestKind:
+class RequestKind(StrEnum):
     """Values of DeliveryRequest.kind."""
 
     MULTICAST = "multicast"
     PUSH = "push"
 
 
-class RequestState:
+class RequestState(StrEnum):
     """Values of DeliveryRequest.state."""
 
     PENDING = "pending"

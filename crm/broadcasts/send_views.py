@@ -10,13 +10,14 @@ from flask_babel import gettext as _
 from sqlmodel import Session
 
 from crm.broadcasts import content as broadcast_content
+from crm.broadcasts import drafts as broadcast_drafts
 from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts import testers as test_friends
 from crm.broadcasts.delivery.sender import send_test
 from crm.broadcasts.forms import ActionForm, ScheduleForm, TestFriendForm
-from crm.broadcasts.lifecycle import BroadcastError
 from crm.broadcasts.models import Broadcast
 from crm.broadcasts.models import BroadcastStatus as S
+from crm.broadcasts.options import BroadcastError
 from crm.broadcasts.views import load
 from crm.console.guard import current_actor, requires
 from crm.db import get_session
@@ -227,7 +228,7 @@ def copy(broadcast_id: int):
     if not ActionForm().validate_on_submit():
         flash(_("The form expired. Try again."), "error")
         return _back(broadcast.id)
-    draft = broadcasts.copy_draft(db, actor=current_actor(), broadcast_id=broadcast.id)
+    draft = broadcast_drafts.copy_draft(db, actor=current_actor(), broadcast_id=broadcast.id)
     db.commit()
     flash(_("Copied as a new draft."), "success")
     return redirect(url_for("broadcasts.edit", broadcast_id=draft.id))

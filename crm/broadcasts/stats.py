@@ -17,7 +17,7 @@ from crm.broadcasts.models import BroadcastRecipient as R
 from crm.friends.models import Friend, FriendStatus
 from crm.sql import utc_literal
 from crm.tags.models import FriendTag
-from crm.tracking import service as tracking
+from crm.tracking import stats as click_stats
 from crm.tracking.models import LinkClick, TrackedLink
 
 BLOCK_WINDOW_DAYS = 7
@@ -175,13 +175,13 @@ def _goal(session: Session, broadcast: Broadcast, counts: dict[str, int]) -> Goa
 
 
 def statistics(session: Session, broadcast_id: int, *, now: datetime | None = None) -> BroadcastStats:
-    """The broadcast's figures now (ValueError when it does not exist). `now` is accepted for the contract;
-    every window is anchored on stored send times, so the figures only grow as time passes."""
+    """The broadcast's figures (ValueError when it does not exist). `now` does not change them: every window
+    is anchored on stored send times, so the figures only grow as time passes."""
     broadcast = session.get(Broadcast, broadcast_id)
     if broadcast is None:
         raise ValueError(f"no broadcast {broadcast_id}")
     counts = _state_counts(session, broadcast_id)
-    clicks = tracking.broadcast_stats(session, broadcast_id=broadcast_id)
+    clicks = click_stats.broadcast_stats(session, broadcast_id=broadcast_id)
     return BroadcastStats(
         broadcast_id=broadcast_id,
         status=broadcast.status,

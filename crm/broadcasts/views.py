@@ -13,12 +13,13 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from wtforms.fields import SelectChoice
 
+from crm.broadcasts import drafts as broadcast_drafts
 from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts import stats as broadcast_stats
 from crm.broadcasts.forms import ActionForm, ComposerForm, composer_data
-from crm.broadcasts.lifecycle import BroadcastError
-from crm.broadcasts.models import Broadcast
+from crm.broadcasts.models import Broadcast, RecipientState
 from crm.broadcasts.models import BroadcastStatus as S
+from crm.broadcasts.options import BroadcastError
 from crm.console.guard import current_actor, requires
 from crm.db import get_session
 from crm.segments.models import Segment
@@ -39,11 +40,11 @@ STATUS_LABELS = {
     S.FAILED: _l("Failed"),
 }
 STATE_LABELS = {
-    "queued": _l("Queued"),
-    "held_out": _l("Held out (control group)"),
-    "capped": _l("Skipped (frequency cap)"),
-    "sent": _l("Received"),
-    "failed": _l("Failed"),
+    RecipientState.QUEUED: _l("Queued"),
+    RecipientState.HELD_OUT: _l("Held out (control group)"),
+    RecipientState.CAPPED: _l("Skipped (frequency cap)"),
+    RecipientState.SENT: _l("Received"),
+    RecipientState.FAILED: _l("Failed"),
 }
 PAUSE_REASONS = {
     "monthly_limit": _l(
@@ -103,8 +104,8 @@ def _save(db: Session, form: ComposerForm, broadcast: Broadcast | None):
         return None
     try:
         if broadcast is None:
-            return broadcasts.create_draft(db, actor=current_actor(), **values)
-        return broadcasts.update_draft(db, actor=current_actor(), broadcast_id=broadcast.id, **values)
+            return broadcast_drafts.create_draft(db, actor=current_actor(), **values)
+        return broadcast_drafts.update_draft(db, actor=current_actor(), broadcast_id=broadcast.id, **values)
     except BroadcastError as error:
         db.rollback()
         _show_error(form, error)
@@ -205,7 +206,7 @@ def stats(broadcast_id: int):
     """Statistics; the page refreshes itself while the broadcast is sending."""
     db = get_session()
     broadcast = load(db, broadcast_id)
-    figures = broadcasts.statistics(db, broadcast.id, now=utcnow())
+    figures = broadcast_stats.statistics(db, broadcast.id, now=utcnow())
     goal_name = None
     if figures.goal is not None:
         model = Tag if figures.goal.kind == "tag" else TrackedLink

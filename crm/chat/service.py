@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from sqlmodel import Session, select
@@ -136,28 +137,37 @@ def _claim_key(session: Session, *, friend: Friend, text: str, retry_key: str) -
     return None if message_id is None else session.get(Message, message_id)
 
 
+class QuotaLevel(StrEnum):
+    """How much of LINE's message quota is left, as the page shows it."""
+
+    OK = "ok"
+    LOW = "low"  # less than 10% left
+    EXHAUSTED = "exhausted"
+    UNKNOWN = "unknown"  # LINE could not be asked
+
+
 @dataclass(frozen=True)
 class QuotaState:
-    """LINE's message quota as the page shows it; level is ok, low (<10% left), exhausted or unknown."""
+    """LINE's message quota as the page shows it."""
 
     limited: bool
     limit: int | None
     used: int | None
     remaining: int | None
-    level: str
+    level: QuotaLevel
 
 
-UNKNOWN_QUOTA = QuotaState(limited=False, limit=None, used=None, remaining=None, level="unknown")
+UNKNOWN_QUOTA = QuotaState(limited=False, limit=None, used=None, remaining=None, level=QuotaLevel.UNKNOWN)
 
 
 def quota_state(quota) -> QuotaState:
     """Classify a LineClient Quota: low under 10% remaining, exhausted at 0."""
-    level = "ok"
+    level = QuotaLevel.OK
     if quota.limited and quota.remaining is not None:
         if quota.remaining <= 0:
-            level = "exhausted"
+            level = QuotaLevel.EXHAUSTED
         elif quota.remaining * 10 < quota.limit:
-            level = "low"
+            level = QuotaLevel.LOW
     return QuotaState(quota.limited, quota.limit, quota.used, quota.remaining, level)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
@@ -11,14 +12,13 @@ from crm.columns import utc_field
 from crm.timeutil import utcnow
 
 
-class FieldType:
+class FieldType(StrEnum):
     """Values of FieldDefinition.field_type."""
 
     TEXT = "text"
     NUMBER = "number"
     DATE = "date"
     CHOICE = "choice"
-    ALL = (TEXT, NUMBER, DATE, CHOICE)
 
 
 class FieldDefinition(SQLModel, table=True):
@@ -40,7 +40,7 @@ class FieldValue(SQLModel, table=True):
     """A friend's value for a custom field, stored as text in a canonical form."""
 
     __tablename__ = "field_value"
-    __table_args__ = (Index("ix_field_value_field_value", "field_id", "value", "friend_id"),)  # covering (0014)
+    __table_args__ = (Index("ix_field_value_field_value", "field_id", "value", "friend_id"),)  # covering: segments
 
     friend_id: int = Field(foreign_key="friend.id", primary_key=True)
     field_id: int = Field(foreign_key="field_definition.id", primary_key=True)

@@ -173,7 +173,7 @@ def _check_spec(session: Session, spec: FieldSpec, field_id: int | None) -> None
     label = spec.label.strip()
     if not label or len(label) > 100:
         raise FieldValidationError(N_("Label: enter 1 to 100 characters."))
-    if spec.field_type not in FieldType.ALL:
+    if spec.field_type not in tuple(FieldType):
         raise FieldValidationError(N_("Type: choose text, number, date or single choice."))
     clash = session.exec(select(FieldDefinition.id).where(FieldDefinition.key == spec.key)).first()
     if clash is not None and clash != field_id:

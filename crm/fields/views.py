@@ -28,7 +28,7 @@ TYPE_LABELS = {
 class FieldForm(FlaskForm):
     key = StringField(_l("Key (letters a–z, digits, _)"), validators=[DataRequired(), Length(max=50)])
     label = StringField(_l("Label"), validators=[DataRequired(), Length(max=100)])
-    field_type = SelectField(_l("Type"), choices=[SelectChoice(kind, TYPE_LABELS[kind]) for kind in FieldType.ALL])
+    field_type = SelectField(_l("Type"), choices=[SelectChoice(kind, TYPE_LABELS[kind]) for kind in FieldType])
     choices = TextAreaField(_l("Choices, one per line (single choice only)"))
     required = BooleanField(_l("Required"))
     position = IntegerField(_l("Order"), default=0, validators=[Optional(), NumberRange(min=-9999, max=9999)])

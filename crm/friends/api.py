@@ -27,8 +27,9 @@ from crm.friends.query import MAX_DAYS, MAX_SEARCH_CHARS, STATUSES, FilterError,
 from crm.permissions import mask_name
 from crm.staff.audit import record
 from crm.timeutil import utcnow
-from crm.tracking import service as tracking
+from crm.tracking import stats as click_stats
 from surveys import results
+from surveys.models import QuestionKind
 
 blp = Blueprint("api_friends", __name__, url_prefix="/api/v1", description="Friends (友だち)")
 errors.install(blp)
@@ -155,7 +156,7 @@ def get_one(friend_id: int):
     ]
     body["clicks"] = [
         {**click, "user_agent": None if masked else click["user_agent"]}
-        for click in tracking.clicks_for_friend(db, friend.id, limit=DETAIL_LIMIT)
+        for click in click_stats.clicks_for_friend(db, friend.id, limit=DETAIL_LIMIT)
     ]
     return body
 
@@ -197,7 +198,7 @@ def friend_response(item, masked: bool) -> dict:
                 "question_id": q.id,
                 "question": q.text,
                 "kind": q.kind,
-                "values": None if masked and q.kind == "text" else given,
+                "values": None if masked and q.kind == QuestionKind.TEXT else given,
             }
             for q, given in item.answers
         ],

@@ -14,6 +14,7 @@ from wtforms import DateField, HiddenField, IntegerField, SearchField, SelectFie
 from wtforms.fields import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
+from crm.friends.models import FriendStatus
 from crm.friends.pages import DEFAULT_SORT
 from crm.friends.query import MAX_DAYS, MAX_SEARCH_CHARS, FriendFilter
 from crm.tags.models import Tag, TagFolder
@@ -35,7 +36,11 @@ FILTER_ARGS = (
     "interaction_to",
     "sort",
 )
-STATUS_LABELS = {"following": _l("Following"), "blocked": _l("Blocked"), "erased": _l("Erased")}
+STATUS_LABELS = {
+    FriendStatus.FOLLOWING: _l("Following"),
+    FriendStatus.BLOCKED: _l("Blocked"),
+    FriendStatus.ERASED: _l("Erased"),
+}
 SORT_LABELS = {
     "followed_desc": _l("Followed, newest first"),
     "followed_asc": _l("Followed, oldest first"),

@@ -9,10 +9,11 @@ from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
 from crm.friends import service as friends
-from crm.line.client import LineApiError, LineClient
+from crm.line.client import LineClient
+from crm.line.errors import LineApiError
 from crm.timeutil import utcnow
 
-log = logging.getLogger("crm.jobs")
+log = logging.getLogger(__name__)
 
 
 PROFILE_LEASE = timedelta(minutes=2)

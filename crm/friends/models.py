@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
@@ -11,7 +12,7 @@ from crm.columns import utc_field
 from crm.timeutil import utcnow
 
 
-class FriendStatus:
+class FriendStatus(StrEnum):
     """Values of Friend.status."""
 
     FOLLOWING = "following"
@@ -23,7 +24,7 @@ class Friend(SQLModel, table=True):
     """A LINE user who added the account (友だち); only what LINE gives us."""
 
     __tablename__ = "friend"
-    __table_args__ = (  # the friend list's keyset sort indexes (migration 0003)
+    __table_args__ = (  # covering indexes of the friend list's keyset sorts
         Index("ix_friend_last_followed", "last_followed_at", "id", "last_interaction_at", "status"),
         Index("ix_friend_last_interaction", "last_interaction_at", "id", "last_followed_at", "status"),
     )
@@ -46,7 +47,7 @@ class Friend(SQLModel, table=True):
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
 
 
-class MessageDirection:
+class MessageDirection(StrEnum):
     """Values of Message.direction."""
 
     INCOMING = "in"

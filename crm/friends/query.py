@@ -24,7 +24,7 @@ from sqlmodel import Session
 from crm.friends.models import Friend, FriendStatus
 from crm.tags.models import FriendTag, Tag
 
-STATUSES = (FriendStatus.FOLLOWING, FriendStatus.BLOCKED, FriendStatus.ERASED)
+STATUSES = tuple(FriendStatus)
 MAX_SEARCH_CHARS = 100
 MAX_TAGS_PER_MODE = 20
 MAX_DAYS = 36500

@@ -9,10 +9,11 @@ from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
 from crm.imports import followers as followers_import
-from crm.line.client import LineApiError, LineClient
+from crm.line.client import LineClient
+from crm.line.errors import LineApiError
 from crm.timeutil import utcnow
 
-log = logging.getLogger("crm.webhooks")
+log = logging.getLogger(__name__)
 
 
 LEASE = timedelta(minutes=2)

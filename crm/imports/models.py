@@ -4,6 +4,7 @@ and LINE's followers ids (one job per import, page by page)."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
@@ -12,7 +13,7 @@ from crm.columns import utc_field
 from crm.timeutil import utcnow
 
 
-class ImportStatus:
+class ImportStatus(StrEnum):
     """Values of ImportJob.status."""
 
     UPLOADED = "uploaded"  # file checked and stored; columns not mapped yet
@@ -44,7 +45,7 @@ class ImportJob(SQLModel, table=True):
     finished_at: datetime | None = utc_field()
 
 
-class ImportState:
+class ImportState(StrEnum):
     """Values of FollowerImport.state."""
 
     RUNNING = "running"

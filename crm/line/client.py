@@ -6,7 +6,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from linebot.v3.messaging import (  # rich menus (issue 4)
+from linebot.v3.messaging import (
     ApiClient,
     ApiException,
     Configuration,
@@ -14,7 +14,7 @@ from linebot.v3.messaging import (  # rich menus (issue 4)
     Message,  # any message object (surveys: quick replies)
     MessagingApi,
     MessagingApiBlob,
-    MulticastRequest,  # broadcasts (issue 5)
+    MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
     RichMenuBulkLinkRequest,
@@ -26,7 +26,7 @@ from linebot.v3.messaging import (  # rich menus (issue 4)
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from crm.friends.service import Profile
-from crm.line.errors import LineApiError  # noqa: F401  (re-exported for edges)
+from crm.line.errors import LineApiError
 
 log = logging.getLogger(__name__)
 REAL_LINE_HOST = "https://api.line.me"
@@ -123,7 +123,7 @@ class LineClient:
         limited = quota.type == "limited"
         return Quota(limited=limited, limit=quota.value if limited else None, used=used)
 
-    # ---- Rich menus (issue 4): create, image, default, per-user and bulk links, aliases, delete ----
+    # ---- Rich menus: create, image, default, per-user and bulk links, aliases, delete ----
     BULK_MAX_USERS = 500
 
     def create_rich_menu(self, menu: dict) -> str:
@@ -187,7 +187,7 @@ class LineClient:
 
     # ---- end of rich menus ----
 
-    # ---- Followers ids (issue 6: followers import) ----
+    # ---- Followers ids (the followers import) ----
     def get_followers_ids(self, start: str | None = None, limit: int = 1000) -> tuple[list[str], str | None]:
         """One page of the followers' user IDs and the continuation token of the next page (None: last page).
         LINE answers 403 for accounts that may not use this API (only verified and premium accounts may)."""

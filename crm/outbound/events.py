@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from crm.broadcasts.delivery import schedule as delivery_schedule
 from crm.broadcasts.models import Broadcast
 from crm.friends.models import Friend
-from crm.outbound import outbox as webhook_outbox
+from crm.outbound import delivery as outbox_delivery
 from crm.outbound.models import WebhookCursor
 from crm.outbound.outbox import emit, wanted
 from crm.privacy import service as privacy
@@ -154,4 +154,4 @@ def register() -> None:
 
 def forget_erased_friend(session: Session, *, friend_id: int, line_user_id: str) -> int:
     """Erasure: drop the outbound deliveries and relayed LINE bodies that name the friend."""
-    return webhook_outbox.forget_friend(session, line_user_id=line_user_id)
+    return outbox_delivery.forget_friend(session, line_user_id=line_user_id)

@@ -10,13 +10,13 @@ import requests
 from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
+from crm.outbound import delivery as outbox_delivery
 from crm.outbound import events as webhook_events
-from crm.outbound import outbox as webhook_outbox
 from crm.outbound import relay
 from crm.outbound.models import OutboxState
 from crm.timeutil import utcnow
 
-log = logging.getLogger("crm.webhooks")
+log = logging.getLogger(__name__)
 
 
 LEASE = timedelta(minutes=2)
@@ -48,7 +48,7 @@ def signed_headers(*, secret: str, body: bytes, event_id: str, event_type: str, 
         "X-CRM-Event-Id": event_id,
         "X-CRM-Event-Type": event_type,
         "X-CRM-Timestamp": created_at,
-        webhook_outbox.SIGNATURE_HEADER: webhook_outbox.sign(secret, body),
+        outbox_delivery.SIGNATURE_HEADER: outbox_delivery.sign(secret, body),
     }
 
 
@@ -61,8 +61,8 @@ def deliver_webhooks(
     clock = (lambda: now) if now else utcnow
     now = clock()
     with session_scope(engine) as session:
-        webhook_outbox.prune(session, now=now)
-        claimed = webhook_outbox.claim_due(session, now=now, lease=LEASE, limit=batch)
+        outbox_delivery.prune(session, now=now)
+        claimed = outbox_delivery.claim_due(session, now=now, lease=LEASE, limit=batch)
     delivered, unreachable, skipped = 0, set(), []
     for delivery_id, attempts, body, event_id, event_type, endpoint_id, url, secret in claimed:
         if endpoint_id in unreachable:
@@ -72,7 +72,7 @@ def deliver_webhooks(
         if status is None:
             unreachable.add(endpoint_id)
         with session_scope(engine) as session:
-            state = webhook_outbox.record_attempt(
+            state = outbox_delivery.record_attempt(
                 session,
                 delivery_id=delivery_id,
                 endpoint_id=endpoint_id,
@@ -93,7 +93,7 @@ def deliver_webhooks(
         )
     if skipped:
         with session_scope(engine) as session:
-            webhook_outbox.release(session, delivery_ids=skipped, at=now)
+            outbox_delivery.release(session, delivery_ids=skipped, at=now)
     return delivered
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
@@ -11,7 +12,7 @@ from crm.columns import utc_field
 from crm.timeutil import utcnow
 
 
-class OutboxState:
+class OutboxState(StrEnum):
     """Values of WebhookDelivery.state and RelayItem.state."""
 
     PENDING = "pending"

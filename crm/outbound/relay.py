@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, select, update
 
+from crm.outbound.delivery import retry_delay
 from crm.outbound.models import OutboxState, RelayItem
-from crm.outbound.outbox import retry_delay
 
 
 def enqueue(session: Session, *, body: bytes, signature: str, now: datetime) -> None:

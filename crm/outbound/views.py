@@ -212,7 +212,7 @@ def delete(endpoint_id: int):
 
 
 def init_app(app: Flask) -> None:
-    """Register the settings pages of issue 6 and connect the webhook event listeners."""
+    """Register the outbound webhook and followers-import pages and connect the webhook event listeners."""
     from crm.imports import followers_views as followers_import
     from crm.outbound import events as webhook_events
 

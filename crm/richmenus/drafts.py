@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
+from crm.errors import N_
 from crm.richmenus.image_check import check_image
 from crm.richmenus.layouts import (
     CUSTOM,
     LAYOUTS,
-    N_,
     Area,
     RichMenuError,
     apply_layout,

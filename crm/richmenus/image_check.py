@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from crm.richmenus.layouts import N_, RichMenuError
+from crm.errors import N_
+from crm.richmenus.layouts import RichMenuError
 
 MAX_IMAGE_BYTES = 1024 * 1024
 MIN_WIDTH, MAX_WIDTH, MIN_HEIGHT, MIN_RATIO = 800, 2500, 250, 1.45

@@ -7,10 +7,11 @@ import logging
 from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
-from crm.line.client import LineApiError, LineClient
+from crm.line.client import LineClient
+from crm.line.errors import LineApiError
 from crm.richmenus import rules as richmenu_rules
 
-log = logging.getLogger("crm.jobs")
+log = logging.getLogger(__name__)
 
 
 def apply_rich_menu_relinks(engine: Engine, line: LineClient, *, max_rounds: int = 50) -> int:

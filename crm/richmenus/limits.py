@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from crm.errors import N_
 from crm.line.errors import LineApiError
-from crm.richmenus.layouts import N_, RichMenuError
+from crm.richmenus.layouts import RichMenuError
 from crm.richmenus.models import RichMenuApiCall
 from crm.timeutil import utcnow
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, Text
 from sqlmodel import Field, SQLModel
@@ -11,7 +12,7 @@ from crm.columns import utc_field
 from crm.timeutil import utcnow
 
 
-class RichMenuStatus:
+class RichMenuStatus(StrEnum):
     """Values of RichMenu.status."""
 
     DRAFT = "draft"

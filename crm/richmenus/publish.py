@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import update
 from sqlmodel import Session, select
 
-from crm.friends.models import Friend
+from crm.errors import N_
 from crm.line.errors import LineApiError
 from crm.richmenus import rules as richmenu_rules
 from crm.richmenus.drafts import aliases, areas_of, get_menu, image_of, publish_problems
-from crm.richmenus.layouts import N_, RichMenuError, line_menu
-from crm.richmenus.limits import ALIAS_DELETE, CREATE, DELETE, check_budget, count_call, line_call
+from crm.richmenus.layouts import RichMenuError, line_menu
+from crm.richmenus.limits import CREATE, check_budget, count_call, line_call
+from crm.richmenus.live import delete_alias_quietly, delete_quietly, linked_batches
 from crm.richmenus.models import RichMenu, RichMenuLink, RichMenuStatus
 from crm.staff.audit import Actor, record
 from crm.timeutil import utcnow
-from crm.tracking import service as tracking
-
-BULK = 500
+from crm.tracking import links as tracked_links
 
 
 @dataclass
@@ -34,54 +32,6 @@ class PublishResult:
     warnings: list[tuple[str, dict]] = field(default_factory=list)
 
 
-def linked_batches(session: Session, menu_id: int, size: int = BULK) -> Iterator[list[tuple[int, str]]]:
-    """(friend id, LINE user id) of the friends the CRM linked to this menu, 500 at a time."""
-    after = 0
-    while True:
-        batch = session.exec(
-            select(RichMenuLink.friend_id, Friend.line_user_id)
-            .join(Friend, Friend.id == RichMenuLink.friend_id)
-            .where(RichMenuLink.rich_menu_id == menu_id, RichMenuLink.friend_id > after)
-            .order_by(RichMenuLink.friend_id)
-            .limit(size)
-        ).all()
-        if not batch:
-            return
-        yield [tuple(row) for row in batch]
-        after = batch[-1][0]
-
-
-def _delete_quietly(session: Session, client, line_menu_id: str) -> list[tuple[str, dict]]:
-    """Delete a LINE menu; a failure becomes a warning (the menu is no longer shown to anyone)."""
-    count_call(session, DELETE)
-    try:
-        with line_call():
-            client.delete_rich_menu(line_menu_id)
-    except RichMenuError as error:
-        return [
-            (
-                N_("The old LINE menu %(id)s could not be deleted: %(problem)s"),
-                {"id": line_menu_id, "problem": error.problems[0]},
-            )
-        ]
-    return []
-
-
-def _delete_alias_quietly(session: Session, client, alias_id: str) -> list[tuple[str, dict]]:
-    count_call(session, ALIAS_DELETE)
-    try:
-        with line_call():
-            client.delete_rich_menu_alias(alias_id)
-    except RichMenuError as error:
-        return [
-            (
-                N_("The old tab ID %(alias)s could not be deleted on LINE: %(problem)s"),
-                {"alias": alias_id, "problem": error.problems[0]},
-            )
-        ]
-    return []
-
-
 def _create_on_line(session: Session, client, menu: RichMenu, base_url: str) -> str:
     """Create the LINE menu and upload its image; a menu whose image fails is deleted again.
 
@@ -90,7 +40,7 @@ def _create_on_line(session: Session, client, menu: RichMenu, base_url: str) -> 
     image = image_of(session, menu.id)
 
     def tracked(uri: str) -> str:
-        return tracking.anonymous_url(session, destination=uri, base_url=base_url, source=f"richmenu:{menu.id}")
+        return tracked_links.anonymous_url(session, destination=uri, base_url=base_url, source=f"richmenu:{menu.id}")
 
     body = line_menu(
         name=menu.name,
@@ -107,7 +57,7 @@ def _create_on_line(session: Session, client, menu: RichMenu, base_url: str) -> 
         with line_call():
             client.set_rich_menu_image(new_id, image.data, image.content_type)
     except RichMenuError:
-        _delete_quietly(session, client, new_id)
+        delete_quietly(session, client, new_id)
         raise
     return new_id
 
@@ -175,7 +125,7 @@ def _undo(
                     client.bulk_unlink_rich_menu(user_ids)
     except RichMenuError:
         pass  # the failure that brought us here is what the user sees; both are audited below
-    _delete_quietly(session, client, new_id)
+    delete_quietly(session, client, new_id)
 
 
 def publish(
@@ -204,8 +154,8 @@ def publish(
             after={"line_menu_id": new_id, "error": str(error)},
         )
         raise
-    warnings = _delete_quietly(session, client, old_id) if old_id else []
-    warnings += _delete_alias_quietly(session, client, drop_alias) if drop_alias else []
+    warnings = delete_quietly(session, client, old_id) if old_id else []
+    warnings += delete_alias_quietly(session, client, drop_alias) if drop_alias else []
     warnings += _unpublished_tabs(session, menu)
     _mark_published(session, menu, new_id, default=default, now=now)
     queued = richmenu_rules.queue_for_menu(session, menu.id) if old_id is None else 0
@@ -254,71 +204,3 @@ def _mark_published(session: Session, menu: RichMenu, new_id: str, *, default: b
     menu.published_revision, menu.published_alias_id, menu.published_at = menu.revision, menu.alias_id, now
     session.add(menu)
     session.flush()
-
-
-@dataclass
-class UnpublishResult:
-    """How many friends were unlinked, and what could not be cleaned up on LINE."""
-
-    unlinked: int
-    warnings: list[tuple[str, dict]] = field(default_factory=list)
-
-
-def unpublish(session: Session, *, client, menu_id: int, actor: Actor) -> UnpublishResult:
-    """Unlink everyone the CRM linked to the menu, clear it as default, and delete it on LINE."""
-    menu, now = get_menu(session, menu_id), utcnow()
-    if menu.status != RichMenuStatus.PUBLISHED:
-        raise RichMenuError(N_("This menu is not published."))
-    check_budget(session, now=now, delete=1, alias_delete=1 if menu.published_alias_id else 0)
-    friend_ids = []
-    for batch in linked_batches(session, menu.id):
-        with line_call():
-            client.bulk_unlink_rich_menu([user_id for _friend_id, user_id in batch])
-        friend_ids += [friend_id for friend_id, _user_id in batch]
-    if menu.is_default:
-        with line_call():
-            client.clear_default_rich_menu()
-    session.exec(delete(RichMenuLink).where(RichMenuLink.rich_menu_id == menu.id))
-    warnings = _delete_alias_quietly(session, client, menu.published_alias_id) if menu.published_alias_id else []
-    warnings += _delete_quietly(session, client, menu.line_menu_id)
-    record(
-        session,
-        actor=actor,
-        action="richmenu.unpublished",
-        target_type="rich_menu",
-        target_id=menu.id,
-        before={"line_menu_id": menu.line_menu_id, "default": menu.is_default},
-        after={"unlinked": len(friend_ids), "warnings": [w[0] for w in warnings]},
-    )
-    menu.status, menu.line_menu_id, menu.is_default = RichMenuStatus.DRAFT, None, False
-    menu.published_revision, menu.published_alias_id, menu.published_at = None, None, None
-    session.add(menu)
-    session.flush()
-    richmenu_rules.queue_friends(session, friend_ids)
-    return UnpublishResult(len(friend_ids), warnings)
-
-
-def set_default(session: Session, *, client, menu_id: int, actor: Actor) -> None:
-    """Make a published menu every friend's default."""
-    menu = get_menu(session, menu_id)
-    if menu.status != RichMenuStatus.PUBLISHED:
-        raise RichMenuError(N_("Publish the menu before making it the default."))
-    with line_call():
-        client.set_default_rich_menu(menu.line_menu_id)
-    session.exec(update(RichMenu).values(is_default=RichMenu.id == menu.id))
-    record(
-        session,
-        actor=actor,
-        action="richmenu.default_set",
-        target_type="rich_menu",
-        target_id=menu.id,
-        after={"line_menu_id": menu.line_menu_id},
-    )
-
-
-def clear_default(session: Session, *, client, actor: Actor) -> None:
-    """Remove the default menu (friends without a per-user menu then see none)."""
-    with line_call():
-        client.clear_default_rich_menu()
-    session.exec(update(RichMenu).values(is_default=False))
-    record(session, actor=actor, action="richmenu.default_cleared", target_type="rich_menu")

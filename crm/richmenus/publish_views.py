@@ -12,6 +12,7 @@ from crm.console.guard import current_actor, requires
 from crm.db import get_engine, get_session, session_scope
 from crm.line.runtime import line_client
 from crm.richmenus import drafts as richmenus
+from crm.richmenus import live as richmenu_live
 from crm.richmenus import publish as richmenu_publish
 from crm.richmenus import rules as richmenu_rules
 from crm.richmenus.forms import ActionForm, PublishForm, RuleForm
@@ -20,7 +21,7 @@ from crm.richmenus.views import menu_or_404, problem_texts, translate
 from crm.tags import admin as tag_admin
 from crm.tags import service as tags
 
-log = logging.getLogger("crm.richmenus")
+log = logging.getLogger(__name__)
 bp = Blueprint("richmenu_publish", __name__, url_prefix="/richmenus")
 
 
@@ -105,7 +106,7 @@ def unpublish(menu_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        result = richmenu_publish.unpublish(db, client=line_client(current_app), menu_id=menu_id, actor=current_actor())
+        result = richmenu_live.unpublish(db, client=line_client(current_app), menu_id=menu_id, actor=current_actor())
     except RichMenuError as error:
         return _failed(db, error, menu_id)
     db.commit()
@@ -124,7 +125,7 @@ def make_default(menu_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        richmenu_publish.set_default(db, client=line_client(current_app), menu_id=menu_id, actor=current_actor())
+        richmenu_live.set_default(db, client=line_client(current_app), menu_id=menu_id, actor=current_actor())
     except RichMenuError as error:
         return _failed(db, error, menu_id)
     db.commit()
@@ -140,7 +141,7 @@ def clear_default():
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        richmenu_publish.clear_default(db, client=line_client(current_app), actor=current_actor())
+        richmenu_live.clear_default(db, client=line_client(current_app), actor=current_actor())
     except RichMenuError as error:
         db.rollback()
         for text in problem_texts(error):

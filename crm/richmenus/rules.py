@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, exists, func, insert, union
 from sqlmodel import Session, select
 
+from crm.errors import N_
 from crm.friends.models import Friend
-from crm.richmenus.layouts import N_, RichMenuError
+from crm.richmenus.layouts import RichMenuError
 from crm.richmenus.models import RichMenu, RichMenuLink, RichMenuRelink, RichMenuRule
 from crm.sql import insert_for, utc_literal
 from crm.staff.audit import Actor, record

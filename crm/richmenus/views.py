@@ -26,7 +26,7 @@ from crm.richmenus.layouts import (
     SIZES,
     RichMenuError,
 )
-from crm.tracking import service as tracking
+from crm.tracking import stats as click_stats
 
 bp = Blueprint("richmenus", __name__, url_prefix="/richmenus")
 # The surveys package may put a callable here: provider(session) -> [(survey title, postback data), ...].
@@ -201,7 +201,7 @@ def render_edit(
         problems=[translate(*problem) for problem in richmenus.publish_problems(db, menu)],
         changed=richmenus.has_unpublished_changes(menu),
         has_surveys=bool(choices),
-        url_taps=tracking.source_stats(db, source=f"richmenu:{menu.id}"),
+        url_taps=click_stats.source_stats(db, source=f"richmenu:{menu.id}"),
         custom=form.layout.data == CUSTOM,
         layout_label=_layout_label(menu.layout),
     ), status

@@ -17,7 +17,8 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
 from crm.db import get_engine, get_session, is_postgresql, make_engine, session_scope, write_lock
-from crm.tracking import service as tracking
+from crm.tracking import clicks as link_clicks
+from crm.tracking import stats as click_stats
 
 bp = Blueprint("redirect", __name__)
 PREFIX = "/r/"
@@ -43,7 +44,7 @@ class ClickLayer:
         if (
             path.startswith(PREFIX)
             and environ.get("REQUEST_METHOD") == "GET"
-            and not tracking.is_link_preview(environ.get("HTTP_USER_AGENT"))
+            and not link_clicks.is_link_preview(environ.get("HTTP_USER_AGENT"))
         ):
             location = self.click(path[len(PREFIX) :], environ.get("HTTP_USER_AGENT"))
             if location is not None:
@@ -62,7 +63,7 @@ class ClickLayer:
 
     def _click(self, token: str, user_agent: str | None) -> str | None:
         with write_lock(self.engine), self.click_engine.connect() as connection:
-            target = tracking.click(connection, token=token, user_agent=user_agent)
+            target = link_clicks.click(connection, token=token, user_agent=user_agent)
             if target is None:
                 return None
             connection.commit()
@@ -73,7 +74,7 @@ class ClickLayer:
 def follow(token: str):
     """Unknown tokens: the 404 page. HEAD of a known token (link checkers) or a link-preview robot's GET:
     302, not counted."""
-    target = tracking.find_target(get_session().connection(), token)
+    target = link_clicks.find_target(get_session().connection(), token)
     get_session().rollback()
     if target is None:
         return render_template("redirect/not_found.html"), 404, NO_STORE
@@ -88,7 +89,7 @@ def click_actions_tick(engine: Engine, *, batch: int = 500, max_batches: int = 2
     applied = 0
     for _ in range(max_batches):
         with session_scope(engine) as session:
-            done = tracking.apply_click_actions(session, limit=batch)
+            done = link_clicks.apply_click_actions(session, limit=batch)
         applied += done
         if done < batch:
             break
@@ -97,7 +98,9 @@ def click_actions_tick(engine: Engine, *, batch: int = 500, max_batches: int = 2
 
 def _friend_page_helpers() -> dict:
     """`friend_clicks(friend_id)` for the friend page's clicks section."""
-    return {"friend_clicks": lambda friend_id: tracking.clicks_for_friend(get_session(), friend_id, FRIEND_PAGE_CLICKS)}
+    return {
+        "friend_clicks": lambda friend_id: click_stats.clicks_for_friend(get_session(), friend_id, FRIEND_PAGE_CLICKS)
+    }
 
 
 def init_app(app: Flask) -> None:

@@ -17,7 +17,7 @@ from crm.webhook import event_store as event_service
 from crm.webhook.hooks import BlockContext, EventHooks, TextContext
 from crm.webhook.postbacks import PostbackContext, PostbackRegistry
 
-log = logging.getLogger("crm.webhook")
+log = logging.getLogger(__name__)
 
 
 @dataclass

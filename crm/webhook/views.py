@@ -14,7 +14,7 @@ from crm.timeutil import utcnow
 from crm.webhook.events import process_event
 from crm.webhook.hooks import HOOKS_KEY
 
-log = logging.getLogger("crm.webhook")
+log = logging.getLogger(__name__)
 bp = Blueprint("line_webhook", __name__)
 REGISTRY_KEY = "crm_postbacks"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crm.broadcasts import lifecycle as broadcasts
+from crm.broadcasts import drafts as broadcast_drafts
 from crm.db import get_engine, session_scope
 from crm.fields.models import FieldDefinition
 from crm.friends.models import Friend, Note
@@ -73,7 +73,7 @@ def seed(app) -> dict:
         add_tag(session, friend_id=friend.id, tag_id=tag.id, actor=SYSTEM)
         note = Note(friend_id=friend.id, body="prefers evening calls")
         session.add(note)
-        draft = broadcasts.create_draft(
+        draft = broadcast_drafts.create_draft(
             session,
             actor=SYSTEM,
             name="Seeded draft",

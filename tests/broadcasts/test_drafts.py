@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from crm.broadcasts import drafts as broadcast_drafts
 from crm.broadcasts import lifecycle as broadcasts
-from crm.broadcasts.lifecycle import BroadcastError
 from crm.broadcasts.models import BroadcastStatus as S
+from crm.broadcasts.options import BroadcastError
 from crm.friends.models import FriendStatus
 from crm.segments import service as segments
 from crm.staff.models import AuditEntry
@@ -35,7 +36,7 @@ def _world(session):
 def _draft(session, actor, **overrides):
     values = dict(name="Spring sale", purpose="Tell VIPs first", messages=TEXT)
     values.update(overrides)
-    return broadcasts.create_draft(session, actor=actor, **values)
+    return broadcast_drafts.create_draft(session, actor=actor, **values)
 
 
 def test_a_draft_is_checked_saved_and_audited(app):
@@ -97,7 +98,7 @@ def test_only_a_draft_can_be_edited(app):
     with db(app) as session:
         actor, _tag, segment = _world(session)
         draft = _draft(session, actor)
-        broadcasts.update_draft(
+        broadcast_drafts.update_draft(
             session,
             actor=actor,
             broadcast_id=draft.id,
@@ -109,7 +110,7 @@ def test_only_a_draft_can_be_edited(app):
         assert (draft.name, draft.segment_id) == ("Renamed", segment.id)
         broadcasts.schedule(session, actor=actor, broadcast_id=draft.id, at=None, approval_threshold=100, now=T0)
         with pytest.raises(BroadcastError, match="Only a draft"):
-            broadcasts.update_draft(
+            broadcast_drafts.update_draft(
                 session, actor=actor, broadcast_id=draft.id, name="Again", purpose=None, messages=TEXT
             )
 

@@ -6,8 +6,9 @@ import pytest
 from sqlmodel import select
 
 from crm.broadcasts import lifecycle as broadcasts
-from crm.broadcasts.lifecycle import BroadcastError
 from crm.broadcasts.models import BroadcastStatus as S
+from crm.broadcasts.options import BroadcastError
+from crm.broadcasts.status import may_transition
 from crm.staff.audit import Actor
 from crm.staff.models import AuditEntry
 from tests.broadcasts.helpers import T0, add_broadcast, add_staff, db
@@ -35,7 +36,7 @@ ALLOWED = {
 @pytest.mark.parametrize("current", ALL)
 @pytest.mark.parametrize("new", ALL)
 def test_the_transition_table(current, new):
-    assert broadcasts.may_transition(current, new) == ((current, new) in ALLOWED)
+    assert may_transition(current, new) == ((current, new) in ALLOWED)
 
 
 def test_a_refused_transition_changes_nothing(app):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from crm.broadcasts import lifecycle as broadcasts
+from crm.broadcasts import stats as broadcast_stats
 from crm.broadcasts.models import BroadcastStatus, RecipientState
 from crm.friends.models import FriendStatus
 from crm.tags.models import FriendTag, Tag
@@ -56,7 +56,7 @@ def test_counts_failures_clicks_and_click_rate(app):
                 _click(session, link.id, friend_id, broadcast.id, T0 + timedelta(hours=1))
         _click(session, link.id, ids[3], broadcast.id + 1, T0)  # another broadcast's click
         session.flush()
-        stats = broadcasts.statistics(session, broadcast.id, now=T0)
+        stats = broadcast_stats.statistics(session, broadcast.id, now=T0)
     assert (stats.recipients, stats.sent, stats.held_out, stats.capped, stats.failed, stats.queued) == (
         20,
         10,
@@ -81,7 +81,7 @@ def test_blocks_count_only_sent_friends_blocked_within_seven_days_of_their_send(
         _block(session, ids[7], T0 + timedelta(minutes=7, days=6, hours=23))  # counted, just inside
         _block(session, ids[16], T0 + timedelta(days=1))  # failed: never received it
         session.flush()
-        stats = broadcasts.statistics(session, broadcast.id, now=T0)
+        stats = broadcast_stats.statistics(session, broadcast.id, now=T0)
     assert stats.blocks_7d == 2
     assert stats.block_rate == pytest.approx(20.0)
 
@@ -99,7 +99,7 @@ def test_tag_goal_compares_sent_group_with_control_group(app):
         ):
             session.add(FriendTag(friend_id=friend_id, tag_id=tag.id, added_at=at, added_by="test"))
         session.flush()
-        goal = broadcasts.statistics(session, broadcast.id, now=T0).goal
+        goal = broadcast_stats.statistics(session, broadcast.id, now=T0).goal
     assert (goal.kind, goal.days) == ("tag", 3)
     assert (goal.sent_group, goal.sent_reached, goal.control_group, goal.control_reached) == (10, 2, 4, 1)
     assert goal.sent_rate == pytest.approx(20.0)
@@ -116,7 +116,7 @@ def test_link_goal_counts_the_destination_clicked_through_any_tracked_link(app):
         _click(session, menu_link.id, ids[11], None, T0 + timedelta(days=1))  # control, via the rich menu
         _click(session, menu_link.id, ids[12], None, T0 - timedelta(days=1))  # before the send
         session.flush()
-        goal = broadcasts.statistics(session, broadcast.id, now=T0).goal
+        goal = broadcast_stats.statistics(session, broadcast.id, now=T0).goal
     assert (goal.sent_reached, goal.control_reached) == (1, 1)
     assert goal.sent_rate == pytest.approx(10.0) and goal.control_rate == pytest.approx(25.0)
 
@@ -124,6 +124,6 @@ def test_link_goal_counts_the_destination_clicked_through_any_tracked_link(app):
 def test_a_broadcast_not_started_has_empty_statistics(app):
     with db(app) as session:
         broadcast = add_broadcast(session, status=BroadcastStatus.SCHEDULED, goal='{"days": 3, "id": 1, "kind": "tag"}')
-        stats = broadcasts.statistics(session, broadcast.id, now=T0)
+        stats = broadcast_stats.statistics(session, broadcast.id, now=T0)
     assert (stats.recipients, stats.sent, stats.clicks, stats.blocks_7d) == (0, 0, 0, 0)
     assert stats.click_rate is None and stats.goal is None

@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from crm.db import get_engine
+from crm.outbound.delivery import verify
 from crm.outbound.jobs import deliver_webhooks
-from crm.outbound.outbox import verify
 from tests.console_helpers import PASSWORD, make_staff
 from tests.outbound.receiver import Receiver
 

@@ -9,8 +9,9 @@ from crm.db import session_scope
 from crm.friends.models import Friend
 from crm.outbound.jobs import deliver_webhooks, link_click_events
 from crm.timeutil import utcnow
-from crm.tracking import service as tracking
-from surveys import answers, web_answers
+from crm.tracking import clicks as link_clicks
+from crm.tracking import links as tracked_links
+from surveys import answers, responses, web_answers
 from surveys.models import SurveyChoice, SurveyQuestion
 from tests.outbound.helpers import add_endpoint, deliveries, events_of
 from tests.signing import event, post_signed, webhook_body
@@ -75,7 +76,7 @@ def test_a_finished_survey_is_an_event_in_the_chat_and_the_web_form(app, engine,
     question_id, choice_id = _first_question(engine, survey_id)
     friend_id, now = _friend(engine), utcnow()
     with session_scope(engine) as session:
-        turn = answers.start(session, survey_id=survey_id, friend_id=friend_id, at=now)
+        turn = responses.start(session, survey_id=survey_id, friend_id=friend_id, at=now)
         assert events_of(engine, "survey.answered") == []  # started, not finished
         answers.answer_choice(
             session,
@@ -112,11 +113,11 @@ def test_a_finished_survey_is_an_event_in_the_chat_and_the_web_form(app, engine,
 
 def _click(app, engine, friend_id: int, *, at):
     with session_scope(engine) as session:
-        link = tracking.create_link(session, destination="https://shop.example/sale", source="test")
-        token = tracking.token_for(session, link_id=link.id, friend_id=friend_id)
+        link = tracked_links.create_link(session, destination="https://shop.example/sale", source="test")
+        token = tracked_links.token_for(session, link_id=link.id, friend_id=friend_id)
     with engine.connect() as connection:
-        target = tracking.find_target(connection, token)
-        tracking.record_click(connection, target=target, user_agent="test", now=at)
+        target = link_clicks.find_target(connection, token)
+        link_clicks.record_click(connection, target=target, user_agent="test", now=at)
         connection.commit()
     return link.id
 

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from crm.db import session_scope
 from crm.friends.models import Friend
-from crm.outbound import outbox as webhook_outbox
+from crm.outbound import delivery as outbox_delivery
 from crm.outbound.jobs import deliver_webhooks
 from crm.outbound.models import OutboxState, WebhookAttempt, WebhookDelivery
 from crm.staff.audit import Actor
@@ -52,8 +52,8 @@ def test_delivery_is_signed_and_the_receiver_verifies_it(engine, receiver):
         "tag": {"id": tag_id, "name": "VIP"},
         "friends": [{"id": friend_id, "line_user_id": "U" + "c" * 32}],
     }
-    assert not webhook_outbox.verify("another secret", body, headers["X-CRM-Signature"])
-    assert not webhook_outbox.verify(secret, body + b" ", headers["X-CRM-Signature"])
+    assert not outbox_delivery.verify("another secret", body, headers["X-CRM-Signature"])
+    assert not outbox_delivery.verify(secret, body + b" ", headers["X-CRM-Signature"])
     assert [row.state for row in deliveries(engine)] == [OutboxState.DELIVERED]
     deliver_webhooks(engine, now=utcnow() + timedelta(days=6))
     assert len(deliveries(engine)) == 1  # kept a week for the console
@@ -162,8 +162,8 @@ def test_erasure_can_forget_a_friends_events(engine, receiver):
     receiver.statuses = [500]
     deliver_webhooks(engine)
     with session_scope(engine) as session:
-        assert webhook_outbox.forget_friend(session, line_user_id="U" + "d" * 32) == 0
-        assert webhook_outbox.forget_friend(session, line_user_id="U" + "c" * 32) == 1
+        assert outbox_delivery.forget_friend(session, line_user_id="U" + "d" * 32) == 0
+        assert outbox_delivery.forget_friend(session, line_user_id="U" + "c" * 32) == 1
     with session_scope(engine) as session:
         assert session.exec(select(WebhookAttempt)).all() == []
     assert deliveries(engine) == []

@@ -2,7 +2,8 @@
 
 import pytest
 
-from crm.line.client import LineApiError, LineClient
+from crm.line.client import LineClient
+from crm.line.errors import LineApiError
 from crm.richmenus.layouts import Action, Area, line_menu
 from tests.richmenus.helpers import image_bytes
 

@@ -12,6 +12,7 @@ from crm.staff.models import AuditEntry
 from crm.timeutil import utcnow
 from surveys import answers as flow_answers
 from surveys import builder, questions, results
+from surveys import responses as flow_responses
 from surveys.models import SurveyChoice
 from tests.console_helpers import signed_in_client
 from tests.surveys.helpers import EDITOR, build_survey, free, multiple, single
@@ -36,7 +37,7 @@ def choice_id(app, label: str, version_number: int | None = None) -> tuple[int, 
 def answer(app, friend: int, survey_id: int, *steps) -> None:
     """Answer in the chat through the services: labels for choices, ("done",) for Done, text otherwise."""
     with session_scope(get_engine(app)) as session:
-        turn = flow_answers.start(session, survey_id=survey_id, friend_id=friend, at=utcnow())
+        turn = flow_responses.start(session, survey_id=survey_id, friend_id=friend, at=utcnow())
         for step in steps:
             question = turn.question
             who = dict(friend_id=friend, response_id=turn.response.id, question_id=question.id, at=utcnow())

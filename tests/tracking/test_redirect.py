@@ -5,7 +5,8 @@ from sqlmodel import select
 
 from crm.db import get_engine, session_scope
 from crm.tags.models import FriendTag
-from crm.tracking import service as tracking
+from crm.tracking import links as tracked_links
+from crm.tracking import stats as click_stats
 from crm.tracking.models import LinkClick
 from crm.tracking.redirect import click_actions_tick
 from tests.tracking.test_tracking import BASE, TRACKED, make_friend, make_tag, rewrite
@@ -45,7 +46,7 @@ def test_repeated_clicks_are_all_counted_and_head_is_not(app, client):
     assert [row.friend_id for row in clicks(app)] == [first, first, second]
     with session_scope(get_engine(app)) as session:
         link_id = clicks(app)[0].link_id
-        assert tracking.link_stats(session, link_ids=[link_id])[link_id] == tracking.LinkStats(3, 2)
+        assert click_stats.link_stats(session, link_ids=[link_id])[link_id] == click_stats.LinkStats(3, 2)
 
 
 @pytest.mark.parametrize(
@@ -142,8 +143,8 @@ def test_click_on_a_tagging_link_queues_the_tag_for_the_worker(app, client):
 def test_japanese_destination_is_stored_and_sent_as_an_ascii_uri(app, client):
     friend_id = make_friend(app)
     with session_scope(get_engine(app)) as session:
-        link = tracking.create_link(session, destination="https://例え.jp/商品?色=赤#詳細")
-        token = tracking.token_for(session, link_id=link.id, friend_id=friend_id)
+        link = tracked_links.create_link(session, destination="https://例え.jp/商品?色=赤#詳細")
+        token = tracked_links.token_for(session, link_id=link.id, friend_id=friend_id)
     response = client.get(f"/r/{token}")
     assert response.status_code == 302
     assert response.headers["Location"] == (

@@ -1,4 +1,4 @@
-"""Click tracking service: links, per-friend rewriting, counts, tags on click, and the friend page section."""
+"""Click tracking: links, per-friend rewriting, counts, tags on click, and the friend page section."""
 
 import re
 
@@ -9,7 +9,9 @@ from crm.db import get_engine, session_scope
 from crm.friends.models import Friend
 from crm.staff.models import AuditEntry
 from crm.tags.models import FriendTag, Tag
-from crm.tracking import service as tracking
+from crm.tracking import clicks as link_clicks
+from crm.tracking import links as tracked_links
+from crm.tracking import stats as click_stats
 from crm.tracking.models import ClickAction, LinkToken, TrackedLink
 from tests.console_helpers import signed_in_client
 
@@ -36,22 +38,22 @@ def make_tag(app, name: str = "clicked") -> int:
 
 def rewrite(app, text: str, friend_id: int, **kwargs) -> str:
     with session_scope(get_engine(app)) as session:
-        return tracking.rewrite_links(
+        return tracked_links.rewrite_links(
             session, text=text, friend_id=friend_id, base_url=BASE, source=kwargs.pop("source", "broadcast"), **kwargs
         )
 
 
-def target(app, url: str) -> tracking.ClickTarget:
+def target(app, url: str) -> link_clicks.ClickTarget:
     """What the tracked URL points to."""
     with session_scope(get_engine(app)) as session:
-        return tracking.find_target(session.connection(), TRACKED.fullmatch(url).group(1))
+        return link_clicks.find_target(session.connection(), TRACKED.fullmatch(url).group(1))
 
 
 def click(app, url: str, agent: str = "Mozilla/5.0 Line/14.0") -> None:
     with session_scope(get_engine(app)) as session:
         connection = session.connection()
-        tracking.record_click(
-            connection, target=tracking.find_target(connection, TRACKED.fullmatch(url).group(1)), user_agent=agent
+        link_clicks.record_click(
+            connection, target=link_clicks.find_target(connection, TRACKED.fullmatch(url).group(1)), user_agent=agent
         )
 
 
@@ -71,7 +73,7 @@ def test_rewrites_every_url_in_japanese_text_keeping_the_rest(app):
         "http://reserve.example.com/a_(b)",
         "https://maps.example.com/x",
     ]
-    assert all(len(f"{BASE}/r/{token}") <= tracking.URL_MAX_CHARS for token in urls)
+    assert all(len(f"{BASE}/r/{token}") <= tracked_links.URL_MAX_CHARS for token in urls)
 
 
 def test_same_url_same_friend_gets_one_token_and_friends_get_different_tokens(app):
@@ -129,8 +131,8 @@ def test_link_keeps_context_broadcast_source_and_tag(app):
     ],
 )
 def test_only_http_and_https_destinations_can_be_created(app, destination):
-    with session_scope(get_engine(app)) as session, pytest.raises(tracking.TrackingError):
-        tracking.create_link(session, destination=destination)
+    with session_scope(get_engine(app)) as session, pytest.raises(tracked_links.TrackingError):
+        tracked_links.create_link(session, destination=destination)
 
 
 def test_clicks_counted_separately_from_unique_clickers(app):
@@ -141,12 +143,12 @@ def test_clicks_counted_separately_from_unique_clickers(app):
         click(app, url)
     link_id = target(app, url_first).link_id
     with session_scope(get_engine(app)) as session:
-        assert tracking.link_stats(session, link_ids=[link_id, 999]) == {
-            link_id: tracking.LinkStats(clicks=4, unique_clickers=2),
-            999: tracking.LinkStats(),
+        assert click_stats.link_stats(session, link_ids=[link_id, 999]) == {
+            link_id: click_stats.LinkStats(clicks=4, unique_clickers=2),
+            999: click_stats.LinkStats(),
         }
-        assert tracking.broadcast_stats(session, broadcast_id=7) == tracking.LinkStats(4, 2)
-        assert tracking.broadcast_stats(session, broadcast_id=8) == tracking.LinkStats(0, 0)
+        assert click_stats.broadcast_stats(session, broadcast_id=7) == click_stats.LinkStats(4, 2)
+        assert click_stats.broadcast_stats(session, broadcast_id=8) == click_stats.LinkStats(0, 0)
 
 
 def test_tag_on_click_is_queued_then_added_once_through_the_tag_service(app):
@@ -157,7 +159,7 @@ def test_tag_on_click_is_queued_then_added_once_through_the_tag_service(app):
     link_id = target(app, url).link_id
     with session_scope(get_engine(app)) as session:
         assert session.exec(select(FriendTag)).all() == []  # deferred: nothing tagged in the request
-        assert tracking.apply_click_actions(session) == 2
+        assert link_clicks.apply_click_actions(session) == 2
     with session_scope(get_engine(app)) as session:
         assert session.exec(select(ClickAction)).all() == []
         (link,) = session.exec(select(FriendTag)).all()
@@ -165,7 +167,7 @@ def test_tag_on_click_is_queued_then_added_once_through_the_tag_service(app):
         assert session.get(Tag, tag_id).friend_count == 1
         entries = session.exec(select(AuditEntry).where(AuditEntry.action == "friend.tag_added")).all()
         assert [(entry.actor, entry.target_id) for entry in entries] == [(f"click:{link_id}", str(friend_id))]
-        assert tracking.apply_click_actions(session) == 0
+        assert link_clicks.apply_click_actions(session) == 0
 
 
 def test_queued_action_for_a_deleted_tag_is_dropped(app):
@@ -176,7 +178,7 @@ def test_queued_action_for_a_deleted_tag_is_dropped(app):
         session.delete(session.get(Tag, tag_id))
     with session_scope(get_engine(app)) as session:
         assert session.get(TrackedLink, target(app, url).link_id).tag_id is None
-        assert tracking.apply_click_actions(session) == 1
+        assert link_clicks.apply_click_actions(session) == 1
     with session_scope(get_engine(app)) as session:
         assert session.exec(select(ClickAction)).all() == []
         assert session.exec(select(FriendTag)).all() == []
@@ -205,15 +207,17 @@ def test_friend_page_without_clicks_says_so(app):
 def test_an_anonymous_link_is_one_token_counted_without_a_friend_and_never_tags(app):
     tag_id = make_tag(app)
     with session_scope(get_engine(app)) as session:
-        url = tracking.anonymous_url(
+        url = tracked_links.anonymous_url(
             session, destination="https://example.com/menu", base_url=BASE, source="richmenu:1"
         )
         assert (
-            tracking.anonymous_url(session, destination="https://example.com/menu", base_url=BASE, source="richmenu:1")
+            tracked_links.anonymous_url(
+                session, destination="https://example.com/menu", base_url=BASE, source="richmenu:1"
+            )
             == url
         )
         assert (
-            tracking.anonymous_url(session, destination="mailto:a@example.com", base_url=BASE, source="richmenu:1")
+            tracked_links.anonymous_url(session, destination="mailto:a@example.com", base_url=BASE, source="richmenu:1")
             == "mailto:a@example.com"
         )
         link = session.exec(select(TrackedLink)).one()
@@ -224,5 +228,5 @@ def test_an_anonymous_link_is_one_token_counted_without_a_friend_and_never_tags(
     with session_scope(get_engine(app)) as session:
         assert [row.friend_id for row in session.exec(select(LinkToken))] == [None]
         assert session.exec(select(ClickAction)).all() == []
-        [(destination, stats)] = tracking.source_stats(session, source="richmenu:1")
+        [(destination, stats)] = click_stats.source_stats(session, source="richmenu:1")
     assert (destination, stats.clicks, stats.unique_clickers) == ("https://example.com/menu", 2, 0)

@@ -35,7 +35,7 @@ from crm.broadcasts.models import RequestKind
 from crm.db import is_postgresql, session_scope
 from crm.timeutil import utcnow
 
-log = logging.getLogger("crm.delivery")
+log = logging.getLogger(__name__)
 SCHEDULER_LOCK_KEY = 0x0B40ADCA57  # pg advisory lock id of the delivery scheduler
 
 

@@ -9,7 +9,7 @@ from sqlmodel import select
 from crm.broadcasts import content
 from crm.db import get_engine, session_scope
 from crm.friends.models import Friend
-from crm.tracking import service as tracking
+from crm.tracking import clicks as link_clicks
 from crm.tracking.models import TrackedLink
 from tests.broadcasts.delivery.helpers import BASE, make_field, make_friend, set_value
 
@@ -111,7 +111,7 @@ def test_render_fills_name_and_fields_and_tracks_links(app):
         assert (link.destination, link.source) == ("https://shop.example.jp/a", "broadcast")
     token = TRACKED.search(out[0]["text"]).group().rsplit("/", 1)[1]
     with session_scope(get_engine(app)) as session:
-        assert tracking.find_target(session.connection(), token).friend_id == friend_id
+        assert link_clicks.find_target(session.connection(), token).friend_id == friend_id
 
 
 def test_render_without_tracking_and_without_name(app):
