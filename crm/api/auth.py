@@ -64,6 +64,11 @@ def actor() -> Actor:
     return api_tokens.actor_for(g.api_token)
 
 
+def role() -> str:
+    """The role of this request's token."""
+    return g.api_token.role
+
+
 def masked() -> bool:
     """Whether the token's role sees masked personal data."""
-    return masks_personal_data(g.api_token.role)
+    return masks_personal_data(role())

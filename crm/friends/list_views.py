@@ -32,7 +32,7 @@ from crm.friends import pages as friend_pages
 from crm.friends.filter_form import describe, filter_args, filter_form, tag_choices, tag_groups, to_filter
 from crm.friends.pages import Cursor, count_cost, count_friends, friend_batches, friend_page, tags_of
 from crm.friends.query import FilterError, check_filter
-from crm.permissions import mask_name, masks_personal_data
+from crm.permissions import masks_personal_data, visible_name
 from crm.staff.audit import record
 from crm.tags.service import add_tag_to_many, remove_tag_from_many
 from crm.timeutil import to_tokyo, utcnow
@@ -152,7 +152,7 @@ def _rows(db, friends) -> list[dict]:
     return [
         {
             "friend": friend,
-            "name": mask_name(friend.display_name) if masked else friend.display_name,
+            "name": visible_name(friend, current_user.role),
             "picture": None if masked else friend.picture_url,
             "tags": tags.get(friend.id, []),
             "followed": _shown_time(friend.last_followed_at),
@@ -260,15 +260,14 @@ def export():
     )
     db.commit()
     name = f"friends-{to_tokyo(now):%Y%m%d-%H%M}.csv"
-    masked = masks_personal_data(current_user.role)
     return Response(
-        stream_with_context(_csv(get_engine(current_app), flt, now, masked)),
+        stream_with_context(_csv(get_engine(current_app), flt, now, current_user.role)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
-def _csv(engine, flt, now, masked: bool):
+def _csv(engine, flt, now, role: str):
     """Yield the CSV text batch by batch (names masked for roles without personal data).
 
     The stream reads through its own session, closed when the stream ends or the client goes away: the
@@ -292,22 +291,21 @@ def _csv(engine, flt, now, masked: bool):
     )
     yield "\ufeff" + buffer.getvalue()
     with Session(engine) as db:
-        yield from _csv_batches(db, flt, now, masked, writer, buffer)
+        yield from _csv_batches(db, flt, now, role, writer, buffer)
 
 
-def _csv_batches(db, flt, now, masked: bool, writer, buffer):
+def _csv_batches(db, flt, now, role: str, writer, buffer):
     """Yield the CSV lines of the matching friends, one keyset batch at a time."""
     for friends in friend_batches(db, flt, now=now):
         buffer.seek(0)
         buffer.truncate()
         tags = tags_of(db, [friend.id for friend in friends])
         for f in friends:
-            name = mask_name(f.display_name) if masked else f.display_name
             writer.writerow(
                 [
                     f.id,
                     f.line_user_id,
-                    safe_cell(name),
+                    safe_cell(visible_name(f, role)),
                     f.status,
                     f.language or "",
                     _time(f.first_followed_at),

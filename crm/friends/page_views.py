@@ -20,7 +20,7 @@ from crm.friends import messages, notes
 from crm.friends.models import Friend, FriendStatus
 from crm.line.client import LineApiError, LineClient
 from crm.line.runtime import line_client
-from crm.permissions import can, mask_name, masks_personal_data
+from crm.permissions import can, masks_personal_data, visible_name
 from crm.tags import service as tags
 from crm.tags.models import Tag, TagFolder
 
@@ -113,7 +113,7 @@ def _render(
         friend=friend,
         masked=masked,
         picture=None if masked else picture,
-        name=mask_name(friend.display_name) if masked else friend.display_name,
+        name=visible_name(friend, current_user.role),
         blocked=blocked,
         tags=db.exec(select(Tag).where(Tag.id.in_(current)).order_by(Tag.name)).all() if current else [],
         notes=notes.notes_for_friend(db, friend_id=friend.id),
