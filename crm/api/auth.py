@@ -28,6 +28,8 @@ def authenticate() -> ApiToken:
     """The request's active token (last use remembered, committed at once), or 401."""
     db = get_session()
     token = api_tokens.authenticate(db, _bearer(), now=utcnow())
+    # Not a unit of work: this runs before every API view, and commits only when the last-use stamp changed,
+    # so the many calls that change nothing pay no commit.
     if token is None:
         db.rollback()
         raise ApiError(401, "unauthorized", "A valid bearer token is required (Authorization: Bearer <token>).")

@@ -18,7 +18,7 @@ from crm.api.schemas import (
     When,
     page_of,
 )
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from crm.fields import service as field_service
 from crm.friends import notes as note_service
 from crm.friends.models import Friend
@@ -79,7 +79,8 @@ def to_filter(args: dict) -> FriendFilter:
 
 
 def filter_error(error: FilterError) -> errors.ApiError:
-    return errors.ApiError(422, error.code, str(error), {"filter": [error.code]})
+    """A filter the service refuses: 422 with its code under "filter"."""
+    return errors.domain_error(error, details={"filter": [error.code]})
 
 
 def friend_dict(friend: Friend, tags: list, role: str) -> dict:
@@ -126,14 +127,14 @@ def list_friends(**args):
         raise filter_error(error) from None
     tags = tags_of(db, [f.id for f in page.friends])
     if page.friends and not auth.masked():  # a page of names is a bulk view of personal data, as in the console
-        record(
-            db,
-            actor=auth.actor(),
-            action="friends.list_viewed",
-            target_type="friend_list",
-            after={"filter": flt.snapshot(), "rows": len(page.friends), "via": "api"},
-        )
-        db.commit()
+        with unit_of_work():
+            record(
+                db,
+                actor=auth.actor(),
+                action="friends.list_viewed",
+                target_type="friend_list",
+                after={"filter": flt.snapshot(), "rows": len(page.friends), "via": "api"},
+            )
     data = [friend_dict(f, tags.get(f.id, []), auth.role()) for f in page.friends]
     return {"data": data, "next_cursor": page.next_cursor}
 

@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from crm.console.guard import current_actor, requires
 from crm.csv_cells import safe_cell
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from crm.permissions import masks_personal_data, visible_name
 from crm.staff.audit import record
 from crm.timeutil import to_tokyo, utcnow
@@ -71,15 +71,15 @@ def results_csv(survey_id: int):
     survey = load_survey(survey_id)
     masked = masks_personal_data(current_user.role)
     now = utcnow()
-    record(
-        db,
-        actor=current_actor(),
-        action="survey.results_exported",
-        target_type="survey",
-        target_id=survey_id,
-        after={"responses": results.summary(db, survey_id).started, "masked": masked},
-    )
-    db.commit()
+    with unit_of_work():
+        record(
+            db,
+            actor=current_actor(),
+            action="survey.results_exported",
+            target_type="survey",
+            target_id=survey_id,
+            after={"responses": results.summary(db, survey_id).started, "masked": masked},
+        )
     name = f"survey-{survey.id}-{to_tokyo(now):%Y%m%d-%H%M}.csv"
     return Response(
         stream_with_context(_csv(db, survey_id, current_user.role)),
