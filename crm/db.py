@@ -6,10 +6,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
-from flask import Flask, g
+from flask import Flask, flash, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+
+from crm.i18n import messages_of
 
 ENGINE_KEY = "crm_engine"
 
@@ -54,6 +56,59 @@ def get_session() -> Session:
 
         g.db_session = Session(get_engine(current_app), expire_on_commit=False)
     return g.db_session
+
+
+class UnitOfWork:
+    """A view's writes as one transaction: `with unit_of_work() as work:` commits when the block ends and rolls
+    back when it raises. Errors of the types in `catch` are kept in `work.error` instead of propagating (their
+    messages flashed when `flash_error` is set; what was written committed anyway when `commit_on_error` is set,
+    for records that must outlive a refusal); anything else is re-raised after the rollback."""
+
+    def __init__(
+        self,
+        session: Session,
+        catch: tuple[type[BaseException], ...] = (),
+        *,
+        flash_error: bool = False,
+        commit_on_error: bool = False,
+    ):
+        self.session, self.catch = session, catch
+        self.flash_error, self.commit_on_error = flash_error, commit_on_error
+        self.error: BaseException | None = None
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(self, exc_type, error, _traceback) -> bool:
+        caught = error is not None and isinstance(error, self.catch)
+        if error is None or (caught and self.commit_on_error):
+            self._commit()
+        else:
+            self.session.rollback()
+        if not caught:
+            return False
+        self.error = error
+        if self.flash_error:
+            for message in messages_of(error):
+                flash(message, "error")
+        return True
+
+    def _commit(self) -> None:
+        try:
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+
+    @property
+    def failed(self) -> bool:
+        """Whether a caught error stopped the work (rolled back unless `commit_on_error`)."""
+        return self.error is not None
+
+
+def unit_of_work(*catch: type[BaseException], flash_error: bool = False, commit_on_error: bool = False) -> UnitOfWork:
+    """One unit of work on the request's session; see UnitOfWork."""
+    return UnitOfWork(get_session(), catch, flash_error=flash_error, commit_on_error=commit_on_error)
 
 
 def _close_session(_exc) -> None:

@@ -87,6 +87,11 @@ def mask_name(name: str | None) -> str:
     return name[0] + "＊＊"
 
 
+def visible_name(friend, role: str | None) -> str:
+    """A friend's display name as this role may see it: masked for roles without personal-data access."""
+    return mask_name(friend.display_name) if masks_personal_data(role) else friend.display_name
+
+
 def permission_table_markdown() -> str:
     """Render the permission table as the Markdown of docs/permissions.md."""
     header = "| Permission | What it allows | " + " | ".join(ROLE_LABELS[role] for role in ROLES) + " |"

@@ -9,7 +9,7 @@ from crm.api import auth, errors
 from crm.api.pages import decode_id_cursor, page
 from crm.api.schemas import ErrorSchema, PageArgs, SurveyResponseSchema, SurveySchema, page_of
 from crm.db import get_session
-from crm.permissions import mask_name
+from crm.permissions import visible_name
 from surveys import builder, results
 from surveys.errors import SurveyError
 from surveys.models import QuestionKind, SurveyQuestion
@@ -59,7 +59,7 @@ def list_responses(survey_id: int, limit: int, cursor: str | None = None):
             {
                 "id": row.response.id,
                 "friend_id": row.friend.id,
-                "friend_name": mask_name(row.friend.display_name) if masked else row.friend.display_name,
+                "friend_name": visible_name(row.friend, auth.role()),
                 "channel": row.response.channel,
                 "status": row.response.status,
                 "started_at": row.response.started_at,

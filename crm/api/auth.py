@@ -28,6 +28,8 @@ def authenticate() -> ApiToken:
     """The request's active token (last use remembered, committed at once), or 401."""
     db = get_session()
     token = api_tokens.authenticate(db, _bearer(), now=utcnow())
+    # Not a unit of work: this runs before every API view, and commits only when the last-use stamp changed,
+    # so the many calls that change nothing pay no commit.
     if token is None:
         db.rollback()
         raise ApiError(401, "unauthorized", "A valid bearer token is required (Authorization: Bearer <token>).")
@@ -64,6 +66,11 @@ def actor() -> Actor:
     return api_tokens.actor_for(g.api_token)
 
 
+def role() -> str:
+    """The role of this request's token."""
+    return g.api_token.role
+
+
 def masked() -> bool:
     """Whether the token's role sees masked personal data."""
-    return masks_personal_data(g.api_token.role)
+    return masks_personal_data(role())

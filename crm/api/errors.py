@@ -7,6 +7,8 @@ import logging
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from crm.errors import TranslatableError
+
 log = logging.getLogger(__name__)
 
 CODES = {
@@ -46,6 +48,22 @@ def not_found(what: str, ident) -> ApiError:
     return ApiError(404, "not_found", f"{what} {ident} does not exist")
 
 
+STATUS_OF_DOMAIN_CODE = {"not_found": 404, "conflict": 409, "duplicate_name": 409}
+
+
+def domain_error(error: TranslatableError, *, field: str | None = None, details: dict | None = None) -> ApiError:
+    """A domain error as an API error: its code (404/409 for missing or conflicting, else 422), its English
+    message, and as details {field: [message]} for the field it names (or `field`), else the details given."""
+    message = str(error)
+    if details is None:
+        where = field or error.field
+        index = getattr(error, "index", None)
+        if where and index is not None:
+            where = f"{where}[{index}]"
+        details = {where: [message]} if where else {}
+    return ApiError(STATUS_OF_DOMAIN_CODE.get(error.code, 422), error.code, message, details)
+
+
 def error_response(status: int, code: str, message: str, details: dict | None = None, headers=None):
     """The JSON error response."""
     response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
@@ -59,6 +77,14 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 
 def handle_api_error(error: ApiError):
     return error_response(error.status, error.code, error.message, error.details)
+
+
+def handle_domain_error(error: TranslatableError):
+    """A domain error no view caught: nothing is committed, the body says why."""
+    from crm.db import get_session
+
+    get_session().rollback()
+    return handle_api_error(domain_error(error))
 
 
 def handle_http_error(error: HTTPException):
@@ -91,6 +117,7 @@ def handle_too_deep(_error: RecursionError):
 def install(blueprint) -> None:
     """Register the handlers on an API blueprint."""
     blueprint.register_error_handler(ApiError, handle_api_error)
+    blueprint.register_error_handler(TranslatableError, handle_domain_error)
     blueprint.register_error_handler(RecursionError, handle_too_deep)
     blueprint.register_error_handler(HTTPException, handle_http_error)
     blueprint.register_error_handler(Exception, handle_unexpected)

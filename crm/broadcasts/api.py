@@ -1,5 +1,6 @@
 """/api/v1/broadcasts: create a draft, schedule (or send now), cancel, status and statistics — through the
-broadcast lifecycle service, with the console's approval threshold."""
+broadcast lifecycle service, with the console's approval threshold. Its refusals reach the API's domain error
+handler: 422 with the field for a refused value, 409 for a refused status change."""
 
 from __future__ import annotations
 
@@ -17,21 +18,12 @@ from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts import stats as broadcast_stats
 from crm.broadcasts.api_schemas import BroadcastCreate, BroadcastSchema, ScheduleBody, StatsSchema
 from crm.broadcasts.models import Broadcast
-from crm.broadcasts.options import BroadcastError
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from crm.timeutil import utcnow
 
 blp = Blueprint("api_broadcasts", __name__, url_prefix="/api/v1", description="Broadcasts (一斉配信)")
 errors.install(blp)
 ID = "<int(max=2147483647):broadcast_id>"
-
-
-def broadcast_error(error: BroadcastError) -> errors.ApiError:
-    """A refused value (422, with the field) or a refused status change (409)."""
-    if error.field is None:
-        return errors.ApiError(409, "conflict", str(error))
-    where = error.field if error.index is None else f"{error.field}[{error.index}]"
-    return errors.ApiError(422, "invalid", str(error), {where: [str(error)]})
 
 
 def _loaded(value: str | None):
@@ -75,24 +67,15 @@ def _broadcast(broadcast_id: int) -> Broadcast:
 @blp.response(201, BroadcastSchema)
 def create(body: dict):
     """Create a draft broadcast (messages, audience, options are checked by the service)."""
-    db = get_session()
-    try:
-        broadcast = broadcast_drafts.create_draft(db, actor=auth.actor(), **body)
-    except BroadcastError as error:
-        raise broadcast_error(error) from None
-    db.commit()
+    with unit_of_work() as work:
+        broadcast = broadcast_drafts.create_draft(work.session, actor=auth.actor(), **body)
     return broadcast_dict(broadcast)
 
 
 def _change(broadcast_id: int, change) -> dict:
-    db = get_session()
     _broadcast(broadcast_id)
-    try:
-        broadcast = change(db)
-    except BroadcastError as error:
-        db.rollback()
-        raise broadcast_error(error) from None
-    db.commit()
+    with unit_of_work() as work:
+        broadcast = change(work.session)
     return broadcast_dict(broadcast)
 
 

@@ -29,6 +29,11 @@ class BroadcastError(TranslatableError):
         super().__init__(msgid, **params)
         self.field, self.index = field, index
 
+    @property
+    def code(self) -> str:
+        """ "invalid" for a refused value (it names its field), "conflict" for a refused status change."""
+        return "invalid" if self.field else "conflict"
+
 
 def clean_name(name: str | None) -> str:
     """A name of 1 to 100 characters, stripped."""

@@ -20,8 +20,9 @@ from crm.broadcasts.models import BroadcastStatus as S
 from crm.broadcasts.options import BroadcastError
 from crm.broadcasts.views import load
 from crm.console.guard import current_actor, requires
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from crm.friends.models import Friend
+from crm.i18n import message_of
 from crm.line.runtime import line_client
 from crm.timeutil import utcnow
 
@@ -30,10 +31,6 @@ bp = Blueprint("broadcast_send", __name__, url_prefix="/broadcasts")
 
 def _back(broadcast_id: int):
     return redirect(url_for("broadcasts.show", broadcast_id=broadcast_id))
-
-
-def _error(error: BroadcastError) -> str:
-    return _(error.msgid, **error.params)
 
 
 def _preview_friend(db: Session) -> Friend | None:
@@ -90,14 +87,14 @@ def test_send(broadcast_id: int):
     if not ids:
         flash(_("Add a test friend first."), "error")
         return redirect(url_for("broadcast_send.test_friends_page"))
-    results = send_test(
-        db,
-        line_client(current_app),
-        broadcast_id=broadcast.id,
-        friend_ids=ids,
-        base_url=current_app.config["PUBLIC_BASE_URL"],
-    )
-    db.commit()  # link tokens written for the test copies
+    with unit_of_work():  # link tokens written for the test copies
+        results = send_test(
+            db,
+            line_client(current_app),
+            broadcast_id=broadcast.id,
+            friend_ids=ids,
+            base_url=current_app.config["PUBLIC_BASE_URL"],
+        )
     sent = sum(1 for result in results if result.ok)
     if sent:
         flash(_("Test sent to %(count)s test friends.", count=sent), "success")
@@ -115,7 +112,7 @@ def _confirm_page(db: Session, broadcast: Broadcast, form: ScheduleForm, status:
     try:
         count = broadcasts.estimate(db, broadcasts.audience_tree(db, broadcast), now=utcnow())
     except BroadcastError as error:
-        problem = _error(error)
+        problem = message_of(error)
     threshold = current_app.config["BROADCAST_APPROVAL_THRESHOLD"]
     friend = _preview_friend(db)
     return render_template(
@@ -155,7 +152,7 @@ def schedule(broadcast_id: int):
     except ValueError:
         form.at.errors = [_("Enter the date and time.")]
         return _confirm_page(db, broadcast, form, 400)
-    try:
+    with unit_of_work(BroadcastError) as work:
         broadcasts.schedule(
             db,
             actor=current_actor(),
@@ -164,11 +161,9 @@ def schedule(broadcast_id: int):
             now=utcnow(),
             approval_threshold=current_app.config["BROADCAST_APPROVAL_THRESHOLD"],
         )
-    except BroadcastError as error:
-        db.rollback()
-        form.at.errors = [_error(error)]
+    if work.failed:
+        form.at.errors = [message_of(work.error)]
         return _confirm_page(db, load(db, broadcast_id), form, 400)
-    db.commit()
     flash(
         _("Waiting for a second marketer or admin to approve.")
         if broadcast.status == S.AWAITING_APPROVAL
@@ -187,13 +182,9 @@ def _act(broadcast_id: int, action, done: str):
     if not ActionForm().validate_on_submit():
         flash(_("The form expired. Try again."), "error")
         return _back(broadcast.id)
-    try:
+    with unit_of_work(BroadcastError, flash_error=True) as work:
         action(db, actor=current_actor(), broadcast_id=broadcast.id, now=utcnow())
-    except BroadcastError as error:
-        db.rollback()
-        flash(_error(error), "error")
-    else:
-        db.commit()
+    if not work.failed:
         flash(done, "success")
     return _back(broadcast.id)
 
@@ -228,8 +219,8 @@ def copy(broadcast_id: int):
     if not ActionForm().validate_on_submit():
         flash(_("The form expired. Try again."), "error")
         return _back(broadcast.id)
-    draft = broadcast_drafts.copy_draft(db, actor=current_actor(), broadcast_id=broadcast.id)
-    db.commit()
+    with unit_of_work():
+        draft = broadcast_drafts.copy_draft(db, actor=current_actor(), broadcast_id=broadcast.id)
     flash(_("Copied as a new draft."), "success")
     return redirect(url_for("broadcasts.edit", broadcast_id=draft.id))
 
@@ -241,13 +232,11 @@ def test_friends_page():
     db = get_session()
     form = TestFriendForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(BroadcastError) as work:
             test_friends.add(db, actor=current_actor(), friend_id=form.friend_id.data, label=form.label.data)
-        except BroadcastError as error:
-            db.rollback()
-            form.friend_id.errors = [_error(error)]
+        if work.failed:
+            form.friend_id.errors = [message_of(work.error)]
         else:
-            db.commit()
             flash(_("Test friend added."), "success")
             return redirect(url_for("broadcast_send.test_friends_page"))
     status = 400 if request.method == "POST" else 200
@@ -262,7 +251,7 @@ def remove_test_friend(friend_id: int):
     """Take a friend off the test list."""
     db = get_session()
     if ActionForm().validate_on_submit():
-        test_friends.remove(db, actor=current_actor(), friend_id=friend_id)
-        db.commit()
+        with unit_of_work():
+            test_friends.remove(db, actor=current_actor(), friend_id=friend_id)
         flash(_("Test friend removed."), "success")
     return redirect(url_for("broadcast_send.test_friends_page"))

@@ -20,8 +20,10 @@ from crm.broadcasts.forms import ActionForm, ComposerForm, composer_data
 from crm.broadcasts.models import Broadcast, RecipientState
 from crm.broadcasts.models import BroadcastStatus as S
 from crm.broadcasts.options import BroadcastError
+from crm.console.forms import form_error
 from crm.console.guard import current_actor, requires
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
+from crm.i18n import message_of
 from crm.segments.models import Segment
 from crm.tags.models import Tag
 from crm.timeutil import utcnow
@@ -86,7 +88,7 @@ def _render_composer(form: ComposerForm, broadcast: Broadcast | None, status: in
 
 
 def _save(db: Session, form: ComposerForm, broadcast: Broadcast | None):
-    """Create or update the draft from a validated form; errors go on the form's fields."""
+    """Create or update the draft from a validated form; errors go on the form's fields (and roll back)."""
     try:
         values = dict(
             name=form.name.data,
@@ -102,27 +104,25 @@ def _save(db: Session, form: ComposerForm, broadcast: Broadcast | None):
     except ValueError:
         form.messages.errors.append(_("A flex message's contents are not valid JSON."))
         return None
-    try:
+    with unit_of_work(BroadcastError) as work:
         if broadcast is None:
-            return broadcast_drafts.create_draft(db, actor=current_actor(), **values)
-        return broadcast_drafts.update_draft(db, actor=current_actor(), broadcast_id=broadcast.id, **values)
-    except BroadcastError as error:
-        db.rollback()
-        _show_error(form, error)
+            saved = broadcast_drafts.create_draft(db, actor=current_actor(), **values)
+        else:
+            saved = broadcast_drafts.update_draft(db, actor=current_actor(), broadcast_id=broadcast.id, **values)
+    if work.failed:
+        _show_error(form, work.error)
         return None
+    return saved
 
 
 def _show_error(form: ComposerForm, error: BroadcastError) -> None:
     """Put a service error on its field; a message's error on that message's slot."""
-    message = _(error.msgid, **error.params)
     if error.field == "messages" and error.index is not None:
         filled = [slot for slot in form.messages if slot.form.to_message()]
         if error.index < len(filled):
-            filled[error.index].form.kind.errors = [message]
+            filled[error.index].form.kind.errors = [message_of(error)]
             return
-    field = {"goal": "goal_kind", "messages": "messages"}.get(error.field, error.field)
-    target = form[field] if field in form else form.name
-    target.errors = list(target.errors) + [message]
+    form_error(form, error, "goal_kind" if error.field == "goal" else "name")
 
 
 def _compose(broadcast: Broadcast | None):
@@ -134,7 +134,6 @@ def _compose(broadcast: Broadcast | None):
     form = _composer(db, data=data) if data else _composer(db)
     if request.method == "POST":
         if form.validate_on_submit() and (saved := _save(db, form, broadcast)) is not None:
-            db.commit()
             flash(_("Draft saved."), "success")
             return redirect(url_for("broadcasts.show", broadcast_id=saved.id))
         return _render_composer(form, broadcast, 400)

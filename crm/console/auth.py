@@ -11,7 +11,7 @@ from wtforms import EmailField, PasswordField, SelectField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from crm.i18n import LOCALES
 from crm.staff import audit
 from crm.staff import service as staff_service
@@ -64,15 +64,21 @@ def login():
     if staff_service.is_throttled(db, email=form.email.data, ip_address=ip_address):
         flash(_("Too many failed sign-ins. Wait 15 minutes and try again."), "error")
         return render_template("auth/login.html", form=form), 429
-    staff = staff_service.authenticate(db, email=form.email.data, password=form.password.data, ip_address=ip_address)
+    with unit_of_work():  # a failed attempt is recorded too, for throttling
+        staff = staff_service.authenticate(
+            db, email=form.email.data, password=form.password.data, ip_address=ip_address
+        )
+        if staff is not None:
+            audit.record(
+                db,
+                actor=Actor.staff(staff.id, staff.email),
+                action="staff.signed_in",
+                target_type="staff",
+                target_id=staff.id,
+            )
     if staff is None:
-        db.commit()
         flash(_("Email or password is wrong."), "error")
         return render_template("auth/login.html", form=form), 401
-    audit.record(
-        db, actor=Actor.staff(staff.id, staff.email), action="staff.signed_in", target_type="staff", target_id=staff.id
-    )
-    db.commit()
     session.clear()
     login_user(StaffUser(staff))
     return redirect(url_for("home.index"))
@@ -93,9 +99,8 @@ def language():
     if form.validate_on_submit() and form.locale.data in LOCALES:
         session["locale"] = form.locale.data
         if current_user.is_authenticated:
-            db = get_session()
-            db.get(Staff, current_user.id).locale = form.locale.data
-            db.commit()
+            with unit_of_work() as work:
+                work.session.get(Staff, current_user.id).locale = form.locale.data
     return redirect(request.referrer if _is_local(request.referrer) else url_for("home.index"))
 
 

@@ -11,9 +11,10 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.console.guard import current_actor, requires
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from crm.fields import service as fields
 from crm.fields.models import FieldDefinition, FieldType
+from crm.i18n import message_of
 
 bp = Blueprint("fields", __name__)
 
@@ -88,12 +89,10 @@ def create():
     form = FieldForm()
     if not form.validate_on_submit():
         return _index(form, 400)
-    db = get_session()
-    try:
-        definition = fields.create_definition(db, spec=form.spec(), actor=current_actor())
-    except fields.FieldValidationError as error:
-        return _index(form, 400, _(error.msgid, **error.params))
-    db.commit()
+    with unit_of_work(fields.FieldValidationError) as work:
+        definition = fields.create_definition(get_session(), spec=form.spec(), actor=current_actor())
+    if work.failed:
+        return _index(form, 400, message_of(work.error))
     flash(_("Field %(label)s was created.", label=definition.label), "success")
     return redirect(url_for("fields.index"))
 
@@ -109,14 +108,12 @@ def edit(field_id: int):
     form = FieldForm() if request.method == "POST" else _form_for(definition)
     error = None
     if form.validate_on_submit():
-        try:
+        with unit_of_work(fields.FieldValidationError) as work:
             fields.update_definition(db, field_id=field_id, spec=form.spec(), actor=current_actor())
-            db.commit()
+        if not work.failed:
             flash(_("Field %(label)s was saved.", label=definition.label), "success")
             return redirect(url_for("fields.index"))
-        except fields.FieldValidationError as err:
-            db.rollback()
-            error = _(err.msgid, **err.params)
+        error = message_of(work.error)
     status = 400 if request.method == "POST" else 200
     return render_template(
         "fields/edit.html",
@@ -134,11 +131,9 @@ def delete(field_id: int):
     """Delete a field and every friend's value for it."""
     if not DeleteForm().validate_on_submit():
         abort(400)
-    db = get_session()
-    try:
-        removed = fields.delete_definition(db, field_id=field_id, actor=current_actor())
-    except fields.FieldValidationError:
+    with unit_of_work(fields.FieldValidationError) as work:
+        removed = fields.delete_definition(get_session(), field_id=field_id, actor=current_actor())
+    if work.failed:
         abort(404)
-    db.commit()
     flash(_("The field was deleted, with %(count)d values.", count=removed), "success")
     return redirect(url_for("fields.index"))

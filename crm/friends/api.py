@@ -18,13 +18,13 @@ from crm.api.schemas import (
     When,
     page_of,
 )
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from crm.fields import service as field_service
 from crm.friends import notes as note_service
 from crm.friends.models import Friend
 from crm.friends.pages import DEFAULT_SORT, SORTS, Cursor, friend_page, tags_of
 from crm.friends.query import MAX_DAYS, MAX_SEARCH_CHARS, STATUSES, FilterError, FriendFilter, check_filter
-from crm.permissions import mask_name
+from crm.permissions import masks_personal_data, visible_name
 from crm.staff.audit import record
 from crm.timeutil import utcnow
 from crm.tracking import stats as click_stats
@@ -80,17 +80,19 @@ def to_filter(args: dict) -> FriendFilter:
 
 
 def filter_error(error: FilterError) -> errors.ApiError:
-    return errors.ApiError(422, error.code, str(error), {"filter": [error.code]})
+    """A filter the service refuses: 422 with its code under "filter"."""
+    return errors.domain_error(error, details={"filter": [error.code]})
 
 
-def friend_dict(friend: Friend, tags: list, masked: bool) -> dict:
+def friend_dict(friend: Friend, tags: list, role: str) -> dict:
     """A friend as the API shows it to a role (masked: no LINE id, picture, or full name)."""
+    masked = masks_personal_data(role)
     return {
         "id": friend.id,
         "status": friend.status,
         "language": friend.language,
         "line_user_id": None if masked else friend.line_user_id,
-        "display_name": mask_name(friend.display_name) if masked else friend.display_name,
+        "display_name": visible_name(friend, role),
         "picture_url": None if masked else friend.picture_url,
         "first_followed_at": friend.first_followed_at,
         "last_followed_at": friend.last_followed_at,
@@ -125,17 +127,17 @@ def list_friends(**args):
     except FilterError as error:
         raise filter_error(error) from None
     tags = tags_of(db, [f.id for f in page.friends])
-    masked = auth.masked()
-    if page.friends and not masked:  # a page of names is a bulk view of personal data, as in the console
-        record(
-            db,
-            actor=auth.actor(),
-            action="friends.list_viewed",
-            target_type="friend_list",
-            after={"filter": flt.snapshot(), "rows": len(page.friends), "via": "api"},
-        )
-        db.commit()
-    return {"data": [friend_dict(f, tags.get(f.id, []), masked) for f in page.friends], "next_cursor": page.next_cursor}
+    if page.friends and not auth.masked():  # a page of names is a bulk view of personal data, as in the console
+        with unit_of_work():
+            record(
+                db,
+                actor=auth.actor(),
+                action="friends.list_viewed",
+                target_type="friend_list",
+                after={"filter": flt.snapshot(), "rows": len(page.friends), "via": "api"},
+            )
+    data = [friend_dict(f, tags.get(f.id, []), auth.role()) for f in page.friends]
+    return {"data": data, "next_cursor": page.next_cursor}
 
 
 @blp.route(f"/friends/{ID}")
@@ -145,7 +147,7 @@ def list_friends(**args):
 def get_one(friend_id: int):
     """One friend with tags, field values, notes, survey responses and link clicks."""
     db, friend, masked = get_session(), get_friend(friend_id), auth.masked()
-    body = friend_dict(friend, tags_of(db, [friend.id]).get(friend.id, []), masked)
+    body = friend_dict(friend, tags_of(db, [friend.id]).get(friend.id, []), auth.role())
     body["fields_"] = field_values(friend.id)
     body["notes"] = [
         note_dict(note, author, masked)

@@ -18,8 +18,7 @@ from crm.api.schemas import (
     PageArgs,
     page_of,
 )
-from crm.db import get_session
-from crm.errors import TranslatableError
+from crm.db import get_session, unit_of_work
 from crm.fields import service as field_service
 from crm.fields.models import FieldDefinition
 from crm.friends import notes as note_service
@@ -33,11 +32,6 @@ blp = Blueprint(
 errors.install(blp)
 TAG = "<int(max=2147483647):tag_id>"
 KEY = "<string(maxlength=50):key>"
-
-
-def invalid(error: TranslatableError, field: str) -> errors.ApiError:
-    """A service's validation message as a 422."""
-    return errors.ApiError(422, "invalid", str(error), {field: [str(error)]})
 
 
 def _tag(tag_id: int) -> Tag:
@@ -54,8 +48,8 @@ def _tag(tag_id: int) -> Tag:
 def add_tag(friend_id: int, tag_id: int):
     """Put a tag on a friend (changed is false when the friend already had it)."""
     db, friend, tag = get_session(), get_friend(friend_id), _tag(tag_id)
-    changed = tag_service.add_tag(db, friend_id=friend.id, tag_id=tag.id, actor=auth.actor())
-    db.commit()
+    with unit_of_work():
+        changed = tag_service.add_tag(db, friend_id=friend.id, tag_id=tag.id, actor=auth.actor())
     return {"changed": changed}
 
 
@@ -66,8 +60,8 @@ def add_tag(friend_id: int, tag_id: int):
 def remove_tag(friend_id: int, tag_id: int):
     """Take a tag off a friend (changed is false when the friend did not have it)."""
     db, friend, tag = get_session(), get_friend(friend_id), _tag(tag_id)
-    changed = tag_service.remove_tag(db, friend_id=friend.id, tag_id=tag.id, actor=auth.actor())
-    db.commit()
+    with unit_of_work():
+        changed = tag_service.remove_tag(db, friend_id=friend.id, tag_id=tag.id, actor=auth.actor())
     return {"changed": changed}
 
 
@@ -92,11 +86,10 @@ def list_notes(friend_id: int, limit: int, cursor: str | None = None):
 def create_note(body: dict, friend_id: int):
     """Write a note on a friend (the audit log names the token)."""
     db, friend = get_session(), get_friend(friend_id)
-    try:
+    with unit_of_work(note_service.NoteError) as work:
         note = note_service.create_note(db, friend_id=friend.id, body=body["body"], actor=auth.actor())
-    except note_service.NoteError as error:
-        raise invalid(error, "body") from None
-    db.commit()
+    if work.failed:
+        raise errors.domain_error(work.error, field="body")
     return note_dict(note, None, False)
 
 
@@ -137,13 +130,12 @@ def _value_of(friend_id: int, key: str) -> dict:
 def set_field(body: dict, friend_id: int, key: str):
     """Set a friend's value for a field, checked against the field's type (number, date, choice, text)."""
     db, friend, definition = get_session(), get_friend(friend_id), _definition(key)
-    try:
+    with unit_of_work(field_service.FieldValidationError) as work:
         field_service.set_field_value(
             db, friend_id=friend.id, field_id=definition.id, raw_value=body["value"], actor=auth.actor()
         )
-    except field_service.FieldValidationError as error:
-        raise invalid(error, "value") from None
-    db.commit()
+    if work.failed:
+        raise errors.domain_error(work.error, field="value")
     return _value_of(friend.id, key)
 
 
@@ -154,9 +146,8 @@ def set_field(body: dict, friend_id: int, key: str):
 def clear_field(friend_id: int, key: str):
     """Clear a friend's value for a field (422 for a required field; changed is false when there was none)."""
     db, friend, definition = get_session(), get_friend(friend_id), _definition(key)
-    try:
+    with unit_of_work(field_service.FieldValidationError) as work:
         changed = field_service.clear_field_value(db, friend_id=friend.id, field_id=definition.id, actor=auth.actor())
-    except field_service.FieldValidationError as error:
-        raise invalid(error, "value") from None
-    db.commit()
+    if work.failed:
+        raise errors.domain_error(work.error, field="value")
     return {"changed": changed}

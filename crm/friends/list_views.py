@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import (
     Blueprint,
     Response,
@@ -20,19 +17,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlmodel import Session
 from wtforms import SelectField
 from wtforms.fields import SelectChoice
 from wtforms.validators import InputRequired
 
+from crm.console.forms import form_error
 from crm.console.guard import current_actor, requires
-from crm.csv_cells import safe_cell
-from crm.db import get_engine, get_session
+from crm.db import get_engine, get_session, unit_of_work
 from crm.friends import pages as friend_pages
+from crm.friends.csv_export import friends_csv
 from crm.friends.filter_form import describe, filter_args, filter_form, tag_choices, tag_groups, to_filter
-from crm.friends.pages import Cursor, count_cost, count_friends, friend_batches, friend_page, tags_of
+from crm.friends.pages import Cursor, count_cost, count_friends, friend_page, tags_of
 from crm.friends.query import FilterError, check_filter
-from crm.permissions import mask_name, masks_personal_data
+from crm.i18n import message_of
+from crm.permissions import masks_personal_data, visible_name
 from crm.staff.audit import record
 from crm.tags.service import add_tag_to_many, remove_tag_from_many
 from crm.timeutil import to_tokyo, utcnow
@@ -41,14 +39,6 @@ bp = Blueprint("friends", __name__, url_prefix="/friends")
 
 COUNT_CAP = 1_000
 COUNT_BUDGET_ROWS = 30_000  # a capped count expected to read more rows than this is left to the "count" page
-FILTER_ERRORS = {
-    "unknown_tag": _l("A chosen tag no longer exists."),
-    "too_many_tags": _l("Choose at most 20 tags for each tag condition."),
-    "search_too_long": _l("Search for at most 100 characters."),
-    "bad_status": _l("Choose a status from the list."),
-    "bad_days": _l("Enter a number of days between 0 and 36500."),
-    "bad_cursor": _l("The page link is damaged; showing the first page."),
-}
 BULK_ACTIONS = {"add": _l("Add tag"), "remove": _l("Remove tag")}
 
 
@@ -81,7 +71,7 @@ def _parse(db):
     try:
         check_filter(db, flt)
     except FilterError as error:
-        form.q.errors.append(FILTER_ERRORS.get(error.code, error.detail))
+        form_error(form, error, "q")
         return form, None
     return form, flt
 
@@ -89,8 +79,8 @@ def _parse(db):
 def _cursor(text: str | None):
     try:
         return Cursor.decode(text) if text else None
-    except FilterError:
-        flash(FILTER_ERRORS["bad_cursor"], "error")
+    except FilterError as error:
+        flash(message_of(error), "error")
         return None
 
 
@@ -134,14 +124,14 @@ def index():
 def _audit_bulk_view(db, rows: list[dict]) -> None:
     """A page of names and pictures is a bulk view of personal data: record who saw which filter."""
     if rows and not masks_personal_data(current_user.role):
-        record(
-            db,
-            actor=current_actor(),
-            action="friends.list_viewed",
-            target_type="friend_list",
-            after={"filter": filter_args(), "rows": len(rows)},
-        )
-        db.commit()
+        with unit_of_work():
+            record(
+                db,
+                actor=current_actor(),
+                action="friends.list_viewed",
+                target_type="friend_list",
+                after={"filter": filter_args(), "rows": len(rows)},
+            )
 
 
 def _rows(db, friends) -> list[dict]:
@@ -152,7 +142,7 @@ def _rows(db, friends) -> list[dict]:
     return [
         {
             "friend": friend,
-            "name": mask_name(friend.display_name) if masked else friend.display_name,
+            "name": visible_name(friend, current_user.role),
             "picture": None if masked else friend.picture_url,
             "tags": tags.get(friend.id, []),
             "followed": _shown_time(friend.last_followed_at),
@@ -212,21 +202,21 @@ def _apply_bulk(db, flt, bulk_form: BulkForm):
     matched = changed = 0
     for ids in friend_pages.id_batches(db, flt, now=now):
         matched += len(ids)
-        changed += (
-            add_tag_to_many(db, friend_ids=ids, tag_id=tag_id, actor=actor)
-            if adding
-            else remove_tag_from_many(db, friend_ids=ids, tag_id=tag_id)
+        with unit_of_work():  # one transaction per batch: SQLite's single write lock is never held for long
+            changed += (
+                add_tag_to_many(db, friend_ids=ids, tag_id=tag_id, actor=actor)
+                if adding
+                else remove_tag_from_many(db, friend_ids=ids, tag_id=tag_id)
+            )
+    with unit_of_work():
+        record(
+            db,
+            actor=actor,
+            action="friends.bulk_tag_added" if adding else "friends.bulk_tag_removed",
+            target_type="tag",
+            target_id=tag_id,
+            after={"filter": flt.snapshot(), "tag_id": tag_id, "matched": matched, "changed": changed},
         )
-        db.commit()  # one transaction per batch: SQLite's single write lock is never held for long
-    record(
-        db,
-        actor=actor,
-        action="friends.bulk_tag_added" if adding else "friends.bulk_tag_removed",
-        target_type="tag",
-        target_id=tag_id,
-        after={"filter": flt.snapshot(), "tag_id": tag_id, "matched": matched, "changed": changed},
-    )
-    db.commit()
     message = (
         _("Tag added to %(changed)d of %(matched)d friends.", changed=changed, matched=matched)
         if adding
@@ -234,10 +224,6 @@ def _apply_bulk(db, flt, bulk_form: BulkForm):
     )
     flash(message, "success")
     return redirect(url_for("friends.index", **filter_args()))
-
-
-def _time(value) -> str:
-    return "" if value is None else to_tokyo(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @bp.get("/export.csv")
@@ -251,70 +237,17 @@ def export():
         return redirect(url_for("friends.index", **filter_args()))
     now = utcnow()
     rows = count_friends(db, flt, now=now)
-    record(
-        db,
-        actor=current_actor(),
-        action="friends.exported",
-        target_type="friend_list",
-        after={"filter": flt.snapshot(), "rows": rows},
-    )
-    db.commit()
+    with unit_of_work():
+        record(
+            db,
+            actor=current_actor(),
+            action="friends.exported",
+            target_type="friend_list",
+            after={"filter": flt.snapshot(), "rows": rows},
+        )
     name = f"friends-{to_tokyo(now):%Y%m%d-%H%M}.csv"
-    masked = masks_personal_data(current_user.role)
     return Response(
-        stream_with_context(_csv(get_engine(current_app), flt, now, masked)),
+        stream_with_context(friends_csv(get_engine(current_app), flt, now=now, role=current_user.role)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def _csv(engine, flt, now, masked: bool):
-    """Yield the CSV text batch by batch (names masked for roles without personal data).
-
-    The stream reads through its own session, closed when the stream ends or the client goes away: the
-    request's session is torn down when the view returns, before the body is sent.
-    """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            _("Friend ID"),
-            _("LINE user ID"),
-            _("Display name"),
-            _("Status"),
-            _("Language"),
-            _("First followed"),
-            _("Last followed"),
-            _("Blocked at"),
-            _("Last interaction"),
-            _("Tags"),
-        ]
-    )
-    yield "\ufeff" + buffer.getvalue()
-    with Session(engine) as db:
-        yield from _csv_batches(db, flt, now, masked, writer, buffer)
-
-
-def _csv_batches(db, flt, now, masked: bool, writer, buffer):
-    """Yield the CSV lines of the matching friends, one keyset batch at a time."""
-    for friends in friend_batches(db, flt, now=now):
-        buffer.seek(0)
-        buffer.truncate()
-        tags = tags_of(db, [friend.id for friend in friends])
-        for f in friends:
-            name = mask_name(f.display_name) if masked else f.display_name
-            writer.writerow(
-                [
-                    f.id,
-                    f.line_user_id,
-                    safe_cell(name),
-                    f.status,
-                    f.language or "",
-                    _time(f.first_followed_at),
-                    _time(f.last_followed_at),
-                    _time(f.blocked_at),
-                    _time(f.last_interaction_at),
-                    safe_cell(", ".join(tag.name for tag in tags.get(f.id, []))),
-                ]
-            )
-        yield buffer.getvalue()

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlmodel import Session, select
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 
 from crm.chat import service as chat
 from crm.console.guard import current_actor, requires
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from crm.fields import service as fields
 from crm.fields.models import FieldDefinition
 from crm.friends import messages, notes
 from crm.friends.models import Friend, FriendStatus
+from crm.friends.page_forms import ActionForm, FieldValueForm, NoteForm, ReplyForm, TagAddForm
+from crm.i18n import message_of
 from crm.line.client import LineApiError, LineClient
 from crm.line.runtime import line_client
-from crm.permissions import can, mask_name, masks_personal_data
+from crm.permissions import can, masks_personal_data, visible_name
 from crm.tags import service as tags
 from crm.tags.models import Tag, TagFolder
 
@@ -28,27 +27,6 @@ bp = Blueprint("friend", __name__)
 QUOTA_KEY = "crm_quota_cache"
 QUOTA_TIMEOUT_SECONDS = 1.0
 QUOTA_TTL_SECONDS = 60.0
-
-
-class ActionForm(FlaskForm):
-    """A button-only form (just the CSRF token): remove a tag, delete a note."""
-
-
-class TagAddForm(FlaskForm):
-    tag_id = SelectField(_l("Tag"), coerce=int, choices=[])
-
-
-class NoteForm(FlaskForm):
-    body = TextAreaField(_l("Note"))
-
-
-class FieldValueForm(FlaskForm):
-    value = StringField(_l("Value"))
-
-
-class ReplyForm(FlaskForm):
-    text = TextAreaField(_l("Message"))
-    retry_key = HiddenField()
 
 
 def quota_cache(app: Flask) -> chat.QuotaCache:
@@ -113,7 +91,7 @@ def _render(
         friend=friend,
         masked=masked,
         picture=None if masked else picture,
-        name=mask_name(friend.display_name) if masked else friend.display_name,
+        name=visible_name(friend, current_user.role),
         blocked=blocked,
         tags=db.exec(select(Tag).where(Tag.id.in_(current)).order_by(Tag.name)).all() if current else [],
         notes=notes.notes_for_friend(db, friend_id=friend.id),
@@ -155,8 +133,8 @@ def add_tag(friend_id: int):
     form.tag_id.choices = _tag_choices(db, set(tags.tag_ids_of(db, friend_id)))
     if not form.validate_on_submit():
         return _render(friend, status=400, errors={"tag": _("Choose a tag from the list.")}, tag_form=form)
-    tags.add_tag(db, friend_id=friend_id, tag_id=form.tag_id.data, actor=current_actor())
-    db.commit()
+    with unit_of_work():
+        tags.add_tag(db, friend_id=friend_id, tag_id=form.tag_id.data, actor=current_actor())
     return _back(friend_id, "tags")
 
 
@@ -168,8 +146,8 @@ def remove_tag(friend_id: int, tag_id: int):
     _friend_or_404(db, friend_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    tags.remove_tag(db, friend_id=friend_id, tag_id=tag_id, actor=current_actor())
-    db.commit()
+    with unit_of_work():
+        tags.remove_tag(db, friend_id=friend_id, tag_id=tag_id, actor=current_actor())
     return _back(friend_id, "tags")
 
 
@@ -182,11 +160,10 @@ def add_note(friend_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with unit_of_work(notes.NoteError) as work:
         notes.create_note(db, friend_id=friend_id, body=form.body.data, actor=current_actor())
-    except notes.NoteError as error:
-        return _render(friend, status=400, errors={"note": _(error.msgid, **error.params)}, note_form=form)
-    db.commit()
+    if work.failed:
+        return _render(friend, status=400, errors={"note": message_of(work.error)}, note_form=form)
     return _back(friend_id, "notes")
 
 
@@ -197,27 +174,20 @@ def _change_note(friend_id: int, note_id: int, change):
     form = NoteForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        change(
-            db,
-            form.body.data,
-            dict(
-                note_id=note_id,
-                friend_id=friend_id,
-                actor=current_actor(),
-                edit_any=can(current_user.role, "notes.edit_any"),
-            ),
-        )
-    except notes.NotePermissionError:
+    args = dict(
+        note_id=note_id, friend_id=friend_id, actor=current_actor(), edit_any=can(current_user.role, "notes.edit_any")
+    )
+    with unit_of_work(notes.NoteError) as work:
+        change(db, form.body.data, args)
+    if isinstance(work.error, notes.NotePermissionError):
         abort(403)
-    except notes.NoteError as error:
+    if work.failed:
         return _render(
             friend,
             status=400,
-            errors={f"note-{note_id}": _(error.msgid, **error.params)},
+            errors={f"note-{note_id}": message_of(work.error)},
             typed={f"note-{note_id}": form.body.data},
         )
-    db.commit()
     return _back(friend_id, "notes")
 
 
@@ -247,19 +217,15 @@ def set_field(friend_id: int, field_id: int):
     if not form.validate_on_submit():
         abort(400)
     raw = form.value.data or ""
-    try:
+    with unit_of_work(fields.FieldValidationError) as work:
         if raw.strip():
             fields.set_field_value(db, friend_id=friend_id, field_id=field_id, raw_value=raw, actor=current_actor())
         else:
             fields.clear_field_value(db, friend_id=friend_id, field_id=field_id, actor=current_actor())
-    except fields.FieldValidationError as error:
+    if work.failed:
         return _render(
-            friend,
-            status=400,
-            errors={f"field-{field_id}": _(error.msgid, **error.params)},
-            typed={f"field-{field_id}": raw},
+            friend, status=400, errors={f"field-{field_id}": message_of(work.error)}, typed={f"field-{field_id}": raw}
         )
-    db.commit()
     return _back(friend_id, "fields")
 
 
@@ -296,7 +262,7 @@ def reply(friend_id: int):
     form = ReplyForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with unit_of_work(chat.ChatError, LineApiError) as work:
         result = chat.send_text(
             db,
             client=line_client(current_app),
@@ -305,11 +271,9 @@ def reply(friend_id: int):
             retry_key=form.retry_key.data,
             actor=current_actor(),
         )
-    except chat.ChatError as error:
-        return _render(friend, status=400, errors={"reply": _(error.msgid, **error.params)}, reply_form=form)
-    except LineApiError as error:
-        db.rollback()
-        return _render(friend, status=502, errors={"reply": line_error_message(error)}, reply_form=form)
-    db.commit()
+    if isinstance(work.error, LineApiError):
+        return _render(friend, status=502, errors={"reply": line_error_message(work.error)}, reply_form=form)
+    if work.failed:
+        return _render(friend, status=400, errors={"reply": message_of(work.error)}, reply_form=form)
     flash(_("This message had already been sent.") if result.duplicate else _("Message sent."), "success")
     return _back(friend_id, "chat")

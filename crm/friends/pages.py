@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, literal, select, tuple_
 from sqlmodel import Session
 
+from crm.errors import N_
 from crm.friends.models import Friend
 from crm.friends.query import FilterError, FriendFilter, Plan, conditions, plan
 from crm.tags.models import FriendTag, Tag
@@ -51,7 +52,7 @@ class Cursor:
             value = None if micros == "n" else EPOCH + int(micros) * _MICROSECOND
             return cls(value, int(friend_id))
         except (ValueError, OverflowError):
-            raise FilterError("bad_cursor", "the page link is damaged") from None
+            raise FilterError("bad_cursor", N_("The page link is damaged; showing the first page.")) from None
 
 
 _MICROSECOND = datetime.resolution
@@ -78,7 +79,7 @@ def friend_page(
 ) -> FriendPage:
     """Return the page after `after` (or before `before`, or the first page) in the sort order."""
     if sort not in SORTS:
-        raise FilterError("bad_sort", f"unknown sort {sort!r}")
+        raise FilterError("bad_sort", N_("Choose a sort order from the list."))
     name, descending = SORTS[sort]
     where = plan(session, flt, now=now, wanted=size + 1, order_by=name)
     if before is not None:

@@ -21,6 +21,7 @@ from sqlalchemy import and_, column, func, select, table
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from crm.errors import N_, TranslatableError
 from crm.friends.models import Friend, FriendStatus
 from crm.tags.models import FriendTag, Tag
 
@@ -34,12 +35,12 @@ STATUS_SHARE_GUESS = 0.5
 FTS = table("friend_search", column("rowid"), column("name"), column("pairs"))
 
 
-class FilterError(ValueError):
-    """A filter that cannot be run; code names the problem for the console and the API."""
+class FilterError(TranslatableError):
+    """A filter that cannot be run; `code` names the problem for the console and the API."""
 
-    def __init__(self, code: str, detail: str = ""):
-        super().__init__(detail or code)
-        self.code, self.detail = code, detail
+    def __init__(self, code: str, msgid: str, **params):
+        super().__init__(msgid, **params)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -76,18 +77,18 @@ class FriendFilter:
 def check_filter(session: Session, flt: FriendFilter) -> None:
     """Refuse filters that cannot be meant: unknown tags, absurd values."""
     if len(flt.search) > MAX_SEARCH_CHARS:
-        raise FilterError("search_too_long", f"search is longer than {MAX_SEARCH_CHARS} characters")
+        raise FilterError("search_too_long", N_("Search for at most 100 characters."))
     if flt.status is not None and flt.status not in STATUSES:
-        raise FilterError("bad_status", f"unknown status {flt.status!r}")
+        raise FilterError("bad_status", N_("Choose a status from the list."))
     if max(len(flt.tags_all), len(flt.tags_any), len(flt.tags_none)) > MAX_TAGS_PER_MODE:
-        raise FilterError("too_many_tags", f"at most {MAX_TAGS_PER_MODE} tags per condition")
+        raise FilterError("too_many_tags", N_("Choose at most 20 tags for each tag condition."))
     for days in (flt.interaction_within_days, flt.interaction_older_than_days):
         if days is not None and not 0 <= days <= MAX_DAYS:
-            raise FilterError("bad_days", f"days must be between 0 and {MAX_DAYS}")
+            raise FilterError("bad_days", N_("Enter a number of days between 0 and 36500."))
     wanted = flt.tag_ids()
     known = set(session.exec(select(Tag.id).where(Tag.id.in_(wanted))).scalars()) if wanted else set()
     if wanted - known:
-        raise FilterError("unknown_tag", ", ".join(map(str, sorted(wanted - known))))
+        raise FilterError("unknown_tag", N_("A chosen tag no longer exists."), tag_ids=sorted(wanted - known))
 
 
 @dataclass

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from crm.console.guard import current_actor, requires
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from crm.imports import followers as followers_import
 from crm.imports.models import ImportState
 from crm.timeutil import utcnow
@@ -43,12 +43,9 @@ def start():
     """Start a new import (refused while one runs)."""
     if not StartForm().validate_on_submit():
         abort(400)
-    db = get_session()
-    try:
-        followers_import.start(db, actor=current_actor(), now=utcnow())
-    except followers_import.FollowersImportError as error:
-        flash(_(error.msgid, **error.params), "error")
+    with unit_of_work(followers_import.FollowersImportError, flash_error=True) as work:
+        followers_import.start(get_session(), actor=current_actor(), now=utcnow())
+    if work.failed:
         return redirect(url_for("followers_import.index"))
-    db.commit()
     flash(_("The import started. The worker reads 1,000 followers per page."), "success")
     return redirect(url_for("followers_import.index"))

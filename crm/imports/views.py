@@ -16,10 +16,12 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlmodel import Session, select
 
+from crm.console.forms import form_error
 from crm.console.guard import current_actor, requires
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from crm.errors import TranslatableError
 from crm.fields import service as fields
+from crm.i18n import message_of
 from crm.imports import rows as import_rows
 from crm.imports.csv_reader import FIELD_PREFIX, IGNORE, NOTE, TAGS, USER_ID, CsvImportError, parse, sample_rows
 from crm.imports.models import ImportJob, ImportStatus
@@ -66,10 +68,6 @@ def _job_or_404(db: Session, job_id: int, *, lock: bool = False) -> ImportJob:
     return job
 
 
-def _message(error: TranslatableError) -> str:
-    return _(error.msgid, **error.params)
-
-
 @bp.get("")
 @requires("fields.set")
 def index(form: UploadForm | None = None, status: int = 200):
@@ -106,11 +104,12 @@ def upload():
     try:
         parsed = parse(data)
     except CsvImportError as error:
-        form.file.errors.append(_message(error))
+        form_error(form, error, "file")
         return index(form, 400)
-    db = get_session()
-    job = import_rows.create_job(db, parsed, filename=form.file.data.filename or "", actor=current_actor())
-    db.commit()
+    with unit_of_work():
+        job = import_rows.create_job(
+            get_session(), parsed, filename=form.file.data.filename or "", actor=current_actor()
+        )
     return redirect(url_for("imports.show", job_id=job.id))
 
 
@@ -141,7 +140,7 @@ def show(job_id: int, preview=None, error: str | None = None, status: int = 200)
         error=error,
         form=ActionForm(),
         statuses=ImportStatus,
-        message=_message,
+        message=message_of,
     ), status
 
 
@@ -154,13 +153,11 @@ def mapping(job_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     chosen = [request.form.get(f"column-{index}", IGNORE) for index in range(len(json.loads(job.header)))]
-    try:
+    with unit_of_work(TranslatableError) as work:
         import_rows.save_mapping(db, job, chosen)
         result = import_rows.preview(db, job)
-    except TranslatableError as error:
-        db.rollback()
-        return show(job_id, error=_message(error), status=400)
-    db.commit()
+    if work.failed:
+        return show(job_id, error=message_of(work.error), status=400)
     return show(job_id, preview=result)
 
 
@@ -175,12 +172,10 @@ def apply(job_id: int):
     if job.status not in (ImportStatus.MAPPED, ImportStatus.APPLYING):
         flash(_("This import cannot be applied now."), "error")
         return redirect(url_for("imports.show", job_id=job_id))
-    try:
+    with unit_of_work(TranslatableError) as work:
         import_rows.apply_batch(db, job, actor=current_actor())
-    except TranslatableError as error:
-        db.rollback()
-        return show(job_id, error=_message(error), status=400)
-    db.commit()
+    if work.failed:
+        return show(job_id, error=message_of(work.error), status=400)
     return redirect(url_for("imports.show", job_id=job_id))
 
 
@@ -193,6 +188,6 @@ def discard(job_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     if job.status != ImportStatus.DONE:
-        import_rows.discard_job(db, job, actor=current_actor())
-        db.commit()
+        with unit_of_work():
+            import_rows.discard_job(db, job, actor=current_actor())
     return redirect(url_for("imports.index"))

@@ -12,7 +12,8 @@ from wtforms.validators import Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.console.guard import current_actor, requires
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
+from crm.i18n import message_of
 from crm.outbound import outbox as webhook_outbox
 from crm.outbound import relay
 from crm.outbound.models import WebhookEndpoint
@@ -91,7 +92,7 @@ def create():
         return _index(form, 400)
     db = get_session()
     actor = current_actor()
-    try:
+    with unit_of_work(WebhookError) as work:
         endpoint = webhook_outbox.create_endpoint(
             db,
             url=form.url.data,
@@ -99,17 +100,16 @@ def create():
             description=form.description.data,
             staff_id=actor.staff_id,
         )
-    except WebhookError as error:
-        return _index(form, 400, _(error.msgid, **error.params))
-    record(
-        db,
-        actor=actor,
-        action="webhook.created",
-        target_type="webhook_endpoint",
-        target_id=endpoint.id,
-        after={"url": endpoint.url, "events": endpoint.events},
-    )
-    db.commit()
+        record(
+            db,
+            actor=actor,
+            action="webhook.created",
+            target_type="webhook_endpoint",
+            target_id=endpoint.id,
+            after={"url": endpoint.url, "events": endpoint.events},
+        )
+    if work.failed:
+        return _index(form, 400, message_of(work.error))
     flash(_("The endpoint was added. Give its signing secret to the receiver."), "success")
     return redirect(url_for("webhooks.show", endpoint_id=endpoint.id))
 
@@ -151,7 +151,7 @@ def update(endpoint_id: int):
     if not form.validate_on_submit():
         return _show(endpoint, form, 400)
     db = get_session()
-    try:
+    with unit_of_work(WebhookError) as work:
         webhook_outbox.update_endpoint(
             db,
             endpoint,
@@ -160,18 +160,16 @@ def update(endpoint_id: int):
             description=form.description.data,
             active=bool(form.active.data),
         )
-    except WebhookError as error:
-        db.rollback()
-        return _show(_endpoint(endpoint_id), form, 400, _(error.msgid, **error.params))
-    record(
-        db,
-        actor=current_actor(),
-        action="webhook.updated",
-        target_type="webhook_endpoint",
-        target_id=endpoint.id,
-        after={"url": endpoint.url, "events": endpoint.events, "active": endpoint.active},
-    )
-    db.commit()
+        record(
+            db,
+            actor=current_actor(),
+            action="webhook.updated",
+            target_type="webhook_endpoint",
+            target_id=endpoint.id,
+            after={"url": endpoint.url, "events": endpoint.events, "active": endpoint.active},
+        )
+    if work.failed:
+        return _show(_endpoint(endpoint_id), form, 400, message_of(work.error))
     flash(_("The endpoint was saved."), "success")
     return redirect(url_for("webhooks.show", endpoint_id=endpoint.id))
 
@@ -183,8 +181,8 @@ def send_test(endpoint_id: int):
     endpoint = _endpoint(endpoint_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    webhook_outbox.send_test(get_session(), endpoint_id=endpoint.id)
-    get_session().commit()
+    with unit_of_work():
+        webhook_outbox.send_test(get_session(), endpoint_id=endpoint.id)
     flash(_("A test event was queued; its attempt appears below within a few seconds."), "success")
     return redirect(url_for("webhooks.show", endpoint_id=endpoint.id))
 
@@ -196,17 +194,16 @@ def delete(endpoint_id: int):
     endpoint = _endpoint(endpoint_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    db = get_session()
-    record(
-        db,
-        actor=current_actor(),
-        action="webhook.deleted",
-        target_type="webhook_endpoint",
-        target_id=endpoint.id,
-        before={"url": endpoint.url, "events": endpoint.events},
-    )
-    webhook_outbox.delete_endpoint(db, endpoint)
-    db.commit()
+    with unit_of_work() as work:
+        record(
+            work.session,
+            actor=current_actor(),
+            action="webhook.deleted",
+            target_type="webhook_endpoint",
+            target_id=endpoint.id,
+            before={"url": endpoint.url, "events": endpoint.events},
+        )
+        webhook_outbox.delete_endpoint(work.session, endpoint)
     flash(_("The endpoint was deleted."), "success")
     return redirect(url_for("webhooks.index"))
 

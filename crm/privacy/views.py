@@ -21,7 +21,7 @@ from sqlmodel import Session
 from wtforms import StringField
 
 from crm.console.guard import current_actor, requires
-from crm.db import get_engine, get_session
+from crm.db import get_engine, get_session, unit_of_work
 from crm.friends.models import Friend
 from crm.privacy import export
 from crm.privacy import service as privacy
@@ -57,8 +57,10 @@ def exports():
 def export_all(fmt: str):
     """Every friend with tags, fields, notes, answers and clicks, streamed in keyset batches; audited."""
     db, now = get_session(), utcnow()
-    record(db, actor=current_actor(), action="friends.exported_all", target_type="friend_list", after={"format": fmt})
-    db.commit()
+    with unit_of_work():
+        record(
+            db, actor=current_actor(), action="friends.exported_all", target_type="friend_list", after={"format": fmt}
+        )
     mimetype, chunks = FORMATS[fmt]
     name = f"friends-all-{to_tokyo(now):%Y%m%d-%H%M}.{fmt}"
     return Response(
@@ -81,8 +83,8 @@ def friend_data(friend_id: int):
     db = get_session()
     _friend_or_404(db, friend_id)
     body = json.dumps(privacy.friend_export(db, friend_id), ensure_ascii=False, indent=2)
-    record(db, actor=current_actor(), action="friend.data_exported", target_type="friend", target_id=friend_id)
-    db.commit()
+    with unit_of_work():
+        record(db, actor=current_actor(), action="friend.data_exported", target_type="friend", target_id=friend_id)
     return Response(
         body,
         mimetype="application/json",
@@ -105,7 +107,7 @@ def erase(friend_id: int):
     if (form.confirm.data or "").strip() != str(friend_id):
         form.confirm.errors = [_("Type %(number)s to confirm.", number=friend_id)]
         return render_template("privacy/erase.html", friend=friend, form=form), 400
-    privacy.erase_friend(db, friend_id=friend_id, actor=current_actor())
-    db.commit()
+    with unit_of_work():
+        privacy.erase_friend(db, friend_id=friend_id, actor=current_actor())
     flash(_("The friend's personal data was erased."), "success")
     return redirect(url_for("friend.show", friend_id=friend_id))

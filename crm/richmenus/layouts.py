@@ -9,14 +9,14 @@ from dataclasses import asdict, dataclass
 from urllib.parse import quote, urlsplit
 
 from crm.chat.service import utf16_length
-from crm.errors import N_
+from crm.errors import N_, TranslatableError
 
 
-class RichMenuError(ValueError):
+class RichMenuError(TranslatableError):
     """Something the builder or LINE refused; each problem is (msgid, params) for the edge to translate."""
 
     def __init__(self, msgid: str, **params):
-        super().__init__(msgid % params if params else msgid)
+        super().__init__(msgid, **params)
         self.problems = [(msgid, params)]
 
     @classmethod

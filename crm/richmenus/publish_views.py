@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from wtforms.fields import SelectChoice
 
 from crm.console.guard import current_actor, requires
-from crm.db import get_engine, get_session, session_scope
+from crm.db import UnitOfWork, get_engine, get_session, session_scope, unit_of_work
+from crm.i18n import messages_of, translate
 from crm.line.runtime import line_client
 from crm.richmenus import drafts as richmenus
 from crm.richmenus import live as richmenu_live
@@ -17,7 +18,7 @@ from crm.richmenus import publish as richmenu_publish
 from crm.richmenus import rules as richmenu_rules
 from crm.richmenus.forms import ActionForm, PublishForm, RuleForm
 from crm.richmenus.layouts import RichMenuError
-from crm.richmenus.views import menu_or_404, problem_texts, translate
+from crm.richmenus.views import menu_or_404
 from crm.tags import admin as tag_admin
 from crm.tags import service as tags
 
@@ -54,12 +55,10 @@ def _back(menu_id: int):
     return redirect(url_for("richmenus.edit", menu_id=menu_id))
 
 
-def _failed(db, error: RichMenuError, menu_id: int):
-    """Keep the record of LINE calls made (they count toward LINE's hourly limit), then show the problem."""
-    db.commit()
-    for text in problem_texts(error):
-        flash(text, "error")
-    return _back(menu_id)
+def _line_work() -> UnitOfWork:
+    """Work that calls LINE: a refusal still commits the record of the calls made (they count toward LINE's
+    hourly limit) and flashes the problem."""
+    return unit_of_work(RichMenuError, flash_error=True, commit_on_error=True)
 
 
 @bp.post("/<int:menu_id>/publish")
@@ -71,7 +70,7 @@ def publish(menu_id: int):
     form = PublishForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with _line_work() as work:
         result = richmenu_publish.publish(
             db,
             client=line_client(current_app),
@@ -80,9 +79,8 @@ def publish(menu_id: int):
             actor=current_actor(),
             base_url=current_app.config.get("PUBLIC_BASE_URL") or "",
         )
-    except RichMenuError as error:
-        return _failed(db, error, menu_id)
-    db.commit()
+    if work.failed:
+        return _back(menu_id)
     flash(
         _(
             "Published on LINE. %(relinked)d friends were moved to the new version; %(queued)d friends get it "
@@ -105,11 +103,10 @@ def unpublish(menu_id: int):
     menu_or_404(db, menu_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with _line_work() as work:
         result = richmenu_live.unpublish(db, client=line_client(current_app), menu_id=menu_id, actor=current_actor())
-    except RichMenuError as error:
-        return _failed(db, error, menu_id)
-    db.commit()
+    if work.failed:
+        return _back(menu_id)
     flash(_("Unpublished. %(count)d friends no longer see it.", count=result.unlinked), "success")
     for warning in result.warnings:
         flash(translate(*warning), "error")
@@ -124,12 +121,10 @@ def make_default(menu_id: int):
     menu_or_404(db, menu_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with _line_work() as work:
         richmenu_live.set_default(db, client=line_client(current_app), menu_id=menu_id, actor=current_actor())
-    except RichMenuError as error:
-        return _failed(db, error, menu_id)
-    db.commit()
-    flash(_("This is now the default menu."), "success")
+    if not work.failed:
+        flash(_("This is now the default menu."), "success")
     return _back(menu_id)
 
 
@@ -140,15 +135,10 @@ def clear_default():
     db = get_session()
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with unit_of_work(RichMenuError, flash_error=True) as work:
         richmenu_live.clear_default(db, client=line_client(current_app), actor=current_actor())
-    except RichMenuError as error:
-        db.rollback()
-        for text in problem_texts(error):
-            flash(text, "error")
-        return redirect(url_for("richmenus.index"))
-    db.commit()
-    flash(_("There is no default menu now."), "success")
+    if not work.failed:
+        flash(_("There is no default menu now."), "success")
     return redirect(url_for("richmenus.index"))
 
 
@@ -188,12 +178,10 @@ def add_rule():
     form = _rule_form(db)
     if not form.validate_on_submit():
         return _rules_page(form, status=400)
-    try:
+    with unit_of_work(RichMenuError) as work:
         richmenu_rules.add_rule(db, tag_id=form.tag.data, menu_id=form.menu.data, actor=current_actor())
-    except RichMenuError as error:
-        db.rollback()
-        return _rules_page(form, problem_texts(error), 400)
-    db.commit()
+    if work.failed:
+        return _rules_page(form, messages_of(work.error), 400)
     flash(_("Rule added."), "success")
     return redirect(url_for("richmenu_publish.rules"))
 
@@ -206,11 +194,10 @@ def move_rule(rule_id: int):
     direction = request.form.get("direction")
     if not ActionForm().validate_on_submit() or direction not in ("up", "down"):
         abort(400)
-    try:
+    with unit_of_work(LookupError) as work:
         richmenu_rules.move_rule(db, rule_id=rule_id, up=direction == "up", actor=current_actor())
-    except LookupError:
+    if work.failed:
         abort(404)
-    db.commit()
     return redirect(url_for("richmenu_publish.rules"))
 
 
@@ -221,11 +208,10 @@ def delete_rule(rule_id: int):
     db = get_session()
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with unit_of_work(LookupError) as work:
         richmenu_rules.delete_rule(db, rule_id=rule_id, actor=current_actor())
-    except LookupError:
+    if work.failed:
         abort(404)
-    db.commit()
     flash(_("Rule deleted."), "success")
     return redirect(url_for("richmenu_publish.rules"))
 
@@ -237,7 +223,7 @@ def apply_rules():
     db = get_session()
     if not ActionForm().validate_on_submit():
         abort(400)
-    queued = richmenu_rules.queue_everyone(db, actor=current_actor())
-    db.commit()
+    with unit_of_work():
+        queued = richmenu_rules.queue_everyone(db, actor=current_actor())
     flash(_("The rules are being applied to %(count)d friends.", count=queued), "success")
     return redirect(url_for("richmenu_publish.rules"))

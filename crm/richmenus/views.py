@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from crm.console.guard import current_actor, requires
-from crm.db import get_session
-from crm.i18n import tokyo_datetime
+from crm.db import get_session, unit_of_work
+from crm.i18n import message_of, messages_of, translate
 from crm.richmenus import drafts as richmenus
 from crm.richmenus import limits as richmenu_limits
 from crm.richmenus import rules as richmenu_rules
@@ -33,23 +31,6 @@ bp = Blueprint("richmenus", __name__, url_prefix="/richmenus")
 SURVEY_CHOICES_KEY = "crm_richmenu_survey_choices"
 UPLOAD_MAX_BYTES = MAX_IMAGE_BYTES + 64 * 1024  # the image plus the multipart envelope and the CSRF token
 EMPTY_CUSTOM_ROWS = 3
-
-
-def translate(msgid: str, params: dict) -> str:
-    """Translate a service problem; nested problems and times (Asia/Tokyo) are formatted too."""
-    values = {}
-    for key, value in params.items():
-        if isinstance(value, tuple):
-            value = translate(*value)
-        elif isinstance(value, datetime):
-            value = tokyo_datetime(value, "HH:mm")
-        values[key] = value
-    return _(msgid, **values)
-
-
-def problem_texts(error: RichMenuError) -> list[str]:
-    """Every problem of a service error, translated."""
-    return [translate(msgid, params) for msgid, params in error.problems]
 
 
 def survey_choices(db) -> list[tuple[str, str]]:
@@ -117,12 +98,10 @@ def create():
     form = NewMenuForm()
     if not form.validate_on_submit():
         return _index(form, 400)
-    try:
+    with unit_of_work(RichMenuError) as work:
         menu = richmenus.create_menu(db, spec=form.spec(), actor=current_actor())
-    except RichMenuError as error:
-        db.rollback()
-        return _index(form, 400, problem_texts(error))
-    db.commit()
+    if work.failed:
+        return _index(form, 400, messages_of(work.error))
     flash(_("Menu “%(name)s” created. Give each area an action and upload the image.", name=menu.name), "success")
     return redirect(url_for("richmenus.edit", menu_id=menu.id))
 
@@ -219,13 +198,11 @@ def edit(menu_id: int):
     form.set_area_choices(survey_choices(db))
     errors = []
     if form.validate_on_submit():
-        try:
+        with unit_of_work(RichMenuError) as work:
             changed = richmenus.update_menu(db, menu_id=menu.id, spec=form.spec(), actor=current_actor())
-        except RichMenuError as error:
-            db.rollback()
-            errors = problem_texts(error)
+        if work.failed:
+            errors = messages_of(work.error)
         else:
-            db.commit()
             flash(_("Menu saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for("richmenus.edit", menu_id=menu.id))
     return render_edit(menu_or_404(db, menu_id), form=form, errors=errors, status=400)
@@ -253,12 +230,10 @@ def upload(menu_id: int):
     form = ImageForm()
     if not form.validate_on_submit():
         return render_edit(menu, image_form=form, status=400)
-    try:
+    with unit_of_work(RichMenuError) as work:
         richmenus.set_image(db, menu_id=menu.id, data=form.image.data.read(), actor=current_actor())
-    except RichMenuError as error:
-        db.rollback()
-        return render_edit(menu_or_404(db, menu_id), image_form=form, image_errors=problem_texts(error), status=400)
-    db.commit()
+    if work.failed:
+        return render_edit(menu_or_404(db, menu_id), image_form=form, image_errors=messages_of(work.error), status=400)
     flash(_("Image uploaded."), "success")
     return redirect(url_for("richmenus.edit", menu_id=menu.id))
 
@@ -272,13 +247,11 @@ def delete(menu_id: int):
     form = ConfirmForm()
     error = None
     if form.validate_on_submit():
-        try:
+        with unit_of_work(RichMenuError) as work:
             richmenus.delete_menu(db, menu_id=menu.id, actor=current_actor())
-        except RichMenuError as failure:
-            db.rollback()
-            error = problem_texts(failure)[0]
+        if work.failed:
+            error = message_of(work.error)
         else:
-            db.commit()
             flash(_("Menu “%(name)s” deleted.", name=menu.name), "success")
             return redirect(url_for("richmenus.index"))
     status = 400 if request.method == "POST" else 200

@@ -38,7 +38,7 @@ class SegmentSchema(ma.Schema):
 
 def segment_error(error: segments.SegmentError) -> errors.ApiError:
     """A tree the service refuses: 422 with the path in the tree."""
-    return errors.ApiError(422, "invalid_tree", str(error), {"tree": {error.path or "(root)": [str(error)]}})
+    return errors.domain_error(error, details={"tree": {error.path or "(root)": [str(error)]}})
 
 
 @blp.route("/segments/count", methods=["POST"])

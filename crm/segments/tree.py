@@ -61,6 +61,8 @@ SURVEY_CHOICE = table("survey_choice", column("id"), column("question_id"))
 class SegmentError(TranslatableError):
     """A condition tree that cannot be used; `path` says where (e.g. "conditions[2].value")."""
 
+    code = "invalid_tree"
+
     def __init__(self, path: str, msgid: str, **params):
         super().__init__(msgid, **params)
         self.path = path

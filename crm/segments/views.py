@@ -15,7 +15,8 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from crm.console.guard import current_actor, requires
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
+from crm.i18n import message_of
 from crm.segments import service as segments
 from crm.segments.options import options
 from crm.segments.service import SegmentError
@@ -37,7 +38,7 @@ class DeleteForm(FlaskForm):
 
 def error_text(error: SegmentError) -> str:
     """The translated message, prefixed by where in the tree the problem is."""
-    message = _(error.msgid, **error.params)
+    message = message_of(error)
     return _("%(path)s: %(message)s", path=error.path, message=message) if error.path else message
 
 
@@ -76,15 +77,13 @@ def _save(form: SegmentForm, segment_id: int | None):
     fields = dict(
         actor=current_actor(), name=form.name.data, description=form.description.data, tree=form.tree.data or ""
     )
-    try:
+    with unit_of_work(SegmentError) as work:
         if segment is None:
             saved = segments.create_segment(db, **fields)
         else:
             saved = segments.update_segment(db, segment_id=segment_id, **fields)
-    except SegmentError as error:
-        db.rollback()
-        return _editor(form, segment, error_text(error), 400)
-    db.commit()
+    if work.failed:
+        return _editor(form, segment, error_text(work.error), 400)
     flash(_("Segment %(name)s was saved.", name=saved.name), "success")
     return redirect(url_for("segments.index"))
 
@@ -117,12 +116,10 @@ def delete(segment_id: int):
     """Delete a saved segment (broadcasts keep their own copy of its conditions)."""
     if not DeleteForm().validate_on_submit():
         abort(400)
-    db = get_session()
-    try:
-        segments.delete_segment(db, actor=current_actor(), segment_id=segment_id)
-    except SegmentError:
+    with unit_of_work(SegmentError) as work:
+        segments.delete_segment(get_session(), actor=current_actor(), segment_id=segment_id)
+    if work.failed:
         abort(404)
-    db.commit()
     flash(_("The segment was deleted."), "success")
     return redirect(url_for("segments.index"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from crm.errors import N_
 from crm.permissions import ROLES
 from crm.staff import service as staff_service
 from crm.staff.audit import Actor, record
@@ -14,11 +15,16 @@ ADMIN = "admin"
 
 
 class StaffAccountError(StaffError):
-    """A staff account change that cannot be done; code names the reason for the console."""
+    """A staff account change that cannot be done; `code` names the reason."""
 
-    def __init__(self, code: str, detail: str):
-        super().__init__(detail)
+    def __init__(self, code: str, msgid: str, **params):
+        super().__init__(msgid, **params)
         self.code = code
+
+
+def _invalid() -> StaffAccountError:
+    """A value the account service refuses (the cause is chained): the console asks to check the form."""
+    return StaffAccountError("invalid", N_("Check the form and try again."))
 
 
 def _profile(staff: Staff) -> dict:
@@ -30,7 +36,7 @@ def get_staff(session: Session, staff_id: int) -> Staff:
     """Return a staff account or raise StaffAccountError("not_found")."""
     staff = session.get(Staff, staff_id)
     if staff is None:
-        raise StaffAccountError("not_found", f"staff {staff_id} does not exist")
+        raise StaffAccountError("not_found", N_("Staff %(id)s does not exist."), id=staff_id)
     return staff
 
 
@@ -48,22 +54,22 @@ def _other_active_admins(session: Session, staff_id: int) -> int:
 def _guard_admin_loss(session: Session, staff: Staff, acting_staff_id: int | None) -> None:
     """Refuse to take admin rights from oneself or from the last active admin."""
     if staff.id == acting_staff_id:
-        raise StaffAccountError("self", "you cannot deactivate or demote yourself")
+        raise StaffAccountError("self", N_("You cannot deactivate or demote yourself."))
     if staff.role == ADMIN and staff.active and _other_active_admins(session, staff.id) == 0:
-        raise StaffAccountError("last_admin", "the last active admin cannot be removed")
+        raise StaffAccountError("last_admin", N_("The last active admin cannot be deactivated or demoted."))
 
 
 def create_account(session: Session, *, email: str, display_name: str, role: str, password: str, actor: Actor) -> Staff:
     """Create a staff account with an initial password."""
     existing = select(Staff.id).where(Staff.email == staff_service.normalise_email(email))
     if session.exec(existing).first() is not None:
-        raise StaffAccountError("duplicate_email", "a staff member with this email already exists")
+        raise StaffAccountError("duplicate_email", N_("A staff member with this email already exists."))
     try:
         staff = staff_service.create_staff(
             session, email=email, password=password, display_name=display_name, role=role
         )
     except StaffError as error:
-        raise StaffAccountError("invalid", str(error)) from error
+        raise _invalid() from error
     record(session, actor=actor, action="staff.created", target_type="staff", target_id=staff.id, after=_profile(staff))
     return staff
 
@@ -72,7 +78,7 @@ def change_role(session: Session, *, staff_id: int, role: str, actor: Actor) -> 
     """Give an account another role; an admin cannot demote themselves or the last admin."""
     staff = get_staff(session, staff_id)
     if role not in ROLES:
-        raise StaffAccountError("invalid", f"unknown role {role!r}")
+        raise _invalid()
     if role == staff.role:
         return staff
     if staff.role == ADMIN:
@@ -118,7 +124,7 @@ def reset_password(session: Session, *, staff_id: int, password: str, actor: Act
     try:
         staff_service.set_password(staff, password)
     except StaffError as error:
-        raise StaffAccountError("invalid", str(error)) from error
+        raise _invalid() from error
     record(
         session,
         actor=actor,

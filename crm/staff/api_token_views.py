@@ -10,8 +10,9 @@ from wtforms import SelectField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from crm.console.forms import form_error
 from crm.console.guard import current_actor, requires
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from crm.permissions import ROLE_LABELS, ROLES
 from crm.staff import api_tokens
 from crm.staff.models import ApiToken
@@ -54,14 +55,13 @@ def create():
     form = TokenForm()
     if not form.validate_on_submit():
         return _render(form, status=400)
-    db = get_session()
-    try:
-        _token, secret = api_tokens.create_token(db, name=form.name.data, role=form.role.data, actor=current_actor())
-    except api_tokens.TokenError as error:
-        db.rollback()
-        form.name.errors = [_(error.msgid, **error.params)]
+    with unit_of_work(api_tokens.TokenError) as work:
+        _token, secret = api_tokens.create_token(
+            get_session(), name=form.name.data, role=form.role.data, actor=current_actor()
+        )
+    if work.failed:
+        form_error(form, work.error, "name")
         return _render(form, status=400)
-    db.commit()
     return _render(TokenForm(formdata=None), secret=secret, status=201)
 
 
@@ -74,7 +74,7 @@ def revoke(token_id: int):
         abort(404)
     if not RevokeForm().validate_on_submit():
         abort(400)
-    api_tokens.revoke_token(db, token_id=token_id, actor=current_actor(), now=utcnow())
-    db.commit()
+    with unit_of_work():
+        api_tokens.revoke_token(db, token_id=token_id, actor=current_actor(), now=utcnow())
     flash(_("The token was revoked."), "success")
     return redirect(url_for("api_tokens.index"))

@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, select
 
+from crm.errors import N_, TranslatableError
 from crm.permissions import ROLES
 from crm.staff.models import LoginAttempt, Staff
 from crm.timeutil import utcnow
@@ -20,7 +21,7 @@ MAX_FAILURES_PER_IP = 20
 MIN_PASSWORD_LENGTH = 10
 
 
-class StaffError(ValueError):
+class StaffError(TranslatableError):
     """A staff operation that cannot be done, with a message for the user."""
 
 
@@ -34,13 +35,13 @@ def create_staff(
     """Create a staff account with a hashed password."""
     email = normalise_email(email)
     if "@" not in email:
-        raise StaffError("email address is not valid")
+        raise StaffError(N_("Enter a valid email address."))
     if role not in ROLES:
-        raise StaffError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+        raise StaffError(N_("Unknown role %(role)s; choose one of %(roles)s."), role=role, roles=", ".join(ROLES))
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+        raise StaffError(N_("A password needs at least %(min)d characters."), min=MIN_PASSWORD_LENGTH)
     if session.exec(select(Staff).where(Staff.email == email)).first():
-        raise StaffError("a staff member with this email already exists")
+        raise StaffError(N_("A staff member with this email already exists."))
     staff = Staff(
         email=email, password_hash=HASHER.hash(password), display_name=display_name or email, role=role, locale=locale
     )
@@ -52,7 +53,7 @@ def create_staff(
 def set_password(staff: Staff, password: str) -> None:
     """Replace a staff member's password."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+        raise StaffError(N_("A password needs at least %(min)d characters."), min=MIN_PASSWORD_LENGTH)
     staff.password_hash = HASHER.hash(password)
 
 

@@ -12,7 +12,8 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
 from crm.console.guard import current_actor, requires
-from crm.db import get_session
+from crm.db import UnitOfWork, get_session, unit_of_work
+from crm.i18n import message_of
 from crm.permissions import ROLE_LABELS, ROLES
 from crm.staff import admin as staff_accounts
 from crm.staff.admin import StaffAccountError
@@ -20,12 +21,6 @@ from crm.staff.service import MIN_PASSWORD_LENGTH
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/staff")
 
-ERRORS = {
-    "duplicate_email": _l("A staff member with this email already exists."),
-    "self": _l("You cannot deactivate or demote yourself."),
-    "last_admin": _l("The last active admin cannot be deactivated or demoted."),
-    "invalid": _l("Check the form and try again."),
-}
 ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
 PASSWORD_RULES = [DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)]
 
@@ -64,12 +59,14 @@ def _render_edit(staff_id: int, status: int = 200, role_form=None, password_form
     ), status
 
 
-def _refused(error: StaffAccountError) -> None:
-    """Undo the attempt and say why (404 when the account does not exist)."""
-    get_session().rollback()
-    if error.code == "not_found":
+def _refused(work: UnitOfWork) -> bool:
+    """Whether the change was refused (and rolled back); if so say why (404 when the account does not exist)."""
+    if not work.failed:
+        return False
+    if work.error.code == "not_found":
         abort(404)
-    flash(ERRORS.get(error.code, ERRORS["invalid"]), "error")
+    flash(message_of(work.error), "error")
+    return True
 
 
 def _render_index(form: CreateStaffForm, status: int = 200):
@@ -91,20 +88,16 @@ def create():
     """Create a staff account with an initial password."""
     form = CreateStaffForm()
     if form.validate_on_submit():
-        db = get_session()
-        try:
+        with unit_of_work(StaffAccountError) as work:
             staff = staff_accounts.create_account(
-                db,
+                get_session(),
                 email=form.email.data,
                 display_name=form.display_name.data,
                 role=form.role.data,
                 password=form.password.data,
                 actor=current_actor(),
             )
-        except StaffAccountError as error:
-            _refused(error)
-        else:
-            db.commit()
+        if not _refused(work):
             flash(_("Account %(email)s created.", email=staff.email), "success")
             return redirect(url_for("staff_admin.index"))
     return _render_index(form, 400)
@@ -123,12 +116,9 @@ def change_role(staff_id: int):
     """Give an account another role."""
     form = RoleForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(StaffAccountError) as work:
             staff_accounts.change_role(get_session(), staff_id=staff_id, role=form.role.data, actor=current_actor())
-        except StaffAccountError as error:
-            _refused(error)
-        else:
-            get_session().commit()
+        if not _refused(work):
             flash(_("Role changed."), "success")
             return redirect(url_for("staff_admin.edit", staff_id=staff_id))
     return _render_edit(staff_id, 400, role_form=form)
@@ -137,12 +127,9 @@ def change_role(staff_id: int):
 def _set_active(staff_id: int, active: bool):
     form = ActiveForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(StaffAccountError) as work:
             staff_accounts.set_active(get_session(), staff_id=staff_id, active=active, actor=current_actor())
-        except StaffAccountError as error:
-            _refused(error)
-        else:
-            get_session().commit()
+        if not _refused(work):
             flash(_("Account reactivated.") if active else _("Account deactivated."), "success")
             return redirect(url_for("staff_admin.edit", staff_id=staff_id))
     return _render_edit(staff_id, 400)
@@ -168,14 +155,11 @@ def reset_password(staff_id: int):
     """Set a new password for an account."""
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(StaffAccountError) as work:
             staff_accounts.reset_password(
                 get_session(), staff_id=staff_id, password=form.password.data, actor=current_actor()
             )
-        except StaffAccountError as error:
-            _refused(error)
-        else:
-            get_session().commit()
+        if not _refused(work):
             flash(_("Password changed. Tell the person their new password in person or by phone."), "success")
             return redirect(url_for("staff_admin.edit", staff_id=staff_id))
     return _render_edit(staff_id, 400, password_form=form)

@@ -8,6 +8,7 @@ import unicodedata
 from sqlalchemy import func
 from sqlmodel import Session, select, update
 
+from crm.errors import N_
 from crm.staff.audit import Actor, record
 from crm.tags import service as tag_service
 from crm.tags.models import FriendTag, Tag, TagFolder
@@ -21,11 +22,11 @@ DELETE_BATCH = 1000
 
 
 class TagAdminError(TagError):
-    """A tag or folder change that cannot be done; code names the reason for the console."""
+    """A tag or folder change that cannot be done; `code` names the reason, `field` the form field concerned."""
 
-    def __init__(self, code: str, detail: str):
-        super().__init__(detail)
-        self.code = code
+    def __init__(self, code: str, msgid: str, *, field: str | None = None, **params):
+        super().__init__(msgid, **params)
+        self.code, self.field = code, field
 
 
 def normalise_name(name: str | None) -> str:
@@ -41,33 +42,37 @@ def _clean_name(session: Session, model, name: str, exclude_id: int | None) -> s
     """Return the normalised name, refusing empty, too long, or already used (ignoring case and width)."""
     name = normalise_name(name)
     if not name or len(name) > NAME_MAX:
-        raise TagAdminError("invalid_name", f"name must be 1 to {NAME_MAX} characters")
+        raise TagAdminError("invalid_name", N_("Enter a name of 1 to 100 characters."), field="name")
     key = name.casefold()
     # Tags and folders number in the hundreds or thousands: comparing in Python gives the same
     # Unicode case folding on SQLite (whose lower() is ASCII-only) and PostgreSQL.
     for other_id, other_name in session.exec(select(model.id, model.name)).all():
         if other_id != exclude_id and _name_key(other_name) == key:
-            raise TagAdminError("duplicate_name", f"the name {name!r} is already used")
+            raise TagAdminError(
+                "duplicate_name",
+                N_("This name is already used (case and full-width/half-width are ignored)."),
+                field="name",
+            )
     return name
 
 
 def _clean_color(color: str | None) -> str:
     color = (color or DEFAULT_COLOR).strip()
     if not COLOR_PATTERN.fullmatch(color):
-        raise TagAdminError("invalid_color", "colour must look like #rrggbb")
+        raise TagAdminError("invalid_color", N_("Choose a colour written as #rrggbb."), field="color")
     return color.lower()
 
 
 def _clean_description(description: str | None) -> str | None:
     description = (description or "").strip()
     if len(description) > DESCRIPTION_MAX:
-        raise TagAdminError("invalid_description", f"description must be at most {DESCRIPTION_MAX} characters")
+        raise TagAdminError("invalid_description", N_("The description is too long."), field="description")
     return description or None
 
 
 def _check_folder(session: Session, folder_id: int | None) -> int | None:
     if folder_id is not None and session.get(TagFolder, folder_id) is None:
-        raise TagAdminError("no_folder", f"folder {folder_id} does not exist")
+        raise TagAdminError("no_folder", N_("That folder no longer exists."), field="folder")
     return folder_id
 
 
@@ -79,7 +84,7 @@ def get_tag(session: Session, tag_id: int) -> Tag:
     """Return a tag or raise TagAdminError("not_found")."""
     tag = session.get(Tag, tag_id)
     if tag is None:
-        raise TagAdminError("not_found", f"tag {tag_id} does not exist")
+        raise TagAdminError("not_found", N_("Tag %(id)s does not exist."), id=tag_id)
     return tag
 
 
@@ -87,7 +92,7 @@ def get_folder(session: Session, folder_id: int) -> TagFolder:
     """Return a folder or raise TagAdminError("not_found")."""
     folder = session.get(TagFolder, folder_id)
     if folder is None:
-        raise TagAdminError("not_found", f"folder {folder_id} does not exist")
+        raise TagAdminError("not_found", N_("Folder %(id)s does not exist."), id=folder_id)
     return folder
 
 

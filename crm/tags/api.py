@@ -1,4 +1,5 @@
-"""/api/v1/tags: list, create, rename (or recolour, move, describe), delete — through the console's tag service."""
+"""/api/v1/tags: list, create, rename (or recolour, move, describe), delete — through the console's tag service;
+its refusals become 404 (no such tag), 409 (the name is taken) or 422 through the API's domain error handler."""
 
 from __future__ import annotations
 
@@ -8,20 +9,13 @@ from sqlmodel import select
 from crm.api import auth, errors
 from crm.api.pages import decode_id_cursor, page
 from crm.api.schemas import ErrorSchema, PageArgs, TagCreate, TagDeleted, TagSchema, TagUpdate, page_of
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from crm.tags import admin as tag_admin
-from crm.tags.admin import TagAdminError
 from crm.tags.models import Tag
 
 blp = Blueprint("api_tags", __name__, url_prefix="/api/v1", description="Tags (タグ)")
 errors.install(blp)
 ID = "<int(max=2147483647):tag_id>"
-STATUS_BY_CODE = {"not_found": 404, "no_folder": 422, "duplicate_name": 409}
-
-
-def tag_error(error: TagAdminError) -> errors.ApiError:
-    """A service refusal as an API error: 409 for a taken name, 404 for a missing tag, else 422."""
-    return errors.ApiError(STATUS_BY_CODE.get(error.code, 422), error.code, str(error))
 
 
 def tag_dict(tag: Tag) -> dict:
@@ -55,11 +49,8 @@ def list_tags(limit: int, cursor: str | None = None):
 def create_tag(body: dict):
     """Create a tag."""
     db = get_session()
-    try:
+    with unit_of_work():
         tag = tag_admin.create_tag(db, actor=auth.actor(), **body)
-    except TagAdminError as error:
-        raise tag_error(error) from None
-    db.commit()
     return tag_dict(tag)
 
 
@@ -72,16 +63,13 @@ def create_tag(body: dict):
 def update_tag(body: dict, tag_id: int):
     """Rename a tag, or change its colour, folder or description (fields left out stay as they are)."""
     db = get_session()
-    try:
+    with unit_of_work():
         tag = tag_admin.get_tag(db, tag_id)
         changes = {
             **{"name": tag.name, "folder_id": tag.folder_id, "description": tag.description, "color": tag.color},
             **body,
         }
         tag = tag_admin.update_tag(db, tag_id=tag_id, actor=auth.actor(), **changes)
-    except TagAdminError as error:
-        raise tag_error(error) from None
-    db.commit()
     return tag_dict(tag)
 
 
@@ -92,9 +80,6 @@ def update_tag(body: dict, tag_id: int):
 def delete_tag(tag_id: int):
     """Delete a tag, untagging every friend who has it."""
     db = get_session()
-    try:
+    with unit_of_work():
         removed = tag_admin.delete_tag(db, tag_id=tag_id, actor=auth.actor())
-    except TagAdminError as error:
-        raise tag_error(error) from None
-    db.commit()
     return {"friends_untagged": removed}

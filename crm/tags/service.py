@@ -7,13 +7,14 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import and_, delete, func
 from sqlmodel import Session, select, update
 
+from crm.errors import N_, TranslatableError
 from crm.sql import insert_for
 from crm.staff.audit import Actor, record
 from crm.tags.models import FriendTag, Tag
 from crm.timeutil import utcnow
 
 
-class TagError(ValueError):
+class TagError(TranslatableError):
     """A tag operation that cannot be done, with a message for the user."""
 
 
@@ -86,7 +87,7 @@ def _insert_links(session: Session, *, tag_id: int, friend_ids: list[int], actor
     if not friend_ids:
         return 0
     if session.get(Tag, tag_id) is None:
-        raise TagError(f"tag {tag_id} does not exist")
+        raise TagError(N_("Tag %(id)s does not exist."), id=tag_id)
     now = utcnow()
     rows = [{"friend_id": fid, "tag_id": tag_id, "added_at": now, "added_by": actor.label[:120]} for fid in friend_ids]
     stmt = (

@@ -10,20 +10,13 @@ from wtforms import BooleanField, ColorField, SelectField, StringField, TextArea
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from crm.console.forms import form_error
 from crm.console.guard import current_actor, requires
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from crm.tags import admin as tag_admin
 from crm.tags.admin import DEFAULT_COLOR, TagAdminError
 
 bp = Blueprint("tags", __name__, url_prefix="/tags")
-
-ERRORS = {
-    "duplicate_name": ("name", _l("This name is already used (case and full-width/half-width are ignored).")),
-    "invalid_name": ("name", _l("Enter a name of 1 to 100 characters.")),
-    "invalid_color": ("color", _l("Choose a colour written as #rrggbb.")),
-    "invalid_description": ("description", _l("The description is too long.")),
-    "no_folder": ("folder", _l("That folder no longer exists.")),
-}
 
 
 class TagForm(FlaskForm):
@@ -61,8 +54,7 @@ def _show_error(form: FlaskForm, error: TagAdminError, default_field: str = "nam
     """Put a service error on the form field it concerns (404 when the object is gone)."""
     if error.code == "not_found":
         abort(404)
-    field, message = ERRORS.get(error.code, (default_field, str(error)))
-    form[field if field in form else default_field].errors.append(message)
+    form_error(form, error, default_field)
 
 
 def _load(loader, object_id: int):
@@ -96,7 +88,7 @@ def create():
     db = get_session()
     form = _tag_form(db)
     if form.validate_on_submit():
-        try:
+        with unit_of_work(TagAdminError) as work:
             tag = tag_admin.create_tag(
                 db,
                 name=form.name.data,
@@ -105,11 +97,9 @@ def create():
                 color=form.color.data,
                 actor=current_actor(),
             )
-        except TagAdminError as error:
-            db.rollback()
-            _show_error(form, error)
+        if work.failed:
+            _show_error(form, work.error)
         else:
-            db.commit()
             flash(_("Tag “%(name)s” created.", name=tag.name), "success")
             return redirect(url_for("tags.index"))
     return _render_index(tag_form=form, status=400)
@@ -123,7 +113,7 @@ def edit(tag_id: int):
     tag = _load(tag_admin.get_tag, tag_id)
     form = _tag_form(db, obj=tag, data={"folder": str(tag.folder_id or "")})
     if form.validate_on_submit():
-        try:
+        with unit_of_work(TagAdminError) as work:
             tag_admin.update_tag(
                 db,
                 tag_id=tag.id,
@@ -133,11 +123,9 @@ def edit(tag_id: int):
                 color=form.color.data,
                 actor=current_actor(),
             )
-        except TagAdminError as error:
-            db.rollback()
-            _show_error(form, error)
+        if work.failed:
+            _show_error(form, work.error)
         else:
-            db.commit()
             flash(_("Tag saved."), "success")
             return redirect(url_for("tags.index"))
     return render_template("tags/edit.html", form=form, tag=tag), 400 if form.errors else 200
@@ -152,8 +140,8 @@ def delete(tag_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         name = tag.name
-        removed = tag_admin.delete_tag(db, tag_id=tag.id, actor=current_actor())
-        db.commit()
+        with unit_of_work():
+            removed = tag_admin.delete_tag(db, tag_id=tag.id, actor=current_actor())
         flash(_("Tag “%(name)s” deleted; %(count)d friends lost it.", name=name, count=removed), "success")
         return redirect(url_for("tags.index"))
     return render_template(
@@ -168,13 +156,11 @@ def create_folder():
     db = get_session()
     form = FolderForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(TagAdminError) as work:
             folder = tag_admin.create_folder(db, name=form.folder_name.data, actor=current_actor())
-        except TagAdminError as error:
-            db.rollback()
-            _show_error(form, error, "folder_name")
+        if work.failed:
+            _show_error(form, work.error, "folder_name")
         else:
-            db.commit()
             flash(_("Folder “%(name)s” created.", name=folder.name), "success")
             return redirect(url_for("tags.index"))
     return _render_index(folder_form=form, status=400)
@@ -188,13 +174,11 @@ def edit_folder(folder_id: int):
     folder = _load(tag_admin.get_folder, folder_id)
     form = FolderForm(data={"folder_name": folder.name})
     if form.validate_on_submit():
-        try:
+        with unit_of_work(TagAdminError) as work:
             tag_admin.rename_folder(db, folder_id=folder.id, name=form.folder_name.data, actor=current_actor())
-        except TagAdminError as error:
-            db.rollback()
-            _show_error(form, error, "folder_name")
+        if work.failed:
+            _show_error(form, work.error, "folder_name")
         else:
-            db.commit()
             flash(_("Folder saved."), "success")
             return redirect(url_for("tags.index"))
     return render_template("tags/folder_edit.html", form=form, folder=folder), 400 if form.errors else 200
@@ -209,8 +193,8 @@ def delete_folder(folder_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         name = folder.name
-        moved = tag_admin.delete_folder(db, folder_id=folder.id, actor=current_actor())
-        db.commit()
+        with unit_of_work():
+            moved = tag_admin.delete_folder(db, folder_id=folder.id, actor=current_actor())
         flash(_("Folder “%(name)s” deleted; %(count)d tags moved to no folder.", name=name, count=moved), "success")
         return redirect(url_for("tags.index"))
     return render_template(

@@ -66,7 +66,7 @@ class ClickLayer:
             target = link_clicks.click(connection, token=token, user_agent=user_agent)
             if target is None:
                 return None
-            connection.commit()
+            connection.commit()  # a Core connection of the click engine, not the request session
         return target.destination
 
 
@@ -75,7 +75,7 @@ def follow(token: str):
     """Unknown tokens: the 404 page. HEAD of a known token (link checkers) or a link-preview robot's GET:
     302, not counted."""
     target = link_clicks.find_target(get_session().connection(), token)
-    get_session().rollback()
+    get_session().rollback()  # only read: end the request session's transaction before answering
     if target is None:
         return render_template("redirect/not_found.html"), 404, NO_STORE
     response = Response(status=302, headers=NO_STORE)

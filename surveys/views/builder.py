@@ -5,21 +5,22 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from crm.console.forms import form_error
 from crm.console.guard import current_actor, requires
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from surveys import builder, questions
 from surveys.chat_messages import start_data
 from surveys.errors import SurveyError
 from surveys.forms import KIND_LABELS, ActionForm, SettingsForm
 from surveys.models import Survey, VersionState
-from surveys.ui import message_of
 
 bp = Blueprint("surveys", __name__, url_prefix="/surveys")
 
 
 def init_app(app: Flask) -> None:
     """Register the builder, question and results views."""
-    from surveys.views import questions, results  # noqa: F401  (their routes join this blueprint)
+    from surveys.views import questions as question_views  # noqa: F401  (their routes join this blueprint)
+    from surveys.views import results as result_views  # noqa: F401
 
     app.register_blueprint(bp)
 
@@ -32,12 +33,11 @@ def load_survey(survey_id: int) -> Survey:
     return survey
 
 
-def form_error(form, error: SurveyError, default: str) -> None:
-    """Show a service error on the form field it concerns."""
+def show_error(form, error: SurveyError, default: str) -> None:
+    """Show a service error on the form field it concerns (404 when the survey or question is gone)."""
     if error.field == "not_found":
         abort(404)
-    name = error.field if error.field in form else default
-    form[name].errors = list(form[name].errors) + [message_of(error)]
+    form_error(form, error, default)
 
 
 @bp.get("")
@@ -58,14 +58,11 @@ def create():
     form = SettingsForm()
     if not form.validate_on_submit():
         return _index(form, 400)
-    db = get_session()
-    try:
-        survey = builder.create_survey(db, settings=form.settings(), actor=current_actor())
-    except SurveyError as error:
-        db.rollback()
-        form_error(form, error, "title")
+    with unit_of_work(SurveyError) as work:
+        survey = builder.create_survey(get_session(), settings=form.settings(), actor=current_actor())
+    if work.failed:
+        show_error(form, work.error, "title")
         return _index(form, 400)
-    db.commit()
     flash(_("Survey “%(title)s” created. Add its questions.", title=survey.title), "success")
     return redirect(url_for("surveys.show", survey_id=survey.id))
 
@@ -100,14 +97,11 @@ def settings(survey_id: int):
     survey = load_survey(survey_id)
     form = SettingsForm() if request.method == "POST" else SettingsForm.of(survey)
     if form.validate_on_submit():
-        db = get_session()
-        try:
-            builder.update_settings(db, survey_id=survey_id, settings=form.settings(), actor=current_actor())
-        except SurveyError as error:
-            db.rollback()
-            form_error(form, error, "title")
+        with unit_of_work(SurveyError) as work:
+            builder.update_settings(get_session(), survey_id=survey_id, settings=form.settings(), actor=current_actor())
+        if work.failed:
+            show_error(form, work.error, "title")
         else:
-            db.commit()
             flash(_("Settings saved."), "success")
             return redirect(url_for("surveys.show", survey_id=survey_id))
     status = 400 if form.is_submitted() else 200
@@ -119,14 +113,9 @@ def _state_change(survey_id: int, change, done_message: str):
     load_survey(survey_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    db = get_session()
-    try:
-        change(db, survey_id=survey_id, actor=current_actor())
-    except SurveyError as error:
-        db.rollback()
-        flash(message_of(error), "error")
-    else:
-        db.commit()
+    with unit_of_work(SurveyError, flash_error=True) as work:
+        change(get_session(), survey_id=survey_id, actor=current_actor())
+    if not work.failed:
         flash(done_message, "success")
     return redirect(url_for("surveys.show", survey_id=survey_id))
 

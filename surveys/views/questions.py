@@ -6,13 +6,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from crm.console.guard import current_actor, requires
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
+from crm.i18n import message_of
 from surveys import questions
 from surveys.errors import SurveyError
 from surveys.forms import ActionForm, QuestionForm
 from surveys.questions import QUICK_REPLY_MAX
-from surveys.ui import message_of
-from surveys.views.builder import bp, form_error, load_survey
+from surveys.views.builder import bp, load_survey, show_error
 
 
 def _editable(survey_id: int):
@@ -35,14 +35,11 @@ def _save(survey, form: QuestionForm, write, question=None):
     """Validate and store the question through `write(db, spec)`; re-render with the error otherwise."""
     if not form.validate_on_submit():
         return _render(survey, form, question, 400)
-    db = get_session()
-    try:
-        write(db, form.spec())
-    except SurveyError as error:
-        db.rollback()
-        form_error(form, error, "text")
+    with unit_of_work(SurveyError) as work:
+        write(get_session(), form.spec())
+    if work.failed:
+        show_error(form, work.error, "text")
         return _render(survey, form, question, 400)
-    db.commit()
     flash(_("Question saved."), "success")
     return redirect(url_for("surveys.show", survey_id=survey.id, _anchor="questions"))
 
@@ -93,16 +90,12 @@ def _change(survey_id: int, change):
     load_survey(survey_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    db = get_session()
-    try:
-        change(db)
-    except SurveyError as error:
-        db.rollback()
-        if error.field == "not_found":
+    with unit_of_work(SurveyError) as work:
+        change(get_session())
+    if work.failed:
+        if work.error.field == "not_found":
             abort(404)
-        flash(message_of(error), "error")
-    else:
-        db.commit()
+        flash(message_of(work.error), "error")
     return redirect(url_for("surveys.show", survey_id=survey_id, _anchor="questions"))
 
 

@@ -16,8 +16,8 @@ from sqlmodel import select
 
 from crm.console.guard import current_actor, requires
 from crm.csv_cells import safe_cell
-from crm.db import get_session
-from crm.permissions import mask_name, masks_personal_data
+from crm.db import get_session, unit_of_work
+from crm.permissions import masks_personal_data, visible_name
 from crm.staff.audit import record
 from crm.timeutil import to_tokyo, utcnow
 from surveys import builder, results
@@ -58,7 +58,7 @@ def results_page(survey_id: int):
         next_before=rows[-1].response.id if len(rows) == PAGE else None,
         kind_labels=KIND_LABELS,
         masked=masked,
-        name_of=lambda friend: mask_name(friend.display_name) if masked else friend.display_name,
+        name_of=lambda friend: visible_name(friend, current_user.role),
         questions_of={v.id: [r.question for r in qr] for v, qr in versions},
     )
 
@@ -71,18 +71,18 @@ def results_csv(survey_id: int):
     survey = load_survey(survey_id)
     masked = masks_personal_data(current_user.role)
     now = utcnow()
-    record(
-        db,
-        actor=current_actor(),
-        action="survey.results_exported",
-        target_type="survey",
-        target_id=survey_id,
-        after={"responses": results.summary(db, survey_id).started, "masked": masked},
-    )
-    db.commit()
+    with unit_of_work():
+        record(
+            db,
+            actor=current_actor(),
+            action="survey.results_exported",
+            target_type="survey",
+            target_id=survey_id,
+            after={"responses": results.summary(db, survey_id).started, "masked": masked},
+        )
     name = f"survey-{survey.id}-{to_tokyo(now):%Y%m%d-%H%M}.csv"
     return Response(
-        stream_with_context(_csv(db, survey_id, masked)),
+        stream_with_context(_csv(db, survey_id, current_user.role)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -92,17 +92,18 @@ def _time(value) -> str:
     return "" if value is None else to_tokyo(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _csv(db, survey_id: int, masked: bool):
+def _csv(db, survey_id: int, role: str):
     """Yield the CSV text batch by batch; the session's connection goes back to the pool when the last batch
     is out (a client that reads to the end without closing the response must not keep it)."""
     try:
-        yield from _csv_batches(db, survey_id, masked)
+        yield from _csv_batches(db, survey_id, role)
     finally:
         db.close()
 
 
-def _csv_batches(db, survey_id: int, masked: bool):
-    """Yield the CSV text batch by batch."""
+def _csv_batches(db, survey_id: int, role: str):
+    """Yield the CSV text batch by batch (names, LINE user IDs and free text hidden from masked roles)."""
+    masked = masks_personal_data(role)
     columns = results.csv_columns(db, survey_id)
     every_id = [qid for _text, ids in columns for qid in ids]
     text_ids = set(
@@ -125,12 +126,11 @@ def _csv_batches(db, survey_id: int, masked: bool):
         for row in batch:
             friend, response = row.friend, row.response
             who = [response.id, friend.id] + ([] if masked else [friend.line_user_id])
-            name = mask_name(friend.display_name) if masked else friend.display_name
             cells = [_answer_cell(row.answers, ids, masked and bool(set(ids) & text_ids)) for _text, ids in columns]
             writer.writerow(
                 who
                 + [
-                    safe_cell(name),
+                    safe_cell(visible_name(friend, role)),
                     response.status,
                     response.channel,
                     _time(response.started_at),

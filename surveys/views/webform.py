@@ -11,15 +11,14 @@ from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from wtforms import HiddenField
 
-from crm.db import get_session
+from crm.db import get_session, unit_of_work
 from crm.friends.models import Friend
-from crm.i18n import DEFAULT_LOCALE, LOCALES
+from crm.i18n import DEFAULT_LOCALE, LOCALES, message_of
 from crm.timeutil import utcnow
 from surveys import web_answers
 from surveys.errors import N_, SurveyError
 from surveys.models import Survey
 from surveys.questions import choices_of
-from surveys.ui import message_of
 
 bp = Blueprint("survey_form", __name__)
 SALT = "survey-form-link"
@@ -164,7 +163,7 @@ def submit(token: str):
             errors={"form": SurveyError(N_("The form has expired. Please send it again."))},
         )
     db = get_session()
-    try:
+    with unit_of_work(SurveyError) as work:
         response = web_answers.submit(
             db,
             survey_id=survey_id,
@@ -173,13 +172,10 @@ def submit(token: str):
             submission_key=_key(form.submission_key.data),
             at=utcnow(),
         )
-    except web_answers.AnswerErrors as error:
-        db.rollback()
-        return _form_page(friend, survey_id, form, errors=error.errors, values=values, status=400)
-    except SurveyError as error:
-        db.rollback()
-        return _closed(friend, error)
-    db.commit()
+    if isinstance(work.error, web_answers.AnswerErrors):
+        return _form_page(friend, survey_id, form, errors=work.error.errors, values=values, status=400)
+    if work.failed:
+        return _closed(friend, work.error)
     return _page("surveys/thanks.html", friend, survey=db.get(Survey, response.survey_id))
 
 
