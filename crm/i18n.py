@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, session
-from flask_babel import Babel, format_datetime, get_locale
+from flask import session
+from flask_babel import format_datetime
 from flask_login import current_user
 
 LOCALES = ("ja", "en")
@@ -21,13 +21,3 @@ def select_locale() -> str:
 def tokyo_datetime(value, pattern: str = "yyyy/MM/dd HH:mm") -> str:
     """Format an aware UTC datetime in Asia/Tokyo."""
     return "" if value is None else format_datetime(value, pattern)
-
-
-def init_app(app: Flask) -> None:
-    """Set up Babel with catalogues in crm/translations and the datetime filter."""
-    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Tokyo")
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
-    Babel(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Tokyo")
-    app.jinja_env.filters["tokyo"] = tokyo_datetime
-    app.jinja_env.globals["get_locale"] = get_locale

@@ -25,8 +25,8 @@ from linebot.v3.messaging import (  # rich menus (issue 4)
 )
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from crm.friends.service import Profile
 from crm.line.errors import LineApiError  # noqa: F401  (re-exported for edges)
+from crm.line.profile import Profile
 
 log = logging.getLogger(__name__)
 REAL_LINE_HOST = "https://api.line.me"

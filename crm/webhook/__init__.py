@@ -1,1 +1,18 @@
 """POST /callback: LINE's webhook, event dispatch, and the registries features plug into."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register /callback (exempt from CSRF: LINE signs its body) and the empty postback and hook registries."""
+    from crm.extensions import csrf
+    from crm.webhook import views
+    from crm.webhook.hooks import event_hooks
+    from crm.webhook.postbacks import postback_registry
+
+    postback_registry(app)
+    event_hooks(app)
+    app.register_blueprint(views.bp)
+    csrf.exempt(views.bp)
