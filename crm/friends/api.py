@@ -29,7 +29,6 @@ from crm.friends.query import MAX_DAYS, MAX_SEARCH_CHARS, STATUSES, FilterError,
 from crm.permissions import mask_name
 from crm.staff.audit import record
 from crm.timeutil import utcnow
-from crm.tracking import service as tracking
 
 blp = Blueprint("api_friends", __name__, url_prefix="/api/v1", description="Friends (友だち)")
 errors.install(blp)
@@ -152,10 +151,6 @@ def get_one(friend_id: int):
         for note, author in note_service.notes_for_friend(db, friend_id=friend.id)[:DETAIL_LIMIT]
     ]
     body.update(friend_extras(current_app).detail(db, friend.id, masked=masked, limit=DETAIL_LIMIT))
-    body["clicks"] = [
-        {**click, "user_agent": None if masked else click["user_agent"]}
-        for click in tracking.clicks_for_friend(db, friend.id, limit=DETAIL_LIMIT)
-    ]
     return body
 
 

@@ -7,10 +7,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Put the click layer in front of the app, register /r/ (no form, so no CSRF token), the friend page's
-    clicks section and the click actions job."""
+    clicks section and API detail, and the click actions job."""
     from crm.db import get_engine
     from crm.extensions import csrf
-    from crm.friends.extras import register_page_section
+    from crm.friends.extras import register_detail, register_page_section
     from crm.jobs import register_jobs
     from crm.tracking import jobs, redirect
 
@@ -18,4 +18,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(redirect.bp)
     csrf.exempt(redirect.bp)
     register_page_section(app, "tracking/_friend_clicks.html", redirect.friend_page_helpers)
+    register_detail(app, "clicks", redirect.friend_clicks)
     register_jobs(app, jobs.JOBS)

@@ -98,3 +98,11 @@ def click_actions_tick(engine: Engine, *, batch: int = 500, max_batches: int = 2
 def friend_page_helpers() -> dict:
     """`friend_clicks(friend_id)` for the friend page's clicks section."""
     return {"friend_clicks": lambda friend_id: tracking.clicks_for_friend(get_session(), friend_id, FRIEND_PAGE_CLICKS)}
+
+
+def friend_clicks(session, friend_id: int, *, masked: bool, limit: int) -> list[dict]:
+    """`clicks` of the API's friend detail: the latest clicks; user agents are hidden from masked roles."""
+    return [
+        {**click, "user_agent": None if masked else click["user_agent"]}
+        for click in tracking.clicks_for_friend(session, friend_id, limit=limit)
+    ]

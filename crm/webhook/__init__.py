@@ -6,13 +6,16 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register /callback (exempt from CSRF: LINE signs its body) and the empty postback and hook registries."""
+    """Register /callback (exempt from CSRF: LINE signs its body), the empty postback and hook registries, and
+    the erasure of stored events."""
     from crm.extensions import csrf
-    from crm.webhook import views
+    from crm.privacy import service as privacy
+    from crm.webhook import event_store, views
     from crm.webhook.hooks import event_hooks
     from crm.webhook.postbacks import postback_registry
 
     postback_registry(app)
     event_hooks(app)
+    privacy.on_erase(event_store.webhook_events)
     app.register_blueprint(views.bp)
     csrf.exempt(views.bp)
