@@ -1,4 +1,4 @@
-# The two commands: `make run` and `make test`. Everything they need is set up here.
+# The two commands: `make run` and `make test` (which runs `make lint` first). Everything they need is set up here.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,12 +6,18 @@ STAMP := $(VENV)/.installed
 PG_BIN := /usr/lib/postgresql/15/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-sqlite test-postgresql setup system-deps translations i18n bench clean
+.PHONY: run lint test test-sqlite test-postgresql setup system-deps translations i18n bench clean
 
 run: setup
 	$(BIN)/python -m crm.devrun
 
-test: setup system-deps
+# Ruff (lint and format) and the import-linter contracts in pyproject.toml (the dependency direction).
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+test: lint system-deps
 	$(BIN)/pytest -q -n auto
 	CRM_TEST_DB=postgresql $(BIN)/pytest -q -n auto --ignore=tests/simulator -m "not db_agnostic"
 

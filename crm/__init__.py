@@ -7,15 +7,32 @@ from flask import Flask
 from crm.config import Config
 
 
-def create_app(config: Config | None = None) -> Flask:
-    """Build the Flask app: configuration, database, blueprints, CLI. Nothing happens at import."""
+def features() -> tuple:
+    """The feature packages, each with `init_app(app)`, in the order the API document lists their endpoints,
+    the friend page shows their sections and the worker schedules their jobs."""
     import surveys
-    from crm import api, cli, console, db, health, i18n, logging_setup
-    from crm.console import auth, nav
-    from crm.outbound import views as webhooks
-    from crm.tracking import redirect
-    from crm.webhook import views as webhook
-    from crm.webhook.postbacks import PostbackRegistry
+    from crm import broadcasts, fields, friends, imports, outbound, privacy, richmenus, segments, staff, tags, tracking
+
+    return (
+        staff,
+        friends,
+        tags,
+        fields,
+        surveys,
+        richmenus,
+        segments,
+        tracking,
+        broadcasts,
+        privacy,
+        outbound,
+        imports,
+    )
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the Flask app: configuration, database, extensions, the shells, then each feature. Nothing happens
+    at import."""
+    from crm import api, cli, console, db, extensions, health, logging_setup, webhook
 
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="static")
     config = config or Config.from_environ(instance_path=app.instance_path)
@@ -23,20 +40,13 @@ def create_app(config: Config | None = None) -> Flask:
     logging_setup.configure_logging()
     logging_setup.init_app(app)
     db.init_app(app)
-    i18n.init_app(app)
-    app.extensions[webhook.REGISTRY_KEY] = PostbackRegistry()
+    extensions.init_app(app)
     app.register_blueprint(health.bp)
-    app.register_blueprint(webhook.bp)
+    extensions.csrf.exempt(health.bp)
+    webhook.init_app(app)
     console.init_app(app)
-    surveys.init_app(app)
-    redirect.init_app(app)
-    from crm.broadcasts import views as broadcast_console
-
-    broadcast_console.init_app(app)
-    nav.init_app(app)
-    auth.csrf.exempt(webhook.bp)
-    auth.csrf.exempt(health.bp)
-    cli.init_app(app)
-    webhooks.init_app(app)
     api.init_app(app)
+    for feature in features():
+        feature.init_app(app)
+    cli.init_app(app)
     return app

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, session
-from flask_babel import Babel, format_datetime, get_locale, gettext
+from flask import session
+from flask_babel import format_datetime, gettext
 from flask_login import current_user
 
 LOCALES = ("ja", "en")
@@ -48,13 +48,3 @@ def message_of(error) -> str:
 def messages_of(error) -> list[str]:
     """Every problem a domain error carries, translated (most carry one; rich menu checks carry several)."""
     return [translate(msgid, params) for msgid, params in getattr(error, "problems", [(error.msgid, error.params)])]
-
-
-def init_app(app: Flask) -> None:
-    """Set up Babel with catalogues in crm/translations and the datetime filter."""
-    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Tokyo")
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
-    Babel(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Tokyo")
-    app.jinja_env.filters["tokyo"] = tokyo_datetime
-    app.jinja_env.globals["get_locale"] = get_locale

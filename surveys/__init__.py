@@ -6,22 +6,28 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the console and web-form blueprints, the `sv:` postbacks, and the text and block hooks."""
-    from crm.richmenus.views import SURVEY_CHOICES_KEY
+    """Register the console and web-form blueprints, the surveys API, the `sv:` postbacks, the text and block
+    hooks, the friend page's answers section, the friend API's responses and the rich-menu survey buttons."""
+    from crm import api
+    from crm.friends.extras import register_detail, register_page_section
+    from crm.richmenus import register_survey_choices
     from crm.webhook.hooks import event_hooks
-    from crm.webhook.views import REGISTRY_KEY
+    from crm.webhook.postbacks import postback_registry
+    from surveys import api as surveys_api
     from surveys import chat_messages, flow
     from surveys.views import builder as console
     from surveys.views import webform
 
     console.init_app(app)
     app.register_blueprint(webform.bp)
-    app.extensions[REGISTRY_KEY].register(chat_messages.PREFIX, flow.on_postback)
+    api.register(app, surveys_api.blp)
+    postback_registry(app).register(chat_messages.PREFIX, flow.on_postback)
     hooks = event_hooks(app)
     hooks.on_text(flow.on_text)
     hooks.on_block(flow.on_block)
-    app.context_processor(_friend_page_helpers)
-    app.extensions[SURVEY_CHOICES_KEY] = rich_menu_survey_choices
+    register_page_section(app, "surveys/_friend_answers.html", _friend_page_helpers)
+    register_detail(app, "survey_responses", surveys_api.friend_responses)
+    register_survey_choices(app, rich_menu_survey_choices)
 
 
 def rich_menu_survey_choices(session) -> list[tuple[str, str]]:

@@ -11,9 +11,8 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlmodel import Session
 
-from crm.outbound import events as webhook_events
 from crm.sql import insert_for
-from surveys import actions, builder
+from surveys import actions, builder, webhook_events
 from surveys.errors import N_, SurveyError
 from surveys.models import (
     QuestionKind,

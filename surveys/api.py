@@ -70,3 +70,29 @@ def list_responses(survey_id: int, limit: int, cursor: str | None = None):
         ],
         "next_cursor": next_cursor,
     }
+
+
+def friend_responses(session, friend_id: int, *, masked: bool, limit: int) -> list[dict]:
+    """`survey_responses` of the API's friend detail: the friend's responses, newest first."""
+    return [friend_response(item, masked) for item in results.answers_for_friend(session, friend_id, limit=limit)]
+
+
+def friend_response(item, masked: bool) -> dict:
+    """A friend's survey response; free-text answers are hidden from masked roles, as on the friend page."""
+    return {
+        "response_id": item.response.id,
+        "survey_id": item.survey.id,
+        "survey_title": item.survey.title,
+        "status": item.response.status,
+        "started_at": item.response.started_at,
+        "finished_at": item.response.finished_at,
+        "answers": [
+            {
+                "question_id": q.id,
+                "question": q.text,
+                "kind": q.kind,
+                "values": None if masked and q.kind == QuestionKind.TEXT else given,
+            }
+            for q, given in item.answers
+        ],
+    }

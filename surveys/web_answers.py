@@ -6,9 +6,8 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from crm.outbound import events as webhook_events
 from crm.sql import insert_for
-from surveys import actions, builder
+from surveys import actions, builder, webhook_events
 from surveys.answers import TEXT_MAX
 from surveys.errors import N_, SurveyError
 from surveys.models import (

@@ -11,9 +11,11 @@ from flask_smorest import Api
 
 from crm.api import errors
 from crm.api.schemas import ErrorSchema
+from crm.extensions import csrf
 
 PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1024 * 1024
+API_KEY = "crm_api"
 SETTINGS = {
     "API_TITLE": "LINE CRM API",
     "API_VERSION": "v1",
@@ -41,18 +43,6 @@ class CrmApi(Api):
         pass
 
 
-def blueprints() -> list:
-    """The API's blueprints, in documentation order."""
-    from crm.broadcasts import api as broadcasts_api
-    from crm.friends import api as friends
-    from crm.friends import api_data as friend_data
-    from crm.segments import api as segments_api
-    from crm.tags import api as tags
-    from surveys import api as surveys_api
-
-    return [friends.blp, friend_data.blp, tags.blp, surveys_api.blp, segments_api.blp, broadcasts_api.blp]
-
-
 def _limit_body():
     """Bodies over MAX_BODY_BYTES get 413 instead of being read; unrouted /api/v1 paths answer in JSON."""
     if not request.path.startswith(PREFIX + "/"):
@@ -65,14 +55,15 @@ def _limit_body():
 
 
 def init_app(app: Flask) -> None:
-    """Register the API blueprints, the OpenAPI document, CSRF exemption and the JSON 404/405."""
-    from crm.console.auth import csrf
-
+    """Create the Api object (the OpenAPI document) and the JSON 404/405; features add their blueprints with
+    `register`, in the order the document lists them."""
     for key, value in SETTINGS.items():
         app.config.setdefault(key, value)
-    api = CrmApi(app)
-    app.extensions["crm_api"] = api
-    for blp in blueprints():
-        api.register_blueprint(blp)
-        csrf.exempt(blp)
+    app.extensions[API_KEY] = CrmApi(app)
     app.before_request(_limit_body)
+
+
+def register(app: Flask, blp) -> None:
+    """Add a feature's API blueprint to the app and its document (bearer tokens replace CSRF there)."""
+    app.extensions[API_KEY].register_blueprint(blp)
+    csrf.exempt(blp)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
@@ -222,18 +222,9 @@ def stats(broadcast_id: int):
     )
 
 
-def _friend_page_helpers() -> dict:
+def friend_page_helpers() -> dict:
     """`friend_broadcasts(friend_id)` for the friend page's broadcasts section."""
     return {
         "friend_broadcasts": lambda friend_id: broadcast_stats.for_friend(get_session(), friend_id),
         "broadcast_state_labels": STATE_LABELS,
     }
-
-
-def init_app(app: Flask) -> None:
-    """Register the broadcast blueprints and the friend page's broadcasts section."""
-    from crm.broadcasts import send_views as broadcast_send
-
-    app.register_blueprint(bp)
-    app.register_blueprint(broadcast_send.bp)
-    app.context_processor(_friend_page_helpers)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager, current_user, login_user, logout_user
-from flask_wtf import CSRFProtect, FlaskForm
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
 from crm.db import get_session, unit_of_work
+from crm.extensions import login_manager
 from crm.i18n import LOCALES
 from crm.staff import audit
 from crm.staff import service as staff_service
@@ -19,8 +20,6 @@ from crm.staff.audit import Actor
 from crm.staff.models import Staff
 
 bp = Blueprint("auth", __name__)
-login_manager = LoginManager()
-csrf = CSRFProtect()
 
 
 class StaffUser:
@@ -109,11 +108,8 @@ def _is_local(url: str | None) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """Set up Flask-Login and CSRF protection (the LINE webhook is exempt: it has its signature)."""
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = _l("Please sign in.")
-    csrf.init_app(app)
+    """Register the sign-in pages and the language form every console page shows."""
+    app.register_blueprint(bp)
 
     @app.context_processor
     def _language_form():

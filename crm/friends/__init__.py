@@ -1,1 +1,22 @@
 """Friends (友だち): the friend record, follow and block, profiles, notes, the list and the friend page."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the friend list and page, the friends API, the profile fetch job, and the (empty) registry of
+    what other features add to the friend page and API."""
+    from crm import api
+    from crm.friends import api as friends_api
+    from crm.friends import api_data, jobs, list_views, page_views
+    from crm.friends.extras import friend_extras
+    from crm.jobs import register_jobs
+
+    friend_extras(app)
+    app.register_blueprint(page_views.bp)
+    app.register_blueprint(list_views.bp)
+    api.register(app, friends_api.blp)
+    api.register(app, api_data.blp)
+    register_jobs(app, jobs.JOBS)

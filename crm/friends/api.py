@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
@@ -21,15 +22,13 @@ from crm.api.schemas import (
 from crm.db import get_session, unit_of_work
 from crm.fields import service as field_service
 from crm.friends import notes as note_service
+from crm.friends.extras import friend_extras
 from crm.friends.models import Friend
 from crm.friends.pages import DEFAULT_SORT, SORTS, Cursor, friend_page, tags_of
 from crm.friends.query import MAX_DAYS, MAX_SEARCH_CHARS, STATUSES, FilterError, FriendFilter, check_filter
 from crm.permissions import masks_personal_data, visible_name
 from crm.staff.audit import record
 from crm.timeutil import utcnow
-from crm.tracking import stats as click_stats
-from surveys import results
-from surveys.models import QuestionKind
 
 blp = Blueprint("api_friends", __name__, url_prefix="/api/v1", description="Friends (友だち)")
 errors.install(blp)
@@ -153,13 +152,7 @@ def get_one(friend_id: int):
         note_dict(note, author, masked)
         for note, author in note_service.notes_for_friend(db, friend_id=friend.id)[:DETAIL_LIMIT]
     ]
-    body["survey_responses"] = [
-        friend_response(item, masked) for item in results.answers_for_friend(db, friend.id, limit=DETAIL_LIMIT)
-    ]
-    body["clicks"] = [
-        {**click, "user_agent": None if masked else click["user_agent"]}
-        for click in click_stats.clicks_for_friend(db, friend.id, limit=DETAIL_LIMIT)
-    ]
+    body.update(friend_extras(current_app).detail(db, friend.id, masked=masked, limit=DETAIL_LIMIT))
     return body
 
 
@@ -183,25 +176,4 @@ def note_dict(note, author: str | None, masked: bool) -> dict:
         "author": author,
         "created_at": note.created_at,
         "updated_at": note.updated_at,
-    }
-
-
-def friend_response(item, masked: bool) -> dict:
-    """A friend's survey response; free-text answers are hidden from masked roles, as on the friend page."""
-    return {
-        "response_id": item.response.id,
-        "survey_id": item.survey.id,
-        "survey_title": item.survey.title,
-        "status": item.response.status,
-        "started_at": item.response.started_at,
-        "finished_at": item.response.finished_at,
-        "answers": [
-            {
-                "question_id": q.id,
-                "question": q.text,
-                "kind": q.kind,
-                "values": None if masked and q.kind == QuestionKind.TEXT else given,
-            }
-            for q, given in item.answers
-        ],
     }

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from flask import Flask
 from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
 from crm.friends import service as friends
+from crm.jobs import Job
 from crm.line.client import LineClient
 from crm.line.errors import LineApiError
 from crm.timeutil import utcnow
@@ -41,3 +43,10 @@ def fetch_due_profiles(engine: Engine, line: LineClient, *, max_attempts: int = 
     if claimed:
         log.info("profile_fetch claimed=%s stored=%s", len(claimed), stored)
     return stored
+
+
+def profiles_tick(app: Flask, engine: Engine, line: LineClient) -> None:
+    fetch_due_profiles(engine, line, max_attempts=app.config["PROFILE_FETCH_MAX_ATTEMPTS"])
+
+
+JOBS = (Job("profiles", seconds=2, tick=profiles_tick),)

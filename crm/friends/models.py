@@ -11,6 +11,8 @@ from sqlmodel import Field, SQLModel
 from crm.columns import utc_field
 from crm.timeutil import utcnow
 
+ERASED_PREFIX = "erased:"  # an erased friend's line_user_id: this prefix and a random value
+
 
 class FriendStatus(StrEnum):
     """Values of Friend.status."""

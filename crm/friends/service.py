@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, case
 from sqlmodel import Session, select, update
 
 from crm.friends.models import Friend, FriendStatus
+from crm.line.profile import Profile
 from crm.sql import dialect_insert, later_of, utc_literal
 from crm.timeutil import UTCDateTime, utcnow
 
 PROFILE_RETRY_BASE = timedelta(seconds=30)
 PROFILE_RETRY_MAX = timedelta(hours=6)
-
-
-@dataclass(frozen=True)
-class Profile:
-    """What LINE tells about a user."""
-
-    display_name: str | None
-    picture_url: str | None = None
-    language: str | None = None
-    status_message: str | None = None
 
 
 def get_by_line_id(session: Session, line_user_id: str) -> Friend | None:

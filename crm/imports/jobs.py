@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from flask import Flask
 from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
 from crm.imports import followers as followers_import
+from crm.jobs import Job
 from crm.line.client import LineClient
 from crm.line.errors import LineApiError
 from crm.timeutil import utcnow
@@ -53,3 +55,10 @@ def import_followers(engine: Engine, line: LineClient, *, max_pages: int = 5, no
             next_token is not None,
         )
     return pages
+
+
+def followers_tick(_app: Flask, engine: Engine, line: LineClient) -> None:
+    import_followers(engine, line)
+
+
+JOBS = (Job("followers_import", seconds=2, tick=followers_tick),)

@@ -18,7 +18,7 @@ from crm.errors import N_, TranslatableError
 from crm.fields import service as fields
 from crm.fields.models import FieldDefinition
 from crm.friends import notes
-from crm.friends.models import Friend, Note
+from crm.friends.models import ERASED_PREFIX, Friend, Note
 from crm.imports.csv_reader import (
     FIELD_PREFIX,
     NOTE,
@@ -31,7 +31,6 @@ from crm.imports.csv_reader import (
     suggest,
 )
 from crm.imports.models import ImportJob, ImportStatus
-from crm.privacy.service import ERASED_PREFIX
 from crm.staff.audit import Actor, record
 from crm.tags import admin as tag_admin
 from crm.tags.models import Tag

@@ -25,8 +25,8 @@ from linebot.v3.messaging import (
 )
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from crm.friends.service import Profile
 from crm.line.errors import LineApiError
+from crm.line.profile import Profile
 
 log = logging.getLogger(__name__)
 REAL_LINE_HOST = "https://api.line.me"

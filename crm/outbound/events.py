@@ -27,7 +27,8 @@ CLICK_CURSOR = "link_click"
 CLICK_SETTLE = timedelta(seconds=5)  # read clicks a little late: ids of concurrent inserts commit out of order
 
 
-def _friends(session: Session, friend_ids: list[int]) -> list[dict]:
+def friend_refs(session: Session, friend_ids: list[int]) -> list[dict]:
+    """How events name friends: our id and their LINE user id, in id order."""
     rows = session.exec(select(Friend.id, Friend.line_user_id).where(Friend.id.in_(friend_ids)).order_by(Friend.id))
     return [{"id": friend_id, "line_user_id": line_user_id} for friend_id, line_user_id in rows]
 
@@ -63,34 +64,9 @@ def on_tags_changed(session: Session, *, tag_id: int, friend_ids: list[int], add
             event_type,
             lambda chunk=chunk: {
                 "tag": {"id": tag_id, "name": tag.name if tag else None},
-                "friends": _friends(session, chunk),
+                "friends": friend_refs(session, chunk),
             },
         )
-
-
-def survey_answered(session: Session, *, response_id: int) -> None:
-    """A friend finished a survey (in the chat or the web form)."""
-    emit(session, "survey.answered", lambda: _survey_payload(session, response_id))
-
-
-def _survey_payload(session: Session, response_id: int) -> dict:
-    from surveys.models import Survey, SurveyAnswer, SurveyResponse  # surveys imports crm, never the reverse
-
-    response = session.get(SurveyResponse, response_id)
-    survey = session.get(Survey, response.survey_id)
-    answers = session.exec(
-        select(SurveyAnswer.question_id, SurveyAnswer.choice_id, SurveyAnswer.text)
-        .where(SurveyAnswer.response_id == response_id)
-        .order_by(SurveyAnswer.id)
-    )
-    return {
-        "survey": {"id": survey.id, "title": survey.title},
-        "response_id": response_id,
-        "channel": response.channel,
-        "finished_at": response.finished_at,
-        "friend": _friends(session, [response.friend_id])[0],
-        "answers": [{"question_id": q, "choice_id": c, "text": t} for q, c, t in answers],
-    }
 
 
 def broadcast_finished(session: Session, *, broadcast_id: int, status: str) -> None:

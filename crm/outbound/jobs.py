@@ -7,9 +7,11 @@ import logging
 from datetime import datetime, timedelta
 
 import requests
+from flask import Flask
 from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
+from crm.jobs import Job
 from crm.outbound import delivery as outbox_delivery
 from crm.outbound import events as webhook_events
 from crm.outbound import relay
@@ -157,3 +159,15 @@ def link_click_events(engine: Engine, *, now: datetime | None = None) -> int:
     """Turn new clicks into link.clicked events (nothing but a cursor move when nobody subscribes)."""
     with session_scope(engine) as session:
         return webhook_events.emit_link_clicks(session, now=now or utcnow())
+
+
+def webhooks_tick(app: Flask, engine: Engine, _line) -> None:
+    """Outbound webhooks, link.clicked events and, when configured, the LINE webhook relay."""
+    attempts, timeout = app.config["WEBHOOK_MAX_ATTEMPTS"], app.config["WEBHOOK_TIMEOUT_SECONDS"]
+    link_click_events(engine)
+    deliver_webhooks(engine, max_attempts=attempts, timeout=timeout)
+    if app.config.get("LINE_WEBHOOK_RELAY_URL"):
+        forward_relay(engine, url=app.config["LINE_WEBHOOK_RELAY_URL"], max_attempts=attempts, timeout=timeout)
+
+
+JOBS = (Job("webhooks", seconds=2, tick=webhooks_tick),)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -206,13 +206,3 @@ def delete(endpoint_id: int):
         webhook_outbox.delete_endpoint(work.session, endpoint)
     flash(_("The endpoint was deleted."), "success")
     return redirect(url_for("webhooks.index"))
-
-
-def init_app(app: Flask) -> None:
-    """Register the outbound webhook and followers-import pages and connect the webhook event listeners."""
-    from crm.imports import followers_views as followers_import
-    from crm.outbound import events as webhook_events
-
-    webhook_events.register()
-    app.register_blueprint(bp)
-    app.register_blueprint(followers_import.bp)

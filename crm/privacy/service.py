@@ -15,23 +15,20 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from crm.broadcasts.models import TestFriend
 from crm.errors import N_, TranslatableError
 from crm.fields.models import FieldValue
-from crm.friends.models import Friend, FriendStatus, Message, Note
+from crm.friends.models import ERASED_PREFIX, Friend, FriendStatus, Message, Note
 from crm.imports.models import ImportJob, ImportStatus
 from crm.privacy.friend_data import SURVEY_ANSWER, friend_records, iso
 from crm.richmenus.models import RichMenuLink, RichMenuRelink
 from crm.staff.audit import Actor, record
 from crm.staff.models import AuditEntry
 from crm.tracking.models import ClickAction, LinkClick, LinkToken
-from crm.webhook.models import WebhookEvent
 
-ERASED_PREFIX = "erased:"
-ERASED_PAYLOAD = '{"erased": true}'
 Scrubber = Callable[..., int]
 _scrubbers: list[Scrubber] = []
 
@@ -101,17 +98,6 @@ def _scrub_rows(session: Session, friend_id: int, user_id: str) -> dict[str, int
         "notes": run(delete(Note).where(Note.friend_id == friend_id)),
         "field_values": run(delete(FieldValue).where(FieldValue.friend_id == friend_id)),
         "messages": run(update(Message).where(Message.friend_id == friend_id).values(text=None)),
-        "webhook_events": run(
-            update(WebhookEvent)
-            .where(
-                or_(
-                    WebhookEvent.friend_id == friend_id,
-                    WebhookEvent.line_user_id == user_id,
-                    WebhookEvent.source_id == user_id,
-                )
-            )
-            .values(payload=ERASED_PAYLOAD, line_user_id=None, source_id=None)
-        ),
         "link_tokens": run(delete(LinkToken).where(LinkToken.friend_id == friend_id)),
         "click_user_agents": run(
             update(LinkClick)

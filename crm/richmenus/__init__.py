@@ -1,1 +1,25 @@
 """Rich menus (リッチメニュー): builder, images, publishing to LINE and per-tag rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from sqlmodel import Session
+
+SURVEY_CHOICES_KEY = "crm_richmenu_survey_choices"
+
+
+def init_app(app: Flask) -> None:
+    """Register the rich menu builder and publishing pages and the relink job."""
+    from crm.jobs import register_jobs
+    from crm.richmenus import jobs, publish_views, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(publish_views.bp)
+    register_jobs(app, jobs.JOBS)
+
+
+def register_survey_choices(app: Flask, provider: Callable[[Session], list[tuple[str, str]]]) -> None:
+    """Let buttons start a survey: provider(session) lists (survey title, postback data)."""
+    app.extensions[SURVEY_CHOICES_KEY] = provider

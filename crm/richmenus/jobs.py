@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from flask import Flask
 from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
+from crm.jobs import Job
 from crm.line.client import LineClient
 from crm.line.errors import LineApiError
 from crm.richmenus import rules as richmenu_rules
@@ -28,3 +30,10 @@ def apply_rich_menu_relinks(engine: Engine, line: LineClient, *, max_rounds: int
             break
         done += result.friends
     return done
+
+
+def relinks_tick(_app: Flask, engine: Engine, line: LineClient) -> None:
+    apply_rich_menu_relinks(engine, line)
+
+
+JOBS = (Job("richmenu_relinks", seconds=2, tick=relinks_tick),)

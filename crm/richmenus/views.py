@@ -9,6 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
 from crm.i18n import message_of, messages_of, translate
+from crm.richmenus import SURVEY_CHOICES_KEY
 from crm.richmenus import drafts as richmenus
 from crm.richmenus import limits as richmenu_limits
 from crm.richmenus import rules as richmenu_rules
@@ -27,8 +28,6 @@ from crm.richmenus.layouts import (
 from crm.tracking import stats as click_stats
 
 bp = Blueprint("richmenus", __name__, url_prefix="/richmenus")
-# The surveys package may put a callable here: provider(session) -> [(survey title, postback data), ...].
-SURVEY_CHOICES_KEY = "crm_richmenu_survey_choices"
 UPLOAD_MAX_BYTES = MAX_IMAGE_BYTES + 64 * 1024  # the image plus the multipart envelope and the CSRF token
 EMPTY_CUSTOM_ROWS = 3
 

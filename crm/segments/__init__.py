@@ -1,1 +1,15 @@
 """Segments (絞り込み): condition trees compiled to one SQL query, saved segments, builder and API."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the segment builder pages and the segments API."""
+    from crm import api
+    from crm.segments import api as segments_api
+    from crm.segments import views
+
+    app.register_blueprint(views.bp)
+    api.register(app, segments_api.blp)

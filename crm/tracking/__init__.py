@@ -1,1 +1,22 @@
 """Click tracking (クリック計測): tracked links, per-friend tokens, the /r/ redirect and click actions."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Put the click layer in front of the app, register /r/ (no form, so no CSRF token), the friend page's
+    clicks section and API detail, and the click actions job."""
+    from crm.db import get_engine
+    from crm.extensions import csrf
+    from crm.friends.extras import register_detail, register_page_section
+    from crm.jobs import register_jobs
+    from crm.tracking import jobs, redirect
+
+    app.wsgi_app = redirect.ClickLayer(app.wsgi_app, get_engine(app))
+    app.register_blueprint(redirect.bp)
+    csrf.exempt(redirect.bp)
+    register_page_section(app, "tracking/_friend_clicks.html", redirect.friend_page_helpers)
+    register_detail(app, "clicks", redirect.friend_clicks)
+    register_jobs(app, jobs.JOBS)

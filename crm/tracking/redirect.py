@@ -10,13 +10,13 @@ an unknown token gets a 404 page, never a redirect.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, render_template
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
-from crm.db import get_engine, get_session, is_postgresql, make_engine, session_scope, write_lock
+from crm.db import get_session, is_postgresql, make_engine, session_scope, write_lock
 from crm.tracking import clicks as link_clicks
 from crm.tracking import stats as click_stats
 
@@ -96,18 +96,16 @@ def click_actions_tick(engine: Engine, *, batch: int = 500, max_batches: int = 2
     return applied
 
 
-def _friend_page_helpers() -> dict:
+def friend_page_helpers() -> dict:
     """`friend_clicks(friend_id)` for the friend page's clicks section."""
     return {
         "friend_clicks": lambda friend_id: click_stats.clicks_for_friend(get_session(), friend_id, FRIEND_PAGE_CLICKS)
     }
 
 
-def init_app(app: Flask) -> None:
-    """Register the click layer, the redirect view (exempt from CSRF: no form) and the friend page helper."""
-    from crm.console.auth import csrf
-
-    app.wsgi_app = ClickLayer(app.wsgi_app, get_engine(app))
-    app.register_blueprint(bp)
-    csrf.exempt(bp)
-    app.context_processor(_friend_page_helpers)
+def friend_clicks(session, friend_id: int, *, masked: bool, limit: int) -> list[dict]:
+    """`clicks` of the API's friend detail: the latest clicks; user agents are hidden from masked roles."""
+    return [
+        {**click, "user_agent": None if masked else click["user_agent"]}
+        for click in click_stats.clicks_for_friend(session, friend_id, limit=limit)
+    ]

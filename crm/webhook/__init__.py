@@ -1,1 +1,21 @@
 """POST /callback: LINE's webhook, event dispatch, and the registries features plug into."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register /callback (exempt from CSRF: LINE signs its body), the empty postback and hook registries, and
+    the erasure of stored events."""
+    from crm.extensions import csrf
+    from crm.privacy import service as privacy
+    from crm.webhook import event_store, views
+    from crm.webhook.hooks import event_hooks
+    from crm.webhook.postbacks import postback_registry
+
+    postback_registry(app)
+    event_hooks(app)
+    privacy.on_erase(event_store.webhook_events)
+    app.register_blueprint(views.bp)
+    csrf.exempt(views.bp)

@@ -7,12 +7,14 @@ import hashlib
 import json
 from datetime import datetime
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, or_, update
 from sqlmodel import Session
 
 from crm.sql import dialect_insert
 from crm.timeutil import utcnow
 from crm.webhook.models import WebhookEvent
+
+ERASED_PAYLOAD = '{"erased": true}'
 
 
 def event_key(event: dict, raw: str | None = None) -> str:
@@ -78,3 +80,19 @@ def record_event(session: Session, *, key: str, event: dict, occurred_at: dateti
 def link_friend(session: Session, *, event_row_id: int, friend_id: int) -> None:
     """Attach the friend an event belongs to."""
     session.connection().execute(_LINK_FRIEND, {"row_id": event_row_id, "friend_id": friend_id})
+
+
+def webhook_events(session: Session, *, friend_id: int, line_user_id: str) -> int:
+    """Erasure scrubber (named for its count): blank the stored events of the friend; return rows changed."""
+    statement = (
+        update(WebhookEvent)
+        .where(
+            or_(
+                WebhookEvent.friend_id == friend_id,
+                WebhookEvent.line_user_id == line_user_id,
+                WebhookEvent.source_id == line_user_id,
+            )
+        )
+        .values(payload=ERASED_PAYLOAD, line_user_id=None, source_id=None)
+    )
+    return session.exec(statement).rowcount

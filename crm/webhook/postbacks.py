@@ -7,9 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import Flask
 from sqlmodel import Session
 
 log = logging.getLogger(__name__)
+REGISTRY_KEY = "crm_postbacks"
 
 
 @dataclass
@@ -56,3 +58,8 @@ class PostbackRegistry:
             return False
         handler(context)
         return True
+
+
+def postback_registry(app: Flask) -> PostbackRegistry:
+    """The app's postback registry (created on first use)."""
+    return app.extensions.setdefault(REGISTRY_KEY, PostbackRegistry())

@@ -13,10 +13,10 @@ from crm.outbound import relay
 from crm.timeutil import utcnow
 from crm.webhook.events import process_event
 from crm.webhook.hooks import HOOKS_KEY
+from crm.webhook.postbacks import REGISTRY_KEY
 
 log = logging.getLogger(__name__)
 bp = Blueprint("line_webhook", __name__)
-REGISTRY_KEY = "crm_postbacks"
 
 
 def _reject(status: int, message: str):

@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -33,6 +34,7 @@ from crm.broadcasts.delivery import (
 from crm.broadcasts.delivery.schedule import DeliverySettings
 from crm.broadcasts.models import RequestKind
 from crm.db import is_postgresql, session_scope
+from crm.jobs import Job
 from crm.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -165,3 +167,10 @@ def _claim(engine: Engine, settings: DeliverySettings) -> list[delivery_requests
             if jobs:
                 return jobs
     return []
+
+
+def deliveries(app: Flask, engine: Engine, line) -> None:
+    delivery_tick(engine, line, settings=DeliverySettings.from_config(app.config))
+
+
+JOBS = (Job("delivery", seconds=1, tick=deliveries),)
