@@ -9,17 +9,35 @@ import threading
 import uuid
 
 import pytest
+from argon2 import PasswordHasher, profiles
+from sqlmodel import Session
 from werkzeug.serving import make_server
 
 from crm import create_app, migrate
 from crm.config import testing_config
 from crm.db import get_engine
+from crm.staff import service as staff_service
 
 TEST_DB = os.environ.get("CRM_TEST_DB", "sqlite")
+CHEAP_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "real_hasher: hashes passwords with the production argon2 settings, not the tests' cheap ones"
+    )
 
 
 def pytest_report_header(config):
     return f"CRM test database: {TEST_DB}"
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hasher(request, monkeypatch):
+    """Hash passwords with argon2's cheapest settings (the defaults cost ~0.2 s per hash and per sign-in);
+    tests of hashing itself keep the production hasher with @pytest.mark.real_hasher."""
+    if request.node.get_closest_marker("real_hasher") is None:
+        monkeypatch.setattr(staff_service, "HASHER", CHEAP_HASHER)
 
 
 @pytest.fixture(scope="session")
@@ -121,3 +139,11 @@ def crm_server(app, sim):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def session(app):
+    """A session on the test's database, closed after the test. Commit what you set up before the app reads it;
+    call session.expire_all() before reading rows the app has changed since this session loaded them."""
+    with Session(get_engine(app)) as session:
+        yield session

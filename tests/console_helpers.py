@@ -1,22 +1,12 @@
-"""Helpers for console tests: staff accounts and a signed-in test client that sends CSRF tokens."""
+"""Helpers for console tests: a signed-in test client and the CSRF tokens of its forms."""
 
 from __future__ import annotations
 
 import re
 
-from crm.db import get_engine, session_scope
-from crm.staff.service import create_staff
+from tests.factories import PASSWORD, make_staff
 
-PASSWORD = "correct horse battery"
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def make_staff(app, role: str, email: str | None = None, locale: str = "ja") -> str:
-    """Create a staff member with the test password; return the email."""
-    email = email or f"{role}@example.com"
-    with session_scope(get_engine(app)) as session:
-        create_staff(session, email=email, password=PASSWORD, display_name=role.title(), role=role, locale=locale)
-    return email
 
 
 def csrf_token(client, path: str = "/login") -> str:

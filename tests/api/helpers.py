@@ -6,20 +6,13 @@ from crm.broadcasts import drafts as broadcast_drafts
 from crm.db import get_engine, session_scope
 from crm.fields.models import FieldDefinition
 from crm.friends.models import Friend, Note
-from crm.staff import api_tokens
 from crm.staff.audit import Actor
 from crm.tags import admin as tag_admin
 from crm.tags.service import add_tag
 from crm.timeutil import utcnow
+from tests.factories import make_token
 
 SYSTEM = Actor.system("test")
-
-
-def make_token(app, role: str, name: str | None = None) -> str:
-    """Create a token with this role; return its secret."""
-    with session_scope(get_engine(app)) as session:
-        _token, secret = api_tokens.create_token(session, name=name or f"{role} integration", role=role, actor=SYSTEM)
-    return secret
 
 
 def bearer(secret: str) -> dict:

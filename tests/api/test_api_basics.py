@@ -13,7 +13,8 @@ from crm.staff import api_tokens
 from crm.staff.models import ApiToken, AuditEntry
 from crm.tags.models import FriendTag
 from crm.timeutil import utcnow
-from tests.api.helpers import SYSTEM, api_client, bearer, make_token, seed
+from tests.api.helpers import SYSTEM, api_client, bearer, seed
+from tests.factories import make_token
 
 
 def _error(response, status: int, code: str | None = None) -> dict:

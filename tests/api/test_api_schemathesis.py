@@ -12,8 +12,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from crm import create_app
 from crm.config import testing_config
-from tests.api.helpers import bearer, make_token, seed
+from tests.api.helpers import bearer, seed
 from tests.conftest import LiveServer
+from tests.factories import make_token
 
 EXAMPLES = 15
 

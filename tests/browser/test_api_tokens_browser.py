@@ -6,7 +6,7 @@ import re
 import requests
 from playwright.sync_api import expect
 
-from tests.console_helpers import PASSWORD, make_staff
+from tests.factories import PASSWORD, make_staff
 
 
 def test_create_use_and_revoke_a_token(app, console_url, page):

@@ -19,7 +19,7 @@ from crm.line.runtime import line_client
 from crm.staff.audit import Actor
 from crm.tags.models import Tag
 from crm.tags.service import add_tag
-from tests.console_helpers import PASSWORD, make_staff
+from tests.factories import PASSWORD, make_staff
 
 SEND_AT_TOKYO = "2030-01-01T10:00"
 SEND_AT_UTC = datetime(2030, 1, 1, 1, 0, tzinfo=UTC)

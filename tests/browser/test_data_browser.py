@@ -4,8 +4,8 @@ then erase a friend's data by typing the confirmation."""
 from playwright.sync_api import expect
 
 from crm.imports import rows as import_rows
-from tests.console_helpers import PASSWORD, make_staff
 from tests.data.helpers import friend, seed, user_id
+from tests.factories import PASSWORD, make_staff
 
 
 def _sign_in(app, page, console_url):

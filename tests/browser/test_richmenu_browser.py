@@ -3,7 +3,7 @@ as the default; a new friend in the LINE simulator sees it and a tap starts the 
 
 from playwright.sync_api import expect
 
-from tests.console_helpers import PASSWORD, make_staff
+from tests.factories import PASSWORD, make_staff
 from tests.richmenus.helpers import FULL, image_bytes
 from tests.surveys.helpers import build_survey, single
 

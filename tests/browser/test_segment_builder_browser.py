@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from crm.db import get_engine
 from crm.segments.models import Segment
-from tests.console_helpers import PASSWORD, make_staff
+from tests.factories import PASSWORD, make_staff
 from tests.segments.world import build
 
 

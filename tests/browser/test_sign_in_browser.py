@@ -2,7 +2,7 @@
 
 from playwright.sync_api import expect
 
-from tests.console_helpers import PASSWORD, make_staff
+from tests.factories import PASSWORD, make_staff
 
 
 def test_sign_in_and_switch_to_english(app, console_url, page):

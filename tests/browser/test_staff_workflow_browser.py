@@ -7,7 +7,7 @@ from crm.db import get_engine, session_scope
 from crm.friends.jobs import fetch_due_profiles
 from crm.line.runtime import line_client
 from crm.tags.models import Tag
-from tests.console_helpers import PASSWORD, make_staff
+from tests.factories import PASSWORD, make_staff
 
 
 def test_find_tag_note_and_reply_to_a_friend(app, sim, console_url, page):

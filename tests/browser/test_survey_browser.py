@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from surveys.chat_messages import start_data
 from surveys.views import webform
-from tests.console_helpers import PASSWORD, make_staff
+from tests.factories import PASSWORD, make_staff
 from tests.surveys.helpers import build_survey, english_friend, last_message, multiple, responses, single, tap
 
 

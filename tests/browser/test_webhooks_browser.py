@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from crm.db import get_engine
 from crm.outbound.delivery import verify
 from crm.outbound.jobs import deliver_webhooks
-from tests.console_helpers import PASSWORD, make_staff
+from tests.factories import PASSWORD, make_staff
 from tests.outbound.receiver import Receiver
 
 

@@ -2,22 +2,25 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
-from crm.db import get_engine, session_scope
 from crm.friends.models import Friend, FriendStatus
 from crm.staff.models import AuditEntry
 from crm.timeutil import utcnow
-from tests.console_helpers import PASSWORD, csrf_token, login, make_staff, signed_in_client
+from tests.console_helpers import csrf_token, login, signed_in_client
+from tests.factories import PASSWORD, make_staff
 
 
+@pytest.mark.db_agnostic  # the guard redirects before any SQL runs
 def test_console_requires_sign_in(client):
     response = client.get("/")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
 
 
-def test_sign_in_and_out(app, client):
+@pytest.mark.real_hasher
+def test_sign_in_and_out(app, client, session):
     email = make_staff(app, "staff")
     response = login(client, email)
     assert response.status_code == 302
@@ -25,11 +28,10 @@ def test_sign_in_and_out(app, client):
     token = csrf_token(client, "/")
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/").status_code == 302
-    with session_scope(get_engine(app)) as session:
-        actions = session.exec(select(AuditEntry.action)).all()
-    assert "staff.signed_in" in actions
+    assert "staff.signed_in" in session.exec(select(AuditEntry.action)).all()
 
 
+@pytest.mark.real_hasher
 def test_wrong_password_is_refused(app, client):
     email = make_staff(app, "staff")
     response = login(client, email, "wrong password!")
@@ -46,6 +48,7 @@ def test_sign_in_is_throttled_after_repeated_failures(app, client):
     assert client.get("/").status_code == 302
 
 
+@pytest.mark.db_agnostic  # the CSRF check refuses the form before any SQL runs
 def test_form_without_csrf_token_is_rejected(app, client):
     email = make_staff(app, "staff")
     response = client.post("/login", data={"email": email, "password": PASSWORD})
@@ -53,25 +56,23 @@ def test_form_without_csrf_token_is_rejected(app, client):
     assert client.get("/").status_code == 302
 
 
+@pytest.mark.db_agnostic  # cookie flags
 def test_session_cookie_is_httponly(app, client):
     response = login(client, make_staff(app, "admin"))
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie
 
 
-def test_home_shows_todays_figures(app):
+def test_home_shows_todays_figures(app, session):
     now = utcnow()
-    with session_scope(get_engine(app)) as session:
-        session.add(Friend(line_user_id="U1", status=FriendStatus.FOLLOWING, last_followed_at=now))
-        session.add(Friend(line_user_id="U2", status=FriendStatus.FOLLOWING, last_followed_at=now - timedelta(days=3)))
-        session.add(
-            Friend(
-                line_user_id="U3",
-                status=FriendStatus.BLOCKED,
-                last_followed_at=now - timedelta(days=30),
-                blocked_at=now,
-            )
+    session.add(Friend(line_user_id="U1", status=FriendStatus.FOLLOWING, last_followed_at=now))
+    session.add(Friend(line_user_id="U2", status=FriendStatus.FOLLOWING, last_followed_at=now - timedelta(days=3)))
+    session.add(
+        Friend(
+            line_user_id="U3", status=FriendStatus.BLOCKED, last_followed_at=now - timedelta(days=30), blocked_at=now
         )
+    )
+    session.commit()
     client = signed_in_client(app, "analyst")
     html = client.get("/").get_data(as_text=True)
     assert 'data-figure="following">2<' in html
@@ -79,6 +80,7 @@ def test_home_shows_todays_figures(app):
     assert 'data-figure="blocks_today">1<' in html
 
 
+@pytest.mark.db_agnostic  # rendering in the chosen language
 def test_language_switch_to_english(app):
     client = signed_in_client(app, "staff")
     assert "ログアウト" in client.get("/").get_data(as_text=True)

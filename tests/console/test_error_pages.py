@@ -1,7 +1,12 @@
 """Console errors are explained in the staff member's language; the webhook keeps its JSON answers."""
 
-from tests.console_helpers import make_staff, signed_in_client
+import pytest
+
+from tests.console_helpers import signed_in_client
+from tests.factories import make_staff
 from tests.signing import webhook_body
+
+pytestmark = pytest.mark.db_agnostic  # rendering error pages and the webhook's JSON answers
 
 
 def test_missing_page_is_explained_in_japanese(app):

@@ -5,7 +5,6 @@ The routes are read from the app's URL map, so blueprints added later join the m
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from sqlmodel import select
 from werkzeug.routing import AnyConverter
 
@@ -18,14 +17,14 @@ from crm.friends.models import Friend, Note
 from crm.imports.models import ImportJob
 from crm.permissions import DESCRIPTIONS, PERMISSIONS, ROLES, can, permission_table_markdown
 from crm.staff import api_tokens
-from crm.staff import service as staff_service
 from crm.staff.audit import Actor, record
 from crm.staff.models import Staff
 from crm.staff.service import create_staff
 from crm.tags import admin as tag_admin
 from crm.tags.models import Tag
 from crm.tags.service import add_tag
-from tests.console_helpers import csrf_token, make_staff, signed_in_client
+from tests.console_helpers import csrf_token, signed_in_client
+from tests.factories import make_staff
 
 pytestmark = pytest.mark.db_agnostic  # route guards do not depend on the database dialect
 
@@ -40,12 +39,6 @@ API_AND_REDIRECT_ENDPOINTS = {
 SIGNED_OUT = "signed-out"
 SYSTEM = Actor.system("test")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """The matrix signs in hundreds of times: hash with light argon2 settings here (sign-in is tested elsewhere)."""
-    monkeypatch.setattr(staff_service, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def _url_map_app():

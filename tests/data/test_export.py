@@ -4,6 +4,7 @@ import csv
 import io
 import json
 
+import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
@@ -57,6 +58,7 @@ def test_json_lines_export_nests_the_related_data(app, monkeypatch):
     assert items[1]["notes"] == [] and items[1]["fields"] == {}
 
 
+@pytest.mark.db_agnostic  # rendering and a permission check
 def test_export_page_links_both_formats_and_other_roles_are_refused(app):
     admin = signed_in_client(app, "admin", locale="en")
     page = admin.get("/exports").get_data(as_text=True)

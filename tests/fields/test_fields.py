@@ -11,7 +11,8 @@ from crm.fields.models import FieldDefinition, FieldType, FieldValue
 from crm.fields.service import FieldSpec, FieldValidationError
 from crm.staff.audit import Actor
 from tests.console_helpers import post_form, signed_in_client
-from tests.friends.test_page import audit_entries, make_friend, page
+from tests.factories import make_friend
+from tests.friends.test_page import audit_entries, page
 
 ACTOR = Actor.system("test")
 
@@ -131,8 +132,9 @@ def test_required_field_cannot_be_emptied(app):
         (FieldSpec(key="ok", label="x", field_type="choice", choices=("a", "a")), "Choices: each choice must be"),
     ],
 )
-def test_bad_definitions_are_refused(app, spec, message):
-    with session_scope(get_engine(app)) as session, pytest.raises(FieldValidationError, match=message):
+@pytest.mark.db_agnostic  # validation of the form's values, before any row is written
+def test_bad_definitions_are_refused(session, spec, message):
+    with pytest.raises(FieldValidationError, match=message):
         fields.create_definition(session, spec=spec, actor=ACTOR)
 
 
@@ -199,14 +201,14 @@ def test_admin_defines_edits_and_deletes_fields_in_the_console(app):
     assert [e.action for e in audit_entries(app, "field.defined")] == ["field.defined"]
 
 
+@pytest.mark.db_agnostic  # a permission check: the guard refuses before any SQL runs
 @pytest.mark.parametrize("role", ["marketer", "editor", "staff", "analyst"])
-def test_only_admins_define_fields(app, role):
+def test_only_admins_define_fields(app, session, role):
     client = signed_in_client(app, role)
     assert client.get("/fields").status_code == 403
     data = {"key": "x", "label": "X", "field_type": "text"}
     assert post_form(client, "/fields", data).status_code == 403
-    with session_scope(get_engine(app)) as session:
-        assert session.exec(select(FieldDefinition)).first() is None
+    assert session.exec(select(FieldDefinition)).first() is None
 
 
 def test_staff_sets_and_clears_values_on_the_friend_page(app):

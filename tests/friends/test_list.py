@@ -15,40 +15,14 @@ from crm.friends.pages import Cursor, count_friends, friend_page, id_batches
 from crm.friends.query import FilterError, FriendFilter, check_filter
 from crm.staff.audit import Actor
 from crm.tags.models import FriendTag, Tag
-from crm.tags.service import add_tag
 from tests.console_helpers import signed_in_client
+from tests.factories import make_friends, make_tags
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 SYSTEM = Actor.system("test")
 XSS = "<script>alert(1)</script>"
 ROW = re.compile(r'<tr data-friend="(\d+)"')
 NAMES = ["佐藤 花子", "佐藤太郎", "鈴木 花子", "はなこ", "Hanako", "hanako🌸", "100%_off", "a\\b", 'say "hi"', None]
-
-
-def make_friends(app, rows: list[dict]) -> list[int]:
-    """Store friends (with optional "tags": [tag ids]) and return their ids in order."""
-    ids = []
-    with session_scope(get_engine(app)) as session:
-        for index, values in enumerate(rows):
-            values = dict(values)
-            tags = values.pop("tags", [])
-            values.setdefault("line_user_id", f"U{index:032x}")
-            values.setdefault("follow_count", 1)
-            friend = Friend(**values)
-            session.add(friend)
-            session.flush()
-            for tag_id in tags:
-                add_tag(session, friend_id=friend.id, tag_id=tag_id, actor=SYSTEM, audit=False)
-            ids.append(friend.id)
-    return ids
-
-
-def make_tags(app, *names: str) -> list[int]:
-    with session_scope(get_engine(app)) as session:
-        tags = [Tag(name=name, color="#0969da") for name in names]
-        session.add_all(tags)
-        session.flush()
-        return [tag.id for tag in tags]
 
 
 def at(days_ago: float) -> datetime:
@@ -114,7 +88,7 @@ def test_search_follows_renames_and_deletions(app, named):
 @pytest.fixture
 def tagged(app):
     """Friends a..e with tags x, y, z as in the table below, plus statuses and times."""
-    x, y, z = make_tags(app, "x", "y", "z")
+    x, y, z = make_tags(app, "x", "y", "z", color="#0969da")
     ids = make_friends(
         app,
         [

@@ -11,7 +11,8 @@ from crm.friends.models import Note
 from crm.staff.audit import Actor
 from crm.staff.models import Staff
 from tests.console_helpers import post_form, signed_in_client
-from tests.friends.test_page import audit_entries, make_friend, page
+from tests.factories import make_friend
+from tests.friends.test_page import audit_entries, page
 
 
 def note_bodies(app, friend_id: int) -> list[str]:
@@ -43,6 +44,7 @@ def test_staff_writes_a_note_shown_with_author_and_time(app):
     "body,message",
     [("   ", "Write something in the note."), ("x" * 5001, "A note can have at most 5000 characters (now 5001).")],
 )
+@pytest.mark.db_agnostic  # form validation: nothing is written
 def test_empty_or_overlong_note_is_refused_and_kept(app, body, message):
     friend_id = make_friend(app)
     client = signed_in_client(app, "staff", locale="en")
@@ -118,6 +120,7 @@ def test_note_of_another_friend_cannot_be_changed_through_this_page(app):
 
 
 @pytest.mark.parametrize("role", ["marketer", "analyst"])
+@pytest.mark.db_agnostic  # a permission check: the guard refuses before the view runs
 def test_roles_without_notes_write_see_no_form_and_are_refused(app, role):
     friend_id = make_friend(app)
     client = signed_in_client(app, role)

@@ -6,25 +6,14 @@ import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.friends.models import Friend, FriendStatus, Message, MessageDirection, Note
+from crm.friends.models import FriendStatus, Message, MessageDirection, Note
 from crm.staff.models import AuditEntry
-from crm.tags.models import FriendTag, Tag, TagFolder
+from crm.tags.models import FriendTag, Tag
 from tests.console_helpers import post_form, signed_in_client
+from tests.factories import make_friend, make_tag
 
 XSS = "<script>alert(1)</script>"
 ALL_ROLES = ("admin", "marketer", "editor", "staff", "analyst")
-
-
-def make_friend(app, **values) -> int:
-    """Store a friend and return its id."""
-    values.setdefault("line_user_id", "U" + "a" * 32)
-    values.setdefault("display_name", "Sakura")
-    values.setdefault("follow_count", 1)
-    with session_scope(get_engine(app)) as session:
-        friend = Friend(**values)
-        session.add(friend)
-        session.flush()
-        return friend.id
 
 
 def add_message(app, friend_id: int, direction: str, text: str | None, at: datetime, **values) -> None:
@@ -40,21 +29,6 @@ def add_message(app, friend_id: int, direction: str, text: str | None, at: datet
                 **values,
             )
         )
-
-
-def make_tag(app, name: str, folder: str | None = None) -> int:
-    """Create a tag (in a new folder when named) and return its id."""
-    with session_scope(get_engine(app)) as session:
-        folder_id = None
-        if folder:
-            tag_folder = TagFolder(name=folder)
-            session.add(tag_folder)
-            session.flush()
-            folder_id = tag_folder.id
-        tag = Tag(name=name, folder_id=folder_id)
-        session.add(tag)
-        session.flush()
-        return tag.id
 
 
 def audit_entries(app, action: str) -> list[AuditEntry]:
@@ -106,6 +80,7 @@ def test_picture_with_a_non_web_scheme_is_not_shown(app):
     assert "javascript:" not in page(signed_in_client(app, "staff"), friend_id)
 
 
+@pytest.mark.db_agnostic  # escaping in the rendered page
 def test_friend_name_and_message_text_are_escaped(app):
     friend_id = make_friend(app, display_name=XSS, status_message=XSS)
     add_message(app, friend_id, MessageDirection.INCOMING, XSS, datetime.now(UTC))
@@ -204,6 +179,7 @@ def test_adding_a_tag_the_friend_has_or_an_unknown_tag_is_refused(app):
     assert len(audit_entries(app, "friend.tag_added")) == 1
 
 
+@pytest.mark.db_agnostic  # the CSRF check refuses the form before the view runs
 def test_tag_form_without_csrf_token_is_rejected(app):
     tag_id = make_tag(app, "VIP")
     friend_id = make_friend(app)
@@ -223,6 +199,7 @@ POST_ROUTES = {  # path template -> permission that allows it
 
 @pytest.mark.parametrize("role", ["marketer", "editor", "analyst"])
 @pytest.mark.parametrize("path", list(POST_ROUTES))
+@pytest.mark.db_agnostic  # a permission check: the guard refuses before the view runs
 def test_roles_without_the_permission_are_refused(app, role, path):
     from crm.permissions import can
 

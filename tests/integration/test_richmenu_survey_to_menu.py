@@ -7,8 +7,9 @@ from crm.richmenus.jobs import apply_rich_menu_relinks
 from surveys import rich_menu_survey_choices
 from surveys.chat_messages import start_data
 from tests.console_helpers import signed_in_client
+from tests.factories import friend_id_of, make_tag
 from tests.richmenus.helpers import menu_row, post_action, publish, ready_menu
-from tests.surveys.helpers import build_survey, friend_id_of, make_tag, single, tag_names
+from tests.surveys.helpers import build_survey, single, tag_names
 
 
 def test_rich_menu_survey_answer_tags_the_friend_and_switches_their_menu(app, sim, crm_server):

@@ -7,7 +7,8 @@ from crm.broadcasts.delivery.schedule import DeliverySettings
 from crm.db import get_engine
 from crm.line.runtime import line_client
 from crm.timeutil import utcnow
-from tests.broadcasts.delivery.helpers import BASE, make_broadcast, sim_friends
+from tests.broadcasts.delivery.helpers import BASE, sim_friends
+from tests.factories import make_broadcast
 from tests.outbound.helpers import add_endpoint, events_of
 
 TEXT = [{"type": "text", "text": "セールのお知らせ"}]

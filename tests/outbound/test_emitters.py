@@ -13,6 +13,7 @@ from crm.tracking import clicks as link_clicks
 from crm.tracking import links as tracked_links
 from surveys import answers, responses, web_answers
 from surveys.models import SurveyChoice, SurveyQuestion
+from tests.factories import make_friend
 from tests.outbound.helpers import add_endpoint, deliveries, events_of
 from tests.signing import event, post_signed, webhook_body
 from tests.surveys.helpers import build_survey, single
@@ -45,14 +46,6 @@ def test_webhook_from_line_writes_nothing_when_nobody_subscribes(app, engine, cl
     assert deliveries(engine) == []
 
 
-def _friend(engine, user=USER) -> int:
-    with session_scope(engine) as session:
-        friend = Friend(line_user_id=user)
-        session.add(friend)
-        session.flush()
-        return friend.id
-
-
 def _first_question(engine, survey_id):
     """The question and first choice of the survey's latest (published) version."""
     from surveys.models import SurveyVersion
@@ -74,7 +67,7 @@ def test_a_finished_survey_is_an_event_in_the_chat_and_the_web_form(app, engine,
     add_endpoint(engine, receiver.url, ["survey.answered"])
     survey_id = build_survey(app, single("Visit again?", "Yes", "No"), allow_repeat=True)
     question_id, choice_id = _first_question(engine, survey_id)
-    friend_id, now = _friend(engine), utcnow()
+    friend_id, now = make_friend(app, line_user_id=USER), utcnow()
     with session_scope(engine) as session:
         turn = responses.start(session, survey_id=survey_id, friend_id=friend_id, at=now)
         assert events_of(engine, "survey.answered") == []  # started, not finished
@@ -123,7 +116,7 @@ def _click(app, engine, friend_id: int, *, at):
 
 
 def test_clicks_become_events_in_the_worker_only_for_subscribers(app, engine, receiver):
-    friend_id, now = _friend(engine), utcnow()
+    friend_id, now = make_friend(app, line_user_id=USER), utcnow()
     _click(app, engine, friend_id, at=now - timedelta(minutes=1))
     assert link_click_events(engine, now=now) == 0  # nobody subscribes: the cursor just moves on
     add_endpoint(engine, receiver.url, ["link.clicked"])

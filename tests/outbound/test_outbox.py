@@ -17,18 +17,11 @@ from crm.staff.audit import Actor
 from crm.tags import admin as tag_admin
 from crm.tags import service as tags
 from crm.timeutil import utcnow
+from tests.factories import make_friend, make_tag
 from tests.outbound.helpers import add_endpoint, deliveries, events_of
 
 SYSTEM = Actor.system("test")
-
-
-def make_friend_and_tag(engine) -> tuple[int, int]:
-    with session_scope(engine) as session:
-        friend = Friend(line_user_id="U" + "c" * 32)
-        session.add(friend)
-        session.flush()
-        tag = tag_admin.create_tag(session, name="VIP", folder_id=None, actor=SYSTEM)
-        return friend.id, tag.id
+USER = "U" + "c" * 32
 
 
 def receiver_verifies(secret: str, body: bytes, headers: dict) -> dict:
@@ -38,9 +31,9 @@ def receiver_verifies(secret: str, body: bytes, headers: dict) -> dict:
     return json.loads(body)
 
 
-def test_delivery_is_signed_and_the_receiver_verifies_it(engine, receiver):
+def test_delivery_is_signed_and_the_receiver_verifies_it(app, engine, receiver):
     endpoint_id, secret = add_endpoint(engine, receiver.url, ["tag.added"])
-    friend_id, tag_id = make_friend_and_tag(engine)
+    friend_id, tag_id = make_friend(app, line_user_id=USER), make_tag(app)
     with session_scope(engine) as session:
         tags.add_tag(session, friend_id=friend_id, tag_id=tag_id, actor=SYSTEM)
     assert deliver_webhooks(engine) == 1
@@ -50,7 +43,7 @@ def test_delivery_is_signed_and_the_receiver_verifies_it(engine, receiver):
     assert headers["X-CRM-Event-Type"] == "tag.added" and headers["X-CRM-Timestamp"].isdigit()
     assert doc["data"] == {
         "tag": {"id": tag_id, "name": "VIP"},
-        "friends": [{"id": friend_id, "line_user_id": "U" + "c" * 32}],
+        "friends": [{"id": friend_id, "line_user_id": USER}],
     }
     assert not outbox_delivery.verify("another secret", body, headers["X-CRM-Signature"])
     assert not outbox_delivery.verify(secret, body + b" ", headers["X-CRM-Signature"])
@@ -61,18 +54,18 @@ def test_delivery_is_signed_and_the_receiver_verifies_it(engine, receiver):
     assert deliveries(engine) == []
 
 
-def test_no_outbox_rows_when_nobody_subscribes(engine, receiver):
+def test_no_outbox_rows_when_nobody_subscribes(app, engine, receiver):
     add_endpoint(engine, receiver.url, ["tag.removed"])
     add_endpoint(engine, receiver.url, ["tag.added"], active=False)
-    friend_id, tag_id = make_friend_and_tag(engine)
+    friend_id, tag_id = make_friend(app, line_user_id=USER), make_tag(app)
     with session_scope(engine) as session:
         tags.add_tag(session, friend_id=friend_id, tag_id=tag_id, actor=SYSTEM)
     assert deliveries(engine) == []
 
 
-def test_the_outbox_row_commits_or_rolls_back_with_the_change(engine, receiver):
+def test_the_outbox_row_commits_or_rolls_back_with_the_change(app, engine, receiver):
     add_endpoint(engine, receiver.url, ["tag.added"])
-    friend_id, tag_id = make_friend_and_tag(engine)
+    friend_id, tag_id = make_friend(app, line_user_id=USER), make_tag(app)
     with pytest.raises(RuntimeError):
         with session_scope(engine) as session:
             tags.add_tag(session, friend_id=friend_id, tag_id=tag_id, actor=SYSTEM)
@@ -84,9 +77,9 @@ def test_the_outbox_row_commits_or_rolls_back_with_the_change(engine, receiver):
     assert len(deliveries(engine)) == 1
 
 
-def test_failures_are_retried_with_growing_waits_then_given_up(engine, receiver):
+def test_failures_are_retried_with_growing_waits_then_given_up(app, engine, receiver):
     add_endpoint(engine, receiver.url, ["tag.added"])
-    friend_id, tag_id = make_friend_and_tag(engine)
+    friend_id, tag_id = make_friend(app, line_user_id=USER), make_tag(app)
     with session_scope(engine) as session:
         tags.add_tag(session, friend_id=friend_id, tag_id=tag_id, actor=SYSTEM)
     receiver.statuses = [500, 503, 502, 500]
@@ -111,7 +104,7 @@ def test_retry_state_survives_a_restart(make_app, receiver):
     from crm.db import get_engine
 
     add_endpoint(get_engine(first), receiver.url, ["tag.added"])
-    friend_id, tag_id = make_friend_and_tag(get_engine(first))
+    friend_id, tag_id = make_friend(first, line_user_id=USER), make_tag(first)
     with session_scope(get_engine(first)) as session:
         tags.add_tag(session, friend_id=friend_id, tag_id=tag_id, actor=SYSTEM)
     receiver.statuses = [500]
@@ -124,11 +117,12 @@ def test_retry_state_survives_a_restart(make_app, receiver):
     assert deliveries(second)[0].state == OutboxState.DELIVERED and len(receiver.calls) == 2
 
 
-def test_a_dead_receiver_costs_one_try_per_tick_and_others_still_get_theirs(engine, receiver):
+def test_a_dead_receiver_costs_one_try_per_tick_and_others_still_get_theirs(app, engine, receiver):
     dead_url = "http://127.0.0.1:9/unreachable"  # discard port: connection refused
     add_endpoint(engine, dead_url, ["tag.added"])
     add_endpoint(engine, receiver.url, ["tag.added"])
-    friend_id, tag_id = make_friend_and_tag(engine)
+    friend_id = make_friend(app, line_user_id=USER)
+    make_tag(app)
     with session_scope(engine) as session:
         for name in ("A", "B"):
             other = tag_admin.create_tag(session, name=name, folder_id=None, actor=SYSTEM)
@@ -153,9 +147,9 @@ def test_bulk_tagging_sends_one_event_per_500_friends(engine, receiver):
     assert sizes == [500, 500, 200]
 
 
-def test_erasure_can_forget_a_friends_events(engine, receiver):
+def test_erasure_can_forget_a_friends_events(app, engine, receiver):
     add_endpoint(engine, receiver.url, ["tag.added"])
-    friend_id, tag_id = make_friend_and_tag(engine)
+    friend_id, tag_id = make_friend(app, line_user_id=USER), make_tag(app)
     with session_scope(engine) as session:
         tags.add_tag(session, friend_id=friend_id, tag_id=tag_id, actor=SYSTEM)
         session.add(Friend(line_user_id="U" + "d" * 32))

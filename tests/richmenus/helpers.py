@@ -8,15 +8,12 @@ import struct
 import zlib
 
 from PIL import Image
-from sqlmodel import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from crm.db import get_engine, session_scope
-from crm.friends.models import Friend
 from crm.richmenus.models import RichMenu
 from crm.staff.audit import Actor
-from crm.tags import admin as tag_admin
 from tests.console_helpers import csrf_token
 
 FULL, HALF = (2500, 1686), (2500, 843)
@@ -128,16 +125,6 @@ def ready_menu(client, *, name="Main", size="full", layout="cols2", actions=None
 def menu_row(app, menu_id: int) -> RichMenu:
     with session_scope(get_engine(app)) as session:
         return session.get(RichMenu, menu_id)
-
-
-def friend_id_of(app, user_id: str) -> int:
-    with session_scope(get_engine(app)) as session:
-        return session.exec(select(Friend.id).where(Friend.line_user_id == user_id)).one()
-
-
-def make_tag(app, name: str) -> int:
-    with session_scope(get_engine(app)) as session:
-        return tag_admin.create_tag(session, name=name, actor=SYSTEM).id
 
 
 def flashes(client, path: str) -> str:

@@ -37,6 +37,7 @@ def test_editors_marketers_and_admins_open_every_rich_menu_page(app, role):
 
 
 @pytest.mark.parametrize("role", REFUSED)
+@pytest.mark.db_agnostic  # a permission check: the guard refuses before the view runs
 def test_staff_and_analysts_are_refused_everywhere_and_change_nothing(app, role):
     menu_id = draft_with_image(app)
     client = signed_in_client(app, role)

@@ -15,11 +15,10 @@ from crm.staff.models import AuditEntry
 from crm.timeutil import TOKYO, utcnow
 from crm.tracking.models import LinkClick
 from tests.console_helpers import post_form, signed_in_client
+from tests.factories import friend_id_of, make_tag
 from tests.richmenus.helpers import (
     FULL,
-    friend_id_of,
     image_bytes,
-    make_tag,
     menu_row,
     new_menu,
     post_action,

@@ -14,7 +14,8 @@ from crm.tags import service as tags
 from crm.tags.models import FriendTag
 from crm.timeutil import utcnow
 from tests.console_helpers import post_form, signed_in_client
-from tests.richmenus.helpers import SYSTEM, friend_id_of, make_tag, menu_row, post_action, publish, ready_menu
+from tests.factories import friend_id_of, make_tag
+from tests.richmenus.helpers import SYSTEM, menu_row, post_action, publish, ready_menu
 
 
 @pytest.fixture

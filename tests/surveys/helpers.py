@@ -7,12 +7,12 @@ from sqlmodel import select
 from crm.db import get_engine, session_scope
 from crm.friends.models import Friend
 from crm.staff.audit import Actor
-from crm.tags.admin import create_tag
 from crm.tags.models import FriendTag, Tag
 from surveys import builder, questions
 from surveys.builder import SurveySettings
 from surveys.models import SurveyAnswer, SurveyResponse
 from surveys.questions import ChoiceSpec, QuestionSpec
+from tests.factories import friend_id_of
 
 EDITOR = Actor.system("test")
 
@@ -52,22 +52,12 @@ def build_survey(app, *specs: QuestionSpec, publish: bool = True, **settings) ->
         return survey.id
 
 
-def make_tag(app, name: str) -> int:
-    with session_scope(get_engine(app)) as session:
-        return create_tag(session, name=name, folder_id=None, description="", color="#06c755", actor=EDITOR).id
-
-
 def tag_names(app, friend_id: int) -> set[str]:
     with session_scope(get_engine(app)) as session:
         rows = session.exec(
             select(Tag.name).join(FriendTag, FriendTag.tag_id == Tag.id).where(FriendTag.friend_id == friend_id)
         )
         return set(rows)
-
-
-def friend_id_of(app, user_id: str) -> int:
-    with session_scope(get_engine(app)) as session:
-        return session.exec(select(Friend.id).where(Friend.line_user_id == user_id)).one()
 
 
 def responses(app, friend_id: int) -> list[SurveyResponse]:

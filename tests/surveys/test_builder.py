@@ -9,7 +9,8 @@ from surveys import builder, questions
 from surveys.errors import SurveyError
 from surveys.models import SurveyQuestion, SurveyVersion
 from surveys.questions import ChoiceSpec, QuestionSpec
-from tests.surveys.helpers import EDITOR, build_survey, free, make_tag, single
+from tests.factories import make_tag
+from tests.surveys.helpers import EDITOR, build_survey, free, single
 
 
 def add(app, survey_id: int, spec: QuestionSpec):

@@ -15,6 +15,7 @@ from crm.tags import service as tags
 from crm.tracking.models import LinkClick, TrackedLink
 from surveys.chat_messages import start_data
 from tests.conftest import LiveServer
+from tests.factories import make_tag
 from tests.surveys.helpers import (
     EDITOR,
     answers,
@@ -23,7 +24,6 @@ from tests.surveys.helpers import (
     english_friend,
     free,
     last_message,
-    make_tag,
     multiple,
     quick_replies,
     responses,

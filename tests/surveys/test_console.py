@@ -9,7 +9,8 @@ from crm.db import get_engine, session_scope
 from crm.staff.models import AuditEntry
 from surveys.models import Survey, SurveyChoice, SurveyQuestion, SurveyVersion
 from tests.console_helpers import csrf_token, post_form, signed_in_client
-from tests.surveys.helpers import build_survey, make_tag, single
+from tests.factories import make_tag
+from tests.surveys.helpers import build_survey, single
 
 
 def new_survey(client, **data) -> int:

@@ -12,6 +12,7 @@ from crm.timeutil import utcnow
 from surveys import builder
 from surveys.chat_messages import start_data
 from surveys.views import webform
+from tests.factories import make_tag
 from tests.surveys.helpers import (
     EDITOR,
     answers,
@@ -19,7 +20,6 @@ from tests.surveys.helpers import (
     english_friend,
     free,
     last_message,
-    make_tag,
     multiple,
     responses,
     single,

@@ -9,7 +9,8 @@ from crm.tracking import links as tracked_links
 from crm.tracking import stats as click_stats
 from crm.tracking.models import LinkClick
 from crm.tracking.redirect import click_actions_tick
-from tests.tracking.test_tracking import BASE, TRACKED, make_friend, make_tag, rewrite
+from tests.factories import make_friend, make_tag
+from tests.tracking.test_tracking import BASE, TRACKED, rewrite
 
 DESTINATION = "https://shop.example.jp/sale?item=1&utm_source=line#top"
 
@@ -38,7 +39,7 @@ def test_click_is_recorded_and_redirects_to_the_stored_destination(app, client):
 
 
 def test_repeated_clicks_are_all_counted_and_head_is_not(app, client):
-    first, second = make_friend(app, 1), make_friend(app, 2)
+    first, second = make_friend(app, n=1), make_friend(app, n=2)
     path_first, path_second = tracked_path(app, first), tracked_path(app, second)
     for path in (path_first, path_first, path_second):
         assert client.get(path).status_code == 302
@@ -84,8 +85,8 @@ def altered(token: str) -> list[str]:
 
 
 def test_tokens_altered_by_one_character_are_not_found(app, client):
-    make_friend(app, 1)
-    other_token = tracked_path(app, make_friend(app, 2)).removeprefix("/r/")
+    make_friend(app, n=1)
+    other_token = tracked_path(app, make_friend(app, n=2)).removeprefix("/r/")
     for token in altered(other_token) + [other_token[:-1], other_token + "A", other_token.lower()]:
         response = client.get(f"/r/{token}")
         assert response.status_code == 404, token
@@ -127,7 +128,7 @@ def test_not_found_page_speaks_japanese_and_english(client):
 
 
 def test_click_on_a_tagging_link_queues_the_tag_for_the_worker(app, client):
-    friend_id, tag_id = make_friend(app), make_tag(app)
+    friend_id, tag_id = make_friend(app), make_tag(app, "clicked")
     path = tracked_path(app, friend_id, tag_id=tag_id)
     assert client.get(path).status_code == 302
     assert client.get(path).status_code == 302

@@ -6,7 +6,6 @@ import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.friends.models import Friend
 from crm.staff.models import AuditEntry
 from crm.tags.models import FriendTag, Tag
 from crm.tracking import clicks as link_clicks
@@ -14,26 +13,10 @@ from crm.tracking import links as tracked_links
 from crm.tracking import stats as click_stats
 from crm.tracking.models import ClickAction, LinkToken, TrackedLink
 from tests.console_helpers import signed_in_client
+from tests.factories import make_friend, make_tag
 
 BASE = "https://crm.example.jp"
 TRACKED = re.compile(r"https://crm\.example\.jp/r/([A-Za-z0-9_-]{22})")
-
-
-def make_friend(app, n: int = 1, name: str = "Sakura") -> int:
-    """Store a friend and return its id."""
-    with session_scope(get_engine(app)) as session:
-        friend = Friend(line_user_id="U" + f"{n:x}".rjust(32, "0"), display_name=name, follow_count=1)
-        session.add(friend)
-        session.flush()
-        return friend.id
-
-
-def make_tag(app, name: str = "clicked") -> int:
-    with session_scope(get_engine(app)) as session:
-        tag = Tag(name=name)
-        session.add(tag)
-        session.flush()
-        return tag.id
 
 
 def rewrite(app, text: str, friend_id: int, **kwargs) -> str:
@@ -77,7 +60,7 @@ def test_rewrites_every_url_in_japanese_text_keeping_the_rest(app):
 
 
 def test_same_url_same_friend_gets_one_token_and_friends_get_different_tokens(app):
-    first, second = make_friend(app, 1), make_friend(app, 2)
+    first, second = make_friend(app, n=1), make_friend(app, n=2)
     text = "A https://example.com/x B https://example.com/x"
     out_first = rewrite(app, text, first)
     again = rewrite(app, text, first)
@@ -110,7 +93,7 @@ def test_tracking_off_changes_nothing_and_stores_nothing(app):
 
 
 def test_link_keeps_context_broadcast_source_and_tag(app):
-    friend_id, tag_id = make_friend(app), make_tag(app)
+    friend_id, tag_id = make_friend(app), make_tag(app, "clicked")
     out = rewrite(app, "https://example.com/p", friend_id, source="richmenu:3", tag_id=tag_id, broadcast_id=42)
     found = target(app, out)
     assert (found.broadcast_id, found.tag_id, found.friend_id) == (42, tag_id, friend_id)
@@ -130,13 +113,14 @@ def test_link_keeps_context_broadcast_source_and_tag(app):
         "x" * 3000,
     ],
 )
-def test_only_http_and_https_destinations_can_be_created(app, destination):
-    with session_scope(get_engine(app)) as session, pytest.raises(tracked_links.TrackingError):
+@pytest.mark.db_agnostic  # validation of the destination before any row is written
+def test_only_http_and_https_destinations_can_be_created(session, destination):
+    with pytest.raises(tracked_links.TrackingError):
         tracked_links.create_link(session, destination=destination)
 
 
 def test_clicks_counted_separately_from_unique_clickers(app):
-    first, second = make_friend(app, 1), make_friend(app, 2)
+    first, second = make_friend(app, n=1), make_friend(app, n=2)
     url_first = rewrite(app, "https://example.com/a", first, broadcast_id=7)
     url_second = rewrite(app, "https://example.com/a", second, broadcast_id=7)
     for url in (url_first, url_first, url_first, url_second):
@@ -152,7 +136,7 @@ def test_clicks_counted_separately_from_unique_clickers(app):
 
 
 def test_tag_on_click_is_queued_then_added_once_through_the_tag_service(app):
-    friend_id, tag_id = make_friend(app), make_tag(app)
+    friend_id, tag_id = make_friend(app), make_tag(app, "clicked")
     url = rewrite(app, "https://example.com/t", friend_id, tag_id=tag_id)
     click(app, url)
     click(app, url)
@@ -171,7 +155,7 @@ def test_tag_on_click_is_queued_then_added_once_through_the_tag_service(app):
 
 
 def test_queued_action_for_a_deleted_tag_is_dropped(app):
-    friend_id, tag_id = make_friend(app), make_tag(app)
+    friend_id, tag_id = make_friend(app), make_tag(app, "clicked")
     url = rewrite(app, "https://example.com/t", friend_id, tag_id=tag_id)
     click(app, url)
     with session_scope(get_engine(app)) as session:
@@ -185,7 +169,7 @@ def test_queued_action_for_a_deleted_tag_is_dropped(app):
 
 
 def test_friend_page_lists_clicks_and_hides_user_agents_from_analysts(app):
-    friend_id, other = make_friend(app, 1), make_friend(app, 2)
+    friend_id, other = make_friend(app, n=1), make_friend(app, n=2)
     click(app, rewrite(app, "https://example.com/mine", friend_id, source="survey:5"), agent="<b>Agent</b>")
     click(app, rewrite(app, "https://example.com/theirs", other))
     html = signed_in_client(app, "staff", locale="en").get(f"/friends/{friend_id}").get_data(as_text=True)
@@ -205,7 +189,7 @@ def test_friend_page_without_clicks_says_so(app):
 
 
 def test_an_anonymous_link_is_one_token_counted_without_a_friend_and_never_tags(app):
-    tag_id = make_tag(app)
+    tag_id = make_tag(app, "clicked")
     with session_scope(get_engine(app)) as session:
         url = tracked_links.anonymous_url(
             session, destination="https://example.com/menu", base_url=BASE, source="richmenu:1"

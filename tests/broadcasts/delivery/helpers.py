@@ -1,52 +1,12 @@
-"""Shared helpers of the delivery tests: friends, fields and broadcasts stored directly."""
+"""Shared helpers of the delivery tests: simulator users stored as friends, a broadcast read back."""
 
 from __future__ import annotations
 
-import json
-
-from crm.broadcasts.models import Broadcast, BroadcastStatus
+from crm.broadcasts.models import Broadcast
 from crm.db import get_engine, session_scope
-from crm.fields.models import FieldDefinition, FieldValue
 from crm.friends.models import Friend
 
 BASE = "https://crm.example.jp"
-
-
-def line_id(n: int) -> str:
-    return "U" + f"{n:x}".rjust(32, "0")
-
-
-def make_friend(app, n: int = 1, name: str | None = "Sakura", **values) -> int:
-    """Store a friend and return its id."""
-    with session_scope(get_engine(app)) as session:
-        friend = Friend(line_user_id=line_id(n), display_name=name, follow_count=1, **values)
-        session.add(friend)
-        session.flush()
-        return friend.id
-
-
-def make_field(app, key: str) -> int:
-    with session_scope(get_engine(app)) as session:
-        definition = FieldDefinition(key=key, label=key, field_type="text")
-        session.add(definition)
-        session.flush()
-        return definition.id
-
-
-def set_value(app, friend_id: int, field_id: int, value: str) -> None:
-    with session_scope(get_engine(app)) as session:
-        session.add(FieldValue(friend_id=friend_id, field_id=field_id, value=value, updated_by="test"))
-
-
-def make_broadcast(app, messages: list[dict], **values) -> int:
-    """Store a scheduled broadcast (send as soon as possible unless scheduled_at is given)."""
-    values.setdefault("status", BroadcastStatus.SCHEDULED)
-    values.setdefault("track_links", False)
-    with session_scope(get_engine(app)) as session:
-        broadcast = Broadcast(name="Sale", messages=json.dumps(messages, ensure_ascii=False), **values)
-        session.add(broadcast)
-        session.flush()
-        return broadcast.id
 
 
 def sim_friends(app, sim, count: int, *, name: str = "友だち") -> list[tuple[int, str]]:

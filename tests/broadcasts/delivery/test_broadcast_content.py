@@ -11,7 +11,8 @@ from crm.db import get_engine, session_scope
 from crm.friends.models import Friend
 from crm.tracking import clicks as link_clicks
 from crm.tracking.models import TrackedLink
-from tests.broadcasts.delivery.helpers import BASE, make_field, make_friend, set_value
+from tests.broadcasts.delivery.helpers import BASE
+from tests.factories import make_field, make_friend, set_field_value
 
 TRACKED = re.compile(r"https://crm\.example\.jp/r/[A-Za-z0-9_-]{22}")
 IMAGE = {
@@ -96,8 +97,8 @@ def _render(app, friend_id, messages, **kwargs):
 
 
 def test_render_fills_name_and_fields_and_tracks_links(app):
-    friend_id = make_friend(app, name="さくら")
-    set_value(app, friend_id, make_field(app, "plan"), "gold")
+    friend_id = make_friend(app, display_name="さくら")
+    set_field_value(app, friend_id=friend_id, field_id=make_field(app, "plan"), value="gold")
     make_field(app, "city")  # defined, but no value for this friend
     messages = [
         {"type": "text", "text": "{name}様（{field:plan}/{field:city}/{field:nope}） https://shop.example.jp/a"},
@@ -115,7 +116,7 @@ def test_render_fills_name_and_fields_and_tracks_links(app):
 
 
 def test_render_without_tracking_and_without_name(app):
-    friend_id = make_friend(app, name=None)
+    friend_id = make_friend(app, display_name=None)
     out = _render(
         app, friend_id, [{"type": "text", "text": "{name}さん https://shop.example.jp/a {name}"}], track_links=False
     )
@@ -123,22 +124,22 @@ def test_render_without_tracking_and_without_name(app):
 
 
 def test_render_never_expands_placeholders_inside_values(app):
-    friend_id = make_friend(app, name="{field:plan}")
-    set_value(app, friend_id, make_field(app, "plan"), "{name}")
+    friend_id = make_friend(app, display_name="{field:plan}")
+    set_field_value(app, friend_id=friend_id, field_id=make_field(app, "plan"), value="{name}")
     out = _render(app, friend_id, [{"type": "text", "text": "{name}|{field:plan}"}], track_links=False)
     assert out[0]["text"] == "{field:plan}|{name}"
 
 
 def test_render_keeps_within_line_text_limit(app):
-    friend_id = make_friend(app, name="長" * 200)
+    friend_id = make_friend(app, display_name="長" * 200)
     out = _render(app, friend_id, [{"type": "text", "text": "{name}" + "あ" * 4990}], track_links=False)
     assert content.utf16_length(out[0]["text"]) == content.TEXT_MAX_UTF16
 
 
 def test_load_fields_for_many_friends(app):
     field_id = make_field(app, "plan")
-    ids = [make_friend(app, n) for n in range(1, 4)]
-    set_value(app, ids[0], field_id, "gold")
-    set_value(app, ids[2], field_id, "silver")
+    ids = [make_friend(app, n=n) for n in range(1, 4)]
+    set_field_value(app, friend_id=ids[0], field_id=field_id, value="gold")
+    set_field_value(app, friend_id=ids[2], field_id=field_id, value="silver")
     with session_scope(get_engine(app)) as session:
         assert content.load_fields(session, ids, {"plan"}) == {ids[0]: {"plan": "gold"}, ids[2]: {"plan": "silver"}}

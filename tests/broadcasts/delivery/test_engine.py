@@ -14,7 +14,8 @@ from crm.db import get_engine, session_scope
 from crm.line.runtime import line_client
 from crm.staff.audit import Actor
 from crm.timeutil import utcnow
-from tests.broadcasts.delivery.helpers import BASE, broadcast_row, make_broadcast, sim_friends
+from tests.broadcasts.delivery.helpers import BASE, broadcast_row, sim_friends
+from tests.factories import make_broadcast
 
 SETTINGS = DeliverySettings(base_url=BASE, concurrency=4)
 TEXT = [{"type": "text", "text": "セールのお知らせ"}]

@@ -20,8 +20,9 @@ from sqlalchemy import func, select
 from crm.broadcasts.models import BroadcastRecipient, BroadcastStatus, DeliveryRequest, RecipientState
 from crm.db import get_engine, session_scope
 from linesim.client import SimulatorClient
-from tests.broadcasts.delivery.helpers import BASE, broadcast_row, make_broadcast, sim_friends
+from tests.broadcasts.delivery.helpers import BASE, broadcast_row, sim_friends
 from tests.conftest import TEST_DB
+from tests.factories import make_broadcast
 
 RECIPIENTS = 1000
 PUSH = "/v2/bot/message/push"
