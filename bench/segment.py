@@ -26,6 +26,7 @@ from bench.servers import process_tree_cpu
 from crm.broadcasts.models import Broadcast
 from crm.db import make_engine
 from crm.segments import service as segments
+from crm.segments import tree as segment_tree
 from crm.tags.models import Tag
 from crm.timeutil import utcnow
 from surveys.models import SurveyChoice, SurveyQuestion
@@ -117,7 +118,7 @@ def measure(url: str, repeat: int, resolve_repeat: int) -> None:
     try:
         with Session(engine) as session:
             cases = bench_segments(session)
-            trees = [(label, segments.validate(session, tree)) for label, tree in cases]
+            trees = [(label, segment_tree.validate(session, tree)) for label, tree in cases]
         for label, tree in trees:
             counted, n = timed(engine, lambda s, tree=tree: segments.count(s, tree, now=utcnow()), repeat, pid)
             resolved, m = timed(engine, lambda s, tree=tree: resolve(s, tree), resolve_repeat, pid)

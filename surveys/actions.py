@@ -7,11 +7,12 @@ import logging
 
 from sqlmodel import Session
 
+from crm.errors import N_
 from crm.fields import service as fields
 from crm.staff.audit import Actor
 from crm.tags import service as tags
 from crm.tags.models import Tag
-from surveys.errors import N_, SurveyError
+from surveys.errors import SurveyError
 
 log = logging.getLogger(__name__)
 ADD_TAG, REMOVE_TAG, SET_FIELD = "add_tag", "remove_tag", "set_field"

@@ -11,9 +11,10 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlmodel import Session
 
+from crm.errors import N_
 from crm.sql import insert_for
 from surveys import actions, builder, webhook_events
-from surveys.errors import N_, SurveyError
+from surveys.errors import SurveyError
 from surveys.models import (
     QuestionKind,
     ResponseStatus,

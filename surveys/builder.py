@@ -9,10 +9,11 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm.chat.service import utf16_length
+from crm.errors import N_
 from crm.staff.audit import Actor, record
 from crm.timeutil import utcnow
 from surveys import questions
-from surveys.errors import N_, SurveyError
+from surveys.errors import SurveyError
 from surveys.models import Survey, SurveyStatus, SurveyVersion, VersionState
 
 TITLE_MAX = 100

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from crm.errors import N_, TranslatableError
-
-__all__ = ["N_", "SurveyError"]
+from crm.errors import TranslatableError
 
 
 class SurveyError(TranslatableError):

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
+from crm.errors import N_
 from crm.fields.models import FieldDefinition
 from crm.staff.audit import Actor, record
 from surveys import actions
-from surveys.errors import N_, SurveyError
+from surveys.errors import SurveyError
 from surveys.models import QuestionKind, SurveyChoice, SurveyQuestion, SurveyVersion, VersionState
 
 QUICK_REPLY_MAX = 13

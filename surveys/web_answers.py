@@ -6,10 +6,11 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from crm.errors import N_
 from crm.sql import insert_for
 from surveys import actions, builder, webhook_events
 from surveys.answers import TEXT_MAX
-from surveys.errors import N_, SurveyError
+from surveys.errors import SurveyError
 from surveys.models import (
     QuestionKind,
     ResponseStatus,

@@ -8,8 +8,8 @@ from sqlmodel import Session
 
 from crm.broadcasts import content as broadcast_content
 from crm.errors import N_, TranslatableError
-from crm.segments import service as segments
 from crm.segments.models import Segment
+from crm.segments.tree import SegmentError, validate
 from crm.tags.models import Tag
 from crm.tracking.models import TrackedLink
 
@@ -116,8 +116,8 @@ def clean_audience(session: Session, segment_id, segment_tree) -> tuple[int | No
     if segment_tree in (None, ""):
         return None, None
     try:
-        tree = segments.validate(session, segment_tree)
-    except segments.SegmentError as error:
+        tree = validate(session, segment_tree)
+    except SegmentError as error:
         raise BroadcastError(error.msgid, field="segment", **error.params) from error
     return None, json.dumps(tree, ensure_ascii=False, sort_keys=True)
 

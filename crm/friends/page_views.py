@@ -17,7 +17,8 @@ from crm.friends import messages, notes
 from crm.friends.models import Friend, FriendStatus
 from crm.friends.page_forms import ActionForm, FieldValueForm, NoteForm, ReplyForm, TagAddForm
 from crm.i18n import message_of
-from crm.line.client import LineApiError, LineClient
+from crm.line.client import LineClient
+from crm.line.errors import LineApiError
 from crm.line.runtime import line_client
 from crm.permissions import can, masks_personal_data, visible_name
 from crm.tags import service as tags

@@ -11,6 +11,8 @@ from marshmallow import fields
 from crm.api import auth, errors
 from crm.db import get_session
 from crm.segments import service as segments
+from crm.segments import tree as segment_tree
+from crm.segments.tree import SegmentError
 from crm.timeutil import utcnow
 
 blp = Blueprint("api_segments", __name__, url_prefix="/api/v1", description="Segments (絞り込み)")
@@ -36,7 +38,7 @@ class SegmentSchema(ma.Schema):
     count = fields.Integer(required=True, metadata={"description": "Following friends it selects now"})
 
 
-def segment_error(error: segments.SegmentError) -> errors.ApiError:
+def segment_error(error: SegmentError) -> errors.ApiError:
     """A tree the service refuses: 422 with the path in the tree."""
     return errors.domain_error(error, details={"tree": {error.path or "(root)": [str(error)]}})
 
@@ -49,8 +51,8 @@ def count(body: dict):
     """Count the friends a condition tree selects now, without saving it."""
     db, now = get_session(), utcnow()
     try:
-        tree = segments.validate(db, body["tree"])
-    except segments.SegmentError as error:
+        tree = segment_tree.validate(db, body["tree"])
+    except SegmentError as error:
         raise segment_error(error) from None
     recipients, everyone = segments.counts(db, tree, now=now)
     return {"count": recipients, "all": everyone, "tree": tree}

@@ -1,6 +1,7 @@
 """Segments (絞り込み): which friends a condition tree selects, as one SQL query, and saved segments.
 
-The tree format is in docs/segments.md; checking lives in segment_tree, compilation in segment_sql. Blocked
+The tree format is in docs/segments.md; checking lives in crm.segments.tree, compilation in
+crm.segments.compiler. Blocked
 friends are never recipients: `recipient_ids` and `count` (by default) add `status == following`.
 """
 
@@ -17,25 +18,10 @@ from crm.errors import N_
 from crm.friends.models import Friend, FriendStatus
 from crm.segments.compiler import conditions
 from crm.segments.models import Segment
-from crm.segments.tree import MAX_DEPTH, MAX_LEAVES, SegmentError, parse, validate
+from crm.segments.tree import SegmentError, parse, validate
 from crm.staff.audit import Actor, record
 from crm.timeutil import utcnow
 
-__all__ = [
-    "MAX_DEPTH",
-    "MAX_LEAVES",
-    "SegmentError",
-    "count",
-    "counts",
-    "create_segment",
-    "delete_segment",
-    "friend_ids",
-    "get_segment",
-    "list_segments",
-    "recipient_ids",
-    "update_segment",
-    "validate",
-]
 MAX_NAME = 100
 MAX_DESCRIPTION = 500
 

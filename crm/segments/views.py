@@ -18,8 +18,9 @@ from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
 from crm.i18n import message_of
 from crm.segments import service as segments
+from crm.segments import tree as segment_tree
 from crm.segments.options import options
-from crm.segments.service import SegmentError
+from crm.segments.tree import SegmentError
 from crm.timeutil import utcnow
 
 bp = Blueprint("segments", __name__, url_prefix="/segments")
@@ -133,7 +134,7 @@ def count():
         data = request.form.get("tree", "")
     db = get_session()
     try:
-        tree = segments.validate(db, data)
+        tree = segment_tree.validate(db, data)
     except SegmentError as error:
         return jsonify(error=error_text(error), path=error.path), 400
     recipients, everyone = segments.counts(db, tree, now=utcnow())

@@ -12,11 +12,12 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from wtforms import HiddenField
 
 from crm.db import get_session, unit_of_work
+from crm.errors import N_
 from crm.friends.models import Friend
 from crm.i18n import DEFAULT_LOCALE, LOCALES, message_of
 from crm.timeutil import utcnow
 from surveys import web_answers
-from surveys.errors import N_, SurveyError
+from surveys.errors import SurveyError
 from surveys.models import Survey
 from surveys.questions import choices_of
 

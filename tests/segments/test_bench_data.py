@@ -12,6 +12,7 @@ from crm.fields.models import FieldDefinition, FieldValue
 from crm.fields.service import canonical_value
 from crm.friends.models import Note
 from crm.segments import service as segments
+from crm.segments import tree as segment_tree
 from crm.timeutil import utcnow
 from crm.tracking.models import LinkClick
 from surveys.models import SurveyAnswer, SurveyResponse
@@ -36,7 +37,7 @@ def test_field_values_answers_and_clicks_are_valid_and_added_once(engine, capsys
         answers = session.exec(select(func.count()).select_from(SurveyAnswer)).one()
         clicks = session.exec(select(func.count()).select_from(LinkClick)).one()
         assert 100 < responses < 250 and answers > responses and clicks > 100
-        tree = segments.validate(
+        tree = segment_tree.validate(
             session,
             {
                 "type": "all",

@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from crm.db import get_engine
 from crm.segments import service as segments
+from crm.segments import tree as segment_tree
 from tests.segments.world import NOW, build
 
 EVERYONE = {"aki", "ben", "cho", "dan", "eri", "fay"}
@@ -122,7 +123,7 @@ def world(app):
 def test_each_condition_selects_what_was_computed_by_hand(app, world, case):
     make, expected = CASES[case]
     with Session(get_engine(app)) as session:
-        tree = segments.validate(session, make(world))
+        tree = segment_tree.validate(session, make(world))
         everyone = world.names(session.exec(segments.friend_ids(session, tree, now=NOW)).scalars())
         recipients = world.names(session.exec(segments.recipient_ids(session, tree, now=NOW)).scalars())
         assert everyone == expected

@@ -7,7 +7,8 @@ from sqlmodel import Session
 
 from crm.db import get_engine
 from crm.segments import service as segments
-from crm.segments.service import SegmentError
+from crm.segments import tree as segment_tree
+from crm.segments.tree import SegmentError
 from crm.staff.audit import Actor
 from tests.segments.world import build
 
@@ -70,7 +71,7 @@ BAD = {
 def test_bad_trees_are_refused_with_the_path(app, world, case):
     tree, path = BAD[case]
     with Session(get_engine(app)) as session, pytest.raises(SegmentError) as raised:
-        segments.validate(session, tree)
+        segment_tree.validate(session, tree)
     assert raised.value.path == path
     assert raised.value.msgid
 
@@ -78,14 +79,14 @@ def test_bad_trees_are_refused_with_the_path(app, world, case):
 def test_choice_of_another_question_is_refused(app, world):
     leaf = {"type": "answer", "question_id": world.question, "choice_id": world.other_choice}
     with Session(get_engine(app)) as session, pytest.raises(SegmentError) as raised:
-        segments.validate(session, one(leaf))
+        segment_tree.validate(session, one(leaf))
     assert raised.value.path == "conditions[1].choice_id"
 
 
 def test_five_deep_and_fifty_leaves_are_allowed(app, world):
     with Session(get_engine(app)) as session:
-        segments.validate(session, nested(5))
-        segments.validate(session, {"type": "any", "conditions": [{"type": "status", "value": "blocked"}] * 50})
+        segment_tree.validate(session, nested(5))
+        segment_tree.validate(session, {"type": "any", "conditions": [{"type": "status", "value": "blocked"}] * 50})
 
 
 def test_good_trees_are_normalised(app, world):
@@ -100,7 +101,7 @@ def test_good_trees_are_normalised(app, world):
         ],
     }
     with Session(get_engine(app)) as session:
-        assert segments.validate(session, json.dumps(tree)) == {
+        assert segment_tree.validate(session, json.dumps(tree)) == {
             "type": "all",
             "conditions": [
                 {"type": "field", "key": "age", "op": "eq", "value": "9"},
