@@ -253,8 +253,8 @@ def test_page_renders_when_quota_call_fails_or_stalls(app, sim, kind):
     sim.set_fault("quota", kind=kind, count=None, stall_seconds=5 if kind == "stall" else 0)
     friend_id = make_friend(app)
     client = signed_in_client(app, "staff", locale="en")
-    started = datetime.now(UTC)
     html = page(client, friend_id)
-    assert (datetime.now(UTC) - started).total_seconds() < 3.5  # the quota wait is 2 s
+    # A stalled quota call answers successfully 5 s late: "unknown" proves the page stopped waiting before
+    # the answer came (no wall-clock assertion, which fails on a loaded machine).
     assert 'data-quota="unknown"' in html and "could not be read" in html
     assert 'name="retry_key"' in html
