@@ -63,6 +63,12 @@ def friend_id_of(app, user_id: str) -> int:
         return session.exec(select(Friend.id).where(Friend.line_user_id == user_id)).one()
 
 
+def friend_of(app, user_id: str) -> Friend | None:
+    """The friend with this LINE user id, or None."""
+    with session_scope(get_engine(app)) as session:
+        return session.exec(select(Friend).where(Friend.line_user_id == user_id)).first()
+
+
 def make_tag(app, name: str = "VIP", *, folder: str | None = None, **values) -> int:
     """Store a tag (in a new folder when one is named; no audit entry) and return its id."""
     with session_scope(get_engine(app)) as session:

@@ -2,18 +2,14 @@
 
 from datetime import timedelta
 
-from sqlmodel import Session, select, update
+from sqlmodel import Session, update
 
 from crm.db import get_engine
 from crm.friends.jobs import fetch_due_profiles
 from crm.friends.models import Friend
 from crm.line.runtime import line_client
 from crm.timeutil import utcnow
-
-
-def friend_of(app, user_id):
-    with Session(get_engine(app)) as session:
-        return session.exec(select(Friend).where(Friend.line_user_id == user_id)).one()
+from tests.factories import friend_of
 
 
 def make_due_now(app, user_id):

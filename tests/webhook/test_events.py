@@ -13,6 +13,7 @@ from crm.tags import service as tags
 from crm.tags.models import Tag
 from crm.webhook.models import WebhookEvent
 from crm.webhook.views import REGISTRY_KEY
+from tests.factories import friend_of
 from tests.signing import event, post_signed, sign, webhook_body
 
 USER = "U" + "b" * 32
@@ -41,14 +42,9 @@ def count(app, model):
         return session.exec(select(func.count()).select_from(model)).one()
 
 
-def friend_of(app, user=USER):
-    with Session(get_engine(app)) as session:
-        return session.exec(select(Friend).where(Friend.line_user_id == user)).first()
-
-
 def test_follow_creates_a_following_friend(app, client):
     assert post_signed(client, webhook_body(follow())).status_code == 200
-    friend = friend_of(app)
+    friend = friend_of(app, USER)
     assert friend.status == FriendStatus.FOLLOWING
     assert friend.follow_count == 1
     assert friend.first_followed_at == friend.last_followed_at == friend.last_interaction_at
@@ -62,7 +58,7 @@ def test_redelivered_event_is_stored_and_acted_on_once(app, client):
     for body in (original, original, redelivery):
         assert post_signed(client, webhook_body(body)).status_code == 200
     assert count(app, WebhookEvent) == 1
-    assert friend_of(app).follow_count == 1
+    assert friend_of(app, USER).follow_count == 1
 
 
 def test_concurrent_duplicate_deliveries_act_once(app):
@@ -87,12 +83,12 @@ def test_concurrent_duplicate_deliveries_act_once(app):
     assert statuses == [200] * 8
     assert count(app, WebhookEvent) == 2
     assert count(app, Message) == 1
-    assert friend_of(app).follow_count == 1
+    assert friend_of(app, USER).follow_count == 1
 
 
 def test_unfollow_then_follow_again_keeps_the_record_and_its_tags(app, client):
     post_signed(client, webhook_body(follow(timestamp=1_700_000_000_000)))
-    friend = friend_of(app)
+    friend = friend_of(app, USER)
     with Session(get_engine(app)) as session:
         tag = Tag(name="VIP")
         session.add(tag)
@@ -101,12 +97,12 @@ def test_unfollow_then_follow_again_keeps_the_record_and_its_tags(app, client):
         tags.add_tag(session, friend_id=friend.id, tag_id=tag_id, actor=Actor.system("test"))
         session.commit()
     post_signed(client, webhook_body(unfollow(timestamp=1_700_000_100_000)))
-    blocked = friend_of(app)
+    blocked = friend_of(app, USER)
     assert blocked.status == FriendStatus.BLOCKED
     assert blocked.blocked_at.timestamp() == 1_700_000_100
     assert blocked.profile_fetch_due_at is None
     post_signed(client, webhook_body(follow(timestamp=1_700_000_200_000, unblocked=True)))
-    back = friend_of(app)
+    back = friend_of(app, USER)
     assert back.id == friend.id
     assert back.status == FriendStatus.FOLLOWING
     assert back.follow_count == 2
@@ -119,12 +115,12 @@ def test_unfollow_then_follow_again_keeps_the_record_and_its_tags(app, client):
 def test_events_arriving_out_of_order_keep_the_latest_status(app, client):
     post_signed(client, webhook_body(unfollow(timestamp=1_700_000_200_000)))
     post_signed(client, webhook_body(follow(timestamp=1_700_000_100_000)))
-    assert friend_of(app).status == FriendStatus.BLOCKED
+    assert friend_of(app, USER).status == FriendStatus.BLOCKED
 
 
 def test_message_is_stored_in_the_conversation(app, client):
     post_signed(client, webhook_body(follow(), text_message("こんにちは", timestamp=1_700_000_050_000)))
-    friend = friend_of(app)
+    friend = friend_of(app, USER)
     with Session(get_engine(app)) as session:
         message = session.exec(select(Message)).one()
     assert (message.friend_id, message.direction, message.text) == (friend.id, "in", "こんにちは")
@@ -166,7 +162,7 @@ def test_postback_is_dispatched_by_prefix(app, client):
     registry.register("survey:special:", lambda ctx: seen.append(("special", ctx.data, ctx.friend_id)))
     for data in ("survey:1:2", "survey:special:9", "unknown"):
         post_signed(client, webhook_body(event("postback", USER, replyToken="r" * 32, postback={"data": data})))
-    friend_id = friend_of(app).id
+    friend_id = friend_of(app, USER).id
     assert seen == [("survey", "survey:1:2", friend_id), ("special", "survey:special:9", friend_id)]
     assert count(app, WebhookEvent) == 3
 
@@ -200,5 +196,5 @@ def test_every_other_event_type_is_accepted(app, client):
     ]
     assert post_signed(client, webhook_body(*events)).status_code == 200
     assert count(app, WebhookEvent) == 6
-    friend = friend_of(app)
+    friend = friend_of(app, USER)
     assert friend is not None and friend.follow_count == 0
