@@ -12,11 +12,11 @@ def init_app(app: Flask) -> None:
     from crm.extensions import csrf
     from crm.friends.extras import register_detail, register_page_section
     from crm.jobs import register_jobs
-    from crm.tracking import jobs, redirect
+    from crm.tracking import friend_clicks, jobs, redirect
 
     app.wsgi_app = redirect.ClickLayer(app.wsgi_app, get_engine(app))
     app.register_blueprint(redirect.bp)
     csrf.exempt(redirect.bp)
-    register_page_section(app, "tracking/_friend_clicks.html", redirect.friend_page_helpers)
-    register_detail(app, "clicks", redirect.friend_clicks)
+    register_page_section(app, "tracking/_friend_clicks.html", friend_clicks.friend_page_helpers)
+    register_detail(app, "clicks", friend_clicks.friend_clicks)
     register_jobs(app, jobs.JOBS)

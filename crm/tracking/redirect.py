@@ -16,13 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
-from crm.db import get_session, is_postgresql, make_engine, session_scope, write_lock
+from crm.db import get_session, is_postgresql, make_engine, write_lock
 from crm.tracking import clicks as link_clicks
-from crm.tracking import stats as click_stats
 
 bp = Blueprint("redirect", __name__)
 PREFIX = "/r/"
-FRIEND_PAGE_CLICKS = 50
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
 
@@ -82,30 +80,3 @@ def follow(token: str):
     response.headers["Location"] = target.destination
     response.autocorrect_location_header = False
     return response
-
-
-def click_actions_tick(engine: Engine, *, batch: int = 500, max_batches: int = 20) -> int:
-    """Worker job: add the tags queued by clicks, one transaction per batch; return how many were applied."""
-    applied = 0
-    for _ in range(max_batches):
-        with session_scope(engine) as session:
-            done = link_clicks.apply_click_actions(session, limit=batch)
-        applied += done
-        if done < batch:
-            break
-    return applied
-
-
-def friend_page_helpers() -> dict:
-    """`friend_clicks(friend_id)` for the friend page's clicks section."""
-    return {
-        "friend_clicks": lambda friend_id: click_stats.clicks_for_friend(get_session(), friend_id, FRIEND_PAGE_CLICKS)
-    }
-
-
-def friend_clicks(session, friend_id: int, *, masked: bool, limit: int) -> list[dict]:
-    """`clicks` of the API's friend detail: the latest clicks; user agents are hidden from masked roles."""
-    return [
-        {**click, "user_agent": None if masked else click["user_agent"]}
-        for click in click_stats.clicks_for_friend(session, friend_id, limit=limit)
-    ]

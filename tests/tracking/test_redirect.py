@@ -7,8 +7,8 @@ from crm.db import get_engine, session_scope
 from crm.tags.models import FriendTag
 from crm.tracking import links as tracked_links
 from crm.tracking import stats as click_stats
+from crm.tracking.jobs import click_actions_tick
 from crm.tracking.models import LinkClick
-from crm.tracking.redirect import click_actions_tick
 from tests.factories import make_friend, make_tag
 from tests.tracking.test_tracking import BASE, TRACKED, rewrite
 
