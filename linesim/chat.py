@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
+from linesim import user_actions
 from linesim.errors import SimError
 from linesim.state import SimState, current_state
 
@@ -45,6 +46,15 @@ def create_user():
         is_test_friend="isTestFriend" in request.form,
     )
     return redirect(url_for("chat.index", user=user.user_id))
+
+
+@bp.post("/chat/<user_id>/messages")
+def send_text(user_id: str):
+    """Send the composer's text without JavaScript (the script posts through the control API instead)."""
+    text = request.form.get("text", "").strip()
+    if text:
+        user_actions.send_message(current_state(), user_id, {"type": "text", "text": text})
+    return redirect(url_for("chat.index", user=user_id))
 
 
 def panel_context(state: SimState, user_id: str) -> dict:

@@ -62,6 +62,17 @@ def test_creating_a_friend_from_the_form_opens_their_chat(sim_url, control):
     assert response.headers["Location"].endswith(f"/?user={user['userId']}")
 
 
+def test_the_composer_sends_without_javascript(sim_url, friend, receiver):
+    response = requests.post(
+        f"{sim_url}/chat/{friend}/messages", data={"text": "  こんにちは "}, allow_redirects=False, timeout=10
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/?user={friend}")
+    events = [event for call in receiver.calls for event in json.loads(call["body"])["events"]]
+    assert events[-1]["message"]["text"] == "こんにちは"
+    assert "こんにちは" in panel(sim_url, friend)
+
+
 def test_bot_messages_render_with_tappable_actions(sim_url, line_api, control, friend):
     quick = {
         "items": [
