@@ -14,6 +14,7 @@ SIMULATOR_DEFAULTS = {
     "LINE_CHANNEL_ACCESS_TOKEN": "simulator-access-token",
     "LINE_API_BASE": "http://127.0.0.1:5001",
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    "OUTBOUND_ALLOW_PRIVATE_TARGETS": True,  # webhook receivers and the relay may run on this machine
 }
 
 
@@ -43,7 +44,9 @@ class Config:
     DELIVERY_MAX_ATTEMPTS: int = 12
     LINE_WEBHOOK_RELAY_URL: str = ""  # forward LINE's webhooks unchanged to this URL too (empty: off)
     WEBHOOK_MAX_ATTEMPTS: int = 8  # outbound webhooks and the relay give up after this many tries
-    WEBHOOK_TIMEOUT_SECONDS: float = 5.0
+    WEBHOOK_TIMEOUT_SECONDS: float = 5.0  # the whole request (connect, send, answer), not each socket read
+    OUTBOUND_ALLOW_PRIVATE_TARGETS: bool = False  # webhook and relay URLs may reach loopback and private networks
+    RELAY_FAILED_RETENTION_DAYS: int = 14  # relay items that failed for good are deleted after this
     IMPORT_MAX_BYTES: int = 5 * 1024 * 1024  # largest CSV the import accepts
     TESTING: bool = False
     extra: dict = field(default_factory=dict)

@@ -72,6 +72,8 @@ def test_the_worker_jobs_come_from_the_features_jobs_tables(bare_app):
         ("click_actions", 2),
         ("delivery", 1),
         ("webhooks", 2),
+        ("relay", 2),
+        ("relay_prune", 3600),
         ("followers_import", 2),
     ]
     with pytest.raises(ValueError, match="delivery"):

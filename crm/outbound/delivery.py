@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlmodel import Session, select, update
 
-from crm.outbound.models import OutboxState, RelayItem, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from crm.outbound.models import OutboxState, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 SIGNATURE_HEADER = "X-CRM-Signature"
 RETRY_BASE = timedelta(seconds=30)
@@ -118,14 +119,43 @@ def prune(session: Session, *, now: datetime, limit: int = 1000) -> int:
     return len(old)
 
 
-def forget_friend(session: Session, *, line_user_id: str) -> int:
-    """Erasure: delete queued and past deliveries and relayed bodies that name this LINE user; return rows."""
-    pattern = f'%"{line_user_id}"%'
-    ids = list(session.exec(select(WebhookDelivery.id).where(WebhookDelivery.body.like(pattern))))
-    if ids:
-        session.exec(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids)))
-        session.exec(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
-    relayed = [item.id for item in session.exec(select(RelayItem)) if line_user_id.encode() in bytes(item.body)]
-    if relayed:
-        session.exec(delete(RelayItem).where(RelayItem.id.in_(relayed)))
-    return len(ids) + len(relayed)
+def forget_friend(session: Session, *, line_user_id: str, chunk: int = 200) -> int:
+    """Erasure: remove the friend from stored deliveries (found in SQL, a chunk at a time). A tag event keeps
+    its other friends; a delivery left naming nobody, or naming this friend anywhere else, is deleted with its
+    attempts. Returns the deliveries changed."""
+    changed, after = 0, 0
+    while True:
+        rows = session.exec(
+            select(WebhookDelivery.id, WebhookDelivery.body)
+            .where(WebhookDelivery.id > after, WebhookDelivery.body.like(f'%"{line_user_id}"%'))
+            .order_by(WebhookDelivery.id)
+            .limit(chunk)
+        ).all()
+        gone = []
+        for delivery_id, body in rows:
+            kept = _without_friend(body, line_user_id)
+            if kept is None:
+                gone.append(delivery_id)
+            else:
+                session.exec(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id).values(body=kept))
+        if gone:
+            session.exec(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(gone)))
+            session.exec(delete(WebhookDelivery).where(WebhookDelivery.id.in_(gone)))
+        changed += len(rows)
+        if len(rows) < chunk:
+            return changed
+        after = rows[-1][0]
+
+
+def _without_friend(body: str, line_user_id: str) -> str | None:
+    """The event body without the friend's entry in data.friends; None when the event is about nobody else."""
+    try:
+        document = json.loads(body)
+        friends = document["data"]["friends"]
+        document["data"]["friends"] = [ref for ref in friends if ref.get("line_user_id") != line_user_id]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not document["data"]["friends"]:
+        return None
+    kept = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return None if f'"{line_user_id}"' in kept else kept

@@ -15,6 +15,7 @@ from crm.broadcasts.delivery import schedule as delivery_schedule
 from crm.broadcasts.models import Broadcast
 from crm.friends.models import Friend
 from crm.outbound import delivery as outbox_delivery
+from crm.outbound import relay
 from crm.outbound.models import WebhookCursor
 from crm.outbound.outbox import emit, wanted
 from crm.privacy import service as privacy
@@ -129,5 +130,7 @@ def register() -> None:
 
 
 def forget_erased_friend(session: Session, *, friend_id: int, line_user_id: str) -> int:
-    """Erasure: drop the outbound deliveries and relayed LINE bodies that name the friend."""
-    return outbox_delivery.forget_friend(session, line_user_id=line_user_id)
+    """Erasure: remove the friend from stored outbound deliveries and queued relay bodies."""
+    return outbox_delivery.forget_friend(session, line_user_id=line_user_id) + relay.forget_user(
+        session, line_user_id=line_user_id
+    )

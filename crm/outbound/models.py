@@ -95,3 +95,4 @@ class RelayItem(SQLModel, table=True):
     received_at: datetime = utc_field(nullable=False, default_factory=utcnow)
     last_status_code: int | None = Field(default=None)
     last_error: str | None = Field(default=None, max_length=300)
+    failed_at: datetime | None = utc_field(index=True)  # gave up; pruned RELAY_FAILED_RETENTION_DAYS after this

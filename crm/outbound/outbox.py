@@ -23,6 +23,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm.errors import N_, TranslatableError
+from crm.outbound import transport
 from crm.outbound.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from crm.timeutil import utcnow
 
@@ -134,8 +135,9 @@ def send_test(session: Session, *, endpoint_id: int) -> None:
 
 
 # ---- endpoints ----
-def check_url(url: str) -> str:
-    """Return the URL if it can receive webhooks (http or https with a host); raise WebhookError."""
+def check_url(url: str, *, allow_private: bool = False) -> str:
+    """Return the URL if it can receive webhooks (http or https with a host that is, or resolves to, a public
+    address unless `allow_private`); raise WebhookError."""
     url = (url or "").strip()
     if len(url) > URL_MAX_CHARS:
         raise WebhookError(N_("The URL is longer than %(limit)s characters."), limit=URL_MAX_CHARS)
@@ -146,6 +148,11 @@ def check_url(url: str) -> str:
         raise WebhookError(N_("The URL is not valid.")) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or any(ch.isspace() for ch in url):
         raise WebhookError(N_("The URL must start with https:// (or http://) and name a host."))
+    problem = None if allow_private else transport.public_address_problem(url)
+    if problem == transport.FORBIDDEN:
+        raise WebhookError(N_("This URL points to this server or a private network; use a public address."))
+    if problem == transport.UNRESOLVED:
+        raise WebhookError(N_("The host name in this URL cannot be resolved. Check the spelling."))
     return url
 
 
@@ -158,11 +165,17 @@ def check_events(events: list[str]) -> str:
 
 
 def create_endpoint(
-    session: Session, *, url: str, events: list[str], description: str | None, staff_id: int | None
+    session: Session,
+    *,
+    url: str,
+    events: list[str],
+    description: str | None,
+    staff_id: int | None,
+    allow_private: bool = False,
 ) -> WebhookEndpoint:
-    """Register an endpoint with a new random secret."""
+    """Register an endpoint with a new random secret (`allow_private`: its URL may be a private address)."""
     endpoint = WebhookEndpoint(
-        url=check_url(url),
+        url=check_url(url, allow_private=allow_private),
         events=check_events(events),
         created_by=staff_id,
         description=(description or "").strip()[:200] or None,
@@ -175,10 +188,17 @@ def create_endpoint(
 
 
 def update_endpoint(
-    session: Session, endpoint: WebhookEndpoint, *, url: str, events: list[str], description: str | None, active: bool
+    session: Session,
+    endpoint: WebhookEndpoint,
+    *,
+    url: str,
+    events: list[str],
+    description: str | None,
+    active: bool,
+    allow_private: bool = False,
 ) -> None:
     """Change an endpoint's URL, events, description or whether it is active."""
-    endpoint.url, endpoint.events = check_url(url), check_events(events)
+    endpoint.url, endpoint.events = check_url(url, allow_private=allow_private), check_events(events)
     endpoint.description, endpoint.active = (description or "").strip()[:200] or None, active
     session.add(endpoint)
     forget_subscriptions(session)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func
@@ -63,10 +67,59 @@ def record_attempt(
     tried = attempts + 1
     values = {"attempts": tried, "last_status_code": status_code, "last_error": (error or "")[:300] or None}
     if tried >= max_attempts:
-        values.update(state=OutboxState.FAILED, next_attempt_at=None)
+        values.update(state=OutboxState.FAILED, next_attempt_at=None, failed_at=now)
     else:
         values["next_attempt_at"] = now + retry_delay(tried)
     session.exec(update(RelayItem).where(RelayItem.id == item_id).values(**values))
+
+
+def line_signature(channel_secret: str, body: bytes) -> str:
+    """LINE's X-Line-Signature of a body: base64 of its HMAC-SHA256 keyed with the channel secret."""
+    return base64.b64encode(hmac.new(channel_secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def prune_failed(session: Session, *, now: datetime, keep: timedelta, limit: int = 1000) -> int:
+    """Delete up to `limit` items that failed for good more than `keep` ago; return how many."""
+    old = list(session.exec(select(RelayItem.id).where(RelayItem.failed_at < now - keep).limit(limit)))
+    if old:
+        session.exec(delete(RelayItem).where(RelayItem.id.in_(old)))
+    return len(old)
+
+
+def forget_user(session: Session, *, line_user_id: str, chunk: int = 200) -> int:
+    """Erasure: remove the events naming this LINE user from queued bodies (found in SQL, a chunk at a time).
+    A body left with other events keeps them and loses LINE's signature (the relay signs it again with the
+    channel secret); a body left empty is deleted. Returns the items changed."""
+    needle, changed, after = line_user_id.encode(), 0, 0
+    while True:
+        rows = session.exec(
+            select(RelayItem.id, RelayItem.body)
+            .where(RelayItem.id > after, RelayItem.body.like(b"%" + needle + b"%"))
+            .order_by(RelayItem.id)
+            .limit(chunk)
+        ).all()
+        for item_id, body in rows:
+            kept = _without_user(bytes(body), line_user_id)
+            if kept is None:
+                session.exec(delete(RelayItem).where(RelayItem.id == item_id))
+            else:
+                session.exec(update(RelayItem).where(RelayItem.id == item_id).values(body=kept, signature=""))
+        changed += len(rows)
+        if len(rows) < chunk:
+            return changed
+        after = rows[-1][0]
+
+
+def _without_user(body: bytes, line_user_id: str) -> bytes | None:
+    """The webhook body without the events that mention the user; None when nothing else is left."""
+    try:
+        document = json.loads(body)
+        events = [event for event in document["events"] if line_user_id not in json.dumps(event)]
+    except (ValueError, KeyError, TypeError):
+        return None
+    document["events"] = events
+    kept = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return kept if events and line_user_id.encode() not in kept else None
 
 
 def status(session: Session) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -15,7 +15,7 @@ from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
 from crm.i18n import message_of
 from crm.outbound import outbox as webhook_outbox
-from crm.outbound import relay
+from crm.outbound import relay, transport
 from crm.outbound.models import WebhookEndpoint
 from crm.outbound.outbox import WebhookError
 from crm.staff.audit import record
@@ -67,13 +67,24 @@ def _index(form: EndpointForm, status: int = 200, error: str | None = None):
         error=error,
         relay_status=relay.status(db),
         relay_url=_relay_url(),
+        failure_text=failure_text,
     ), status
 
 
 def _relay_url() -> str:
-    from flask import current_app
-
     return current_app.config.get("LINE_WEBHOOK_RELAY_URL") or ""
+
+
+def _allow_private() -> bool:
+    return bool(current_app.config.get("OUTBOUND_ALLOW_PRIVATE_TARGETS"))
+
+
+def failure_text(failure: str | None, status_code: int | None = None) -> str:
+    """A stored failure as staff read it: a category in their language, never exception text."""
+    if status_code is not None:
+        return f"HTTP {status_code}"
+    label = transport.failure_label(failure)
+    return _(label) if label else ""
 
 
 @bp.get("")
@@ -99,6 +110,7 @@ def create():
             events=form.events.data or [],
             description=form.description.data,
             staff_id=actor.staff_id,
+            allow_private=_allow_private(),
         )
         record(
             db,
@@ -125,6 +137,7 @@ def _show(endpoint: WebhookEndpoint, form: EndpointForm, status: int = 200, erro
         counts=webhook_outbox.state_counts(db, endpoint.id),
         event_labels=EVENT_LABELS,
         error=error,
+        failure_text=failure_text,
     ), status
 
 
@@ -159,6 +172,7 @@ def update(endpoint_id: int):
             events=form.events.data or [],
             description=form.description.data,
             active=bool(form.active.data),
+            allow_private=_allow_private(),
         )
         record(
             db,

@@ -14,7 +14,9 @@ from crm.outbound.models import WebhookDelivery
 def add_endpoint(engine, url: str, events: list[str], *, active: bool = True) -> tuple[int, str]:
     """Register an endpoint; return (id, secret)."""
     with session_scope(engine) as session:
-        endpoint = webhook_outbox.create_endpoint(session, url=url, events=events, description=None, staff_id=None)
+        endpoint = webhook_outbox.create_endpoint(
+            session, url=url, events=events, description=None, staff_id=None, allow_private=True
+        )
         endpoint.active = active
         return endpoint.id, endpoint.secret
 

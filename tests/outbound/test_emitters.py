@@ -36,7 +36,7 @@ def test_follow_and_block_from_line_become_events(app, engine, client, receiver)
         "followed_at": "2023-11-14T22:13:20+00:00",
     }
     assert blocked["data"]["friend"]["id"] == friend_id
-    assert deliver_webhooks(engine) == 2 and len(receiver.calls) == 2
+    assert deliver_webhooks(engine, allow_private=True) == 2 and len(receiver.calls) == 2
 
 
 def test_webhook_from_line_writes_nothing_when_nobody_subscribes(app, engine, client, receiver):
