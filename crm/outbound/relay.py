@@ -8,7 +8,7 @@ import hmac
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import LargeBinary, delete, func, literal
 from sqlmodel import Session, select, update
 
 from crm.outbound.delivery import retry_delay
@@ -94,7 +94,7 @@ def forget_user(session: Session, *, line_user_id: str, chunk: int = 200) -> int
     while True:
         rows = session.exec(
             select(RelayItem.id, RelayItem.body)
-            .where(RelayItem.id > after, RelayItem.body.like(b"%" + needle + b"%"))
+            .where(RelayItem.id > after, _body_holds(session, needle))
             .order_by(RelayItem.id)
             .limit(chunk)
         ).all()
@@ -108,6 +108,14 @@ def forget_user(session: Session, *, line_user_id: str, chunk: int = 200) -> int
         if len(rows) < chunk:
             return changed
         after = rows[-1][0]
+
+
+def _body_holds(session: Session, needle: bytes):
+    """SQL: the body contains these bytes (LIKE does not match SQLite blobs)."""
+    needle_param = literal(needle, LargeBinary)
+    if session.get_bind().dialect.name == "postgresql":
+        return func.position(needle_param.op("IN")(RelayItem.body)) > 0
+    return func.instr(RelayItem.body, needle_param) > 0
 
 
 def _without_user(body: bytes, line_user_id: str) -> bytes | None:
