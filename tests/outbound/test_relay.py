@@ -4,12 +4,14 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
 from crm.db import session_scope
-from crm.outbound.jobs import forward_relay
+from crm.outbound import relay
+from crm.outbound.jobs import forward_relay, relay_prune_tick
 from crm.outbound.models import OutboxState, RelayItem
 from crm.timeutil import utcnow
 from tests.signing import SECRET, event, post_signed, webhook_body
@@ -93,3 +95,27 @@ def test_relay_off_stores_nothing(make_app, client):
     plain = make_app()
     post_signed(plain.test_client(), webhook_body(event("follow", follow={"isUnblocked": False})))
     assert queued(get_engine(plain)) == []
+
+
+def test_items_that_failed_for_good_are_pruned_after_the_retention(make_app):
+    from crm.db import get_engine
+
+    app = make_app(RELAY_FAILED_RETENTION_DAYS=14)
+    engine, now = get_engine(app), utcnow()
+    with session_scope(engine) as session:
+        giving_up = RelayItem(body=b"given up now", signature="s", attempts=2, next_attempt_at=now)
+        session.add_all(
+            [
+                giving_up,
+                RelayItem(body=b"old", signature="s", state=OutboxState.FAILED, failed_at=now - timedelta(days=15)),
+                RelayItem(body=b"recent", signature="s", state=OutboxState.FAILED, failed_at=now - timedelta(days=13)),
+                RelayItem(body=b"waiting", signature="s", received_at=now - timedelta(days=30), next_attempt_at=now),
+            ]
+        )
+        session.flush()
+        relay.record_attempt(
+            session, item_id=giving_up.id, attempts=2, now=now, status_code=500, error="http", max_attempts=3
+        )
+    relay_prune_tick(app, engine, None)
+    assert [bytes(item.body) for item in queued(engine)] == [b"given up now", b"recent", b"waiting"]
+    assert queued(engine)[0].failed_at == now
