@@ -17,6 +17,8 @@ def test_scheduler_has_the_profile_job(app):
         "click_actions",
         "delivery",
         "webhooks",
+        "relay",
+        "relay_prune",
         "followers_import",
     ]
 
