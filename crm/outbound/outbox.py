@@ -197,8 +197,11 @@ def update_endpoint(
     active: bool,
     allow_private: bool = False,
 ) -> None:
-    """Change an endpoint's URL, events, description or whether it is active."""
-    endpoint.url, endpoint.events = check_url(url, allow_private=allow_private), check_events(events)
+    """Change an endpoint's URL, events, description or whether it is active. An unchanged URL is not looked up
+    again, so an endpoint whose host stopped resolving can still be paused (the worker checks every connection)."""
+    if (url or "").strip() != endpoint.url:
+        endpoint.url = check_url(url, allow_private=allow_private)
+    endpoint.events = check_events(events)
     endpoint.description, endpoint.active = (description or "").strip()[:200] or None, active
     session.add(endpoint)
     forget_subscriptions(session)

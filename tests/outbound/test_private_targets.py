@@ -129,3 +129,16 @@ def test_the_relay_refuses_a_private_address(make_app, receiver):
     assert item.last_error == "forbidden" and item.attempts == 1
     html = signed_in_client(app, "admin", locale="ja").get("/settings/webhooks").get_data(as_text=True)
     assert "許可されていない宛先" in html
+
+
+def test_an_endpoint_whose_host_stopped_resolving_can_still_be_paused(strict_app, strict_engine):
+    endpoint_id = _stored_endpoint(strict_engine, "https://gone.invalid/hook")
+    client = signed_in_client(strict_app, "admin", locale="ja")
+    token = csrf_token(client, f"/settings/webhooks/{endpoint_id}")
+    response = client.post(
+        f"/settings/webhooks/{endpoint_id}",
+        data={"url": "https://gone.invalid/hook", "events": ["tag.added"], "csrf_token": token},
+    )
+    assert response.status_code == 302
+    with session_scope(strict_engine) as session:
+        assert session.get(WebhookEndpoint, endpoint_id).active is False
