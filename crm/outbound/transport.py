@@ -33,15 +33,13 @@ from crm.errors import N_
 USER_AGENT = "LINE-CRM-Webhooks/1"
 CONNECT_TIMEOUT_MAX = 3.0
 
-# Stored as WebhookAttempt.error / RelayItem.last_error; an answered request stores "http" with its status code.
-FORBIDDEN, UNRESOLVED, TIMEOUT, UNREACHABLE, TLS, HTTP = (
-    "forbidden",
-    "unresolved",
-    "timeout",
-    "unreachable",
-    "tls",
-    "http",
-)
+# Stored as WebhookAttempt.error / RelayItem.last_error; an answered request stores HTTP with its status code.
+FORBIDDEN = "forbidden"
+UNRESOLVED = "unresolved"
+TIMEOUT = "timeout"
+UNREACHABLE = "unreachable"
+TLS = "tls"
+HTTP = "http"
 FAILURES = {
     FORBIDDEN: N_("Address not allowed (private or local network)"),
     UNRESOLVED: N_("The host name cannot be resolved"),
@@ -94,7 +92,7 @@ def post(url: str, body: bytes, headers: dict, *, deadline: float, allow_private
                 allow_redirects=False,
             )
             response.close()  # the body is not needed: never read what the receiver sends back
-    except requests.RequestException as error:
+    except (requests.RequestException, OSError, ValueError) as error:  # ValueError: a URL urllib3 cannot parse
         return Outcome(None, TIMEOUT if watchdog.fired else _category(error))
     if watchdog.fired:  # a socket shut mid-headers can parse as a short, complete answer
         return Outcome(None, TIMEOUT)

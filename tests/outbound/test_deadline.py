@@ -88,3 +88,21 @@ def test_a_slow_endpoint_does_not_hold_the_others(fast_app, fast_engine, slow_re
     slow = _states(fast_engine, slow_id)
     assert slow[0] == (OutboxState.DELIVERED, 1)  # each answer came within the deadline
     assert (OutboxState.PENDING, 0) in slow  # past its time for this tick: the rest waits, uncounted
+
+
+@pytest.mark.parametrize("slow_receiver", [("dribble", 8.0)], indirect=True)
+def test_the_public_address_adapter_keeps_the_deadline_and_the_name(monkeypatch, slow_receiver, receiver):
+    import requests_hardened.ip_filter_adapter as filter_adapter
+
+    from crm.outbound import transport
+
+    # A name that "resolves" to the test's receivers: the connection goes to the checked address.
+    monkeypatch.setattr(filter_adapter, "filter_host", lambda host, port, allow_loopback: "127.0.0.1")
+    started = time.monotonic()
+    outcome = transport.post(slow_receiver.url.replace("127.0.0.1", "hooks.example"), b"{}", {}, deadline=DEADLINE)
+    assert outcome == (None, "timeout") and time.monotonic() - started < DEADLINE + 2.5
+    assert transport.post(receiver.url.replace("127.0.0.1", "hooks.example"), b"{}", {}, deadline=DEADLINE) == (
+        200,
+        None,
+    )
+    assert receiver.calls[0][1]["Host"].startswith("hooks.example:")  # the name, not the address, in Host
