@@ -37,6 +37,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="static")
     config = config or Config.from_environ(instance_path=app.instance_path)
     app.config.from_mapping(config.as_flask())
+    _trust_proxies(app, config.TRUSTED_PROXY_COUNT)
     logging_setup.configure_logging()
     logging_setup.init_app(app)
     db.init_app(app)
@@ -50,3 +51,12 @@ def create_app(config: Config | None = None) -> Flask:
         feature.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _trust_proxies(app: Flask, count: int) -> None:
+    """Take the client's address and scheme from the headers the `count` proxies in front of the app set
+    (the host is not taken from them: a client could forge it)."""
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0, x_port=0, x_prefix=0)

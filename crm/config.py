@@ -45,6 +45,7 @@ class Config:
     WEBHOOK_MAX_ATTEMPTS: int = 8  # outbound webhooks and the relay give up after this many tries
     WEBHOOK_TIMEOUT_SECONDS: float = 5.0
     IMPORT_MAX_BYTES: int = 5 * 1024 * 1024  # largest CSV the import accepts
+    TRUSTED_PROXY_COUNT: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto headers are believed
     TESTING: bool = False
     extra: dict = field(default_factory=dict)
 
