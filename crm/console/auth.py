@@ -27,7 +27,8 @@ bp = Blueprint("auth", __name__)
 
 
 class StaffUser:
-    """The signed-in staff member as Flask-Login sees them."""
+    """The signed-in staff member as Flask-Login sees them. The session keeps "id:version": raising the account's
+    session version (sign-out, a new password, a role change, deactivation) ends every session made before."""
 
     is_authenticated = True
     is_active = True
@@ -36,15 +37,19 @@ class StaffUser:
     def __init__(self, staff: Staff):
         self.id, self.email, self.role = staff.id, staff.email, staff.role
         self.display_name, self.locale = staff.display_name, staff.locale
+        self.session_version = staff.session_version
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_version}"
 
 
 @login_manager.user_loader
-def load_user(staff_id: str):
-    staff = get_session().get(Staff, int(staff_id)) if staff_id.isdigit() else None
-    return StaffUser(staff) if staff is not None and staff.active else None
+def load_user(session_id: str):
+    staff_id, _, version = session_id.partition(":")
+    staff = get_session().get(Staff, int(staff_id)) if staff_id.isdigit() and version.isdigit() else None
+    if staff is None or not staff.active or staff.session_version != int(version):
+        return None
+    return StaffUser(staff)
 
 
 class LoginForm(FlaskForm):
@@ -90,7 +95,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Sign out."""
+    """Sign out, ending this account's sessions everywhere (a copied cookie stops working too)."""
+    if current_user.is_authenticated:
+        with unit_of_work() as work:
+            staff_service.end_sessions(work.session.get(Staff, current_user.id))
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -85,6 +85,7 @@ def change_role(session: Session, *, staff_id: int, role: str, actor: Actor) -> 
         _guard_admin_loss(session, staff, actor.staff_id)
     before = staff.role
     staff.role = role
+    staff_service.end_sessions(staff)
     record(
         session,
         actor=actor,
@@ -105,6 +106,8 @@ def set_active(session: Session, *, staff_id: int, active: bool, actor: Actor) -
     if not active:
         _guard_admin_loss(session, staff, actor.staff_id)
     staff.active = active
+    if not active:
+        staff_service.end_sessions(staff)
     action = "staff.reactivated" if active else "staff.deactivated"
     record(
         session,

@@ -53,6 +53,12 @@ def set_password(staff: Staff, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise StaffError(N_("A password needs at least %(min)d characters."), min=MIN_PASSWORD_LENGTH)
     staff.password_hash = HASHER.hash(password)
+    end_sessions(staff)
+
+
+def end_sessions(staff: Staff) -> None:
+    """Make every signed-in session of this account invalid (the session cookie carries the version)."""
+    staff.session_version = (staff.session_version or 0) + 1
 
 
 def _verify(password_hash: str, password: str) -> bool:
