@@ -32,12 +32,12 @@ def features() -> tuple:
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app: configuration, database, extensions, the shells, then each feature. Nothing happens
     at import."""
-    from crm import api, cli, console, db, extensions, health, logging_setup, webhook
+    from crm import api, cli, console, db, extensions, health, logging_setup, security, webhook
 
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="static")
     config = config or Config.from_environ(instance_path=app.instance_path)
     app.config.from_mapping(config.as_flask())
-    _trust_proxies(app, config.TRUSTED_PROXY_COUNT)
+    security.init_app(app)
     logging_setup.configure_logging()
     logging_setup.init_app(app)
     db.init_app(app)
@@ -51,12 +51,3 @@ def create_app(config: Config | None = None) -> Flask:
         feature.init_app(app)
     cli.init_app(app)
     return app
-
-
-def _trust_proxies(app: Flask, count: int) -> None:
-    """Take the client's address and scheme from the headers the `count` proxies in front of the app set
-    (the host is not taken from them: a client could forge it)."""
-    if count > 0:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0, x_port=0, x_prefix=0)
