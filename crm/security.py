@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_babel import gettext as _
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm.config import DEVELOPMENT
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def init_app(app: Flask) -> None:
@@ -17,6 +19,14 @@ def init_app(app: Flask) -> None:
     _trust_proxies(app, app.config.get("TRUSTED_PROXY_COUNT", 0))
     if app.config.get("ENV") == DEVELOPMENT:
         app.before_request(_answer_this_computer_only)
+
+
+def session_cookie_dropped() -> bool:
+    """Whether the browser drops the session cookie on this request: a Secure cookie is not kept over plain HTTP
+    (except on this computer's own address, which browsers treat as secure), so sign-in and forms cannot work."""
+    if not current_app.config.get("SESSION_COOKIE_SECURE") or request.is_secure:
+        return False
+    return request.host.rsplit(":", 1)[0].strip("[]") not in LOOPBACK_HOSTS
 
 
 def _trust_proxies(app: Flask, count: int) -> None:

@@ -5,7 +5,17 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from flask import Blueprint, Flask, flash, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
@@ -14,9 +24,11 @@ from wtforms import EmailField, PasswordField, SelectField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
+from crm.console.errors import HTTPS_MESSAGE
 from crm.db import get_session, unit_of_work
 from crm.extensions import login_manager
 from crm.i18n import LOCALES
+from crm.security import session_cookie_dropped
 from crm.staff import audit, throttle
 from crm.staff import service as staff_service
 from crm.staff.audit import Actor
@@ -65,6 +77,9 @@ class LanguageForm(FlaskForm):
 def login():
     """Sign in with email and password; repeated failures are throttled."""
     form = LoginForm()
+    if session_cookie_dropped():
+        page = render_template("auth/login.html", form=form, https_required=HTTPS_MESSAGE)
+        return page, 400 if request.method == "POST" else 200
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
     db = get_session()
