@@ -1,17 +1,30 @@
 """HTTP hardening shared by every page: the client's address behind proxies, development mode answering this
-computer only, and the security headers of each response."""
+computer only, and the security headers of each response.
+
+Every response, console or public (survey form, /r/ redirect), gets one policy: pages load only their own
+scripts and styles (inline `<script>` and `<style>` blocks carry the request's nonce, `csp_nonce()` in
+templates), no page may be framed, content types are not sniffed, and HTTPS responses ask browsers to stay on
+HTTPS. Style attributes stay allowed: tag colours and rich-menu areas are drawn with them, and they cannot run
+code."""
 
 from __future__ import annotations
 
 import ipaddress
+import secrets
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask_babel import gettext as _
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm.config import DEVELOPMENT
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+HSTS_SECONDS = 365 * 24 * 3600
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}';"
+    " style-src-attr 'unsafe-inline'; img-src 'self' data: https:; object-src 'none'; base-uri 'self';"
+    " form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def init_app(app: Flask) -> None:
@@ -19,6 +32,26 @@ def init_app(app: Flask) -> None:
     _trust_proxies(app, app.config.get("TRUSTED_PROXY_COUNT", 0))
     if app.config.get("ENV") == DEVELOPMENT:
         app.before_request(_answer_this_computer_only)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.after_request(_add_security_headers)
+
+
+def csp_nonce() -> str:
+    """This request's nonce for inline scripts and styles (the same for every block of the page)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def _add_security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(nonce=csp_nonce()))
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
+    return response
 
 
 def session_cookie_dropped() -> bool:
