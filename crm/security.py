@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
 from flask_babel import gettext as _
@@ -59,7 +60,7 @@ def session_cookie_dropped() -> bool:
     (except on this computer's own address, which browsers treat as secure), so sign-in and forms cannot work."""
     if not current_app.config.get("SESSION_COOKIE_SECURE") or request.is_secure:
         return False
-    return request.host.rsplit(":", 1)[0].strip("[]") not in LOOPBACK_HOSTS
+    return urlsplit(f"//{request.host}").hostname not in LOOPBACK_HOSTS
 
 
 def _trust_proxies(app: Flask, count: int) -> None:

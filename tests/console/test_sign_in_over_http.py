@@ -25,7 +25,9 @@ def test_plain_http_sign_in_says_https_is_needed(app):
     assert client.get("/", base_url="http://crm.example.com").status_code == 302
 
 
-@pytest.mark.parametrize("base_url", ["https://crm.example.com", "http://127.0.0.1", "http://localhost:5000"])
+@pytest.mark.parametrize(
+    "base_url", ["https://crm.example.com", "http://127.0.0.1", "http://localhost:5000", "http://[::1]"]
+)
 def test_https_and_this_computer_sign_in(app, base_url):
     make_staff(app, "staff")
     page, response = _sign_in(app.test_client(), base_url)
