@@ -32,11 +32,12 @@ def features() -> tuple:
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app: configuration, database, extensions, the shells, then each feature. Nothing happens
     at import."""
-    from crm import api, cli, console, db, extensions, health, logging_setup, webhook
+    from crm import api, cli, console, db, extensions, health, logging_setup, security, webhook
 
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="static")
     config = config or Config.from_environ(instance_path=app.instance_path)
     app.config.from_mapping(config.as_flask())
+    security.init_app(app)
     logging_setup.configure_logging()
     logging_setup.init_app(app)
     db.init_app(app)

@@ -1,4 +1,7 @@
-"""Configuration read from the environment, with development and test presets."""
+"""Configuration read from the environment, with development and test presets.
+
+Development mode (CRM_ENV=development) fills in the simulator's public secrets and plain-HTTP addresses, so the
+app then answers only requests from this computer (see crm.security); every other mode needs real secrets."""
 
 from __future__ import annotations
 
@@ -6,8 +9,10 @@ import os
 import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
-REQUIRED_IN_PRODUCTION = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SECRET_KEY")
+REQUIRED_IN_PRODUCTION = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SECRET_KEY", "PUBLIC_BASE_URL")
+DEVELOPMENT = "development"
 
 SIMULATOR_DEFAULTS = {
     "LINE_CHANNEL_SECRET": "simulator-channel-secret",
@@ -48,6 +53,7 @@ class Config:
     OUTBOUND_ALLOW_PRIVATE_TARGETS: bool = False  # webhook and relay URLs may reach loopback and private networks
     RELAY_FAILED_RETENTION_DAYS: int = 14  # relay items that failed for good are deleted after this
     IMPORT_MAX_BYTES: int = 5 * 1024 * 1024  # largest CSV the import accepts
+    TRUSTED_PROXY_COUNT: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto headers are believed
     TESTING: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -58,19 +64,15 @@ class Config:
         env = environ.get("CRM_ENV", "production")
         values = {f.name: environ[f.name] for f in fields(cls) if f.name in environ and f.name != "extra"}
         values["ENV"] = env
-        if env == "development":
+        if env == DEVELOPMENT:
             for key, default in SIMULATOR_DEFAULTS.items():
                 values.setdefault(key, default)
             values.setdefault("SECRET_KEY", secrets.token_hex(32))
         else:
-            missing = [name for name in REQUIRED_IN_PRODUCTION if not values.get(name)]
-            if missing:
-                raise ConfigError(
-                    "Missing required environment variable(s): "
-                    + ", ".join(missing)
-                    + ". Set them, or set CRM_ENV=development to run against the LINE simulator."
-                )
+            _check_production(values)
         config = cls(**_coerce(cls, values))
+        if config.TRUSTED_PROXY_COUNT < 0:
+            raise ConfigError("TRUSTED_PROXY_COUNT must be 0 (no proxy in front) or the number of proxies in front.")
         if not config.DATABASE_URL:
             folder = Path(instance_path or "instance")
             folder.mkdir(parents=True, exist_ok=True)
@@ -84,10 +86,28 @@ class Config:
         mapping["MAX_CONTENT_LENGTH"] = mapping.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
         mapping["SESSION_COOKIE_HTTPONLY"] = True
         mapping["SESSION_COOKIE_SAMESITE"] = "Lax"
-        mapping["SESSION_COOKIE_SECURE"] = self.ENV == "production"
-        mapping["REMEMBER_COOKIE_SECURE"] = self.ENV == "production"
+        mapping["SESSION_COOKIE_SECURE"] = self.ENV != DEVELOPMENT
+        mapping["REMEMBER_COOKIE_SECURE"] = self.ENV != DEVELOPMENT
         mapping["REMEMBER_COOKIE_HTTPONLY"] = True
         return mapping
+
+
+def _check_production(values: dict) -> None:
+    """Refuse to start a server without its secrets or without the https address customers open."""
+    missing = [name for name in REQUIRED_IN_PRODUCTION if not values.get(name)]
+    if missing:
+        raise ConfigError(
+            "Missing required environment variable(s): "
+            + ", ".join(missing)
+            + ". Set them in the server's environment (the README lists them). CRM_ENV=development is only for"
+            " trying the CRM on your own computer with the LINE simulator: it uses public test secrets."
+        )
+    base = urlsplit(values["PUBLIC_BASE_URL"])
+    if base.scheme != "https" or not base.netloc:
+        raise ConfigError(
+            "PUBLIC_BASE_URL must be the https:// address customers open, such as https://crm.example.com:"
+            " links in messages are built from it."
+        )
 
 
 def _coerce(cls, values: dict) -> dict:

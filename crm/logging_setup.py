@@ -1,4 +1,5 @@
-"""Logs to stdout: one line per request, no secrets, no query strings or bodies."""
+"""Logs to stdout: one line per request, no secrets, no query strings or bodies, and the route rather than the
+path (paths such as /r/<token> and /s/<token> carry per-customer secrets)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Log each request with method, path, status and duration."""
+    """Log each request with method, route, status and duration."""
 
     @app.before_request
     def _start_timer():
@@ -36,7 +37,8 @@ def init_app(app: Flask) -> None:
             return response  # each webhook event already logs its own line
         started = g.get("request_started")
         elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
+        route = request.url_rule.rule if request.url_rule is not None else "(no route)"
         request_log.info(
-            "request method=%s path=%s status=%s ms=%.1f", request.method, request.path, response.status_code, elapsed
+            "request method=%s route=%s status=%s ms=%.1f", request.method, route, response.status_code, elapsed
         )
         return response

@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from crm.security import session_cookie_dropped
+
 MESSAGES = {
     400: _l("The request could not be understood. Go back and try again."),
     403: _l("Your role does not allow this page or action. Ask an admin if you need it."),
@@ -15,6 +17,10 @@ MESSAGES = {
     413: _l("What you sent is too large."),
     429: _l("Too many requests. Wait a moment and try again."),
 }
+HTTPS_MESSAGE = _l(
+    "This console signs in over HTTPS only, and this page was opened over plain HTTP. Open it with an https://"
+    " address; if a proxy in front of the CRM already serves HTTPS, set TRUSTED_PROXY_COUNT so the CRM can tell."
+)
 CSRF_MESSAGE = _l("The form expired or came from another page. Reload the page and send it again; nothing was changed.")
 
 
@@ -30,8 +36,9 @@ def handle_http_error(error: HTTPException):
 
 
 def handle_csrf_error(_error: CSRFError):
-    """A form without a valid CSRF token: 400 with an explanation, nothing changed."""
-    return _render(400, CSRF_MESSAGE)
+    """A form without a valid CSRF token: 400 with an explanation, nothing changed (over plain HTTP the browser
+    dropped the Secure session cookie holding the token: say so)."""
+    return _render(400, HTTPS_MESSAGE if session_cookie_dropped() else CSRF_MESSAGE)
 
 
 def init_app(app: Flask) -> None:

@@ -6,10 +6,12 @@ from sqlmodel import Session, select
 
 from crm.errors import N_
 from crm.permissions import ROLES
+from crm.staff import api_tokens
 from crm.staff import service as staff_service
 from crm.staff.audit import Actor, record
 from crm.staff.models import Staff
 from crm.staff.service import StaffError
+from crm.timeutil import utcnow
 
 ADMIN = "admin"
 
@@ -85,6 +87,7 @@ def change_role(session: Session, *, staff_id: int, role: str, actor: Actor) -> 
         _guard_admin_loss(session, staff, actor.staff_id)
     before = staff.role
     staff.role = role
+    staff_service.end_sessions(staff)
     record(
         session,
         actor=actor,
@@ -98,13 +101,17 @@ def change_role(session: Session, *, staff_id: int, role: str, actor: Actor) -> 
 
 
 def set_active(session: Session, *, staff_id: int, active: bool, actor: Actor) -> Staff:
-    """Deactivate (signing the person out) or reactivate an account."""
+    """Deactivate (signing the person out and revoking the API tokens they created, whose secrets they saw)
+    or reactivate an account (revoked tokens stay revoked)."""
     staff = get_staff(session, staff_id)
     if staff.active == active:
         return staff
     if not active:
         _guard_admin_loss(session, staff, actor.staff_id)
     staff.active = active
+    if not active:
+        staff_service.end_sessions(staff)
+        api_tokens.revoke_tokens_created_by(session, staff_id=staff.id, actor=actor, now=utcnow())
     action = "staff.reactivated" if active else "staff.deactivated"
     record(
         session,

@@ -9,6 +9,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm.errors import N_, TranslatableError
@@ -71,6 +72,23 @@ def revoke_token(session: Session, *, token_id: int, actor: Actor, now: datetime
             before={"name": token.name, "role": token.role},
         )
     return token
+
+
+def revoke_tokens_created_by(session: Session, *, staff_id: int, actor: Actor, now: datetime) -> int:
+    """Revoke the active tokens a staff member created (they saw the secrets); return how many."""
+    query = select(ApiToken).where(ApiToken.created_by == staff_id, ApiToken.revoked_at.is_(None))
+    tokens = session.exec(query).all()
+    for token in tokens:
+        revoke_token(session, token_id=token.id, actor=actor, now=now)
+    return len(tokens)
+
+
+def count_active_tokens_created_by(session: Session, staff_id: int) -> int:
+    """How many active tokens this staff member created."""
+    query = (
+        select(func.count()).select_from(ApiToken).where(ApiToken.created_by == staff_id, ApiToken.revoked_at.is_(None))
+    )
+    return session.exec(query).one()
 
 
 def list_tokens(session: Session) -> list[ApiToken]:

@@ -23,17 +23,18 @@ class Staff(SQLModel, table=True):
     role: str = Field(max_length=16)
     locale: str = Field(default="ja", max_length=8)
     active: bool = Field(default=True)
+    session_version: int = Field(default=1)  # raised to end every session of this account (see crm.console.auth)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
     last_login_at: datetime | None = utc_field()
 
 
 class LoginAttempt(SQLModel, table=True):
-    """A failed sign-in, kept to throttle guessing across all web processes."""
+    """A failed sign-in, kept a day to throttle guessing per (email, client address) across all web processes."""
 
     __tablename__ = "login_attempt"
     __table_args__ = (
-        Index("ix_login_attempt_email_at", "email", "attempted_at"),
-        Index("ix_login_attempt_ip_at", "ip_address", "attempted_at"),
+        Index("ix_login_attempt_email_ip_at", "email", "ip_address", "attempted_at"),
+        Index("ix_login_attempt_at", "attempted_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import functools
+import secrets
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_
 from sqlmodel import Session, select
 
 from crm.errors import N_, TranslatableError
 from crm.permissions import ROLES
-from crm.staff.models import LoginAttempt, Staff
-from crm.timeutil import utcnow
+from crm.staff import throttle
+from crm.staff.models import Staff
 
 HASHER = PasswordHasher()
-THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_EMAIL = 5
-MAX_FAILURES_PER_IP = 20
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -55,32 +53,38 @@ def set_password(staff: Staff, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise StaffError(N_("A password needs at least %(min)d characters."), min=MIN_PASSWORD_LENGTH)
     staff.password_hash = HASHER.hash(password)
+    end_sessions(staff)
 
 
-def is_throttled(session: Session, *, email: str, ip_address: str) -> bool:
-    """Too many recent failures for this email or from this address."""
-    since = utcnow() - THROTTLE_WINDOW
-    recent = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.attempted_at >= since)
-    by_email = session.exec(recent.where(LoginAttempt.email == normalise_email(email))).one()
-    by_ip = session.exec(recent.where(LoginAttempt.ip_address == ip_address)).one()
-    return by_email >= MAX_FAILURES_PER_EMAIL or by_ip >= MAX_FAILURES_PER_IP
+def end_sessions(staff: Staff) -> None:
+    """Make every signed-in session of this account invalid (the session cookie carries the version)."""
+    staff.session_version = (staff.session_version or 0) + 1
 
 
-def authenticate(session: Session, *, email: str, password: str, ip_address: str) -> Staff | None:
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash made with the current settings, checked when no account matches so that an unknown email costs
+    the same time as a known one."""
+    return hasher.hash(secrets.token_urlsafe(16))
+
+
+def authenticate(session: Session, *, email: str, password: str, ip_address: str, now: datetime) -> Staff | None:
     """Return the active staff member for these credentials, recording failures for throttling."""
     email = normalise_email(email)
     staff = session.exec(select(Staff).where(Staff.email == email)).first()
-    valid = False
-    if staff is not None and staff.active:
-        try:
-            valid = HASHER.verify(staff.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            valid = False
-    if not valid:
-        session.add(LoginAttempt(email=email, ip_address=ip_address))
+    valid = _verify(staff.password_hash if staff is not None else _dummy_hash(HASHER), password)
+    if not (valid and staff.active):
+        throttle.record_failure(session, email=email, ip_address=ip_address, now=now)
         return None
     if HASHER.check_needs_rehash(staff.password_hash):
         staff.password_hash = HASHER.hash(password)
-    staff.last_login_at = utcnow()
-    session.exec(delete(LoginAttempt).where(or_(LoginAttempt.email == email)))
+    staff.last_login_at = now
+    throttle.clear_failures(session, email=email, ip_address=ip_address)
     return staff

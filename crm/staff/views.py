@@ -16,6 +16,7 @@ from crm.db import UnitOfWork, get_session, unit_of_work
 from crm.i18n import message_of
 from crm.permissions import ROLE_LABELS, ROLES
 from crm.staff import admin as staff_accounts
+from crm.staff import api_tokens
 from crm.staff.admin import StaffAccountError
 from crm.staff.service import MIN_PASSWORD_LENGTH
 
@@ -56,6 +57,7 @@ def _render_edit(staff_id: int, status: int = 200, role_form=None, password_form
         role_form=role_form or RoleForm(data={"role": staff.role}),
         password_form=password_form or PasswordForm(),
         active_form=ActiveForm(),
+        token_count=api_tokens.count_active_tokens_created_by(get_session(), staff.id),
     ), status
 
 

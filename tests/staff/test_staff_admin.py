@@ -89,7 +89,9 @@ def test_changing_a_role_is_audited_and_takes_effect(app):
     response = post_form(client, f"/staff/{target.id}/role", {"role": "admin"}, f"/staff/{target.id}")
     assert response.status_code == 302
     assert _staff(app, "target@example.com").role == "admin"
-    assert target_client.get("/staff").status_code == 200, "the new role applies at the next request"
+    assert target_client.get("/staff").status_code == 302, "a role change ends the person's sessions"
+    login(target_client, "target@example.com")
+    assert target_client.get("/staff").status_code == 200, "the new role applies from the next sign-in"
     [entry] = _audit(app, "staff.role_changed")
     assert entry.actor == "staff:admin@example.com" and entry.target_id == str(target.id)
     assert (json.loads(entry.before), json.loads(entry.after)) == ({"role": "staff"}, {"role": "admin"})

@@ -1,0 +1,10 @@
+// Behaviour every console page shares, kept out of the HTML so the Content-Security-Policy can forbid inline code.
+"use strict";
+
+// A select marked data-submit-on-change sends its form as soon as a choice is made (the language switcher).
+document.addEventListener("change", function (event) {
+  const field = event.target;
+  if (field.matches && field.matches("select[data-submit-on-change]") && field.form) {
+    field.form.submit();
+  }
+});
