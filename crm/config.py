@@ -44,6 +44,8 @@ class Config:
     LINE_WEBHOOK_RELAY_URL: str = ""  # forward LINE's webhooks unchanged to this URL too (empty: off)
     WEBHOOK_MAX_ATTEMPTS: int = 8  # outbound webhooks and the relay give up after this many tries
     WEBHOOK_TIMEOUT_SECONDS: float = 5.0
+    # LINE event payloads (message texts included) are blanked after this many days; 0 keeps them forever
+    WEBHOOK_PAYLOAD_RETENTION_DAYS: int = 30
     IMPORT_MAX_BYTES: int = 5 * 1024 * 1024  # largest CSV the import accepts
     TESTING: bool = False
     extra: dict = field(default_factory=dict)

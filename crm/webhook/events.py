@@ -81,6 +81,7 @@ def on_unsend(session, event: IncomingEvent, _registry) -> int | None:
     if friend is None or not unsend.get("messageId"):
         return friend.id if friend else None
     messages.mark_unsent(session, friend_id=friend.id, line_message_id=str(unsend["messageId"]))
+    event_service.blank_unsent_message(session, friend_id=friend.id, line_message_id=str(unsend["messageId"]))
     return friend.id
 
 
