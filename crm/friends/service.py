@@ -127,35 +127,34 @@ def record_interaction(session: Session, *, line_user_id: str, at: datetime) -> 
     return _upsert(session, _interaction_statement, line_user_id=line_user_id, at=at)
 
 
-def apply_profile(session: Session, *, friend_id: int, profile: Profile) -> None:
-    """Store a fetched profile and stop retrying."""
-    session.exec(
-        update(Friend)
-        .where(Friend.id == friend_id)
-        .values(
-            display_name=profile.display_name,
-            picture_url=profile.picture_url,
-            language=profile.language,
-            status_message=profile.status_message,
-            profile_fetched_at=utcnow(),
-            profile_fetch_due_at=None,
-            profile_fetch_attempts=0,
-        )
+def update_living_friend(session: Session, *, friend_id: int, **values) -> bool:
+    """Update a friend's columns unless the friend was erased meanwhile (a profile fetch or an import in flight
+    must never write personal data back onto an erased row); return whether the row was updated."""
+    statement = update(Friend).where(Friend.id == friend_id, Friend.status != FriendStatus.ERASED).values(**values)
+    return session.exec(statement).rowcount > 0
+
+
+def apply_profile(session: Session, *, friend_id: int, profile: Profile) -> bool:
+    """Store a fetched profile and stop retrying; return False (storing nothing) if the friend was erased."""
+    return update_living_friend(
+        session,
+        friend_id=friend_id,
+        display_name=profile.display_name,
+        picture_url=profile.picture_url,
+        language=profile.language,
+        status_message=profile.status_message,
+        profile_fetched_at=utcnow(),
+        profile_fetch_due_at=None,
+        profile_fetch_attempts=0,
     )
 
 
 def schedule_profile_retry(session: Session, *, friend_id: int, attempts: int, max_attempts: int) -> None:
-    """Retry a failed profile fetch later with exponential backoff, until max_attempts."""
+    """Retry a failed profile fetch later with exponential backoff, until max_attempts (never for an erased
+    friend)."""
     delay = min(PROFILE_RETRY_BASE * (2**attempts), PROFILE_RETRY_MAX)
     due = utcnow() + delay if attempts + 1 < max_attempts else None
-    session.exec(
-        update(Friend)
-        .where(Friend.id == friend_id)
-        .values(
-            profile_fetch_due_at=due,
-            profile_fetch_attempts=attempts + 1,
-        )
-    )
+    update_living_friend(session, friend_id=friend_id, profile_fetch_due_at=due, profile_fetch_attempts=attempts + 1)
 
 
 def claim_due_profile_fetches(
