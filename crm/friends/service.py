@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, case
 from sqlmodel import Session, select, update
 
+from crm.errors import N_, TranslatableError
 from crm.friends.models import Friend, FriendStatus
 from crm.line.profile import Profile
 from crm.sql import dialect_insert, later_of, utc_literal
@@ -15,6 +16,21 @@ from crm.timeutil import UTCDateTime, utcnow
 
 PROFILE_RETRY_BASE = timedelta(seconds=30)
 PROFILE_RETRY_MAX = timedelta(hours=6)
+
+
+class FriendErasedError(TranslatableError):
+    """The friend's data was erased: nothing personal may be stored on them again."""
+
+    code = "conflict"
+
+
+def lock_living_friend(session: Session, *, friend_id: int) -> Friend | None:
+    """The friend, locked for the rest of the transaction so an erasure cannot run between this check and the
+    caller's write; FriendErasedError if their data was erased (None if there is no such friend)."""
+    friend = session.get(Friend, friend_id, with_for_update=True, populate_existing=True)
+    if friend is not None and friend.status == FriendStatus.ERASED:
+        raise FriendErasedError(N_("This friend's data was erased; nothing more can be stored about them."))
+    return friend
 
 
 def get_by_line_id(session: Session, line_user_id: str) -> Friend | None:
