@@ -139,13 +139,16 @@ def occurred_at(timestamp) -> datetime:
     return utcnow()
 
 
-def process_event(engine: Engine, raw: dict, registry: PostbackRegistry, hooks: EventHooks | None = None) -> str:
+def process_event(
+    engine: Engine, raw: dict, registry: PostbackRegistry, hooks: EventHooks | None = None, *, retry: bool = False
+) -> str:
     """Store the event once and act on it once; return 'processed', 'duplicate', 'stored' or 'failed'.
 
     An event whose handling raises costs only itself: its transaction is rolled back and it is kept aside
-    with its error (see crm.webhook.failures) for an admin's retry."""
+    with its error (see crm.webhook.failures) for an admin's retry. A retry, or LINE's redelivery, that gets
+    through marks that failure resolved."""
     try:
-        return _store_and_handle(engine, raw, registry, hooks)
+        return _store_and_handle(engine, raw, registry, hooks, retry=retry or is_redelivery(raw))
     except Exception as error:
         key = event_service.event_key(raw)
         log.exception("webhook_event id=%s type=%.40s status=failed", key, raw.get("type"))
@@ -161,10 +164,18 @@ def retry_failed_event(
     succeeded, act on nothing. Returns process_event's outcome."""
     with session_scope(engine) as session:
         payload = failures.get_failure(session, failure_id).payload
-    return process_event(engine, json.loads(payload), registry, hooks)
+    return process_event(engine, json.loads(payload), registry, hooks, retry=True)
 
 
-def _store_and_handle(engine: Engine, raw: dict, registry: PostbackRegistry, hooks: EventHooks | None) -> str:
+def is_redelivery(raw: dict) -> bool:
+    """Whether LINE marked the event as sent again."""
+    delivery = raw.get("deliveryContext")
+    return isinstance(delivery, dict) and bool(delivery.get("isRedelivery"))
+
+
+def _store_and_handle(
+    engine: Engine, raw: dict, registry: PostbackRegistry, hooks: EventHooks | None, *, retry: bool
+) -> str:
     event = parse_event(raw)
     friend_id = None
     with session_scope(engine) as session:
@@ -183,13 +194,14 @@ def _store_and_handle(engine: Engine, raw: dict, registry: PostbackRegistry, hoo
             if friend_id is not None:
                 event_service.link_friend(session, event_row_id=row_id, friend_id=friend_id)
             outcome = "processed"
-        failures.resolve(session, key=event.key, now=utcnow())
+        if retry:
+            failures.resolve(session, key=event.key, now=utcnow())
     log.info(
         "webhook_event id=%s type=%s friend_id=%s redelivery=%s status=%s",
         event.key,
         event.type,
         friend_id,
-        isinstance(raw.get("deliveryContext"), dict) and bool(raw["deliveryContext"].get("isRedelivery")),
+        is_redelivery(raw),
         outcome,
     )
     return outcome

@@ -5,14 +5,23 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlmodel import Session, select
 
 from crm.errors import N_, TranslatableError
 from crm.sql import insert_for
+from crm.timeutil import UTCDateTime
 from crm.webhook.models import FailedWebhookEvent
 
 ERROR_MESSAGE_MAX = 500
+_RESOLVE = (
+    update(FailedWebhookEvent.__table__)
+    .where(
+        FailedWebhookEvent.__table__.c.webhook_event_id == bindparam("key"),
+        FailedWebhookEvent.__table__.c.resolved_at.is_(None),
+    )
+    .values(resolved_at=bindparam("now", type_=UTCDateTime()))
+)
 
 
 class FailedEventError(TranslatableError):
@@ -55,11 +64,7 @@ def record_failure(session: Session, *, key: str, event: dict, error: BaseExcept
 
 def resolve(session: Session, *, key: str, now: datetime) -> None:
     """Mark the event's failure (if any) handled; it runs in the transaction that handled the event."""
-    session.exec(
-        update(FailedWebhookEvent)
-        .where(FailedWebhookEvent.webhook_event_id == key, FailedWebhookEvent.resolved_at.is_(None))
-        .values(resolved_at=now)
-    )
+    session.connection().execute(_RESOLVE, {"key": key, "now": now})
 
 
 def list_failures(session: Session, *, limit: int = 200) -> list[FailedWebhookEvent]:
