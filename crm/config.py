@@ -52,6 +52,8 @@ class Config:
     WEBHOOK_TIMEOUT_SECONDS: float = 5.0  # the whole request (connect, send, answer), not each socket read
     OUTBOUND_ALLOW_PRIVATE_TARGETS: bool = False  # webhook and relay URLs may reach loopback and private networks
     RELAY_FAILED_RETENTION_DAYS: int = 14  # relay items that failed for good are deleted after this
+    # LINE event payloads (message texts included) are blanked after this many days; 0 keeps them forever
+    WEBHOOK_PAYLOAD_RETENTION_DAYS: int = 30
     IMPORT_MAX_BYTES: int = 5 * 1024 * 1024  # largest CSV the import accepts
     TRUSTED_PROXY_COUNT: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto headers are believed
     TESTING: bool = False

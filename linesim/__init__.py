@@ -13,6 +13,7 @@ DEFAULTS = {
     "BOT_USER_ID": None,
     "RATE_LIMIT_PER_SECOND": None,
     "WEBHOOK_TIMEOUT": 10,
+    "ALLOWED_ORIGINS": (),  # origins besides its own whose pages may drive the control API and chat forms
 }
 
 

@@ -6,9 +6,11 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from linesim import user_actions
 from linesim.errors import SimError
+from linesim.origin import check_same_origin
 from linesim.state import SimState, current_state
 
 bp = Blueprint("chat", __name__, static_folder="static", static_url_path="/_sim/static")
+bp.before_request(check_same_origin)  # its no-JS forms are plain posts: only the simulator's own pages may send them
 
 
 @bp.get("/")

@@ -25,6 +25,8 @@ class SimulatorClient:
         """Send one control-API request and return its JSON."""
         url = f"{self.base_url}/_sim{path}"
         sender = self._session.request if self._session else requests.request
+        if body is None and method != "GET":
+            body = {}  # the control API takes JSON only, so that a foreign web page cannot post to it
         response = sender(method, url, json=body, params=params, timeout=self.timeout)
         data = response.json() if response.content else None
         if response.status_code >= 400:

@@ -7,9 +7,11 @@ from flask import Blueprint, Response, jsonify, request
 from linesim.control_api import payload
 from linesim.errors import LineError, SimError
 from linesim.faults import fault_from_json
+from linesim.origin import check_control_request
 from linesim.state import current_state
 
 bp = Blueprint("control_admin", __name__, url_prefix="/_sim")
+bp.before_request(check_control_request)
 SETTINGS = {
     "replyTokenTtlSeconds": "reply_token_ttl",
     "redeliveryReplyTokenTtlSeconds": "redelivery_token_ttl",

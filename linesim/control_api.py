@@ -7,16 +7,18 @@ from flask import Blueprint, jsonify, request
 from linesim import user_actions
 from linesim.errors import SimError
 from linesim.events import complete
+from linesim.origin import check_control_request
 from linesim.state import current_state
 from linesim.webhook_sender import dispatch, redeliver
 
 bp = Blueprint("control", __name__, url_prefix="/_sim")
+bp.before_request(check_control_request)
 USER_MESSAGE_TYPES = ("text", "image", "video", "audio", "file", "location", "sticker")
 
 
 def payload() -> dict:
     """The request's JSON object (empty when there is no body)."""
-    data = request.get_json(force=True, silent=True)
+    data = request.get_json(silent=True)
     if data is None and request.get_data():
         raise SimError(400, "the body must be JSON")
     if data is not None and not isinstance(data, dict):

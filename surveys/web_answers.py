@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from crm.errors import N_
+from crm.friends.models import Friend, FriendStatus
 from crm.sql import insert_for
 from surveys import actions, builder, webhook_events
 from surveys.answers import TEXT_MAX
@@ -37,7 +38,11 @@ class AnswerErrors(SurveyError):
 
 
 def open_survey(session: Session, *, survey_id: int, friend_id: int) -> tuple[Survey, list[SurveyQuestion]]:
-    """The survey and its live questions, if this friend may answer it now; a SurveyError otherwise."""
+    """The survey and its live questions, if this friend may answer it now (an erased friend never may); a
+    SurveyError otherwise."""
+    friend = session.get(Friend, friend_id)
+    if friend is None or friend.status == FriendStatus.ERASED:
+        raise SurveyError(N_("This survey is not open for answers at the moment."), field="closed")
     survey = session.get(Survey, survey_id)
     live = builder.version(session, survey_id, VersionState.LIVE) if survey else None
     if survey is None or live is None or survey.status != SurveyStatus.PUBLISHED:

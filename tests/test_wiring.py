@@ -17,13 +17,13 @@ from tests.console_helpers import signed_in_client
 CONSOLE_BLUEPRINTS = {
     "auth", "home", "api_docs", "audit", "staff_admin", "api_tokens", "friend", "friends", "tags", "fields",
     "surveys", "survey_form", "richmenus", "richmenu_publish", "segments", "redirect", "broadcasts",
-    "broadcast_send", "privacy", "webhooks", "imports", "followers_import",
+    "broadcast_send", "privacy", "webhooks", "webhook_failures", "imports", "followers_import",
 }  # fmt: skip
 API_BLUEPRINTS = ["api_friends", "api_friend_data", "api_tags", "api_surveys", "api_segments", "api_broadcasts"]
 ADMIN_NAV = [
     "/", "/friends", "/tags", "/fields", "/surveys", "/surveys/results", "/broadcasts", "/richmenus", "/segments",
-    "/imports", "/exports", "/audit", "/staff", "/settings/webhooks", "/settings/followers-import",
-    "/settings/api-tokens",
+    "/imports", "/exports", "/audit", "/staff", "/settings/webhooks", "/settings/line-events/failed",
+    "/settings/followers-import", "/settings/api-tokens",
 ]  # fmt: skip
 
 
@@ -67,6 +67,7 @@ def test_a_detail_key_is_registered_once(bare_app):
 
 def test_the_worker_jobs_come_from_the_features_jobs_tables(bare_app):
     assert [(job.id, job.seconds) for job in registered_jobs(bare_app)] == [
+        ("webhook_payload_retention", 3600),
         ("profiles", 2),
         ("richmenu_relinks", 2),
         ("click_actions", 2),

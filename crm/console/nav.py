@@ -23,6 +23,7 @@ NAV = (
     ("audit.index", _l("Audit log"), "audit.view"),
     ("staff_admin.index", _l("Staff"), "staff.manage"),
     ("webhooks.index", _l("Webhooks"), "settings.manage"),
+    ("webhook_failures.index", _l("Failed LINE events"), "settings.manage"),
     ("followers_import.index", _l("Followers import"), "settings.manage"),
     ("api_tokens.index", _l("API tokens"), "settings.manage"),
 )

@@ -22,6 +22,7 @@ from crm.db import get_session, unit_of_work
 from crm.fields import service as field_service
 from crm.fields.models import FieldDefinition
 from crm.friends import notes as note_service
+from crm.friends import service as friend_service
 from crm.friends.api import ID, field_values, get_friend, note_dict
 from crm.tags import service as tag_service
 from crm.tags.models import Tag
@@ -86,7 +87,8 @@ def list_notes(friend_id: int, limit: int, cursor: str | None = None):
 def create_note(body: dict, friend_id: int):
     """Write a note on a friend (the audit log names the token)."""
     db, friend = get_session(), get_friend(friend_id)
-    with unit_of_work(note_service.NoteError) as work:
+    with unit_of_work(note_service.NoteError, friend_service.FriendErasedError) as work:
+        friend_service.lock_living_friend(db, friend_id=friend.id)
         note = note_service.create_note(db, friend_id=friend.id, body=body["body"], actor=auth.actor())
     if work.failed:
         raise errors.domain_error(work.error, field="body")
@@ -130,7 +132,8 @@ def _value_of(friend_id: int, key: str) -> dict:
 def set_field(body: dict, friend_id: int, key: str):
     """Set a friend's value for a field, checked against the field's type (number, date, choice, text)."""
     db, friend, definition = get_session(), get_friend(friend_id), _definition(key)
-    with unit_of_work(field_service.FieldValidationError) as work:
+    with unit_of_work(field_service.FieldValidationError, friend_service.FriendErasedError) as work:
+        friend_service.lock_living_friend(db, friend_id=friend.id)
         field_service.set_field_value(
             db, friend_id=friend.id, field_id=definition.id, raw_value=body["value"], actor=auth.actor()
         )

@@ -37,8 +37,7 @@ def fetch_due_profiles(engine: Engine, line: LineClient, *, max_attempts: int = 
                 friends.schedule_profile_retry(
                     session, friend_id=friend_id, attempts=attempts, max_attempts=max_attempts
                 )
-            else:
-                friends.apply_profile(session, friend_id=friend_id, profile=profile)
+            elif friends.apply_profile(session, friend_id=friend_id, profile=profile):
                 stored += 1
     if claimed:
         log.info("profile_fetch claimed=%s stored=%s", len(claimed), stored)

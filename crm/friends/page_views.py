@@ -14,6 +14,7 @@ from crm.db import get_session, unit_of_work
 from crm.fields import service as fields
 from crm.fields.models import FieldDefinition
 from crm.friends import messages, notes
+from crm.friends import service as friend_service
 from crm.friends.models import Friend, FriendStatus
 from crm.friends.page_forms import ActionForm, FieldValueForm, NoteForm, ReplyForm, TagAddForm
 from crm.i18n import message_of
@@ -161,7 +162,8 @@ def add_note(friend_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         abort(400)
-    with unit_of_work(notes.NoteError) as work:
+    with unit_of_work(notes.NoteError, friend_service.FriendErasedError) as work:
+        friend_service.lock_living_friend(db, friend_id=friend_id)
         notes.create_note(db, friend_id=friend_id, body=form.body.data, actor=current_actor())
     if work.failed:
         return _render(friend, status=400, errors={"note": message_of(work.error)}, note_form=form)
@@ -178,7 +180,8 @@ def _change_note(friend_id: int, note_id: int, change):
     args = dict(
         note_id=note_id, friend_id=friend_id, actor=current_actor(), edit_any=can(current_user.role, "notes.edit_any")
     )
-    with unit_of_work(notes.NoteError) as work:
+    with unit_of_work(notes.NoteError, friend_service.FriendErasedError) as work:
+        friend_service.lock_living_friend(db, friend_id=friend_id)
         change(db, form.body.data, args)
     if isinstance(work.error, notes.NotePermissionError):
         abort(403)
@@ -218,7 +221,8 @@ def set_field(friend_id: int, field_id: int):
     if not form.validate_on_submit():
         abort(400)
     raw = form.value.data or ""
-    with unit_of_work(fields.FieldValidationError) as work:
+    with unit_of_work(fields.FieldValidationError, friend_service.FriendErasedError) as work:
+        friend_service.lock_living_friend(db, friend_id=friend_id)
         if raw.strip():
             fields.set_field_value(db, friend_id=friend_id, field_id=field_id, raw_value=raw, actor=current_actor())
         else:

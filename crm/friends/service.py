@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, case
 from sqlmodel import Session, select, update
 
+from crm.errors import N_, TranslatableError
 from crm.friends.models import Friend, FriendStatus
 from crm.line.profile import Profile
 from crm.sql import dialect_insert, later_of, utc_literal
@@ -15,6 +16,21 @@ from crm.timeutil import UTCDateTime, utcnow
 
 PROFILE_RETRY_BASE = timedelta(seconds=30)
 PROFILE_RETRY_MAX = timedelta(hours=6)
+
+
+class FriendErasedError(TranslatableError):
+    """The friend's data was erased: nothing personal may be stored on them again."""
+
+    code = "conflict"
+
+
+def lock_living_friend(session: Session, *, friend_id: int) -> Friend | None:
+    """The friend, locked for the rest of the transaction so an erasure cannot run between this check and the
+    caller's write; FriendErasedError if their data was erased (None if there is no such friend)."""
+    friend = session.get(Friend, friend_id, with_for_update=True, populate_existing=True)
+    if friend is not None and friend.status == FriendStatus.ERASED:
+        raise FriendErasedError(N_("This friend's data was erased; nothing more can be stored about them."))
+    return friend
 
 
 def get_by_line_id(session: Session, line_user_id: str) -> Friend | None:
@@ -127,35 +143,34 @@ def record_interaction(session: Session, *, line_user_id: str, at: datetime) -> 
     return _upsert(session, _interaction_statement, line_user_id=line_user_id, at=at)
 
 
-def apply_profile(session: Session, *, friend_id: int, profile: Profile) -> None:
-    """Store a fetched profile and stop retrying."""
-    session.exec(
-        update(Friend)
-        .where(Friend.id == friend_id)
-        .values(
-            display_name=profile.display_name,
-            picture_url=profile.picture_url,
-            language=profile.language,
-            status_message=profile.status_message,
-            profile_fetched_at=utcnow(),
-            profile_fetch_due_at=None,
-            profile_fetch_attempts=0,
-        )
+def update_living_friend(session: Session, *, friend_id: int, **values) -> bool:
+    """Update a friend's columns unless the friend was erased meanwhile (a profile fetch or an import in flight
+    must never write personal data back onto an erased row); return whether the row was updated."""
+    statement = update(Friend).where(Friend.id == friend_id, Friend.status != FriendStatus.ERASED).values(**values)
+    return session.exec(statement).rowcount > 0
+
+
+def apply_profile(session: Session, *, friend_id: int, profile: Profile) -> bool:
+    """Store a fetched profile and stop retrying; return False (storing nothing) if the friend was erased."""
+    return update_living_friend(
+        session,
+        friend_id=friend_id,
+        display_name=profile.display_name,
+        picture_url=profile.picture_url,
+        language=profile.language,
+        status_message=profile.status_message,
+        profile_fetched_at=utcnow(),
+        profile_fetch_due_at=None,
+        profile_fetch_attempts=0,
     )
 
 
 def schedule_profile_retry(session: Session, *, friend_id: int, attempts: int, max_attempts: int) -> None:
-    """Retry a failed profile fetch later with exponential backoff, until max_attempts."""
+    """Retry a failed profile fetch later with exponential backoff, until max_attempts (never for an erased
+    friend)."""
     delay = min(PROFILE_RETRY_BASE * (2**attempts), PROFILE_RETRY_MAX)
     due = utcnow() + delay if attempts + 1 < max_attempts else None
-    session.exec(
-        update(Friend)
-        .where(Friend.id == friend_id)
-        .values(
-            profile_fetch_due_at=due,
-            profile_fetch_attempts=attempts + 1,
-        )
-    )
+    update_living_friend(session, friend_id=friend_id, profile_fetch_due_at=due, profile_fetch_attempts=attempts + 1)
 
 
 def claim_due_profile_fetches(

@@ -65,7 +65,9 @@ def friend_export(session: Session, friend_id: int) -> dict:
 
 def erase_friend(session: Session, *, friend_id: int, actor: Actor) -> dict[str, int]:
     """Erase one friend's personal data (see the module docstring); return rows changed per kind, audited."""
-    friend = session.get(Friend, friend_id)
+    # Locked first: a note, field value or profile being written meanwhile either lands before the scrub (and
+    # is scrubbed) or waits and then finds the friend erased.
+    friend = session.get(Friend, friend_id, with_for_update=True, populate_existing=True)
     if friend is None:
         raise ErasureError(N_("This friend no longer exists."))
     if is_erased(friend):

@@ -8,13 +8,16 @@ import json
 from datetime import datetime
 
 from sqlalchemy import bindparam, or_, update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from crm.friends.models import Message
 from crm.sql import dialect_insert
 from crm.timeutil import utcnow
-from crm.webhook.models import WebhookEvent
+from crm.webhook.models import FailedWebhookEvent, WebhookEvent
 
 ERASED_PAYLOAD = '{"erased": true}'
+# What stays of a message LINE asked us to forget: enough to tell which message it was, nothing it said.
+UNSENT_MESSAGE_KEYS = ("id", "type")
 
 
 def event_key(event: dict, raw: str | None = None) -> str:
@@ -93,6 +96,37 @@ def webhook_events(session: Session, *, friend_id: int, line_user_id: str) -> in
                 WebhookEvent.source_id == line_user_id,
             )
         )
-        .values(payload=ERASED_PAYLOAD, line_user_id=None, source_id=None)
+        .values(payload=ERASED_PAYLOAD, payload_kept=False, line_user_id=None, source_id=None)
     )
     return session.exec(statement).rowcount
+
+
+def _without_message_content(payload: str) -> str:
+    event = json.loads(payload)
+    message = event.get("message") if isinstance(event, dict) else None
+    if isinstance(message, dict):
+        event["message"] = {key: message[key] for key in UNSENT_MESSAGE_KEYS if key in message} | {"unsent": True}
+    return json.dumps(event, ensure_ascii=False)
+
+
+def blank_unsent_message(session: Session, *, friend_id: int, line_message_id: str) -> int:
+    """Drop the unsent message's content from the stored (and failed) payloads of the event that carried it;
+    return rows changed."""
+    keys = session.exec(
+        select(Message.webhook_event_id).where(
+            Message.friend_id == friend_id,
+            Message.line_message_id == line_message_id,
+            Message.webhook_event_id.is_not(None),
+        )
+    ).all()
+    if not keys:
+        return 0
+    rows = [
+        row
+        for model in (WebhookEvent, FailedWebhookEvent)
+        for row in session.exec(select(model).where(model.webhook_event_id.in_(keys)))
+    ]
+    for row in rows:
+        row.payload = _without_message_content(row.payload)
+        session.add(row)
+    return len(rows)

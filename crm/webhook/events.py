@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,8 +13,9 @@ from crm.db import session_scope
 from crm.friends import messages
 from crm.friends import service as friends
 from crm.outbound import events as webhook_events
-from crm.timeutil import from_line_timestamp
+from crm.timeutil import from_line_timestamp, utcnow
 from crm.webhook import event_store as event_service
+from crm.webhook import failures
 from crm.webhook.hooks import BlockContext, EventHooks, TextContext
 from crm.webhook.postbacks import PostbackContext, PostbackRegistry
 
@@ -79,6 +81,7 @@ def on_unsend(session, event: IncomingEvent, _registry) -> int | None:
     if friend is None or not unsend.get("messageId"):
         return friend.id if friend else None
     messages.mark_unsent(session, friend_id=friend.id, line_message_id=str(unsend["messageId"]))
+    event_service.blank_unsent_message(session, friend_id=friend.id, line_message_id=str(unsend["messageId"]))
     return friend.id
 
 
@@ -121,13 +124,58 @@ def parse_event(raw: dict) -> IncomingEvent:
     user_id = source.get("userId") if source.get("type") == "user" else None
     if not (isinstance(user_id, str) and 0 < len(user_id) <= 64):
         user_id = None
-    timestamp = raw.get("timestamp")
-    occurred_at = from_line_timestamp(timestamp if isinstance(timestamp, (int, float)) else None)
-    return IncomingEvent(raw=raw, key=event_service.event_key(raw), occurred_at=occurred_at, user_id=user_id)
+    return IncomingEvent(
+        raw=raw, key=event_service.event_key(raw), occurred_at=occurred_at(raw.get("timestamp")), user_id=user_id
+    )
 
 
-def process_event(engine: Engine, raw: dict, registry: PostbackRegistry, hooks: EventHooks | None = None) -> str:
-    """Store the event once and act on it once; return 'processed', 'duplicate' or 'stored'."""
+def occurred_at(timestamp) -> datetime:
+    """The event's time; a missing or impossible timestamp (not a number, out of range) counts as now."""
+    if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
+        try:
+            return from_line_timestamp(timestamp)
+        except (OverflowError, ValueError, OSError):
+            log.warning("webhook_event_bad_timestamp timestamp=%.40r", timestamp)
+    return utcnow()
+
+
+def process_event(
+    engine: Engine, raw: dict, registry: PostbackRegistry, hooks: EventHooks | None = None, *, retry: bool = False
+) -> str:
+    """Store the event once and act on it once; return 'processed', 'duplicate', 'stored' or 'failed'.
+
+    An event whose handling raises costs only itself: its transaction is rolled back and it is kept aside
+    with its error (see crm.webhook.failures) for an admin's retry. A retry, or LINE's redelivery, that gets
+    through marks that failure resolved."""
+    try:
+        return _store_and_handle(engine, raw, registry, hooks, retry=retry or is_redelivery(raw))
+    except Exception as error:
+        key = event_service.event_key(raw)
+        log.exception("webhook_event id=%s type=%.40s status=failed", key, raw.get("type"))
+        with session_scope(engine) as session:
+            failures.record_failure(session, key=key, event=raw, error=error, now=utcnow())
+        return "failed"
+
+
+def retry_failed_event(
+    engine: Engine, *, failure_id: int, registry: PostbackRegistry, hooks: EventHooks | None = None
+) -> str:
+    """Handle a failed event again; the duplicate check makes a second retry, or one after LINE's redelivery
+    succeeded, act on nothing. Returns process_event's outcome."""
+    with session_scope(engine) as session:
+        payload = failures.get_failure(session, failure_id).payload
+    return process_event(engine, json.loads(payload), registry, hooks, retry=True)
+
+
+def is_redelivery(raw: dict) -> bool:
+    """Whether LINE marked the event as sent again."""
+    delivery = raw.get("deliveryContext")
+    return isinstance(delivery, dict) and bool(delivery.get("isRedelivery"))
+
+
+def _store_and_handle(
+    engine: Engine, raw: dict, registry: PostbackRegistry, hooks: EventHooks | None, *, retry: bool
+) -> str:
     event = parse_event(raw)
     friend_id = None
     with session_scope(engine) as session:
@@ -146,12 +194,14 @@ def process_event(engine: Engine, raw: dict, registry: PostbackRegistry, hooks: 
             if friend_id is not None:
                 event_service.link_friend(session, event_row_id=row_id, friend_id=friend_id)
             outcome = "processed"
+        if retry:
+            failures.resolve(session, key=event.key, now=utcnow())
     log.info(
         "webhook_event id=%s type=%s friend_id=%s redelivery=%s status=%s",
         event.key,
         event.type,
         friend_id,
-        bool((raw.get("deliveryContext") or {}).get("isRedelivery")),
+        is_redelivery(raw),
         outcome,
     )
     return outcome

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from flask import Blueprint, current_app, jsonify, request
 from linebot.v3 import SignatureValidator
@@ -17,6 +18,24 @@ from crm.webhook.postbacks import REGISTRY_KEY
 
 log = logging.getLogger(__name__)
 bp = Blueprint("line_webhook", __name__)
+# LINE's events nest a few levels (message > emojis/mention > items); far deeper is an attack on the parser.
+MAX_JSON_DEPTH = 32
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def nested_too_deeply(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text opens more than limit arrays or objects inside each other (brackets inside
+    strings do not count); checked before parsing, so the parser never recurses that deep."""
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in ("]", "}"):
+            depth -= 1
+    return False
 
 
 def _reject(status: int, message: str):
@@ -43,9 +62,11 @@ def callback():
     validator = SignatureValidator(current_app.config["LINE_CHANNEL_SECRET"])
     if not validator.validate(text, signature):
         return _reject(400, "invalid signature")
+    if nested_too_deeply(text):
+        return _reject(400, "JSON nested too deeply")
     try:
         payload = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return _reject(400, "malformed JSON")
     events = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):

@@ -13,7 +13,7 @@ from wtforms import HiddenField
 
 from crm.db import get_session, unit_of_work
 from crm.errors import N_
-from crm.friends.models import Friend
+from crm.friends.models import Friend, FriendStatus
 from crm.i18n import DEFAULT_LOCALE, LOCALES, message_of
 from crm.timeutil import utcnow
 from surveys import web_answers
@@ -95,6 +95,8 @@ def _friend(token: str):
     friend = get_session().get(Friend, friend_id)
     if friend is None:
         return None, None, _page("surveys/link_problem.html", None, 400, reason="invalid")
+    if friend.status == FriendStatus.ERASED:  # the link outlived the person's data: as good as expired
+        return None, None, _page("surveys/link_problem.html", None, 410, reason="expired")
     return friend, survey_id, None
 
 

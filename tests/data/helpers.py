@@ -18,7 +18,7 @@ from crm.tags import admin as tag_admin
 from crm.tags.service import add_tag
 from crm.timeutil import utcnow
 from crm.tracking.models import LinkClick, LinkToken, TrackedLink
-from crm.webhook.models import WebhookEvent
+from crm.webhook.models import FailedWebhookEvent, WebhookEvent
 from surveys.models import Survey, SurveyAnswer, SurveyChoice, SurveyQuestion, SurveyResponse, SurveyVersion
 
 SYSTEM = Actor.system("test")
@@ -89,6 +89,14 @@ def seed(app, *, name: str = "消える花子Erin") -> Seeded:
                     friend_id=friend.id,
                     occurred_at=utcnow(),
                     payload=f'{{"source": {{"userId": "{uid}"}}, "text": "{secrets["incoming"]}"}}',
+                ),
+                FailedWebhookEvent(
+                    webhook_event_id="ev-e1-failed",
+                    event_type="message",
+                    line_user_id=uid,
+                    payload=f'{{"source": {{"userId": "{uid}"}}, "text": "{secrets["incoming"]}"}}',
+                    error_class="RuntimeError",
+                    error_message="handler failed",
                 ),
             ]
         )

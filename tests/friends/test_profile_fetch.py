@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sqlmodel import Session, update
+from sqlmodel import Session, select, update
 
 from crm.db import get_engine
 from crm.friends.jobs import fetch_due_profiles
@@ -92,3 +92,44 @@ def test_blocked_friends_are_not_fetched(app, sim, crm_server):
     sim.unfollow(user)
     assert tick(app) == 0
     assert sim.requests_log(path="/v2/bot/profile") == []
+
+
+class ErasingLine:
+    """A LINE client whose profile answer arrives after the friend was erased (the fetch was in flight)."""
+
+    def __init__(self, app, line, *, fail: bool = False):
+        self.app, self.line, self.fail = app, line, fail
+
+    def get_profile(self, user_id):
+        from crm.db import session_scope
+        from crm.line.errors import LineApiError
+        from crm.privacy.service import erase_friend
+        from tests.factories import SYSTEM
+
+        with session_scope(get_engine(self.app)) as session:
+            erase_friend(session, friend_id=friend_of(self.app, user_id).id, actor=SYSTEM)
+        if self.fail:
+            raise LineApiError("server error", status=500)
+        return self.line.get_profile(user_id)
+
+
+def erased_friend(app):
+    with Session(get_engine(app)) as session:
+        return session.exec(select(Friend).where(Friend.status == "erased")).one()
+
+
+def test_profile_arriving_after_erasure_is_not_written_back(app, sim, crm_server):
+    user = sim.create_user("消されたい 花子", picture_url="https://example.com/p.png", status_message="秘密")
+    sim.follow(user)
+    assert fetch_due_profiles(get_engine(app), ErasingLine(app, line_client(app))) == 0
+    friend = erased_friend(app)
+    assert (friend.display_name, friend.picture_url, friend.language, friend.status_message) == (None,) * 4
+    assert friend.profile_fetch_due_at is None and friend.profile_fetched_at is None
+
+
+def test_failed_fetch_after_erasure_schedules_no_retry(app, sim, crm_server):
+    user = sim.create_user("Erased while failing")
+    sim.follow(user)
+    fetch_due_profiles(get_engine(app), ErasingLine(app, line_client(app), fail=True))
+    friend = erased_friend(app)
+    assert friend.profile_fetch_due_at is None and friend.profile_fetch_attempts == 0

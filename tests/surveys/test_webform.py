@@ -168,3 +168,34 @@ def test_a_closed_survey_refuses_the_form(app, sim, crm_server):
         builder.set_open(session, survey_id=survey_id, is_open=False, actor=EDITOR)
     page = app.test_client().get(f"/s/{token}")
     assert page.status_code == 410 and "not open for answers" in page.get_data(as_text=True)
+
+
+def test_an_erased_friends_link_gets_the_expired_page_and_stores_nothing(app):
+    from crm.privacy.service import erase_friend
+    from surveys import web_answers
+    from surveys.errors import SurveyError
+    from tests.factories import SYSTEM
+
+    survey_id = build_survey(app, single("Pick one", "A", "B"))
+    with session_scope(get_engine(app)) as session:
+        friend = friends.follow(session, line_user_id="U" + "f" * 32, at=utcnow())
+    token = webform.make_token(app, friend_id=friend, survey_id=survey_id)
+    client = app.test_client()
+    html = client.get(f"/s/{token}").get_data(as_text=True)
+    name, value = choice_values(html)["A"]
+    with session_scope(get_engine(app)) as session:
+        erase_friend(session, friend_id=friend, actor=SYSTEM)
+    page = client.get(f"/s/{token}")
+    assert page.status_code == 410 and "このリンクは有効期限切れです" in page.get_data(as_text=True)
+    posted = client.post(f"/s/{token}", data={**form_fields(html), name: value})
+    assert posted.status_code == 410 and "このリンクは有効期限切れです" in posted.get_data(as_text=True)
+    with session_scope(get_engine(app)) as session:
+        try:
+            web_answers.submit(
+                session, survey_id=survey_id, friend_id=friend, values={}, submission_key="k", at=utcnow()
+            )
+        except SurveyError as error:
+            assert error.field == "closed"
+        else:
+            raise AssertionError("an erased friend's answers were accepted")
+    assert responses(app, friend) == []
