@@ -6,16 +6,19 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register /callback (exempt from CSRF: LINE signs its body), the empty postback and hook registries, and
-    the erasure of stored events."""
+    """Register /callback (exempt from CSRF: LINE signs its body), the empty postback and hook registries, the
+    outgoing-reply sender's job, and the erasure of stored events and replies."""
     from crm.extensions import csrf
+    from crm.jobs import register_jobs
     from crm.privacy import service as privacy
-    from crm.webhook import event_store, views
+    from crm.webhook import event_store, replies, reply_queue, views
     from crm.webhook.hooks import event_hooks
     from crm.webhook.postbacks import postback_registry
 
     postback_registry(app)
     event_hooks(app)
     privacy.on_erase(event_store.webhook_events)
+    privacy.on_erase(reply_queue.erase_friend)
+    register_jobs(app, replies.JOBS)
     app.register_blueprint(views.bp)
     csrf.exempt(views.bp)

@@ -26,6 +26,7 @@ from tests.surveys.helpers import (
     last_message,
     multiple,
     quick_replies,
+    replies_settled,
     responses,
     single,
     tag_names,
@@ -248,6 +249,7 @@ def test_when_the_reply_token_is_refused_the_question_is_pushed(app, line):
     user, friend = english_friend(line, app)
     line.configure(replyTokenTtlSeconds=0)
     line.postback(user, start_data(survey_id))
+    replies_settled()
     [entry] = line.inbox(user)
     assert entry["api"] == "push" and entry["retryKey"]
     assert entry["messages"][0]["text"].startswith("(1/1) Q1")
