@@ -7,8 +7,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register /callback (exempt from CSRF: LINE signs its body), the empty postback and hook registries, the
-    outgoing-reply sender's job, and the erasure of stored events and replies."""
+    outgoing-reply sender's job and the friend page's card of refused replies, and the erasure of stored events
+    and replies."""
     from crm.extensions import csrf
+    from crm.friends.extras import register_page_section
     from crm.jobs import register_jobs
     from crm.privacy import service as privacy
     from crm.webhook import event_store, replies, reply_queue, views
@@ -20,5 +22,6 @@ def init_app(app: Flask) -> None:
     privacy.on_erase(event_store.webhook_events)
     privacy.on_erase(reply_queue.erase_friend)
     register_jobs(app, replies.JOBS)
+    register_page_section(app, "webhook/_friend_failed_replies.html", replies.friend_page_helpers)
     app.register_blueprint(views.bp)
     csrf.exempt(views.bp)

@@ -8,8 +8,10 @@ left: retries after LINE failures, and replies whose sender died with the proces
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask, current_app
@@ -17,7 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from crm.db import get_engine, session_scope
+from crm.db import get_engine, get_session, session_scope
 from crm.jobs import Job
 from crm.line.runtime import line_client
 from crm.timeutil import utcnow
@@ -26,6 +28,7 @@ from crm.webhook import reply_queue
 log = logging.getLogger(__name__)
 SENDER_KEY = "crm_reply_sender"
 WAKE_FLAG = "crm_reply_wake"  # Session.info: a wake-up is already arranged for this session's commit
+PREVIEW_MAX = 80
 
 
 def queue_reply(
@@ -124,6 +127,33 @@ def reply_sender(app: Flask) -> ReplySender:
     if sender is None:
         sender = app.extensions[SENDER_KEY] = ReplySender(app)
     return sender
+
+
+@dataclass(frozen=True)
+class RefusedReply:
+    """A reply LINE refused for good, as the friend page lists it."""
+
+    id: int
+    preview: str
+    source: str
+    error: str
+    created_at: datetime
+
+
+def _preview(messages_json: str) -> str:
+    texts = [message.get("text") or f"[{message.get('type')}]" for message in json.loads(messages_json)]
+    preview = " / ".join(texts)
+    return preview if len(preview) <= PREVIEW_MAX else preview[: PREVIEW_MAX - 1] + "…"
+
+
+def friend_page_helpers() -> dict:
+    """`friend_failed_replies(friend_id)` for the friend page's card of refused replies."""
+
+    def refused(friend_id: int) -> list[RefusedReply]:
+        rows = reply_queue.failed(get_session(), friend_id=friend_id)
+        return [RefusedReply(r.id, _preview(r.messages), r.source, r.last_error or "", r.created_at) for r in rows]
+
+    return {"friend_failed_replies": refused}
 
 
 def replies_tick(app: Flask, engine: Engine, line) -> None:

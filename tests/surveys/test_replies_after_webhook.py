@@ -11,6 +11,7 @@ from crm.timeutil import utcnow
 from crm.webhook.replies import send_due
 from crm.webhook.reply_models import OutgoingReply, ReplyState
 from surveys.chat_messages import start_data
+from tests.console_helpers import signed_in_client
 from tests.surveys.helpers import bot_messages, build_survey, english_friend, replies_settled, single
 
 REPLY = "/v2/bot/message/reply"
@@ -103,3 +104,5 @@ def test_a_push_line_refuses_is_marked_failed_with_its_reason(app, line):
     [reply] = stored_replies(app)
     assert reply.state == ReplyState.FAILED and reply.last_error.startswith("400")
     assert send_due(get_engine(app), line_client(app), now=utcnow() + timedelta(hours=1)) == 0
+    page = signed_in_client(app, "staff", locale="en").get(f"/friends/{friend}").get_data(as_text=True)
+    assert "Replies LINE refused" in page and "(1/1) Q1" in page and "400: " in page
