@@ -32,8 +32,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     return engine
 
 
-# Connections (by id) that have written in their open transaction, with the thread that wrote: they hold
-# SQLite's single write lock or PostgreSQL row locks until they commit or roll back.
+# DBAPI connections (by id) that have written in their open transaction, with the thread that wrote: they hold
+# SQLite's single write lock or PostgreSQL row locks until they commit, roll back or go back to the pool.
 _WRITING: dict[int, int] = {}
 _WRITE_STATEMENT = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|UPSERT|MERGE|CREATE|ALTER|DROP)\b", re.IGNORECASE)
 _LOCKING_READ = re.compile(r"\bFOR\s+(NO\s+KEY\s+)?UPDATE\b", re.IGNORECASE)
@@ -42,17 +42,23 @@ _LOCKING_READ = re.compile(r"\bFOR\s+(NO\s+KEY\s+)?UPDATE\b", re.IGNORECASE)
 def track_write_transactions(engine: Engine) -> None:
     """Note which connections hold a write transaction, for write_transaction_open()."""
     event.listen(engine, "before_cursor_execute", _note_write)
-    event.listen(engine, "commit", _forget_write)
-    event.listen(engine, "rollback", _forget_write)
+    event.listen(engine, "commit", _forget_connection)
+    event.listen(engine, "rollback", _forget_connection)
+    event.listen(engine.pool, "reset", _forget_dbapi_connection)
+    event.listen(engine.pool, "checkin", _forget_dbapi_connection)
 
 
-def _note_write(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+def _note_write(_connection, cursor, statement, _parameters, _context, _executemany) -> None:
     if _WRITE_STATEMENT.match(statement) or _LOCKING_READ.search(statement):
-        _WRITING[id(connection)] = threading.get_ident()
+        _WRITING[id(cursor.connection)] = threading.get_ident()
 
 
-def _forget_write(connection) -> None:
-    _WRITING.pop(id(connection), None)
+def _forget_connection(connection) -> None:
+    _WRITING.pop(id(connection.connection.dbapi_connection), None)
+
+
+def _forget_dbapi_connection(dbapi_connection, *_args) -> None:
+    _WRITING.pop(id(dbapi_connection), None)
 
 
 def write_transaction_open() -> bool:
