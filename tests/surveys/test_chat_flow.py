@@ -259,6 +259,7 @@ def test_a_line_outage_loses_no_answer(app, line):
     survey_id = build_survey(app, single("Q1", "Yes", "No"), single("Q2", "A", "B"))
     user, friend = english_friend(line, app)
     line.postback(user, start_data(survey_id))
+    replies_settled()  # the first question has arrived before LINE goes down
     line.set_fault("*", kind="error", count=None, status=500)
     assert tap(line, user, "Yes")["status"] == 200
     line.clear_faults()

@@ -84,8 +84,9 @@ def test_a_push_that_fails_too_is_retried_by_the_worker_with_the_same_key(app, l
     [waiting] = stored_replies(app)
     assert (waiting.state, waiting.attempts, waiting.last_error[:3]) == (ReplyState.PENDING, 1, "503")
     engine = get_engine(app)
-    assert send_due(engine, line_client(app), now=utcnow()) == 0  # not due yet: backoff
-    assert send_due(engine, line_client(app), now=utcnow() + timedelta(seconds=6)) == 1
+    assert waiting.next_attempt_at - waiting.created_at >= timedelta(seconds=5)  # backoff before the retry
+    assert send_due(engine, line_client(app), now=waiting.next_attempt_at - timedelta(seconds=1)) == 0
+    assert send_due(engine, line_client(app), now=waiting.next_attempt_at) == 1
     [question] = bot_messages(line, user)
     assert question["text"].startswith("(1/1) Q1")
     pushes = line.requests_log(path=PUSH)
