@@ -1,9 +1,10 @@
 """The outgoing-reply queue's steps: queue in the event's transaction, claim what is due, send with no
 transaction open, record LINE's answer.
 
-A reply token is tried once, on the first attempt and only while fresh; any failure of it (expired or used
-token, 5xx, timeout) falls back at once to a push under the reply's retry key, which stays the same across
-attempts, so LINE's 409 makes a repeated push harmless. A push that fails with a timeout, a 5xx or a 429 is
+A reply token is used on the first attempt only, while fresh (after a timeout it is tried once more: LINE's
+"Invalid reply token" then means the first call got through); when it fails (expired or used token, 5xx,
+timeouts) the messages are pushed at once under the reply's retry key, which stays the same across attempts,
+so LINE's 409 makes a repeated push harmless. A push that fails with a timeout, a 5xx or a 429 is
 retried with backoff; any other refusal marks the reply failed, with LINE's reason.
 """
 
@@ -29,6 +30,7 @@ LEASE = timedelta(seconds=60)  # a claimed reply is tried again after this if it
 MAX_ATTEMPTS = 10
 BACKOFF_MAX = timedelta(minutes=10)
 ERROR_MAX = 300
+INVALID_TOKEN = "invalid reply token"
 
 
 @dataclass(frozen=True)
@@ -116,12 +118,8 @@ def _claimed(row: OutgoingReply, now: datetime) -> ClaimedReply:
 
 def send(client, reply: ClaimedReply) -> ReplyOutcome:
     """One attempt, made with no transaction open: the fresh reply token, else (or when it fails) a push."""
-    if reply.reply_token:
-        try:
-            client.reply_messages(reply.reply_token, reply.messages)
-            return ReplyOutcome(reply, ReplyState.SENT, via="reply")
-        except LineApiError as error:
-            log.warning("reply_token_failed reply_id=%s status=%s error=%s", reply.id, error.status, error)
+    if reply.reply_token and _replied(client, reply):
+        return ReplyOutcome(reply, ReplyState.SENT, via="reply")
     try:
         client.push_messages(reply.line_user_id, reply.messages, retry_key=reply.retry_key)
     except LineApiError as error:
@@ -130,6 +128,24 @@ def send(client, reply: ClaimedReply) -> ReplyOutcome:
         state = ReplyState.PENDING if error.retryable else ReplyState.FAILED
         return ReplyOutcome(reply, state, error=reason)
     return ReplyOutcome(reply, ReplyState.SENT, via="push")
+
+
+def _replied(client, reply: ClaimedReply) -> bool:
+    """Whether the reply token delivered the messages.
+
+    After a timeout LINE may have taken the reply anyway, and a reply has no retry key: the token is tried once
+    more, and LINE's "Invalid reply token" for a token this fresh means the first call used it."""
+    for attempt in (1, 2):
+        try:
+            client.reply_messages(reply.reply_token, reply.messages)
+            return True
+        except LineApiError as error:
+            log.warning("reply_token_failed reply_id=%s status=%s error=%s", reply.id, error.status, error)
+            if attempt == 2 and error.status == 400 and INVALID_TOKEN in str(error).lower():
+                return True
+            if error.status is not None:  # LINE answered: it did not take this reply
+                return False
+    return False
 
 
 def backoff(attempts: int) -> timedelta:

@@ -107,3 +107,17 @@ def test_a_push_line_refuses_is_marked_failed_with_its_reason(app, line):
     assert send_due(get_engine(app), line_client(app), now=utcnow() + timedelta(hours=1)) == 0
     page = signed_in_client(app, "staff", locale="en").get(f"/friends/{friend}").get_data(as_text=True)
     assert "Replies LINE refused" in page and "(1/1) Q1" in page and "400: " in page
+
+
+def test_a_reply_that_times_out_but_reached_line_is_not_pushed_again(app, line):
+    survey_id = build_survey(app, single("Q1", "Yes", "No"))
+    user, _friend = english_friend(line, app)
+    line.set_fault(REPLY, kind="stall", stall_seconds=2.5)  # LINE takes it, answers after our 2 s timeout
+    assert line.postback(user, start_data(survey_id))["status"] == 200
+    [question] = bot_messages(line, user)
+    assert question["text"].startswith("(1/1) Q1")
+    assert [entry["api"] for entry in line.inbox(user)] == ["reply"]
+    assert [r["status"] for r in line.requests_log(path=REPLY)][-1] == 400  # the retry finds the token used
+    assert line.requests_log(path=PUSH) == []
+    [reply] = stored_replies(app)
+    assert (reply.state, reply.sent_via) == (ReplyState.SENT, "reply")

@@ -87,3 +87,22 @@ def test_erasing_a_friend_drops_their_replies(app):
     with session_scope(get_engine(app)) as session:
         privacy.erase_friend(session, friend_id=friend_id, actor=Actor.system("test"))
     assert rows(app) == []
+
+
+class TimingOutLine(FakeLine):
+    """The reply API times out once, then says the token was used (LINE took the first call)."""
+
+    def reply_messages(self, reply_token, messages):
+        self.calls.append(("reply", reply_token))
+        if len(self.calls) == 1:
+            raise LineApiError("LINE API unreachable: ReadTimeoutError")
+        raise LineApiError("Invalid reply token", status=400)
+
+
+def test_a_timed_out_reply_whose_token_was_used_counts_as_sent(app):
+    queue(app, make_friend(app), key=str(uuid.uuid4()))
+    line = TimingOutLine()
+    assert send_due(get_engine(app), line) == 1
+    assert line.calls == [("reply", "token-1"), ("reply", "token-1")]
+    [row] = rows(app)
+    assert (row.state, row.sent_via) == (ReplyState.SENT, "reply")
