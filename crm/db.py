@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -17,15 +18,53 @@ ENGINE_KEY = "crm_engine"
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys."""
+    """Create an engine that tracks open write transactions; SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    else:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(url, **kwargs)
+    if kwargs.get("isolation_level") != "AUTOCOMMIT":  # autocommit statements hold no transaction
+        track_write_transactions(engine)
+    return engine
+
+
+# DBAPI connections (by id) that have written in their open transaction, with the thread that wrote: they hold
+# SQLite's single write lock or PostgreSQL row locks until they commit, roll back or go back to the pool.
+_WRITING: dict[int, int] = {}
+_WRITE_STATEMENT = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|UPSERT|MERGE|CREATE|ALTER|DROP)\b", re.IGNORECASE)
+_LOCKING_READ = re.compile(r"\bFOR\s+(NO\s+KEY\s+)?UPDATE\b", re.IGNORECASE)
+
+
+def track_write_transactions(engine: Engine) -> None:
+    """Note which connections hold a write transaction, for write_transaction_open()."""
+    event.listen(engine, "before_cursor_execute", _note_write)
+    event.listen(engine, "commit", _forget_connection)
+    event.listen(engine, "rollback", _forget_connection)
+    event.listen(engine.pool, "reset", _forget_dbapi_connection)
+    event.listen(engine.pool, "checkin", _forget_dbapi_connection)
+
+
+def _note_write(_connection, cursor, statement, _parameters, _context, _executemany) -> None:
+    if _WRITE_STATEMENT.match(statement) or _LOCKING_READ.search(statement):
+        _WRITING[id(cursor.connection)] = threading.get_ident()
+
+
+def _forget_connection(connection) -> None:
+    _WRITING.pop(id(connection.connection.dbapi_connection), None)
+
+
+def _forget_dbapi_connection(dbapi_connection, *_args) -> None:
+    _WRITING.pop(id(dbapi_connection), None)
+
+
+def write_transaction_open() -> bool:
+    """Whether this thread has a database transaction open that has written (or locked rows) and not ended."""
+    me = threading.get_ident()
+    return any(thread == me for thread in list(_WRITING.values()))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -13,4 +13,5 @@ import crm.staff.models  # noqa: F401
 import crm.tags.models  # noqa: F401
 import crm.tracking.models  # noqa: F401
 import crm.webhook.models  # noqa: F401
+import crm.webhook.reply_models  # noqa: F401
 import surveys.models  # noqa: F401

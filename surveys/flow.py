@@ -1,35 +1,32 @@
 """The in-chat survey flow: postbacks, typed answers, keywords, cancel and blocks, answered after commit.
 
-Answers are written in the webhook event's transaction; the reply goes out only after that commits, so a
-LINE failure never loses an answer. A fresh reply token is used when there is one, a push otherwise.
+Answers and the reply to them are written in the webhook event's transaction; the reply goes out through the
+outgoing-reply queue once that commits, outside the webhook request, so a slow or failing LINE neither delays
+LINE's webhook nor loses an answer or a question.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask import Flask, current_app
+from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import event
 from sqlmodel import Session, func, select
 
 from crm.friends.models import Friend
 from crm.i18n import DEFAULT_LOCALE, LOCALES
-from crm.line.errors import LineApiError
-from crm.line.runtime import line_client
-from crm.timeutil import utcnow
 from crm.tracking import links as tracked_links
 from crm.webhook.hooks import BlockContext, TextContext
 from crm.webhook.postbacks import PostbackContext
+from crm.webhook.replies import queue_reply
 from surveys import answers, builder, chat_messages, responses
 from surveys.models import SurveyQuestion
 from surveys.turns import Turn, TurnStatus
 from surveys.views import webform
 
 log = logging.getLogger(__name__)
-REPLY_FRESH = timedelta(seconds=50)
 RETRY_NAMESPACE = uuid.UUID("5b0c1f52-8f3e-4a55-9a57-3c1d2f0e6a11")
 
 
@@ -144,53 +141,19 @@ def respond(
     occurred_at: datetime,
     send_key: str,
 ) -> None:
-    """Send the turn's messages once the event's transaction has committed."""
+    """Queue the turn's messages in the event's transaction; they go out after it commits, outside the request."""
     if turn.status == TurnStatus.STALE:
         return
     messages = build_messages(session, turn, friend=session.get(Friend, friend_id))
     if not messages:
         return
-    app = current_app._get_current_object()
-    retry_key = str(uuid.uuid5(RETRY_NAMESPACE, send_key))
-
-    def send(_session) -> None:
-        try:
-            deliver(
-                app,
-                line_user_id=line_user_id,
-                reply_token=reply_token,
-                occurred_at=occurred_at,
-                messages=messages,
-                retry_key=retry_key,
-            )
-        except Exception:  # the answer is committed; a send bug must not fail the webhook
-            log.exception("survey_send_crashed")
-
-    event.listen(session, "after_commit", send, once=True)
-
-
-def deliver(
-    app: Flask,
-    *,
-    line_user_id: str,
-    reply_token: str | None,
-    occurred_at: datetime,
-    messages: list[dict],
-    retry_key: str,
-) -> str:
-    """Reply while the token is fresh, push otherwise (or when LINE refused the token); never raises."""
-    client = line_client(app)
-    if reply_token and utcnow() - occurred_at < REPLY_FRESH:
-        try:
-            client.reply_messages(reply_token, messages)
-            return "reply"
-        except LineApiError as error:
-            if error.status != 400:
-                log.warning("survey_reply_failed status=%s error=%s", error.status, error)
-                return "failed"
-    try:
-        client.push_messages(line_user_id, messages, retry_key=retry_key)
-        return "push"
-    except LineApiError as error:
-        log.warning("survey_push_failed status=%s error=%s", error.status, error)
-        return "failed"
+    queue_reply(
+        session,
+        friend_id=friend_id,
+        line_user_id=line_user_id,
+        messages=messages,
+        reply_token=reply_token,
+        occurred_at=occurred_at,
+        retry_key=str(uuid.uuid5(RETRY_NAMESPACE, send_key)),
+        source="survey",
+    )

@@ -13,7 +13,7 @@ from crm.broadcasts import content as broadcast_content
 from crm.broadcasts import drafts as broadcast_drafts
 from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts import testers as test_friends
-from crm.broadcasts.delivery.sender import send_test
+from crm.broadcasts.delivery.sender import prepare_test_sends, push_test_sends
 from crm.broadcasts.forms import ActionForm, ScheduleForm, TestFriendForm
 from crm.broadcasts.models import Broadcast
 from crm.broadcasts.models import BroadcastStatus as S
@@ -88,13 +88,10 @@ def test_send(broadcast_id: int):
         flash(_("Add a test friend first."), "error")
         return redirect(url_for("broadcast_send.test_friends_page"))
     with unit_of_work():  # link tokens written for the test copies
-        results = send_test(
-            db,
-            line_client(current_app),
-            broadcast_id=broadcast.id,
-            friend_ids=ids,
-            base_url=current_app.config["PUBLIC_BASE_URL"],
+        sends = prepare_test_sends(
+            db, broadcast_id=broadcast.id, friend_ids=ids, base_url=current_app.config["PUBLIC_BASE_URL"]
         )
+    results = push_test_sends(line_client(current_app), sends)
     sent = sum(1 for result in results if result.ok)
     if sent:
         flash(_("Test sent to %(count)s test friends.", count=sent), "success")

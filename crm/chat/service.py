@@ -81,15 +81,11 @@ def sent_with_key(session: Session, *, retry_key: str) -> Message | None:
     return session.exec(select(Message).where(Message.retry_key == retry_key)).first()
 
 
-def send_text(
-    session: Session, *, client: Pusher, friend: Friend, text: str, retry_key: str, actor: Actor
-) -> SendResult:
-    """Push a text to a following friend and store it; the same retry key never sends or stores twice.
+def claim_send(session: Session, *, friend: Friend, text: str, retry_key: str) -> SendResult:
+    """Store the outgoing text under its retry key, to be pushed once this transaction has committed.
 
-    The message row (unique retry key) is written before the push: a second request with the same key,
-    even one racing the first, finds it already stored and reports a duplicate. LINE errors
-    propagate and the caller rolls back, so nothing is stored; retrying with the same key is safe because
-    LINE answers 409 for a key it already accepted, which the client counts as sent.
+    The message row (unique retry key) is written first: a second request with the same key, even one racing
+    the first, finds it already stored and gets a duplicate, which must not be pushed again.
     """
     if friend.status != FriendStatus.FOLLOWING:
         raise ChatError(N_("This friend has blocked the account, so messages cannot be sent."))
@@ -100,16 +96,36 @@ def send_text(
         if previous is None or previous.friend_id != friend.id:
             raise ChatError(N_("The form has expired. Reload the page and send again."))
         return SendResult(previous, duplicate=True)
-    client.push_text(friend.line_user_id, text, retry_key=retry_key)
+    return SendResult(message, duplicate=False)
+
+
+def push_claimed(client: Pusher, *, line_user_id: str, message: Message) -> None:
+    """Push a claimed text with its retry key; call it with no transaction open. LINE errors propagate.
+
+    Retrying with the same key is safe: LINE answers 409 for a key it already accepted, which counts as sent.
+    """
+    client.push_text(line_user_id, message.text, retry_key=message.retry_key)
+
+
+def record_sent(session: Session, *, message_id: int, actor: Actor) -> None:
+    """Audit a pushed message (its length, never its text)."""
+    message = session.get(Message, message_id)
     record(
         session,
         actor=actor,
         action=SENT_ACTION,
         target_type="friend",
-        target_id=friend.id,
-        after={"message_id": message.id, "retry_key": retry_key, "length": utf16_length(text)},
+        target_id=message.friend_id,
+        after={"message_id": message.id, "retry_key": message.retry_key, "length": utf16_length(message.text)},
     )
-    return SendResult(message, duplicate=False)
+
+
+def release_claim(session: Session, *, message_id: int) -> None:
+    """Forget a claimed message LINE refused, so the conversation shows only what was sent and the same
+    form (same retry key) can be sent again."""
+    message = session.get(Message, message_id)
+    if message is not None:
+        session.delete(message)
 
 
 def _claim_key(session: Session, *, friend: Friend, text: str, retry_key: str) -> Message | None:

@@ -267,18 +267,18 @@ def reply(friend_id: int):
     form = ReplyForm()
     if not form.validate_on_submit():
         abort(400)
-    with unit_of_work(chat.ChatError, LineApiError) as work:
-        result = chat.send_text(
-            db,
-            client=line_client(current_app),
-            friend=friend,
-            text=form.text.data,
-            retry_key=form.retry_key.data,
-            actor=current_actor(),
-        )
-    if isinstance(work.error, LineApiError):
-        return _render(friend, status=502, errors={"reply": line_error_message(work.error)}, reply_form=form)
+    with unit_of_work(chat.ChatError) as work:
+        result = chat.claim_send(db, friend=friend, text=form.text.data, retry_key=form.retry_key.data)
     if work.failed:
         return _render(friend, status=400, errors={"reply": message_of(work.error)}, reply_form=form)
+    if not result.duplicate:
+        try:
+            chat.push_claimed(line_client(current_app), line_user_id=friend.line_user_id, message=result.message)
+        except LineApiError as error:
+            with unit_of_work():
+                chat.release_claim(db, message_id=result.message.id)
+            return _render(friend, status=502, errors={"reply": line_error_message(error)}, reply_form=form)
+        with unit_of_work():
+            chat.record_sent(db, message_id=result.message.id, actor=current_actor())
     flash(_("This message had already been sent.") if result.duplicate else _("Message sent."), "success")
     return _back(friend_id, "chat")

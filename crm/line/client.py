@@ -25,7 +25,8 @@ from linebot.v3.messaging import (
 )
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from crm.line.errors import LineApiError
+from crm.db import write_transaction_open
+from crm.line.errors import LineApiError, LineCallInTransaction
 from crm.line.profile import Profile
 
 log = logging.getLogger(__name__)
@@ -46,14 +47,20 @@ class Quota:
 
 
 class LineClient:
-    """Calls to LINE with short timeouts; errors become LineApiError."""
+    """Calls to LINE with short timeouts; errors become LineApiError.
 
-    def __init__(self, *, api_base: str, access_token: str, timeout: float = 5.0):
+    No call may happen while the calling thread holds a database write transaction (a slow LINE would hold
+    SQLite's one write lock, or PostgreSQL row locks, for as long): with `refuse_in_transaction` such a call
+    raises LineCallInTransaction, otherwise it is logged as an error and made.
+    """
+
+    def __init__(self, *, api_base: str, access_token: str, timeout: float = 5.0, refuse_in_transaction: bool = False):
         host = api_base.rstrip("/")
         configuration = Configuration(host=None if host == REAL_LINE_HOST else host, access_token=access_token)
         configuration.retries = False  # no silent urllib3 retries: callers retry with backoff and retry keys
         self._api = MessagingApi(ApiClient(configuration))
         self._timeout = (min(timeout, 3.0), timeout)
+        self._refuse_in_transaction = refuse_in_transaction
 
     def get_profile(self, user_id: str) -> Profile | None:
         """Return the user's profile, or None when LINE answers 404 (blocked, no consent, unknown)."""
@@ -195,6 +202,10 @@ class LineClient:
         return list(page.user_ids or []), page.next or None
 
     def _call(self, method, *args, **kwargs):
+        if write_transaction_open():
+            if self._refuse_in_transaction:
+                raise LineCallInTransaction(f"LINE call {method.__name__} inside an open write transaction")
+            log.error("line_call_in_transaction method=%s", method.__name__)
         try:
             return method(*args, _request_timeout=self._timeout, **kwargs)
         except ApiException as error:

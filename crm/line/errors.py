@@ -27,3 +27,8 @@ class LineApiError(Exception):
     def already_accepted(self) -> bool:
         """409 on a retry key: LINE accepted the request before; that is a success."""
         return self.status == 409
+
+
+class LineCallInTransaction(RuntimeError):
+    """A LINE call was made while this thread held an open database write transaction (raised where the app
+    is set to refuse it: tests and development)."""

@@ -17,6 +17,7 @@ def line_client(app: Flask) -> LineClient:
             api_base=app.config["LINE_API_BASE"],
             access_token=app.config["LINE_CHANNEL_ACCESS_TOKEN"],
             timeout=app.config["LINE_API_TIMEOUT_SECONDS"],
+            refuse_in_transaction=app.config.get("ENV") in ("testing", "development"),
         )
         app.extensions[CLIENT_KEY] = client
     return client

@@ -1,7 +1,8 @@
 """LINE's hourly limits on rich menus (100 creations, 100 deletions of menus and of aliases per hour).
 
-Each limited call is counted in the database before it is made, so the console can refuse with a clear
-message instead of failing half-way; LINE's own 429 gives the same message."""
+Each limited call is counted in the database (in the transaction that records the action's outcome), and the
+budget checked before an action starts, so the console can refuse with a clear message instead of failing
+half-way; LINE's own 429 gives the same message."""
 
 from __future__ import annotations
 
@@ -66,9 +67,11 @@ def check_budget(session: Session, *, now: datetime, **needed: int) -> None:
             raise RateLimited(oldest + WINDOW if oldest else None)
 
 
-def count_call(session: Session, endpoint: str) -> None:
-    """Record a limited call about to be made (LINE counts failed calls too)."""
-    session.add(RichMenuApiCall(endpoint=endpoint, at=utcnow()))
+def count_calls(session: Session, endpoints: list[str]) -> None:
+    """Record limited calls once they were made, failed ones too (LINE counts them): the calls are made first,
+    with no write transaction open, and counted in the transaction that records their outcome."""
+    now = utcnow()
+    session.add_all([RichMenuApiCall(endpoint=endpoint, at=now) for endpoint in endpoints])
     session.flush()
 
 

@@ -14,7 +14,7 @@ from crm.friends.models import Friend
 from crm.richmenus import rules as richmenu_rules
 from crm.richmenus.drafts import get_menu
 from crm.richmenus.layouts import RichMenuError
-from crm.richmenus.limits import ALIAS_DELETE, DELETE, check_budget, count_call, line_call
+from crm.richmenus.limits import ALIAS_DELETE, DELETE, check_budget, count_calls, line_call
 from crm.richmenus.models import RichMenu, RichMenuLink, RichMenuStatus
 from crm.staff.audit import Actor, record
 from crm.timeutil import utcnow
@@ -39,9 +39,9 @@ def linked_batches(session: Session, menu_id: int, size: int = BULK) -> Iterator
         after = batch[-1][0]
 
 
-def delete_quietly(session: Session, client, line_menu_id: str) -> list[tuple[str, dict]]:
-    """Delete a LINE menu; a failure becomes a warning (the menu is no longer shown to anyone)."""
-    count_call(session, DELETE)
+def delete_quietly(calls: list[str], client, line_menu_id: str) -> list[tuple[str, dict]]:
+    """Delete a LINE menu (noted in `calls`); a failure becomes a warning (the menu is no longer shown to anyone)."""
+    calls.append(DELETE)
     try:
         with line_call():
             client.delete_rich_menu(line_menu_id)
@@ -55,9 +55,9 @@ def delete_quietly(session: Session, client, line_menu_id: str) -> list[tuple[st
     return []
 
 
-def delete_alias_quietly(session: Session, client, alias_id: str) -> list[tuple[str, dict]]:
-    """Delete a LINE tab alias; a failure becomes a warning."""
-    count_call(session, ALIAS_DELETE)
+def delete_alias_quietly(calls: list[str], client, alias_id: str) -> list[tuple[str, dict]]:
+    """Delete a LINE tab alias (noted in `calls`); a failure becomes a warning."""
+    calls.append(ALIAS_DELETE)
     try:
         with line_call():
             client.delete_rich_menu_alias(alias_id)
@@ -80,22 +80,18 @@ class UnpublishResult:
 
 
 def unpublish(session: Session, *, client, menu_id: int, actor: Actor) -> UnpublishResult:
-    """Unlink everyone the CRM linked to the menu, clear it as default, and delete it on LINE."""
+    """Unlink everyone the CRM linked to the menu, clear it as default, and delete it on LINE.
+
+    Every LINE call comes before the first write, so none is made inside a write transaction."""
     menu, now = get_menu(session, menu_id), utcnow()
     if menu.status != RichMenuStatus.PUBLISHED:
         raise RichMenuError(N_("This menu is not published."))
     check_budget(session, now=now, delete=1, alias_delete=1 if menu.published_alias_id else 0)
-    friend_ids = []
-    for batch in linked_batches(session, menu.id):
-        with line_call():
-            client.bulk_unlink_rich_menu([user_id for _friend_id, user_id in batch])
-        friend_ids += [friend_id for friend_id, _user_id in batch]
-    if menu.is_default:
-        with line_call():
-            client.clear_default_rich_menu()
+    friend_ids, calls = _unlink_everyone(session, client, menu), []
+    warnings = delete_alias_quietly(calls, client, menu.published_alias_id) if menu.published_alias_id else []
+    warnings += delete_quietly(calls, client, menu.line_menu_id)
+    count_calls(session, calls)
     session.exec(delete(RichMenuLink).where(RichMenuLink.rich_menu_id == menu.id))
-    warnings = delete_alias_quietly(session, client, menu.published_alias_id) if menu.published_alias_id else []
-    warnings += delete_quietly(session, client, menu.line_menu_id)
     record(
         session,
         actor=actor,
@@ -111,6 +107,19 @@ def unpublish(session: Session, *, client, menu_id: int, actor: Actor) -> Unpubl
     session.flush()
     richmenu_rules.queue_friends(session, friend_ids)
     return UnpublishResult(len(friend_ids), warnings)
+
+
+def _unlink_everyone(session: Session, client, menu: RichMenu) -> list[int]:
+    """Unlink the menu's friends on LINE and clear it as default; return the friends unlinked."""
+    friend_ids = []
+    for batch in linked_batches(session, menu.id):
+        with line_call():
+            client.bulk_unlink_rich_menu([user_id for _friend_id, user_id in batch])
+        friend_ids += [friend_id for friend_id, _user_id in batch]
+    if menu.is_default:
+        with line_call():
+            client.clear_default_rich_menu()
+    return friend_ids
 
 
 def set_default(session: Session, *, client, menu_id: int, actor: Actor) -> None:

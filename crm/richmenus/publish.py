@@ -13,7 +13,7 @@ from crm.line.errors import LineApiError
 from crm.richmenus import rules as richmenu_rules
 from crm.richmenus.drafts import aliases, areas_of, get_menu, image_of, publish_problems
 from crm.richmenus.layouts import RichMenuError, line_menu
-from crm.richmenus.limits import CREATE, check_budget, count_call, line_call
+from crm.richmenus.limits import CREATE, check_budget, count_calls, line_call
 from crm.richmenus.live import delete_alias_quietly, delete_quietly, linked_batches
 from crm.richmenus.models import RichMenu, RichMenuLink, RichMenuStatus
 from crm.staff.audit import Actor, record
@@ -32,17 +32,20 @@ class PublishResult:
     warnings: list[tuple[str, dict]] = field(default_factory=list)
 
 
-def _create_on_line(session: Session, client, menu: RichMenu, base_url: str) -> str:
-    """Create the LINE menu and upload its image; a menu whose image fails is deleted again.
+def menu_body(session: Session, *, menu_id: int, base_url: str = "") -> dict:
+    """Check the menu can be published and build LINE's JSON for it; commit this before publish() calls LINE.
 
-    URL areas open the destination through its anonymous tracked link (when a public base URL is set), so
-    taps are counted; a shared menu cannot say who tapped."""
-    image = image_of(session, menu.id)
+    URL areas open the destination through its anonymous tracked link (stored here, when a public base URL is
+    set), so taps are counted; a shared menu cannot say who tapped."""
+    menu = get_menu(session, menu_id)
+    problems = publish_problems(session, menu)
+    if problems:
+        raise RichMenuError.many(problems)
 
     def tracked(uri: str) -> str:
         return tracked_links.anonymous_url(session, destination=uri, base_url=base_url, source=f"richmenu:{menu.id}")
 
-    body = line_menu(
+    return line_menu(
         name=menu.name,
         chat_bar_text=menu.chat_bar_text,
         size=menu.size,
@@ -50,14 +53,19 @@ def _create_on_line(session: Session, client, menu: RichMenu, base_url: str) -> 
         areas=areas_of(menu),
         link=tracked,
     )
-    count_call(session, CREATE)
+
+
+def _create_on_line(session: Session, client, menu: RichMenu, body: dict, calls: list[str]) -> str:
+    """Create the LINE menu and upload its image; a menu whose image fails is deleted again."""
+    image = image_of(session, menu.id)
+    calls.append(CREATE)
     with line_call():
         new_id = client.create_rich_menu(body)
     try:
         with line_call():
             client.set_rich_menu_image(new_id, image.data, image.content_type)
     except RichMenuError:
-        delete_quietly(session, client, new_id)
+        delete_quietly(calls, client, new_id)
         raise
     return new_id
 
@@ -102,7 +110,6 @@ def _default_line_id(session: Session) -> str | None:
 
 
 def _undo(
-    session: Session,
     client,
     menu: RichMenu,
     new_id: str,
@@ -110,6 +117,7 @@ def _undo(
     default: bool,
     previous_default: str | None,
     moved: list[list[str]],
+    calls: list[str],
 ) -> None:
     """Best effort after a failed publish: restore the default and the friends' old menu, delete the new one."""
     try:
@@ -125,37 +133,26 @@ def _undo(
                     client.bulk_unlink_rich_menu(user_ids)
     except RichMenuError:
         pass  # the failure that brought us here is what the user sees; both are audited below
-    delete_quietly(session, client, new_id)
+    delete_quietly(calls, client, new_id)
 
 
-def publish(
-    session: Session, *, client, menu_id: int, make_default: bool, actor: Actor, base_url: str = ""
-) -> PublishResult:
-    """Create the menu on LINE, upload its image, go live (default, links, alias), then delete the old menu."""
+def publish(session: Session, *, client, menu_id: int, body: dict, make_default: bool, actor: Actor) -> PublishResult:
+    """Create the menu on LINE from `body` (menu_body()), go live (default, links, alias), delete the old menu.
+
+    Every LINE call comes before the first write (limited calls are counted afterwards, failed ones too), so
+    none is made inside a write transaction."""
     menu, now = get_menu(session, menu_id), utcnow()
-    problems = publish_problems(session, menu)
-    if problems:
-        raise RichMenuError.many(problems)
     old_id, old_alias = menu.line_menu_id, menu.published_alias_id
     drop_alias = old_alias if old_alias and old_alias != menu.alias_id else None
     check_budget(session, now=now, create=1, delete=1 if old_id else 0, alias_delete=1 if drop_alias else 0)
-    default, previous_default, moved = make_default or menu.is_default, _default_line_id(session), []
-    new_id = _create_on_line(session, client, menu, base_url)
+    default, calls = make_default or menu.is_default, []
     try:
-        relinked = _go_live(session, client, menu, new_id, default=default, moved=moved)
-    except RichMenuError as error:
-        _undo(session, client, menu, new_id, default=default, previous_default=previous_default, moved=moved)
-        record(
-            session,
-            actor=actor,
-            action="richmenu.publish_failed",
-            target_type="rich_menu",
-            target_id=menu.id,
-            after={"line_menu_id": new_id, "error": str(error)},
-        )
-        raise
-    warnings = delete_quietly(session, client, old_id) if old_id else []
-    warnings += delete_alias_quietly(session, client, drop_alias) if drop_alias else []
+        new_id = _create_on_line(session, client, menu, body, calls)
+        relinked = _go_live_or_undo(session, client, menu, new_id, default=default, calls=calls, actor=actor)
+        warnings = delete_quietly(calls, client, old_id) if old_id else []
+        warnings += delete_alias_quietly(calls, client, drop_alias) if drop_alias else []
+    finally:
+        count_calls(session, calls)
     warnings += _unpublished_tabs(session, menu)
     _mark_published(session, menu, new_id, default=default, now=now)
     queued = richmenu_rules.queue_for_menu(session, menu.id) if old_id is None else 0
@@ -176,6 +173,26 @@ def publish(
         },
     )
     return PublishResult(new_id, old_id, relinked, queued, warnings)
+
+
+def _go_live_or_undo(
+    session: Session, client, menu: RichMenu, new_id: str, *, default: bool, calls: list[str], actor: Actor
+) -> int:
+    """Go live with the new LINE menu; when that fails, undo what was done on LINE, audit, and re-raise."""
+    previous_default, moved = _default_line_id(session), []
+    try:
+        return _go_live(session, client, menu, new_id, default=default, moved=moved)
+    except RichMenuError as error:
+        _undo(client, menu, new_id, default=default, previous_default=previous_default, moved=moved, calls=calls)
+        record(
+            session,
+            actor=actor,
+            action="richmenu.publish_failed",
+            target_type="rich_menu",
+            target_id=menu.id,
+            after={"line_menu_id": new_id, "error": str(error)},
+        )
+        raise
 
 
 def _unpublished_tabs(session: Session, menu: RichMenu) -> list[tuple[str, dict]]:

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from wtforms.fields import SelectChoice
 
 from crm.console.guard import current_actor, requires
-from crm.db import UnitOfWork, get_engine, get_session, session_scope, unit_of_work
+from crm.db import UnitOfWork, get_engine, get_session, unit_of_work
 from crm.i18n import messages_of, translate
 from crm.line.runtime import line_client
 from crm.richmenus import drafts as richmenus
@@ -17,6 +17,7 @@ from crm.richmenus import live as richmenu_live
 from crm.richmenus import publish as richmenu_publish
 from crm.richmenus import rules as richmenu_rules
 from crm.richmenus.forms import ActionForm, PublishForm, RuleForm
+from crm.richmenus.jobs import relink_round
 from crm.richmenus.layouts import RichMenuError
 from crm.richmenus.views import menu_or_404
 from crm.tags import admin as tag_admin
@@ -43,8 +44,7 @@ def _apply_queued_relinks(response):
         return response
     session.rollback()  # release anything the request session still holds before writing again
     try:
-        with session_scope(get_engine(current_app)) as work:
-            result = richmenu_rules.apply_pending(work, client=line_client(current_app))
+        result = relink_round(get_engine(current_app), line_client(current_app))
         log.info("richmenu_relinked friends=%s linked=%s unlinked=%s", result.friends, result.linked, result.unlinked)
     except Exception:  # noqa: BLE001 - the queue keeps the work; never fail the user's request here
         log.exception("richmenu_relink_failed")
@@ -70,14 +70,18 @@ def publish(menu_id: int):
     form = PublishForm()
     if not form.validate_on_submit():
         abort(400)
+    with _line_work() as work:  # the menu's tracked links, committed before LINE is called
+        body = richmenu_publish.menu_body(db, menu_id=menu_id, base_url=current_app.config.get("PUBLIC_BASE_URL") or "")
+    if work.failed:
+        return _back(menu_id)
     with _line_work() as work:
         result = richmenu_publish.publish(
             db,
             client=line_client(current_app),
             menu_id=menu_id,
+            body=body,
             make_default=bool(form.make_default.data),
             actor=current_actor(),
-            base_url=current_app.config.get("PUBLIC_BASE_URL") or "",
         )
     if work.failed:
         return _back(menu_id)

@@ -1,7 +1,8 @@
 """Tag rules for rich menus ("friends with tag X get menu Y", first match wins) and the relink queue.
 
-Tag changes only queue friends (in the same transaction as the change); apply_pending() later works through
-the queue and calls LINE's bulk link/unlink with up to 500 users a call, never once per friend."""
+Tag changes only queue friends (in the same transaction as the change); a relink round later works through
+the queue: plan_pending() reads it, call_line() calls LINE's bulk link/unlink with up to 500 users a call (never
+once per friend) with no transaction open, and record_applied() stores the result in a second transaction."""
 
 from __future__ import annotations
 
@@ -239,25 +240,48 @@ def _save_links(session: Session, friend_ids: list[int], target: tuple[int, str]
     )
 
 
-def apply_pending(session: Session, *, client, limit: int = RELINK_BATCH) -> RelinkResult:
-    """Apply the rules to up to `limit` queued entries with bulk calls; LINE errors propagate (all stay queued)."""
+@dataclass(frozen=True)
+class RelinkPlan:
+    """What a relink round does on LINE: which queue entries it covers, whom it links to which menu
+    ((menu id, LINE menu id) -> friend ids) and whom it unlinks, with each friend's LINE user id."""
+
+    queue_ids: list[int]
+    friend_ids: list[int]
+    to_link: dict[tuple[int, str], list[int]]
+    to_unlink: list[int]
+    users: dict[int, str]
+
+
+def plan_pending(session: Session, *, limit: int = RELINK_BATCH) -> RelinkPlan | None:
+    """Plan the rules for up to `limit` queued entries (reads only); None when nothing is queued."""
     rows = session.exec(
         select(RichMenuRelink.id, RichMenuRelink.friend_id).order_by(RichMenuRelink.id).limit(limit)
     ).all()
     if not rows:
-        return RelinkResult(0, 0, 0)
+        return None
     friend_ids = sorted({friend_id for _id, friend_id in rows})
     to_link, to_unlink, users = _plan(session, friend_ids)
-    linked = 0
-    for target, linking in to_link.items():
+    return RelinkPlan([row_id for row_id, _f in rows], friend_ids, dict(to_link), to_unlink, users)
+
+
+def call_line(client, plan: RelinkPlan) -> None:
+    """Make the plan's bulk link and unlink calls (≤500 users each); call with no transaction open.
+
+    LINE errors propagate and nothing is recorded: the entries stay queued, and linking again is harmless."""
+    for (_menu_id, line_menu_id), linking in plan.to_link.items():
         for start in range(0, len(linking), BULK):
-            chunk = linking[start : start + BULK]
-            client.bulk_link_rich_menu(target[1], [users[f] for f in chunk])
-            _save_links(session, chunk, target)
-            linked += len(chunk)
-    for start in range(0, len(to_unlink), BULK):
-        chunk = to_unlink[start : start + BULK]
-        client.bulk_unlink_rich_menu([users[f] for f in chunk])
-        session.exec(delete(RichMenuLink).where(RichMenuLink.friend_id.in_(chunk)))
-    session.exec(delete(RichMenuRelink).where(RichMenuRelink.id.in_([row_id for row_id, _f in rows])))
-    return RelinkResult(len(friend_ids), linked, len(to_unlink))
+            client.bulk_link_rich_menu(line_menu_id, [plan.users[f] for f in linking[start : start + BULK]])
+    for start in range(0, len(plan.to_unlink), BULK):
+        client.bulk_unlink_rich_menu([plan.users[f] for f in plan.to_unlink[start : start + BULK]])
+
+
+def record_applied(session: Session, plan: RelinkPlan) -> RelinkResult:
+    """Record what LINE now shows the planned friends and take their entries off the queue."""
+    for target, linking in plan.to_link.items():
+        for start in range(0, len(linking), BULK):
+            _save_links(session, linking[start : start + BULK], target)
+    if plan.to_unlink:
+        session.exec(delete(RichMenuLink).where(RichMenuLink.friend_id.in_(plan.to_unlink)))
+    session.exec(delete(RichMenuRelink).where(RichMenuRelink.id.in_(plan.queue_ids)))
+    linked = sum(len(linking) for linking in plan.to_link.values())
+    return RelinkResult(len(plan.friend_ids), linked, len(plan.to_unlink))

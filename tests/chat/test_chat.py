@@ -14,6 +14,7 @@ from crm.friends.models import Friend, Message, MessageDirection
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.factories import friend_id_of
 from tests.friends.test_page import audit_entries
+from tests.line_probe import FollowDuringLineCalls
 
 RETRY_KEY_INPUT = re.compile(r'name="retry_key"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="retry_key"')
 TEXTAREA = re.compile(r'<textarea[^>]*name="text"[^>]*>\r?\n?(.*?)</textarea>', re.S)
@@ -243,50 +244,43 @@ def stored_friend(app, user_id: str) -> int:
         return friend.id
 
 
-def test_a_retry_key_stored_by_a_racing_request_is_reported_as_duplicate(app):
-    from crm.staff.audit import Actor
+def claim_and_push(session, pusher, *, friend_id: int, key: str, text: str) -> chat.SendResult:
+    """The view's steps without the view: claim, push what is not a duplicate."""
+    friend = session.get(Friend, friend_id)
+    result = chat.claim_send(session, friend=friend, text=text, retry_key=key)
+    if not result.duplicate:
+        chat.push_claimed(pusher, line_user_id=friend.line_user_id, message=result.message)
+    return result
 
+
+def test_a_retry_key_stored_by_a_racing_request_is_reported_as_duplicate(app):
     friend_id, pusher, key = stored_friend(app, "U" + "1" * 32), CountingPusher(), chat.new_retry_key()
     with session_scope(get_engine(app)) as first, session_scope(get_engine(app)) as second:
-        friend = first.get(Friend, friend_id)
-        sent = chat.send_text(
-            first, client=pusher, friend=friend, text="hello", retry_key=key, actor=Actor.system("test")
-        )
+        sent = claim_and_push(first, pusher, friend_id=friend_id, key=key, text="hello")
         assert sent.duplicate is False
         first.commit()
-        again = chat.send_text(
-            second,
-            client=pusher,
-            friend=second.get(Friend, friend_id),
-            text="hello",
-            retry_key=key,
-            actor=Actor.system("test"),
-        )
+        again = claim_and_push(second, pusher, friend_id=friend_id, key=key, text="hello")
         assert again.duplicate is True and again.message.id == sent.message.id
     assert len(pusher.pushes) == 1 and len(outgoing(app, friend_id)) == 1
 
 
 def test_a_retry_key_of_another_friend_is_refused_without_sending(app):
-    from crm.staff.audit import Actor
-
     first_id, other_id = stored_friend(app, "U" + "2" * 32), stored_friend(app, "U" + "3" * 32)
     pusher, key = CountingPusher(), chat.new_retry_key()
     with session_scope(get_engine(app)) as session:
-        chat.send_text(
-            session,
-            client=pusher,
-            friend=session.get(Friend, first_id),
-            text="hi",
-            retry_key=key,
-            actor=Actor.system("test"),
-        )
+        claim_and_push(session, pusher, friend_id=first_id, key=key, text="hi")
     with session_scope(get_engine(app)) as session, pytest.raises(chat.ChatError):
-        chat.send_text(
-            session,
-            client=pusher,
-            friend=session.get(Friend, other_id),
-            text="hi",
-            retry_key=key,
-            actor=Actor.system("test"),
-        )
+        claim_and_push(session, pusher, friend_id=other_id, key=key, text="hi")
     assert len(pusher.pushes) == 1 and outgoing(app, other_id) == []
+
+
+def test_a_follow_is_stored_while_line_answers_a_staff_reply_slowly(app, line):
+    user_id, friend_id = followed_friend(line, app)
+    client = signed_in_client(app, "staff", locale="en")
+    form = {**reply_form(client, friend_id), "text": "one moment"}
+    probe = FollowDuringLineCalls(app, line).install()
+    assert client.post(f"/friends/{friend_id}/reply", data=form).status_code == 302
+    assert probe.statuses == [200] and probe.stored == [True]
+    assert texts_received(line, user_id) == ["one moment"]
+    [entry] = audit_entries(app, "chat.sent")
+    assert json.loads(entry.after)["retry_key"] == form["retry_key"]

@@ -9,7 +9,7 @@ from surveys.chat_messages import start_data
 from tests.console_helpers import signed_in_client
 from tests.factories import friend_id_of, make_tag
 from tests.richmenus.helpers import menu_row, post_action, publish, ready_menu
-from tests.surveys.helpers import build_survey, single, tag_names
+from tests.surveys.helpers import bot_messages, build_survey, single, tag_names
 
 
 def test_rich_menu_survey_answer_tags_the_friend_and_switches_their_menu(app, sim, crm_server):
@@ -34,7 +34,7 @@ def test_rich_menu_survey_answer_tags_the_friend_and_switches_their_menu(app, si
     sim.follow(user)
     assert sim.rich_menu(user)["richMenuId"] == menu_row(app, base).line_menu_id
     assert sim.tap_rich_menu(user, 0)["status"] == 200
-    question = sim.inbox(user)[-1]["messages"][-1]
+    question = bot_messages(sim, user)[-1]
     yes = next(item["action"] for item in question["quickReply"]["items"] if item["action"]["label"] == "はい")
     assert sim.tap_action(user, yes)["status"] == 200
     assert tag_names(app, friend_id_of(app, user)) == {"VIP"}

@@ -9,12 +9,14 @@ from crm.db import get_engine, session_scope
 from crm.friends.models import Friend
 from crm.line.runtime import line_client
 from crm.richmenus import rules as richmenu_rules
+from crm.richmenus.jobs import apply_rich_menu_relinks, relink_round
 from crm.richmenus.models import RichMenuLink, RichMenuRelink
 from crm.tags import service as tags
 from crm.tags.models import FriendTag
 from crm.timeutil import utcnow
 from tests.console_helpers import post_form, signed_in_client
 from tests.factories import friend_id_of, make_tag
+from tests.line_probe import FollowDuringLineCalls
 from tests.richmenus.helpers import SYSTEM, menu_row, post_action, publish, ready_menu
 
 
@@ -121,8 +123,7 @@ def test_bulk_tagging_links_500_friends_per_call(app, sim, admin):
         session.flush()
         tags.add_tag_to_many(session, friend_ids=[friend.id for friend in friends], tag_id=vip, actor=SYSTEM)
         assert richmenu_rules.pending_count(session) == 1201
-    with session_scope(get_engine(app)) as session:
-        result = richmenu_rules.apply_pending(session, client=line_client(app), limit=5000)
+    result = relink_round(get_engine(app), line_client(app), limit=5000)
     assert (result.friends, result.linked, result.unlinked) == (1201, 1201, 0)
     calls = sim.requests_log(path="/v2/bot/richmenu/bulk/link")
     assert len(calls) == 3 and sim.requests_log(path="/v2/bot/user/U") == []
@@ -160,8 +161,7 @@ def test_a_line_failure_keeps_friends_queued_until_a_later_attempt(app, line, ad
     with session_scope(get_engine(app)) as session:
         assert richmenu_rules.pending_count(session) == 1
     assert "1 friends are waiting for the tag rules to be applied." in admin.get("/richmenus").get_data(as_text=True)
-    with session_scope(get_engine(app)) as session:
-        richmenu_rules.apply_pending(session, client=line_client(app))
+    relink_round(get_engine(app), line_client(app))
     assert shown(line, user_id)[0] == menu_row(app, vip_menu).line_menu_id
 
 
@@ -225,3 +225,22 @@ def test_deleting_a_tag_deletes_its_rule_and_unlinks_its_friends(app, line, admi
     assert response.status_code == 302
     assert shown(line, user_id) == (None, None)
     assert _rules(app) == []
+
+
+def test_the_relink_job_calls_line_with_the_database_free(app, line, admin):
+    vip_menu, gold_menu = published(admin, "VIP"), published(admin, "Gold")
+    vip, gold = make_tag(app, "VIP"), make_tag(app, "Gold")
+    post_action(admin, "/richmenus/rules", tag=vip, menu=vip_menu)
+    post_action(admin, "/richmenus/rules", tag=gold, menu=gold_menu)
+    hanako, taro = follower(line, "Hanako"), follower(line, "Taro")
+    with session_scope(get_engine(app)) as session:  # tagged by a job: queued, applied by the worker
+        tags.add_tag(session, friend_id=friend_id_of(app, hanako), tag_id=vip, actor=SYSTEM)
+        tags.add_tag(session, friend_id=friend_id_of(app, taro), tag_id=gold, actor=SYSTEM)
+    probe = FollowDuringLineCalls(app, line, client=line_client(app))
+    assert apply_rich_menu_relinks(get_engine(app), probe) == 2
+    assert probe.statuses == [200, 200] and probe.stored == [True, True]
+    assert shown(line, hanako)[0] == menu_row(app, vip_menu).line_menu_id
+    assert shown(line, taro)[0] == menu_row(app, gold_menu).line_menu_id
+    with session_scope(get_engine(app)) as session:
+        assert richmenu_rules.pending_count(session) == 0
+        assert len(session.exec(select(RichMenuLink)).all()) == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
@@ -76,8 +78,17 @@ def answers(app, friend_id: int) -> list[SurveyAnswer]:
         )
 
 
+def replies_settled(timeout: float = 10.0) -> None:
+    """Wait until the CRM's reply senders have sent what the last webhooks queued (they run after /callback)."""
+    for thread in threading.enumerate():
+        if thread.name == "reply-sender":
+            thread.join(timeout)
+            assert not thread.is_alive(), "the reply sender is still busy"
+
+
 def bot_messages(sim, user_id: str) -> list[dict]:
-    """Every message the bot delivered to the user, oldest first."""
+    """Every message the bot delivered to the user, oldest first (once the queued replies went out)."""
+    replies_settled()
     return [message for entry in sim.inbox(user_id) for message in entry["messages"]]
 
 

@@ -26,6 +26,7 @@ from tests.surveys.helpers import (
     last_message,
     multiple,
     quick_replies,
+    replies_settled,
     responses,
     single,
     tag_names,
@@ -248,6 +249,7 @@ def test_when_the_reply_token_is_refused_the_question_is_pushed(app, line):
     user, friend = english_friend(line, app)
     line.configure(replyTokenTtlSeconds=0)
     line.postback(user, start_data(survey_id))
+    replies_settled()
     [entry] = line.inbox(user)
     assert entry["api"] == "push" and entry["retryKey"]
     assert entry["messages"][0]["text"].startswith("(1/1) Q1")
@@ -257,6 +259,7 @@ def test_a_line_outage_loses_no_answer(app, line):
     survey_id = build_survey(app, single("Q1", "Yes", "No"), single("Q2", "A", "B"))
     user, friend = english_friend(line, app)
     line.postback(user, start_data(survey_id))
+    replies_settled()  # the first question has arrived before LINE goes down
     line.set_fault("*", kind="error", count=None, status=500)
     assert tap(line, user, "Yes")["status"] == 200
     line.clear_faults()

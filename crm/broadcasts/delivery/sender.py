@@ -79,10 +79,18 @@ class TestSendResult:
     error: str | None = None
 
 
-def send_test(
-    session: Session, line_client, *, broadcast_id: int, friend_ids: list[int], base_url: str
-) -> list[TestSendResult]:
-    """Push the broadcast, rendered for each test friend and marked "[テスト]", to those test friends now.
+@dataclass(frozen=True)
+class TestSend:
+    """One test friend's rendered copy, ready to push."""
+
+    friend_id: int
+    line_user_id: str
+    messages: list[dict]
+    retry_key: str
+
+
+def prepare_test_sends(session: Session, *, broadcast_id: int, friend_ids: list[int], base_url: str) -> list[TestSend]:
+    """The broadcast rendered for each test friend and marked "[テスト]"; commit before pushing them.
 
     Links are tracked without the broadcast, so test clicks never count in its statistics.
     """
@@ -96,16 +104,23 @@ def send_test(
         .where(Friend.id.in_(friend_ids))
         .order_by(Friend.id)
     )
-    results = []
+    sends = []
     for friend in session.execute(query).scalars():
         rendered = broadcast_content.render(
             session, messages, friend=friend, base_url=base_url, broadcast_id=None, track_links=broadcast.track_links
         )
+        marked = broadcast_content.mark_as_test(rendered)
+        sends.append(TestSend(friend.id, friend.line_user_id, marked, str(uuid.uuid4())))
+    return sends
+
+
+def push_test_sends(line_client, sends: list[TestSend]) -> list[TestSendResult]:
+    """Push prepared test copies now, with no transaction open; each friend's result."""
+    results = []
+    for send in sends:
         try:
-            line_client.push_messages(
-                friend.line_user_id, broadcast_content.mark_as_test(rendered), retry_key=str(uuid.uuid4())
-            )
-            results.append(TestSendResult(friend.id, True))
+            line_client.push_messages(send.line_user_id, send.messages, retry_key=send.retry_key)
+            results.append(TestSendResult(send.friend_id, True))
         except LineApiError as error:
-            results.append(TestSendResult(friend.id, False, f"{error.status}: {error}"))
+            results.append(TestSendResult(send.friend_id, False, f"{error.status}: {error}"))
     return results

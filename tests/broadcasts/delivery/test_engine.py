@@ -227,7 +227,7 @@ def test_marketer_resume_sends_at_once(app, sim):
 
 
 def test_send_test_pushes_marked_messages_to_test_friends_only(app, sim):
-    from crm.broadcasts.delivery.sender import send_test
+    from crm.broadcasts.delivery.sender import prepare_test_sends, push_test_sends
     from crm.broadcasts.models import TestFriend
 
     (tester, tester_id), (other, other_id) = sim_friends(app, sim, 2, name="スタッフ")
@@ -240,9 +240,8 @@ def test_send_test_pushes_marked_messages_to_test_friends_only(app, sim):
         track_links=True,
     )
     with session_scope(get_engine(app)) as session:
-        results = send_test(
-            session, line_client(app), broadcast_id=broadcast_id, friend_ids=[tester, other], base_url=BASE
-        )
+        sends = prepare_test_sends(session, broadcast_id=broadcast_id, friend_ids=[tester, other], base_url=BASE)
+    results = push_test_sends(line_client(app), sends)
     assert [(r.friend_id, r.ok) for r in results] == [(tester, True)]
     [entry] = sim.inbox(tester_id)
     assert entry["messages"][0]["text"].startswith(f"[テスト] スタッフ0さん {BASE}/r/")
