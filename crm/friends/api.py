@@ -147,7 +147,7 @@ def get_one(friend_id: int):
     """One friend with tags, field values, notes, survey responses and link clicks."""
     db, friend, masked = get_session(), get_friend(friend_id), auth.masked()
     body = friend_dict(friend, tags_of(db, [friend.id]).get(friend.id, []), auth.role())
-    body["fields_"] = field_values(friend.id)
+    body["fields_"] = field_values(friend.id, auth.role())
     body["notes"] = [
         note_dict(note, author, masked)
         for note, author in note_service.notes_for_friend(db, friend_id=friend.id)[:DETAIL_LIMIT]
@@ -156,17 +156,16 @@ def get_one(friend_id: int):
     return body
 
 
-def field_values(friend_id: int) -> list[dict]:
-    return [
-        {
-            "field_id": d.id,
-            "key": d.key,
-            "label": d.label,
-            "type": d.field_type,
-            "value": None if v is None else v.value,
-        }
-        for d, v in field_service.values_for_friend(get_session(), friend_id=friend_id)
-    ]
+def field_values(friend_id: int, role: str) -> list[dict]:
+    """A friend's field values as this role may see them: personal ones null and flagged masked."""
+    rows = []
+    for d, v in field_service.values_for_friend(get_session(), friend_id=friend_id):
+        hidden = v is not None and field_service.hidden_from(d, role)
+        value = None if v is None or hidden else v.value
+        rows.append(
+            {"field_id": d.id, "key": d.key, "label": d.label, "type": d.field_type, "value": value, "masked": hidden}
+        )
+    return rows
 
 
 def note_dict(note, author: str | None, masked: bool) -> dict:
