@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from crm.api import auth, errors
+from crm.api.pages import bad_cursor
 from crm.api.schemas import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -120,8 +121,11 @@ def list_friends(**args):
     if flt.search and auth.masked():  # a name search would reveal the names the role sees masked, as in the console
         raise errors.ApiError(403, "forbidden", "Searching by name is not available to this token's role.")
     try:
-        check_filter(db, flt)
         after = Cursor.decode(args["cursor"]) if args.get("cursor") else None
+    except FilterError:
+        raise bad_cursor() from None
+    try:
+        check_filter(db, flt)
         page = friend_page(db, flt, now=now, sort=args["sort"], after=after, size=args["limit"])
     except FilterError as error:
         raise filter_error(error) from None

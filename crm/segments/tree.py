@@ -25,6 +25,7 @@ from crm.tracking.models import TrackedLink
 
 MAX_DEPTH = 5
 MAX_LEAVES = 50
+MAX_NODES = 100  # groups and conditions together: empty groups cost SQL too
 MAX_DAYS = 36500
 MAX_JSON_CHARS = 100_000
 GROUPS = ("all", "any", "not")
@@ -91,6 +92,8 @@ def parse(data: dict | str) -> dict:
             data = json.loads(data)
         except ValueError:
             raise SegmentError("", N_("The condition tree is not valid JSON.")) from None
+        except RecursionError:  # brackets nested thousands deep: the decoder gives up before our depth check
+            raise SegmentError("", N_("Groups can be nested at most %(max)d deep."), max=MAX_DEPTH) from None
     if not isinstance(data, dict):
         raise SegmentError("", N_("A condition must be an object with a type."))
     return data
@@ -130,11 +133,14 @@ class _Checker:
     """Walks a tree once, counting leaves and checking each against the database."""
 
     def __init__(self, session: Session, personal_allowed: bool = True):
-        self.session, self.leaves, self.personal_allowed = session, 0, personal_allowed
+        self.session, self.leaves, self.nodes, self.personal_allowed = session, 0, 0, personal_allowed
 
     def node(self, node, path: str, depth: int) -> dict:
         if not isinstance(node, dict):
             raise SegmentError(path, N_("A condition must be an object with a type."))
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise SegmentError(path, N_("A segment can have at most %(max)d conditions and groups."), max=MAX_NODES)
         kind = node.get("type")
         if kind in GROUPS:
             if depth > MAX_DEPTH:

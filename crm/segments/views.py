@@ -141,9 +141,8 @@ def delete(segment_id: int):
 @requires("reports.view")
 def count():
     """The live count for the builder: JSON tree in, {"count": n} out, or {"error", "path"} with 400."""
-    data = request.get_json(silent=True)
-    if data is None:
-        data = request.form.get("tree", "")
+    # the raw text, decoded by the tree parser: it limits the size and refuses JSON nested too deeply
+    data = request.get_data(as_text=True) if request.is_json else request.form.get("tree", "")
     db = get_session()
     try:
         tree = segment_tree.validate(db, data, personal_allowed=not _masked())
