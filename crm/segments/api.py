@@ -79,7 +79,7 @@ def list_segments():
             "id": s.id,
             "name": s.name,
             "description": s.description,
-            "tree": json.loads(s.tree),
+            "tree": segment_tree.without_personal_values(db, s.tree) if masked else json.loads(s.tree),
             "count": None if masked and _uses_personal_field(db, s.tree) else segments.count(db, s.tree, now=now),
         }
         for s in segments.list_segments(db)

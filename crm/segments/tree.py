@@ -116,6 +116,25 @@ def refuse_personal_fields(session: Session, stored: dict | str) -> None:
         raise PersonalFieldError("", PERSONAL_FIELD, label=label)
 
 
+def without_personal_values(session: Session, stored: dict | str) -> dict:
+    """A stored tree as a role that sees personal data masked may read it: the values compared with personal
+    fields (a phone number in an "eq") become null."""
+    personal = set(session.exec(select(FieldDefinition.key).where(FieldDefinition.personal)).scalars())
+
+    def masked(node):
+        if not isinstance(node, dict):
+            return node
+        if node.get("type") == "field" and node.get("key") in personal and "value" in node:
+            return {**node, "value": None}
+        if node.get("type") == "not":
+            return {**node, "condition": masked(node.get("condition"))}
+        if isinstance(node.get("conditions"), list):
+            return {**node, "conditions": [masked(child) for child in node["conditions"]]}
+        return node
+
+    return masked(parse(stored))
+
+
 def _field_keys(node):
     """The field keys a (validated, so shallow) tree compares."""
     if not isinstance(node, dict):

@@ -67,4 +67,5 @@ def test_api_count_refuses_a_personal_field_to_a_masked_token(app, saved):
     assert api_client(app, "marketer").post("/api/v1/segments/count", json={"tree": PROBE}).json["count"] == 1
     listed = api_client(app, "analyst").get("/api/v1/segments").json
     assert [(s["id"], s["count"]) for s in listed] == [(saved, None)]
+    assert listed[0]["tree"] == {**PROBE, "value": None}  # what was compared with a personal field is hidden too
     assert api_client(app, "admin").get("/api/v1/segments").json[0]["count"] == 1
