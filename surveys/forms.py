@@ -73,7 +73,12 @@ class QuestionForm(FlaskForm):
     kind = SelectField(_l("Type"), choices=[SelectChoice(kind, label) for kind, label in KIND_LABELS.items()])
     text = TextAreaField(_l("Question"), validators=[DataRequired(), Length(max=2000)])
     required = BooleanField(_l("Required"), default=True)
-    save_field = SelectField(_l("Save a free-text answer to field"), choices=[], validate_choice=True)
+    save_field = SelectField(
+        _l("Save a free-text answer to field"),
+        choices=[],
+        validate_choice=True,
+        description=_l("A text field chosen here becomes personal data: analysts see its values masked."),
+    )
     choices = FieldList(FormField(ChoiceRow), min_entries=QUICK_REPLY_MAX, max_entries=QUICK_REPLY_MAX)
 
     def load_options(self, db: Session) -> QuestionForm:

@@ -8,6 +8,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from crm.errors import N_
+from crm.fields import service as fields
 from crm.fields.models import FieldDefinition
 from crm.staff.audit import Actor, record
 from surveys import actions
@@ -136,9 +137,16 @@ def draft_question(session: Session, survey_id: int, question_id: int) -> Survey
     return question
 
 
-def _write(session: Session, question: SurveyQuestion, spec: QuestionSpec, choices: list[tuple[str, list]]) -> None:
+def _write(
+    session: Session, question: SurveyQuestion, spec: QuestionSpec, choices: list[tuple[str, list]], actor: Actor
+) -> None:
+    saved_to = spec.save_field_id if spec.kind == QuestionKind.TEXT else None
+    if saved_to and saved_to != question.save_field_id:
+        # free text typed by friends (addresses, phone numbers) makes the field personal unless an admin
+        # later decides otherwise
+        fields.mark_personal(session, field_id=saved_to, actor=actor)
     question.kind, question.text, question.required = spec.kind, spec.text.strip(), spec.required
-    question.save_field_id = spec.save_field_id if spec.kind == QuestionKind.TEXT else None
+    question.save_field_id = saved_to
     session.add(question)
     session.flush()
     session.exec(delete(SurveyChoice).where(SurveyChoice.question_id == question.id))
@@ -164,7 +172,7 @@ def add_question(session: Session, *, survey_id: int, spec: QuestionSpec, actor:
     choices = _check(session, spec)
     position = len(list_questions(session, draft.id))
     question = SurveyQuestion(version_id=draft.id, position=position, kind=spec.kind, text=spec.text)
-    _write(session, question, spec, choices)
+    _write(session, question, spec, choices, actor)
     session.flush()
     record(
         session,
@@ -184,7 +192,7 @@ def update_question(
     question = draft_question(session, survey_id, question_id)
     choices = _check(session, spec)
     before = snapshot(session, question)
-    _write(session, question, spec, choices)
+    _write(session, question, spec, choices, actor)
     session.flush()
     record(
         session,

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 from crm.api.errors import ApiError
+
+ID_CURSOR = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+
+
+def bad_cursor() -> ApiError:
+    """A cursor the API did not hand out: 400, whatever list it was passed to."""
+    message = "The cursor is damaged: pass a page's next_cursor unchanged, or leave it out for the first page."
+    return ApiError(400, "bad_cursor", message, {"cursor": ["bad_cursor"]})
 
 
 def decode_id_cursor(cursor: str | None) -> int | None:
     """A cursor of these lists is the id of the last row seen."""
     if not cursor:
         return None
-    if not cursor.isdigit() or len(cursor) > 10:
-        raise ApiError(422, "bad_cursor", "the cursor is damaged", {"cursor": ["bad_cursor"]})
+    if not ID_CURSOR.fullmatch(cursor) or int(cursor) > MAX_ID:
+        raise bad_cursor()
     return int(cursor)
 
 

@@ -123,7 +123,10 @@ class FieldValueSchema(ma.Schema):
     key = fields.String(required=True)
     label = fields.String(required=True)
     type = fields.String(required=True)
-    value = fields.String(required=True, allow_none=True)
+    value = fields.String(required=True, allow_none=True, metadata={"description": "Null when unset or masked"})
+    masked = fields.Boolean(
+        required=True, metadata={"description": "A personal field's value hidden from this token's role"}
+    )
 
 
 class NoteSchema(ma.Schema):
@@ -189,6 +192,9 @@ class FieldDefinitionSchema(ma.Schema):
     type = fields.String(required=True)
     choices = fields.List(fields.String(), required=True)
     required = fields.Boolean(required=True)
+    personal = fields.Boolean(
+        required=True, metadata={"description": "Personal data: masked for roles without personal-data access"}
+    )
 
 
 class SurveySchema(ma.Schema):

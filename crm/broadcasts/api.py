@@ -46,6 +46,8 @@ def broadcast_dict(b: Broadcast) -> dict:
         "goal": _loaded(b.goal),
         "scheduled_at": b.scheduled_at,
         "estimated_recipients": b.estimated_recipients,
+        "approved_recipients": b.approved_recipients,
+        "recounted_recipients": b.recounted_recipients,
         "pause_reason": b.pause_reason,
         "created_at": b.created_at,
         "updated_at": b.updated_at,

@@ -50,6 +50,16 @@ class BroadcastSchema(ma.Schema):
     goal = fields.Dict(required=True, allow_none=True)
     scheduled_at = fields.DateTime(required=True, allow_none=True)
     estimated_recipients = fields.Integer(required=True, allow_none=True)
+    approved_recipients = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The recipients approved (or under the approval threshold when scheduled)"},
+    )
+    recounted_recipients = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The recipients counted when the send was due that sent it back to awaiting_approval"},
+    )
     pause_reason = fields.String(required=True, allow_none=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)

@@ -24,6 +24,7 @@ MAX_MESSAGES = 5
 TEXT_MAX_UTF16 = MAX_UTF16_UNITS  # LINE's limit for a text message
 ALT_TEXT_MAX = 1500  # LINE's limit for a flex message's altText
 URL_MAX = 2000  # LINE's limit for image URLs
+FLEX_MAX_NESTING = 60  # objects and lists: real bubbles and carousels stay far below this
 PLACEHOLDER = re.compile(r"\{(?:(name)|field:([a-z][a-z0-9_]{0,49}))\}")
 TYPES = ("text", "image", "sticker", "flex")
 TEST_MARK = "[テスト]"
@@ -42,7 +43,7 @@ def validate_messages(data: list[dict] | str) -> list[dict]:
     if isinstance(data, str):
         try:
             data = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ContentError(N_("The messages are not valid JSON.")) from None
     if not isinstance(data, list) or not 1 <= len(data) <= MAX_MESSAGES:
         raise ContentError(N_("A broadcast has between 1 and %(max)s messages."), max=MAX_MESSAGES)
@@ -80,6 +81,26 @@ def _check_limits(index: int, message: dict) -> None:
                 index=index,
                 limit=ALT_TEXT_MAX,
             )
+        if _nesting(message.get("contents")) > FLEX_MAX_NESTING:
+            raise ContentError(
+                N_("The flex contents are nested too deeply (at most %(limit)s levels)."),
+                index=index,
+                limit=FLEX_MAX_NESTING,
+            )
+
+
+def _nesting(value) -> int:
+    """How deeply objects and lists nest in a JSON value, counted without recursion (the SDK's models and
+    LINE's renderer would recurse over any depth)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            if depth <= FLEX_MAX_NESTING:
+                stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _is_https(url) -> bool:

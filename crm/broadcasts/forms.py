@@ -60,7 +60,11 @@ class MessageForm(Form):
         if kind == "sticker":
             return {"type": "sticker", "packageId": strip(self.package_id), "stickerId": strip(self.sticker_id)}
         if kind == "flex":
-            return {"type": "flex", "altText": strip(self.alt_text), "contents": json.loads(self.flex.data or "")}
+            try:
+                contents = json.loads(self.flex.data or "")
+            except RecursionError:  # brackets nested thousands deep: unreadable, like any other bad JSON
+                raise ValueError("flex contents nested too deeply") from None
+            return {"type": "flex", "altText": strip(self.alt_text), "contents": contents}
         return None
 
     @staticmethod

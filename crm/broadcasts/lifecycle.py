@@ -100,6 +100,8 @@ def schedule(
         scheduled_at=at,
         segment_tree=frozen,
         estimated_recipients=count,
+        approved_recipients=None if new == S.AWAITING_APPROVAL else count,
+        recounted_recipients=None,
         approved_by=None,
     )
 
@@ -120,7 +122,15 @@ def approve(session: Session, *, actor: Actor, broadcast_id: int, now: datetime)
     _may_approve(session, actor, broadcast)
     if broadcast.scheduled_at is not None and broadcast.scheduled_at <= now:
         raise BroadcastError(N_("Its scheduled time has passed: cancel it and schedule a copy again."))
-    return transition(session, broadcast, S.SCHEDULED, actor=actor, now=now, approved_by=actor.staff_id)
+    return transition(
+        session,
+        broadcast,
+        S.SCHEDULED,
+        actor=actor,
+        now=now,
+        approved_by=actor.staff_id,
+        approved_recipients=broadcast.estimated_recipients,
+    )
 
 
 def cancel(session: Session, *, actor: Actor, broadcast_id: int, now: datetime | None = None) -> Broadcast:

@@ -59,6 +59,10 @@ class Broadcast(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
     approved_by: int | None = Field(default=None, foreign_key="staff.id", ondelete="SET NULL")
     estimated_recipients: int | None = Field(default=None)
+    # The count a second person approved (or that was under the threshold when scheduled); a send whose
+    # audience has grown past it and the threshold goes back to awaiting approval when it starts.
+    approved_recipients: int | None = Field(default=None)
+    recounted_recipients: int | None = Field(default=None)  # the count at the start that sent it back
     snapshot_done: bool = Field(default=False)
     snapshot_cursor: int = Field(default=0)  # last friend id snapshotted (resumable)
     pause_reason: str | None = Field(default=None, max_length=500)

@@ -8,7 +8,8 @@ from crm.broadcasts.models import BroadcastStatus as S
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.DRAFT: frozenset({S.AWAITING_APPROVAL, S.SCHEDULED, S.CANCELLED}),
     S.AWAITING_APPROVAL: frozenset({S.SCHEDULED, S.CANCELLED}),
-    S.SCHEDULED: frozenset({S.SENDING, S.MISSED, S.CANCELLED}),  # sending / missed: set by the worker
+    # sending / missed / back to awaiting approval (the audience grew past what was approved): set by the worker
+    S.SCHEDULED: frozenset({S.SENDING, S.MISSED, S.CANCELLED, S.AWAITING_APPROVAL}),
     S.SENDING: frozenset({S.SENT, S.PAUSED, S.FAILED}),  # set by the worker
     S.PAUSED: frozenset({S.SENDING, S.FAILED}),  # resume (staff or the worker's probe)
     S.SENT: frozenset(),

@@ -20,6 +20,7 @@ from crm.broadcasts.forms import ActionForm, ComposerForm, composer_data
 from crm.broadcasts.models import Broadcast, RecipientState
 from crm.broadcasts.models import BroadcastStatus as S
 from crm.broadcasts.options import BroadcastError
+from crm.console.args import row_id_arg
 from crm.console.forms import form_error
 from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
@@ -144,7 +145,7 @@ def _compose(broadcast: Broadcast | None):
 @requires("reports.view")
 def index():
     """Every broadcast, newest first: status, schedule (Asia/Tokyo) and counts."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = row_id_arg("page") or 1
     rows = broadcast_stats.recent(get_session(), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     return render_template(
         "broadcasts/index.html", rows=rows[:PAGE_SIZE], page=page, more=len(rows) > PAGE_SIZE, labels=STATUS_LABELS

@@ -32,6 +32,9 @@ class FieldDefinition(SQLModel, table=True):
     field_type: str = Field(max_length=10)
     choices: str | None = Field(default=None, sa_column=Column(Text))
     required: bool = Field(default=False)
+    # Personal data (an address, a phone number): masked for roles without personal-data access and kept
+    # out of their segment conditions.
+    personal: bool = Field(default=False)
     position: int = Field(default=0)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
 

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from crm.errors import N_, TranslatableError
 from crm.fields.models import FieldDefinition, FieldType, FieldValue
+from crm.permissions import masks_personal_data
 from crm.staff.audit import Actor, record
 from crm.timeutil import utcnow
 
@@ -40,6 +41,12 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     required: bool = False
     position: int = 0
+    personal: bool = False
+
+
+def hidden_from(definition: FieldDefinition, role: str | None) -> bool:
+    """Whether this role sees the field's values masked: a personal field, a role without personal-data access."""
+    return bool(definition.personal) and masks_personal_data(role)
 
 
 def choices_of(definition: FieldDefinition) -> list[str]:
@@ -203,6 +210,7 @@ def _snapshot(definition: FieldDefinition) -> dict:
         "choices": choices_of(definition),
         "required": definition.required,
         "position": definition.position,
+        "personal": definition.personal,
     }
 
 
@@ -211,6 +219,7 @@ def _apply(definition: FieldDefinition, spec: FieldSpec) -> None:
     is_choice = spec.field_type == FieldType.CHOICE
     definition.choices = json.dumps(list(spec.choices), ensure_ascii=False) if is_choice else None
     definition.required, definition.position = spec.required, spec.position
+    definition.personal = spec.personal
 
 
 def create_definition(session: Session, *, spec: FieldSpec, actor: Actor) -> FieldDefinition:
@@ -278,3 +287,23 @@ def delete_definition(session: Session, *, field_id: int, actor: Actor) -> int:
     )
     session.delete(definition)
     return removed
+
+
+def mark_personal(session: Session, *, field_id: int, actor: Actor) -> bool:
+    """Mark a text field personal because friends' free text is copied into it (audited); False when it
+    already was, or is not a text field."""
+    definition = get_definition(session, field_id)
+    if definition.personal or definition.field_type != FieldType.TEXT:
+        return False
+    before = _snapshot(definition)
+    definition.personal = True
+    record(
+        session,
+        actor=actor,
+        action="field.definition_changed",
+        target_type="field",
+        target_id=field_id,
+        before=before,
+        after=_snapshot(definition),
+    )
+    return True

@@ -32,6 +32,14 @@ class FieldForm(FlaskForm):
     field_type = SelectField(_l("Type"), choices=[SelectChoice(kind, TYPE_LABELS[kind]) for kind in FieldType])
     choices = TextAreaField(_l("Choices, one per line (single choice only)"))
     required = BooleanField(_l("Required"))
+    personal = BooleanField(
+        _l("Personal data"),
+        description=_l(
+            "Tick for values that identify a person, such as an address or a phone number. Analysts then see "
+            "them masked and cannot use the field in segment conditions. Text fields a survey question saves "
+            "answers into are ticked automatically."
+        ),
+    )
     position = IntegerField(_l("Order"), default=0, validators=[Optional(), NumberRange(min=-9999, max=9999)])
 
     def spec(self) -> fields.FieldSpec:
@@ -44,6 +52,7 @@ class FieldForm(FlaskForm):
             choices=tuple(line.strip() for line in lines if line.strip()),
             required=bool(self.required.data),
             position=self.position.data or 0,
+            personal=bool(self.personal.data),
         )
 
 
@@ -60,6 +69,7 @@ def _form_for(definition) -> FieldForm:
         choices="\n".join(fields.choices_of(definition)),
         required=definition.required,
         position=definition.position,
+        personal=definition.personal,
     )
 
 

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from crm.api import auth, errors
+from crm.api.pages import bad_cursor
 from crm.api.schemas import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -120,8 +121,11 @@ def list_friends(**args):
     if flt.search and auth.masked():  # a name search would reveal the names the role sees masked, as in the console
         raise errors.ApiError(403, "forbidden", "Searching by name is not available to this token's role.")
     try:
-        check_filter(db, flt)
         after = Cursor.decode(args["cursor"]) if args.get("cursor") else None
+    except FilterError:
+        raise bad_cursor() from None
+    try:
+        check_filter(db, flt)
         page = friend_page(db, flt, now=now, sort=args["sort"], after=after, size=args["limit"])
     except FilterError as error:
         raise filter_error(error) from None
@@ -147,7 +151,7 @@ def get_one(friend_id: int):
     """One friend with tags, field values, notes, survey responses and link clicks."""
     db, friend, masked = get_session(), get_friend(friend_id), auth.masked()
     body = friend_dict(friend, tags_of(db, [friend.id]).get(friend.id, []), auth.role())
-    body["fields_"] = field_values(friend.id)
+    body["fields_"] = field_values(friend.id, auth.role())
     body["notes"] = [
         note_dict(note, author, masked)
         for note, author in note_service.notes_for_friend(db, friend_id=friend.id)[:DETAIL_LIMIT]
@@ -156,17 +160,16 @@ def get_one(friend_id: int):
     return body
 
 
-def field_values(friend_id: int) -> list[dict]:
-    return [
-        {
-            "field_id": d.id,
-            "key": d.key,
-            "label": d.label,
-            "type": d.field_type,
-            "value": None if v is None else v.value,
-        }
-        for d, v in field_service.values_for_friend(get_session(), friend_id=friend_id)
-    ]
+def field_values(friend_id: int, role: str) -> list[dict]:
+    """A friend's field values as this role may see them: personal ones null and flagged masked."""
+    rows = []
+    for d, v in field_service.values_for_friend(get_session(), friend_id=friend_id):
+        hidden = v is not None and field_service.hidden_from(d, role)
+        value = None if v is None or hidden else v.value
+        rows.append(
+            {"field_id": d.id, "key": d.key, "label": d.label, "type": d.field_type, "value": value, "masked": hidden}
+        )
+    return rows
 
 
 def note_dict(note, author: str | None, masked: bool) -> dict:

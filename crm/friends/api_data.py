@@ -108,6 +108,7 @@ def list_fields():
             "type": d.field_type,
             "choices": field_service.choices_of(d),
             "required": d.required,
+            "personal": d.personal,
         }
         for d in field_service.list_definitions(get_session())
     ]
@@ -121,7 +122,7 @@ def _definition(key: str) -> FieldDefinition:
 
 
 def _value_of(friend_id: int, key: str) -> dict:
-    return next(row for row in field_values(friend_id) if row["key"] == key)
+    return next(row for row in field_values(friend_id, auth.role()) if row["key"] == key)
 
 
 @blp.route(f"/friends/{ID}/fields/{KEY}", methods=["PUT"])

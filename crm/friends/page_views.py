@@ -102,6 +102,7 @@ def _render(
         ),
         field_rows=fields.values_for_friend(db, friend_id=friend.id),
         choices_of=fields.choices_of,
+        hidden_field=lambda definition: fields.hidden_from(definition, current_user.role),
         conversation=messages.conversation(db, friend_id=friend.id),
         may_reply=may_reply,
         quota=quota_cache(current_app).get() if may_reply and not blocked else None,

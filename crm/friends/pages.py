@@ -7,6 +7,7 @@ with a time, then the ones without, as two index-ordered queries, so both databa
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ DEFAULT_SORT = "followed_desc"
 PAGE_SIZE = 50
 BATCH_SIZE = 1000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CURSOR_RE = re.compile(r"(?P<micros>n|-?[0-9]{1,18})_(?P<id>[0-9]{1,10})")  # ASCII digits only
+MAX_FRIEND_ID = 2**31 - 1  # friend.id is a 32-bit integer on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,14 @@ class Cursor:
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
-        """Parse `encode`'s output; raise FilterError("bad_cursor") otherwise."""
+        """Parse `encode`'s output; raise FilterError("bad_cursor") otherwise (an id beyond the id column, a
+        time beyond the calendar, anything else)."""
+        found = CURSOR_RE.fullmatch(text or "")
         try:
-            micros, friend_id = text.split("_")
-            value = None if micros == "n" else EPOCH + int(micros) * _MICROSECOND
-            return cls(value, int(friend_id))
+            if found is None or int(found["id"]) > MAX_FRIEND_ID:
+                raise ValueError(text)
+            value = None if found["micros"] == "n" else EPOCH + int(found["micros"]) * _MICROSECOND
+            return cls(value, int(found["id"]))
         except (ValueError, OverflowError):
             raise FilterError("bad_cursor", N_("The page link is damaged; showing the first page.")) from None
 

@@ -24,10 +24,13 @@ QUESTION = table(
 CHOICE = table("survey_choice", column("id"), column("question_id"), column("position"), column("label"))
 
 
-def options(session: Session) -> dict:
-    """Every pickable thing, JSON-ready, newest links and broadcasts first."""
+def options(session: Session, *, personal_allowed: bool = True) -> dict:
+    """Every pickable thing, JSON-ready, newest links and broadcasts first; personal fields only when allowed."""
     tags = session.exec(select(Tag.id, Tag.name, Tag.friend_count).order_by(Tag.name)).all()
-    fields = session.exec(select(FieldDefinition).order_by(FieldDefinition.position, FieldDefinition.id)).scalars()
+    field_query = select(FieldDefinition).order_by(FieldDefinition.position, FieldDefinition.id)
+    if not personal_allowed:
+        field_query = field_query.where(FieldDefinition.personal.is_(False))
+    fields = session.exec(field_query).scalars()
     links = session.exec(
         select(TrackedLink.id, TrackedLink.destination, TrackedLink.broadcast_id)
         .order_by(TrackedLink.id.desc())

@@ -25,6 +25,7 @@ from crm.tracking.models import TrackedLink
 
 MAX_DEPTH = 5
 MAX_LEAVES = 50
+MAX_NODES = 100  # groups and conditions together: empty groups cost SQL too
 MAX_DAYS = 36500
 MAX_JSON_CHARS = 100_000
 GROUPS = ("all", "any", "not")
@@ -54,6 +55,7 @@ MISSING = {
     "broadcast_id": N_("Broadcast %(id)s does not exist."),
     "question_id": N_("Survey question %(id)s does not exist."),
 }
+PERSONAL_FIELD = N_("The field %(label)s holds personal data: your role cannot use it in segment conditions or counts.")
 SURVEY_QUESTION = table("survey_question", column("id"))
 SURVEY_CHOICE = table("survey_choice", column("id"), column("question_id"))
 
@@ -71,6 +73,12 @@ class SegmentError(TranslatableError):
         return f"{self.path or '(root)'}: {super().__str__()}"
 
 
+class PersonalFieldError(SegmentError):
+    """A condition on a personal field from a role that sees personal data masked."""
+
+    code = "personal_field"
+
+
 def _at(path: str, key: str) -> str:
     return f"{path}.{key}" if path and not key.startswith("[") else f"{path}{key}"
 
@@ -84,25 +92,74 @@ def parse(data: dict | str) -> dict:
             data = json.loads(data)
         except ValueError:
             raise SegmentError("", N_("The condition tree is not valid JSON.")) from None
+        except RecursionError:  # brackets nested thousands deep: the decoder gives up before our depth check
+            raise SegmentError("", N_("Groups can be nested at most %(max)d deep."), max=MAX_DEPTH) from None
     if not isinstance(data, dict):
         raise SegmentError("", N_("A condition must be an object with a type."))
     return data
 
 
-def validate(session: Session, data: dict | str) -> dict:
-    """Parse and check a condition tree (known tags, fields, questions, links; depth, size); normalised copy."""
-    return _Checker(session).node(parse(data), "", 1)
+def validate(session: Session, data: dict | str, *, personal_allowed: bool = True) -> dict:
+    """Parse and check a condition tree (known tags, fields, questions, links; depth, size); normalised copy.
+    Without `personal_allowed` (roles that see personal data masked) a personal field is refused."""
+    return _Checker(session, personal_allowed).node(parse(data), "", 1)
+
+
+def refuse_personal_fields(session: Session, stored: dict | str) -> None:
+    """Raise PersonalFieldError when a stored tree has a condition on a personal field."""
+    keys = set(_field_keys(parse(stored)))
+    if not keys:
+        return
+    query = select(FieldDefinition.label).where(FieldDefinition.key.in_(sorted(keys)), FieldDefinition.personal)
+    label = session.exec(query.order_by(FieldDefinition.label)).scalars().first()
+    if label is not None:
+        raise PersonalFieldError("", PERSONAL_FIELD, label=label)
+
+
+def without_personal_values(session: Session, stored: dict | str) -> dict:
+    """A stored tree as a role that sees personal data masked may read it: the values compared with personal
+    fields (a phone number in an "eq") become null."""
+    personal = set(session.exec(select(FieldDefinition.key).where(FieldDefinition.personal)).scalars())
+
+    def masked(node):
+        if not isinstance(node, dict):
+            return node
+        if node.get("type") == "field" and node.get("key") in personal and "value" in node:
+            return {**node, "value": None}
+        if node.get("type") == "not":
+            return {**node, "condition": masked(node.get("condition"))}
+        if isinstance(node.get("conditions"), list):
+            return {**node, "conditions": [masked(child) for child in node["conditions"]]}
+        return node
+
+    return masked(parse(stored))
+
+
+def _field_keys(node):
+    """The field keys a (validated, so shallow) tree compares."""
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "field":
+        yield node.get("key")
+    elif node.get("type") == "not":
+        yield from _field_keys(node.get("condition"))
+    elif isinstance(node.get("conditions"), list):
+        for child in node["conditions"]:
+            yield from _field_keys(child)
 
 
 class _Checker:
     """Walks a tree once, counting leaves and checking each against the database."""
 
-    def __init__(self, session: Session):
-        self.session, self.leaves = session, 0
+    def __init__(self, session: Session, personal_allowed: bool = True):
+        self.session, self.leaves, self.nodes, self.personal_allowed = session, 0, 0, personal_allowed
 
     def node(self, node, path: str, depth: int) -> dict:
         if not isinstance(node, dict):
             raise SegmentError(path, N_("A condition must be an object with a type."))
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise SegmentError(path, N_("A segment can have at most %(max)d conditions and groups."), max=MAX_NODES)
         kind = node.get("type")
         if kind in GROUPS:
             if depth > MAX_DEPTH:
@@ -160,6 +217,8 @@ class _Checker:
         )
         if definition is None:
             raise SegmentError(_at(path, "key"), N_("Field %(key)s does not exist."), key=str(key)[:60])
+        if definition.personal and not self.personal_allowed:
+            raise PersonalFieldError(_at(path, "key"), PERSONAL_FIELD, label=definition.label)
         op = node.get("op")
         if op not in FIELD_OPS[definition.field_type]:
             raise SegmentError(

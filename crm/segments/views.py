@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -17,10 +18,11 @@ from wtforms.validators import Length, Optional
 from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
 from crm.i18n import message_of
+from crm.permissions import masks_personal_data
 from crm.segments import service as segments
 from crm.segments import tree as segment_tree
 from crm.segments.options import options
-from crm.segments.tree import SegmentError
+from crm.segments.tree import PersonalFieldError, SegmentError
 from crm.timeutil import utcnow
 
 bp = Blueprint("segments", __name__, url_prefix="/segments")
@@ -60,7 +62,17 @@ def saved_count(segment_id: int):
         segment = segments.get_segment(db, segment_id)
     except SegmentError:
         abort(404)
+    if _masked():
+        try:
+            segment_tree.refuse_personal_fields(db, segment.tree)
+        except PersonalFieldError as error:
+            return jsonify(error=error_text(error), path=error.path), 403
     return jsonify(count=segments.count(db, segment.tree, now=utcnow()))
+
+
+def _masked() -> bool:
+    """Whether the signed-in role sees personal data masked (and so may not count on personal fields)."""
+    return masks_personal_data(current_user.role)
 
 
 def _editor(form: SegmentForm, segment=None, error: str | None = None, status: int = 200):
@@ -129,12 +141,13 @@ def delete(segment_id: int):
 @requires("reports.view")
 def count():
     """The live count for the builder: JSON tree in, {"count": n} out, or {"error", "path"} with 400."""
-    data = request.get_json(silent=True)
-    if data is None:
-        data = request.form.get("tree", "")
+    # the raw text, decoded by the tree parser: it limits the size and refuses JSON nested too deeply
+    data = request.get_data(as_text=True) if request.is_json else request.form.get("tree", "")
     db = get_session()
     try:
-        tree = segment_tree.validate(db, data)
+        tree = segment_tree.validate(db, data, personal_allowed=not _masked())
+    except PersonalFieldError as error:
+        return jsonify(error=error_text(error), path=error.path), 403
     except SegmentError as error:
         return jsonify(error=error_text(error), path=error.path), 400
     recipients, everyone = segments.counts(db, tree, now=utcnow())
@@ -145,4 +158,4 @@ def count():
 @requires("reports.view")
 def picker_options():
     """What the builder can pick (tags, fields, questions, links, broadcasts), for other builders too."""
-    return jsonify(options(get_session()))
+    return jsonify(options(get_session(), personal_allowed=not _masked()))

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional
 
+from crm.console.args import row_id_arg
 from crm.console.guard import requires
 from crm.db import get_session
 from crm.staff.models import AuditEntry
@@ -117,7 +118,7 @@ def index():
     form = AuditFilterForm(formdata=request.args)
     form.validate()  # shows errors; a field that did not parse (a bad date) filters nothing
     filters = filter_from_form(form)
-    entries, next_cursor = audit_page(get_session(), filters=filters, before_id=request.args.get("before", type=int))
+    entries, next_cursor = audit_page(get_session(), filters=filters, before_id=row_id_arg("before"))
     query = {key: value for key, value in request.args.items() if key != "before" and value}
     return render_template(
         "audit/index.html", form=form, entries=entries, next_cursor=next_cursor, query=query, pretty=pretty_json

@@ -9,11 +9,12 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, render_template, request, stream_with_context
+from flask import Response, render_template, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
+from crm.console.args import row_id_arg
 from crm.console.guard import current_actor, requires
 from crm.csv_cells import safe_cell
 from crm.db import get_session, unit_of_work
@@ -45,7 +46,7 @@ def results_page(survey_id: int):
     """A survey's results."""
     db = get_session()
     survey = load_survey(survey_id)
-    before = request.args.get("before", type=int)
+    before = row_id_arg("before")
     rows = results.response_rows(db, survey_id, before_id=before, limit=PAGE)
     versions = [(v, results.question_results(db, v.id)) for v in results.versions_with_answers(db, survey_id)]
     masked = masks_personal_data(current_user.role)

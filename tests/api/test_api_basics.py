@@ -177,7 +177,7 @@ def test_friend_list_pages_and_filters(app):
     named = client.get("/api/v1/friends", query_string={"q": "Friend 3"}).get_json()["data"]
     assert [f["display_name"] for f in named] == ["Friend 3"]
     _error(client.get("/api/v1/friends", query_string={"tag_all": 9999}), 422, "unknown_tag")
-    _error(client.get("/api/v1/friends", query_string={"cursor": "garbage"}), 422, "bad_cursor")
+    _error(client.get("/api/v1/friends", query_string={"cursor": "garbage"}), 400, "bad_cursor")
     _error(client.get("/api/v1/friends", query_string={"limit": 0}), 422, "invalid")
     with session_scope(get_engine(app)) as session:
         assert session.exec(select(AuditEntry).where(AuditEntry.action == "friends.list_viewed")).first()
@@ -202,4 +202,4 @@ def test_tag_and_note_lists_page_by_cursor(app):
         "note 0",
         "prefers evening calls",
     ]
-    _error(client.get("/api/v1/tags", query_string={"cursor": "-1"}), 422, "bad_cursor")
+    _error(client.get("/api/v1/tags", query_string={"cursor": "-1"}), 400, "bad_cursor")

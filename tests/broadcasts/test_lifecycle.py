@@ -24,6 +24,7 @@ ALLOWED = {
     (S.SCHEDULED, S.SENDING),
     (S.SCHEDULED, S.MISSED),
     (S.SCHEDULED, S.CANCELLED),
+    (S.SCHEDULED, S.AWAITING_APPROVAL),  # the worker: the audience grew past what was approved
     (S.SENDING, S.SENT),
     (S.SENDING, S.PAUSED),
     (S.SENDING, S.FAILED),

@@ -101,7 +101,10 @@ def delivery_tick(
 def _schedule_step(engine: Engine, now, settings: DeliverySettings, stats: TickStats) -> None:
     with session_scope(engine) as session:
         if _leader(session):
-            stats.started = len(delivery_schedule.start_due(session, now=now, grace=settings.missed_grace))
+            started = delivery_schedule.start_due(
+                session, now=now, grace=settings.missed_grace, approval_threshold=settings.approval_threshold
+            )
+            stats.started = len(started)
             delivery_schedule.probe_paused(session, now=utcnow(), every=settings.pause_probe)
 
 

@@ -15,6 +15,8 @@ from sqlmodel import Session
 
 from crm.broadcasts.models import Broadcast, BroadcastStatus, DeliveryRequest, RequestState
 from crm.broadcasts.status import may_transition
+from crm.segments import service as segments
+from crm.staff.audit import Actor, record
 
 MONTHLY_LIMIT_REASON = "monthly_limit"
 
@@ -34,6 +36,7 @@ class DeliverySettings:
     claim_batch: int = 200
     concurrency: int = 8
     base_url: str = ""
+    approval_threshold: int | None = 10000  # BROADCAST_APPROVAL_THRESHOLD; None: no recount at the start
 
     @classmethod
     def from_config(cls, config) -> DeliverySettings:
@@ -45,6 +48,7 @@ class DeliverySettings:
             max_attempts=config.get("DELIVERY_MAX_ATTEMPTS", 12),
             concurrency=config.get("DELIVERY_CONCURRENCY", 8),
             base_url=config.get("PUBLIC_BASE_URL", ""),
+            approval_threshold=config.get("BROADCAST_APPROVAL_THRESHOLD", 10000),
         )
 
 
@@ -69,8 +73,9 @@ def _set_status(session: Session, broadcast_id: int, expected: str | tuple, **va
     return result.rowcount == 1
 
 
-def start_due(session: Session, *, now: datetime, grace: timedelta) -> list[int]:
-    """Start the scheduled broadcasts that are due; mark those late by more than `grace` missed."""
+def start_due(session: Session, *, now: datetime, grace: timedelta, approval_threshold: int | None = None) -> list[int]:
+    """Start the scheduled broadcasts that are due; mark those late by more than `grace` missed, and send back
+    to awaiting approval those whose audience now exceeds both the threshold and the count approved."""
     due = (
         select(Broadcast.id, Broadcast.scheduled_at)
         .where(
@@ -91,6 +96,8 @@ def start_due(session: Session, *, now: datetime, grace: timedelta) -> list[int]
                 updated_at=now,
             ):
                 _notify(session, broadcast_id, BroadcastStatus.MISSED)
+        elif approval_threshold is not None and _send_back_if_grown(session, broadcast_id, now, approval_threshold):
+            continue
         elif _set_status(
             session,
             broadcast_id,
@@ -101,6 +108,44 @@ def start_due(session: Session, *, now: datetime, grace: timedelta) -> list[int]
         ):
             started.append(broadcast_id)
     return started
+
+
+def _send_back_if_grown(session: Session, broadcast_id: int, now: datetime, threshold: int) -> bool:
+    """Count the audience as the send starts, in the transaction that claims it; above the threshold and the
+    count approved, the broadcast goes back to awaiting approval (audited), to be sent as soon as approved."""
+    broadcast = session.get(Broadcast, broadcast_id, populate_existing=True)
+    count = segments.count(session, broadcast.segment_tree, now=now)
+    approved = broadcast.approved_recipients
+    if count <= threshold or (approved is not None and count <= approved):
+        return False
+    if not _set_status(
+        session,
+        broadcast_id,
+        BroadcastStatus.SCHEDULED,
+        status=BroadcastStatus.AWAITING_APPROVAL,
+        scheduled_at=None,
+        estimated_recipients=count,
+        recounted_recipients=count,
+        approved_by=None,
+        updated_at=now,
+    ):
+        return False
+    record(
+        session,
+        actor=Actor.system("delivery"),
+        action=f"broadcast.{BroadcastStatus.AWAITING_APPROVAL}",
+        target_type="broadcast",
+        target_id=broadcast_id,
+        before={"status": BroadcastStatus.SCHEDULED, "scheduled_at": broadcast.scheduled_at},
+        after={
+            "status": BroadcastStatus.AWAITING_APPROVAL,
+            "reason": "audience_grew",
+            "approved_recipients": approved,
+            "recipients": count,
+            "threshold": threshold,
+        },
+    )
+    return True
 
 
 def snapshotting_ids(session: Session) -> list[int]:
