@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from tests.factories import PASSWORD, make_staff
 from tests.richmenus.helpers import FULL, image_bytes
-from tests.surveys.helpers import build_survey, single
+from tests.surveys.helpers import build_survey, last_message, single
 
 
 def test_build_upload_and_publish_a_rich_menu(app, sim, console_url, page):
@@ -47,6 +47,6 @@ def test_build_upload_and_publish_a_rich_menu(app, sim, console_url, page):
     assert seen["source"] == "default" and seen["hasImage"]
     assert [area["action"]["type"] for area in seen["richMenu"]["areas"]] == ["postback", "uri"]
     assert sim.tap_rich_menu(user, 0)["status"] == 200
-    question = sim.inbox(user)[-1]["messages"][-1]
+    question = last_message(sim, user)  # the reply leaves after the webhook has answered
     assert "ご来店の目的は？" in question["text"]
     assert [item["action"]["label"] for item in question["quickReply"]["items"]][:2] == ["買い物", "相談"]
