@@ -261,15 +261,7 @@ def update_definition(session: Session, *, field_id: int, spec: FieldSpec, actor
             )
     before = _snapshot(definition)
     _apply(definition, spec)
-    record(
-        session,
-        actor=actor,
-        action="field.definition_changed",
-        target_type="field",
-        target_id=field_id,
-        before=before,
-        after=_snapshot(definition),
-    )
+    _record_change(session, definition, before=before, actor=actor)
     return definition
 
 
@@ -297,13 +289,18 @@ def mark_personal(session: Session, *, field_id: int, actor: Actor) -> bool:
         return False
     before = _snapshot(definition)
     definition.personal = True
+    _record_change(session, definition, before=before, actor=actor)
+    return True
+
+
+def _record_change(session: Session, definition: FieldDefinition, *, before: dict, actor: Actor) -> None:
+    """Audit a change of a field definition, with its state before and after."""
     record(
         session,
         actor=actor,
         action="field.definition_changed",
         target_type="field",
-        target_id=field_id,
+        target_id=definition.id,
         before=before,
         after=_snapshot(definition),
     )
-    return True
