@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from crm.db import session_scope
 from crm.friends import messages
@@ -142,11 +143,13 @@ def occurred_at(timestamp) -> datetime:
 def process_event(
     engine: Engine, raw: dict, registry: PostbackRegistry, hooks: EventHooks | None = None, *, retry: bool = False
 ) -> str:
-    """Store the event once and act on it once; return 'processed', 'duplicate', 'stored' or 'failed'.
+    """Store the event once and act on it once; return 'processed', 'duplicate', 'stored', 'failed' or
+    'transient'.
 
     An event whose handling raises costs only itself: its transaction is rolled back and it is kept aside
     with its error (see crm.webhook.failures) for an admin's retry. A retry, or LINE's redelivery, that gets
-    through marks that failure resolved."""
+    through marks that failure resolved. 'transient' is a failure of the database itself (locked, connection
+    lost, serialization): worth LINE's redelivery rather than an admin's attention alone."""
     try:
         return _store_and_handle(engine, raw, registry, hooks, retry=retry or is_redelivery(raw))
     except Exception as error:
@@ -154,7 +157,7 @@ def process_event(
         log.exception("webhook_event id=%s type=%.40s status=failed", key, raw.get("type"))
         with session_scope(engine) as session:
             failures.record_failure(session, key=key, event=raw, error=error, now=utcnow())
-        return "failed"
+        return "transient" if isinstance(error, OperationalError) else "failed"
 
 
 def retry_failed_event(

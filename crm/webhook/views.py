@@ -76,6 +76,8 @@ def callback():
         with session_scope(engine) as session:  # stored before acting, forwarded by the worker
             relay.enqueue(session, body=body, signature=signature, now=utcnow())
     registry, hooks = current_app.extensions[REGISTRY_KEY], current_app.extensions.get(HOOKS_KEY)
-    for event in events:
-        process_event(engine, event, registry, hooks)
+    outcomes = [process_event(engine, event, registry, hooks) for event in events]
+    if "transient" in outcomes:
+        # The others are stored, so LINE's redelivery of this body acts only on what the database refused.
+        return _reject(500, "temporary database failure; please redeliver")
     return jsonify(status="ok")

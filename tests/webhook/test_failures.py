@@ -2,6 +2,7 @@
 
 import json
 
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from crm.db import get_engine
@@ -135,3 +136,29 @@ def test_brackets_inside_strings_do_not_count_as_nesting(app, client):
     text = event("message", USER, replyToken="r" * 32, message={"id": "1", "type": "text", "text": "[{" * 500})
     assert post_signed(client, webhook_body(text)).status_code == 200
     assert len(rows(app, WebhookEvent)) == 1
+
+
+def test_a_database_failure_asks_line_to_redeliver_and_the_redelivery_acts_once(app, client):
+    state = {"locked": True, "handled": 0}
+
+    def handler(_context):
+        if state["locked"]:
+            raise OperationalError("UPDATE friend", {}, Exception("database is locked"))
+        state["handled"] += 1
+
+    app.extensions[REGISTRY_KEY].register("locked:", handler)
+    failing = event("postback", USER, replyToken="r" * 32, postback={"data": "locked:1"})
+    after = event("follow", OTHER, replyToken="r" * 32)
+    response = post_signed(client, webhook_body(failing, after))
+    assert response.status_code == 500  # LINE redelivers the body
+    assert friend_of(app, OTHER).follow_count == 1
+    (failure,) = rows(app, FailedWebhookEvent)
+    assert failure.error_class == "OperationalError" and failure.resolved_at is None
+
+    state["locked"] = False
+    redelivered = [dict(each, deliveryContext={"isRedelivery": True}) for each in (failing, after)]
+    assert post_signed(client, webhook_body(*redelivered)).status_code == 200
+    assert state["handled"] == 1
+    assert friend_of(app, OTHER).follow_count == 1  # the follow stored the first time is not acted on again
+    (failure,) = rows(app, FailedWebhookEvent)
+    assert failure.resolved_at is not None
