@@ -14,13 +14,15 @@ DEFAULTS = {
     "RATE_LIMIT_PER_SECOND": None,
     "WEBHOOK_TIMEOUT": 10,
     "ALLOWED_ORIGINS": (),  # origins besides its own whose pages may drive the control API and chat forms
+    # Host names the simulator answers to; any other Host (a rebound DNS name pointing here) gets 421
+    "ALLOWED_HOSTS": ("127.0.0.1", "localhost", "::1"),
 }
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build a simulator app; config keys are those of DEFAULTS."""
     # Imported here so that `linesim.client` can be used without loading Flask views and the SDK's models.
-    from linesim import chat, control_admin, control_api, errors, gateway, messaging_api, richmenu_api
+    from linesim import chat, control_admin, control_api, errors, gateway, messaging_api, origin, richmenu_api
     from linesim.state import SimState
 
     settings = {**DEFAULTS, **(config or {})}
@@ -30,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.extensions["linesim"] = SimState(settings)
     errors.init_app(app)
+    app.before_request(origin.check_host)
     gateway.init_app(app)
     for blueprint in (messaging_api.bp, richmenu_api.bp, control_api.bp, control_admin.bp, chat.bp):
         app.register_blueprint(blueprint)

@@ -21,22 +21,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--access-token", default=os.environ.get("LINE_CHANNEL_ACCESS_TOKEN", DEFAULTS["CHANNEL_ACCESS_TOKEN"])
     )
     parser.add_argument("--rate-limit", type=int, default=None, help="requests per second per endpoint")
+    parser.add_argument(
+        "--allow-host", action="append", default=[], help="another host name the simulator answers to (repeatable)"
+    )
     parser.add_argument("--webhook-timeout", type=float, default=DEFAULTS["WEBHOOK_TIMEOUT"])
     return parser.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> dict:
+    """The simulator's settings from its command line; it answers to loopback names, its bind address and
+    the --allow-host names."""
+    return {
+        "CHANNEL_SECRET": args.channel_secret,
+        "CHANNEL_ACCESS_TOKEN": args.access_token,
+        "WEBHOOK_URL": args.webhook_url,
+        "RATE_LIMIT_PER_SECOND": args.rate_limit,
+        "WEBHOOK_TIMEOUT": args.webhook_timeout,
+        "ALLOWED_HOSTS": (*DEFAULTS["ALLOWED_HOSTS"], args.host, *args.allow_host),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
     """Start the simulator."""
     args = parse_args(argv)
-    app = create_app(
-        {
-            "CHANNEL_SECRET": args.channel_secret,
-            "CHANNEL_ACCESS_TOKEN": args.access_token,
-            "WEBHOOK_URL": args.webhook_url,
-            "RATE_LIMIT_PER_SECOND": args.rate_limit,
-            "WEBHOOK_TIMEOUT": args.webhook_timeout,
-        }
-    )
+    app = create_app(settings_from(args))
     print(
         f"LINE simulator on http://{args.host}:{args.port}/ posting webhooks to {args.webhook_url or '(nowhere)'}",
         flush=True,

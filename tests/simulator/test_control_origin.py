@@ -81,3 +81,25 @@ def test_chat_forms_accept_the_simulators_own_pages(control, sim_url, headers):
     )
     assert created.status_code == 302
     assert users(control) == ["Hanako"]
+
+
+def test_a_rebound_host_name_is_refused_everywhere(control, sim_url):
+    """A site whose DNS name now points at 127.0.0.1 is "same origin" with itself, but its requests name it as Host."""
+    rebound = {"Host": "evil.example:80", "Origin": "http://evil.example:80"}
+    created = requests.post(f"{sim_url}/_sim/users", json={"displayName": "Mallory"}, headers=rebound, timeout=10)
+    assert created.status_code == 421 and "ALLOWED_HOSTS" in created.json()["error"]
+    assert requests.get(f"{sim_url}/_sim/users", headers=rebound, timeout=10).status_code == 421
+    assert requests.get(f"{sim_url}/", headers=rebound, timeout=10).status_code == 421
+    assert users(control) == []
+    assert requests.get(f"{sim_url}/_sim/users", headers={"Host": "localhost"}, timeout=10).status_code == 200
+
+
+def test_the_command_line_adds_its_bind_address_and_extra_hosts():
+    from linesim import create_app
+    from linesim.__main__ import parse_args, settings_from
+
+    app = create_app(settings_from(parse_args(["--host", "192.0.2.7", "--allow-host", "linesim"])))
+    client = app.test_client()
+    for host in ("192.0.2.7:5001", "linesim", "127.0.0.1:5001", "[::1]:5001"):
+        assert client.get("/_sim/users", headers={"Host": host}).status_code == 200, host
+    assert client.get("/_sim/users", headers={"Host": "evil.example"}).status_code == 421
