@@ -26,6 +26,8 @@ _STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 def nested_too_deeply(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether the JSON text opens more than limit arrays or objects inside each other (brackets inside
     strings do not count); checked before parsing, so the parser never recurses that deep."""
+    if text.count("[") + text.count("{") <= limit:  # cannot be deeper than the brackets it holds
+        return False
     depth = 0
     for match in _STRING_OR_BRACKET.finditer(text):
         token = match.group()
