@@ -11,13 +11,33 @@ def features() -> tuple:
     """The feature packages, each with `init_app(app)`, in the order the API document lists their endpoints,
     the friend page shows their sections and the worker schedules their jobs."""
     import surveys
-    from crm import broadcasts, fields, friends, imports, outbound, privacy, richmenus, segments, staff, tags, tracking
+    from crm import (
+        actions,
+        broadcasts,
+        fields,
+        friends,
+        imports,
+        message_templates,
+        outbound,
+        privacy,
+        richmenus,
+        scenarios,
+        segments,
+        sending,
+        staff,
+        tags,
+        tracking,
+    )
 
     return (
         staff,
         friends,
         tags,
         fields,
+        sending,
+        actions,
+        message_templates,
+        scenarios,
         surveys,
         richmenus,
         segments,

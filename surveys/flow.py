@@ -17,10 +17,10 @@ from sqlmodel import Session, func, select
 
 from crm.friends.models import Friend
 from crm.i18n import DEFAULT_LOCALE, LOCALES
+from crm.sending.replies import queue_reply
 from crm.tracking import links as tracked_links
 from crm.webhook.hooks import BlockContext, TextContext
 from crm.webhook.postbacks import PostbackContext
-from crm.webhook.replies import queue_reply
 from surveys import answers, builder, chat_messages, responses
 from surveys.models import SurveyQuestion
 from surveys.turns import Turn, TurnStatus

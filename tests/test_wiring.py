@@ -53,7 +53,7 @@ def test_the_api_document_lists_the_features_in_order_and_bearer_routes_skip_csr
 def test_friend_page_sections_and_api_details_come_from_the_features(bare_app):
     extras = friend_extras(bare_app)
     assert [section.template for section in extras.sections] == [
-        "webhook/_friend_failed_replies.html",
+        "sending/_friend_failed_replies.html",
         "surveys/_friend_answers.html",
         "tracking/_friend_clicks.html",
         "broadcasts/_friend_broadcasts.html",
@@ -68,9 +68,9 @@ def test_a_detail_key_is_registered_once(bare_app):
 
 def test_the_worker_jobs_come_from_the_features_jobs_tables(bare_app):
     assert [(job.id, job.seconds) for job in registered_jobs(bare_app)] == [
-        ("replies", 2),
         ("webhook_payload_retention", 3600),
         ("profiles", 2),
+        ("replies", 2),
         ("richmenu_relinks", 2),
         ("click_actions", 2),
         ("delivery", 1),

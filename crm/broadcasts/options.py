@@ -6,8 +6,8 @@ import json
 
 from sqlmodel import Session
 
-from crm.broadcasts import content as broadcast_content
 from crm.errors import N_, TranslatableError
+from crm.message_templates import content as broadcast_content
 from crm.segments.models import Segment
 from crm.segments.tree import SegmentError, validate
 from crm.tags.models import Tag

@@ -9,7 +9,6 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from sqlmodel import Session
 
-from crm.broadcasts import content as broadcast_content
 from crm.broadcasts import drafts as broadcast_drafts
 from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts import testers as test_friends
@@ -24,6 +23,7 @@ from crm.db import get_session, unit_of_work
 from crm.friends.models import Friend
 from crm.i18n import message_of
 from crm.line.runtime import line_client
+from crm.message_templates import content as broadcast_content
 from crm.timeutil import utcnow
 
 bp = Blueprint("broadcast_send", __name__, url_prefix="/broadcasts")

@@ -46,6 +46,8 @@ class Friend(SQLModel, table=True):
     profile_fetched_at: datetime | None = utc_field()
     profile_fetch_due_at: datetime | None = utc_field(index=True)
     profile_fetch_attempts: int = Field(default=0)
+    # Staff attention mark (対応マーク): None, "needed" (要対応), "in_progress" (対応中) or "done" (対応済).
+    attention: str | None = Field(default=None, max_length=12)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
 
 

@@ -27,6 +27,7 @@ class TrackedLink(SQLModel, table=True):
     tag_id: int | None = Field(default=None, foreign_key="tag.id", ondelete="SET NULL")
     # The broadcasts table does not exist yet: a plain integer, no foreign key.
     broadcast_id: int | None = Field(default=None)
+    scenario_variant_id: int | None = Field(default=None)  # a scenario step's variant (plain integer)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
 
 

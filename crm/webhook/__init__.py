@@ -7,13 +7,13 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register /callback (exempt from CSRF: LINE signs its body), the empty postback and hook registries, the
-    erasure of stored and failed events and of replies, the admins' page of failed events, the payload retention job,
-    the outgoing-reply sender's job and the friend page's card of refused replies."""
+    erasure of stored and failed events and of queued replies, the admins' page of failed events and the payload
+    retention job."""
     from crm.extensions import csrf
-    from crm.friends.extras import register_page_section
     from crm.jobs import register_jobs
     from crm.privacy import service as privacy
-    from crm.webhook import event_store, failure_views, failures, jobs, replies, reply_queue, views
+    from crm.sending import queue as reply_queue
+    from crm.webhook import event_store, failure_views, failures, jobs, views
     from crm.webhook.hooks import event_hooks
     from crm.webhook.postbacks import postback_registry
 
@@ -22,8 +22,6 @@ def init_app(app: Flask) -> None:
     privacy.on_erase(event_store.webhook_events)
     privacy.on_erase(failures.failed_webhook_events)
     privacy.on_erase(reply_queue.erase_friend)
-    register_jobs(app, replies.JOBS)
-    register_page_section(app, "webhook/_friend_failed_replies.html", replies.friend_page_helpers)
     app.register_blueprint(views.bp)
     csrf.exempt(views.bp)
     app.register_blueprint(failure_views.bp)

@@ -7,9 +7,9 @@ from sqlmodel import select
 
 from crm.db import get_engine, session_scope
 from crm.line.runtime import CLIENT_KEY, line_client
+from crm.sending.models import OutgoingReply, ReplyState
+from crm.sending.replies import send_due
 from crm.timeutil import utcnow
-from crm.webhook.replies import send_due
-from crm.webhook.reply_models import OutgoingReply, ReplyState
 from surveys.chat_messages import start_data
 from tests.console_helpers import signed_in_client
 from tests.surveys.helpers import bot_messages, build_survey, english_friend, replies_settled, single

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
-from crm.broadcasts import content as broadcast_content
 from crm.broadcasts.delivery.schedule import MONTHLY_LIMIT_REASON, clear_probe, pause
 from crm.broadcasts.models import (
     Broadcast,
@@ -27,6 +26,7 @@ from crm.broadcasts.models import (
     RequestState,
 )
 from crm.friends.models import Friend
+from crm.message_templates import content as broadcast_content
 
 ERROR_MAX = 500
 

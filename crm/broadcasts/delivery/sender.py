@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.broadcasts import content as broadcast_content
 from crm.broadcasts.delivery.requests import Job, Outcome, Result, backoff
 from crm.broadcasts.models import Broadcast, RequestKind, TestFriend
 from crm.friends.models import Friend
 from crm.line.errors import LineApiError
+from crm.message_templates import content as broadcast_content
 
 THROTTLE_MIN, THROTTLE_MAX = 0.5, 8.0
 

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
-from crm.broadcasts import content as broadcast_content
 from crm.broadcasts.models import (
     Broadcast,
     BroadcastRecipient,
@@ -28,6 +27,7 @@ from crm.broadcasts.models import (
     RequestState,
 )
 from crm.friends.models import Friend
+from crm.message_templates import content as broadcast_content
 from crm.segments import service as segments
 from crm.timeutil import utcnow
 

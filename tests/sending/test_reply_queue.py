@@ -8,11 +8,11 @@ from sqlmodel import select
 from crm.db import get_engine, session_scope
 from crm.line.errors import LineApiError
 from crm.privacy import service as privacy
+from crm.sending import queue as reply_queue
+from crm.sending.models import OutgoingReply, ReplyState
+from crm.sending.replies import send_due
 from crm.staff.audit import Actor
 from crm.timeutil import utcnow
-from crm.webhook import reply_queue
-from crm.webhook.replies import send_due
-from crm.webhook.reply_models import OutgoingReply, ReplyState
 from tests.factories import make_friend
 
 MESSAGES = [{"type": "text", "text": "(1/1) Q1"}]

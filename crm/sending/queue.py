@@ -20,9 +20,9 @@ from sqlmodel import Session
 
 from crm.db import is_postgresql
 from crm.line.errors import LineApiError
+from crm.sending.models import OutgoingReply, ReplyState
 from crm.sql import insert_for
 from crm.timeutil import utcnow
-from crm.webhook.reply_models import OutgoingReply, ReplyState
 
 log = logging.getLogger(__name__)
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)  # LINE: about a minute after the event; keep a margin

@@ -6,9 +6,9 @@ import re
 import pytest
 from sqlmodel import select
 
-from crm.broadcasts import content
 from crm.db import get_engine, session_scope
 from crm.friends.models import Friend
+from crm.message_templates import content
 from crm.tracking import clicks as link_clicks
 from crm.tracking.models import TrackedLink
 from tests.broadcasts.delivery.helpers import BASE

@@ -22,8 +22,8 @@ from sqlmodel import Session
 from crm.db import get_engine, get_session, session_scope
 from crm.jobs import Job
 from crm.line.runtime import line_client
+from crm.sending import queue as reply_queue
 from crm.timeutil import utcnow
-from crm.webhook import reply_queue
 
 log = logging.getLogger(__name__)
 SENDER_KEY = "crm_reply_sender"

@@ -1,0 +1,10 @@
+"""Step scenarios (シナリオ配信): triggers enrol friends, steps send templates and run actions over time, with
+goals, exits, a control group and A/B variants, delivered through the exactly-once engine."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Nothing to register yet."""
