@@ -12,6 +12,8 @@ from crm.broadcasts.models import Broadcast, BroadcastStatus
 from crm.db import get_engine, session_scope
 from crm.fields.models import FieldDefinition, FieldValue
 from crm.friends.models import Friend
+from crm.message_templates.models import MessageTemplate
+from crm.scenarios.models import Scenario, ScenarioStatus, ScenarioStep, StepVariant
 from crm.staff import api_tokens
 from crm.staff.audit import Actor
 from crm.staff.service import create_staff
@@ -129,3 +131,40 @@ def make_token(app, role: str, *, name: str | None = None) -> str:
     with session_scope(get_engine(app)) as session:
         _token, secret = api_tokens.create_token(session, name=name or f"{role} integration", role=role, actor=SYSTEM)
     return secret
+
+
+def make_template(app, messages: list[dict] | None = None, *, name: str = "ご挨拶", **values) -> int:
+    """Store a message template (default: one text); return its id."""
+    messages = messages or [{"type": "text", "text": "友だち追加ありがとうございます！"}]
+    with session_scope(get_engine(app)) as session:
+        template = MessageTemplate(name=name, messages=json.dumps(messages, ensure_ascii=False), **values)
+        session.add(template)
+        session.flush()
+        return template.id
+
+
+def make_scenario(app, *, steps: list[dict] | None = None, name: str = "ステップ", **values) -> int:
+    """Store a scenario (active, manual trigger unless given) with its steps; return its id.
+
+    Each step is a dict of ScenarioStep columns plus optional `template_id` (one variant "A") or `variants`
+    (a list of {"label", "weight", "template_id"}); positions are numbered 1, 2, … in order.
+    """
+    values.setdefault("status", ScenarioStatus.ACTIVE)
+    with session_scope(get_engine(app)) as session:
+        scenario = Scenario(name=name, **values)
+        session.add(scenario)
+        session.flush()
+        for position, spec in enumerate(steps or [], start=1):
+            spec = dict(spec)
+            variants = spec.pop("variants", None)
+            template_id = spec.pop("template_id", None)
+            if isinstance(spec.get("actions"), list):
+                spec["actions"] = json.dumps(spec["actions"], ensure_ascii=False)
+            step = ScenarioStep(scenario_id=scenario.id, position=position, **spec)
+            session.add(step)
+            session.flush()
+            if variants is None and template_id is not None:
+                variants = [{"label": "A", "weight": 1, "template_id": template_id}]
+            for variant in variants or []:
+                session.add(StepVariant(step_id=step.id, **variant))
+        return scenario.id
