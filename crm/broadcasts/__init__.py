@@ -11,11 +11,16 @@ def init_app(app: Flask) -> None:
     from crm.broadcasts import api as broadcasts_api
     from crm.broadcasts import send_views, views
     from crm.broadcasts.delivery import jobs
+    from crm.broadcasts.models import Broadcast
     from crm.friends.extras import register_page_section
     from crm.jobs import register_jobs
+    from crm.staff.audit_words import named_rows, register_target
 
     app.register_blueprint(views.bp)
     app.register_blueprint(send_views.bp)
     api.register(app, broadcasts_api.blp)
     register_page_section(app, "broadcasts/_friend_broadcasts.html", views.friend_page_helpers)
     register_jobs(app, jobs.JOBS)
+    register_target(
+        app, "broadcast", named_rows(Broadcast, Broadcast.name, endpoint="broadcasts.show", id_arg="broadcast_id")
+    )

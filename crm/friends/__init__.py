@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     from crm.friends import api_data, jobs, list_views, page_views
     from crm.friends.extras import friend_extras
     from crm.jobs import register_jobs
+    from crm.staff.audit_words import register_target
 
     friend_extras(app)
     app.register_blueprint(page_views.bp)
@@ -20,3 +21,4 @@ def init_app(app: Flask) -> None:
     api.register(app, friends_api.blp)
     api.register(app, api_data.blp)
     register_jobs(app, jobs.JOBS)
+    register_target(app, "friend", page_views.audit_targets)

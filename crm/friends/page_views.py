@@ -22,6 +22,7 @@ from crm.line.client import LineClient
 from crm.line.errors import LineApiError
 from crm.line.runtime import line_client
 from crm.permissions import can, masks_personal_data, visible_name
+from crm.staff.audit_words import TargetRef, numeric_ids
 from crm.tags import service as tags
 from crm.tags.models import Tag, TagFolder
 
@@ -283,3 +284,15 @@ def reply(friend_id: int):
             chat.record_sent(db, message_id=result.message.id, actor=current_actor())
     flash(_("This message had already been sent.") if result.duplicate else _("Message sent."), "success")
     return _back(friend_id, "chat")
+
+
+def audit_targets(session, ids: list[str], role: str | None) -> dict[str, TargetRef]:
+    """Friends named in the audit log as this role may see them, linked to their pages."""
+    numbers = numeric_ids(ids)
+    friends = session.exec(select(Friend).where(Friend.id.in_(numbers))).all() if numbers else []
+    return {
+        str(friend.id): TargetRef(
+            visible_name(friend, role) or _("(no name yet)"), url_for("friend.show", friend_id=friend.id)
+        )
+        for friend in friends
+    }

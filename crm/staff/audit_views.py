@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import and_, or_
 from sqlmodel import Session, select
-from wtforms import DateField, StringField
+from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from crm.console.args import row_id_arg
 from crm.console.guard import requires
 from crm.db import get_session
-from crm.staff.models import AuditEntry
+from crm.staff import audit_words
+from crm.staff.models import AuditEntry, Staff
 from crm.timeutil import TOKYO
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -31,9 +33,15 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     actor = StringField(_l("Who (part of the name or email)"), validators=[Optional(), Length(max=120)])
-    action = StringField(_l("Action (or its start, e.g. tag.)"), validators=[Optional(), Length(max=60)])
-    target_type = StringField(_l("Target type"), validators=[Optional(), Length(max=40)])
-    target_id = StringField(_l("Target id"), validators=[Optional(), Length(max=64)])
+    action = SelectField(_l("Action"), validators=[Optional(), Length(max=60)], validate_choice=False)
+    target_type = SelectField(_l("Target"), validators=[Optional(), Length(max=40)], validate_choice=False)
+    target_id = StringField(_l("Target number"), validators=[Optional(), Length(max=64)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action.choices = [("", _("All actions")), *audit_words.action_choices()]
+        self.target_type.choices = [("", _("All targets")), *audit_words.target_choices()]
+
     date_from = DateField(_l("From (Japan time)"), validators=[Optional()])
     date_to = DateField(_l("To (Japan time)"), validators=[Optional()])
 
@@ -101,14 +109,22 @@ def audit_page(
     return list(rows[:limit]), next_cursor
 
 
-def pretty_json(text: str | None) -> str:
-    """Indent a stored JSON snapshot for reading (the template escapes it)."""
-    if text is None:
-        return ""
-    try:
-        return json.dumps(json.loads(text), ensure_ascii=False, indent=2, sort_keys=True)
-    except ValueError:
-        return text
+def _words(session: Session, entries: list[AuditEntry]) -> dict:
+    """What the templates need to show entries in words: actors' names, targets' names and pages, helpers."""
+    staff_ids = {entry.actor_staff_id for entry in entries if entry.actor_staff_id is not None}
+    names = (
+        dict(session.exec(select(Staff.id, Staff.display_name).where(Staff.id.in_(staff_ids))).all())
+        if staff_ids
+        else {}
+    )
+    targets = audit_words.resolve_targets(current_app, session, entries, current_user.role)
+    return {
+        "actor_of": lambda entry: audit_words.actor_words(entry.actor, names, entry.actor_staff_id),
+        "target_of": lambda entry: targets.get((entry.target_type, entry.target_id)),
+        "action_words": audit_words.action_words,
+        "target_words": audit_words.target_words,
+        "changes": audit_words.changes,
+    }
 
 
 @bp.get("")
@@ -118,10 +134,16 @@ def index():
     form = AuditFilterForm(formdata=request.args)
     form.validate()  # shows errors; a field that did not parse (a bad date) filters nothing
     filters = filter_from_form(form)
-    entries, next_cursor = audit_page(get_session(), filters=filters, before_id=row_id_arg("before"))
+    session = get_session()
+    entries, next_cursor = audit_page(session, filters=filters, before_id=row_id_arg("before"))
     query = {key: value for key, value in request.args.items() if key != "before" and value}
     return render_template(
-        "audit/index.html", form=form, entries=entries, next_cursor=next_cursor, query=query, pretty=pretty_json
+        "audit/index.html",
+        form=form,
+        entries=entries,
+        next_cursor=next_cursor,
+        query=query,
+        **_words(session, entries),
     )
 
 
@@ -129,7 +151,8 @@ def index():
 @requires("audit.view")
 def entry(entry_id: int):
     """One audit entry in full."""
-    found = get_session().get(AuditEntry, entry_id)
+    session = get_session()
+    found = session.get(AuditEntry, entry_id)
     if found is None:
         abort(404)
-    return render_template("audit/entry.html", entry=found, pretty=pretty_json)
+    return render_template("audit/entry.html", entry=found, **_words(session, [found]))

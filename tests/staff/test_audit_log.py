@@ -4,11 +4,13 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from crm.db import get_engine, session_scope
 from crm.staff.audit_views import AuditFilter, audit_page
-from crm.staff.models import AuditEntry
+from crm.staff.models import AuditEntry, Staff
 from tests.console_helpers import csrf_token, signed_in_client
+from tests.factories import make_friend, make_staff, make_tag
 
 T0 = datetime(2024, 4, 1, 3, 0, tzinfo=UTC)
 ENTRY_ROW = re.compile(r'data-entry="(\d+)"')
@@ -109,15 +111,63 @@ def test_before_and_after_are_readable_and_escaped(app):
         app,
         {
             "action": "friend.renamed",
-            "before": '{"name": "<b>old</b>"}',
-            "after": '{"name": "<script>alert(1)</script>", "tags": ["VIP"]}',
+            "before": '{"name": "<b>old</b>", "active": true}',
+            "after": '{"name": "<script>alert(1)</script>", "tags": ["VIP", "常連"], "active": false,'
+            ' "at": "2026-12-06T15:30:00+00:00"}',
         },
     )
     client = signed_in_client(app, "admin")
     for html in (client.get("/audit").get_data(as_text=True), client.get(f"/audit/{entry_id}").get_data(as_text=True)):
         assert "<script>alert(1)</script>" not in html and "<b>old</b>" not in html
-        assert "&#34;name&#34;: &#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34;" in html
-        assert "&#34;tags&#34;: [\n    &#34;VIP&#34;\n  ]" in html, "snapshots are indented JSON"
+        rows = dict(_change_rows(html))
+        assert rows["name"] == ("&lt;b&gt;old&lt;/b&gt;", "&lt;script&gt;alert(1)&lt;/script&gt;")
+        assert rows["tags"] == ("", "VIP、常連"), "a list reads as words, absent before"
+        assert rows["active"] == ("はい", "いいえ")
+        assert rows["at"] == ("", "2026/12/07 00:30:00"), "times are shown in Japan time"
+
+
+def _change_rows(html: str) -> list[tuple[str, tuple[str, str]]]:
+    pattern = r'<th scope="row">([^<]*)</th><td data-before>([^<]*)</td><td data-after>([^<]*)</td>'
+    return [(key, (before, after)) for key, before, after in re.findall(pattern, html)]
+
+
+def test_actions_people_and_targets_are_shown_in_words_with_links(app):
+    staff_email = make_staff(app, "marketer", email="hanako@example.com")
+    friend_id = make_friend(app, display_name="佐藤花子")
+    tag_id = make_tag(app, "常連")
+    with session_scope(get_engine(app)) as session:
+        staff = session.exec(select(Staff).where(Staff.email == staff_email)).one()
+        staff_id, staff_name = staff.id, staff.display_name
+    _add(
+        app,
+        {
+            "actor": f"staff:{staff_email}",
+            "actor_staff_id": staff_id,
+            "action": "friend.tag_added",
+            "target_type": "friend",
+            "target_id": str(friend_id),
+            "after": f'{{"tag_id": {tag_id}}}',
+        },
+        {"actor": "api:会員システム#4", "action": "tag.created", "target_type": "tag", "target_id": str(tag_id)},
+        {"actor": "survey:9", "action": "field.set", "target_type": "friend", "target_id": "999999"},
+    )
+    html = signed_in_client(app, "admin").get("/audit").get_data(as_text=True)
+    text = re.sub(r"<[^>]+>", " ", html)
+    assert "友だちにタグを付けた" in text and "タグを作成" in text
+    assert staff_name in text and "連携「会員システム」" in text and "アンケート #9" in text
+    assert f'<a href="/friends/{friend_id}">佐藤花子</a>' in html
+    assert "常連" in text
+    for raw in ("friend.tag_added", "tag.created", "staff:hanako", "api:会員システム", "friend 9"):
+        assert raw not in text, f"raw code {raw!r} on a Japanese screen"
+
+
+def test_the_action_filter_offers_words_and_keeps_prefix_filters(app):
+    _add(app, {"action": "tag.created"}, {"action": "tag.deleted"}, {"action": "segment.created"})
+    client = signed_in_client(app, "admin")
+    html = client.get("/audit").get_data(as_text=True)
+    assert '<option value="tag.">タグ（すべての操作）</option>' in html
+    assert len(_shown(client.get("/audit?action=tag.").get_data(as_text=True))) == 2
+    assert len(_shown(client.get("/audit?action=segment.created").get_data(as_text=True))) == 1
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
