@@ -142,14 +142,16 @@ def update_draft(
     return broadcast
 
 
-def copy_draft(session: Session, *, actor: Actor, broadcast_id: int) -> Broadcast:
-    """A new draft with the same content and options as any broadcast (to send again or fix a cancelled one)."""
+def copy_draft(session: Session, *, actor: Actor, broadcast_id: int, copy_name: str = "%(name)s のコピー") -> Broadcast:
+    """A new draft with the same content and options as any broadcast (to send again or fix a cancelled one);
+    `copy_name` names it from the source's name (the console passes it in the staff member's language)."""
     source = get(session, broadcast_id)
     fields = ("purpose", "messages", "segment_id", "track_links", "control_percent", "cap_count", "cap_days", "goal")
     values = {name: getattr(source, name) for name in fields}
     if source.segment_id is None:
         values["segment_tree"] = source.segment_tree
-    name = f"{source.name[: options.NAME_MAX - 8]} (copy)"
+    room = options.NAME_MAX - len(copy_name % {"name": ""})
+    name = copy_name % {"name": source.name[:room]}
     broadcast = Broadcast(name=name, **values, status=S.DRAFT, created_by=actor.staff_id)
     session.add(broadcast)
     session.flush()

@@ -107,6 +107,17 @@ def parse_goal(goal: str | None) -> dict | None:
     return json.loads(goal) if goal else None
 
 
+def goal_target_name(session: Session, goal: dict | None) -> str | None:
+    """What the goal is about, as staff know it: the tag's name or the link's address (None: gone or no goal)."""
+    if not goal:
+        return None
+    if goal.get("kind") == "tag":
+        tag = session.get(Tag, goal.get("id"))
+        return tag.name if tag else None
+    link = session.get(TrackedLink, goal.get("id"))
+    return link.destination if link else None
+
+
 def clean_audience(session: Session, segment_id, segment_tree) -> tuple[int | None, str | None]:
     """A saved segment (by id) or a condition tree checked by the segments service; neither = every friend."""
     if segment_id is not None:

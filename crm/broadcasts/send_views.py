@@ -217,7 +217,9 @@ def copy(broadcast_id: int):
         flash(_("The form expired. Try again."), "error")
         return _back(broadcast.id)
     with unit_of_work():
-        draft = broadcast_drafts.copy_draft(db, actor=current_actor(), broadcast_id=broadcast.id)
+        draft = broadcast_drafts.copy_draft(
+            db, actor=current_actor(), broadcast_id=broadcast.id, copy_name=_("%(name)s (copy)")
+        )
     flash(_("Copied as a new draft."), "success")
     return redirect(url_for("broadcasts.edit", broadcast_id=draft.id))
 

@@ -19,7 +19,7 @@ from crm.broadcasts import stats as broadcast_stats
 from crm.broadcasts.forms import ActionForm, ComposerForm, composer_data
 from crm.broadcasts.models import Broadcast, RecipientState
 from crm.broadcasts.models import BroadcastStatus as S
-from crm.broadcasts.options import BroadcastError
+from crm.broadcasts.options import BroadcastError, goal_target_name, parse_goal
 from crm.console.args import row_id_arg
 from crm.console.forms import form_error
 from crm.console.guard import current_actor, requires
@@ -188,13 +188,15 @@ def show(broadcast_id: int):
     db = get_session()
     broadcast = load(db, broadcast_id)
     segment = db.get(Segment, broadcast.segment_id) if broadcast.segment_id else None
+    goal = parse_goal(broadcast.goal)
     return render_template(
         "broadcasts/show.html",
         broadcast=broadcast,
         segment=segment,
         messages=json.loads(broadcast.messages),
         labels=STATUS_LABELS,
-        goal=json.loads(broadcast.goal) if broadcast.goal else None,
+        goal=goal,
+        goal_name=goal_target_name(db, goal),
         action_form=ActionForm(),
         pause_reasons=PAUSE_REASONS,
     )
@@ -207,16 +209,11 @@ def stats(broadcast_id: int):
     db = get_session()
     broadcast = load(db, broadcast_id)
     figures = broadcast_stats.statistics(db, broadcast.id, now=utcnow())
-    goal_name = None
-    if figures.goal is not None:
-        model = Tag if figures.goal.kind == "tag" else TrackedLink
-        target = db.get(model, figures.goal.target_id)
-        goal_name = getattr(target, "name", None) or getattr(target, "destination", None)
     return render_template(
         "broadcasts/stats.html",
         broadcast=broadcast,
         stats=figures,
-        goal_name=goal_name,
+        goal_name=goal_target_name(db, parse_goal(broadcast.goal)),
         labels=STATUS_LABELS,
         live=broadcast.status in (S.SENDING, S.SCHEDULED),
         pause_reasons=PAUSE_REASONS,

@@ -1,0 +1,51 @@
+"""Broadcast pages in the staff member's words: a copy's name, the goal by its tag's name or link."""
+
+import json
+
+from sqlmodel import select
+
+from crm.broadcasts.models import Broadcast
+from crm.broadcasts.models import BroadcastStatus as S
+from crm.broadcasts.options import NAME_MAX
+from tests.broadcasts.helpers import T0, add_broadcast, db
+from tests.console_helpers import csrf_token, signed_in_client
+from tests.factories import make_tag
+
+
+def _copy(app, name: str, locale: str) -> str:
+    with db(app) as session:
+        source_id = add_broadcast(session, status=S.CANCELLED, name=name).id
+    client = signed_in_client(app, "marketer", locale=locale)
+    token = csrf_token(client, "/broadcasts")
+    assert client.post(f"/broadcasts/{source_id}/copy", data={"csrf_token": token}).status_code == 302
+    with db(app) as session:
+        return session.exec(select(Broadcast.name).where(Broadcast.id != source_id)).one()
+
+
+def test_a_copy_is_named_in_japanese_for_japanese_staff(app):
+    assert _copy(app, "秋のセール", "ja") == "秋のセール のコピー"
+
+
+def test_a_copy_of_a_long_name_keeps_the_whole_suffix_within_the_limit(app):
+    name = _copy(app, "あ" * NAME_MAX, "ja")
+    assert len(name) == NAME_MAX and name.endswith(" のコピー")
+
+
+def test_the_goal_is_shown_by_the_tags_name_not_its_number(app):
+    tag_id = make_tag(app, "購入済み")
+    with db(app) as session:
+        broadcast_id = add_broadcast(
+            session, status=S.SENT, started_at=T0, goal=json.dumps({"kind": "tag", "id": tag_id, "days": 7})
+        ).id
+    client = signed_in_client(app, "marketer", locale="ja")
+    for path in (f"/broadcasts/{broadcast_id}", f"/broadcasts/{broadcast_id}/stats"):
+        page = client.get(path).get_data(as_text=True)
+        assert "タグ「購入済み」が付く" in page, path
+        assert f"#{tag_id}" not in page, path
+
+
+def test_a_goal_whose_tag_was_deleted_says_so(app):
+    with db(app) as session:
+        broadcast_id = add_broadcast(session, status=S.SENT, goal=json.dumps({"kind": "tag", "id": 987, "days": 3})).id
+    page = signed_in_client(app, "marketer", locale="ja").get(f"/broadcasts/{broadcast_id}").get_data(as_text=True)
+    assert "タグ「（削除されたタグ）」が付く" in page
