@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     from crm.friends.extras import register_page_section
     from crm.jobs import register_jobs
     from crm.staff.audit_words import named_rows, register_target
+    from crm.tracking.friend_clicks import register_context_names
 
     app.register_blueprint(views.bp)
     app.register_blueprint(send_views.bp)
@@ -24,3 +25,4 @@ def init_app(app: Flask) -> None:
     register_target(
         app, "broadcast", named_rows(Broadcast, Broadcast.name, endpoint="broadcasts.show", id_arg="broadcast_id")
     )
+    register_context_names(app, "broadcast", views.broadcast_names)

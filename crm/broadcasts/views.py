@@ -226,3 +226,8 @@ def friend_page_helpers() -> dict:
         "friend_broadcasts": lambda friend_id: broadcast_stats.for_friend(get_session(), friend_id),
         "broadcast_state_labels": STATE_LABELS,
     }
+
+
+def broadcast_names(session, ids: list[int]) -> dict[int, str]:
+    """Broadcasts' names by id (the friend page's clicks card names the broadcast a link came in)."""
+    return dict(session.execute(select(Broadcast.id, Broadcast.name).where(Broadcast.id.in_(ids))).all())

@@ -13,7 +13,7 @@ from crm.tracking import links as tracked_links
 from crm.tracking import stats as click_stats
 from crm.tracking.models import ClickAction, LinkToken, TrackedLink
 from tests.console_helpers import signed_in_client
-from tests.factories import make_friend, make_tag
+from tests.factories import make_broadcast, make_friend, make_tag
 
 BASE = "https://crm.example.jp"
 TRACKED = re.compile(r"https://crm\.example\.jp/r/([A-Za-z0-9_-]{22})")
@@ -168,18 +168,34 @@ def test_queued_action_for_a_deleted_tag_is_dropped(app):
         assert session.exec(select(FriendTag)).all() == []
 
 
-def test_friend_page_lists_clicks_and_hides_user_agents_from_analysts(app):
+IPHONE_LINE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
+    ' Safari Line/14.9.0 "><b>x'
+)
+
+
+def test_friend_page_lists_clicks_with_a_device_summary_hidden_from_analysts(app):
     friend_id, other = make_friend(app, n=1), make_friend(app, n=2)
-    click(app, rewrite(app, "https://example.com/mine", friend_id, source="survey:5"), agent="<b>Agent</b>")
+    click(app, rewrite(app, "https://example.com/mine", friend_id, source="survey:5"), agent=IPHONE_LINE)
     click(app, rewrite(app, "https://example.com/theirs", other))
-    html = signed_in_client(app, "staff", locale="en").get(f"/friends/{friend_id}").get_data(as_text=True)
+    html = signed_in_client(app, "staff", locale="ja").get(f"/friends/{friend_id}").get_data(as_text=True)
     section = html[html.index('id="clicks"') : html.index('id="broadcasts"')]
-    assert "https://example.com/mine" in section and "survey:5" in section
-    assert "&lt;b&gt;Agent&lt;/b&gt;" in section and "<b>Agent" not in section
+    assert "https://example.com/mine" in section and "アンケート" in section and "survey:5" not in section
+    assert "iPhone · iOS 17 · LINE" in section, "the device in words, not the raw User-Agent"
+    assert "<b>x" not in section and "Mozilla/5.0" not in section.split("title=")[0]
     assert "theirs" not in section
     masked = signed_in_client(app, "analyst", locale="en", email="a@example.com").get(f"/friends/{friend_id}")
     masked_section = masked.get_data(as_text=True).split('id="clicks"')[1].split('id="broadcasts"')[0]
-    assert "https://example.com/mine" in masked_section and "Agent" not in masked_section
+    assert "https://example.com/mine" in masked_section and "iPhone" not in masked_section
+
+
+def test_a_click_from_a_broadcast_names_the_broadcast(app):
+    friend_id = make_friend(app)
+    broadcast_id = make_broadcast(app, [{"type": "text", "text": "x"}], name="冬のセール")
+    click(app, rewrite(app, "https://example.com/sale", friend_id, broadcast_id=broadcast_id))
+    html = signed_in_client(app, "staff", locale="ja").get(f"/friends/{friend_id}").get_data(as_text=True)
+    section = html[html.index('id="clicks"') : html.index('id="broadcasts"')]
+    assert "配信「冬のセール」" in section and f"#{broadcast_id}" not in section
 
 
 def test_friend_page_without_clicks_says_so(app):
