@@ -61,6 +61,20 @@ def _line_work() -> UnitOfWork:
     return unit_of_work(RichMenuError, flash_error=True, commit_on_error=True)
 
 
+def publish_summary(relinked: int, queued: int, *, made_default: bool) -> str:
+    """What publishing did, in words that say who now sees the menu."""
+    parts = [_("Published on LINE.")]
+    if made_default:
+        parts.append(_("It is now the default menu: every friend without a menu of their own sees it."))
+    if relinked:
+        parts.append(_("%(count)d friends who had the previous version now see the new one.", count=relinked))
+    if queued:
+        parts.append(_("%(count)d friends will see it through tag rules.", count=queued))
+    if not (made_default or relinked or queued):
+        parts.append(_("Nobody sees it yet: make it the default or add a tag rule."))
+    return " ".join(parts)
+
+
 @bp.post("/<int:menu_id>/publish")
 @requires("richmenus.edit")
 def publish(menu_id: int):
@@ -85,15 +99,7 @@ def publish(menu_id: int):
         )
     if work.failed:
         return _back(menu_id)
-    flash(
-        _(
-            "Published on LINE. %(relinked)d friends were moved to the new version; %(queued)d friends get it "
-            "through tag rules.",
-            relinked=result.relinked,
-            queued=result.queued,
-        ),
-        "success",
-    )
+    flash(publish_summary(result.relinked, result.queued, made_default=bool(form.make_default.data)), "success")
     for warning in result.warnings:
         flash(translate(*warning), "error")
     return _back(menu_id)

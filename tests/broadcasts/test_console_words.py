@@ -49,3 +49,13 @@ def test_a_goal_whose_tag_was_deleted_says_so(app):
         broadcast_id = add_broadcast(session, status=S.SENT, goal=json.dumps({"kind": "tag", "id": 987, "days": 3})).id
     page = signed_in_client(app, "marketer", locale="ja").get(f"/broadcasts/{broadcast_id}").get_data(as_text=True)
     assert "タグ「（削除されたタグ）」が付く" in page
+
+
+def test_a_draft_offers_discard_not_cancel(app):
+    with db(app) as session:
+        draft_id = add_broadcast(session, status=S.DRAFT).id
+        scheduled_id = add_broadcast(session, status=S.SCHEDULED).id
+    client = signed_in_client(app, "marketer", locale="ja")
+    draft_page = client.get(f"/broadcasts/{draft_id}").get_data(as_text=True)
+    assert "下書きを破棄" in draft_page and "配信を中止" not in draft_page
+    assert "配信を中止" in client.get(f"/broadcasts/{scheduled_id}").get_data(as_text=True)
