@@ -224,12 +224,20 @@ def copy(broadcast_id: int):
     return redirect(url_for("broadcasts.edit", broadcast_id=draft.id))
 
 
+def _back_to(friend_id: int):
+    """Back where the button was: the friend's page (back=friend) or the test-friend list."""
+    if request.form.get("back") == "friend":
+        return redirect(url_for("friend.show", friend_id=friend_id))
+    return redirect(url_for("broadcast_send.test_friends_page"))
+
+
 @bp.route("/test-friends", methods=["GET", "POST"])
 @requires("broadcasts.send")
 def test_friends_page():
-    """The friends that receive test sends: list, add by friend ID."""
+    """The friends that receive test sends: list, find by name and add, or add by friend ID."""
     db = get_session()
     form = TestFriendForm()
+    search = (request.args.get("q") or "").strip()[:100]
     if form.validate_on_submit():
         with unit_of_work(BroadcastError) as work:
             test_friends.add(db, actor=current_actor(), friend_id=form.friend_id.data, label=form.label.data)
@@ -237,10 +245,15 @@ def test_friends_page():
             form.friend_id.errors = [message_of(work.error)]
         else:
             flash(_("Test friend added."), "success")
-            return redirect(url_for("broadcast_send.test_friends_page"))
+            return _back_to(form.friend_id.data)
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "broadcasts/test_friends.html", form=form, testers=test_friends.listing(db), action_form=ActionForm()
+        "broadcasts/test_friends.html",
+        form=form,
+        testers=test_friends.listing(db),
+        action_form=ActionForm(),
+        search=search,
+        found=test_friends.candidates(db, search=search, now=utcnow()),
     ), status
 
 
@@ -253,4 +266,4 @@ def remove_test_friend(friend_id: int):
         with unit_of_work():
             test_friends.remove(db, actor=current_actor(), friend_id=friend_id)
         flash(_("Test friend removed."), "success")
-    return redirect(url_for("broadcast_send.test_friends_page"))
+    return _back_to(friend_id)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, select
 
 from crm.broadcasts.models import TestFriend
 from crm.broadcasts.options import BroadcastError
 from crm.errors import N_
 from crm.friends.models import Friend, FriendStatus
+from crm.friends.pages import friend_page
+from crm.friends.query import FriendFilter
 from crm.staff.audit import Actor, record
 
 
@@ -30,6 +34,20 @@ def ids(session: Session) -> list[int]:
         .order_by(TestFriend.friend_id)
     )
     return list(session.exec(query).all())
+
+
+def candidates(session: Session, *, search: str, now: datetime, limit: int = 20) -> list[Friend]:
+    """Following friends whose name matches (the friend list's search), not on the test list yet."""
+    if not search.strip():
+        return []
+    page = friend_page(session, FriendFilter(search=search.strip(), status=FriendStatus.FOLLOWING), now=now, size=limit)
+    listed = set(ids(session))
+    return [friend for friend in page.friends if friend.id not in listed]
+
+
+def is_tester(session: Session, friend_id: int) -> bool:
+    """Whether the friend is on the test list."""
+    return session.get(TestFriend, friend_id) is not None
 
 
 def add(session: Session, *, actor: Actor, friend_id: int, label: str | None) -> TestFriend:

@@ -16,6 +16,7 @@ from wtforms.fields import SelectChoice
 from crm.broadcasts import drafts as broadcast_drafts
 from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts import stats as broadcast_stats
+from crm.broadcasts import testers
 from crm.broadcasts.forms import ActionForm, ComposerForm, composer_data
 from crm.broadcasts.models import Broadcast, RecipientState
 from crm.broadcasts.models import BroadcastStatus as S
@@ -225,6 +226,8 @@ def friend_page_helpers() -> dict:
     return {
         "friend_broadcasts": lambda friend_id: broadcast_stats.for_friend(get_session(), friend_id),
         "broadcast_state_labels": STATE_LABELS,
+        "is_test_friend": lambda friend_id: testers.is_tester(get_session(), friend_id),
+        "test_friend_form": ActionForm,
     }
 
 

@@ -4,12 +4,13 @@ import json
 
 from sqlmodel import select
 
+from crm.broadcasts import models
 from crm.broadcasts.models import Broadcast
 from crm.broadcasts.models import BroadcastStatus as S
 from crm.broadcasts.options import NAME_MAX
 from tests.broadcasts.helpers import T0, add_broadcast, db
 from tests.console_helpers import csrf_token, signed_in_client
-from tests.factories import make_tag
+from tests.factories import make_friend, make_tag
 
 
 def _copy(app, name: str, locale: str) -> str:
@@ -59,3 +60,38 @@ def test_a_draft_offers_discard_not_cancel(app):
     draft_page = client.get(f"/broadcasts/{draft_id}").get_data(as_text=True)
     assert "下書きを破棄" in draft_page and "配信を中止" not in draft_page
     assert "配信を中止" in client.get(f"/broadcasts/{scheduled_id}").get_data(as_text=True)
+
+
+def test_a_test_friend_is_found_by_name_and_added_without_knowing_its_number(app):
+    hanako = make_friend(app, display_name="山田花子")
+    make_friend(app, n=2, display_name="佐藤健太")
+    client = signed_in_client(app, "marketer", locale="ja")
+    page = client.get("/broadcasts/test-friends?q=花子").get_data(as_text=True)
+    candidates = page[page.index('id="test-friend-candidates"') :]
+    assert f'data-friend="{hanako}"' in candidates and "佐藤健太" not in candidates
+    token = csrf_token(client, "/broadcasts/test-friends")
+    response = client.post(
+        "/broadcasts/test-friends", data={"csrf_token": token, "friend_id": hanako, "label": "山田花子"}
+    )
+    assert response.status_code == 302
+    with db(app) as session:
+        assert session.get(models.TestFriend, hanako).label == "山田花子"
+    again = client.get("/broadcasts/test-friends?q=花子").get_data(as_text=True)
+    assert "一致する友だちはいません" in again, "a friend already on the list is not offered again"
+
+
+def test_a_friend_is_made_a_test_recipient_from_their_page_and_back(app):
+    friend_id = make_friend(app, display_name="店長")
+    client = signed_in_client(app, "marketer", locale="ja")
+    token = csrf_token(client, f"/friends/{friend_id}")
+    added = client.post(
+        "/broadcasts/test-friends",
+        data={"csrf_token": token, "friend_id": friend_id, "label": "店長", "back": "friend"},
+    )
+    assert added.status_code == 302 and added.headers["Location"].endswith(f"/friends/{friend_id}")
+    page = client.get(f"/friends/{friend_id}").get_data(as_text=True)
+    assert "テスト配信を受け取ります" in page
+    removed = client.post(f"/broadcasts/test-friends/{friend_id}/remove", data={"csrf_token": token, "back": "friend"})
+    assert removed.headers["Location"].endswith(f"/friends/{friend_id}")
+    with db(app) as session:
+        assert session.get(models.TestFriend, friend_id) is None
