@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, TextAreaField
 
 
 class ActionForm(FlaskForm):
@@ -17,10 +17,6 @@ class TagAddForm(FlaskForm):
 
 class NoteForm(FlaskForm):
     body = TextAreaField(_l("Note"))
-
-
-class FieldValueForm(FlaskForm):
-    value = StringField(_l("Value"))
 
 
 class ReplyForm(FlaskForm):

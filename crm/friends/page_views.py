@@ -12,11 +12,10 @@ from crm.chat import service as chat
 from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
 from crm.fields import service as fields
-from crm.fields.models import FieldDefinition
 from crm.friends import messages, notes
 from crm.friends import service as friend_service
 from crm.friends.models import Friend, FriendStatus
-from crm.friends.page_forms import ActionForm, FieldValueForm, NoteForm, ReplyForm, TagAddForm
+from crm.friends.page_forms import ActionForm, NoteForm, ReplyForm, TagAddForm
 from crm.i18n import message_of
 from crm.line.client import LineClient
 from crm.line.errors import LineApiError
@@ -45,7 +44,7 @@ def quota_cache(app: Flask) -> chat.QuotaCache:
     return cache
 
 
-def _friend_or_404(db: Session, friend_id: int) -> Friend:
+def friend_or_404(db: Session, friend_id: int) -> Friend:
     friend = db.get(Friend, friend_id)
     if friend is None:
         abort(404)
@@ -70,7 +69,7 @@ def _with_key(form: ReplyForm) -> ReplyForm:
     return form
 
 
-def _render(
+def render_page(
     friend: Friend,
     *,
     status: int = 200,
@@ -116,7 +115,7 @@ def _render(
     ), status
 
 
-def _back(friend_id: int, anchor: str):
+def back_to(friend_id: int, anchor: str):
     return redirect(url_for("friend.show", friend_id=friend_id, _anchor=anchor))
 
 
@@ -124,7 +123,7 @@ def _back(friend_id: int, anchor: str):
 @requires("friends.view")
 def show(friend_id: int):
     """The friend page."""
-    return _render(_friend_or_404(get_session(), friend_id))
+    return render_page(friend_or_404(get_session(), friend_id))
 
 
 @bp.post("/friends/<int:friend_id>/tags")
@@ -132,14 +131,14 @@ def show(friend_id: int):
 def add_tag(friend_id: int):
     """Put an existing tag on the friend."""
     db = get_session()
-    friend = _friend_or_404(db, friend_id)
+    friend = friend_or_404(db, friend_id)
     form = TagAddForm()
     form.tag_id.choices = _tag_choices(db, set(tags.tag_ids_of(db, friend_id)))
     if not form.validate_on_submit():
-        return _render(friend, status=400, errors={"tag": _("Choose a tag from the list.")}, tag_form=form)
+        return render_page(friend, status=400, errors={"tag": _("Choose a tag from the list.")}, tag_form=form)
     with unit_of_work():
         tags.add_tag(db, friend_id=friend_id, tag_id=form.tag_id.data, actor=current_actor())
-    return _back(friend_id, "tags")
+    return back_to(friend_id, "tags")
 
 
 @bp.post("/friends/<int:friend_id>/tags/<int:tag_id>/remove")
@@ -147,12 +146,12 @@ def add_tag(friend_id: int):
 def remove_tag(friend_id: int, tag_id: int):
     """Take a tag off the friend."""
     db = get_session()
-    _friend_or_404(db, friend_id)
+    friend_or_404(db, friend_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     with unit_of_work():
         tags.remove_tag(db, friend_id=friend_id, tag_id=tag_id, actor=current_actor())
-    return _back(friend_id, "tags")
+    return back_to(friend_id, "tags")
 
 
 @bp.post("/friends/<int:friend_id>/notes")
@@ -160,7 +159,7 @@ def remove_tag(friend_id: int, tag_id: int):
 def add_note(friend_id: int):
     """Write a note on the friend."""
     db = get_session()
-    friend = _friend_or_404(db, friend_id)
+    friend = friend_or_404(db, friend_id)
     form = NoteForm()
     if not form.validate_on_submit():
         abort(400)
@@ -168,14 +167,14 @@ def add_note(friend_id: int):
         friend_service.lock_living_friend(db, friend_id=friend_id)
         notes.create_note(db, friend_id=friend_id, body=form.body.data, actor=current_actor())
     if work.failed:
-        return _render(friend, status=400, errors={"note": message_of(work.error)}, note_form=form)
-    return _back(friend_id, "notes")
+        return render_page(friend, status=400, errors={"note": message_of(work.error)}, note_form=form)
+    return back_to(friend_id, "notes")
 
 
 def _change_note(friend_id: int, note_id: int, change):
     """Run an edit or delete of a note; 403 when it is someone else's and the role may not edit any."""
     db = get_session()
-    friend = _friend_or_404(db, friend_id)
+    friend = friend_or_404(db, friend_id)
     form = NoteForm()
     if not form.validate_on_submit():
         abort(400)
@@ -188,13 +187,13 @@ def _change_note(friend_id: int, note_id: int, change):
     if isinstance(work.error, notes.NotePermissionError):
         abort(403)
     if work.failed:
-        return _render(
+        return render_page(
             friend,
             status=400,
             errors={f"note-{note_id}": message_of(work.error)},
             typed={f"note-{note_id}": form.body.data},
         )
-    return _back(friend_id, "notes")
+    return back_to(friend_id, "notes")
 
 
 @bp.post("/friends/<int:friend_id>/notes/<int:note_id>/edit")
@@ -209,31 +208,6 @@ def edit_note(friend_id: int, note_id: int):
 def delete_note(friend_id: int, note_id: int):
     """Delete a note."""
     return _change_note(friend_id, note_id, lambda db, _body, args: notes.delete_note(db, **args))
-
-
-@bp.post("/friends/<int:friend_id>/fields/<int:field_id>")
-@requires("fields.set")
-def set_field(friend_id: int, field_id: int):
-    """Set a field's value for the friend; an empty value clears it."""
-    db = get_session()
-    friend = _friend_or_404(db, friend_id)
-    form = FieldValueForm()
-    if db.get(FieldDefinition, field_id) is None:
-        abort(404)
-    if not form.validate_on_submit():
-        abort(400)
-    raw = form.value.data or ""
-    with unit_of_work(fields.FieldValidationError, friend_service.FriendErasedError) as work:
-        friend_service.lock_living_friend(db, friend_id=friend_id)
-        if raw.strip():
-            fields.set_field_value(db, friend_id=friend_id, field_id=field_id, raw_value=raw, actor=current_actor())
-        else:
-            fields.clear_field_value(db, friend_id=friend_id, field_id=field_id, actor=current_actor())
-    if work.failed:
-        return _render(
-            friend, status=400, errors={f"field-{field_id}": message_of(work.error)}, typed={f"field-{field_id}": raw}
-        )
-    return _back(friend_id, "fields")
 
 
 def line_error_message(error: LineApiError) -> str:
@@ -263,7 +237,7 @@ def line_error_message(error: LineApiError) -> str:
 def reply(friend_id: int):
     """Push a text to the friend; the form's retry key makes a resent form deliver once."""
     db = get_session()
-    friend = _friend_or_404(db, friend_id)
+    friend = friend_or_404(db, friend_id)
     if masks_personal_data(current_user.role):
         abort(403)
     form = ReplyForm()
@@ -272,18 +246,18 @@ def reply(friend_id: int):
     with unit_of_work(chat.ChatError) as work:
         result = chat.claim_send(db, friend=friend, text=form.text.data, retry_key=form.retry_key.data)
     if work.failed:
-        return _render(friend, status=400, errors={"reply": message_of(work.error)}, reply_form=form)
+        return render_page(friend, status=400, errors={"reply": message_of(work.error)}, reply_form=form)
     if not result.duplicate:
         try:
             chat.push_claimed(line_client(current_app), line_user_id=friend.line_user_id, message=result.message)
         except LineApiError as error:
             with unit_of_work():
                 chat.release_claim(db, message_id=result.message.id)
-            return _render(friend, status=502, errors={"reply": line_error_message(error)}, reply_form=form)
+            return render_page(friend, status=502, errors={"reply": line_error_message(error)}, reply_form=form)
         with unit_of_work():
             chat.record_sent(db, message_id=result.message.id, actor=current_actor())
     flash(_("This message had already been sent.") if result.duplicate else _("Message sent."), "success")
-    return _back(friend_id, "chat")
+    return back_to(friend_id, "chat")
 
 
 def audit_targets(session, ids: list[str], role: str | None) -> dict[str, TargetRef]:

@@ -220,25 +220,25 @@ def test_staff_sets_and_clears_values_on_the_friend_page(app):
     client = signed_in_client(app, "staff", locale="en")
     html = page(client, friend_id)
     assert 'inputmode="decimal"' in html and '<option value="&lt;Umeda&gt;"' in html
-    assert post_form(client, f"/friends/{friend_id}/fields/{points}", {"value": "1,000"}).status_code == 400
-    bad = post_form(client, f"/friends/{friend_id}/fields/{points}", {"value": "twelve"})
+    assert post_form(client, f"/friends/{friend_id}/fields", {f"field-{points}": "1,000"}).status_code == 400
+    bad = post_form(client, f"/friends/{friend_id}/fields", {f"field-{points}": "twelve"})
     assert bad.status_code == 400
     html = bad.get_data(as_text=True)
     assert "Points: enter a number such as 42, -3 or 1.5." in html and 'value="twelve"' in html
     assert stored_value(app, friend_id, points) is None
-    assert post_form(client, f"/friends/{friend_id}/fields/{points}", {"value": "12.50"}).status_code == 302
-    assert post_form(client, f"/friends/{friend_id}/fields/{store}", {"value": "<Umeda>"}).status_code == 302
+    assert post_form(client, f"/friends/{friend_id}/fields", {f"field-{points}": "12.50"}).status_code == 302
+    assert post_form(client, f"/friends/{friend_id}/fields", {f"field-{store}": "<Umeda>"}).status_code == 302
     assert stored_value(app, friend_id, points) == "12.5"
     assert '<option value="&lt;Umeda&gt;" selected>' in page(client, friend_id)
-    assert post_form(client, f"/friends/{friend_id}/fields/{points}", {"value": ""}).status_code == 302
+    assert post_form(client, f"/friends/{friend_id}/fields", {f"field-{points}": ""}).status_code == 302
     assert stored_value(app, friend_id, points) is None
     assert [e.action for e in audit_entries(app, "field.cleared")] == ["field.cleared"]
 
 
-def test_setting_an_unknown_field_is_not_found(app):
+def test_setting_an_unknown_field_is_refused(app):
     friend_id = make_friend(app)
     client = signed_in_client(app, "staff")
-    assert post_form(client, f"/friends/{friend_id}/fields/999", {"value": "1"}).status_code == 404
+    assert post_form(client, f"/friends/{friend_id}/fields", {"field-999": "1"}).status_code == 400
     assert audit_entries(app, "field.set") == []
 
 
@@ -249,4 +249,4 @@ def test_analyst_sees_values_without_forms(app):
         fields.set_field_value(session, friend_id=friend_id, field_id=field_id, raw_value="4", actor=ACTOR)
     html = page(signed_in_client(app, "analyst"), friend_id)
     assert 'class="field-value">4<' in html
-    assert f'/fields/{field_id}"' not in html
+    assert f'name="field-{field_id}"' not in html and '/fields"' not in html

@@ -27,7 +27,7 @@ def test_a_friend_page_left_open_stores_no_note_or_field_after_erasure(app):
     token = csrf_token(client, f"/friends/{friend_id}")
     erase(app, friend_id)
     note = client.post(f"/friends/{friend_id}/notes", data={"body": "電話は夜", "csrf_token": token})
-    field = client.post(f"/friends/{friend_id}/fields/{field_id}", data={"value": "渋谷区", "csrf_token": token})
+    field = client.post(f"/friends/{friend_id}/fields", data={f"field-{field_id}": "渋谷区", "csrf_token": token})
     assert note.status_code == field.status_code == 400
     assert "この友だちのデータは消去済みのため" in note.get_data(as_text=True)
     assert stored(app, Note) == [] and stored(app, FieldValue) == []

@@ -192,7 +192,8 @@ POST_ROUTES = {  # path template -> permission that allows it
     "/friends/{f}/tags": "friends.edit",
     "/friends/{f}/tags/{t}/remove": "friends.edit",
     "/friends/{f}/notes": "notes.write",
-    "/friends/{f}/fields/1": "fields.set",
+    "/friends/{f}/fields": "fields.set",
+    "/friends/{f}/tags/new": "friends.edit",
     "/friends/{f}/reply": "chat.send",
 }
 
