@@ -142,8 +142,9 @@
       case "followed_within":
         return [input(T.days, "number", leaf.days, set(leaf, "days")), el("span", {text: T.days})];
       case "interaction":
-        return [select(T.interaction, [["older", T.older], ["newer", T.newer]], leaf.op, set(leaf, "op")),
-                input(T.days, "number", leaf.days, set(leaf, "days")), el("span", {text: T.days})];
+        // "30 days [or more ago | or less ago]": the number first, as people say it.
+        return [input(T.days, "number", leaf.days, set(leaf, "days")), el("span", {text: T.days}),
+                select(T.interaction, [["older", T.older], ["newer", T.newer]], leaf.op, set(leaf, "op"))];
       default:
         return [select(T.status, [["following", T.following], ["blocked", T.blocked]], leaf.value, set(leaf, "value"))];
     }

@@ -45,3 +45,24 @@ def test_build_a_segment_with_a_live_count_and_save_it(app, console_url, page):
         "type": "all",
         "conditions": [{"type": "tag", "tag_id": world.tags["A"]}, {"type": "tag", "tag_id": world.tags["B"]}],
     }
+
+
+def test_a_last_interaction_condition_reads_in_natural_order(app, console_url, page):
+    build(app)
+    email = make_staff(app, "marketer")
+    page.goto(f"{console_url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
+    page.goto(f"{console_url}/segments/new")
+    page.locator(".segment-add-condition").first.click()
+    leaf = page.locator(".segment-leaf").first
+    leaf.locator("select").first.select_option("interaction")
+    words = leaf.evaluate(
+        """leaf => [...leaf.querySelectorAll('input, span, select')].map(node =>
+            node.tagName === 'SELECT' ? node.selectedOptions[0].textContent
+            : node.tagName === 'INPUT' ? '[' + node.value + ']' : node.textContent).join(' ')"""
+    )
+    assert words.endswith("[30] 日 以上前"), words
+    leaf.locator("select").last.select_option("newer")
+    assert leaf.locator("select").last.evaluate("select => select.selectedOptions[0].textContent") == "以内"
