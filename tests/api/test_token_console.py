@@ -63,3 +63,9 @@ def test_docs_page_lists_every_operation_from_the_document(app):
             if method != "parameters":
                 assert f'data-operation="{method.upper()} {path}"' in html
     assert "tags.manage" in html and "schema-Tag" in html
+
+
+def test_docs_page_says_status_codes_not_survey_answers(app):
+    html = signed_in_client(app, "analyst", locale="ja").get("/api-docs").get_data(as_text=True)
+    assert "HTTPステータスコード" in html and "回答数" not in html
+    assert '<th class="nowrap">必須</th>' in html, "the 必須 header never wraps"
