@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from crm.csv_cells import safe_cell
+from crm.friends.models import STATUS_WORDS
 from crm.friends.pages import friend_batches, tags_of
 from crm.friends.query import FriendFilter
 from crm.permissions import visible_name
@@ -61,7 +62,7 @@ def _csv_batches(db, flt, now, role: str, writer, buffer):
                     f.id,
                     f.line_user_id,
                     safe_cell(visible_name(f, role)),
-                    f.status,
+                    _(STATUS_WORDS[f.status]) if f.status in STATUS_WORDS else f.status,
                     f.language or "",
                     _time(f.first_followed_at),
                     _time(f.last_followed_at),

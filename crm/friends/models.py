@@ -9,6 +9,7 @@ from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from crm.columns import utc_field
+from crm.errors import N_
 from crm.timeutil import utcnow
 
 ERASED_PREFIX = "erased:"  # an erased friend's line_user_id: this prefix and a random value
@@ -20,6 +21,14 @@ class FriendStatus(StrEnum):
     FOLLOWING = "following"
     BLOCKED = "blocked"
     ERASED = "erased"  # personal data erased on request: the LINE user id is forgotten, nothing can be sent
+
+
+# Each status in words (msgids: translate where shown).
+STATUS_WORDS = {
+    FriendStatus.FOLLOWING: N_("Following"),
+    FriendStatus.BLOCKED: N_("Blocked"),
+    FriendStatus.ERASED: N_("Erased"),
+}
 
 
 class Friend(SQLModel, table=True):

@@ -24,7 +24,7 @@ SNIFF_ROWS = 20
 USER_ID_NAMES = {"userid", "lineuserid", "lineユーザーid", "ユーザーid", "lineuid", "uid", "友だちid"}
 TAG_NAMES = {"タグ", "tag", "tags", "タグ一覧", "付与タグ", "対応マーク", "対応ステータス"}
 NOTE_NAMES = {"個別メモ", "メモ", "note", "notes", "備考", "memo", "コメント"}
-FIELD_PREFIXES = ("友だち情報", "友達情報", "field:", "field")
+FIELD_PREFIXES = ("友だち情報", "友達情報", "friend information", "field:", "field")
 # Anything else (表示名, システム表示名: LINE's profile owns them) is ignored unless a field has its name.
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 from flask import (
@@ -12,10 +13,11 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext as _
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 from sqlmodel import Session
 from wtforms import StringField
@@ -59,10 +61,16 @@ def export_all(fmt: str):
     db, now = get_session(), utcnow()
     with unit_of_work():
         record(
-            db, actor=current_actor(), action="friends.exported_all", target_type="friend_list", after={"format": fmt}
+            db,
+            actor=current_actor(),
+            action="friends.exported_all",
+            target_type="friend_list",
+            after={"format": fmt, **({"columns": "keys"} if request.args.get("columns") == "keys" else {})},
         )
     mimetype, chunks = FORMATS[fmt]
     name = f"friends-all-{to_tokyo(now):%Y%m%d-%H%M}.{fmt}"
+    if fmt == "csv":  # headers and statuses in the staff member's words, or machine keys with ?columns=keys
+        chunks = functools.partial(chunks, words=None if request.args.get("columns") == "keys" else gettext)
     return Response(
         stream_with_context(_stream(get_engine(current_app), chunks, now)),
         mimetype=mimetype,
@@ -100,14 +108,14 @@ def erase(friend_id: int):
     friend = _friend_or_404(db, friend_id)
     form = EraseForm()
     if privacy.is_erased(friend):
-        flash(_("This friend's data was already erased."), "error")
+        flash(gettext("This friend's data was already erased."), "error")
         return redirect(url_for("friend.show", friend_id=friend_id))
     if not form.validate_on_submit():
         return render_template("privacy/erase.html", friend=friend, form=form), 400 if form.is_submitted() else 200
     if (form.confirm.data or "").strip() != str(friend_id):
-        form.confirm.errors = [_("Type %(number)s to confirm.", number=friend_id)]
+        form.confirm.errors = [gettext("Type %(number)s to confirm.", number=friend_id)]
         return render_template("privacy/erase.html", friend=friend, form=form), 400
     with unit_of_work():
         privacy.erase_friend(db, friend_id=friend_id, actor=current_actor())
-    flash(_("The friend's personal data was erased."), "success")
+    flash(gettext("The friend's personal data was erased."), "success")
     return redirect(url_for("friend.show", friend_id=friend_id))

@@ -25,7 +25,7 @@ def test_csv_export_has_every_friend_with_tags_fields_notes_answers_and_clicks(a
     seeded = seed(app)
     _add_friends(app, 3)
     client = signed_in_client(app, "admin", locale="en")
-    response = client.get("/exports/friends.csv")
+    response = client.get("/exports/friends.csv?columns=keys")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     body = response.get_data(as_text=True)
     assert body.startswith("\ufeff")
@@ -41,7 +41,19 @@ def test_csv_export_has_every_friend_with_tags_fields_notes_answers_and_clicks(a
     assert all(row["display_name"].startswith("'=cmd") for row in rows[2:])  # formula escaped
     with session_scope(get_engine(app)) as s:
         entry = s.exec(select(AuditEntry).where(AuditEntry.action == "friends.exported_all")).one()
-        assert json.loads(entry.after) == {"format": "csv"} and entry.actor == "staff:admin@example.com"
+        assert json.loads(entry.after) == {"format": "csv", "columns": "keys"}
+        assert entry.actor == "staff:admin@example.com"
+
+
+def test_csv_export_speaks_the_staff_members_language_by_default(app):
+    seeded = seed(app)
+    body = signed_in_client(app, "admin", locale="ja").get("/exports/friends.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(body[1:], newline="")))
+    first = rows[0]
+    assert first["LINEユーザーID"] == seeded.secrets["user_id"] and first["ステータス"] == "フォロー中"
+    assert first["タグ"] == "VIP" and first["メモ"] == seeded.secrets["note"]
+    assert any(name.startswith("友だち情報:") for name in first)
+    assert "following" not in body and "field:" not in body
 
 
 def test_json_lines_export_nests_the_related_data(app, monkeypatch):

@@ -185,10 +185,11 @@ def test_suggestions_recognise_other_tools_columns(app):
     assert parse(f"x\n{user_id(5)}\n".encode()).header == ["x"]  # found by its values
 
 
-def test_an_exported_csv_imports_again(app):
+@pytest.mark.parametrize(("locale", "query"), [("en", "?columns=keys"), ("ja", ""), ("en", "")])
+def test_an_exported_csv_imports_again(app, locale, query):
     seed(app)
-    client = signed_in_client(app, "admin", locale="en")
-    exported = client.get("/exports/friends.csv").get_data()
+    client = signed_in_client(app, "admin", locale=locale)
+    exported = client.get(f"/exports/friends.csv{query}").get_data()
     job_id = _job_id(_upload(client, exported, "friends-all.csv"))
     mapping = _mapping(app, job_id)
     assert mapping[1] == "user_id" and "tags" in mapping and "note" in mapping and "field:address" in mapping

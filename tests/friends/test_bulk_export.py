@@ -16,7 +16,7 @@ from crm.friends.models import Friend
 from crm.staff.models import AuditEntry
 from crm.tags.models import FriendTag, Tag
 from tests.console_helpers import csrf_token, signed_in_client
-from tests.factories import make_friends, make_tags
+from tests.factories import make_friend, make_friends, make_tags
 from tests.friends.test_list import at
 
 CONFIRM_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -154,3 +154,9 @@ def test_export_with_a_bad_filter_is_refused_without_audit(app, crowd):
     response = client.get("/friends/export.csv?followed_from=nope")
     assert response.status_code == 302
     assert audit_entries(app, "friends.exported") == []
+
+
+def test_the_list_export_says_each_status_in_words(app):
+    make_friend(app, status="blocked")
+    body = signed_in_client(app, "admin", locale="ja").get("/friends/export.csv").get_data(as_text=True)
+    assert "ブロック" in body.splitlines()[1] and "blocked" not in body
