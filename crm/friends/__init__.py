@@ -10,13 +10,7 @@ def init_app(app: Flask) -> None:
     what other features add to the friend page and API."""
     from crm import api
     from crm.friends import api as friends_api
-    from crm.friends import (
-        api_data,
-        jobs,
-        list_views,
-        page_edits,  # noqa: F401  (its routes join the friend page's blueprint)
-        page_views,
-    )
+    from crm.friends import api_data, bulk_views, jobs, list_views, page_edits, page_views  # noqa: F401  (their routes join the list's and page's blueprints)
     from crm.friends.extras import friend_extras
     from crm.jobs import register_jobs
     from crm.staff.audit_words import register_target

@@ -9,57 +9,33 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import SelectField
-from wtforms.fields import SelectChoice
-from wtforms.validators import InputRequired
 
 from crm.console.forms import form_error
 from crm.console.guard import current_actor, requires
 from crm.db import get_engine, get_session, unit_of_work
 from crm.friends import pages as friend_pages
+from crm.friends.bulk_form import bulk_form
 from crm.friends.csv_export import friends_csv
-from crm.friends.filter_form import describe, filter_args, filter_form, tag_choices, tag_groups, to_filter
+from crm.friends.filter_form import describe, filter_args, filter_form, tag_groups, to_filter
 from crm.friends.pages import Cursor, count_cost, count_friends, friend_page, tags_of
 from crm.friends.query import FilterError, check_filter
 from crm.i18n import message_of
 from crm.permissions import masks_personal_data, visible_name
 from crm.staff.audit import record
-from crm.tags.service import add_tag_to_many, remove_tag_from_many
 from crm.timeutil import to_tokyo, utcnow
 
 bp = Blueprint("friends", __name__, url_prefix="/friends")
 
 COUNT_CAP = 1_000
 COUNT_BUDGET_ROWS = 30_000  # a capped count expected to read more rows than this is left to the "count" page
-BULK_ACTIONS = {"add": _l("Add tag"), "remove": _l("Remove tag")}
 
 
-class BulkForm(FlaskForm):
-    """Which tag to add to or remove from every friend in the filtered list."""
-
-    action = SelectField(
-        _l("Action"),
-        validators=[InputRequired()],
-        choices=[SelectChoice(key, label) for key, label in BULK_ACTIONS.items()],
-    )
-    tag = SelectField(_l("Tag"), coerce=int, validators=[InputRequired()], choices=[])
-
-
-def _bulk_form(db, **kwargs) -> BulkForm:
-    form = BulkForm(**kwargs)
-    form.tag.choices = tag_choices(db)
-    return form
-
-
-def _parse(db):
+def parse_filters(db):
     """The filter form and its FriendFilter (None with errors on the form when the query string is wrong)."""
     form = filter_form(db)
     if not form.validate():
@@ -89,7 +65,7 @@ def _cursor(text: str | None):
 def index():
     """Friends matching the filters in the query string, one keyset page at a time."""
     db = get_session()
-    form, flt = _parse(db)
+    form, flt = parse_filters(db)
     if flt is None:
         return render_template(
             "friends/list.html",
@@ -116,7 +92,7 @@ def index():
         count=count,
         count_cap=COUNT_CAP,
         args=filter_args(),
-        bulk_form=BulkForm(),
+        bulk_form=bulk_form(get_session()),
         tag_groups=tag_groups(form.tag_all.choices),
     )
 
@@ -163,67 +139,11 @@ def _shown_time(value) -> str:
 def count():
     """The exact number of friends matching the filters (may read every friend)."""
     db = get_session()
-    form, flt = _parse(db)
+    form, flt = parse_filters(db)
     if flt is None:
         return redirect(url_for("friends.index", **filter_args()))
     total = count_friends(db, flt, now=utcnow())
     return render_template("friends/count.html", total=total, summary=describe(form), args=filter_args())
-
-
-@bp.route("/bulk", methods=["GET", "POST"])
-@requires("friends.bulk")
-def bulk():
-    """Confirm (GET), then add or remove a tag on every friend matching the filters (POST, CSRF-checked)."""
-    db = get_session()
-    form, flt = _parse(db)
-    posted = request.method == "POST"
-    choice = _bulk_form(db) if posted else _bulk_form(db, formdata=request.args, meta={"csrf": False})
-    if flt is None or not choice.validate():
-        flash(_("Fix the filters and choose an action and a tag."), "error")
-        return redirect(url_for("friends.index", **filter_args()))
-    if posted:
-        return _apply_bulk(db, flt, choice)
-    confirm = _bulk_form(db, data={"action": choice.action.data, "tag": choice.tag.data})
-    tag = next((c.label for c in choice.tag.choices if c.value == str(choice.tag.data)), "")
-    return render_template(
-        "friends/bulk_confirm.html",
-        form=confirm,
-        total=count_friends(db, flt, now=utcnow()),
-        summary=describe(form),
-        action=choice.action.data,
-        tag=tag,
-        args=filter_args(),
-    )
-
-
-def _apply_bulk(db, flt, bulk_form: BulkForm):
-    """Tag or untag the matching friends 1,000 ids at a time, committing each batch; one audit entry."""
-    now, actor, tag_id, adding = utcnow(), current_actor(), bulk_form.tag.data, bulk_form.action.data == "add"
-    matched = changed = 0
-    for ids in friend_pages.id_batches(db, flt, now=now):
-        matched += len(ids)
-        with unit_of_work():  # one transaction per batch: SQLite's single write lock is never held for long
-            changed += (
-                add_tag_to_many(db, friend_ids=ids, tag_id=tag_id, actor=actor)
-                if adding
-                else remove_tag_from_many(db, friend_ids=ids, tag_id=tag_id)
-            )
-    with unit_of_work():
-        record(
-            db,
-            actor=actor,
-            action="friends.bulk_tag_added" if adding else "friends.bulk_tag_removed",
-            target_type="tag",
-            target_id=tag_id,
-            after={"filter": flt.snapshot(), "tag_id": tag_id, "matched": matched, "changed": changed},
-        )
-    message = (
-        _("Tag added to %(changed)d of %(matched)d friends.", changed=changed, matched=matched)
-        if adding
-        else _("Tag removed from %(changed)d of %(matched)d friends.", changed=changed, matched=matched)
-    )
-    flash(message, "success")
-    return redirect(url_for("friends.index", **filter_args()))
 
 
 @bp.get("/export.csv")
@@ -231,7 +151,7 @@ def _apply_bulk(db, flt, bulk_form: BulkForm):
 def export():
     """The filtered friends as CSV (UTF-8 with BOM for Excel), streamed in keyset batches and audited."""
     db = get_session()
-    form, flt = _parse(db)
+    form, flt = parse_filters(db)
     if flt is None:
         flash(_("Fix the filters before exporting."), "error")
         return redirect(url_for("friends.index", **filter_args()))

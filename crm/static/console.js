@@ -8,3 +8,13 @@ document.addEventListener("change", function (event) {
     field.form.submit();
   }
 });
+
+// A checkbox marked data-select-all="<name>" ticks or clears every checkbox of that name on the page.
+document.addEventListener("change", function (event) {
+  const box = event.target;
+  if (box.matches && box.matches("input[type=checkbox][data-select-all]")) {
+    document.querySelectorAll('input[type=checkbox][name="' + box.dataset.selectAll + '"]').forEach(function (other) {
+      other.checked = box.checked;
+    });
+  }
+});

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.friends import list_views as friends_list
+from crm.friends import bulk_views
 from crm.friends import pages as friend_pages
 from crm.friends.models import Friend
 from crm.staff.models import AuditEntry
@@ -49,14 +49,16 @@ def audit_entries(app, action: str) -> list[AuditEntry]:
 def test_bulk_add_confirms_the_count_then_tags_the_filtered_friends(app, crowd, monkeypatch):
     monkeypatch.setattr(friend_pages, "BATCH_SIZE", 2)  # several batches even with a handful of friends
     client = signed_in_client(app, "staff", locale="en")
-    page = client.get(f"/friends/bulk?q=佐藤&action=add&tag={crowd['new']}")
+    page = client.get(f"/friends/bulk?q=佐藤&scope=all&action=add&tag={crowd['new']}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert 'data-total="5"' in html and "Add the tag “new” to 5 friends?" in html
     assert "Name contains" in html and "佐藤" in html
     assert tag_state(app, crowd["new"]) == (set(), 0)  # nothing changes before confirming
     token = CONFIRM_TOKEN.search(html).group(1)
-    response = client.post("/friends/bulk?q=佐藤", data={"action": "add", "tag": crowd["new"], "csrf_token": token})
+    response = client.post(
+        "/friends/bulk?q=佐藤", data={"action": "add", "tag": crowd["new"], "scope": "all", "csrf_token": token}
+    )
     assert response.status_code == 302 and "q=" in response.headers["Location"]
     assert tag_state(app, crowd["new"]) == (set(crowd["ids"][:5]), 5)
     [entry] = audit_entries(app, "friends.bulk_tag_added")
@@ -66,9 +68,10 @@ def test_bulk_add_confirms_the_count_then_tags_the_filtered_friends(app, crowd, 
 
 def test_bulk_remove_by_tag_filter(app, crowd):
     client = signed_in_client(app, "marketer")
-    token = csrf_token(client, f"/friends/bulk?tag_all={crowd['vip']}&action=remove&tag={crowd['vip']}")
+    token = csrf_token(client, f"/friends/bulk?tag_all={crowd['vip']}&scope=all&action=remove&tag={crowd['vip']}")
     client.post(
-        f"/friends/bulk?tag_all={crowd['vip']}", data={"action": "remove", "tag": crowd["vip"], "csrf_token": token}
+        f"/friends/bulk?tag_all={crowd['vip']}",
+        data={"action": "remove", "tag": crowd["vip"], "scope": "all", "csrf_token": token},
     )
     assert tag_state(app, crowd["vip"]) == (set(), 0)
     [entry] = audit_entries(app, "friends.bulk_tag_removed")
@@ -77,19 +80,41 @@ def test_bulk_remove_by_tag_filter(app, crowd):
 
 def test_bulk_apply_streams_ids_in_batches_of_1000(app, crowd, monkeypatch):
     seen = []
-    original = friends_list.add_tag_to_many
+    original = bulk_views.add_tag_to_many
 
     def spy(session, *, friend_ids, tag_id, actor):
         seen.append(len(friend_ids))
         return original(session, friend_ids=friend_ids, tag_id=tag_id, actor=actor)
 
-    monkeypatch.setattr(friends_list, "add_tag_to_many", spy)
+    monkeypatch.setattr(bulk_views, "add_tag_to_many", spy)
     monkeypatch.setattr(friend_pages, "BATCH_SIZE", 3)
     client = signed_in_client(app, "admin")
-    token = csrf_token(client, f"/friends/bulk?action=add&tag={crowd['new']}")
-    client.post("/friends/bulk", data={"action": "add", "tag": crowd["new"], "csrf_token": token})
+    token = csrf_token(client, f"/friends/bulk?scope=all&action=add&tag={crowd['new']}")
+    client.post("/friends/bulk", data={"action": "add", "tag": crowd["new"], "scope": "all", "csrf_token": token})
     assert seen == [3, 3, 1]
     assert tag_state(app, crowd["new"]) == (set(crowd["ids"]), 7)
+
+
+def test_bulk_on_the_friends_ticked_on_the_page_only(app, crowd):
+    client = signed_in_client(app, "staff", locale="ja")
+    listing = client.get("/friends").get_data(as_text=True)
+    assert 'data-select-all="friend"' in listing and f'name="friend" value="{crowd["ids"][0]}"' in listing
+    ticked = crowd["ids"][:2]
+    query = "&".join(f"friend={friend_id}" for friend_id in ticked)
+    page = client.get(f"/friends/bulk?scope=selected&action=add&tag={crowd['new']}&{query}").get_data(as_text=True)
+    assert 'data-total="2"' in page
+    token = CONFIRM_TOKEN.search(page).group(1)
+    data = {"action": "add", "tag": crowd["new"], "scope": "selected", "friend": ticked, "csrf_token": token}
+    assert client.post("/friends/bulk", data=data).status_code == 302
+    assert tag_state(app, crowd["new"]) == (set(ticked), 2)
+    [entry] = audit_entries(app, "friends.bulk_tag_added")
+    assert json.loads(entry.after)["friend_ids"] == ticked
+
+
+def test_bulk_with_nothing_ticked_asks_to_tick_friends(app, crowd):
+    client = signed_in_client(app, "staff", locale="ja")
+    response = client.get(f"/friends/bulk?scope=selected&action=add&tag={crowd['new']}", follow_redirects=True)
+    assert "友だちにチェックを入れる" in response.get_data(as_text=True)
 
 
 @pytest.mark.db_agnostic  # the CSRF check refuses the form before the view runs
@@ -101,14 +126,14 @@ def test_bulk_without_csrf_token_changes_nothing(app, crowd):
 
 def test_bulk_with_an_unknown_tag_is_refused(app, crowd):
     client = signed_in_client(app, "admin", locale="en")
-    response = client.get("/friends/bulk?action=add&tag=99999", follow_redirects=True)
-    assert "choose an action and a tag" in response.get_data(as_text=True)
+    response = client.get("/friends/bulk?scope=all&action=add&tag=99999", follow_redirects=True)
+    assert "an action and a tag" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("role, status", [("analyst", 403), ("editor", 403), ("staff", 200), ("marketer", 200)])
 def test_who_may_use_bulk_actions(app, crowd, role, status):
     client = signed_in_client(app, role)
-    assert client.get(f"/friends/bulk?action=add&tag={crowd['new']}").status_code == status
+    assert client.get(f"/friends/bulk?scope=all&action=add&tag={crowd['new']}").status_code == status
 
 
 def read_csv(response) -> list[list[str]]:
