@@ -12,9 +12,10 @@ from crm.worker import build_scheduler
 def test_scheduler_has_the_profile_job(app):
     scheduler = build_scheduler(app)
     assert [job.id for job in scheduler.get_jobs()] == [
-        "replies",
         "webhook_payload_retention",
         "profiles",
+        "replies",
+        "actions",
         "richmenu_relinks",
         "click_actions",
         "delivery",
