@@ -13,8 +13,8 @@ def init_app(app: Flask) -> None:
     from crm.richmenus import register_survey_choices
     from crm.webhook.hooks import event_hooks
     from crm.webhook.postbacks import postback_registry
+    from surveys import action_kinds, chat_messages, flow
     from surveys import api as surveys_api
-    from surveys import chat_messages, flow
     from surveys.views import builder as console
     from surveys.views import webform
 
@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
     register_page_section(app, "surveys/_friend_answers.html", _friend_page_helpers)
     register_detail(app, "survey_responses", surveys_api.friend_responses)
     register_survey_choices(app, rich_menu_survey_choices)
+    action_kinds.register()
 
 
 def rich_menu_survey_choices(session) -> list[tuple[str, str]]:

@@ -24,8 +24,9 @@ def actions_tick(engine: Engine, *, now: datetime | None = None, batch: int = 20
     return ran
 
 
-def actions(_app: Flask, engine: Engine, _line) -> None:
-    actions_tick(engine)
+def actions(app: Flask, engine: Engine, _line) -> None:
+    with app.app_context():  # kinds that queue messages read the app's settings (public URL)
+        actions_tick(engine)
 
 
 JOBS = (Job("actions", seconds=2, tick=actions),)

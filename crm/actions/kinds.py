@@ -33,14 +33,14 @@ def id_param(params: dict, key: str) -> int:
     except (TypeError, ValueError):
         value = 0
     if value <= 0:
-        raise ActionError(N_("Choose one."))
+        raise ActionError(N_("choose one."))
     return value
 
 
 def _tag_params(session: Session, params: dict) -> dict:
     tag_id = id_param(params, "tag_id")
     if session.get(Tag, tag_id) is None:
-        raise ActionError(N_("That tag no longer exists."))
+        raise ActionError(N_("that tag no longer exists."))
     return {"tag_id": tag_id}
 
 
@@ -64,10 +64,10 @@ def _remove_tag(context: ActionContext) -> bool:
 
 
 def _field(session: Session, params: dict) -> FieldDefinition:
-    definition = session.get(FieldDefinition, id_param(params, "field_id"))
-    if definition is None:
-        raise ActionError(N_("That field no longer exists."))
-    return definition
+    try:
+        return fields.get_definition(session, id_param(params, "field_id"))
+    except fields.FieldValidationError as error:
+        raise ActionError(error.msgid, **error.params) from None
 
 
 def _set_field_params(session: Session, params: dict) -> dict:
@@ -78,7 +78,7 @@ def _set_field_params(session: Session, params: dict) -> dict:
     except fields.FieldValidationError as error:
         raise ActionError(error.msgid, **error.params) from None
     if not value:
-        raise ActionError(N_("Enter the value to set."))
+        raise ActionError(N_("enter the value to set."))
     return {"field_id": definition.id, "value": value}
 
 
@@ -120,7 +120,7 @@ def _clear_field(context: ActionContext) -> bool:
 def _attention_params(_session: Session, params: dict) -> dict:
     state = params.get("state")
     if state not in ATTENTION_STATES:
-        raise ActionError(N_("Choose one."))
+        raise ActionError(N_("choose one."))
     return {"state": state}
 
 
