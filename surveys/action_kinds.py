@@ -3,7 +3,7 @@ in the friend's history of actions."""
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from crm.actions.registry import ActionContext, ActionError, ActionKind, register_kind
 from crm.errors import N_
@@ -72,6 +72,12 @@ def survey_title(session: Session, survey_id: int) -> str:
     return survey.title if survey else translate(N_("(deleted survey)"))
 
 
+def survey_options(session: Session) -> list[tuple[str, str]]:
+    """The surveys an action can start: published ones and drafts (which start once published)."""
+    query = select(Survey).where(Survey.status != SurveyStatus.CLOSED).order_by(Survey.title)
+    return [(str(survey.id), survey.title) for survey in session.exec(query)]
+
+
 START_SURVEY = ActionKind(
     "start_survey",
     N_("Start a survey"),
@@ -85,9 +91,11 @@ START_SURVEY = ActionKind(
 
 def register() -> None:
     """Register the kind and the history's words for "survey:<id>" sources."""
+    from crm.actions.forms import ParamInput, register_inputs
     from crm.actions.history import register_source
 
     register_kind(START_SURVEY)
+    register_inputs(START_SURVEY.kind, ParamInput("survey_id", N_("Survey"), survey_options))
     register_source(
         "survey",
         lambda session, survey_id: translate(N_("Survey “%(title)s”"), {"title": survey_title(session, survey_id)}),

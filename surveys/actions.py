@@ -61,12 +61,17 @@ def build(
     if field_id:
         actions.append({"type": SET_FIELD, "field_id": field_id, "value": field_value})
     try:
-        return action_engine.validate_actions(session, actions + list(more or []))
-    except ActionError as error:
-        problem = error.params.get("problem", error)
-        raise SurveyError(
-            N_("Choice “%(label)s”: %(problem)s"), label=label, field="choices", problem=problem
-        ) from None
+        shortcuts = action_engine.validate_actions(session, actions)
+    except ActionError as error:  # the row's own selects: the problem without a position
+        raise _choice_error(label, error.params.get("problem", error)) from None
+    try:
+        return shortcuts + action_engine.validate_actions(session, list(more or []))
+    except ActionError as error:  # the choice's action editor: "Action N: …"
+        raise _choice_error(label, error) from None
+
+
+def _choice_error(label: str, problem) -> SurveyError:
+    return SurveyError(N_("Choice “%(label)s”: %(problem)s"), label=label, field="choices", problem=problem)
 
 
 def apply(session: Session, *, actions: list[dict], friend_id: int, survey_id: int, answer_id: int) -> None:
