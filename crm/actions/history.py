@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, select
 
 from crm.actions.engine import describe_action
 from crm.actions.models import ActionRun, ActionState
@@ -86,8 +86,3 @@ def _params(raw: str) -> dict:
 def friend_page_helpers() -> dict:
     """`friend_action_history(friend_id)` for the friend page's section."""
     return {"friend_action_history": lambda friend_id: friend_history(get_session(), friend_id)}
-
-
-def erase_friend(session: Session, *, friend_id: int) -> int:
-    """Delete a friend's runs (their parameters may hold personal values); return how many."""
-    return session.exec(delete(ActionRun).where(ActionRun.friend_id == friend_id)).rowcount
