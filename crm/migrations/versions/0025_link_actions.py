@@ -1,5 +1,5 @@
 """tracked links carry a list of actions (the old on-click tag converted into it); click actions without a tag;
-the tracking cursor of the link-clicked trigger
+the tracking cursor of the link-clicked trigger; a rich-menu relink may name the menu an action chose
 
 Revision ID: 0025
 Revises: 0023
@@ -36,9 +36,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("click_action", schema=None) as batch_op:
         batch_op.alter_column("tag_id", existing_type=sa.Integer(), nullable=True)
+    with op.batch_alter_table("rich_menu_relink", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("rich_menu_id", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("rich_menu_relink", schema=None) as batch_op:
+        batch_op.drop_column("rich_menu_id")
     op.execute("DELETE FROM click_action WHERE tag_id IS NULL")
     with op.batch_alter_table("click_action", schema=None) as batch_op:
         batch_op.alter_column("tag_id", existing_type=sa.Integer(), nullable=False)
