@@ -48,8 +48,8 @@ def _start(context: ActionContext) -> bool:
     survey, friend = session.get(Survey, int(context.params["survey_id"])), session.get(Friend, context.friend_id)
     if survey is None or survey.status != SurveyStatus.PUBLISHED or friend is None:
         return False
-    if friend.status != FriendStatus.FOLLOWING:
-        return False
+    if friend.status != FriendStatus.FOLLOWING or responses.in_progress(session, friend.id) is not None:
+        return False  # nobody to ask, or a survey under way that a start would abandon mid-answer
     now = utcnow()
     turn = responses.start(session, survey_id=survey.id, friend_id=friend.id, at=now)
     if turn.status not in STARTED:

@@ -80,3 +80,17 @@ def test_start_survey_skips_an_unpublished_survey_and_a_blocked_friend(app, line
     assert line.unfollow(user)["status"] == 200
     outcome = run(app, friend, [{"type": "start_survey", "survey_id": published}], trigger_key="t:2")
     assert outcome[0][1] == ActionState.SKIPPED
+
+
+def test_start_survey_does_not_interrupt_a_survey_under_way(app, line):
+    follow_up = build_survey(app, single("Follow-up?", "Sure", "No"), title="Follow-up")
+    start = {"type": "start_survey", "survey_id": follow_up}
+    survey_id = build_survey(
+        app, single("First?", "Yes", "No", Yes={"more_actions": (start,)}), single("Second?", "A", "B")
+    )
+    user, friend = english_friend(line, app)
+    line.postback(user, start_data(survey_id))
+    tap(line, user, "Yes")  # not the last question: the survey goes on
+    assert [(r.kind, r.state) for r in runs_of(app, friend)] == [("start_survey", ActionState.SKIPPED)]
+    texts = [message.get("text", "") for message in bot_messages(line, user)]
+    assert texts[-1].startswith("(2/2) Second?")
