@@ -14,8 +14,8 @@ def init_app(app: Flask) -> None:
     from crm.staff.audit_words import named_rows, register_target
     from crm.webhook.hooks import event_hooks
     from crm.webhook.postbacks import postback_registry
+    from surveys import action_kinds, chat_messages, flow
     from surveys import api as surveys_api
-    from surveys import chat_messages, flow
     from surveys.models import Survey
     from surveys.views import builder as console
     from surveys.views import webform
@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
     register_detail(app, "survey_responses", surveys_api.friend_responses)
     register_survey_choices(app, rich_menu_survey_choices)
     register_target(app, "survey", named_rows(Survey, Survey.title, endpoint="surveys.show", id_arg="survey_id"))
+    action_kinds.register()
 
 
 def rich_menu_survey_choices(session) -> list[tuple[str, str]]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from crm.errors import N_
 from crm.sql import insert_for
-from surveys import actions, builder, webhook_events
+from surveys import action_kinds, actions, builder, webhook_events
 from surveys.errors import SurveyError
 from surveys.models import (
     QuestionKind,
@@ -67,6 +67,7 @@ def _next_turn(session: Session, response: SurveyResponse) -> Turn:
     """The turn after a successful step (called only then): a completed response emits survey.answered."""
     if response.status == ResponseStatus.COMPLETED:
         webhook_events.survey_answered(session, response_id=response.id)
+        action_kinds.survey_completed(session, response_id=response.id)
         return Turn(TurnStatus.DONE, session.get(Survey, response.survey_id), response)
     return ask(session, response)
 
@@ -82,12 +83,18 @@ def answer_choice(
         return Turn(TurnStatus.STALE)
     if not _advance(session, response, question, at):
         return Turn(TurnStatus.STALE)
-    session.add(
-        SurveyAnswer(
-            response_id=response.id, question_id=question_id, friend_id=friend_id, choice_id=choice_id, answered_at=at
-        )
+    answer = SurveyAnswer(
+        response_id=response.id, question_id=question_id, friend_id=friend_id, choice_id=choice_id, answered_at=at
     )
-    actions.apply(session, actions=actions.parse(choice.actions), friend_id=friend_id, survey_id=response.survey_id)
+    session.add(answer)
+    session.flush()
+    actions.apply(
+        session,
+        actions=actions.parse(choice.actions),
+        friend_id=friend_id,
+        survey_id=response.survey_id,
+        answer_id=answer.id,
+    )
     return _next_turn(session, response)
 
 
@@ -153,10 +160,21 @@ def finish_multiple(session: Session, *, friend_id: int, response_id: int, quest
         )
     if not _advance(session, response, current.question, at):
         return Turn(TurnStatus.STALE)
+    answer_ids = dict(
+        session.exec(
+            select(SurveyAnswer.choice_id, SurveyAnswer.id).where(
+                SurveyAnswer.response_id == response_id, SurveyAnswer.question_id == question_id
+            )
+        ).all()
+    )
     for choice in current.choices:
         if choice.id in current.selected:
             actions.apply(
-                session, actions=actions.parse(choice.actions), friend_id=friend_id, survey_id=response.survey_id
+                session,
+                actions=actions.parse(choice.actions),
+                friend_id=friend_id,
+                survey_id=response.survey_id,
+                answer_id=answer_ids[choice.id],
             )
     return _next_turn(session, response)
 

@@ -95,8 +95,9 @@ class QuestionForm(FlaskForm):
             row.field.choices = field_options
         return self
 
-    def spec(self) -> QuestionSpec:
-        """The question the editor entered."""
+    def spec(self, more: list[list[dict]] | None = None) -> QuestionSpec:
+        """The question the editor entered; `more` holds each choice's other actions (from its action editor)."""
+        more = more or []
         rows = [
             ChoiceSpec(
                 label=(row.label.data or "").strip(),
@@ -104,8 +105,9 @@ class QuestionForm(FlaskForm):
                 remove_tag_id=_id(row.remove_tag.data),
                 field_id=_id(row.field.data),
                 field_value=row.field_value.data,
+                more_actions=tuple(more[index]) if index < len(more) else (),
             )
-            for row in (entry.form for entry in self.choices)
+            for index, row in enumerate(entry.form for entry in self.choices)
         ]
         return QuestionSpec(
             kind=self.kind.data,
@@ -130,15 +132,25 @@ class QuestionForm(FlaskForm):
 
 
 def _row(choice: SurveyChoice) -> dict:
+    return split_actions(choice)[0]
+
+
+def split_actions(choice: SurveyChoice) -> tuple[dict, list[dict]]:
+    """A stored choice as the editor shows it: the row's tag and field shortcuts (the first action of each),
+    and the other actions for the choice's action editor."""
     row = {"label": choice.label, "add_tag": "", "remove_tag": "", "field": "", "field_value": ""}
+    more = []
     for action in actions.parse(choice.actions):
-        if action.get("type") == actions.ADD_TAG:
+        kind = action.get("type")
+        if kind == actions.ADD_TAG and not row["add_tag"]:
             row["add_tag"] = str(action["tag_id"])
-        elif action.get("type") == actions.REMOVE_TAG:
+        elif kind == actions.REMOVE_TAG and not row["remove_tag"]:
             row["remove_tag"] = str(action["tag_id"])
-        elif action.get("type") == actions.SET_FIELD:
+        elif kind == actions.SET_FIELD and not row["field"]:
             row["field"], row["field_value"] = str(action["field_id"]), action.get("value", "")
-    return row
+        else:
+            more.append(action)
+    return row, more
 
 
 def _id(value: str | None) -> int | None:

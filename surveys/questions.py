@@ -29,6 +29,7 @@ class ChoiceSpec:
     remove_tag_id: int | None = None
     field_id: int | None = None
     field_value: str | None = None
+    more_actions: tuple[dict, ...] = ()  # any other registered action kinds, in the engine's format
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ def _check(session: Session, spec: QuestionSpec) -> list[tuple[str, list[dict]]]
                 field_id=c.field_id,
                 field_value=c.field_value,
                 label=label,
+                more=list(c.more_actions),
             ),
         )
         for label, c in zip(labels, choices, strict=False)

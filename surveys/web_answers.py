@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from crm.errors import N_
 from crm.friends.models import Friend, FriendStatus
 from crm.sql import insert_for
-from surveys import actions, builder, webhook_events
+from surveys import action_kinds, actions, builder, webhook_events
 from surveys.answers import TEXT_MAX
 from surveys.errors import SurveyError
 from surveys.models import (
@@ -134,6 +134,7 @@ def submit(
             at=at,
         )
     webhook_events.survey_answered(session, response_id=created[0])
+    action_kinds.survey_completed(session, response_id=created[0])
     return session.get(SurveyResponse, created[0])
 
 
@@ -159,13 +160,15 @@ def _store(
             )
         return
     for choice in answer:
-        session.add(
-            SurveyAnswer(
-                response_id=response_id,
-                question_id=question.id,
-                friend_id=friend_id,
-                choice_id=choice.id,
-                answered_at=at,
-            )
+        stored = SurveyAnswer(
+            response_id=response_id, question_id=question.id, friend_id=friend_id, choice_id=choice.id, answered_at=at
         )
-        actions.apply(session, actions=actions.parse(choice.actions), friend_id=friend_id, survey_id=survey_id)
+        session.add(stored)
+        session.flush()
+        actions.apply(
+            session,
+            actions=actions.parse(choice.actions),
+            friend_id=friend_id,
+            survey_id=survey_id,
+            answer_id=stored.id,
+        )

@@ -54,6 +54,7 @@ def test_friend_page_sections_and_api_details_come_from_the_features(bare_app):
     extras = friend_extras(bare_app)
     assert [section.template for section in extras.sections] == [
         "sending/_friend_failed_replies.html",
+        "actions/_friend_history.html",
         "surveys/_friend_answers.html",
         "tracking/_friend_clicks.html",
         "broadcasts/_friend_broadcasts.html",
@@ -71,6 +72,7 @@ def test_the_worker_jobs_come_from_the_features_jobs_tables(bare_app):
         ("webhook_payload_retention", 3600),
         ("profiles", 2),
         ("replies", 2),
+        ("actions", 2),
         ("richmenu_relinks", 2),
         ("click_actions", 2),
         ("delivery", 1),
@@ -93,5 +95,6 @@ def test_the_friend_page_shows_the_registered_sections_in_order(app):
     with session_scope(get_engine(app)) as session:
         friend_id = friends.follow(session, line_user_id="U" + "a" * 32, at=utcnow())
     page = signed_in_client(app, "admin").get(f"/friends/{friend_id}").get_data(as_text=True)
-    positions = [page.index(f'id="{anchor}"') for anchor in ("chat", "answers", "clicks", "broadcasts", "privacy")]
+    anchors = ("chat", "action-history", "answers", "clicks", "broadcasts", "privacy")
+    positions = [page.index(f'id="{anchor}"') for anchor in anchors]
     assert positions == sorted(positions)

@@ -15,6 +15,7 @@ def test_scheduler_has_the_profile_job(app):
         "webhook_payload_retention",
         "profiles",
         "replies",
+        "actions",
         "richmenu_relinks",
         "click_actions",
         "delivery",

@@ -7,4 +7,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Nothing to register yet."""
+    """Register the core kinds, the deferred-actions job and the friend page's history section."""
+    from crm.actions import forms, history, jobs, kinds
+    from crm.friends.extras import register_page_section
+    from crm.jobs import register_jobs
+
+    kinds.register_core_kinds()
+    forms.register_core_inputs()
+    register_jobs(app, jobs.JOBS)
+    register_page_section(app, "actions/_friend_history.html", history.friend_page_helpers)

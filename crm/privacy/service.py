@@ -18,6 +18,7 @@ from collections.abc import Callable
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
+from crm.actions.models import ActionRun
 from crm.broadcasts.models import TestFriend
 from crm.errors import N_, TranslatableError
 from crm.fields.models import FieldValue
@@ -112,6 +113,8 @@ def _scrub_rows(session: Session, friend_id: int, user_id: str) -> dict[str, int
             .values(text=None)
         ),
         "test_friend": run(delete(TestFriend).where(TestFriend.friend_id == friend_id)),
+        # The history of automatic actions: their parameters may hold personal values (a field's value).
+        "action_runs": run(delete(ActionRun).where(ActionRun.friend_id == friend_id)),
         # Queued work that would address the old LINE user id (which no longer exists here).
         "queued": sum(
             run(delete(model).where(model.friend_id == friend_id))

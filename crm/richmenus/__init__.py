@@ -11,13 +11,14 @@ SURVEY_CHOICES_KEY = "crm_richmenu_survey_choices"
 
 
 def init_app(app: Flask) -> None:
-    """Register the rich menu builder and publishing pages and the relink job."""
+    """Register the rich menu builder and publishing pages, the relink job and the link_richmenu action."""
     from crm.jobs import register_jobs
-    from crm.richmenus import jobs, publish_views, views
+    from crm.richmenus import action_kind, jobs, publish_views, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(publish_views.bp)
     register_jobs(app, jobs.JOBS)
+    action_kind.register()
 
 
 def register_survey_choices(app: Flask, provider: Callable[[Session], list[tuple[str, str]]]) -> None:

@@ -88,7 +88,8 @@ class RichMenuLink(SQLModel, table=True):
 
 
 class RichMenuRelink(SQLModel, table=True):
-    """A friend whose tags (or the rules) changed, waiting for the tag rules to be applied on LINE."""
+    """A friend whose tags (or the rules) changed, waiting for the tag rules to be applied on LINE; or, with
+    `rich_menu_id`, a friend an action links to that menu (until the rules are next applied to them)."""
 
     __tablename__ = "rich_menu_relink"
 
@@ -96,6 +97,7 @@ class RichMenuRelink(SQLModel, table=True):
     friend_id: int = Field(
         sa_column=Column(Integer, ForeignKey("friend.id", ondelete="CASCADE"), nullable=False, index=True)
     )
+    rich_menu_id: int | None = Field(default=None)  # a menu chosen by an action (plain integer)
     queued_at: datetime = utc_field(nullable=False, default_factory=utcnow)
 
 

@@ -123,12 +123,13 @@ def _queued(session: Session, count: int) -> int:
     return count
 
 
-def queue_friends(session: Session, friend_ids: list[int]) -> int:
-    """Queue friends for the rules to be applied to them."""
+def queue_friends(session: Session, friend_ids: list[int], *, menu_id: int | None = None) -> int:
+    """Queue friends for the rules to be applied to them (or, with `menu_id`, to be linked to that menu)."""
     friend_ids = list(dict.fromkeys(friend_ids))
     if friend_ids:
         now = utcnow()
-        session.exec(insert(RichMenuRelink), params=[{"friend_id": f, "queued_at": now} for f in friend_ids])
+        rows = [{"friend_id": f, "rich_menu_id": menu_id, "queued_at": now} for f in friend_ids]
+        session.exec(insert(RichMenuRelink), params=rows)
     return _queued(session, len(friend_ids))
 
 
@@ -202,9 +203,24 @@ def _targets(session: Session, friend_ids: list[int]) -> dict[int, tuple[int, st
     return targets
 
 
-def _plan(session: Session, friend_ids: list[int]) -> tuple[dict, list[int], dict[int, str]]:
-    """What to link (target -> friend ids) and unlink, and each friend's LINE user id."""
-    targets = _targets(session, friend_ids)
+def _chosen(session: Session, chosen: dict[int, int]) -> dict[int, tuple[int, str]]:
+    """Friend id -> (menu id, LINE menu id) of the menus actions chose, among published menus."""
+    menus = dict(
+        session.exec(
+            select(RichMenu.id, RichMenu.line_menu_id).where(
+                RichMenu.id.in_(set(chosen.values())), RichMenu.line_menu_id.is_not(None)
+            )
+        ).all()
+    )
+    return {friend_id: (menu_id, menus[menu_id]) for friend_id, menu_id in chosen.items() if menu_id in menus}
+
+
+def _plan(
+    session: Session, friend_ids: list[int], chosen: dict[int, int] | None = None
+) -> tuple[dict, list[int], dict[int, str]]:
+    """What to link (target -> friend ids) and unlink, and each friend's LINE user id; a menu an action chose
+    for a friend (`chosen`: friend id -> menu id) wins over the rules."""
+    targets = {**_targets(session, friend_ids), **_chosen(session, chosen or {})}
     current = {
         link.friend_id: (link.rich_menu_id, link.line_menu_id)
         for link in session.exec(select(RichMenuLink).where(RichMenuLink.friend_id.in_(friend_ids)))
@@ -255,13 +271,16 @@ class RelinkPlan:
 def plan_pending(session: Session, *, limit: int = RELINK_BATCH) -> RelinkPlan | None:
     """Plan the rules for up to `limit` queued entries (reads only); None when nothing is queued."""
     rows = session.exec(
-        select(RichMenuRelink.id, RichMenuRelink.friend_id).order_by(RichMenuRelink.id).limit(limit)
+        select(RichMenuRelink.id, RichMenuRelink.friend_id, RichMenuRelink.rich_menu_id)
+        .order_by(RichMenuRelink.id)
+        .limit(limit)
     ).all()
     if not rows:
         return None
-    friend_ids = sorted({friend_id for _id, friend_id in rows})
-    to_link, to_unlink, users = _plan(session, friend_ids)
-    return RelinkPlan([row_id for row_id, _f in rows], friend_ids, dict(to_link), to_unlink, users)
+    friend_ids = sorted({friend_id for _id, friend_id, _menu in rows})
+    chosen = {friend_id: menu_id for _id, friend_id, menu_id in rows if menu_id is not None}  # the latest wins
+    to_link, to_unlink, users = _plan(session, friend_ids, chosen)
+    return RelinkPlan([row_id for row_id, _f, _menu in rows], friend_ids, dict(to_link), to_unlink, users)
 
 
 def call_line(client, plan: RelinkPlan) -> None:

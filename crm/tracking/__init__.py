@@ -7,7 +7,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Put the click layer in front of the app, register /r/ (no form, so no CSRF token), the friend page's
-    clicks section and API detail, and the click actions job."""
+    clicks section and API detail, the click actions job, and links named in the history of actions."""
+    from crm.actions.history import register_source
     from crm.db import get_engine
     from crm.extensions import csrf
     from crm.friends.extras import register_detail, register_page_section
@@ -20,3 +21,4 @@ def init_app(app: Flask) -> None:
     register_page_section(app, "tracking/_friend_clicks.html", friend_clicks.friend_page_helpers)
     register_detail(app, "clicks", friend_clicks.friend_clicks)
     register_jobs(app, jobs.JOBS)
+    register_source("link", friend_clicks.link_source)

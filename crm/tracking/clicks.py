@@ -1,4 +1,4 @@
-"""Clicks: the redirect's token lookup, storing a click, and the on-click tags the worker applies later.
+"""Clicks: the redirect's token lookup, storing a click, and the link's actions the worker runs later.
 
 The hot-path functions take a Core connection (a session's is `session.connection()`): the redirect skips
 the ORM.
@@ -7,19 +7,25 @@ the ORM.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from crm.staff.audit import Actor
-from crm.tags import service as tags
+from crm.actions import engine as action_engine
+from crm.errors import N_
+from crm.staff.audit import Actor, record
 from crm.timeutil import utcnow
-from crm.tracking.links import TOKEN_PATTERN
-from crm.tracking.models import USER_AGENT_MAX_CHARS, ClickAction, LinkClick, LinkToken, TrackedLink
+from crm.tracking.links import TOKEN_PATTERN, TrackingError
+from crm.tracking.models import USER_AGENT_MAX_CHARS, ClickAction, LinkClick, LinkToken, TrackedLink, TrackingCursor
+from crm.triggers import Trigger, TriggerEvent, fire
+
+CLICK_TRIGGER_CURSOR = "link_clicked_trigger"
+CLICK_SETTLE = timedelta(seconds=5)
 
 # Robots that fetch a link to show a preview of it (LINE's own, other chat apps, search engines): they get
 # the redirect but are not counted as clicks.
@@ -39,6 +45,7 @@ class ClickTarget:
     destination: str
     broadcast_id: int | None
     tag_id: int | None
+    has_actions: bool = False  # the link carries a list of actions (queued for the worker on a friend's click)
 
 
 def is_link_preview(user_agent: str | None) -> bool:
@@ -51,7 +58,14 @@ def _target_statement():
     """The redirect's lookup: token → link and friend, by primary keys, built once."""
     token, link = LinkToken.__table__, TrackedLink.__table__
     return (
-        select(token.c.link_id, token.c.friend_id, link.c.destination, link.c.broadcast_id, link.c.tag_id)
+        select(
+            token.c.link_id,
+            token.c.friend_id,
+            link.c.destination,
+            link.c.broadcast_id,
+            link.c.tag_id,
+            link.c.actions.is_not(None),
+        )
         .join_from(token, link, link.c.id == token.c.link_id)
         .where(token.c.token == bindparam("token"))
     )
@@ -69,16 +83,17 @@ def find_target(connection: Connection, token: str) -> ClickTarget | None:
 # trip per click instead of BEGIN, SELECT, INSERT, COMMIT.
 _PG_CLICK = text("""
 WITH target AS (
-  SELECT t.link_id, t.friend_id, l.destination, l.broadcast_id, l.tag_id
+  SELECT t.link_id, t.friend_id, l.destination, l.broadcast_id, l.tag_id, l.actions IS NOT NULL AS has_actions
   FROM link_token AS t JOIN tracked_link AS l ON l.id = t.link_id WHERE t.token = :token
 ), clicked AS (
   INSERT INTO link_click (link_id, friend_id, broadcast_id, clicked_at, user_agent)
   SELECT link_id, friend_id, broadcast_id, :now, :user_agent FROM target
 ), queued AS (
   INSERT INTO click_action (link_id, friend_id, tag_id, queued_at)
-  SELECT link_id, friend_id, tag_id, :now FROM target WHERE tag_id IS NOT NULL AND friend_id IS NOT NULL
+  SELECT link_id, friend_id, tag_id, :now FROM target
+  WHERE (tag_id IS NOT NULL OR has_actions) AND friend_id IS NOT NULL
 )
-SELECT link_id, friend_id, destination, broadcast_id, tag_id FROM target
+SELECT link_id, friend_id, destination, broadcast_id, tag_id, has_actions FROM target
 """)
 
 
@@ -106,8 +121,8 @@ _INSERT_ACTION = ClickAction.__table__.insert()
 def record_click(
     connection: Connection, *, target: ClickTarget, user_agent: str | None, now: datetime | None = None
 ) -> None:
-    """Store a click; queue its tag action (applied later by apply_click_actions) when the link has one and
-    the click is a friend's."""
+    """Store a click; queue it for the link's actions (run later by apply_click_actions) when the link has some
+    and the click is a friend's."""
     now = now or utcnow()
     connection.execute(
         _INSERT_CLICK,
@@ -119,27 +134,80 @@ def record_click(
             "user_agent": _agent(user_agent),
         },
     )
-    if target.tag_id is not None and target.friend_id is not None:
+    if (target.tag_id is not None or target.has_actions) and target.friend_id is not None:
         connection.execute(
             _INSERT_ACTION,
             {"link_id": target.link_id, "friend_id": target.friend_id, "tag_id": target.tag_id, "queued_at": now},
         )
 
 
+def link_actions(link: TrackedLink | None) -> list[dict]:
+    """What a friend's click on the link does: its list of actions, else adding its tag."""
+    if link is None:
+        return []
+    if link.actions is not None:
+        value = json.loads(link.actions)
+        return value if isinstance(value, list) else []
+    return [{"type": "add_tag", "tag_id": link.tag_id}] if link.tag_id else []
+
+
+def set_link_actions(session: Session, *, link_id: int, actions: list[dict], actor: Actor) -> TrackedLink:
+    """Set what a friend's click on the link does (validated by the action engine; an empty list: nothing)."""
+    link = session.get(TrackedLink, link_id)
+    if link is None:
+        raise TrackingError(N_("This link no longer exists."))
+    checked = action_engine.validate_actions(session, actions)
+    before = link_actions(link)
+    link.actions = json.dumps(checked, ensure_ascii=False, sort_keys=True)
+    session.add(link)
+    record(
+        session, actor=actor, action="link.actions", target_type="link", target_id=link_id, before=before, after=checked
+    )
+    return link
+
+
 def apply_click_actions(session: Session, *, limit: int = 500) -> int:
-    """Add the queued on-click tags (oldest first) through the tag service; return how many were applied.
+    """Run the queued clicks' link actions (oldest first) through the action engine, once per queued click;
+    return how many clicks were handled.
 
     Rows are claimed with FOR UPDATE SKIP LOCKED on PostgreSQL, so several workers can share the queue.
     """
     query = select(ClickAction).order_by(ClickAction.id).limit(limit).with_for_update(skip_locked=True)
-    actions = list(session.scalars(query))
-    for action in actions:
-        try:
-            tags.add_tag(
-                session, friend_id=action.friend_id, tag_id=action.tag_id, actor=Actor.system(f"click:{action.link_id}")
+    queued = list(session.scalars(query))
+    links = {link_id: session.get(TrackedLink, link_id) for link_id in {row.link_id for row in queued}}
+    for row in queued:
+        action_engine.run_actions(
+            session,
+            friend_id=row.friend_id,
+            actions=link_actions(links[row.link_id]),
+            trigger_key=f"click_action:{row.id}",
+            source=f"link:{row.link_id}",
+        )
+    if queued:
+        session.execute(delete(ClickAction).where(ClickAction.id.in_([row.id for row in queued])))
+    return len(queued)
+
+
+def fire_click_triggers(session: Session, *, now: datetime, limit: int = 1000) -> int:
+    """Fire the link-clicked trigger for friends' clicks stored since the last call (worker; the redirect does
+    no extra work); read a little late, as ids of concurrent inserts commit out of order. Returns how many
+    clicks were read (anonymous ones fire nothing)."""
+    cursor = session.get(TrackingCursor, CLICK_TRIGGER_CURSOR, with_for_update=True)
+    if cursor is None:  # the migration creates it; a database restored without it starts from the beginning
+        cursor = TrackingCursor(name=CLICK_TRIGGER_CURSOR, last_id=0)
+        session.add(cursor)
+    rows = session.execute(
+        select(LinkClick.id, LinkClick.link_id, LinkClick.friend_id, LinkClick.clicked_at)
+        .where(LinkClick.id > cursor.last_id, LinkClick.clicked_at <= now - CLICK_SETTLE)
+        .order_by(LinkClick.id)
+        .limit(limit)
+    ).all()
+    for click_id, link_id, friend_id, clicked_at in rows:
+        if friend_id is not None:
+            trigger = Trigger(
+                TriggerEvent.LINK_CLICKED, friend_id, key=f"click:{click_id}", occurred_at=clicked_at, ref_id=link_id
             )
-        except tags.TagError:
-            pass  # the tag was deleted after the click: nothing to add
-    if actions:
-        session.execute(delete(ClickAction).where(ClickAction.id.in_([action.id for action in actions])))
-    return len(actions)
+            fire(session, trigger)
+    if rows:
+        cursor.last_id = rows[-1][0]
+    return len(rows)

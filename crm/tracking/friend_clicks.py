@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask, current_app
+from sqlmodel import Session
 
 from crm.db import get_session
 from crm.errors import N_
+from crm.i18n import translate
 from crm.tracking import stats as click_stats
 from crm.tracking.devices import device_summary
+from crm.tracking.models import TrackedLink
 
 FRIEND_PAGE_CLICKS = 50
 NAMERS_KEY = "crm_click_context_names"
@@ -70,3 +73,11 @@ def friend_clicks(session, friend_id: int, *, masked: bool, limit: int) -> list[
         {**click, "user_agent": None if masked else click["user_agent"]}
         for click in click_stats.clicks_for_friend(session, friend_id, limit=limit)
     ]
+
+
+def link_source(session: Session, link_id: int) -> str:
+    """The history's words for actions a click ran ("link:<id>"): 「リンク「…」のクリック」."""
+    link = session.get(TrackedLink, link_id)
+    destination = link.destination if link else translate(N_("(deleted link)"))
+    return translate(N_("Click on link “%(destination)s”"), {"destination": destination[:80]})
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm.columns import utc_field
@@ -28,6 +28,9 @@ class TrackedLink(SQLModel, table=True):
     # The broadcasts table does not exist yet: a plain integer, no foreign key.
     broadcast_id: int | None = Field(default=None)
     scenario_variant_id: int | None = Field(default=None)  # a scenario step's variant (plain integer)
+    # What a friend's click does: a JSON list in the action engine's format (None: nothing). A link made with
+    # `tag_id` and no list adds that tag.
+    actions: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
 
 
@@ -64,12 +67,22 @@ class LinkClick(SQLModel, table=True):
 
 
 class ClickAction(SQLModel, table=True):
-    """A tag to add because of a click, queued by the redirect and applied by the worker's tick."""
+    """A friend's click on a link with actions, queued by the redirect and run by the worker's tick through the
+    action engine (the link's actions as they are then)."""
 
     __tablename__ = "click_action"
 
     id: int | None = Field(default=None, primary_key=True)
     link_id: int
     friend_id: int
-    tag_id: int
+    tag_id: int | None = Field(default=None)  # the link's tag when clicked, if it had one
     queued_at: datetime = utc_field(nullable=False, default_factory=utcnow)
+
+
+class TrackingCursor(SQLModel, table=True):
+    """How far the worker has read an append-only table (link_click, for the link-clicked trigger)."""
+
+    __tablename__ = "tracking_cursor"
+
+    name: str = Field(primary_key=True, max_length=40)
+    last_id: int = Field(default=0)

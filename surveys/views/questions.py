@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from crm.actions import forms as action_forms
 from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
 from crm.i18n import message_of
 from surveys import questions
 from surveys.errors import SurveyError
-from surveys.forms import ActionForm, QuestionForm
+from surveys.forms import ActionForm, QuestionForm, split_actions
 from surveys.questions import QUICK_REPLY_MAX
 from surveys.views.builder import bp, load_survey, show_error
 
@@ -25,21 +26,41 @@ def _editable(survey_id: int):
         return survey, None
 
 
-def _render(survey, form: QuestionForm, question=None, status: int = 200):
+def _editor_name(index: int) -> str:
+    return f"choice{index}-actions"
+
+
+def _render(survey, form: QuestionForm, question=None, status: int = 200, more: list[list[dict]] | None = None):
+    """The question page; each choice row has an editor for its other actions (`more`, one list per choice)."""
+    more = more or []
+    editors = [
+        action_forms.editor(get_session(), name=_editor_name(index), actions=more[index] if index < len(more) else [])
+        for index in range(QUICK_REPLY_MAX)
+    ]
     return render_template(
-        "surveys/question.html", survey=survey, form=form, question=question, max_choices=QUICK_REPLY_MAX
+        "surveys/question.html",
+        survey=survey,
+        form=form,
+        question=question,
+        max_choices=QUICK_REPLY_MAX,
+        action_editors=editors,
     ), status
+
+
+def _submitted_more() -> list[list[dict]]:
+    return [action_forms.parse_actions(request.form, _editor_name(index)) for index in range(QUICK_REPLY_MAX)]
 
 
 def _save(survey, form: QuestionForm, write, question=None):
     """Validate and store the question through `write(db, spec)`; re-render with the error otherwise."""
+    more = _submitted_more()
     if not form.validate_on_submit():
-        return _render(survey, form, question, 400)
+        return _render(survey, form, question, 400, more)
     with unit_of_work(SurveyError) as work:
-        write(get_session(), form.spec())
+        write(get_session(), form.spec(more))
     if work.failed:
         show_error(form, work.error, "text")
-        return _render(survey, form, question, 400)
+        return _render(survey, form, question, 400, more)
     flash(_("Question saved."), "success")
     return redirect(url_for("surveys.show", survey_id=survey.id, _anchor="questions"))
 
@@ -74,8 +95,9 @@ def edit_question(survey_id: int, question_id: int):
     except SurveyError:
         abort(404)
     if request.method == "GET":
-        form = QuestionForm.of(question, questions.choices_of(db, [question.id])[question.id]).load_options(db)
-        return _render(survey, form, question)
+        choices = questions.choices_of(db, [question.id])[question.id]
+        form = QuestionForm.of(question, choices).load_options(db)
+        return _render(survey, form, question, more=[split_actions(choice)[1] for choice in choices])
     return _save(
         survey,
         QuestionForm().load_options(db),

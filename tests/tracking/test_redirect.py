@@ -138,7 +138,7 @@ def test_click_on_a_tagging_link_queues_the_tag_for_the_worker(app, client):
     assert click_actions_tick(get_engine(app)) == 0
     with session_scope(get_engine(app)) as session:
         (link,) = session.exec(select(FriendTag)).all()
-        assert (link.friend_id, link.tag_id, link.added_by) == (friend_id, tag_id, f"click:{clicks(app)[0].link_id}")
+        assert (link.friend_id, link.tag_id, link.added_by) == (friend_id, tag_id, f"link:{clicks(app)[0].link_id}")
 
 
 def test_japanese_destination_is_stored_and_sent_as_an_ascii_uri(app, client):

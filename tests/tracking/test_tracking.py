@@ -147,10 +147,10 @@ def test_tag_on_click_is_queued_then_added_once_through_the_tag_service(app):
     with session_scope(get_engine(app)) as session:
         assert session.exec(select(ClickAction)).all() == []
         (link,) = session.exec(select(FriendTag)).all()
-        assert (link.friend_id, link.tag_id, link.added_by) == (friend_id, tag_id, f"click:{link_id}")
+        assert (link.friend_id, link.tag_id, link.added_by) == (friend_id, tag_id, f"link:{link_id}")
         assert session.get(Tag, tag_id).friend_count == 1
         entries = session.exec(select(AuditEntry).where(AuditEntry.action == "friend.tag_added")).all()
-        assert [(entry.actor, entry.target_id) for entry in entries] == [(f"click:{link_id}", str(friend_id))]
+        assert [(entry.actor, entry.target_id) for entry in entries] == [(f"link:{link_id}", str(friend_id))]
         assert link_clicks.apply_click_actions(session) == 0
 
 
