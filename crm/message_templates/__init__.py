@@ -6,4 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Nothing to register yet."""
+    """Serve uploaded images publicly under /media/; the console's template pages."""
+    from crm.message_templates import media_views, views
+
+    app.register_blueprint(media_views.bp)
+    app.register_blueprint(views.bp)

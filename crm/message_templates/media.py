@@ -91,3 +91,11 @@ def is_image_address(url, *, allow_uploaded: bool) -> bool:
     except ValueError:
         return False
     return parts.scheme == "https" and bool(parts.hostname)
+
+
+def preview_of(url: str) -> str:
+    """The preview of an uploaded image's reference; any other address is its own preview."""
+    match = REFERENCE.fullmatch(url) if isinstance(url, str) else None
+    if match is None or match.group("preview"):
+        return url
+    return f"{MEDIA_PREFIX}{match.group('key')}/preview.{match.group('ext')}"
