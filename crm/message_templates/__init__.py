@@ -6,8 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Serve uploaded images publicly under /media/; the console's template pages."""
-    from crm.message_templates import media_views, views
+    """Serve uploaded images publicly under /media/; the console's template pages; the send_template action."""
+    from crm.actions.registry import register_kind
+    from crm.message_templates import action, media_views, views
 
     app.register_blueprint(media_views.bp)
     app.register_blueprint(views.bp)
+    register_kind(action.SEND_TEMPLATE)
