@@ -20,7 +20,9 @@ CONSOLE_BLUEPRINTS = {
     "broadcast_send", "privacy", "webhooks", "webhook_failures", "imports", "followers_import", "media",
     "message_templates",
 }  # fmt: skip
-API_BLUEPRINTS = ["api_friends", "api_friend_data", "api_tags", "api_surveys", "api_segments", "api_broadcasts"]
+API_BLUEPRINTS = [
+    "api_friends", "api_friend_data", "api_tags", "api_templates", "api_surveys", "api_segments", "api_broadcasts",
+]  # fmt: skip
 ADMIN_NAV = [
     "/", "/friends", "/tags", "/fields", "/surveys", "/surveys/results", "/broadcasts", "/templates", "/richmenus",
     "/segments", "/imports", "/exports", "/audit", "/staff", "/settings/webhooks", "/settings/line-events/failed",

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from crm.errors import N_, TranslatableError
-from crm.message_templates import content, images
+from crm.message_templates import content, images, media
 from crm.message_templates.models import MessageTemplate
 from crm.staff.audit import Actor, record
 from crm.timeutil import utcnow
@@ -24,6 +24,11 @@ class TemplateError(TranslatableError):
 def messages_of(template: MessageTemplate) -> list[dict]:
     """The template's stored messages."""
     return json.loads(template.messages)
+
+
+def messages_for_sending(template: MessageTemplate, *, base_url: str) -> list[dict]:
+    """A copy of the messages for content sent as stored (a broadcast): uploaded images as absolute URLs."""
+    return media.resolve_all(messages_of(template), base_url)
 
 
 def list_templates(
