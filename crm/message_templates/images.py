@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from crm.errors import N_, TranslatableError
@@ -105,8 +106,11 @@ def store_image(
         original_name=(original_name or "")[:NAME_MAX] or None,
         uploaded_by=uploaded_by,
     )
-    session.add(image)
-    session.flush()
+    try:
+        with session.begin_nested():  # the same file uploaded at the same moment elsewhere: keep theirs
+            session.add(image)
+    except IntegrityError:
+        return find_image(session, key)
     return image
 
 
