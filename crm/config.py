@@ -55,6 +55,7 @@ class Config:
     # LINE event payloads (message texts included) are blanked after this many days; 0 keeps them forever
     WEBHOOK_PAYLOAD_RETENTION_DAYS: int = 30
     IMPORT_MAX_BYTES: int = 5 * 1024 * 1024  # largest CSV the import accepts
+    NEUTRAL_ADDRESS: str = "お客様"  # {name} (with さん/様…) when a friend's name is unknown
     TRUSTED_PROXY_COUNT: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto headers are believed
     TESTING: bool = False
     extra: dict = field(default_factory=dict)

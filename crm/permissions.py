@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "scenarios.manage": frozenset({"admin", "marketer"}),
     "surveys.edit": frozenset({"admin", "marketer", "editor"}),
     "richmenus.edit": frozenset({"admin", "marketer", "editor"}),
+    "templates.view": frozenset({"admin", "marketer", "editor"}),  # who edits templates or sends broadcasts
     "templates.edit": frozenset({"admin", "marketer", "editor"}),
     "reports.view": frozenset({"admin", "marketer", "analyst"}),
     "audit.view": frozenset({"admin"}),
@@ -61,6 +62,7 @@ DESCRIPTIONS: dict[str, str] = {
     "scenarios.manage": "Build, start, pause and test step scenarios, and enrol or remove friends",
     "surveys.edit": "Build surveys",
     "richmenus.edit": "Build rich menus",
+    "templates.view": "See message templates and their previews (to send or edit them)",
     "templates.edit": "Edit message templates",
     "reports.view": "See reports and statistics",
     "audit.view": "Browse the audit log",

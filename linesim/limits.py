@@ -134,16 +134,22 @@ def check_template(template: dict, path: str, problems: Problems) -> None:
     if kind == "buttons":
         check_column(template, path, "buttons", 4, problems)
     elif kind == "confirm":
+        problems.required(template, "text", path)
         problems.length(template, "text", path, 240)
         problems.size(template, "actions", path, 2, 2)
-        walk_actions(template, path, 20, problems)
+        walk_actions(template, path, 20, problems, label_required=True)
     elif kind in ("carousel", "image_carousel"):
         problems.size(template, "columns", path, 10, 1)
-        for index, column in enumerate(template.get("columns") or []):
-            if isinstance(column, dict) and kind == "carousel":
+        columns = [column for column in template.get("columns") or [] if isinstance(column, dict)]
+        for index, column in enumerate(columns):
+            if kind == "carousel":
                 check_column(column, f"{path}.columns[{index}]", "carousel", 3, problems)
-            elif isinstance(column, dict):
+            else:
+                check_image_url(column, "imageUrl", f"{path}.columns[{index}]", problems)
+                problems.required(column, "action", f"{path}.columns[{index}]")
                 walk_actions(column, f"{path}.columns[{index}]", 12, problems)
+        if kind == "carousel":
+            check_carousel_shape(columns, path, problems)
     else:
         problems.add(join(path, "type"), one_of(("buttons", "confirm", "carousel", "image_carousel")))
 
@@ -153,9 +159,30 @@ def check_column(column: dict, path: str, kind: str, max_actions: int, problems:
     long_text, short_text = TEMPLATE_TEXT[kind]
     has_extra = column.get("title") or column.get("thumbnailImageUrl")
     problems.length(column, "title", path, 40)
+    problems.required(column, "text", path)
     problems.length(column, "text", path, short_text if has_extra else long_text)
-    problems.size(column, "actions", path, max_actions, 1 if kind == "buttons" else 0)
-    walk_actions(column, path, 20, problems)
+    problems.required(column, "actions", path)
+    problems.size(column, "actions", path, max_actions, 1)
+    check_image_url(column, "thumbnailImageUrl", path, problems)
+    walk_actions(column, path, 20, problems, label_required=True)
+
+
+def check_image_url(obj: dict, key: str, path: str, problems: Problems) -> None:
+    """A template's image must be an https URL of at most 2000 characters."""
+    url = obj.get(key)
+    if key == "imageUrl":
+        problems.required(obj, key, path)
+    if isinstance(url, str) and (not url.startswith("https://") or len(url) > 2000):
+        problems.add(join(path, key), "Must be an HTTPS URL of at most 2000 characters")
+
+
+def check_carousel_shape(columns: list[dict], path: str, problems: Problems) -> None:
+    """LINE requires every column to have the same number of actions, and a title or image in all or none."""
+    if len({len(column.get("actions") or []) for column in columns}) > 1:
+        problems.add(join(path, "columns"), "The number of actions must be the same in all columns")
+    for key in ("title", "thumbnailImageUrl"):
+        if len({bool(column.get(key)) for column in columns}) > 1:
+            problems.add(join(path, "columns"), f"Either all columns or none must have {key}")
 
 
 def check_flex(contents, path: str, problems: Problems) -> None:
@@ -183,8 +210,9 @@ def check_imagemap_actions(actions: list, path: str, problems: Problems) -> None
             problems.length(action, "text", item, 400)
 
 
-def walk_actions(node, path: str, label_max: int, problems: Problems) -> None:
-    """Check every action object under node (action, defaultAction, actions[])."""
+def walk_actions(node, path: str, label_max: int, problems: Problems, *, label_required: bool = False) -> None:
+    """Check every action object under node (action, defaultAction, actions[]); `label_required` for the
+    buttons of template messages (a default action needs none)."""
     items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
     for key, value in items:
         child = f"{path}[{key}]" if isinstance(key, int) else join(path, key)
@@ -192,9 +220,11 @@ def walk_actions(node, path: str, label_max: int, problems: Problems) -> None:
             check_action(value, child, label_max, problems)
         elif key == "actions" and isinstance(value, list):
             for index, action in enumerate(value):
+                if label_required and isinstance(action, dict):
+                    problems.required(action, "label", f"{child}[{index}]")
                 check_action(action, f"{child}[{index}]", label_max, problems)
         else:
-            walk_actions(value, child, label_max, problems)
+            walk_actions(value, child, label_max, problems, label_required=label_required)
 
 
 def check_action(action, path: str, label_max: int, problems: Problems) -> None:

@@ -17,12 +17,15 @@ from tests.console_helpers import signed_in_client
 CONSOLE_BLUEPRINTS = {
     "auth", "home", "api_docs", "audit", "staff_admin", "api_tokens", "friend", "friends", "tags", "fields",
     "surveys", "survey_form", "richmenus", "richmenu_publish", "segments", "redirect", "broadcasts",
-    "broadcast_send", "privacy", "webhooks", "webhook_failures", "imports", "followers_import",
+    "broadcast_send", "privacy", "webhooks", "webhook_failures", "imports", "followers_import", "media",
+    "message_templates",
 }  # fmt: skip
-API_BLUEPRINTS = ["api_friends", "api_friend_data", "api_tags", "api_surveys", "api_segments", "api_broadcasts"]
+API_BLUEPRINTS = [
+    "api_friends", "api_friend_data", "api_tags", "api_templates", "api_surveys", "api_segments", "api_broadcasts",
+]  # fmt: skip
 ADMIN_NAV = [
-    "/", "/friends", "/tags", "/fields", "/surveys", "/surveys/results", "/broadcasts", "/richmenus", "/segments",
-    "/imports", "/exports", "/audit", "/staff", "/settings/webhooks", "/settings/line-events/failed",
+    "/", "/friends", "/tags", "/fields", "/surveys", "/surveys/results", "/broadcasts", "/templates", "/richmenus",
+    "/segments", "/imports", "/exports", "/audit", "/staff", "/settings/webhooks", "/settings/line-events/failed",
     "/settings/followers-import", "/settings/api-tokens",
 ]  # fmt: skip
 

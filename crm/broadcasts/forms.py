@@ -31,6 +31,7 @@ KINDS = [
     SelectChoice("image", _l("Image")),
     SelectChoice("sticker", _l("Sticker")),
     SelectChoice("flex", _l("Flex message (JSON)")),
+    SelectChoice("template", _l("Buttons, confirm or carousel (JSON, from a template)")),
 ]
 
 
@@ -45,6 +46,7 @@ class MessageForm(Form):
     sticker_id = StringField(_l("Sticker ID"))
     alt_text = StringField(_l("Alternative text"))
     flex = TextAreaField(_l("Flex contents (JSON)"))
+    template = TextAreaField(_l("Template message (JSON)"))
 
     def to_message(self) -> dict | None:
         """The slot as a LINE message dict (None when empty); ValueError for flex that is not JSON."""
@@ -65,12 +67,16 @@ class MessageForm(Form):
             except RecursionError:  # brackets nested thousands deep: unreadable, like any other bad JSON
                 raise ValueError("flex contents nested too deeply") from None
             return {"type": "flex", "altText": strip(self.alt_text), "contents": contents}
+        if kind == "template":
+            return json.loads(self.template.data or "")
         return None
 
     @staticmethod
     def slot_data(message: dict) -> dict:
         """Form data for a stored message (the reverse of to_message)."""
         kind = message.get("type", "")
+        if kind == "template":
+            return {"kind": kind, "template": json.dumps(message, ensure_ascii=False, indent=2)}
         if kind == "flex":
             return {
                 "kind": kind,

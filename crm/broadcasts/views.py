@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
@@ -17,7 +17,7 @@ from crm.broadcasts import drafts as broadcast_drafts
 from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts import stats as broadcast_stats
 from crm.broadcasts import testers
-from crm.broadcasts.forms import ActionForm, ComposerForm, composer_data
+from crm.broadcasts.forms import ActionForm, ComposerForm, MessageForm, composer_data
 from crm.broadcasts.models import Broadcast, RecipientState
 from crm.broadcasts.models import BroadcastStatus as S
 from crm.broadcasts.options import BroadcastError, goal_target_name, parse_goal
@@ -26,6 +26,7 @@ from crm.console.forms import form_error
 from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
 from crm.i18n import message_of
+from crm.message_templates import service as templates
 from crm.segments.models import Segment
 from crm.tags.models import Tag
 from crm.timeutil import utcnow
@@ -86,7 +87,8 @@ def _composer(db: Session, **kwargs) -> ComposerForm:
 
 
 def _render_composer(form: ComposerForm, broadcast: Broadcast | None, status: int = 200):
-    return render_template("broadcasts/compose.html", form=form, broadcast=broadcast), status
+    choices = templates.list_templates(get_session()) if broadcast is None else []
+    return render_template("broadcasts/compose.html", form=form, broadcast=broadcast, templates=choices), status
 
 
 def _save(db: Session, form: ComposerForm, broadcast: Broadcast | None):
@@ -133,6 +135,8 @@ def _compose(broadcast: Broadcast | None):
         flash(_("Only a draft can be edited."), "error")
         return redirect(url_for("broadcasts.show", broadcast_id=broadcast.id))
     data = composer_data(broadcast) if broadcast is not None and request.method == "GET" else None
+    if broadcast is None and request.method == "GET" and request.args.get("template", "").isdigit():
+        data = _from_template(db, int(request.args["template"]))
     form = _composer(db, data=data) if data else _composer(db)
     if request.method == "POST":
         if form.validate_on_submit() and (saved := _save(db, form, broadcast)) is not None:
@@ -140,6 +144,16 @@ def _compose(broadcast: Broadcast | None):
             return redirect(url_for("broadcasts.show", broadcast_id=saved.id))
         return _render_composer(form, broadcast, 400)
     return _render_composer(form, broadcast)
+
+
+def _from_template(db: Session, template_id: int) -> dict | None:
+    """Composer data starting from a template: its name and a copy of its messages (images as absolute URLs)."""
+    try:
+        template = templates.get_template(db, template_id)
+    except templates.TemplateError:
+        abort(404)
+    messages = templates.messages_for_sending(template, base_url=current_app.config["PUBLIC_BASE_URL"])
+    return {"name": template.name, "messages": [MessageForm.slot_data(message) for message in messages]}
 
 
 @bp.get("")

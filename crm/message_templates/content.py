@@ -1,45 +1,45 @@
-"""A broadcast's messages: validation (1-5 LINE message objects), personalisation and per-friend rendering.
+"""Messages (1-5 LINE message objects): validation, personalisation and per-friend rendering.
 
-Texts may hold `{name}` (the friend's display name) and `{field:key}` (a custom field). Messages that differ
-per friend (placeholders, or links when tracking) must go out by push; the others by multicast.
+Texts, and a template message's notification text, titles and texts, may hold `{name}` (the friend's display
+name) and `{field:key}` (a custom field). Messages that differ per friend (placeholders, or links when tracking:
+URLs in texts and uri actions) must go out by push; the others by multicast. Stored messages may refer to
+uploaded images (`/media/<key>.jpg`): rendering makes them absolute under the base URL.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from crm.chat.service import MAX_UTF16_UNITS, utf16_length
-from crm.errors import N_, TranslatableError
+from crm.errors import N_
 from crm.fields.models import FieldDefinition, FieldValue
 from crm.friends.models import Friend
 from crm.line.message_models import MessageModelError, validate_message_dict
+from crm.message_templates import media, parts
+from crm.message_templates.errors import ContentError
+from crm.message_templates.placeholders import PLACEHOLDER, field_keys_in, fill_placeholders, has_placeholder
+from crm.message_templates.template_checks import check_template_message
 from crm.tracking import links as tracked_links
+
+__all__ = ["PLACEHOLDER", "ContentError", "fill_placeholders", "utf16_length"]
 
 MAX_MESSAGES = 5
 TEXT_MAX_UTF16 = MAX_UTF16_UNITS  # LINE's limit for a text message
 ALT_TEXT_MAX = 1500  # LINE's limit for a flex message's altText
-URL_MAX = 2000  # LINE's limit for image URLs
 FLEX_MAX_NESTING = 60  # objects and lists: real bubbles and carousels stay far below this
-PLACEHOLDER = re.compile(r"\{(?:(name)|field:([a-z][a-z0-9_]{0,49}))\}")
-TYPES = ("text", "image", "sticker", "flex")
+TYPES = ("text", "image", "sticker", "template", "flex")
 TEST_MARK = "[テスト]"
 
 
-class ContentError(TranslatableError):
-    """Messages that cannot be sent; `.index` is the 0-based message at fault (None: the list itself)."""
+def validate_messages(data: list[dict] | str, *, allow_uploaded: bool = False) -> list[dict]:
+    """Parse and check 1-5 message objects; return them normalised by the SDK's models.
 
-    def __init__(self, msgid: str, *, index: int | None = None, **params):
-        super().__init__(msgid, **params)
-        self.index = index
-
-
-def validate_messages(data: list[dict] | str) -> list[dict]:
-    """Parse and check 1-5 message objects; return them normalised by the SDK's models."""
+    allow_uploaded: image addresses may be uploaded images' references (stored templates); messages sent as
+    stored (a broadcast) need absolute https URLs.
+    """
     if isinstance(data, str):
         try:
             data = json.loads(data)
@@ -47,20 +47,20 @@ def validate_messages(data: list[dict] | str) -> list[dict]:
             raise ContentError(N_("The messages are not valid JSON.")) from None
     if not isinstance(data, list) or not 1 <= len(data) <= MAX_MESSAGES:
         raise ContentError(N_("A broadcast has between 1 and %(max)s messages."), max=MAX_MESSAGES)
-    return [_validate_one(index, message) for index, message in enumerate(data)]
+    return [_validate_one(index, message, allow_uploaded) for index, message in enumerate(data)]
 
 
-def _validate_one(index: int, message) -> dict:
+def _validate_one(index: int, message, allow_uploaded: bool) -> dict:
     if not isinstance(message, dict) or message.get("type") not in TYPES:
-        raise ContentError(N_("Use a text, image, sticker or flex message."), index=index)
-    _check_limits(index, message)
+        raise ContentError(N_("Use a text, image, sticker, template or flex message."), index=index)
+    _check_limits(index, message, allow_uploaded)
     try:
         return validate_message_dict(message)
     except MessageModelError as error:
         raise ContentError(N_("LINE would reject this message: %(reason)s"), index=index, reason=str(error)) from None
 
 
-def _check_limits(index: int, message: dict) -> None:
+def _check_limits(index: int, message: dict, allow_uploaded: bool) -> None:
     """The limits LINE enforces that the SDK's models do not."""
     kind = message["type"]
     if kind == "text":
@@ -71,8 +71,10 @@ def _check_limits(index: int, message: dict) -> None:
             raise ContentError(N_("The text is longer than %(limit)s characters."), index=index, limit=TEXT_MAX_UTF16)
     elif kind == "image":
         for key in ("originalContentUrl", "previewImageUrl"):
-            if not _is_https(message.get(key)):
+            if not media.is_image_address(message.get(key), allow_uploaded=allow_uploaded):
                 raise ContentError(N_("Image addresses must be https URLs."), index=index)
+    elif kind == "template":
+        check_template_message(index, message, allow_uploaded=allow_uploaded)
     elif kind == "flex":
         alt = message.get("altText")
         if not isinstance(alt, str) or not alt.strip() or len(alt) > ALT_TEXT_MAX:
@@ -103,35 +105,25 @@ def _nesting(value) -> int:
     return deepest
 
 
-def _is_https(url) -> bool:
-    if not isinstance(url, str) or len(url) > URL_MAX or any(ch.isspace() for ch in url):
-        return False
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme == "https" and bool(parts.hostname)
-
-
 def is_personal(messages: list[dict], *, track_links: bool) -> bool:
-    """True when some text differs per friend (placeholders, or links when tracking): send by push."""
+    """True when some message differs per friend (placeholders, or links when tracking): send by push."""
     for message in messages:
-        if message.get("type") != "text":
-            continue
-        text = message.get("text") or ""
-        if PLACEHOLDER.search(text) or (track_links and tracked_links.find_urls(text)):
+        if any(has_placeholder(slot.holder[slot.key]) for slot in parts.text_slots(message, text_max=0)):
+            return True
+        if track_links and message.get("type") == "text" and tracked_links.find_urls(message.get("text") or ""):
+            return True
+        if track_links and next(parts.tracked_uri_actions(message), None) is not None:
             return True
     return False
 
 
 def field_keys(messages: list[dict]) -> set[str]:
-    """The custom field keys the texts refer to."""
+    """The custom field keys the messages' texts refer to."""
     return {
-        match.group(2)
+        key
         for message in messages
-        if message.get("type") == "text"
-        for match in PLACEHOLDER.finditer(message.get("text") or "")
-        if match.group(2)
+        for slot in parts.text_slots(message, text_max=0)
+        for key in field_keys_in(slot.holder[slot.key])
     }
 
 
@@ -159,35 +151,47 @@ def render(
     broadcast_id: int | None,
     track_links: bool,
     fields: dict[str, str] | None = None,
+    scenario_variant_id: int | None = None,
+    source: str = "broadcast",
+    neutral_address: str | None = None,
 ) -> list[dict]:
-    """The messages as this friend receives them: placeholders filled ("" when unknown), links tracked."""
+    """The messages as this friend receives them: placeholders filled (an unknown name becomes the neutral
+    address), links in texts and uri actions tracked per friend, uploaded images made absolute URLs."""
     if fields is None:
         fields = load_fields(session, [friend.id], field_keys(messages)).get(friend.id, {})
+    tracking = {"source": source, "broadcast_id": broadcast_id, "scenario_variant_id": scenario_variant_id}
     rendered = []
-    for message in messages:
-        if message.get("type") == "text":
-            text = fill_placeholders(message["text"], name=friend.display_name, fields=fields)
-            text = tracked_links.rewrite_links(
-                session,
-                text=text,
-                friend_id=friend.id,
-                base_url=base_url,
-                source="broadcast",
-                broadcast_id=broadcast_id,
-                track=track_links,
+    for stored in messages:
+        message = _copy_to_fill(media.resolve(stored, base_url))
+        for slot in parts.text_slots(message, text_max=TEXT_MAX_UTF16):
+            text = fill_placeholders(
+                slot.holder[slot.key], name=friend.display_name, fields=fields, neutral_address=neutral_address
             )
-            message = {**message, "text": truncate_utf16(text, TEXT_MAX_UTF16)}
+            if slot.holder is message and message.get("type") == "text":
+                text = tracked_links.rewrite_links(
+                    session, text=text, friend_id=friend.id, base_url=base_url, track=track_links, **tracking
+                )
+            slot.holder[slot.key] = truncate_utf16(text, slot.limit)
+        for action in parts.tracked_uri_actions(message) if track_links else ():
+            action["uri"] = _tracked_uri(session, action["uri"], friend.id, base_url, tracking)
         rendered.append(message)
     return rendered
 
 
-def fill_placeholders(text: str, *, name: str | None, fields: dict[str, str]) -> str:
-    """Replace {name} and {field:key} in one pass (a value that itself looks like a placeholder stays as is)."""
+def _copy_to_fill(message: dict) -> dict:
+    """A copy of a message with texts to fill, so the caller's stored messages stay as they were."""
+    return json.loads(json.dumps(message)) if message.get("type") in ("text", "template") else message
 
-    def value(match: re.Match) -> str:
-        return (name or "") if match.group(1) else fields.get(match.group(2), "")
 
-    return PLACEHOLDER.sub(value, text)
+def _tracked_uri(session: Session, uri: str, friend_id: int, base_url: str, tracking: dict) -> str:
+    """The friend's tracked URL for a uri action's destination (unchanged when it cannot be tracked)."""
+    if uri.startswith(tracked_links.tracked_url(base_url, "")):
+        return uri
+    try:
+        link = tracked_links.find_or_create_link(session, destination=uri, **tracking)
+    except tracked_links.TrackingError:
+        return uri
+    return tracked_links.tracked_url(base_url, tracked_links.token_for(session, link_id=link.id, friend_id=friend_id))
 
 
 def truncate_utf16(text: str, limit: int) -> str:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
-
 from crm.errors import N_
+from crm.message_templates.image_files import CONTENT_TYPES, decode_image, image_format, open_image
 from crm.richmenus.layouts import RichMenuError
 
 MAX_IMAGE_BYTES = 1024 * 1024
 MIN_WIDTH, MAX_WIDTH, MIN_HEIGHT, MIN_RATIO = 800, 2500, 250, 1.45
-MAGIC = {"PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff"}
-CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 
 
 @dataclass(frozen=True)
@@ -24,11 +20,6 @@ class CheckedImage:
     content_type: str
     width: int
     height: int
-
-
-def image_format(data: bytes) -> str | None:
-    """PNG or JPEG by the file's first bytes (never by its name), else None."""
-    return next((kind for kind, magic in MAGIC.items() if data.startswith(magic)), None)
 
 
 def rule_problems(width: int, height: int, expected: tuple[int, int]) -> list[tuple[str, dict]]:
@@ -55,24 +46,6 @@ def rule_problems(width: int, height: int, expected: tuple[int, int]) -> list[tu
     return problems
 
 
-def _open(data: bytes, kind: str) -> Image.Image:
-    try:
-        image = Image.open(io.BytesIO(data), formats=[kind])
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise RichMenuError(
-            N_("The file starts like a %(kind)s image but cannot be read as one."), kind=kind
-        ) from error
-    return image
-
-
-def _decode(image: Image.Image, kind: str) -> None:
-    """Decode every pixel once, so a damaged or cut-off file is refused here rather than shown broken."""
-    try:
-        image.load()
-    except (OSError, SyntaxError, ValueError) as error:
-        raise RichMenuError(N_("The %(kind)s image is damaged or incomplete."), kind=kind) from error
-
-
 def check_image(data: bytes, *, expected: tuple[int, int]) -> CheckedImage:
     """Accept a JPEG or PNG of at most 1 MB that meets LINE's rules and is exactly `expected` in size."""
     if not data:
@@ -86,11 +59,11 @@ def check_image(data: bytes, *, expected: tuple[int, int]) -> CheckedImage:
         raise RichMenuError(
             N_("The image is %(bytes)s bytes; LINE accepts at most 1 MB (1,048,576 bytes)."), bytes=f"{len(data):,}"
         )
-    image = _open(data, kind)
+    image = open_image(data, kind, RichMenuError)
     with image:
         width, height = image.size
         problems = rule_problems(width, height, expected)
         if problems:
             raise RichMenuError.many(problems)
-        _decode(image, kind)
+        decode_image(image, kind, RichMenuError)
     return CheckedImage(data=data, content_type=CONTENT_TYPES[kind], width=width, height=height)

@@ -66,10 +66,15 @@ def create_link(
     source: str | None = None,
     tag_id: int | None = None,
     broadcast_id: int | None = None,
+    scenario_variant_id: int | None = None,
 ) -> TrackedLink:
     """Create a tracked link to an http(s) destination."""
     link = TrackedLink(
-        destination=check_destination(destination), source=source, tag_id=tag_id, broadcast_id=broadcast_id
+        destination=check_destination(destination),
+        source=source,
+        tag_id=tag_id,
+        broadcast_id=broadcast_id,
+        scenario_variant_id=scenario_variant_id,
     )
     session.add(link)
     session.flush()
@@ -83,8 +88,10 @@ def find_or_create_link(
     source: str | None = None,
     tag_id: int | None = None,
     broadcast_id: int | None = None,
+    scenario_variant_id: int | None = None,
 ) -> TrackedLink:
-    """Return the link for this destination in this context (broadcast, source, tag), creating it once."""
+    """Return the link for this destination in this context (broadcast or scenario variant, source, tag),
+    creating it once."""
     query = (
         select(TrackedLink)
         .where(
@@ -92,12 +99,18 @@ def find_or_create_link(
             _same(TrackedLink.source, source),
             _same(TrackedLink.tag_id, tag_id),
             _same(TrackedLink.broadcast_id, broadcast_id),
+            _same(TrackedLink.scenario_variant_id, scenario_variant_id),
         )
         .order_by(TrackedLink.id)
     )
     link = session.scalars(query.limit(1)).first()
     return link or create_link(
-        session, destination=destination, source=source, tag_id=tag_id, broadcast_id=broadcast_id
+        session,
+        destination=destination,
+        source=source,
+        tag_id=tag_id,
+        broadcast_id=broadcast_id,
+        scenario_variant_id=scenario_variant_id,
     )
 
 
@@ -173,6 +186,7 @@ def rewrite_links(
     source: str | None,
     tag_id: int | None = None,
     broadcast_id: int | None = None,
+    scenario_variant_id: int | None = None,
     track: bool = True,
 ) -> str:
     """Replace every http(s) URL in a text with the friend's tracked URL; with track=False, change nothing."""
@@ -186,7 +200,12 @@ def rewrite_links(
             continue
         try:
             link = find_or_create_link(
-                session, destination=url, source=source, tag_id=tag_id, broadcast_id=broadcast_id
+                session,
+                destination=url,
+                source=source,
+                tag_id=tag_id,
+                broadcast_id=broadcast_id,
+                scenario_variant_id=scenario_variant_id,
             )
         except TrackingError:
             continue  # not trackable: the friend gets it as written

@@ -6,6 +6,7 @@ from crm.broadcasts import drafts as broadcast_drafts
 from crm.db import get_engine, session_scope
 from crm.fields.models import FieldDefinition
 from crm.friends.models import Friend, Note
+from crm.message_templates.models import MessageTemplate
 from crm.staff.audit import Actor
 from crm.tags import admin as tag_admin
 from crm.tags.service import add_tag
@@ -65,7 +66,8 @@ def seed(app) -> dict:
         other = tag_admin.create_tag(session, name="Other", actor=SYSTEM)
         add_tag(session, friend_id=friend.id, tag_id=tag.id, actor=SYSTEM)
         note = Note(friend_id=friend.id, body="prefers evening calls")
-        session.add(note)
+        template = MessageTemplate(name="Welcome", messages='[{"type": "text", "text": "Welcome {name}"}]')
+        session.add_all([note, template])
         draft = broadcast_drafts.create_draft(
             session,
             actor=SYSTEM,
@@ -83,4 +85,5 @@ def seed(app) -> dict:
             "number_key": number.key,
             "note_id": note.id,
             "survey_id": 1,
+            "template_id": template.id,
         }

@@ -49,6 +49,7 @@ def _url(app, endpoint: str, method: str, ids: dict) -> str:
         "key": ids["field_key"],
         "survey_id": ids["survey_id"],
         "broadcast_id": ids["broadcast_id"],
+        "template_id": ids["template_id"],
     }
     needed = {name: values.get(name, 1) for name in rule.arguments}
     assert all(name in values or isinstance(rule._converters[name], IntegerConverter) for name in rule.arguments)

@@ -35,6 +35,7 @@ API_AND_REDIRECT_ENDPOINTS = {
     "survey_form.show",
     "survey_form.submit",  # a friend's survey web form, named by the token in its link
     "redirect.follow",  # the click redirect /r/<token>: the unguessable token is the credential
+    "media.image",  # uploaded message images, fetched by LINE and named by their content's SHA-256
 }
 SIGNED_OUT = "signed-out"
 SYSTEM = Actor.system("test")

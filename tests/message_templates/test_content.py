@@ -120,7 +120,7 @@ def test_render_without_tracking_and_without_name(app):
     out = _render(
         app, friend_id, [{"type": "text", "text": "{name}さん https://shop.example.jp/a {name}"}], track_links=False
     )
-    assert out[0]["text"] == "さん https://shop.example.jp/a "
+    assert out[0]["text"] == "お客様 https://shop.example.jp/a お客様"
 
 
 def test_render_never_expands_placeholders_inside_values(app):
