@@ -71,6 +71,7 @@ def test_the_worker_jobs_come_from_the_features_jobs_tables(bare_app):
         ("webhook_payload_retention", 3600),
         ("profiles", 2),
         ("replies", 2),
+        ("scenarios", 5),
         ("richmenu_relinks", 2),
         ("click_actions", 2),
         ("delivery", 1),
