@@ -108,5 +108,6 @@ def insert_enrolments(
         insert_for(session, Enrolment)
         .from_select(list(columns), rows)
         .on_conflict_do_nothing(index_elements=["scenario_id", "friend_id"], index_where=text("status = 'active'"))
+        .returning(Enrolment.id)  # rowcount of INSERT … SELECT is not reported by every driver
     )
-    return session.exec(statement).rowcount
+    return len(session.exec(statement).all())
