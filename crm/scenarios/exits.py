@@ -31,7 +31,6 @@ def finish(session: Session, enrolment: Enrolment, *, now: datetime, reason: str
     enrolment.finished_at = now
     enrolment.next_position = enrolment.next_due_at = None
     session.add(enrolment)
-    session.flush()
     if reason:
         cancel_queued(session, [enrolment.id], reason=reason)
     emit(session, ScenarioEvent.EXITED if reason else ScenarioEvent.COMPLETED, enrolment, reason)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from crm.fields.models import FieldValue
@@ -44,8 +45,10 @@ def plan_next(
     after_position: int,
     values: dict[tuple[int, int], str],
     now: datetime,
+    pending: list[dict] | None = None,
 ) -> None:
-    """Point the enrolment at its next step after `after_position` and when it is due, or complete it."""
+    """Point the enrolment at its next step after `after_position` and when it is due, or complete it (sends of
+    steps skipped on the way go to `pending` when given, see record_send)."""
     window = window_of(scenario.window_start_minute, scenario.window_end_minute)
     for step in steps:
         if step.position <= after_position:
@@ -62,7 +65,9 @@ def plan_next(
             enrolment.next_position, enrolment.next_due_at = step.position, due.at
             session.add(enrolment)
             return
-        record_send(session, enrolment=enrolment, step=step, state=SendState.SKIPPED, now=now, error=due.skip)
+        record_send(
+            session, enrolment=enrolment, step=step, state=SendState.SKIPPED, now=now, error=due.skip, pending=pending
+        )
     finish(session, enrolment, now=now)
 
 
@@ -75,18 +80,29 @@ def record_send(
     now: datetime,
     variant_id: int | None = None,
     error: str | None = None,
-) -> ScenarioSend:
-    """The one decision about this step for this enrolment (unique per enrolment and step)."""
-    send = ScenarioSend(
-        enrolment_id=enrolment.id,
-        scenario_id=enrolment.scenario_id,
-        step_id=step.id,
-        variant_id=variant_id,
-        friend_id=enrolment.friend_id,
-        state=state,
-        due_at=now,
-        error=error,
-        created_at=now,
-    )
-    session.add(send)
-    return send
+    due_at: datetime | None = None,
+    pending: list[dict] | None = None,
+) -> int | None:
+    """The one decision about this step for this enrolment (unique per enrolment and step): inserted now (its id
+    returned), or added to `pending` for one multi-row insert of the batch (insert_sends)."""
+    row = {
+        "enrolment_id": enrolment.id,
+        "scenario_id": enrolment.scenario_id,
+        "step_id": step.id,
+        "variant_id": variant_id,
+        "friend_id": enrolment.friend_id,
+        "state": state,
+        "due_at": due_at or now,
+        "error": error,
+        "created_at": now,
+    }
+    if pending is not None:
+        pending.append(row)
+        return None
+    return session.exec(insert(ScenarioSend).values(**row).returning(ScenarioSend.id)).scalar()
+
+
+def insert_sends(session: Session, rows: list[dict]) -> None:
+    """Write the batch's sends in one statement."""
+    if rows:
+        session.exec(insert(ScenarioSend), params=rows)

@@ -97,6 +97,7 @@ def _advance_scenario(session: Session, scenario: Scenario, enrolments: list[Enr
                 context.move_on(enrolment, after=position)
         else:
             _decide_step(context, step, group)
+    plan.insert_sends(session, context.pending)
 
 
 class _Context:
@@ -104,6 +105,7 @@ class _Context:
 
     def __init__(self, session: Session, scenario: Scenario, steps: list[ScenarioStep], values: dict, now: datetime):
         self.session, self.scenario, self.steps, self.values, self.now = session, scenario, steps, values, now
+        self.pending: list[dict] = []  # sends of the batch, written in one statement
 
     def move_on(self, enrolment: Enrolment, *, after: int) -> None:
         plan.plan_next(
@@ -114,16 +116,23 @@ class _Context:
             after_position=after,
             values=self.values,
             now=self.now,
+            pending=self.pending,
         )
 
-    def record(self, enrolment: Enrolment, step: ScenarioStep, state: str, **values):
-        return plan.record_send(self.session, enrolment=enrolment, step=step, state=state, now=self.now, **values)
+    def record(self, enrolment: Enrolment, step: ScenarioStep, state: str, *, now_needs_id: bool = False, **values):
+        """Record the send; with `now_needs_id` it is inserted at once and its id returned (actions key on it)."""
+        pending = None if now_needs_id else self.pending
+        return plan.record_send(
+            self.session, enrolment=enrolment, step=step, state=state, now=self.now, pending=pending, **values
+        )
 
 
 def _decide_step(context: _Context, step: ScenarioStep, group: list[Enrolment]) -> None:
     group = _field_dates_still_due(context, step, group)
     passing = _passing(context, step, group)
     variants = _variants(context.session, step)
+    actions = json.loads(step.actions or "[]")
+    has_actions = bool(actions)
     for enrolment in group:
         due_at = enrolment.next_due_at
         enrolment.last_step_at = context.now
@@ -135,14 +144,15 @@ def _decide_step(context: _Context, step: ScenarioStep, group: list[Enrolment]) 
             continue
         if enrolment.held_out:
             context.record(enrolment, step, SendState.HELD_OUT)
-        elif variants:
-            variant = pick_variant(variants)
-            send = context.record(enrolment, step, SendState.QUEUED, variant_id=variant.id)
-            send.due_at = due_at or context.now
-            enrolment.silent_steps += 1
-            _run_actions(context, step, enrolment, send)
         else:
-            _run_actions(context, step, enrolment, context.record(enrolment, step, SendState.SKIPPED))
+            state = SendState.QUEUED if variants else SendState.SKIPPED
+            variant_id = pick_variant(variants).id if variants else None
+            send_id = context.record(
+                enrolment, step, state, variant_id=variant_id, due_at=due_at, now_needs_id=has_actions
+            )
+            enrolment.silent_steps += 1 if variants else 0
+            if has_actions:
+                _run_actions(context, actions, enrolment, send_id)
         context.move_on(enrolment, after=step.position)
 
 
@@ -191,19 +201,15 @@ def pick_variant(variants: list[StepVariant]) -> StepVariant:
     return _random.choices(variants, weights=weights)[0]
 
 
-def _run_actions(context: _Context, step: ScenarioStep, enrolment: Enrolment, send) -> None:
+def _run_actions(context: _Context, actions: list, enrolment: Enrolment, send_id: int) -> None:
     """Run the step's actions through the action engine, once per send (its id keys them)."""
-    actions = json.loads(step.actions or "[]")
-    if not actions:
-        return
-    context.session.flush()
     # Looked up when a step has actions: crm.actions.engine (the engine's entry point) lands separately.
     engine = importlib.import_module("crm.actions.engine")
     engine.run_actions(
         context.session,
         friend_id=enrolment.friend_id,
         actions=actions,
-        trigger_key=f"scenario_send:{send.id}",
+        trigger_key=f"scenario_send:{send_id}",
         source=f"scenario:{enrolment.scenario_id}",
         reply_token=None,
         defer=False,
