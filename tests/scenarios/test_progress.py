@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from datetime import timedelta
 
+import time_machine
 from sqlalchemy import event, update
 from sqlmodel import Session, select
 
@@ -13,6 +14,7 @@ from crm.db import get_engine, session_scope
 from crm.fields.models import FieldValue
 from crm.scenarios import enrolment as enrolment_service
 from crm.scenarios.jobs import advance_tick, goals_tick
+from crm.scenarios.jobs import scenarios as scenarios_job
 from crm.scenarios.models import Enrolment, Scenario, SendState, StepVariant
 from crm.scenarios.progress import advance_due, due_query, pick_variant
 from crm.tags.service import add_tag
@@ -263,3 +265,22 @@ def test_finding_due_enrolments_uses_the_index(app):
     text = " ".join(str(row) for row in plan)
     assert "ix_scenario_enrolment_due" in text, text
     assert "SCAN scenario_enrolment " not in text  # SQLite: never a full scan of the enrolments
+
+
+def test_the_job_decides_due_steps_and_checks_goals_between_them(app):
+    tag = make_tag(app, "購入済")
+    scenario = three_steps(app, goal_tree=json.dumps({"type": "tag", "tag_id": tag}))
+    friend = make_friend(app)
+    enrol(app, scenario, friend)
+    engine = get_engine(app)
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        scenarios_job(app, engine, None)
+    assert [s.state for s in sends(app)] == [SendState.QUEUED]
+    with session_scope(engine) as s:
+        add_tag(s, friend_id=friend, tag_id=tag, actor=SYSTEM, audit=False)
+    with time_machine.travel(NOW + timedelta(minutes=3), tick=False):
+        scenarios_job(app, engine, None)  # goals were checked 2 minutes ago: not yet again
+    assert enrolments(app)[0].status == "active"
+    with time_machine.travel(NOW + timedelta(minutes=7), tick=False):
+        scenarios_job(app, engine, None)
+    assert (enrolments(app)[0].exit_reason, len(sends(app))) == ("goal", 1)
