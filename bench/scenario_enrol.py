@@ -39,7 +39,9 @@ def make_scenario(engine) -> int:
         scenario = Scenario(name=f"bench {time.time()}", status="active")
         session.add(scenario)
         session.flush()
-        session.add(ScenarioStep(scenario_id=scenario.id, position=1, timing_kind="day_at", day_offset=1, at_minute=600))
+        day_1_at_10 = ScenarioStep(scenario_id=scenario.id, position=1, timing_kind="day_at", day_offset=1)
+        day_1_at_10.at_minute = 600
+        session.add(day_1_at_10)
         session.commit()
         return scenario.id
 

@@ -201,3 +201,10 @@ def test_simultaneous_triggers_give_one_enrolment(app):
     thread.join(10)
     assert outcome == {"result": None}
     assert len(enrolments(app)) == 1
+
+
+def test_the_send_window_delays_the_first_step_to_its_opening(app):
+    scenario = make_scenario(app, steps=[{"delay_minutes": 0}], window_start_minute=540, window_end_minute=1260)
+    late = NOW + timedelta(hours=13, minutes=30)  # 23:30 in Tokyo
+    enrol(app, scenario, make_friend(app), now=late)
+    assert enrolments(app)[0].next_due_at.isoformat() == "2026-05-11T00:00:00+00:00"  # 9:00 the next morning
