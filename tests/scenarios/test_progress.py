@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 import time_machine
 from sqlalchemy import event, update
 from sqlmodel import Session, select
@@ -18,6 +19,7 @@ from crm.scenarios.jobs import scenarios as scenarios_job
 from crm.scenarios.models import Enrolment, Scenario, SendState, StepVariant
 from crm.scenarios.progress import advance_due, due_query, pick_variant
 from crm.tags.service import add_tag
+from tests.conftest import TEST_DB
 from tests.factories import SYSTEM, make_field, make_friend, make_scenario, make_tag, make_template, set_field_value
 from tests.scenarios.helpers import NOW, enrolments, run, sends
 
@@ -284,3 +286,17 @@ def test_the_job_decides_due_steps_and_checks_goals_between_them(app):
     with time_machine.travel(NOW + timedelta(minutes=7), tick=False):
         scenarios_job(app, engine, None)
     assert (enrolments(app)[0].exit_reason, len(sends(app))) == ("goal", 1)
+
+
+@pytest.mark.skipif(TEST_DB != "postgresql", reason="row locks of several workers need PostgreSQL")
+def test_two_workers_share_due_enrolments_without_waiting_or_deciding_twice(app):
+    scenario = three_steps(app)
+    for n in range(4):
+        enrol(app, scenario, make_friend(app, n=n))
+    engine = get_engine(app)
+    with Session(engine) as first, Session(engine) as second:
+        assert advance_due(first, now=NOW, limit=3) == 3
+        assert advance_due(second, now=NOW, limit=3) == 1  # the first worker's rows are skipped, not waited for
+        second.commit()
+        first.commit()
+    assert sorted(s.enrolment_id for s in sends(app)) == sorted(e.id for e in enrolments(app))
