@@ -20,6 +20,7 @@ from crm.segments.service import recipient_ids
 from crm.sql import insert_for, utc_literal
 
 ACTIVE = EnrolmentStatus.ACTIVE
+STATISTICS_AFTER = 10_000  # enrolments added at once
 
 
 def first_due(session: Session, scenario: Scenario, *, now: datetime) -> tuple[int, datetime]:
@@ -111,3 +112,10 @@ def insert_enrolments(
         .returning(Enrolment.id)  # rowcount of INSERT … SELECT is not reported by every driver
     )
     return len(session.exec(statement).all())
+
+
+def refresh_statistics(session: Session, enrolled: int) -> None:
+    """After a big enrolment, PostgreSQL's planner gets fresh statistics at once (the due-step lookup reads the
+    due index only when it knows most enrolments belong to active scenarios; autovacuum would take a while)."""
+    if enrolled >= STATISTICS_AFTER and is_postgresql(session):
+        session.exec(text("ANALYZE scenario_enrolment"))

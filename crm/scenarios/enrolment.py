@@ -153,6 +153,7 @@ def enrol_segment(
         if scenario.exclusive:
             bulk.exit_lower_priority(session, scenario, candidates, now=now)
         enrolled += bulk.insert_enrolments(session, scenario, candidates, first, now=now, trigger_key=trigger_key)
+    bulk.refresh_statistics(session, enrolled)
     return enrolled
 
 
