@@ -76,6 +76,7 @@ def test_the_worker_jobs_come_from_the_features_jobs_tables(bare_app):
         ("profiles", 2),
         ("replies", 2),
         ("actions", 2),
+        ("scenarios", 5),
         ("richmenu_relinks", 2),
         ("click_actions", 2),
         ("delivery", 1),

@@ -16,6 +16,7 @@ def test_scheduler_has_the_profile_job(app):
         "profiles",
         "replies",
         "actions",
+        "scenarios",
         "richmenu_relinks",
         "click_actions",
         "delivery",

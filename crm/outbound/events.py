@@ -19,6 +19,9 @@ from crm.outbound import relay
 from crm.outbound.models import WebhookCursor
 from crm.outbound.outbox import emit, wanted
 from crm.privacy import service as privacy
+from crm.scenarios import events as scenario_events
+from crm.scenarios.events import ScenarioEvent
+from crm.scenarios.models import Enrolment, Scenario
 from crm.tags import service as tags
 from crm.tags.models import Tag
 from crm.tracking.models import LinkClick, TrackedLink
@@ -68,6 +71,39 @@ def on_tags_changed(session: Session, *, tag_id: int, friend_ids: list[int], add
                 "friends": friend_refs(session, chunk),
             },
         )
+
+
+SCENARIO_EVENTS = {
+    ScenarioEvent.ENROLLED: "scenario.enrolled",
+    ScenarioEvent.EXITED: "scenario.exited",
+    ScenarioEvent.GOAL_REACHED: "scenario.goal_reached",
+}
+
+
+def scenario_event(session: Session, kind: str, enrolment: Enrolment, reason: str | None) -> None:
+    """crm.scenarios.events listener: enrolled, exited (with the reason) and goal reached."""
+    event_type = SCENARIO_EVENTS.get(kind)
+    if event_type is not None:
+        emit(session, event_type, lambda: _scenario_payload(session, kind, enrolment, reason))
+
+
+def _scenario_payload(session: Session, kind: str, enrolment: Enrolment, reason: str | None) -> dict:
+    scenario = session.get(Scenario, enrolment.scenario_id)
+    payload = {
+        "scenario": {"id": enrolment.scenario_id, "name": scenario.name if scenario else None},
+        "enrolment": {
+            "id": enrolment.id,
+            "held_out": enrolment.held_out,
+            "trigger_key": enrolment.trigger_key,
+            "enrolled_at": enrolment.enrolled_at,
+        },
+        "friend": friend_refs(session, [enrolment.friend_id])[0],
+    }
+    if kind == ScenarioEvent.EXITED:
+        payload.update(reason=reason, exited_at=enrolment.finished_at)
+    elif kind == ScenarioEvent.GOAL_REACHED:
+        payload["goal_reached_at"] = enrolment.goal_reached_at
+    return payload
 
 
 def broadcast_finished(session: Session, *, broadcast_id: int, status: str) -> None:
@@ -127,6 +163,7 @@ def register() -> None:
     tags.on_tags_changed(on_tags_changed)
     delivery_schedule.on_broadcast_finished(broadcast_finished)
     privacy.on_erase(forget_erased_friend)
+    scenario_events.on_scenario_event(scenario_event)
 
 
 def forget_erased_friend(session: Session, *, friend_id: int, line_user_id: str) -> int:

@@ -35,6 +35,9 @@ EVENTS = (
     "survey.answered",
     "link.clicked",
     "broadcast.finished",
+    "scenario.enrolled",
+    "scenario.exited",
+    "scenario.goal_reached",
 )
 TEST_EVENT = "webhook.test"
 SUBSCRIPTION_TTL = 5.0

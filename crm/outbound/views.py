@@ -30,6 +30,9 @@ EVENT_LABELS = {
     "survey.answered": _l("A friend finished a survey"),
     "link.clicked": _l("A friend clicked a tracked link"),
     "broadcast.finished": _l("A broadcast finished sending"),
+    "scenario.enrolled": _l("A friend was enrolled in a scenario"),
+    "scenario.exited": _l("A friend left a scenario before its end"),
+    "scenario.goal_reached": _l("A friend in a scenario reached its goal"),
 }
 
 

@@ -26,8 +26,11 @@ from crm.friends.models import ERASED_PREFIX, Friend, FriendStatus, Message, Not
 from crm.imports.models import ImportJob, ImportStatus
 from crm.privacy.friend_data import SURVEY_ANSWER, friend_records, iso
 from crm.richmenus.models import RichMenuLink, RichMenuRelink
+from crm.scenarios import exits as scenario_exits
+from crm.scenarios.models import ExitReason
 from crm.staff.audit import Actor, record
 from crm.staff.models import AuditEntry
+from crm.timeutil import utcnow
 from crm.tracking.models import ClickAction, LinkClick, LinkToken
 
 Scrubber = Callable[..., int]
@@ -115,6 +118,10 @@ def _scrub_rows(session: Session, friend_id: int, user_id: str) -> dict[str, int
         "test_friend": run(delete(TestFriend).where(TestFriend.friend_id == friend_id)),
         # The history of automatic actions: their parameters may hold personal values (a field's value).
         "action_runs": run(delete(ActionRun).where(ActionRun.friend_id == friend_id)),
+        # Scenario enrolments end ("erased"); their sends not yet taken by delivery are cancelled.
+        "scenario_enrolments": scenario_exits.exit_friend(
+            session, friend_id=friend_id, reason=ExitReason.ERASED, now=utcnow()
+        ),
         # Queued work that would address the old LINE user id (which no longer exists here).
         "queued": sum(
             run(delete(model).where(model.friend_id == friend_id))

@@ -7,4 +7,16 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Nothing to register yet."""
+    """Register the scenarios job, the trigger subscriber, the tag listener and the start/stop action kinds."""
+    from crm import triggers
+    from crm.actions.registry import register_kind
+    from crm.jobs import register_jobs
+    from crm.scenarios import jobs, kinds
+    from crm.scenarios import triggers as scenario_triggers
+    from crm.tags.service import on_tags_changed
+
+    triggers.subscribe(scenario_triggers.on_trigger)
+    on_tags_changed(scenario_triggers.on_tags_changed)
+    register_kind(kinds.START_SCENARIO)
+    register_kind(kinds.STOP_SCENARIO)
+    register_jobs(app, jobs.JOBS)

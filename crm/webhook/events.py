@@ -10,11 +10,13 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from crm import triggers
 from crm.db import session_scope
 from crm.friends import messages
 from crm.friends import service as friends
 from crm.outbound import events as webhook_events
 from crm.timeutil import from_line_timestamp, utcnow
+from crm.triggers import Trigger, TriggerEvent
 from crm.webhook import event_store as event_service
 from crm.webhook import failures
 from crm.webhook.hooks import BlockContext, EventHooks, TextContext
@@ -37,15 +39,25 @@ class IncomingEvent:
         return str(self.raw.get("type") or "unknown")
 
 
+def fire(session, event: IncomingEvent, kind: TriggerEvent, friend_id: int, **values) -> None:
+    """Tell the trigger subscribers (scenarios, automations) about the event, keyed by its webhook event id."""
+    key = f"{event.type}:{event.key}"
+    triggers.fire(session, Trigger(event=kind, friend_id=friend_id, key=key, occurred_at=event.occurred_at, **values))
+
+
 def on_follow(session, event: IncomingEvent, _registry) -> int:
     friend_id = friends.follow(session, line_user_id=event.user_id, at=event.occurred_at)
     webhook_events.friend_followed(session, friend_id=friend_id, line_user_id=event.user_id, at=event.occurred_at)
+    follow = event.raw.get("follow") if isinstance(event.raw.get("follow"), dict) else {}
+    kind = TriggerEvent.FRIEND_UNBLOCKED if follow.get("isUnblocked") is True else TriggerEvent.FRIEND_ADDED
+    fire(session, event, kind, friend_id, reply_token=_reply_token(event))
     return friend_id
 
 
 def on_unfollow(session, event: IncomingEvent, _registry) -> int:
     friend_id = friends.block(session, line_user_id=event.user_id, at=event.occurred_at)
     webhook_events.friend_blocked(session, friend_id=friend_id, line_user_id=event.user_id, at=event.occurred_at)
+    fire(session, event, TriggerEvent.FRIEND_BLOCKED, friend_id)
     return friend_id
 
 
@@ -55,13 +67,21 @@ def on_message(session, event: IncomingEvent, _registry) -> int:
     messages.record_incoming(
         session, friend_id=friend_id, message=message, at=event.occurred_at, webhook_event_id=event.key
     )
+    text = message.get("text") if message.get("type") == "text" and isinstance(message.get("text"), str) else None
+    fire(session, event, TriggerEvent.MESSAGE_RECEIVED, friend_id, reply_token=_reply_token(event), text=text)
     return friend_id
+
+
+def _reply_token(event: IncomingEvent) -> str | None:
+    token = event.raw.get("replyToken")
+    return token if isinstance(token, str) and 0 < len(token) <= 255 else None
 
 
 def on_postback(session, event: IncomingEvent, registry: PostbackRegistry) -> int:
     friend_id = friends.record_interaction(session, line_user_id=event.user_id, at=event.occurred_at)
     postback = event.raw.get("postback") if isinstance(event.raw.get("postback"), dict) else {}
     params = postback.get("params") if isinstance(postback.get("params"), dict) else {}
+    fire(session, event, TriggerEvent.POSTBACK_RECEIVED, friend_id, reply_token=_reply_token(event))
     registry.dispatch(
         PostbackContext(
             session=session,

@@ -1,0 +1,94 @@
+"""The scenario side of trigger events: what enrols friends (a follow or unblock, a tag added, a survey answered,
+a tracked link clicked), what counts as a reaction (a message, a tap, a click resets the silent steps), what
+exits them (a block, an opt-out keyword). Runs in the transaction that recorded the event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from crm.scenarios.enrolment import enrol
+from crm.scenarios.exits import exit_friend, opt_out, reset_silence
+from crm.scenarios.models import ExitReason, Scenario, ScenarioStatus, TriggerKind
+from crm.sending.queue import REPLY_TOKEN_LIFETIME
+from crm.timeutil import utcnow
+from crm.triggers import Trigger, TriggerEvent
+
+REACTIONS = (TriggerEvent.MESSAGE_RECEIVED, TriggerEvent.POSTBACK_RECEIVED, TriggerEvent.LINK_CLICKED)
+
+
+def scenarios_for(session: Session, kind: TriggerKind, *, ref_id: int | None = None, unblocked: bool = False):
+    """Active scenarios a trigger of this kind enrols in, highest priority first."""
+    query = select(Scenario).where(Scenario.status == ScenarioStatus.ACTIVE, Scenario.trigger_kind == kind)
+    if kind == TriggerKind.LINK_CLICKED:
+        query = query.where((Scenario.trigger_ref_id == ref_id) | Scenario.trigger_ref_id.is_(None))
+    elif kind in (TriggerKind.TAG_ADDED, TriggerKind.SURVEY_ANSWERED):
+        query = query.where(Scenario.trigger_ref_id == ref_id)
+    if unblocked:
+        query = query.where(Scenario.include_unblocked.is_(True))
+    return list(session.exec(query.order_by(Scenario.priority.desc(), Scenario.id)))
+
+
+def enrol_all(session: Session, scenarios: list[Scenario], trigger: Trigger) -> int:
+    """Enrol the friend in each scenario; the event's reply token goes to the first one enrolled only (a token
+    is good for one reply)."""
+    token = trigger.reply_token
+    enrolled = 0
+    for scenario in scenarios:
+        enrolment = enrol(
+            session,
+            scenario_id=scenario.id,
+            friend_id=trigger.friend_id,
+            trigger_key=trigger.key,
+            now=trigger.occurred_at,
+            reply_token=token,
+            reply_expires_at=trigger.occurred_at + REPLY_TOKEN_LIFETIME if token else None,
+        )
+        if enrolment is not None:
+            enrolled += 1
+            token = None
+    return enrolled
+
+
+ENROLLING = {
+    TriggerEvent.FRIEND_ADDED: TriggerKind.FRIEND_ADDED,
+    TriggerEvent.FRIEND_UNBLOCKED: TriggerKind.FRIEND_ADDED,
+    TriggerEvent.SURVEY_ANSWERED: TriggerKind.SURVEY_ANSWERED,
+    TriggerEvent.LINK_CLICKED: TriggerKind.LINK_CLICKED,
+}
+
+
+def on_trigger(session: Session, trigger: Trigger) -> None:
+    """crm.triggers subscriber."""
+    if trigger.event == TriggerEvent.FRIEND_BLOCKED:
+        exit_friend(session, friend_id=trigger.friend_id, reason=ExitReason.BLOCKED, now=trigger.occurred_at)
+        return
+    if trigger.event in REACTIONS:
+        reset_silence(session, friend_id=trigger.friend_id)
+    if trigger.event == TriggerEvent.MESSAGE_RECEIVED and trigger.text:
+        opt_out(session, friend_id=trigger.friend_id, text=trigger.text, now=trigger.occurred_at)
+    kind = ENROLLING.get(trigger.event)
+    if kind is not None:
+        unblocked = trigger.event == TriggerEvent.FRIEND_UNBLOCKED
+        enrol_all(session, scenarios_for(session, kind, ref_id=trigger.ref_id, unblocked=unblocked), trigger)
+
+
+def on_tags_changed(session: Session, *, tag_id: int, friend_ids: list[int], added: bool, now: datetime | None = None):
+    """crm.tags listener: a tag added enrols the friends in the scenarios it triggers (each addition is its own
+    occurrence: the key carries the time)."""
+    if not added or not friend_ids:
+        return
+    scenarios = scenarios_for(session, TriggerKind.TAG_ADDED, ref_id=tag_id)
+    if not scenarios:
+        return
+    now = now or utcnow()
+    for friend_id in friend_ids:
+        trigger = Trigger(
+            event=TriggerEvent.TAG_ADDED,
+            friend_id=friend_id,
+            key=f"tag:{tag_id}:{friend_id}:{now.isoformat()}",
+            occurred_at=now,
+            ref_id=tag_id,
+        )
+        enrol_all(session, scenarios, trigger)
