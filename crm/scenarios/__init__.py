@@ -7,4 +7,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Nothing to register yet."""
+    """Make the worker's delivery job carry scenario sends."""
+    from crm.scenarios import delivery
+
+    delivery.register()
