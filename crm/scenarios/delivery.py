@@ -90,32 +90,46 @@ def claim(session: Session, now: datetime, settings: DeliverySettings) -> list[d
         ).all()
     )
     messages_of = delivery_batch.template_messages(session, set(variant_of.values()))
-    recipients = session.execute(
-        select(ScenarioSend.request_id, Friend)
-        .join(Friend, Friend.id == ScenarioSend.friend_id)
-        .where(ScenarioSend.request_id.in_(by_id), ScenarioSend.state == SendState.QUEUED)
-    ).all()
-    pushed = [friend for request_id, friend in recipients if by_id[request_id].kind == RequestKind.PUSH]
-    fields = content.load_fields(session, [friend.id for friend in pushed], _field_keys(messages_of.values()))
-    for request_id, friend in recipients:
-        job, variant_id = by_id[request_id], variant_of[request_id]
-        messages = messages_of[variant_id]
+    for job in jobs:
+        messages = messages_of[variant_of[job.request_id]]
         if isinstance(messages, str):  # the template went away after the send was written into the request
             job.refused = messages
-        elif job.kind == RequestKind.PUSH:
-            job.to = [friend.line_user_id]
-            job.messages = delivery_batch.render_step(
-                session,
-                messages,
-                friend=friend,
-                variant_id=variant_id,
-                base_url=settings.base_url,
-                fields=fields.get(friend.id, {}),
-            )
-        else:
-            job.to.append(friend.line_user_id)
+        elif job.kind == RequestKind.MULTICAST:
             job.messages = messages
+    multicast = [job.request_id for job in jobs if job.kind == RequestKind.MULTICAST and not job.refused]
+    for request_id, line_user_id in _recipients(session, multicast, Friend.line_user_id):
+        by_id[request_id].to.append(line_user_id)
+    pushed = [job.request_id for job in jobs if job.kind == RequestKind.PUSH and not job.refused]
+    _render_pushes(session, [by_id[i] for i in pushed], variant_of, messages_of, settings.base_url)
     return jobs
+
+
+def _recipients(session: Session, request_ids: list[int], *columns):
+    if not request_ids:
+        return []
+    return session.execute(
+        select(ScenarioSend.request_id, *columns)
+        .join(Friend, Friend.id == ScenarioSend.friend_id)
+        .where(ScenarioSend.request_id.in_(request_ids), ScenarioSend.state == SendState.QUEUED)
+    ).all()
+
+
+def _render_pushes(session: Session, jobs: list, variant_of: dict, messages_of: dict, base_url: str) -> None:
+    """Each push rendered for its friend now (tracked tokens are stable: a retry renders the same text)."""
+    by_id = {job.request_id: job for job in jobs}
+    rows = _recipients(session, list(by_id), Friend)
+    fields = content.load_fields(session, [friend.id for _, friend in rows], _field_keys(messages_of.values()))
+    for request_id, friend in rows:
+        job, variant_id = by_id[request_id], variant_of[request_id]
+        job.to = [friend.line_user_id]
+        job.messages = delivery_batch.render_step(
+            session,
+            messages_of[variant_id],
+            friend=friend,
+            variant_id=variant_id,
+            base_url=base_url,
+            fields=fields.get(friend.id, {}),
+        )
 
 
 def _field_keys(all_messages) -> set[str]:

@@ -117,7 +117,7 @@ def write_batch(session: Session, *, now: datetime, limit: int, base_url: str) -
             failures.append((send.id, messages if isinstance(messages, str) else NOT_FOLLOWING))
         elif send.enrolment_id in fresh_tokens:
             token, expires_at = fresh_tokens.pop(send.enrolment_id)  # a reply token is used once
-            _queue_reply(session, send, friend, messages, token, expires_at, base_url)
+            _queue_reply(session, send, messages, token, expires_at, base_url)
             result.replies += 1
         else:
             groups[(send.step_id, send.variant_id)].append(send.id)
@@ -129,8 +129,10 @@ def write_batch(session: Session, *, now: datetime, limit: int, base_url: str) -
     return result
 
 
-def _friends(session: Session, friend_ids: set[int]) -> dict[int, Friend]:
-    return {friend.id: friend for friend in session.execute(select(Friend).where(Friend.id.in_(friend_ids))).scalars()}
+def _friends(session: Session, friend_ids: set[int]) -> dict:
+    """Each friend's id, status and LINE user id (plain rows: a batch holds thousands)."""
+    query = select(Friend.id, Friend.status, Friend.line_user_id).where(Friend.id.in_(friend_ids))
+    return {row.id: row for row in session.execute(query)}
 
 
 def _fresh_tokens(session: Session, enrolment_ids: set[int], now: datetime) -> dict[int, tuple[str, datetime]]:
@@ -143,9 +145,10 @@ def _fresh_tokens(session: Session, enrolment_ids: set[int], now: datetime) -> d
     return {enrolment_id: (token, expires_at) for enrolment_id, token, expires_at in rows}
 
 
-def _queue_reply(session, send: DueSend, friend: Friend, messages, token: str, expires_at, base_url: str) -> None:
+def _queue_reply(session, send: DueSend, messages, token: str, expires_at, base_url: str) -> None:
     """Queue the send as the follow's reply (push under the same retry key if the token fails) and use the token
     up; the send learns the outcome from the reply row (`delivery.settle_replies`)."""
+    friend = session.get(Friend, send.friend_id)
     retry_key = str(uuid.uuid5(RETRY_KEY_NAMESPACE, f"scenario_send:{send.id}"))
     reply_id = reply_queue.queue(
         session,
@@ -170,11 +173,6 @@ _FAIL = (
     .where(ScenarioSend.__table__.c.id == bindparam("sid"), ScenarioSend.__table__.c.state == SendState.QUEUED)
     .values(state=SendState.FAILED, error=bindparam("reason"))
 )
-_ATTACH = (
-    update(ScenarioSend.__table__)
-    .where(ScenarioSend.__table__.c.id == bindparam("sid"))
-    .values(request_id=bindparam("rid"), sent_via=bindparam("via"))
-)
 
 
 def _fail(session: Session, failures: list[tuple[int, str]]) -> None:
@@ -189,8 +187,19 @@ def _request(session: Session, step_id: int, variant_id: int | None, send_ids: l
     request_of = delivery_snapshot.create_requests(
         session, groups, personal=personal, scenario_step_id=step_id, scenario_variant_id=variant_id
     )
-    via = RequestKind.PUSH if personal else RequestKind.MULTICAST
-    session.connection().execute(
-        _ATTACH, [{"sid": send_id, "rid": request_id, "via": str(via)} for send_id, request_id in request_of.items()]
-    )
+    via = str(RequestKind.PUSH if personal else RequestKind.MULTICAST)
+    members: dict[int, list[int]] = defaultdict(list)
+    for send_id, request_id in request_of.items():
+        members[request_id].append(send_id)
+    if personal:  # one send per request: one statement for the whole batch
+        attach = update(ScenarioSend.__table__).where(ScenarioSend.__table__.c.id == bindparam("sid"))
+        rows = [{"sid": send_id, "rid": request_id} for request_id, (send_id,) in members.items()]
+        session.connection().execute(attach.values(request_id=bindparam("rid"), sent_via=via), rows)
+    else:  # up to 500 sends per request: one statement per request
+        for request_id, request_sends in members.items():
+            session.execute(
+                update(ScenarioSend)
+                .where(ScenarioSend.id.in_(request_sends))
+                .values(request_id=request_id, sent_via=via)
+            )
     return len(groups)
