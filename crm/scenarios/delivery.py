@@ -72,10 +72,11 @@ def settle_replies(engine: Engine, *, now: datetime) -> int:
 
 
 def claim(session: Session, now: datetime, settings: DeliverySettings) -> list[delivery_requests.Job]:
-    """Lease due scenario requests and fill each with its recipients and (rendered) messages."""
+    """Lease due requests of active scenarios and fill each with its recipients and (rendered) messages."""
+    active_steps = delivery_batch.active_steps()
     jobs = delivery_requests.lease_due(
         session,
-        where=[DeliveryRequest.scenario_step_id.is_not(None)],
+        where=[DeliveryRequest.scenario_step_id.is_not(None), DeliveryRequest.scenario_step_id.in_(active_steps)],
         now=now,
         lease=settings.lease,
         limit=settings.claim_batch,

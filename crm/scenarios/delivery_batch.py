@@ -28,7 +28,16 @@ from crm.db import is_postgresql
 from crm.friends.models import Friend, FriendStatus
 from crm.message_templates import content
 from crm.message_templates.models import MessageTemplate
-from crm.scenarios.models import UNREQUESTED, Enrolment, ScenarioSend, SendState, StepVariant
+from crm.scenarios.models import (
+    UNREQUESTED,
+    Enrolment,
+    Scenario,
+    ScenarioSend,
+    ScenarioStatus,
+    ScenarioStep,
+    SendState,
+    StepVariant,
+)
 from crm.sending import queue as reply_queue
 
 REPLY_SOURCE = "scenario"
@@ -62,15 +71,26 @@ class BatchResult:
         return self.failed + self.replies + self.requested
 
 
+def active_scenarios():
+    """The ids of the scenarios whose sends may go out (a paused one's wait for its resume)."""
+    return select(Scenario.id).where(Scenario.status == ScenarioStatus.ACTIVE)
+
+
 def due_query(now: datetime, limit: int):
-    """The due sends not yet given to a request or a reply, oldest first (a partial index holds exactly these)."""
+    """The due sends of active scenarios not yet given to a request or a reply, oldest first (a partial index
+    holds exactly the unrequested ones)."""
     columns = (ScenarioSend.id, ScenarioSend.enrolment_id, ScenarioSend.step_id, ScenarioSend.variant_id)
     return (
         select(*columns, ScenarioSend.friend_id)
-        .where(UNREQUESTED, ScenarioSend.due_at <= now)
+        .where(UNREQUESTED, ScenarioSend.due_at <= now, ScenarioSend.scenario_id.in_(active_scenarios()))
         .order_by(ScenarioSend.due_at, ScenarioSend.id)
         .limit(limit)
     )
+
+
+def active_steps():
+    """The ids of the steps of active scenarios: their requests may be sent."""
+    return select(ScenarioStep.id).where(ScenarioStep.scenario_id.in_(active_scenarios()))
 
 
 def template_messages(session: Session, variant_ids) -> dict[int, list[dict] | str]:

@@ -11,7 +11,7 @@ from crm.broadcasts.models import BroadcastStatus, DeliveryRequest
 from crm.db import get_engine, session_scope
 from crm.friends.models import Friend
 from crm.message_templates.models import MessageTemplate
-from crm.scenarios.models import ScenarioSend, SendState, StepVariant
+from crm.scenarios.models import Scenario, ScenarioSend, ScenarioStatus, SendState, StepVariant
 from crm.timeutil import utcnow
 from linesim.client import SimulatorClient
 from tests.broadcasts.delivery.helpers import BASE, broadcast_row, sim_friends
@@ -205,3 +205,26 @@ def test_monthly_limit_holds_scenario_sends_without_pausing_broadcasts(app, sim)
     tick(app)
     assert [s.state for s in sends_of(app, scenario_id)] == ["sent"] * 3
     assert all(texts(sim, user_id).count(f"友だち{n}さん、こんにちは") == 1 for n, (_, user_id) in enumerate(friends))
+
+
+def test_a_paused_scenarios_sends_wait_for_its_resume(app, sim):
+    friends = sim_friends(app, sim, 2)
+    scenario_id = one_step_scenario(app, [{"type": "text", "text": "{name}さん"}])
+    queue_sends(app, scenario_id, [friends[0][0]])
+    sim.set_fault("push", kind="error", count=1, status=500)
+    tick(app)  # written into a request, not sent yet
+    queue_sends(app, scenario_id, [friends[1][0]])
+    with session_scope(get_engine(app)) as session:
+        session.get(Scenario, scenario_id).status = ScenarioStatus.PAUSED
+        session.execute(update(DeliveryRequest).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    tick(app)
+    assert [(s.state, s.request_id is not None) for s in sends_of(app, scenario_id)] == [
+        ("queued", True),
+        ("queued", False),
+    ]
+    assert all(sim.inbox(user_id) == [] for _, user_id in friends)
+    with session_scope(get_engine(app)) as session:
+        session.get(Scenario, scenario_id).status = ScenarioStatus.ACTIVE
+    tick(app)
+    assert [s.state for s in sends_of(app, scenario_id)] == ["sent", "sent"]
+    assert all(len(sim.inbox(user_id)) == 1 for _, user_id in friends)
