@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, text
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from crm.columns import utc_field
@@ -122,15 +122,8 @@ class DeliveryRequest(SQLModel, table=True):
     sends (scenario_send rows by request_id; broadcast_id is then null)."""
 
     __tablename__ = "delivery_request"
-    __table_args__ = (
-        Index("ix_delivery_request_due", "broadcast_id", "state", "next_attempt_at"),
-        Index(
-            "ix_delivery_request_step_due",
-            "next_attempt_at",
-            sqlite_where=text("state = 'pending' AND scenario_step_id IS NOT NULL"),
-            postgresql_where=text("state = 'pending' AND scenario_step_id IS NOT NULL"),
-        ),
-    )
+    # A scenario step's due requests are found with broadcast_id IS NULL in the same index.
+    __table_args__ = (Index("ix_delivery_request_due", "broadcast_id", "state", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id")

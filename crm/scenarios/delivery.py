@@ -30,13 +30,16 @@ from crm.db import session_scope
 from crm.friends.models import Friend
 from crm.message_templates import content
 from crm.scenarios import delivery_batch, delivery_profiles
-from crm.scenarios.models import ScenarioSend, SendState
+from crm.scenarios.models import REPLYING, ScenarioSend, SendState
 from crm.sending import replies
 from crm.sending.models import OutgoingReply, ReplyState
 
 SOURCE = "scenario"
 MONTHLY_LIMIT_WAIT = timedelta(minutes=10)
 REPLY_ERASED = "reply erased"
+# Sends of a request are matched as "not finished" rather than "= queued": the planner must take the request_id
+# index, not the (state, due_at) one that holds every queued send.
+FINISHED = (SendState.SENT, SendState.FAILED)
 
 
 def prepare(engine: Engine, line, now: datetime, settings: DeliverySettings) -> int:
@@ -53,14 +56,15 @@ def prepare(engine: Engine, line, now: datetime, settings: DeliverySettings) -> 
 
 def settle_replies(engine: Engine, *, now: datetime) -> int:
     """Copy the outcome of ended replies onto their sends (sent via "reply" or "push", or failed); how many."""
+    replying = select(ScenarioSend.id, ScenarioSend.reply_id).where(REPLYING).subquery()  # its partial index
+    query = (
+        select(replying.c.id, OutgoingReply.state, OutgoingReply.sent_via, OutgoingReply.sent_at)
+        .add_columns(OutgoingReply.last_error)
+        .outerjoin(OutgoingReply, OutgoingReply.id == replying.c.reply_id)
+        .where(or_(OutgoingReply.id.is_(None), OutgoingReply.state != ReplyState.PENDING))
+    )
     with session_scope(engine) as session:
-        rows = session.execute(
-            select(ScenarioSend.id, OutgoingReply.state, OutgoingReply.sent_via, OutgoingReply.sent_at)
-            .add_columns(OutgoingReply.last_error)
-            .outerjoin(OutgoingReply, OutgoingReply.id == ScenarioSend.reply_id)
-            .where(ScenarioSend.state == SendState.QUEUED, ScenarioSend.reply_id.is_not(None))
-            .where(or_(OutgoingReply.id.is_(None), OutgoingReply.state != ReplyState.PENDING))
-        ).all()
+        rows = session.execute(query).all()
         for send_id, state, via, sent_at, error in rows:
             values = (
                 {"state": SendState.SENT, "sent_via": via, "sent_at": sent_at or now, "error": None}
@@ -76,7 +80,8 @@ def claim(session: Session, now: datetime, settings: DeliverySettings) -> list[d
     active_steps = delivery_batch.active_steps()
     jobs = delivery_requests.lease_due(
         session,
-        where=[DeliveryRequest.scenario_step_id.is_not(None), DeliveryRequest.scenario_step_id.in_(active_steps)],
+        # broadcast_id IS NULL: the due index (broadcast_id, state, next_attempt_at) finds them
+        where=[DeliveryRequest.broadcast_id.is_(None), DeliveryRequest.scenario_step_id.in_(active_steps)],
         now=now,
         lease=settings.lease,
         limit=settings.claim_batch,
@@ -111,7 +116,7 @@ def _recipients(session: Session, request_ids: list[int], *columns):
     return session.execute(
         select(ScenarioSend.request_id, *columns)
         .join(Friend, Friend.id == ScenarioSend.friend_id)
-        .where(ScenarioSend.request_id.in_(request_ids), ScenarioSend.state == SendState.QUEUED)
+        .where(ScenarioSend.request_id.in_(request_ids), ScenarioSend.state.not_in(FINISHED))
     ).all()
 
 
@@ -168,6 +173,7 @@ def hold(session: Session, outcomes: list[delivery_requests.Outcome], now: datet
     session.execute(
         update(DeliveryRequest)
         .where(
+            DeliveryRequest.broadcast_id.is_(None),
             DeliveryRequest.scenario_step_id.is_not(None),
             DeliveryRequest.state == RequestState.PENDING,
             DeliveryRequest.next_attempt_at < until,

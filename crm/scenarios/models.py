@@ -211,8 +211,16 @@ class ScenarioSend(SQLModel, table=True):
         Index("ix_scenario_send_request", "request_id"),
         Index("ix_scenario_send_friend", "friend_id", "created_at"),
         # Delivery: the due sends not yet written into a request or a reply, and those waiting on a reply.
-        Index("ix_scenario_send_unrequested", "due_at", "id", sqlite_where=UNREQUESTED, postgresql_where=UNREQUESTED),
-        Index("ix_scenario_send_replying", "reply_id", sqlite_where=REPLYING, postgresql_where=REPLYING),
+        # Their leading "state" lets a planner without statistics prefer them to ix_scenario_send_queued.
+        Index(
+            "ix_scenario_send_unrequested",
+            "state",
+            "due_at",
+            "id",
+            sqlite_where=UNREQUESTED,
+            postgresql_where=UNREQUESTED,
+        ),
+        Index("ix_scenario_send_replying", "state", "reply_id", sqlite_where=REPLYING, postgresql_where=REPLYING),
     )
 
     id: int | None = Field(default=None, primary_key=True)

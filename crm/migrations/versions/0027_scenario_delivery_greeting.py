@@ -18,7 +18,6 @@ down_revision = "0023"
 branch_labels = None
 depends_on = None
 
-STEP_PENDING = sa.text("state = 'pending' AND scenario_step_id IS NOT NULL")
 UNREQUESTED = sa.text("state = 'queued' AND request_id IS NULL AND reply_id IS NULL")
 REPLYING = sa.text("state = 'queued' AND reply_id IS NOT NULL")
 
@@ -37,24 +36,21 @@ def upgrade() -> None:
         batch_op.alter_column("broadcast_id", existing_type=sa.Integer(), nullable=True)
         batch_op.add_column(sa.Column("scenario_step_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("scenario_variant_id", sa.Integer(), nullable=True))
-        batch_op.create_index(
-            "ix_delivery_request_step_due",
-            ["next_attempt_at"],
-            unique=False,
-            sqlite_where=STEP_PENDING,
-            postgresql_where=STEP_PENDING,
-        )
     with op.batch_alter_table("scenario_send", schema=None) as batch_op:
         batch_op.add_column(sa.Column("reply_id", sa.Integer(), nullable=True))
         batch_op.create_index(
             "ix_scenario_send_unrequested",
-            ["due_at", "id"],
+            ["state", "due_at", "id"],
             unique=False,
             sqlite_where=UNREQUESTED,
             postgresql_where=UNREQUESTED,
         )
         batch_op.create_index(
-            "ix_scenario_send_replying", ["reply_id"], unique=False, sqlite_where=REPLYING, postgresql_where=REPLYING
+            "ix_scenario_send_replying",
+            ["state", "reply_id"],
+            unique=False,
+            sqlite_where=REPLYING,
+            postgresql_where=REPLYING,
         )
     _insert_greeting()
 
@@ -150,7 +146,6 @@ def downgrade() -> None:
         batch_op.drop_column("reply_id")
     op.execute("DELETE FROM delivery_request WHERE broadcast_id IS NULL")
     with op.batch_alter_table("delivery_request", schema=None) as batch_op:
-        batch_op.drop_index("ix_delivery_request_step_due", sqlite_where=STEP_PENDING, postgresql_where=STEP_PENDING)
         batch_op.drop_column("scenario_variant_id")
         batch_op.drop_column("scenario_step_id")
         batch_op.alter_column("broadcast_id", existing_type=sa.Integer(), nullable=False)
