@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from argon2 import PasswordHasher, profiles
+from sqlalchemy import create_engine, text
 from sqlmodel import Session
 from werkzeug.serving import make_server
 
@@ -49,12 +50,29 @@ def template_database(tmp_path_factory):
         cluster = start_cluster()
         cluster.create_database("crm_template")
         migrate.upgrade(cluster.url("crm_template"))
+        switch_greeting(cluster.url("crm_template"), on=False)
         yield cluster
         cluster.stop()
     else:
         path = tmp_path_factory.mktemp("template") / "template.sqlite3"
         migrate.upgrade(f"sqlite:///{path}")
+        switch_greeting(f"sqlite:///{path}", on=False)
         yield path
+
+
+def switch_greeting(database_url: str, *, on: bool) -> None:
+    """Turn the ready-made greeting scenario on or off (tests start with it off: no follow greets by surprise)."""
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        status = "active" if on else "paused"
+        connection.execute(text("UPDATE scenario SET status = :status WHERE is_greeting"), {"status": status})
+    engine.dispose()
+
+
+@pytest.fixture
+def greeting(database_url):
+    """The greeting scenario switched on, as a new account has it."""
+    switch_greeting(database_url, on=True)
 
 
 @pytest.fixture

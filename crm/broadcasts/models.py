@@ -116,13 +116,20 @@ class RequestState(StrEnum):
 
 
 class DeliveryRequest(SQLModel, table=True):
-    """One request to LINE (a multicast of up to 500 friends or a push to one), with its stored retry key."""
+    """One request to LINE (a multicast of up to 500 friends or a push to one), with its stored retry key.
+
+    It carries a broadcast's recipients (broadcast_recipient rows by request_id) or one scenario step variant's
+    sends (scenario_send rows by request_id; broadcast_id is then null)."""
 
     __tablename__ = "delivery_request"
+    # A scenario step's due requests are found with broadcast_id IS NULL in the same index.
     __table_args__ = (Index("ix_delivery_request_due", "broadcast_id", "state", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    broadcast_id: int = Field(foreign_key="broadcast.id")
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id")
+    # A scenario step's requests (no foreign keys: written in big batches, like their sends).
+    scenario_step_id: int | None = Field(default=None)
+    scenario_variant_id: int | None = Field(default=None)
     kind: str = Field(max_length=10)
     retry_key: str = Field(max_length=36, unique=True)
     state: str = Field(default=RequestState.PENDING, max_length=10)

@@ -7,11 +7,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the scenarios job, the trigger subscriber, the tag listener and the start/stop action kinds."""
+    """Register the scenarios job, the trigger subscriber, the tag listener, the start/stop action kinds, and
+    scenario sends as a source of the worker's delivery job."""
     from crm import triggers
     from crm.actions.registry import register_kind
     from crm.jobs import register_jobs
-    from crm.scenarios import jobs, kinds
+    from crm.scenarios import delivery, jobs, kinds
     from crm.scenarios import triggers as scenario_triggers
     from crm.tags.service import on_tags_changed
 
@@ -20,3 +21,4 @@ def init_app(app: Flask) -> None:
     register_kind(kinds.START_SCENARIO)
     register_kind(kinds.STOP_SCENARIO)
     register_jobs(app, jobs.JOBS)
+    delivery.register()

@@ -196,6 +196,10 @@ class SendState(StrEnum):
     SKIPPED = "skipped"  # the step's condition was false, or it had nothing to send
 
 
+UNREQUESTED = text("state = 'queued' AND request_id IS NULL AND reply_id IS NULL")
+REPLYING = text("state = 'queued' AND reply_id IS NOT NULL")
+
+
 class ScenarioSend(SQLModel, table=True):
     """One step reached by one enrolment: what was decided and what LINE answered."""
 
@@ -206,6 +210,17 @@ class ScenarioSend(SQLModel, table=True):
         Index("ix_scenario_send_queued", "state", "due_at"),
         Index("ix_scenario_send_request", "request_id"),
         Index("ix_scenario_send_friend", "friend_id", "created_at"),
+        # Delivery: the due sends not yet written into a request or a reply, and those waiting on a reply.
+        # Their leading "state" lets a planner without statistics prefer them to ix_scenario_send_queued.
+        Index(
+            "ix_scenario_send_unrequested",
+            "state",
+            "due_at",
+            "id",
+            sqlite_where=UNREQUESTED,
+            postgresql_where=UNREQUESTED,
+        ),
+        Index("ix_scenario_send_replying", "state", "reply_id", sqlite_where=REPLYING, postgresql_where=REPLYING),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -217,6 +232,7 @@ class ScenarioSend(SQLModel, table=True):
     state: str = Field(default=SendState.QUEUED, max_length=10)
     due_at: datetime = utc_field(nullable=False, default_factory=utcnow)
     request_id: int | None = Field(default=None)  # delivery_request carrying it
+    reply_id: int | None = Field(default=None)  # outgoing_reply carrying it (right after a follow)
     sent_via: str | None = Field(default=None, max_length=10)  # "reply", "push" or "multicast"
     error: str | None = Field(default=None, max_length=500)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)

@@ -4,6 +4,10 @@ Each step is its own transaction (commit per snapshot batch, per claim and per c
 killed at any moment loses at most an uncommitted step, which the next tick (of any worker) redoes safely.
 On PostgreSQL scheduling and snapshot steps take a transaction-level advisory lock: one scheduler at a time,
 while any number of workers send.
+
+Registered delivery sources (scenario steps) ride along: each round also prepares one batch of each source's
+due sends, and the claims take turns between the broadcasts and each source, so a big broadcast does not hold
+up a welcome message, nor a big scenario step a broadcast.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ from crm.broadcasts.delivery import (
 )
 from crm.broadcasts.delivery import (
     snapshot as delivery_snapshot,
+)
+from crm.broadcasts.delivery import (
+    sources as delivery_sources,
 )
 from crm.broadcasts.delivery.schedule import DeliverySettings
 from crm.broadcasts.models import RequestKind
@@ -82,11 +89,14 @@ def delivery_tick(
     deadline = time.monotonic() + max_seconds
     _schedule_step(engine, now or utcnow(), settings, stats)
     with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="send") as pool:
+        turn = 0
         while time.monotonic() < deadline:
             # Requests already snapshotted go out while the next snapshot batch is written (the HTTP threads
             # touch no database); their outcomes are recorded after it.
-            in_flight = _start_sending(engine, line_client, pool, settings)
+            in_flight = _start_sending(engine, line_client, pool, settings, turn)
+            turn += 1
             worked = _snapshot_step(engine, now or utcnow(), settings, stats)
+            worked = _prepare_sources(engine, line_client, now or utcnow(), settings, stats) or worked
             if in_flight:
                 _record_sent(engine, in_flight, settings, stats, pacer)
             elif not worked:
@@ -128,10 +138,36 @@ def _snapshot_step(engine: Engine, now, settings: DeliverySettings, stats: TickS
     return worked
 
 
-def _start_sending(engine: Engine, line_client, pool, settings: DeliverySettings) -> list:
-    """Claim one chunk of due requests and start sending it; the started jobs (empty: nothing was due)."""
-    jobs = _claim(engine, settings)
-    return delivery_sender.start_jobs(line_client, jobs, pool) if jobs else []
+def _prepare_sources(engine: Engine, line_client, now, settings: DeliverySettings, stats: TickStats) -> bool:
+    """One batch of each registered source's due sends written as requests; True if any was."""
+    worked = False
+    for source in delivery_sources.registered_sources():
+        prepared = source.prepare(engine, line_client, now, settings)
+        if prepared:
+            stats.snapshot_batches += 1
+            worked = True
+    return worked
+
+
+def _start_sending(engine: Engine, line_client, pool, settings: DeliverySettings, turn: int = 0) -> list:
+    """Claim one chunk of due requests and start sending it; the started jobs (empty: nothing was due).
+
+    The broadcasts and each source take turns at being asked first."""
+    claimers = [_claim, *(_source_claimer(source) for source in delivery_sources.registered_sources())]
+    start = turn % len(claimers)
+    for claimer in claimers[start:] + claimers[:start]:
+        jobs = claimer(engine, settings)
+        if jobs:
+            return delivery_sender.start_jobs(line_client, jobs, pool)
+    return []
+
+
+def _source_claimer(source: delivery_sources.DeliverySource):
+    def claim(engine: Engine, settings: DeliverySettings) -> list[delivery_requests.Job]:
+        with session_scope(engine) as session:
+            return source.claim(session, utcnow(), settings)
+
+    return claim
 
 
 def _record_sent(

@@ -4,6 +4,9 @@ A claim moves `next_attempt_at` one lease ahead and counts the attempt; on Postg
 FOR UPDATE SKIP LOCKED, so several workers share a send without taking the same request. A worker killed after
 its claim leaves the request pending: once the lease runs out another worker sends it again with the SAME retry
 key, and LINE answers 409 (already accepted) if the first attempt got through — nobody receives it twice.
+
+Requests carry a broadcast's recipients or, through a registered delivery source, another feature's sends
+(scenario steps): leasing, sending, recording and pacing are the same for all.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
+from crm.broadcasts.delivery import sources as delivery_sources
 from crm.broadcasts.delivery.schedule import MONTHLY_LIMIT_REASON, clear_probe, pause
 from crm.broadcasts.models import (
     Broadcast,
@@ -29,6 +33,7 @@ from crm.friends.models import Friend
 from crm.message_templates import content as broadcast_content
 
 ERROR_MAX = 500
+BROADCAST = "broadcast"  # Job.source of a broadcast's requests; other sources are registered by name
 
 
 @dataclass
@@ -36,12 +41,14 @@ class Job:
     """One claimed request, ready to send."""
 
     request_id: int
-    broadcast_id: int
+    broadcast_id: int | None
     kind: str
     retry_key: str
     attempts: int
     to: list[str] = field(default_factory=list)
     messages: list[dict] = field(default_factory=list)
+    source: str = BROADCAST
+    refused: str | None = None  # why it cannot be sent at all (e.g. its template was archived): fails unsent
 
 
 class Result:
@@ -65,30 +72,44 @@ class Outcome:
     delay: float = 0.0
 
 
-def claim(
-    session: Session, *, broadcast_id: int, now: datetime, lease: timedelta, limit: int, base_url: str
-) -> list[Job]:
-    """Claim up to `limit` due pending requests of a sending broadcast, with their recipients and messages."""
+def lease_due(session: Session, *, where: list, now: datetime, lease: timedelta, limit: int, source: str) -> list[Job]:
+    """Lease up to `limit` due pending requests matching `where` (SKIP LOCKED: another worker's are skipped);
+    their next attempt moves one lease ahead and their attempt is counted. Jobs without recipients yet."""
     query = (
-        select(DeliveryRequest.id, DeliveryRequest.kind, DeliveryRequest.retry_key, DeliveryRequest.attempts)
-        .where(
-            DeliveryRequest.broadcast_id == broadcast_id,
-            DeliveryRequest.state == RequestState.PENDING,
-            DeliveryRequest.next_attempt_at <= now,
+        select(
+            DeliveryRequest.id,
+            DeliveryRequest.broadcast_id,
+            DeliveryRequest.kind,
+            DeliveryRequest.retry_key,
+            DeliveryRequest.attempts,
         )
+        .where(DeliveryRequest.state == RequestState.PENDING, DeliveryRequest.next_attempt_at <= now, *where)
         .order_by(DeliveryRequest.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    jobs = [Job(row.id, broadcast_id, row.kind, row.retry_key, row.attempts + 1) for row in session.execute(query)]
+    jobs = [
+        Job(row.id, row.broadcast_id, row.kind, row.retry_key, row.attempts + 1, source=source)
+        for row in session.execute(query)
+    ]
+    if jobs:
+        session.execute(
+            update(DeliveryRequest)
+            .where(DeliveryRequest.id.in_([job.request_id for job in jobs]))
+            .values(next_attempt_at=now + lease, attempts=DeliveryRequest.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+    return jobs
+
+
+def claim(
+    session: Session, *, broadcast_id: int, now: datetime, lease: timedelta, limit: int, base_url: str
+) -> list[Job]:
+    """Claim up to `limit` due pending requests of a sending broadcast, with their recipients and messages."""
+    where = [DeliveryRequest.broadcast_id == broadcast_id]
+    jobs = lease_due(session, where=where, now=now, lease=lease, limit=limit, source=BROADCAST)
     if not jobs:
         return []
-    session.execute(
-        update(DeliveryRequest)
-        .where(DeliveryRequest.id.in_([job.request_id for job in jobs]))
-        .values(next_attempt_at=now + lease, attempts=DeliveryRequest.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
     broadcast = session.get(Broadcast, broadcast_id)
     messages = json.loads(broadcast.messages)
     if jobs[0].kind == RequestKind.PUSH:  # the snapshot chose push because the content is personal
@@ -162,10 +183,22 @@ def record(session: Session, outcomes: list[Outcome], *, now: datetime, max_atte
     _finish(session, done, RequestState.SENT, RecipientState.SENT, now)
     _finish(session, failed, RequestState.FAILED, RecipientState.FAILED, now)
     _postpone(session, later, now)
-    for broadcast_id in {o.job.broadcast_id for o in done}:
+    limited = [o for o in outcomes if o.result == Result.PAUSED]
+    for broadcast_id in {o.job.broadcast_id for o in done if o.job.source == BROADCAST}:
         clear_probe(session, broadcast_id=broadcast_id, now=now)
-    for broadcast_id in {o.job.broadcast_id for o in outcomes if o.result == Result.PAUSED}:
+    for broadcast_id in {o.job.broadcast_id for o in limited if o.job.source == BROADCAST}:
         pause(session, broadcast_id=broadcast_id, reason=MONTHLY_LIMIT_REASON, now=now)
+    for source, of_source in _by_source(limited):
+        source.hold(session, of_source, now)
+
+
+def _by_source(outcomes: list[Outcome]) -> list[tuple[delivery_sources.DeliverySource, list[Outcome]]]:
+    """The outcomes of registered sources' jobs, grouped by source (a broadcast's are left out)."""
+    grouped: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        if outcome.job.source != BROADCAST:
+            grouped.setdefault(outcome.job.source, []).append(outcome)
+    return [(delivery_sources.source_named(name), of_source) for name, of_source in grouped.items()]
 
 
 _FINISH_REQUEST = update(DeliveryRequest.__table__).where(
@@ -188,10 +221,14 @@ def _finish(session: Session, outcomes: list[Outcome], state: str, recipient_sta
         [{"rid": o.job.request_id, "line_id": o.line_request_id, "err": _cut(o.error)} for o in outcomes],
     )
     sent_at = now if recipient_state == RecipientState.SENT else None
-    connection.execute(
-        _FINISH_RECIPIENTS.values(state=recipient_state, sent_at=sent_at, error=bindparam("err")),
-        [{"rid": o.job.request_id, "err": _cut(o.error)} for o in outcomes],
-    )
+    of_broadcasts = [o for o in outcomes if o.job.source == BROADCAST]
+    if of_broadcasts:
+        connection.execute(
+            _FINISH_RECIPIENTS.values(state=recipient_state, sent_at=sent_at, error=bindparam("err")),
+            [{"rid": o.job.request_id, "err": _cut(o.error)} for o in of_broadcasts],
+        )
+    for source, of_source in _by_source(outcomes):
+        source.finish(session, of_source, state, now)
 
 
 def _postpone(session: Session, outcomes: list[Outcome], now: datetime) -> None:

@@ -31,6 +31,8 @@ def collect(futures: list[Future]) -> list[Outcome]:
 
 def send_one(line, job: Job) -> Outcome:
     """Send one request with its stored retry key; classify LINE's answer."""
+    if job.refused:
+        return Outcome(job, Result.FAILED, error=job.refused)
     if not job.to:
         return Outcome(job, Result.FAILED, error="no recipient")
     try:

@@ -63,8 +63,8 @@ def snapshot_batch(session: Session, *, broadcast_id: int, now: datetime, batch:
     queued = [friend_id for friend_id in friend_ids if states[friend_id] == RecipientState.QUEUED]
     messages = json.loads(broadcast.messages)
     personal = broadcast_content.is_personal(messages, track_links=broadcast.track_links)
-    groups = [[friend_id] for friend_id in queued] if personal else _chunks(queued, MULTICAST_GROUP)
-    request_of = _create_requests(session, broadcast_id, groups, personal)
+    groups = request_groups(queued, personal=personal)
+    request_of = create_requests(session, groups, personal=personal, broadcast_id=broadcast_id)
     if friend_ids:
         session.connection().execute(
             insert(BroadcastRecipient.__table__),
@@ -92,8 +92,11 @@ def snapshot_batch(session: Session, *, broadcast_id: int, now: datetime, batch:
     )
 
 
-def _chunks(items: list[int], size: int) -> list[list[int]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
+def request_groups(items: list[int], *, personal: bool) -> list[list[int]]:
+    """The recipients of each request: one each when the content is personal (push), else up to 500 (multicast)."""
+    if personal:
+        return [[item] for item in items]
+    return [items[start : start + MULTICAST_GROUP] for start in range(0, len(items), MULTICAST_GROUP)]
 
 
 def _states(session: Session, broadcast: Broadcast, friend_ids: list[int], now: datetime) -> dict[int, str]:
@@ -125,15 +128,18 @@ def _capped(session: Session, broadcast: Broadcast, friend_ids: list[int], now: 
     return list(session.execute(query).scalars())
 
 
-def _create_requests(session: Session, broadcast_id: int, groups: list[list[int]], personal: bool) -> dict[int, int]:
-    """Insert one pending request per group (its retry key stored now); return {friend_id: request_id}."""
+def create_requests(session: Session, groups: list[list[int]], *, personal: bool, **owner) -> dict[int, int]:
+    """Insert one pending request per group (its retry key stored now); return {member: request_id}.
+
+    `owner`: the columns naming what the requests carry (broadcast_id, or scenario_step_id and
+    scenario_variant_id); a group's members are friend ids (broadcasts) or scenario_send ids."""
     if not groups:
         return {}
     now = utcnow()  # the real clock: senders compare next_attempt_at with it
     kind = RequestKind.PUSH if personal else RequestKind.MULTICAST
     rows = [
         {
-            "broadcast_id": broadcast_id,
+            **owner,
             "kind": kind,
             "retry_key": str(uuid.uuid4()),
             "state": RequestState.PENDING,
@@ -146,4 +152,4 @@ def _create_requests(session: Session, broadcast_id: int, groups: list[list[int]
     ]
     statement = insert(DeliveryRequest).returning(DeliveryRequest.id, sort_by_parameter_order=True)
     ids = session.execute(statement, rows).scalars().all()
-    return {friend_id: request_id for group, request_id in zip(groups, ids, strict=False) for friend_id in group}
+    return {member: request_id for group, request_id in zip(groups, ids, strict=False) for member in group}
