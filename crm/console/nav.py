@@ -16,6 +16,7 @@ NAV = (
     ("surveys.index", _l("Surveys"), "surveys.edit"),
     ("surveys.results_index", _l("Survey results"), "reports.view"),
     ("broadcasts.index", _l("Broadcasts"), "reports.view"),
+    ("scenarios.index", _l("Scenarios"), "reports.view"),
     ("richmenus.index", _l("Rich menus"), "richmenus.edit"),
     ("segments.index", _l("Segments"), "reports.view"),
     ("imports.index", _l("Import CSV"), "fields.set"),

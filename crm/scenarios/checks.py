@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 from sqlalchemy import column, select, table
@@ -47,6 +48,16 @@ class ScenarioError(TranslatableError):
     def code(self) -> str:
         """ "not_found", "invalid" for a refused value (it names its field), else "conflict"."""
         return self._code or ("invalid" if self.field else "conflict")
+
+
+def installed(module: str):
+    """A sibling engineer's module when this build has it (the runtime, the action engine), else None."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name and module.startswith(error.name):
+            return None
+        raise
 
 
 def whole_number(value, low: int, high: int, msgid: str, field: str) -> int:
@@ -224,12 +235,11 @@ def _actions(session: Session, raw) -> list[dict]:
             raw = json.loads(raw)
         except ValueError:
             raise ScenarioError(N_("The actions are not valid."), field="actions") from None
+    engine = installed("crm.actions.engine")
+    if engine is None:
+        raise ScenarioError(N_("The actions are not valid."), field="actions")
     try:
-        from crm.actions.engine import validate_actions
-    except ImportError:  # the action engine is not installed in this build
-        raise ScenarioError(N_("The actions are not valid."), field="actions") from None
-    try:
-        return validate_actions(session, raw)
+        return engine.validate_actions(session, raw)
     except TranslatableError as error:
         raise ScenarioError(error.msgid, field="actions", **error.params) from error
 
