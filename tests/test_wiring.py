@@ -30,8 +30,8 @@ API_BLUEPRINTS = [
     "api_broadcasts",
 ]
 ADMIN_NAV = [
-    "/", "/friends", "/tags", "/fields", "/surveys", "/surveys/results", "/broadcasts", "/scenarios", "/richmenus", "/segments",
-    "/imports", "/exports", "/audit", "/staff", "/settings/webhooks", "/settings/line-events/failed",
+    "/", "/friends", "/tags", "/fields", "/surveys", "/surveys/results", "/broadcasts", "/scenarios", "/richmenus",
+    "/segments", "/imports", "/exports", "/audit", "/staff", "/settings/webhooks", "/settings/line-events/failed",
     "/settings/followers-import", "/settings/api-tokens",
 ]  # fmt: skip
 
