@@ -1,5 +1,6 @@
 """/api/v1/scenarios: scenarios listed with their enrolment counts, one read with its steps and statistics, a
-friend enrolled (by id or LINE user id) or removed — through the runtime's enrolment rules, audited."""
+friend enrolled (by id or LINE user id) or removed — through the runtime's enrolment service, which applies
+the scenario's rules and audits each change with the token as the actor."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from crm.scenarios import builder, staff_enrolment
 from crm.scenarios import stats as scenario_stats
 from crm.scenarios.api_schemas import EnrolBody, EnrolResultSchema, ScenarioSchema, ScenarioSummarySchema
 from crm.scenarios.models import Enrolment, EnrolmentStatus, Scenario
-from crm.staff.audit import record
 from crm.statistics import Comparison, Proportion
 from crm.timeutil import utcnow
 
@@ -147,15 +147,6 @@ def enrol(body: dict, scenario_id: int):
             actor=auth.actor(),
         )
         reason = None if enrolment else staff_enrolment.refusal_reason(work.session, scenario=scenario, friend=friend)
-        after = {"friend_id": friend.id, "enrolment_id": enrolment.id if enrolment else None, "refused": reason}
-        record(
-            work.session,
-            actor=auth.actor(),
-            action="scenario.api_enrol",
-            target_type="scenario",
-            target_id=scenario.id,
-            after=after,
-        )
     return {
         "result": "enrolled" if enrolment else "refused",
         "enrolment_id": enrolment.id if enrolment else None,
@@ -183,13 +174,5 @@ def remove(scenario_id: int, friend_id: int):
     with unit_of_work() as work:
         staff_enrolment.stop_friend(
             work.session, scenario_id=scenario_id, friend_id=friend_id, actor=auth.actor(), now=utcnow()
-        )
-        record(
-            work.session,
-            actor=auth.actor(),
-            action="scenario.api_remove",
-            target_type="scenario",
-            target_id=scenario_id,
-            after={"friend_id": friend_id},
         )
     return None

@@ -18,7 +18,6 @@ from crm.scenarios import staff_enrolment, words
 from crm.scenarios.checks import ScenarioError
 from crm.scenarios.forms import ActionForm
 from crm.scenarios.models import Enrolment, EnrolmentStatus, Scenario, ScenarioStep
-from crm.staff.audit import record
 from crm.timeutil import utcnow
 
 bp = Blueprint("scenario_friends", __name__, url_prefix="/scenarios")
@@ -76,11 +75,10 @@ def stop(scenario_id: int, friend_id: int):
     if not ActionForm().validate_on_submit():
         flash(_("The form expired. Try again."), "error")
         return _back(friend_id)
-    with unit_of_work(ScenarioError, flash_error=True) as work:
+    with unit_of_work(ScenarioError, flash_error=True) as work:  # the enrolment service audits with the actor
         staff_enrolment.stop_friend(
             db, scenario_id=scenario_id, friend_id=friend_id, actor=current_actor(), now=utcnow()
         )
-        _audit(db, "scenario.friend_stopped", scenario_id, friend_id)
     if not work.failed:
         flash(_("The scenario was stopped for this friend."), "success")
     return _back(friend_id)
@@ -107,18 +105,6 @@ def restart(scenario_id: int, friend_id: int):
         )
         if enrolment is None:
             raise ScenarioError(N_("The scenario's enrolment rule does not let this friend start again."))
-        _audit(db, "scenario.friend_restarted", scenario_id, friend_id)
     if not work.failed:
         flash(_("The scenario starts over for this friend."), "success")
     return _back(friend_id)
-
-
-def _audit(db: Session, action: str, scenario_id: int, friend_id: int) -> None:
-    record(
-        db,
-        actor=current_actor(),
-        action=action,
-        target_type="scenario",
-        target_id=scenario_id,
-        after={"friend_id": friend_id},
-    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,7 +20,7 @@ from crm.line.runtime import line_client
 from crm.message_templates.models import MessageTemplate
 from crm.permissions import visible_name
 from crm.scenarios import builder, testrun
-from crm.scenarios.checks import ScenarioError
+from crm.scenarios.checks import ScenarioError, installed
 from crm.scenarios.forms import ActionForm, StepForm, step_data
 from crm.scenarios.models import ScenarioStep
 from crm.scenarios.views import load, resolve_segment, segment_choices
@@ -51,10 +53,24 @@ def _step_form(db: Session, step: ScenarioStep | None) -> StepForm:
     return form
 
 
+def _action_editor(db: Session, step: ScenarioStep | None):
+    """The shared action-list editor when the action engine's forms are installed (else the JSON box is shown)."""
+    editor_forms = installed("crm.actions.forms")
+    if editor_forms is None:
+        return None
+    current = json.loads(step.actions or "[]") if step is not None else []
+    if request.method == "POST":
+        current = editor_forms.parse_actions(request.form, "actions")
+    return editor_forms.editor(db, name="actions", actions=current)
+
+
 def _save(db: Session, form: StepForm, scenario_id: int, step: ScenarioStep | None) -> bool:
     with unit_of_work(ScenarioError) as work:
         tree = resolve_segment(db, form.condition_segment.data, step.condition_tree if step else None)
         values = form.step(tree)
+        editor_forms = installed("crm.actions.forms")
+        if editor_forms is not None:
+            values["actions"] = editor_forms.parse_actions(request.form, "actions")
         if step is None:
             builder.add_step(db, actor=current_actor(), scenario_id=scenario_id, step=values)
         else:
@@ -76,8 +92,11 @@ def _step_page(scenario_id: int, step: ScenarioStep | None):
         if form.validate_on_submit() and _save(db, form, scenario_id, step):
             flash(_("Step saved."), "success")
             return redirect(url_for("scenarios.show", scenario_id=scenario_id))
-        return render_template("scenarios/step.html", form=form, scenario=scenario, step=step), 400
-    return render_template("scenarios/step.html", form=form, scenario=scenario, step=step)
+        status = 400
+    else:
+        status = 200
+    editor = _action_editor(db, step)
+    return render_template("scenarios/step.html", form=form, scenario=scenario, step=step, editor=editor), status
 
 
 @bp.route("/<int:scenario_id>/steps/new", methods=["GET", "POST"])
