@@ -103,6 +103,6 @@ def actions(session: Session, raw: str) -> list[str]:
         return []
     engine = installed("crm.actions.engine")
     if engine is None:
-        return [str(item.get("kind", "?")) for item in items]
+        return [str(item.get("type", "?")) for item in items]
     described = engine.describe_actions(session, items)
     return described if isinstance(described, list) else [str(described)]
