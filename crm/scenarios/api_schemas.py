@@ -70,7 +70,12 @@ class VariantSchema(FiguresSchema):
     label = fields.String(required=True)
     weight = fields.Integer(required=True)
     template_id = fields.Integer(required=True, allow_none=True)
-    goal = fields.Nested(ComparisonSchema, required=True, allow_none=True)
+    goal = fields.Nested(
+        ComparisonSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The goal of this variant's friends against the control group (A/B steps only)"},
+    )
 
 
 class StepSchema(FiguresSchema):

@@ -44,7 +44,7 @@ class VariantFigures(SendFigures):
     label: str = "A"
     weight: int = 1
     template_id: int | None = None
-    goal: Comparison | None = None  # this variant's friends against the control group
+    goal: Comparison | None = None  # an A/B step's variant: its friends against the control group
 
 
 @dataclass
@@ -96,10 +96,21 @@ def _exit_reasons(session: Session, scenario_id: int) -> list[tuple[str, int]]:
     return [(reason, count) for reason, count in session.execute(query)]
 
 
+def _step_ids(scenario_id: int):
+    """The scenario's step ids as a subquery: sends are read through their (step_id, state) index."""
+    return select(ScenarioStep.id).where(ScenarioStep.scenario_id == scenario_id).scalar_subquery()
+
+
+def _tested_variant_ids(scenario_id: int):
+    """The variants of the scenario's A/B steps (steps with two or more variants), as a subquery."""
+    tested = select(V.step_id).group_by(V.step_id).having(func.count() > 1).where(V.step_id.in_(_step_ids(scenario_id)))
+    return select(V.id).where(V.step_id.in_(tested)).scalar_subquery()
+
+
 def _state_counts(session: Session, scenario_id: int):
     query = (
         select(ScenarioSend.step_id, ScenarioSend.variant_id, ScenarioSend.state, func.count())
-        .where(ScenarioSend.scenario_id == scenario_id)
+        .where(ScenarioSend.step_id.in_(_step_ids(scenario_id)))
         .group_by(ScenarioSend.step_id, ScenarioSend.variant_id, ScenarioSend.state)
     )
     return session.execute(query).all()
@@ -125,7 +136,7 @@ def _blocks(session: Session, scenario_id: int):
         select(ScenarioSend.step_id, ScenarioSend.variant_id, func.count(distinct(ScenarioSend.friend_id)))
         .join(Friend, Friend.id == ScenarioSend.friend_id)
         .where(
-            ScenarioSend.scenario_id == scenario_id,
+            ScenarioSend.step_id.in_(_step_ids(scenario_id)),
             ScenarioSend.state == SendState.SENT,
             ScenarioSend.sent_at.is_not(None),
             Friend.status == FriendStatus.BLOCKED,
@@ -156,14 +167,12 @@ def _goal(session: Session, scenario: Scenario) -> tuple[Comparison, dict[int, P
     }
     treated, control = groups.get(False, (0, 0)), groups.get(True, (0, 0))
     by_variant = (
-        select(
-            ScenarioSend.variant_id,
-            func.count(distinct(Enrolment.id)),
-            func.count(distinct(case((reached == 1, Enrolment.id)))),
-        )
+        # One send per enrolment and step (a unique key), and a variant belongs to one step: no DISTINCT needed.
+        select(ScenarioSend.variant_id, func.count(), func.coalesce(func.sum(reached), 0))
         .join(Enrolment, Enrolment.id == ScenarioSend.enrolment_id)
         .where(
-            ScenarioSend.scenario_id == scenario.id, ScenarioSend.variant_id.is_not(None), Enrolment.held_out.is_(False)
+            ScenarioSend.variant_id.in_(_tested_variant_ids(scenario.id)),
+            Enrolment.held_out.is_(False),
         )
         .group_by(ScenarioSend.variant_id)
     )
@@ -214,7 +223,7 @@ def statistics(session: Session, scenario: Scenario) -> ScenarioFigures:
     if goal is not None:
         figures.goal, by_variant = goal
         control = figures.goal.control
-        for step in figures.steps:
+        for step in (step for step in figures.steps if len(step.variants) > 1):
             for variant in step.variants:
                 variant.goal = Comparison(by_variant.get(variant.variant_id, Proportion(0, 0)), control)
     return figures
