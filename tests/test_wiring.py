@@ -18,13 +18,15 @@ CONSOLE_BLUEPRINTS = {
     "auth", "home", "api_docs", "audit", "staff_admin", "api_tokens", "friend", "friends", "tags", "fields",
     "surveys", "survey_form", "richmenus", "richmenu_publish", "segments", "redirect", "broadcasts",
     "broadcast_send", "privacy", "webhooks", "webhook_failures", "imports", "followers_import", "media",
-    "message_templates",
+    "message_templates", "scenarios", "scenario_steps", "scenario_friends",
 }  # fmt: skip
 API_BLUEPRINTS = [
-    "api_friends", "api_friend_data", "api_tags", "api_templates", "api_surveys", "api_segments", "api_broadcasts",
+    "api_friends", "api_friend_data", "api_tags", "api_templates", "api_scenarios", "api_surveys", "api_segments",
+    "api_broadcasts",
 ]  # fmt: skip
 ADMIN_NAV = [
-    "/", "/friends", "/tags", "/fields", "/surveys", "/surveys/results", "/broadcasts", "/templates", "/richmenus",
+    "/", "/friends", "/tags", "/fields", "/surveys", "/surveys/results", "/broadcasts", "/templates", "/scenarios",
+    "/richmenus",
     "/segments", "/imports", "/exports", "/audit", "/staff", "/settings/webhooks", "/settings/line-events/failed",
     "/settings/followers-import", "/settings/api-tokens",
 ]  # fmt: skip
@@ -58,6 +60,7 @@ def test_friend_page_sections_and_api_details_come_from_the_features(bare_app):
     assert [section.template for section in extras.sections] == [
         "sending/_friend_failed_replies.html",
         "actions/_friend_history.html",
+        "scenarios/_friend_scenarios.html",
         "surveys/_friend_answers.html",
         "tracking/_friend_clicks.html",
         "broadcasts/_friend_broadcasts.html",
@@ -99,6 +102,6 @@ def test_the_friend_page_shows_the_registered_sections_in_order(app):
     with session_scope(get_engine(app)) as session:
         friend_id = friends.follow(session, line_user_id="U" + "a" * 32, at=utcnow())
     page = signed_in_client(app, "admin").get(f"/friends/{friend_id}").get_data(as_text=True)
-    anchors = ("chat", "action-history", "answers", "clicks", "broadcasts", "privacy")
+    anchors = ("chat", "action-history", "scenarios", "answers", "clicks", "broadcasts", "privacy")
     positions = [page.index(f'id="{anchor}"') for anchor in anchors]
     assert positions == sorted(positions)

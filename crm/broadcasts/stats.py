@@ -16,6 +16,7 @@ from crm.broadcasts.models import Broadcast, RecipientState
 from crm.broadcasts.models import BroadcastRecipient as R
 from crm.friends.models import Friend, FriendStatus
 from crm.sql import utc_literal
+from crm.statistics import Comparison, compare, rate
 from crm.tags.models import FriendTag
 from crm.tracking import stats as click_stats
 from crm.tracking.models import LinkClick, TrackedLink
@@ -37,11 +38,11 @@ class GoalStats:
 
     @property
     def sent_rate(self) -> float | None:
-        return _rate(self.sent_reached, self.sent_group)
+        return rate(self.sent_reached, self.sent_group)
 
     @property
     def control_rate(self) -> float | None:
-        return _rate(self.control_reached, self.control_group)
+        return rate(self.control_reached, self.control_group)
 
     @property
     def lift(self) -> float | None:
@@ -49,6 +50,11 @@ class GoalStats:
         if self.sent_rate is None or self.control_rate is None:
             return None
         return self.sent_rate - self.control_rate
+
+    @property
+    def comparison(self) -> Comparison:
+        """The sent group against the control group, with the 95 % interval of the difference."""
+        return compare(self.sent_reached, self.sent_group, self.control_reached, self.control_group)
 
 
 @dataclass(frozen=True)
@@ -72,15 +78,11 @@ class BroadcastStats:
     @property
     def click_rate(self) -> float | None:
         """Unique clickers per friend sent to, in percent."""
-        return _rate(self.unique_clickers, self.sent)
+        return rate(self.unique_clickers, self.sent)
 
     @property
     def block_rate(self) -> float | None:
-        return _rate(self.blocks_7d, self.sent)
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return None if not whole else 100.0 * part / whole
+        return rate(self.blocks_7d, self.sent)
 
 
 def days_after(session: Session, later, earlier, days: int) -> ColumnElement:

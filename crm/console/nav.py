@@ -17,6 +17,7 @@ NAV = (
     ("surveys.results_index", _l("Survey results"), "reports.view"),
     ("broadcasts.index", _l("Broadcasts"), "reports.view"),
     ("message_templates.index", _l("Templates"), "templates.view"),
+    ("scenarios.index", _l("Scenarios"), "reports.view"),
     ("richmenus.index", _l("Rich menus"), "richmenus.edit"),
     ("segments.index", _l("Segments"), "reports.view"),
     ("imports.index", _l("Import CSV"), "fields.set"),

@@ -9,11 +9,10 @@ def init_app(app: Flask) -> None:
     """Serve uploaded images publicly under /media/; the console's template pages and API; the send_template
     action."""
     from crm import api
-    from crm.actions.registry import register_kind
     from crm.message_templates import action, media_views, views
     from crm.message_templates import api as templates_api
 
     app.register_blueprint(media_views.bp)
     app.register_blueprint(views.bp)
     api.register(app, templates_api.blp)
-    register_kind(action.SEND_TEMPLATE)
+    action.register()

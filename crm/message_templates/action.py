@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 
 from flask import current_app
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from crm.actions.forms import ParamInput, register_inputs
 from crm.actions.models import ActionRun
-from crm.actions.registry import ActionContext, ActionError, ActionKind
+from crm.actions.registry import ActionContext, ActionError, ActionKind, register_kind
 from crm.errors import N_
 from crm.friends.models import Friend, FriendStatus
 from crm.i18n import translate
@@ -93,3 +94,16 @@ def _error(msgid: str, **params) -> ActionError:
 
 
 SEND_TEMPLATE = ActionKind(kind=KIND, label=N_("Send a template"), validate=validate, run=run, describe=describe)
+
+
+def template_options(session: Session) -> list[tuple[str, str]]:
+    """The templates an action can send (not archived), by folder and name, for the action editor."""
+    query = select(MessageTemplate).where(MessageTemplate.archived.is_(False))
+    templates = session.exec(query.order_by(MessageTemplate.folder, MessageTemplate.name))
+    return [(str(t.id), f"{t.folder} / {t.name}" if t.folder else t.name) for t in templates]
+
+
+def register() -> None:
+    """Register the kind and its input in the action editor."""
+    register_kind(SEND_TEMPLATE)
+    register_inputs(KIND, ParamInput("template_id", N_("Template"), template_options))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from crm.actions.registry import ActionContext, ActionError, ActionKind
+from crm.actions.forms import ParamInput, register_inputs
+from crm.actions.history import register_source
+from crm.actions.registry import ActionContext, ActionError, ActionKind, register_kind
 from crm.errors import N_
+from crm.i18n import translate
 from crm.scenarios.enrolment import enrol, remove_friend
-from crm.scenarios.models import ExitReason, Scenario
+from crm.scenarios.models import ExitReason, Scenario, ScenarioStatus
 from crm.timeutil import utcnow
 
 
@@ -66,3 +69,23 @@ START_SCENARIO = ActionKind(
 STOP_SCENARIO = ActionKind(
     kind="stop_scenario", label=N_("Stop a scenario"), validate=_validate, run=_stop, describe=_describe_stop
 )
+
+
+def scenario_options(session: Session) -> list[tuple[str, str]]:
+    """The scenarios an action can start or stop (not archived), for the action editor."""
+    query = select(Scenario).where(Scenario.status != ScenarioStatus.ARCHIVED).order_by(Scenario.name)
+    return [(str(scenario.id), scenario.name) for scenario in session.exec(query)]
+
+
+def history_source(session: Session, scenario_id: int) -> str:
+    """The friend's action history says 「シナリオ「…」」 for actions a scenario step ran."""
+    scenario = session.get(Scenario, scenario_id)
+    return translate(N_("Scenario “%(name)s”"), {"name": scenario.name if scenario else "—"})
+
+
+def register() -> None:
+    """Register both kinds, their input in the action editor and the history's words for "scenario:<id>"."""
+    for kind in (START_SCENARIO, STOP_SCENARIO):
+        register_kind(kind)
+        register_inputs(kind.kind, ParamInput("scenario_id", N_("Scenario"), scenario_options))
+    register_source("scenario", history_source)

@@ -207,6 +207,8 @@ class ScenarioSend(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("enrolment_id", "step_id", name="uq_scenario_send_enrolment_step"),
         Index("ix_scenario_send_step_state", "step_id", "state"),
+        # Statistics count sends per step, variant and state from the index alone (no table reads).
+        Index("ix_scenario_send_step_state_variant", "step_id", "state", "variant_id"),
         Index("ix_scenario_send_queued", "state", "due_at"),
         Index("ix_scenario_send_request", "request_id"),
         Index("ix_scenario_send_friend", "friend_id", "created_at"),

@@ -80,4 +80,3 @@ def link_source(session: Session, link_id: int) -> str:
     link = session.get(TrackedLink, link_id)
     destination = link.destination if link else translate(N_("(deleted link)"))
     return translate(N_("Click on link “%(destination)s”"), {"destination": destination[:80]})
-

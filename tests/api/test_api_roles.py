@@ -9,8 +9,12 @@ from werkzeug.routing import IntegerConverter
 
 from crm import create_app
 from crm.config import testing_config
+from crm.db import get_engine, session_scope
 from crm.permissions import ROLES, can
+from crm.scenarios.enrolment import enrol
+from crm.timeutil import utcnow
 from tests.api.helpers import api_client, seed
+from tests.factories import make_scenario, make_template
 
 pytestmark = pytest.mark.db_agnostic
 # A valid body per operation that takes one (the matrix checks guards, the other tests check behaviour).
@@ -50,6 +54,7 @@ def _url(app, endpoint: str, method: str, ids: dict) -> str:
         "survey_id": ids["survey_id"],
         "broadcast_id": ids["broadcast_id"],
         "template_id": ids["template_id"],
+        "scenario_id": ids.get("scenario_id"),
     }
     needed = {name: values.get(name, 1) for name in rule.arguments}
     assert all(name in values or isinstance(rule._converters[name], IntegerConverter) for name in rule.arguments)
@@ -73,14 +78,26 @@ def test_operation_permission(app, operation, role):
     ids = seed(app)
     if endpoint.startswith("api_surveys.") and "survey_id" in _rule:
         ids["survey_id"] = _survey(app)
+    body = BODIES.get(endpoint)
+    if endpoint.startswith("api_scenarios.") and "scenario_id" in _rule:
+        ids["scenario_id"] = _scenario_with(app, ids["friend_id"])
+        body = {"friend_id": ids["friend_id"]} if method == "POST" else body
     client = api_client(app, role)
     url = _url(app, endpoint, method, ids)
-    response = client.open(method, url, json=BODIES.get(endpoint))
+    response = client.open(method, url, json=body)
     if can(role, permission):
-        assert response.status_code in (200, 201), (url, response.get_data(as_text=True))
+        assert response.status_code in (200, 201, 204), (url, response.get_data(as_text=True))
     else:
         assert response.status_code == 403, (url, response.status_code)
         assert response.get_json()["error"]["code"] == "forbidden"
+
+
+def _scenario_with(app, friend_id: int) -> int:
+    """An active scenario the friend is enrolled in (removing them answers 204; enrolling again is refused)."""
+    scenario_id = make_scenario(app, steps=[{"template_id": make_template(app), "delay_minutes": 60}])
+    with session_scope(get_engine(app)) as session:
+        enrol(session, scenario_id=scenario_id, friend_id=friend_id, trigger_key="matrix", now=utcnow())
+    return scenario_id
 
 
 def _survey(app) -> int:

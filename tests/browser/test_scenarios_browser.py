@@ -1,0 +1,87 @@
+"""A marketer builds a three-step scenario in a real browser (desktop and phone width), sees the timeline in
+words, test-runs it, and the test friend receives the three steps marked 「[テスト]」 in the LINE simulator."""
+
+import pytest
+from playwright.sync_api import expect
+from sqlmodel import select
+
+from crm.broadcasts import models as broadcast_models
+from crm.db import get_engine, session_scope
+from crm.friends.models import Friend
+from tests.factories import PASSWORD, make_staff, make_template
+
+STEPS = [
+    ({"timing_kind": "elapsed"}, {"delay_amount": "0"}, "ようこそ"),
+    ({"timing_kind": "day_at"}, {"day_offset": "1", "at_time": "10:00"}, "2日目のご案内"),
+    ({"timing_kind": "elapsed"}, {"delay_amount": "3"}, "クーポンのお知らせ"),
+]
+
+
+def _tester(app, sim) -> str:
+    user = sim.create_user("店長")
+    sim.follow(user)
+    with session_scope(get_engine(app)) as session:
+        friend_id = session.exec(select(Friend.id).where(Friend.line_user_id == user)).one()
+        session.add(broadcast_models.TestFriend(friend_id=friend_id, label="店長"))
+    return user
+
+
+def _sign_in(page, console_url, email):
+    page.goto(f"{console_url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
+
+
+def _no_sideways_scroll(page, width: int, what: str):
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"{what} scrolls sideways by {overflow}px at {width}px"
+
+
+def _add_step(page, radio: dict, fields: dict, template_name: str):
+    page.get_by_role("link", name="ステップを追加").click()
+    page.check(f"input[name=timing_kind][value={radio['timing_kind']}]")
+    elapsed = radio["timing_kind"] == "elapsed"
+    expect(page.locator("input[name=delay_amount]")).to_be_visible(visible=elapsed)
+    expect(page.locator("input[name=at_time]")).to_be_visible(visible=not elapsed)
+    _no_sideways_scroll(page, page.viewport_size["width"], "the step form")
+    for name, value in fields.items():
+        page.fill(f"input[name={name}]", value)
+    page.select_option("select[name=variants-0-template_id]", label=template_name)
+    page.get_by_role("button", name="ステップを保存").click()
+    expect(page.locator(".flash-success")).to_contain_text("ステップを保存しました。")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_build_a_three_step_scenario_and_test_run_it(app, sim, console_url, page, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    for _, _, text in STEPS:
+        make_template(app, [{"type": "text", "text": f"{text}です"}], name=text)
+    tester = _tester(app, sim)
+    _sign_in(page, console_url, make_staff(app, "marketer"))
+    page.get_by_role("link", name="シナリオ配信").first.click()
+    page.get_by_role("link", name="新しいシナリオ").click()
+    page.fill("input[name=name]", "友だち追加のあいさつ")
+    expect(page.locator("select[name=trigger_tag]")).to_be_hidden()
+    page.select_option("select[name=trigger_kind]", "friend_added")
+    expect(page.locator("input[name=include_unblocked]")).to_be_visible()
+    _no_sideways_scroll(page, width, "the settings form")
+    page.get_by_role("button", name="保存", exact=True).click()
+    expect(page.locator("#scenario-status")).to_have_attribute("data-status", "draft")
+    for radio, fields, template_name in STEPS:
+        _add_step(page, radio, fields, template_name)
+
+    steps = page.locator(".timeline-step")
+    expect(steps).to_have_count(3)
+    expect(steps.nth(1)).to_contain_text("10:00")
+    expect(steps.nth(2)).to_contain_text("クーポンのお知らせです")
+    _no_sideways_scroll(page, width, "the builder page")
+
+    page.get_by_role("button", name="テスト友だちにテスト配信").click()
+    expect(page.locator(".test-run-results tr[data-ok=yes]")).to_have_count(3)
+    texts = [message["text"] for entry in sim.inbox(tester) for message in entry["messages"]]
+    assert texts == [f"[テスト] {text}です" for _, _, text in STEPS]
+
+    page.go_back()
+    page.locator("button[data-move=activate]").click()
+    expect(page.locator("#scenario-status")).to_have_attribute("data-status", "active")
