@@ -11,8 +11,15 @@ def init_app(app: Flask) -> None:
     from crm import api
     from crm.message_templates import action, media_views, views
     from crm.message_templates import api as templates_api
+    from crm.message_templates.models import MessageTemplate
+    from crm.staff.audit_words import named_rows, register_target
 
     app.register_blueprint(media_views.bp)
     app.register_blueprint(views.bp)
     api.register(app, templates_api.blp)
     action.register()
+    register_target(
+        app,
+        "template",
+        named_rows(MessageTemplate, MessageTemplate.name, endpoint="message_templates.show", id_arg="template_id"),
+    )
