@@ -1,14 +1,21 @@
 """A marketer builds a three-step scenario in a real browser (desktop and phone width), sees the timeline in
-words, test-runs it, and the test friend receives the three steps marked 「[テスト]」 in the LINE simulator."""
+words, test-runs it (the test friend receives the three steps marked 「[テスト]」 in the LINE simulator), starts it,
+and a new friend who adds the account receives each step as the clock moves to its time."""
+
+from datetime import datetime, time, timedelta
 
 import pytest
+import time_machine
 from playwright.sync_api import expect
 from sqlmodel import select
 
 from crm.broadcasts import models as broadcast_models
 from crm.db import get_engine, session_scope
 from crm.friends.models import Friend
+from crm.scenarios.progress import advance_due
+from crm.timeutil import TOKYO, to_tokyo, utcnow
 from tests.factories import PASSWORD, make_staff, make_template
+from tests.scenarios.delivery_helpers import tick
 
 STEPS = [
     ({"timing_kind": "elapsed"}, {"delay_amount": "0"}, "ようこそ"),
@@ -85,3 +92,34 @@ def test_build_a_three_step_scenario_and_test_run_it(app, sim, console_url, page
     page.go_back()
     page.locator("button[data-move=activate]").click()
     expect(page.locator("#scenario-status")).to_have_attribute("data-status", "active")
+    _a_new_friend_receives_each_step_on_time(app, sim)
+
+
+def _run_the_worker(app) -> None:
+    """What the worker does on its ticks: decide the due steps, then deliver them."""
+    with session_scope(get_engine(app)) as session:
+        advance_due(session, now=utcnow())
+    tick(app)
+
+
+def _texts(sim, user: str) -> list[str]:
+    return [message["text"] for entry in sim.inbox(user) for message in entry["messages"]]
+
+
+def _a_new_friend_receives_each_step_on_time(app, sim) -> None:
+    friend = sim.create_user("はじめてのお客様")
+    sim.follow(friend)  # the scenario starts on a friend added
+    enrolled_at = utcnow()
+    _run_the_worker(app)
+    assert _texts(sim, friend) == ["ようこそです"]
+    tomorrow_ten = datetime.combine(to_tokyo(enrolled_at).date() + timedelta(days=1), time(10), tzinfo=TOKYO)
+    for moment, received in [
+        (tomorrow_ten - timedelta(minutes=1), 1),  # 「翌日 10:00」 is not due a minute early
+        (tomorrow_ten + timedelta(minutes=1), 2),
+        (enrolled_at + timedelta(days=3) - timedelta(minutes=1), 2),
+        (enrolled_at + timedelta(days=3, minutes=1), 3),
+    ]:
+        with time_machine.travel(moment, tick=False):
+            _run_the_worker(app)
+        assert len(_texts(sim, friend)) == received, moment
+    assert _texts(sim, friend) == [f"{text}です" for _, _, text in STEPS]
