@@ -9,24 +9,20 @@ and a goal reached by ~7%; prints the median and worst time of `crm.scenarios.st
 
 from __future__ import annotations
 
-import argparse
 import random
-import statistics as stats_module
 import time
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from bench import stats_runner
 from bench.bulk import analyze, load_table
-from bench.generate import generate_friends
-from crm import migrate
-from crm.db import make_engine, session_scope
+from crm.db import session_scope
 from crm.friends.models import Friend
 from crm.message_templates.models import MessageTemplate
 from crm.scenarios import stats as scenario_stats
 from crm.scenarios.models import Enrolment, Scenario, ScenarioSend, ScenarioStep, StepVariant
-from crm.timeutil import utcnow
 from crm.tracking.models import LinkClick, TrackedLink
 
 
@@ -140,25 +136,7 @@ def measure(engine, scenario_id: int, runs: int) -> list[float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.scenario_stats", description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--friends", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args(argv)
-    migrate.upgrade(args.database_url)
-    engine = make_engine(args.database_url)
-    try:
-        print(generate_friends(engine, args.friends), flush=True)
-        scenario_id = load(engine, utcnow() - timedelta(days=10))
-        times = measure(engine, scenario_id, args.runs)
-        print(
-            f"statistics() over {args.runs} runs: median {stats_module.median(times) * 1000:.0f} ms, "
-            f"worst {max(times) * 1000:.0f} ms ({engine.dialect.name})",
-            flush=True,
-        )
-    finally:
-        engine.dispose()
-    return 0
+    return stats_runner.run("python -m bench.scenario_stats", __doc__.splitlines()[0], load, measure, runs=5, argv=argv)
 
 
 if __name__ == "__main__":
