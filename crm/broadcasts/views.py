@@ -28,6 +28,7 @@ from crm.db import get_session, unit_of_work
 from crm.i18n import message_of
 from crm.message_templates import service as templates
 from crm.segments.models import Segment
+from crm.statistics import MIN_GROUP
 from crm.tags.models import Tag
 from crm.timeutil import utcnow
 from crm.tracking.models import TrackedLink
@@ -229,6 +230,7 @@ def stats(broadcast_id: int):
         broadcast=broadcast,
         stats=figures,
         goal_name=goal_target_name(db, parse_goal(broadcast.goal)),
+        min_group=MIN_GROUP,
         labels=STATUS_LABELS,
         live=broadcast.status in (S.SENDING, S.SCHEDULED),
         pause_reasons=PAUSE_REASONS,

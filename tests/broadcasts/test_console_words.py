@@ -1,14 +1,16 @@
 """Broadcast pages in the staff member's words: a copy's name, the goal by its tag's name or link."""
 
 import json
+from datetime import timedelta
 
 from sqlmodel import select
 
 from crm.broadcasts import models
-from crm.broadcasts.models import Broadcast
+from crm.broadcasts.models import Broadcast, RecipientState
 from crm.broadcasts.models import BroadcastStatus as S
 from crm.broadcasts.options import NAME_MAX
-from tests.broadcasts.helpers import T0, add_broadcast, db
+from crm.tags.models import FriendTag
+from tests.broadcasts.helpers import T0, add_broadcast, add_friends, add_recipients, db
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.factories import make_friend, make_tag
 
@@ -95,3 +97,33 @@ def test_a_friend_is_made_a_test_recipient_from_their_page_and_back(app):
     assert removed.headers["Location"].endswith(f"/friends/{friend_id}")
     with db(app) as session:
         assert session.get(models.TestFriend, friend_id) is None
+
+
+def _goal_page(app, sent: int, reached_sent: int, held: int, reached_held: int) -> str:
+    tag_id = make_tag(app, "購入済み")
+    with db(app) as session:
+        broadcast = add_broadcast(
+            session, status=S.SENT, started_at=T0, goal=json.dumps({"kind": "tag", "id": tag_id, "days": 7})
+        )
+        sent_ids, held_ids = add_friends(session, sent), add_friends(session, held, prefix="H")
+        add_recipients(session, broadcast.id, sent_ids, RecipientState.SENT, sent_at=T0)
+        add_recipients(session, broadcast.id, held_ids, RecipientState.HELD_OUT)
+        for friend_id in sent_ids[:reached_sent] + held_ids[:reached_held]:
+            session.add(FriendTag(friend_id=friend_id, tag_id=tag_id, added_at=T0 + timedelta(days=1), added_by="t"))
+        broadcast_id = broadcast.id
+    html = (
+        signed_in_client(app, "marketer", locale="ja").get(f"/broadcasts/{broadcast_id}/stats").get_data(as_text=True)
+    )
+    return html[html.index('id="goal"') :]
+
+
+def test_the_goal_against_the_control_group_has_its_interval_and_the_friends_it_rests_on(app):
+    section = _goal_page(app, sent=60, reached_sent=30, held=40, reached_held=8)
+    # 50.0 % against 20.0 %: 30 points; Newcombe's interval from the two Wilson intervals (30/60: 37.7–62.3 %,
+    # 8/40: 10.5–34.8 %) is +10.8 to +45.5.
+    assert "配信グループ 50.0%（対照群 20.0%）：差 +30.0ポイント（95%区間 +10.8〜+45.5）、100人の結果" in section
+
+
+def test_tiny_groups_get_no_bare_percentage(app):
+    section = _goal_page(app, sent=10, reached_sent=5, held=4, reached_held=1)
+    assert "まだ人数が少なく比較できません" in section and "%" not in section.split("</table>")[0]
