@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -172,10 +173,12 @@ def test_two_transactions_firing_the_same_trigger_run_it_once(app):
     assert audit_count(app, "friend.tag_added") == 1
 
 
-def _wait_until_blocked(engine) -> None:
-    """Poll until another connection waits on a lock (the second insert on the unique key)."""
+def _wait_until_blocked(engine, *, patience: float = 30.0) -> None:
+    """Poll until another connection waits on a lock (the second insert on the unique key); on a loaded machine the
+    other thread may take seconds to get there, so the poll has a deadline rather than a count."""
+    deadline = time.monotonic() + patience
     with engine.connect() as connection:
-        for _ in range(10_000):
+        while time.monotonic() < deadline:
             waiting = connection.execute(
                 text(
                     "SELECT count(*) FROM pg_stat_activity"
@@ -184,4 +187,5 @@ def _wait_until_blocked(engine) -> None:
             ).scalar()
             if waiting:
                 return
+            threading.Event().wait(0.01)  # give the other thread the CPU between polls
         raise AssertionError("the second transaction never waited")
