@@ -13,6 +13,8 @@ def test_sign_in_and_switch_to_english(app, console_url, page):
     page.get_by_label("パスワード").fill(PASSWORD)
     page.get_by_role("button", name="ログイン").click()
     expect(page.get_by_role("heading", name="今日")).to_be_visible()
+    # The switcher submits on change through the deferred console script: wait until it has run.
+    page.wait_for_load_state("load")
     page.get_by_label("言語").select_option("en")
     expect(page.get_by_role("heading", name="Today")).to_be_visible()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
@@ -31,6 +33,7 @@ def test_console_pages_break_no_content_security_policy_rule(app, console_url, p
         page.goto(f"{console_url}{path}")
         page.wait_for_load_state("networkidle")
     page.goto(f"{console_url}/")
+    page.wait_for_load_state("load")
     page.get_by_label("言語").select_option("en")
     expect(page.get_by_role("heading", name="Today")).to_be_visible()
     assert violations == []
