@@ -22,7 +22,17 @@ DEFAULTS = {
 def create_app(config: dict | None = None) -> Flask:
     """Build a simulator app; config keys are those of DEFAULTS."""
     # Imported here so that `linesim.client` can be used without loading Flask views and the SDK's models.
-    from linesim import chat, control_admin, control_api, errors, gateway, messaging_api, origin, richmenu_api
+    from linesim import (
+        chat,
+        control_admin,
+        control_api,
+        errors,
+        gateway,
+        messaging_api,
+        origin,
+        richmenu_api,
+        text_links,
+    )
     from linesim.state import SimState
 
     settings = {**DEFAULTS, **(config or {})}
@@ -32,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.extensions["linesim"] = SimState(settings)
     errors.init_app(app)
+    text_links.init_app(app)
     app.before_request(origin.check_host)
     gateway.init_app(app)
     for blueprint in (messaging_api.bp, richmenu_api.bp, control_api.bp, control_admin.bp, chat.bp):

@@ -18,12 +18,14 @@ from crm import create_app, migrate
 from crm.config import testing_config
 from crm.db import get_engine
 from crm.staff import service as staff_service
+from tests import route_builders
 
 TEST_DB = os.environ.get("CRM_TEST_DB", "sqlite")
 CHEAP_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
 
 
 def pytest_configure(config):
+    route_builders.install()
     config.addinivalue_line(
         "markers", "real_hasher: hashes passwords with the production argon2 settings, not the tests' cheap ones"
     )

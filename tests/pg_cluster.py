@@ -43,7 +43,8 @@ class PgCluster:
 
     def create_database(self, name: str, template: str | None = None) -> str:
         with self.admin() as connection:
-            suffix = f" TEMPLATE {template}" if template else ""
+            # FILE_COPY copies the small template's files at once: faster than WAL-logging every block.
+            suffix = f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""
             connection.execute(f'CREATE DATABASE "{name}"{suffix}')
         return self.url(name)
 
