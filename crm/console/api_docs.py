@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
+from flask_babel import gettext
 
 from crm.console.guard import requires
 
@@ -27,6 +28,11 @@ def _type_of(schema: dict) -> str:
     return f"{kind} ({schema['format']})" if "format" in schema else kind
 
 
+def _translated(text: str | None) -> str:
+    """A text of the API document in the console's language (crm/api/doc_texts.py puts them in the catalog)."""
+    return gettext(text) if text else ""
+
+
 def operations(document: dict) -> list[dict]:
     """Every operation of the document: method, path, summary, permission, parameters, body and responses."""
     found = []
@@ -41,12 +47,13 @@ def operations(document: dict) -> list[dict]:
                 {
                     "method": method.upper(),
                     "path": path,
-                    "summary": op.get("summary", ""),
-                    "description": op.get("description", ""),
+                    "summary": _translated(op.get("summary")),
+                    "description": _translated(op.get("description")),
                     "permission": op.get("x-permission"),
                     "tag": (op.get("tags") or [""])[0],
                     "parameters": [
-                        {**p, "type": _type_of(p.get("schema", {}))} for p in shared + op.get("parameters", [])
+                        {**p, "type": _type_of(p.get("schema", {})), "description": _translated(p.get("description"))}
+                        for p in shared + op.get("parameters", [])
                     ],
                     "body": _ref_name(body) if body else None,
                     "responses": sorted(code for code in op.get("responses", {}) if code != "default"),
@@ -69,7 +76,7 @@ def schemas(document: dict) -> list[tuple[str, list[dict]]]:
                         "type": _type_of(value),
                         "required": key in required,
                         "nullable": value.get("nullable", False),
-                        "description": value.get("description", ""),
+                        "description": _translated(value.get("description")),
                     }
                     for key, value in schema.get("properties", {}).items()
                 ],

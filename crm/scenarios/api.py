@@ -102,7 +102,7 @@ def _step(step, figures, variants) -> dict:
 @blp.alt_response(404, schema=ErrorSchema)
 def get_one(scenario_id: int):
     """A scenario with its steps, each step's and variant's figures, exit reasons and the goal against the
-    control group (with the 95 % interval and the number of friends it rests on)."""
+    control group (with the interval (95%) and the number of friends it rests on)."""
     db = get_session()
     scenario = _scenario(scenario_id)
     figures = scenario_stats.statistics(db, scenario)

@@ -39,7 +39,9 @@ class ProportionSchema(ma.Schema):
     reached = fields.Integer(required=True)
     group = fields.Integer(required=True)
     rate = fields.Float(required=True, allow_none=True, metadata=RATE)
-    interval = fields.List(fields.Float(), required=True, allow_none=True, metadata={"description": "95 %, percent"})
+    interval = fields.List(
+        fields.Float(), required=True, allow_none=True, metadata={"description": "Interval (95%), percent"}
+    )
 
 
 class ComparisonSchema(ma.Schema):
@@ -47,7 +49,7 @@ class ComparisonSchema(ma.Schema):
     control = fields.Nested(ProportionSchema, required=True)
     difference = fields.Float(required=True, allow_none=True, metadata={"description": "Percentage points"})
     interval = fields.List(
-        fields.Float(), required=True, allow_none=True, metadata={"description": "95 % interval, percentage points"}
+        fields.Float(), required=True, allow_none=True, metadata={"description": "Interval (95%), percentage points"}
     )
     friends = fields.Integer(required=True, metadata={"description": "How many friends the comparison rests on"})
     enough = fields.Boolean(required=True, metadata={"description": "Both groups are big enough to read"})

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask_babel import force_locale
+from flask_babel import gettext as translation_of
 from sqlmodel import select
 
+from crm.api.doc_texts import document_texts
 from crm.staff.models import ApiToken, AuditEntry
 from tests.api.helpers import bearer
 from tests.console_helpers import post_form, signed_in_client
@@ -69,3 +72,19 @@ def test_docs_page_says_status_codes_not_survey_answers(app):
     html = signed_in_client(app, "analyst", locale="ja").get("/api-docs").get_data(as_text=True)
     assert "HTTPステータスコード" in html and "回答数" not in html
     assert '<th class="nowrap">必須</th>' in html, "the 必須 header never wraps"
+
+
+def test_every_text_of_the_api_document_reads_in_japanese_on_the_docs_page(app):
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    texts = document_texts(document)
+    assert "Create a tag." in texts and len(texts) > 50
+    with app.test_request_context(), force_locale("ja"):
+        untranslated = [text for text in texts if translation_of(text) == text and text.isascii()]
+    # Texts that are only codes or JSON may stay as they are; every sentence has Japanese.
+    assert [text for text in untranslated if " " in text and not text.startswith("{")] == []
+    html = signed_in_client(app, "analyst", locale="ja").get("/api-docs").get_data(as_text=True)
+    assert "タグを作成します。" in html and "Create a tag." not in html
+    assert "名前に含む" in html  # a parameter's description
+    assert "プログラムで判別できる固定のコード" in html  # a schema field's description
+    english = signed_in_client(app, "marketer", locale="en").get("/api-docs").get_data(as_text=True)
+    assert "Create a tag." in english

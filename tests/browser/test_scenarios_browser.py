@@ -14,6 +14,7 @@ from crm.db import get_engine, session_scope
 from crm.friends.models import Friend
 from crm.scenarios.progress import advance_due
 from crm.timeutil import TOKYO, to_tokyo, utcnow
+from tests.browser.menu import open_area
 from tests.factories import PASSWORD, make_staff, make_template
 from tests.scenarios.delivery_helpers import tick
 
@@ -66,7 +67,7 @@ def test_build_a_three_step_scenario_and_test_run_it(app, sim, console_url, page
         make_template(app, [{"type": "text", "text": f"{text}です"}], name=text)
     tester = _tester(app, sim)
     _sign_in(page, console_url, make_staff(app, "marketer"))
-    page.get_by_role("link", name="シナリオ配信").first.click()
+    open_area(page, "シナリオ配信")
     page.get_by_role("link", name="新しいシナリオ").click()
     page.fill("input[name=name]", "友だち追加のあいさつ")
     expect(page.locator("select[name=trigger_tag]")).to_be_hidden()
