@@ -2,13 +2,11 @@
 
 The OpenAPI document (`/api/v1/openapi.json`) stays in English, as API clients expect; its summaries and
 descriptions come from the views' docstrings and the schemas' field descriptions. `document_texts` lists
-them; pybabel collects them through `extract` (babel.cfg maps the `openapi` extraction method to
+them; pybabel collects them through crm.babel_extract (babel.cfg maps its `openapi` extraction method to
 crm/api/openapi.texts, a marker file) and the console page shows each through gettext.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 OPERATION_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -39,14 +37,3 @@ def document_texts(document: dict) -> list[str]:
         for field in schema.get("properties", {}).values():
             add(field.get("description"))
     return list(found)
-
-
-def extract(fileobj, keywords, comment_tags, options) -> Iterator[tuple[int, str, str, list[str]]]:
-    """Babel extraction method: the texts of the API document an app builds (the marker file is not read)."""
-    from crm import create_app
-    from crm.config import testing_config
-
-    app = create_app(testing_config("sqlite://"))
-    document = app.extensions["crm_api"].spec.to_dict()
-    for text in document_texts(document):
-        yield 1, "gettext", text, ["API document (docstring or field description)"]
