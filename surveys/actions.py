@@ -33,6 +33,15 @@ def parse(raw: str | None) -> list[dict]:
     return value if isinstance(value, list) else []
 
 
+def described(session: Session, choices) -> dict[int, list[str]]:
+    """Each choice's actions in words (the console's language), by choice id; choices without actions left out."""
+    return {
+        choice.id: action_engine.describe_actions(session, listed)
+        for choice in choices
+        if (listed := parse(choice.actions))
+    }
+
+
 def dump(actions: list[dict]) -> str:
     """The JSON stored for a list of actions."""
     return json.dumps(actions, ensure_ascii=False, sort_keys=True)

@@ -18,3 +18,54 @@ document.addEventListener("change", function (event) {
     });
   }
 });
+
+// Inside a form, an element marked data-when-field="<name>" data-when-values="<a> <b>" shows only while that
+// field's value is one of the values (the scenario and survey question forms). Without JavaScript every
+// input stays visible and the server ignores the ones that do not apply.
+(function () {
+  function valueOf(form, name) {
+    const fields = Array.from(form.elements).filter(function (field) { return field.name === name; });
+    const chosen = fields.find(function (field) { return field.type !== "radio" || field.checked; });
+    return chosen ? chosen.value : "";
+  }
+
+  function update(form) {
+    form.querySelectorAll("[data-when-field]").forEach(function (element) {
+      const allowed = element.dataset.whenValues.split(" ");
+      element.hidden = allowed.indexOf(valueOf(form, element.dataset.whenField)) === -1;
+    });
+  }
+
+  document.querySelectorAll("form").forEach(function (form) {
+    if (form.querySelector("[data-when-field]")) {
+      form.addEventListener("change", function () { update(form); });
+      update(form);
+    }
+  });
+})();
+
+// Spare rows (elements marked data-spare-row="<n>", several elements may share a number) stay hidden until a
+// button marked data-reveal-spare-row is pressed: each press shows the next number's elements, and the button
+// goes away when none is left. Without JavaScript every row shows.
+(function () {
+  document.querySelectorAll("[data-reveal-spare-row]").forEach(function (button) {
+    const container = button.closest("form") || document;
+    const spare = Array.from(container.querySelectorAll("[data-spare-row]"));
+    const numbers = Array.from(new Set(spare.map(function (element) { return element.dataset.spareRow; })));
+    if (!numbers.length) {
+      return;
+    }
+    spare.forEach(function (element) { element.hidden = true; });
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      const next = numbers.shift();
+      const shown = spare.filter(function (element) { return element.dataset.spareRow === next; });
+      shown.forEach(function (element) { element.hidden = false; });
+      const input = shown.length ? shown[0].querySelector("input") : null;
+      if (input) {
+        input.focus();
+      }
+      button.hidden = numbers.length === 0;
+    });
+  });
+})();

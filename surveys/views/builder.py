@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from crm.console.forms import form_error
 from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
+from surveys import actions as choice_actions
 from surveys import builder, questions
 from surveys.chat_messages import start_data
 from surveys.errors import SurveyError
@@ -77,13 +78,15 @@ def show(survey_id: int):
     live = builder.version(db, survey_id, VersionState.LIVE)
     shown = draft or live
     listed = questions.list_questions(db, shown.id) if shown else []
+    choices = questions.choices_of(db, [q.id for q in listed])
     return render_template(
         "surveys/show.html",
         survey=survey,
         draft=draft,
         live=live,
         questions=listed,
-        choices=questions.choices_of(db, [q.id for q in listed]),
+        choices=choices,
+        choice_actions=choice_actions.described(db, [choice for group in choices.values() for choice in group]),
         kind_labels=KIND_LABELS,
         action_form=ActionForm(formdata=None),
         start_data=start_data(survey_id),

@@ -23,7 +23,10 @@ def add_question(page, kind: str, text: str, labels=(), required=True):
     if not required:
         page.get_by_label("Required").uncheck()
     for index, label in enumerate(labels, start=1):
-        page.get_by_label(f"Choice {index}", exact=True).fill(label)
+        choice = page.get_by_label(f"Choice {index}", exact=True)
+        if not choice.is_visible():
+            page.get_by_role("button", name="Add a choice").click()
+        choice.fill(label)
     page.get_by_role("button", name="Save question").click()
     expect(page.get_by_text("Question saved.")).to_be_visible()
 
@@ -78,3 +81,28 @@ def test_web_form_on_a_phone(app, sim, console_url, browser):
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     context.close()
     assert [r.channel for r in responses(app, friend)] == ["web"]
+
+
+def test_the_question_form_shows_only_what_its_type_uses(app, console_url, page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    survey_id = build_survey(app, publish=False)
+    sign_in(page, console_url, make_staff(app, "marketer"))
+    page.goto(f"{console_url}/surveys/{survey_id}/questions/new")
+    page.wait_for_load_state("load")
+    free_text, choices = page.locator("fieldset", has_text="自由記述"), page.locator("fieldset", has_text="選択肢")
+    page.get_by_label("種類").select_option("text")
+    expect(free_text).to_be_visible()
+    expect(choices).to_be_hidden()
+    page.get_by_label("種類").select_option("single")
+    expect(free_text).to_be_hidden()
+    rows = choices.locator("tbody tr")
+    expect(rows.filter(has=page.locator(":visible"))).to_have_count(1)  # one empty row to start
+    add = page.get_by_role("button", name="選択肢を追加")
+    add.click()
+    expect(page.get_by_label("選択肢2", exact=True)).to_be_focused()
+    page.get_by_label("質問", exact=True).fill("ご来店の頻度は？")
+    page.get_by_label("選択肢1", exact=True).fill("毎週")
+    page.get_by_label("選択肢2", exact=True).fill("たまに")
+    page.get_by_role("button", name="質問を保存").click()
+    expect(page.get_by_text("毎週")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1

@@ -206,3 +206,13 @@ def test_settings_form_saves(app):
     with session_scope(get_engine(app)) as session:
         survey = session.get(Survey, survey_id)
         assert (survey.title, survey.allow_repeat, survey.completion_message) == ("Renamed", True, "Bye")
+
+
+def test_a_choice_says_which_actions_it_runs(app):
+    vip = make_tag(app, "VIP")
+    survey_id = build_survey(app, single("ご来店の頻度は？", "毎週", "たまに", 毎週={"add_tag_id": vip}), publish=False)
+    page = signed_in_client(app, "editor").get(f"/surveys/{survey_id}").get_data(as_text=True)
+    items = re.findall(r"<li>(.*?)</li>", page[page.index('class="survey-choice-list"') :], re.S)[:2]
+    assert "毎週" in items[0] and "→ タグ「VIP」を付ける" in items[0]
+    assert "たまに" in items[1] and "→" not in items[1]
+    assert "アクションあり" not in page
