@@ -1,0 +1,37 @@
+"""The inbox's own state of a conversation: who it is assigned to and how far it has been read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from crm.columns import utc_field
+from crm.friends.models import Message
+
+# The conversation list asks, per friend, for the newest message and the newest incoming one: this index answers
+# both from the index alone (PostgreSQL's index-only scan, SQLite's covering index). It belongs to the message
+# table but only the inbox needs it, so it is declared here.
+MESSAGE_LATEST_INDEX = Index(
+    "ix_message_friend_direction_id",
+    Message.__table__.c.friend_id,
+    Message.__table__.c.direction,
+    Message.__table__.c.id,
+)
+
+
+class Conversation(SQLModel, table=True):
+    """One friend's conversation as the team handles it: one row per friend, written on first read or assignment.
+
+    The read marker is shared by the team, not kept per staff member: a shop answers its LINE account together,
+    and once anyone has opened a conversation it no longer waits for someone (as in LINE's own chat screen)."""
+
+    __tablename__ = "conversation"
+    __table_args__ = (Index("ix_conversation_assigned", "assigned_staff_id", "friend_id"),)
+
+    friend_id: int = Field(foreign_key="friend.id", primary_key=True)
+    last_read_message_id: int = Field(default=0)  # incoming messages with a higher id are unread
+    read_at: datetime | None = utc_field()
+    assigned_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    assigned_at: datetime | None = utc_field()
