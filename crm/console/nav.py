@@ -11,7 +11,7 @@ from crm.permissions import can, masks_personal_data
 NAV = (
     ("home.index", _l("Home"), "home.view"),
     ("friends.index", _l("Friends"), "friends.view"),
-    ("inbox.index", _l("Chat"), "chat.view"),
+    ("inbox.index", _l("Chat inbox"), "chat.view"),
     ("tags.index", _l("Tags"), "tags.view"),
     ("fields.index", _l("Fields"), "fields.define"),
     ("surveys.index", _l("Surveys"), "surveys.edit"),

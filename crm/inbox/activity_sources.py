@@ -72,7 +72,7 @@ def broadcast_items(session: Session, friend_id: int, window: Window) -> list[Ta
             source="broadcast",
             ref=broadcast_id,
             side=Side.ACCOUNT,
-            origin=translate(N_("Broadcast 「%(name)s」"), {"name": name}),
+            origin=translate(N_("Broadcast “%(name)s”"), {"name": name}),
             text=texts_of(messages),
         )
         for sent_at, broadcast_id, name, messages in rows
@@ -94,7 +94,7 @@ def scenario_items(session: Session, friend_id: int, window: Window) -> list[Tal
             source="scenario",
             ref=send_id,
             side=Side.ACCOUNT,
-            origin=translate(N_("Scenario 「%(name)s」 step %(position)s"), {"name": name, "position": position}),
+            origin=translate(N_("Scenario “%(name)s”, step %(position)s"), {"name": name, "position": position}),
             text=step_name,
         )
         for send_id, created_at, name, position, step_name in rows

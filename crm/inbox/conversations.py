@@ -9,13 +9,16 @@ from datetime import datetime
 from sqlalchemy import case, func
 from sqlmodel import Session, select
 
+from crm.errors import N_
 from crm.friends.models import Friend, FriendStatus, Message, MessageDirection
 from crm.inbox.models import Conversation
 from crm.sql import insert_for
 from crm.tags.models import FriendTag
 
 LIST_SIZE = 50
-ATTENTION_STATES = ("needed", "in_progress", "done")
+# The staff attention mark (Friend.attention) in words, in the order the filter offers them.
+ATTENTION_LABELS = {"needed": N_("Needs attention"), "in_progress": N_("Being handled"), "done": N_("Handled")}
+ATTENTION_STATES = tuple(ATTENTION_LABELS)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
-"""The talk view: everything a friend saw and did, merged from the features that recorded it, newest first.
+"""The talk view: everything a friend saw and did, merged from the features that recorded it.
 
 Each feature's rows are read by a source (`register_talk_source`): given a window it returns at most `limit`
-items newest first, reading its own index by friend and time. The view merges the sources' items and keeps the
-newest `limit`, so a page costs one indexed query per source whatever the friend's history holds. Items are
-ordered by (time, source, row id); a cursor is that key as text, so paging back and polling for new items never
-skip nor repeat an item, even when several share a timestamp.
+items nearest the cursor (`bounded`), reading its own index by friend and time. The view merges the sources'
+items and keeps `limit` of them, so a page costs a few indexed queries per source whatever the friend's history
+holds. Items are ordered by (time, source, row id); a cursor is that key as text, so paging back and polling for
+new items never skip nor repeat an item, even when several share a timestamp.
 """
 
 from __future__ import annotations
@@ -53,28 +53,27 @@ class TalkItem:
 
 @dataclass(frozen=True)
 class Window:
-    """The items a page asks for: after one cursor (polling) or before one (older items), at most `limit`."""
+    """The items a page asks for: after one cursor (polling) or before one (older items), at most `limit`.
+
+    Sources read strictly after or before the cursor's time; the items sharing that very time are read apart
+    (`at`), and cut by the full key in Python."""
 
     after: tuple | None = None
     before: tuple | None = None
     limit: int = PAGE_SIZE
-
-    @property
-    def since(self) -> datetime | None:
-        """Sources read items at or after this time (the cursor's own time included: ties are cut in Python)."""
-        return self.after[0] if self.after else None
-
-    @property
-    def until(self) -> datetime | None:
-        """Sources read items at or before this time."""
-        return self.before[0] if self.before else None
+    at: datetime | None = None  # only the items of this instant
 
     def holds(self, item: TalkItem) -> bool:
         key = item.sort_key
         return (self.after is None or key > self.after) and (self.before is None or key < self.before)
 
+    def at_cursor(self) -> Window | None:
+        """The window of the items that share the cursor's time."""
+        cursor = self.after or self.before
+        return None if cursor is None else Window(self.after, self.before, self.limit, at=cursor[0])
 
-# fetch(session, friend_id, window) -> items newest first, at most window.limit, within since/until
+
+# fetch(session, friend_id, window) -> at most window.limit items of the window, through `bounded`
 TalkSource = Callable[[Session, int, Window], list[TalkItem]]
 _sources: dict[str, TalkSource] = {}
 
@@ -90,7 +89,15 @@ def talk_page(session: Session, *, friend_id: int, window: Window) -> tuple[list
     Polling (a window with `after`) returns the oldest new items first, so a burst is delivered in order over
     successive polls."""
     probe = Window(window.after, window.before, window.limit + 1)
-    items = [item for fetch in _sources.values() for item in fetch(session, friend_id, probe) if probe.holds(item)]
+    windows = [probe, probe.at_cursor()]
+    items = [
+        item
+        for each in windows
+        if each is not None
+        for fetch in _sources.values()
+        for item in fetch(session, friend_id, each)
+        if probe.holds(item)
+    ]
     items.sort(key=lambda item: item.sort_key, reverse=window.after is None)
     more = len(items) > window.limit
     page = items[: window.limit]
@@ -117,10 +124,12 @@ def parse_cursor(text: str | None) -> tuple | None:
 def bounded(query, at_column, id_column, window: Window):
     """A source's query cut to the window: its time bounds, then the nearest `limit` rows (the oldest new ones
     when polling, else the newest)."""
-    if window.since is not None:
-        query = query.where(at_column >= window.since)
-    if window.until is not None:
-        query = query.where(at_column <= window.until)
+    if window.at is not None:
+        query = query.where(at_column == window.at)
+    elif window.after is not None:
+        query = query.where(at_column > window.after[0])
+    elif window.before is not None:
+        query = query.where(at_column < window.before[0])
     if window.after is not None:
         return query.order_by(at_column, id_column).limit(window.limit)
     return query.order_by(at_column.desc(), id_column.desc()).limit(window.limit)

@@ -56,6 +56,7 @@ def _list_context() -> dict:
         rows=rows,
         flt=flt,
         filter_args=_filter_args(),
+        attention_labels=conversations.ATTENTION_LABELS,
         staff_names=staff_names,
         name_of=lambda friend: visible_name(friend, current_user.role),
         more_before=rows[-1].last_message.id if len(rows) == conversations.LIST_SIZE else None,
