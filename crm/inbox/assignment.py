@@ -33,7 +33,9 @@ def assign(session: Session, *, friend_id: int, staff_id: int | None, actor: Act
         raise AssignmentError(N_("Choose a staff member who can reply to friends."))
     table = Conversation.__table__
     session.connection().execute(
-        insert_for(session, table).values(friend_id=friend_id, last_read_message_id=0).on_conflict_do_nothing()
+        insert_for(session, table)
+        .values(friend_id=friend_id, last_incoming_id=0, last_read_message_id=0)
+        .on_conflict_do_nothing()
     )
     conversation = session.exec(select(Conversation).where(Conversation.friend_id == friend_id).with_for_update()).one()
     if conversation.assigned_staff_id == staff_id:

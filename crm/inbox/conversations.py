@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm.errors import N_
 from crm.friends.models import Friend, FriendStatus, Message, MessageDirection
 from crm.inbox.models import Conversation
+from crm.inbox.sync import repair
 from crm.sql import insert_for
 from crm.tags.models import FriendTag
 
@@ -42,36 +43,20 @@ class ConversationRow:
     assigned_staff_id: int | None
 
 
-def _latest_per_friend():
-    """Per friend: the newest message's id and the newest incoming one's (from ix_message_friend_direction_id)."""
-    incoming_id = case((Message.direction == MessageDirection.INCOMING, Message.id))
-    return (
-        select(
-            Message.friend_id.label("friend_id"),
-            func.max(Message.id).label("last_id"),
-            func.max(incoming_id).label("last_in_id"),
-        )
-        .group_by(Message.friend_id)
-        .subquery()
-    )
-
-
 def list_conversations(
     session: Session, *, flt: InboxFilter, staff_id: int, before_id: int | None = None, limit: int = LIST_SIZE
 ) -> list[ConversationRow]:
-    """Conversations newest message first; `before_id` (a last message id) pages to older ones."""
-    latest = _latest_per_friend()
-    read_up_to = func.coalesce(Conversation.last_read_message_id, 0)
+    """Conversations newest message first (call `sync_conversations` before); `before_id` (a last message id)
+    pages to older ones."""
     query = (
-        select(Friend, latest.c.last_id, Conversation.assigned_staff_id)
-        .join(latest, latest.c.friend_id == Friend.id)
-        .outerjoin(Conversation, Conversation.friend_id == Friend.id)
-        .where(Friend.status != FriendStatus.ERASED)
+        select(Friend, Conversation)
+        .join(Conversation, Conversation.friend_id == Friend.id)
+        .where(Conversation.last_message_id.is_not(None), Friend.status != FriendStatus.ERASED)
     )
     if flt.attention in ATTENTION_STATES:
         query = query.where(Friend.attention == flt.attention)
     if flt.unread:
-        query = query.where(latest.c.last_in_id > read_up_to)
+        query = query.where(Conversation.last_incoming_id > Conversation.last_read_message_id)
     if flt.mine:
         query = query.where(Conversation.assigned_staff_id == staff_id)
     if flt.tag_id:
@@ -83,15 +68,19 @@ def list_conversations(
         name = func.replace(func.replace(Friend.display_name, " ", ""), "\u3000", "")
         query = query.where(func.lower(name).like(pattern.lower(), escape="\\"))
     if before_id is not None:
-        query = query.where(latest.c.last_id < before_id)
-    rows = session.exec(query.order_by(latest.c.last_id.desc()).limit(limit)).all()
-    if not rows:
-        return []
-    friend_ids = [friend.id for friend, _, _ in rows]
-    last = {m.id: m for m in session.exec(select(Message).where(Message.id.in_([r[1] for r in rows])))}
-    unread = unread_counts(session, friend_ids)
+        query = query.where(Conversation.last_message_id < before_id)
+    rows = session.exec(query.order_by(Conversation.last_message_id.desc()).limit(limit)).all()
+    last = {m.id: m for m in session.exec(select(Message).where(Message.id.in_([c.last_message_id for _, c in rows])))}
+    gone = [friend.id for friend, conversation in rows if conversation.last_message_id not in last]
+    if gone:  # a refused reply was deleted after the list had seen it: fix those rows, then list again
+        repair(session, gone)
+        return list_conversations(session, flt=flt, staff_id=staff_id, before_id=before_id, limit=limit)
+    unread = unread_counts(session, [friend.id for friend, _ in rows])
     return [
-        ConversationRow(friend, last[last_id], unread.get(friend.id, 0), assigned) for friend, last_id, assigned in rows
+        ConversationRow(
+            friend, last[conversation.last_message_id], unread.get(friend.id, 0), conversation.assigned_staff_id
+        )
+        for friend, conversation in rows
     ]
 
 
@@ -129,7 +118,9 @@ def mark_read(session: Session, *, friend_id: int, at: datetime) -> None:
     if newest is None:
         return
     table = Conversation.__table__
-    statement = insert_for(session, table).values(friend_id=friend_id, last_read_message_id=newest, read_at=at)
+    statement = insert_for(session, table).values(
+        friend_id=friend_id, last_incoming_id=0, last_read_message_id=newest, read_at=at
+    )
     statement = statement.on_conflict_do_update(
         index_elements=["friend_id"],
         set_={"last_read_message_id": newest, "read_at": at},

@@ -19,6 +19,7 @@ from crm.friends.page_views import quota_cache
 from crm.inbox import conversations
 from crm.inbox.assignment import assignable_staff
 from crm.inbox.forms import AssignForm, staff_choices
+from crm.inbox.sync import sync_conversations
 from crm.inbox.talk import Window, cursor_of, parse_cursor, talk_page
 from crm.permissions import can, visible_name
 from crm.tags.models import FriendTag, Tag
@@ -50,6 +51,8 @@ def _filter_args() -> dict:
 def _list_context() -> dict:
     db = get_session()
     flt = inbox_filter()
+    with unit_of_work():
+        sync_conversations(db)
     rows = conversations.list_conversations(db, flt=flt, staff_id=current_user.id, before_id=row_id_arg("before"))
     staff_names = {staff.id: staff.display_name for staff in assignable_staff(db)}
     return dict(

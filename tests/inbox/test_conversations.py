@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
-from crm.friends.models import Friend
+from crm.friends.models import Friend, Message
 from crm.inbox.models import Conversation
 from crm.staff.models import Staff
 from crm.tags.models import FriendTag
@@ -125,3 +125,15 @@ def test_permissions(app, role, page, send):
         assert ("data-reply-form" in client.get(f"/chat/{a}").get_data(as_text=True)) == send
     response = post_form(client, f"/chat/{a}/reply", {"text": "hi", "retry_key": "x"}, "/")
     assert (response.status_code == 403) == (not send)
+
+
+def test_the_list_follows_new_messages_and_forgets_a_deleted_one(app):
+    a, b, c = three_conversations(app)
+    client = signed_in_client(app, "staff")
+    assert [friend for friend, _ in listed(client.get("/chat").get_data(as_text=True))] == [b, c, a]
+    newest = add_message(app, a, "a2", at=T0 + timedelta(minutes=9), incoming=False, sent_via="console")
+    assert [friend for friend, _ in listed(client.get("/chat").get_data(as_text=True))] == [a, b, c]
+    with session_scope(get_engine(app)) as session:  # LINE refused that reply: the chat forgets it
+        session.delete(session.get(Message, newest))
+    html = client.get("/chat").get_data(as_text=True)
+    assert [friend for friend, _ in listed(html)] == [b, c, a] and "a2" not in html
