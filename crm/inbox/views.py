@@ -109,12 +109,13 @@ def _panel_context(friend: Friend) -> dict:
 def render_inbox(friend: Friend | None, *, status: int = 200, **extra):
     """The chat page: the list, and the open conversation when one is chosen."""
     db = get_session()
+    panel = _panel_context(friend) if friend else {"friend": None}  # first: opening it reads it
     return render_template(
         "inbox/index.html",
         **_list_context(),
         tags=db.exec(select(Tag).order_by(Tag.name)).all(),
         list_poll_seconds=LIST_POLL_SECONDS,
-        **(_panel_context(friend) if friend else {"friend": None}),
+        **panel,
         **extra,
     ), status
 

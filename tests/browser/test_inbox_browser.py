@@ -41,6 +41,8 @@ def test_a_message_appears_live_and_the_reply_reaches_the_friend(app, sim, conso
     if width < 700:
         expect(page.locator(".inbox-list")).to_be_hidden()  # on a phone, the conversation alone
         expect(page.get_by_role("link", name="← トーク一覧")).to_be_visible()
+    else:
+        expect(row.locator(".unread-count")).to_have_count(0)  # read by opening it
     _no_sideways_scroll(page, width, "the conversation")
     page.evaluate("window.notReloaded = true")
 

@@ -42,7 +42,7 @@ def test_conversations_are_ordered_by_latest_message_with_unread_counts(app):
 def test_opening_a_conversation_reads_it_for_the_whole_team(app):
     a, b, c = three_conversations(app)
     first = signed_in_client(app, "staff", email="first@example.com")
-    assert first.get(f"/chat/{b}").status_code == 200
+    assert listed(first.get(f"/chat/{b}").get_data(as_text=True)) == [(b, 0), (c, 1), (a, 1)]
     second = signed_in_client(app, "admin", email="second@example.com")
     assert listed(second.get("/chat").get_data(as_text=True)) == [(b, 0), (c, 1), (a, 1)]
     add_message(app, b, "b3", at=T0 + timedelta(minutes=5))
