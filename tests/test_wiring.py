@@ -25,8 +25,8 @@ API_BLUEPRINTS = [
     "api_broadcasts",
 ]  # fmt: skip
 ADMIN_NAV = [
-    "/", "/friends", "/chat", "/tags", "/fields", "/surveys", "/surveys/results", "/broadcasts", "/templates", "/scenarios",
-    "/richmenus",
+    "/", "/friends", "/chat", "/tags", "/fields", "/surveys", "/surveys/results", "/broadcasts", "/templates",
+    "/scenarios", "/richmenus",
     "/segments", "/imports", "/exports", "/audit", "/staff", "/settings/webhooks", "/settings/line-events/failed",
     "/settings/followers-import", "/settings/api-tokens",
 ]  # fmt: skip
