@@ -52,6 +52,10 @@
         pollAgain = true;
         return;
       }
+      if (document.hidden) {
+        schedule(pollMs); // a tab in the background asks nothing; it catches up when shown again
+        return;
+      }
       if (!after) {
         after = new Date(0).toISOString() + "|start|0";
       }
@@ -116,6 +120,11 @@
         schedule(0);
       });
     }
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden) {
+        schedule(0);
+      }
+    });
     schedule(pollMs);
   }
 
