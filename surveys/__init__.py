@@ -11,7 +11,7 @@ def init_app(app: Flask) -> None:
     rich-menu survey buttons."""
     from crm import api
     from crm.friends.extras import register_detail, register_page_section
-    from crm.inbox.talk import register_talk_source
+    from crm.inbox.talk import register_postback_words, register_talk_source
     from crm.richmenus import register_survey_choices
     from crm.staff.audit_words import named_rows, register_target
     from crm.webhook.hooks import event_hooks
@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
     register_target(app, "survey", named_rows(Survey, Survey.title, endpoint="surveys.show", id_arg="survey_id"))
     action_kinds.register()
     register_talk_source("survey-answer", talk_source.answer_items)
+    register_postback_words(chat_messages.PREFIX, talk_source.describe_tap)
 
 
 def rich_menu_survey_choices(session) -> list[tuple[str, str]]:

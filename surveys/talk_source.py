@@ -1,4 +1,4 @@
-"""Survey answers in the chat inbox's talk view: each answer with its question and survey."""
+"""Surveys in the chat inbox's talk view: each answer with its question and survey, and survey taps in words."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from crm.errors import N_
 from crm.i18n import translate
 from crm.inbox.talk import Side, TalkItem, Window, bounded
+from surveys.chat_messages import parse_data
 from surveys.models import Survey, SurveyAnswer, SurveyChoice, SurveyQuestion, SurveyResponse
 
 
@@ -34,3 +35,26 @@ def answer_items(session: Session, friend_id: int, window: Window) -> list[TalkI
         )
         for answer_id, answered_at, text, label, question, title in rows
     ]
+
+
+# A survey postback's operation in words (surveys.chat_messages: s start, a answer, t toggle, d done, k skip,
+# c cancel).
+TAP_WORDS = {
+    "a": N_("Picked an answer"),
+    "t": N_("Ticked or cleared a choice"),
+    "d": N_("Finished choosing"),
+    "k": N_("Skipped a question"),
+    "c": N_("Cancelled the survey"),
+}
+
+
+def describe_tap(session: Session, data: str) -> str | None:
+    """A survey postback in words: 「アンケート「来店アンケート」を開始」, 「回答を選択」…"""
+    parsed = parse_data(data)
+    if parsed is None:
+        return None
+    op, ids = parsed
+    if op == "s":
+        survey = session.get(Survey, ids[0])
+        return translate(N_("Started the survey “%(survey)s”"), {"survey": survey.title if survey else ids[0]})
+    return translate(TAP_WORDS[op]) if op in TAP_WORDS else None

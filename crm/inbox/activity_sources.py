@@ -12,7 +12,7 @@ from crm.broadcasts.models import Broadcast, BroadcastRecipient, RecipientState
 from crm.errors import N_
 from crm.i18n import translate
 from crm.inbox.message_source import message_items
-from crm.inbox.talk import Side, TalkItem, Window, bounded, register_talk_source, texts_of
+from crm.inbox.talk import Side, TalkItem, Window, bounded, describe_postback, register_talk_source, texts_of
 from crm.scenarios.delivery_batch import REPLY_SOURCE as SCENARIO_REPLY_SOURCE
 from crm.scenarios.models import Scenario, ScenarioSend, ScenarioStep, SendState
 from crm.sending.models import OutgoingReply, ReplyState
@@ -42,19 +42,21 @@ def event_items(session: Session, friend_id: int, window: Window) -> list[TalkIt
             origin=translate(N_("Menu tap")) if row.event_type == "postback" else translate(N_("Friend")),
             kind="event",
             label=translate(EVENT_WORDS[row.event_type]),
-            text=_postback_data(row) if row.event_type == "postback" else None,
+            text=_postback_words(session, row) if row.event_type == "postback" else None,
         )
         for row in rows
     ]
 
 
-def _postback_data(row: WebhookEvent) -> str | None:
+def _postback_words(session: Session, row: WebhookEvent) -> str | None:
+    """What the tap did, in the words of the feature owning its data; else the data as sent (while kept)."""
     if not row.payload_kept:
         return None
     try:
-        return str((json.loads(row.payload).get("postback") or {}).get("data") or "") or None
+        data = str((json.loads(row.payload).get("postback") or {}).get("data") or "")
     except (ValueError, AttributeError):
         return None
+    return (describe_postback(session, data) or data) if data else None
 
 
 def broadcast_items(session: Session, friend_id: int, window: Window) -> list[TalkItem]:

@@ -83,6 +83,24 @@ def register_talk_source(name: str, fetch: TalkSource) -> None:
     _sources[name] = fetch
 
 
+# describe(session, data) -> what a menu tap did, in words (None: leave it unnamed)
+PostbackDescriber = Callable[[Session, str], str | None]
+_postback_words: dict[str, PostbackDescriber] = {}
+
+
+def register_postback_words(prefix: str, describe: PostbackDescriber) -> None:
+    """Say the postbacks whose data starts with prefix in words (a survey's 「アンケート「…」を開始」)."""
+    _postback_words[prefix] = describe
+
+
+def describe_postback(session: Session, data: str) -> str | None:
+    """A postback's meaning in words, from the feature that owns its prefix; None when no feature names it."""
+    for prefix, describe in _postback_words.items():
+        if data.startswith(prefix):
+            return describe(session, data)
+    return None
+
+
 def talk_page(session: Session, *, friend_id: int, window: Window) -> tuple[list[TalkItem], bool]:
     """The window's items oldest first, and whether older items remain (before the first one returned).
 

@@ -196,3 +196,25 @@ def test_polling_returns_only_new_items(app):
     again = client.get(f"/chat/{friend_id}/items", query_string={"after": fresh["cursor"]}).get_json()
     assert again["html"] == ""
     assert client.get(f"/chat/{friend_id}/items", query_string={"after": "nonsense"}).status_code == 400
+
+
+def test_a_survey_tap_is_said_in_words(app):
+    friend_id = make_friend(app)
+    with session_scope(get_engine(app)) as session:
+        survey = Survey(title="来店アンケート")
+        session.add(survey)
+        session.flush()
+        for n, data in enumerate([f"sv:s:{survey.id}", "sv:c:1", "shop:open"]):
+            session.add(
+                WebhookEvent(
+                    webhook_event_id=f"tap{n}",
+                    event_type="postback",
+                    friend_id=friend_id,
+                    occurred_at=T0 + timedelta(seconds=n),
+                    payload=json.dumps({"type": "postback", "postback": {"data": data}}),
+                )
+            )
+    client = signed_in_client(app, "staff")
+    items = talk_items(client.get(f"/chat/{friend_id}").get_data(as_text=True))
+    texts = [re.search(r'msg-text">([^<]+)', inner).group(1) for *_, inner in items]
+    assert texts == ["アンケート「来店アンケート」を開始", "アンケートを中止", "shop:open"]
