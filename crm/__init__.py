@@ -17,6 +17,7 @@ def features() -> tuple:
         fields,
         friends,
         imports,
+        inbox,
         message_templates,
         outbound,
         privacy,
@@ -46,6 +47,7 @@ def features() -> tuple:
         privacy,
         outbound,
         imports,
+        inbox,
     )
 
 

@@ -7,6 +7,7 @@ import crm.broadcasts.models  # noqa: F401
 import crm.fields.models  # noqa: F401
 import crm.friends.models  # noqa: F401
 import crm.imports.models  # noqa: F401
+import crm.inbox.models  # noqa: F401
 import crm.message_templates.models  # noqa: F401
 import crm.outbound.models  # noqa: F401
 import crm.richmenus.models  # noqa: F401

@@ -7,14 +7,16 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the console and web-form blueprints, the surveys API, the `sv:` postbacks, the text and block
-    hooks, the friend page's answers section, the friend API's responses and the rich-menu survey buttons."""
+    hooks, the friend page's answers section and the chat inbox's answers, the friend API's responses and the
+    rich-menu survey buttons."""
     from crm import api
     from crm.friends.extras import register_detail, register_page_section
+    from crm.inbox.talk import register_postback_words, register_talk_source
     from crm.richmenus import register_survey_choices
     from crm.staff.audit_words import named_rows, register_target
     from crm.webhook.hooks import event_hooks
     from crm.webhook.postbacks import postback_registry
-    from surveys import action_kinds, chat_messages, flow
+    from surveys import action_kinds, chat_messages, flow, talk_source
     from surveys import api as surveys_api
     from surveys.models import Survey
     from surveys.views import builder as console
@@ -32,6 +34,8 @@ def init_app(app: Flask) -> None:
     register_survey_choices(app, rich_menu_survey_choices)
     register_target(app, "survey", named_rows(Survey, Survey.title, endpoint="surveys.show", id_arg="survey_id"))
     action_kinds.register()
+    register_talk_source("survey-answer", talk_source.answer_items)
+    register_postback_words(chat_messages.PREFIX, talk_source.describe_tap)
 
 
 def rich_menu_survey_choices(session) -> list[tuple[str, str]]:

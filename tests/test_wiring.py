@@ -18,14 +18,14 @@ CONSOLE_BLUEPRINTS = {
     "auth", "home", "api_docs", "audit", "staff_admin", "api_tokens", "friend", "friends", "tags", "fields",
     "surveys", "survey_form", "richmenus", "richmenu_publish", "segments", "redirect", "broadcasts",
     "broadcast_send", "privacy", "webhooks", "webhook_failures", "imports", "followers_import", "media",
-    "message_templates", "scenarios", "scenario_steps", "scenario_friends",
+    "message_templates", "scenarios", "scenario_steps", "scenario_friends", "inbox", "inbox_actions",
 }  # fmt: skip
 API_BLUEPRINTS = [
     "api_friends", "api_friend_data", "api_tags", "api_templates", "api_scenarios", "api_surveys", "api_segments",
     "api_broadcasts",
 ]  # fmt: skip
 ADMIN_NAV = [
-    "/", "/friends", "/tags",
+    "/", "/friends", "/chat", "/tags",
     "/broadcasts", "/scenarios", "/templates", "/richmenus", "/surveys", "/segments",
     "/surveys/results", "/audit",
     "/fields", "/imports", "/exports", "/staff", "/settings/webhooks", "/settings/line-events/failed",

@@ -221,6 +221,11 @@ class QuotaCache:
             fresh = self._value is not None and self._clock() < self._expires
             return self._value if fresh else UNKNOWN_QUOTA
 
+    def forget(self) -> None:
+        """Drop the cached state (after a send used a message), so the next `get` asks LINE again."""
+        with self._lock:
+            self._expires = 0.0
+
     def _refresh(self, done: threading.Event) -> None:
         try:
             value = quota_state(self._fetch())

@@ -18,6 +18,7 @@ NAV_GROUPS = (
         (
             ("home.index", _l("Home"), "home.view"),
             ("friends.index", _l("Friends"), "friends.view"),
+            ("inbox.index", _l("Chat inbox"), "chat.view"),
             ("tags.index", _l("Tags"), "tags.view"),
         ),
     ),

@@ -97,6 +97,7 @@ ACTION_WORDS: dict[str, str] = {
     "tag_folder.renamed": N_("Renamed a tag folder"),
     "tag_folder.deleted": N_("Deleted a tag folder"),
     "friend.attention": N_("Changed a friend's attention mark"),
+    "chat.assigned": N_("Assigned a conversation to a staff member"),
     "link.actions": N_("Changed what a link's click does"),
     "scenario.created": N_("Created a scenario"),
     "scenario.updated": N_("Changed a scenario's settings"),

@@ -1,0 +1,12 @@
+"""The 1:1 chat inbox (チャット): conversations, their talk view of everything a friend saw and did, replies."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the chat page and the talk view's core sources."""
+    from crm.inbox import action_views, activity_sources, views
+
+    activity_sources.register()
+    app.register_blueprint(views.bp)
+    app.register_blueprint(action_views.bp)

@@ -1,0 +1,95 @@
+"""The talk view's messages: what the friend sent (stickers and images shown as such) and the staff's replies."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import Session, select
+
+from crm.errors import N_
+from crm.friends.models import Message, MessageDirection
+from crm.i18n import translate
+from crm.inbox.talk import Side, TalkItem, Window, bounded
+from crm.webhook.models import WebhookEvent
+
+# LINE's public sticker images (the stickers' own shop pages use it); the console's CSP allows https images.
+STICKER_IMAGE_URL = "https://stickershop.line-scdn.net/stickershop/v1/sticker/{sticker_id}/android/sticker.png"
+
+# A friend's message that is not text, in words (message_type).
+KIND_WORDS = {
+    "image": N_("Image"),
+    "video": N_("Video"),
+    "audio": N_("Voice message"),
+    "file": N_("File"),
+    "location": N_("Location"),
+    "sticker": N_("Sticker"),
+}
+
+
+def message_items(session: Session, friend_id: int, window: Window) -> list[TalkItem]:
+    """The conversation's messages in the window, each with who wrote it."""
+    query = select(Message).where(Message.friend_id == friend_id)
+    rows = session.exec(bounded(query, Message.created_at, Message.id, window)).all()
+    stickers = _sticker_ids(session, [row.webhook_event_id for row in rows if row.message_type == "sticker"])
+    return [_item(row, stickers.get(row.webhook_event_id)) for row in rows]
+
+
+def _item(row: Message, sticker: tuple[str, str] | None) -> TalkItem:
+    incoming = row.direction == MessageDirection.INCOMING
+    origin = N_("Friend") if incoming else N_("Staff reply") if row.sent_via == "console" else N_("Account")
+    base = dict(
+        at=row.created_at,
+        source="message",
+        ref=row.id,
+        side=Side.FRIEND if incoming else Side.ACCOUNT,
+        origin=translate(origin),
+    )
+    if row.unsent:
+        return TalkItem(**base, kind="unsent", label=translate(N_("Unsent by the friend")))
+    if row.message_type == "text":
+        return TalkItem(**base, text=row.text)
+    if row.message_type == "sticker":
+        return _sticker(base, sticker)
+    words = KIND_WORDS.get(row.message_type)
+    label = translate(words) if words else f"[{row.message_type}]"
+    # Images are not downloaded from LINE (no content is stored), so they are named, never shown.
+    return TalkItem(**base, kind="image" if row.message_type == "image" else "media", label=label)
+
+
+def _sticker(base: dict, sticker: tuple[str, str] | None) -> TalkItem:
+    if sticker is None:  # the event's payload has been pruned: the sticker's ids are gone
+        return TalkItem(**base, kind="sticker", label=translate(N_("Sticker")))
+    package_id, sticker_id = sticker
+    return TalkItem(
+        **base,
+        kind="sticker",
+        image_url=STICKER_IMAGE_URL.format(sticker_id=sticker_id),
+        label=translate(N_("Sticker (%(package)s/%(sticker)s)"), {"package": package_id, "sticker": sticker_id}),
+    )
+
+
+def _sticker_ids(session: Session, event_keys: list[str | None]) -> dict[str, tuple[str, str]]:
+    """(package id, sticker id) of sticker messages, read from their stored webhook events while kept."""
+    keys = [key for key in event_keys if key]
+    if not keys:
+        return {}
+    rows = session.exec(
+        select(WebhookEvent.webhook_event_id, WebhookEvent.payload).where(
+            WebhookEvent.webhook_event_id.in_(keys), WebhookEvent.payload_kept
+        )
+    ).all()
+    found = {}
+    for key, payload in rows:
+        message = _json(payload).get("message") or {}
+        package_id, sticker_id = message.get("packageId"), message.get("stickerId")
+        if str(sticker_id or "").isdigit() and str(package_id or "").isdigit():
+            found[key] = (str(package_id), str(sticker_id))
+    return found
+
+
+def _json(payload: str) -> dict:
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
