@@ -197,9 +197,7 @@ def _reached_friends(session: Session, goal: dict, start: datetime, end: datetim
     )
 
 
-def _goal(
-    session: Session, broadcast: Broadcast, counts: dict[str, int]
-) -> tuple[GoalStats, dict[int, int]] | None:
+def _goal(session: Session, broadcast: Broadcast, counts: dict[str, int]) -> tuple[GoalStats, dict[int, int]] | None:
     """The goal rate in the sent and control groups, counted from when sending started; and the sent friends
     who reached it by variant."""
     if not broadcast.goal or broadcast.started_at is None:
