@@ -46,7 +46,19 @@ def rows(session: Session, broadcast_id: int) -> list[BroadcastVariant]:
 
 def of_broadcast(session: Session, broadcast_id: int) -> list[Variant]:
     """The broadcast's variants with their messages, by label (empty: no A/B test)."""
-    return [Variant(row.label, row.weight, json.loads(row.messages), row.id) for row in rows(session, broadcast_id)]
+    return of_broadcasts(session, [broadcast_id]).get(broadcast_id, [])
+
+
+def of_broadcasts(session: Session, broadcast_ids: list[int]) -> dict[int, list[Variant]]:
+    """The variants of several broadcasts at once (one query for a page): {broadcast id: variants by label}."""
+    found: dict[int, list[Variant]] = {}
+    if broadcast_ids:
+        query = select(BroadcastVariant).where(BroadcastVariant.broadcast_id.in_(broadcast_ids))
+        for row in session.exec(query.order_by(BroadcastVariant.broadcast_id, BroadcastVariant.label)):
+            found.setdefault(row.broadcast_id, []).append(
+                Variant(row.label, row.weight, json.loads(row.messages), row.id)
+            )
+    return found
 
 
 def _point(seed: int, friend_id: int, total: int) -> float:

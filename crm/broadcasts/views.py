@@ -138,7 +138,10 @@ def _show_error(form: ComposerForm, error: BroadcastError) -> None:
             if error.message_index < len(filled):
                 filled[error.message_index].form.kind.errors = [message_of(error)]
                 return
-        form.variants.errors = [message_of(error)]
+        problem = message_of(error)
+        if error.index is not None and error.index < len(broadcast_variants.LABELS):
+            problem = _("Variant %(label)s: %(problem)s", label=broadcast_variants.LABELS[error.index], problem=problem)
+        form.variants.errors = [problem]
         return
     if error.field == "messages" and error.index is not None:
         filled = [slot for slot in form.messages if slot.form.to_message()]
