@@ -15,7 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from crm.broadcasts import variants as broadcast_variants
-from crm.broadcasts.models import Broadcast, RecipientState
+from crm.broadcasts.models import Broadcast, BroadcastVariant, RecipientState
 from crm.broadcasts.models import BroadcastRecipient as R
 from crm.friends.models import Friend, FriendStatus
 from crm.sql import utc_literal
@@ -316,10 +316,20 @@ def recent(session: Session, *, limit: int = 100, offset: int = 0) -> list[tuple
 
 
 def for_friend(session: Session, friend_id: int, *, limit: int = 50) -> list[dict]:
-    """The broadcasts a friend was in (received, held out, capped, failed or queued), newest first."""
+    """The broadcasts a friend was in (received, held out, capped, failed or queued; `variant`: the A/B variant
+    drawn for them), newest first."""
     query = (
-        select(Broadcast.id, Broadcast.name, Broadcast.started_at, R.state, R.sent_at, R.error)
+        select(
+            Broadcast.id,
+            Broadcast.name,
+            Broadcast.started_at,
+            R.state,
+            R.sent_at,
+            R.error,
+            BroadcastVariant.label.label("variant"),
+        )
         .join(R, R.broadcast_id == Broadcast.id)
+        .outerjoin(BroadcastVariant, BroadcastVariant.id == R.variant_id)
         .where(R.friend_id == friend_id)
         .order_by(func.coalesce(R.sent_at, Broadcast.started_at).desc(), Broadcast.id.desc())
         .limit(limit)

@@ -149,9 +149,12 @@ def test_the_statistics_page_shows_each_variant_and_no_bare_rate_on_small_groups
                     sent_at=T0 if variant else None,
                 )
             )
-    page = _client(app, "analyst").get(f"/broadcasts/{broadcast.id}/stats").get_data(as_text=True)
+    analyst = _client(app, "analyst")
+    page = analyst.get(f"/broadcasts/{broadcast.id}/stats").get_data(as_text=True)
     rows = re.findall(r'<tr data-variant="(\w)"><td>\w</td><td>(\d+)%</td><td data-figure="recipients">(\d+)', page)
     assert rows == [("A", "50", "3"), ("B", "50", "2")]
+    friend_page = analyst.get(f"/friends/{ids[3]}").get_data(as_text=True)
+    assert '<span class="friend-variant">Variant B</span>' in friend_page  # the friend page names their variant
     goals = page[page.index('class="variant-goals"') :]
     assert "Too few friends yet (3; at least 30)." in goals and "Too few friends yet (2; at least 30)." in goals
     assert "Too few friends to compare yet (2 in Variant B, 3 in Variant A; at least 30 each)." in goals
