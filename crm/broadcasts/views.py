@@ -192,7 +192,7 @@ def _variants_changed(db: Session, form: ComposerForm, operation: str) -> dict:
     Adding or removing resets the shares to an equal split; nothing is saved until "Save draft"."""
     data = {key: value for key, value in form.data.items() if key != "csrf_token"}
     variants = list(data["variants"])
-    action, _, raw_index = operation.partition("-")
+    action, _dash, raw_index = operation.partition("-")
     index = int(raw_index) if raw_index.isdigit() and int(raw_index) < len(variants) else None
     if action == "add" and not variants:
         variants = [{"messages": data["messages"]}, {"messages": data["messages"]}]
