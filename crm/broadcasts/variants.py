@@ -61,6 +61,14 @@ def of_broadcasts(session: Session, broadcast_ids: list[int]) -> dict[int, list[
     return found
 
 
+def tested(session: Session, broadcast_ids: list[int]) -> set[int]:
+    """Which of these broadcasts are A/B tests (one query for a list page)."""
+    if not broadcast_ids:
+        return set()
+    query = select(BroadcastVariant.broadcast_id).where(BroadcastVariant.broadcast_id.in_(broadcast_ids))
+    return set(session.exec(query.distinct()))
+
+
 def _point(seed: int, friend_id: int, total: int) -> float:
     """A number in [0, total) drawn from the hash of (seed, friend id): same seed and friend, same number."""
     digest = hashlib.blake2b(f"{seed}:{friend_id}".encode(), digest_size=8).digest()

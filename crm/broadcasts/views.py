@@ -221,7 +221,12 @@ def index():
     page = row_id_arg("page") or 1
     rows = broadcast_stats.recent(get_session(), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     return render_template(
-        "broadcasts/index.html", rows=rows[:PAGE_SIZE], page=page, more=len(rows) > PAGE_SIZE, labels=STATUS_LABELS
+        "broadcasts/index.html",
+        rows=rows[:PAGE_SIZE],
+        page=page,
+        more=len(rows) > PAGE_SIZE,
+        labels=STATUS_LABELS,
+        ab_tests=broadcast_variants.tested(get_session(), [broadcast.id for broadcast, _counts in rows[:PAGE_SIZE]]),
     )
 
 

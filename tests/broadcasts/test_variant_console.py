@@ -93,6 +93,8 @@ def test_saving_an_ab_draft_and_seeing_it(app):
         broadcast = session.exec(select(Broadcast)).one()
         variants = broadcast_variants.of_broadcast(session, broadcast.id)
     assert [(v.label, v.weight, len(v.messages)) for v in variants] == [("A", 60, 1), ("B", 40, 2)]
+    listing = client.get("/broadcasts").get_data(as_text=True)
+    assert '<span class="status ab-test">A/B test</span>' in listing
     show = client.get(f"/broadcasts/{broadcast.id}").get_data(as_text=True)
     assert re.findall(r'broadcast-variant" data-variant="(\w)"', show) == ["A", "B"]
     assert "60% of the sent group" in show and "送料無料" in show
