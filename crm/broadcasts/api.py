@@ -13,10 +13,18 @@ from sqlmodel import select
 from crm.api import auth, errors
 from crm.api.pages import decode_id_cursor, page
 from crm.api.schemas import ErrorSchema, PageArgs, page_of
+from crm.api.statistics import comparison, proportion
 from crm.broadcasts import drafts as broadcast_drafts
 from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts import stats as broadcast_stats
-from crm.broadcasts.api_schemas import BroadcastCreate, BroadcastSchema, ScheduleBody, StatsSchema
+from crm.broadcasts import variants as broadcast_variants
+from crm.broadcasts.api_schemas import (
+    BroadcastCreate,
+    BroadcastSchema,
+    BroadcastVariantStatsSchema,
+    ScheduleBody,
+    StatsSchema,
+)
 from crm.broadcasts.models import Broadcast
 from crm.db import get_session, unit_of_work
 from crm.timeutil import utcnow
@@ -30,13 +38,17 @@ def _loaded(value: str | None):
     return json.loads(value) if value else None
 
 
-def broadcast_dict(b: Broadcast) -> dict:
+def broadcast_dict(b: Broadcast, variants: list | None = None) -> dict:
+    """The broadcast as the API shows it; `variants` (crm.broadcasts.variants.Variant) are read when not given."""
+    if variants is None:
+        variants = broadcast_variants.of_broadcast(get_session(), b.id)
     return {
         "id": b.id,
         "name": b.name,
         "purpose": b.purpose,
         "status": b.status,
         "messages": _loaded(b.messages) or [],
+        "variants": [{"label": v.label, "weight": v.weight, "messages": v.messages} for v in variants],
         "segment_id": b.segment_id,
         "segment_tree": _loaded(b.segment_tree),
         "track_links": b.track_links,
@@ -68,7 +80,7 @@ def _broadcast(broadcast_id: int) -> Broadcast:
 @blp.arguments(BroadcastCreate)
 @blp.response(201, BroadcastSchema)
 def create(body: dict):
-    """Create a draft broadcast (messages, audience, options are checked by the service)."""
+    """Create a draft broadcast (messages or 2-4 A/B variants, audience, options are checked by the service)."""
     with unit_of_work() as work:
         broadcast = broadcast_drafts.create_draft(work.session, actor=auth.actor(), **body)
     return broadcast_dict(broadcast)
@@ -127,7 +139,8 @@ def list_broadcasts(limit: int, cursor: str | None = None):
     if before is not None:
         query = query.where(Broadcast.id < before)
     rows, next_cursor = page(list(get_session().exec(query).all()), limit=limit)
-    return {"data": [broadcast_dict(b) for b in rows], "next_cursor": next_cursor}
+    variants = broadcast_variants.of_broadcasts(get_session(), [b.id for b in rows])
+    return {"data": [broadcast_dict(b, variants.get(b.id, [])) for b in rows], "next_cursor": next_cursor}
 
 
 @blp.route(f"/broadcasts/{ID}")
@@ -144,7 +157,8 @@ def get_one(broadcast_id: int):
 @blp.response(200, StatsSchema)
 @blp.alt_response(404, schema=ErrorSchema)
 def statistics(broadcast_id: int):
-    """Recipients by state, failures, clicks, blocks within 7 days and the goal against the control group."""
+    """Recipients by state, failures, clicks, blocks within 7 days and the goal against the control group; for
+    an A/B broadcast the same per variant, with each variant's goal rate against control and against A."""
     _broadcast(broadcast_id)
     stats = broadcast_stats.statistics(get_session(), broadcast_id, now=utcnow())
     goal = stats.goal
@@ -161,4 +175,14 @@ def statistics(broadcast_id: int):
             "control_rate": goal.control_rate,
             "lift": goal.lift,
         },
+        "variants": [
+            {
+                **{name: getattr(v, name) for name in BroadcastVariantStatsSchema.PLAIN},
+                "click_rate": v.click_rate,
+                "goal": proportion(v.goal),
+                "against_control": comparison(v.against_control),
+                "against_a": comparison(v.against_a),
+            }
+            for v in stats.variants
+        ],
     }

@@ -6,6 +6,19 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from crm.api.schemas import Id, Text, When
+from crm.api.statistics import ComparisonSchema, ProportionSchema
+
+MESSAGES = {"description": "1-5 LINE message objects: text, image, sticker or flex"}
+
+
+class BroadcastVariantCreate(ma.Schema):
+    weight = fields.Integer(
+        strict=True,
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "Percent of the sent group (1-99, adding up to 100); none given: an equal split"},
+    )
+    messages = fields.List(fields.Dict(), required=True, validate=validate.Length(max=20), metadata=MESSAGES)
 
 
 class BroadcastCreate(ma.Schema):
@@ -13,9 +26,15 @@ class BroadcastCreate(ma.Schema):
     purpose = Text(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     messages = fields.List(
         fields.Dict(),
-        required=True,
+        load_default=None,
         validate=validate.Length(max=20),
-        metadata={"description": "1-5 LINE message objects: text, image, sticker or flex"},
+        metadata={"description": "1-5 LINE message objects (text, image, sticker or flex); or give variants"},
+    )
+    variants = fields.List(
+        fields.Nested(BroadcastVariantCreate),
+        load_default=None,
+        validate=validate.Length(max=10),
+        metadata={"description": "An A/B test: 2-4 variants (A, B, C, D in order), each its messages and weight"},
     )
     segment_id = Id(allow_none=True, metadata={"description": "A saved segment; or give segment_tree"})
     segment_tree = fields.Dict(allow_none=True, metadata={"description": "A condition tree (docs/segments.md)"})
@@ -30,6 +49,12 @@ class ScheduleBody(ma.Schema):
     at = When(allow_none=True, metadata={"description": "When to send; null or left out: now"})
 
 
+class BroadcastVariantSchema(ma.Schema):
+    label = fields.String(required=True, metadata={"description": "A, B, C or D"})
+    weight = fields.Integer(required=True, metadata={"description": "Percent of the sent group"})
+    messages = fields.List(fields.Dict(), required=True)
+
+
 class BroadcastSchema(ma.Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
@@ -40,7 +65,12 @@ class BroadcastSchema(ma.Schema):
             "description": "draft, awaiting_approval, scheduled, sending, paused, sent, cancelled, missed or failed"
         },
     )
-    messages = fields.List(fields.Dict(), required=True)
+    messages = fields.List(fields.Dict(), required=True, metadata={"description": "With variants: variant A's"})
+    variants = fields.List(
+        fields.Nested(BroadcastVariantSchema),
+        required=True,
+        metadata={"description": "A/B variants; empty: no A/B test"},
+    )
     segment_id = fields.Integer(required=True, allow_none=True)
     segment_tree = fields.Dict(required=True, allow_none=True)
     track_links = fields.Boolean(required=True)
@@ -85,6 +115,28 @@ class GoalStatsSchema(ma.Schema):
     lift = fields.Float(required=True, allow_none=True, metadata={"description": "Percentage points"})
 
 
+class BroadcastVariantStatsSchema(ma.Schema):
+    PLAIN = ("label", "weight", "recipients", "queued", "sent", "failed", "clicks", "unique_clickers", "blocks_7d")
+
+    label = fields.String(required=True)
+    weight = fields.Integer(required=True)
+    recipients = fields.Integer(required=True, metadata={"description": "Friends drawn into this variant"})
+    queued = fields.Integer(required=True)
+    sent = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    clicks = fields.Integer(required=True)
+    unique_clickers = fields.Integer(required=True)
+    blocks_7d = fields.Integer(required=True)
+    click_rate = fields.Float(required=True, allow_none=True, metadata={"description": "Percent of sent"})
+    goal = fields.Nested(
+        ProportionSchema, required=True, allow_none=True, metadata={"description": "Its sent friends who reached it"}
+    )
+    against_control = fields.Nested(ComparisonSchema, required=True, allow_none=True)
+    against_a = fields.Nested(
+        ComparisonSchema, required=True, allow_none=True, metadata={"description": "This variant against variant A"}
+    )
+
+
 class StatsSchema(ma.Schema):
     PLAIN = (
         "broadcast_id",
@@ -116,3 +168,8 @@ class StatsSchema(ma.Schema):
     click_rate = fields.Float(required=True, allow_none=True, metadata={"description": "Percent of sent"})
     block_rate = fields.Float(required=True, allow_none=True)
     goal = fields.Nested(GoalStatsSchema, required=True, allow_none=True)
+    variants = fields.List(
+        fields.Nested(BroadcastVariantStatsSchema),
+        required=True,
+        metadata={"description": "Per A/B variant; empty: none"},
+    )

@@ -1,4 +1,5 @@
-"""Forms of the broadcast console: the composer (up to 5 message slots), scheduling, test friends."""
+"""Forms of the broadcast console: the composer (up to 5 message slots, or 2-4 A/B variants of them),
+scheduling, test friends."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from wtforms.fields import DateTimeLocalField, SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm.broadcasts.options import CAP_COUNT_MAX, CAP_DAYS_MAX, CONTROL_MAX, GOAL_DAYS_MAX
+from crm.broadcasts.variants import LABELS, MAX_VARIANTS, WEIGHT_TOTAL
 from crm.timeutil import TOKYO
 
 MESSAGE_SLOTS = 5
@@ -93,6 +95,18 @@ class MessageForm(Form):
         }
 
 
+def filled_messages(slots: FieldList) -> list[dict]:
+    """The filled message slots as LINE message dicts, in order (ValueError from a flex slot that is not JSON)."""
+    return [message for slot in slots for message in [slot.form.to_message()] if message]
+
+
+class VariantForm(Form):
+    """One A/B variant: its share of the sent group and its own message slots."""
+
+    weight = IntegerField(_l("Share of the sent group (%)"), validators=[Optional(), NumberRange(1, WEIGHT_TOTAL - 1)])
+    messages = FieldList(FormField(MessageForm), min_entries=MESSAGE_SLOTS, max_entries=MESSAGE_SLOTS)
+
+
 class ComposerForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     purpose = TextAreaField(_l("Purpose (why this is sent)"), validators=[Optional(), Length(max=500)])
@@ -122,10 +136,25 @@ class ComposerForm(FlaskForm):
     goal_days = IntegerField(
         _l("Goal period (days after the send)"), default=7, validators=[Optional(), NumberRange(1, GOAL_DAYS_MAX)]
     )
+    # An A/B test: 2-4 variants replace the single content above (none: no A/B test).
+    variants = FieldList(FormField(VariantForm), min_entries=0, max_entries=MAX_VARIANTS)
 
     def message_list(self) -> list[dict]:
         """The filled slots as LINE message dicts, in order (ValueError from a flex slot that is not JSON)."""
-        return [message for slot in self.messages for message in [slot.form.to_message()] if message]
+        return filled_messages(self.messages)
+
+    def variant_list(self) -> list[dict] | None:
+        """The A/B variants as {"weight", "messages"} (None: no A/B test); ValueError like message_list."""
+        if not self.variants.entries:
+            return None
+        return [
+            {"weight": entry.form.weight.data, "messages": filled_messages(entry.form.messages)}
+            for entry in self.variants
+        ]
+
+    def labelled_variants(self) -> list[tuple[str, VariantForm]]:
+        """(label, form) of each variant entry: A, B, C, D in order."""
+        return list(zip(LABELS, (entry.form for entry in self.variants), strict=False))
 
     def segment_id(self) -> int | None:
         return int(self.segment.data) if self.segment.data else None
@@ -139,9 +168,19 @@ class ComposerForm(FlaskForm):
         return {"kind": kind, "id": int(raw) if (raw or "").isdigit() else None, "days": self.goal_days.data}
 
 
-def composer_data(broadcast) -> dict:
-    """Form data for an existing draft."""
+def variant_data(variants) -> list[dict]:
+    """Form data of stored variants (crm.broadcasts.variants.Variant)."""
+    return [
+        {"weight": variant.weight, "messages": [MessageForm.slot_data(message) for message in variant.messages]}
+        for variant in variants
+    ]
+
+
+def composer_data(broadcast, variants=()) -> dict:
+    """Form data for an existing draft and its A/B variants."""
     goal = json.loads(broadcast.goal) if broadcast.goal else {}
+    if variants:
+        return {**composer_data(broadcast), "messages": [], "variants": variant_data(variants)}
     return {
         "name": broadcast.name,
         "purpose": broadcast.purpose or "",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm.columns import utc_field
@@ -72,6 +72,21 @@ class Broadcast(SQLModel, table=True):
     finished_at: datetime | None = utc_field()
 
 
+class BroadcastVariant(SQLModel, table=True):
+    """One content of an A/B broadcast (2-4 of them, labelled A-D): its messages and its weight, the percent of
+    the sent group that receives it (the control group is held out before the split). A broadcast without
+    variants sends Broadcast.messages to everyone; with variants, Broadcast.messages is a copy of variant A's."""
+
+    __tablename__ = "broadcast_variant"
+    __table_args__ = (UniqueConstraint("broadcast_id", "label", name="uq_broadcast_variant_label"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int = Field(foreign_key="broadcast.id")
+    label: str = Field(max_length=2)
+    weight: int = Field(default=50)  # percent of the sent group; a broadcast's weights add up to 100
+    messages: str = Field(sa_column=Column(Text, nullable=False))  # JSON, like Broadcast.messages
+
+
 class RecipientState(StrEnum):
     """Values of BroadcastRecipient.state."""
 
@@ -96,6 +111,8 @@ class BroadcastRecipient(SQLModel, table=True):
     friend_id: int = Field(primary_key=True)  # no foreign key: written in big batches, friends are never deleted
     state: str = Field(default=RecipientState.QUEUED, max_length=10)
     request_id: int | None = Field(default=None)
+    # The A/B variant the friend was drawn into (queued friends of a broadcast with variants; plain integer).
+    variant_id: int | None = Field(default=None)
     error: str | None = Field(default=None, max_length=500)
     sent_at: datetime | None = utc_field()
 
@@ -118,8 +135,9 @@ class RequestState(StrEnum):
 class DeliveryRequest(SQLModel, table=True):
     """One request to LINE (a multicast of up to 500 friends or a push to one), with its stored retry key.
 
-    It carries a broadcast's recipients (broadcast_recipient rows by request_id) or one scenario step variant's
-    sends (scenario_send rows by request_id; broadcast_id is then null)."""
+    It carries a broadcast's recipients (broadcast_recipient rows by request_id; of one variant when the
+    broadcast has A/B variants) or one scenario step variant's sends (scenario_send rows by request_id;
+    broadcast_id is then null)."""
 
     __tablename__ = "delivery_request"
     # A scenario step's due requests are found with broadcast_id IS NULL in the same index.
@@ -127,6 +145,7 @@ class DeliveryRequest(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id")
+    broadcast_variant_id: int | None = Field(default=None)  # the A/B variant whose messages it carries
     # A scenario step's requests (no foreign keys: written in big batches, like their sends).
     scenario_step_id: int | None = Field(default=None)
     scenario_variant_id: int | None = Field(default=None)

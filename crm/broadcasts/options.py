@@ -1,4 +1,5 @@
-"""Checking a broadcast draft's fields: name, purpose, audience, control group, frequency cap and goal."""
+"""Checking a broadcast draft's fields: name, purpose, audience, content (or A/B variants), control group,
+frequency cap and goal."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 
 from sqlmodel import Session
 
+from crm.broadcasts.variants import LABELS, MAX_VARIANTS, MIN_VARIANTS, WEIGHT_TOTAL, equal_weights
 from crm.errors import N_, TranslatableError
 from crm.message_templates import content as broadcast_content
 from crm.segments.models import Segment
@@ -28,6 +30,7 @@ class BroadcastError(TranslatableError):
     def __init__(self, msgid: str, *, field: str | None = None, index: int | None = None, **params):
         super().__init__(msgid, **params)
         self.field, self.index = field, index
+        self.message_index: int | None = None  # a variant's refused message (`index` is then the variant's)
 
     @property
     def code(self) -> str:
@@ -140,3 +143,41 @@ def clean_messages(messages) -> str:
     except broadcast_content.ContentError as error:
         raise BroadcastError(error.msgid, field="messages", index=error.index, **error.params) from error
     return json.dumps(checked, ensure_ascii=False)
+
+
+def clean_variants(variants) -> list[dict]:
+    """2-4 A/B variants, labelled A-D in order, each with checked messages and a weight (percent of the sent
+    group, 1-99, adding up to 100; none given: an equal split). None or [] = no A/B test."""
+    if not variants:
+        return []
+    if not isinstance(variants, list) or not MIN_VARIANTS <= len(variants) <= MAX_VARIANTS:
+        raise BroadcastError(
+            N_("An A/B test has %(low)s to %(high)s variants."), field="variants", low=MIN_VARIANTS, high=MAX_VARIANTS
+        )
+    if not all(isinstance(variant, dict) for variant in variants):
+        raise BroadcastError(N_("Each variant needs its messages and a weight."), field="variants")
+    weights = [variant.get("weight") for variant in variants]
+    if all(weight is None for weight in weights):
+        weights = equal_weights(len(variants))
+    for weight in weights:
+        _int_in(
+            weight,
+            1,
+            WEIGHT_TOTAL - 1,
+            N_("Each variant's share must be a whole percentage from %(low)s to %(high)s."),
+            "variants",
+        )
+    if sum(weights) != WEIGHT_TOTAL:
+        raise BroadcastError(
+            N_("The variants' shares must add up to 100%% (now %(total)s%%)."), field="variants", total=sum(weights)
+        )
+    cleaned = []
+    for index, (label, weight, variant) in enumerate(zip(LABELS, weights, variants, strict=False)):
+        try:
+            messages = clean_messages(variant.get("messages"))
+        except BroadcastError as error:  # the same error, on the variant (`index`) and its message
+            refused = BroadcastError(error.msgid, field="variants", index=index, **error.params)
+            refused.message_index = error.index
+            raise refused from error
+        cleaned.append({"label": label, "weight": weight, "messages": messages})
+    return cleaned

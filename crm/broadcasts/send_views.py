@@ -12,6 +12,7 @@ from sqlmodel import Session
 from crm.broadcasts import drafts as broadcast_drafts
 from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts import testers as test_friends
+from crm.broadcasts import variants as broadcast_variants
 from crm.broadcasts.delivery.sender import prepare_test_sends, push_test_sends
 from crm.broadcasts.forms import ActionForm, ScheduleForm, TestFriendForm
 from crm.broadcasts.models import Broadcast
@@ -42,9 +43,10 @@ def _preview_friend(db: Session) -> Friend | None:
     return db.get(Friend, friend_id) if friend_id is not None else None
 
 
-def _rendered(db: Session, broadcast: Broadcast, friend: Friend | None) -> list[dict]:
-    """The messages as the friend will see them (links shown untracked: a preview writes no link tokens)."""
-    messages = json.loads(broadcast.messages)
+def _rendered(db: Session, broadcast: Broadcast, friend: Friend | None, messages: list[dict] | None = None):
+    """The messages (the broadcast's own unless given) as the friend will see them (links shown untracked: a
+    preview writes no link tokens)."""
+    messages = json.loads(broadcast.messages) if messages is None else messages
     if friend is None:
         return messages
     return broadcast_content.render(
@@ -55,6 +57,14 @@ def _rendered(db: Session, broadcast: Broadcast, friend: Friend | None) -> list[
         broadcast_id=broadcast.id,
         track_links=False,
     )
+
+
+def _rendered_variants(db: Session, broadcast: Broadcast, friend: Friend | None) -> list[tuple]:
+    """(variant, rendered messages) of each A/B variant (empty: no A/B test)."""
+    return [
+        (variant, _rendered(db, broadcast, friend, variant.messages))
+        for variant in broadcast_variants.of_broadcast(db, broadcast.id)
+    ]
 
 
 @bp.get("/<int:broadcast_id>/preview")
@@ -69,6 +79,7 @@ def preview(broadcast_id: int):
         broadcast=broadcast,
         friend=friend,
         rendered=_rendered(db, broadcast, friend),
+        variants=_rendered_variants(db, broadcast, friend),
         testers=test_friends.listing(db),
         action_form=ActionForm(),
     )
@@ -92,8 +103,14 @@ def test_send(broadcast_id: int):
             db, broadcast_id=broadcast.id, friend_ids=ids, base_url=current_app.config["PUBLIC_BASE_URL"]
         )
     results = push_test_sends(line_client(current_app), sends)
-    sent = sum(1 for result in results if result.ok)
-    if sent:
+    sent = len({result.friend_id for result in results if result.ok})
+    variants = sorted({send.variant for send in sends if send.variant})
+    if sent and variants:
+        flash(
+            _("Test of variants %(labels)s sent to %(count)s test friends.", labels=", ".join(variants), count=sent),
+            "success",
+        )
+    elif sent:
         flash(_("Test sent to %(count)s test friends.", count=sent), "success")
     for result in results:
         if not result.ok:
@@ -112,6 +129,8 @@ def _confirm_page(db: Session, broadcast: Broadcast, form: ScheduleForm, status:
         problem = message_of(error)
     threshold = current_app.config["BROADCAST_APPROVAL_THRESHOLD"]
     friend = _preview_friend(db)
+    variants = _rendered_variants(db, broadcast, friend)
+    sent_group = None if count is None else count * (100 - broadcast.control_percent) / 100
     return render_template(
         "broadcasts/confirm.html",
         broadcast=broadcast,
@@ -121,6 +140,11 @@ def _confirm_page(db: Session, broadcast: Broadcast, form: ScheduleForm, status:
         threshold=threshold,
         friend=friend,
         rendered=_rendered(db, broadcast, friend),
+        variants=variants,
+        split=[
+            (variant, None if sent_group is None else round(sent_group * variant.weight / 100))
+            for variant, _ in variants
+        ],
     ), status
 
 

@@ -1,6 +1,8 @@
 """A broadcast's statistics, all computed by SQL aggregates (no per-friend loops): recipients by state,
 failures by reason, clicks, blocks within 7 days of each friend's send, and the goal in the sent group against
-the control group. There is no "open rate": LINE does not report opens."""
+the control group. An A/B broadcast has the same figures per variant (grouped by the variant drawn per
+recipient), and each variant's goal rate against the control group and against variant A. There is no
+"open rate": LINE does not report opens."""
 
 from __future__ import annotations
 
@@ -8,15 +10,16 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from crm.broadcasts.models import Broadcast, RecipientState
+from crm.broadcasts import variants as broadcast_variants
+from crm.broadcasts.models import Broadcast, BroadcastVariant, RecipientState
 from crm.broadcasts.models import BroadcastRecipient as R
 from crm.friends.models import Friend, FriendStatus
 from crm.sql import utc_literal
-from crm.statistics import Comparison, compare, rate
+from crm.statistics import Comparison, Proportion, compare, rate
 from crm.tags.models import FriendTag
 from crm.tracking import stats as click_stats
 from crm.tracking.models import LinkClick, TrackedLink
@@ -57,6 +60,33 @@ class GoalStats:
         return compare(self.sent_reached, self.sent_group, self.control_reached, self.control_group)
 
 
+@dataclass
+class VariantStats:
+    """What happened to the friends drawn into one A/B variant."""
+
+    variant_id: int
+    label: str
+    weight: int  # percent of the sent group
+    recipients: int = 0  # drawn into it (queued, sent or failed)
+    queued: int = 0
+    sent: int = 0
+    failed: int = 0
+    clicks: int = 0
+    unique_clickers: int = 0
+    blocks_7d: int = 0
+    goal: Proportion | None = None  # its sent friends who reached the goal (None: no goal)
+    against_control: Comparison | None = None  # None: no goal or no control group
+    against_a: Comparison | None = None  # None: no goal, or this is variant A
+
+    @property
+    def click_rate(self) -> float | None:
+        return rate(self.unique_clickers, self.sent)
+
+    @property
+    def block_rate(self) -> float | None:
+        return rate(self.blocks_7d, self.sent)
+
+
 @dataclass(frozen=True)
 class BroadcastStats:
     """What happened to one broadcast, live while it is sending."""
@@ -74,6 +104,7 @@ class BroadcastStats:
     unique_clickers: int = 0
     blocks_7d: int = 0
     goal: GoalStats | None = None
+    variants: list[VariantStats] = field(default_factory=list)  # empty: no A/B test
 
     @property
     def click_rate(self) -> float | None:
@@ -93,9 +124,26 @@ def days_after(session: Session, later, earlier, days: int) -> ColumnElement:
     return and_(later >= earlier, later < earlier + func.make_interval(0, 0, 0, days))
 
 
-def _state_counts(session: Session, broadcast_id: int) -> dict[str, int]:
-    query = select(R.state, func.count()).where(R.broadcast_id == broadcast_id).group_by(R.state)
-    return dict(session.execute(query).all())
+def _state_counts(session: Session, broadcast_id: int) -> list[tuple[int | None, str, int]]:
+    """(variant id, state, friends) of the snapshot (variant None: held out, capped, or no A/B test)."""
+    query = (
+        select(R.variant_id, R.state, func.count())
+        .where(R.broadcast_id == broadcast_id)
+        .group_by(R.variant_id, R.state)
+    )
+    return [tuple(row) for row in session.execute(query)]
+
+
+def _variant_clicks(session: Session, broadcast_id: int) -> list[tuple[int, int, int]]:
+    """(variant id, clicks, unique clickers): each click counts for the variant its friend was drawn into."""
+    query = (
+        select(R.variant_id, func.count(), func.count(distinct(LinkClick.friend_id)))
+        .select_from(LinkClick)
+        .join(R, and_(R.broadcast_id == LinkClick.broadcast_id, R.friend_id == LinkClick.friend_id))
+        .where(LinkClick.broadcast_id == broadcast_id, R.variant_id.is_not(None))
+        .group_by(R.variant_id)
+    )
+    return [tuple(row) for row in session.execute(query)]
 
 
 def _failures(session: Session, broadcast_id: int) -> list[tuple[str, int]]:
@@ -109,10 +157,10 @@ def _failures(session: Session, broadcast_id: int) -> list[tuple[str, int]]:
     return [(reason, count) for reason, count in session.execute(query)]
 
 
-def _blocks(session: Session, broadcast_id: int) -> int:
-    """Friends sent to who blocked the account within 7 days after their own send."""
+def _blocks(session: Session, broadcast_id: int) -> dict[int | None, int]:
+    """Friends sent to who blocked the account within 7 days after their own send, by variant."""
     query = (
-        select(func.count())
+        select(R.variant_id, func.count())
         .select_from(R)
         .join(Friend, Friend.id == R.friend_id)
         .where(
@@ -123,8 +171,9 @@ def _blocks(session: Session, broadcast_id: int) -> int:
             Friend.blocked_at.is_not(None),
             days_after(session, Friend.blocked_at, R.sent_at, BLOCK_WINDOW_DAYS),
         )
+        .group_by(R.variant_id)
     )
-    return session.execute(query).scalar_one()
+    return dict(session.execute(query).all())
 
 
 def _reached_friends(session: Session, goal: dict, start: datetime, end: datetime):
@@ -148,23 +197,29 @@ def _reached_friends(session: Session, goal: dict, start: datetime, end: datetim
     )
 
 
-def _goal(session: Session, broadcast: Broadcast, counts: dict[str, int]) -> GoalStats | None:
-    """The goal rate in the sent and control groups, counted from when sending started."""
+def _goal(session: Session, broadcast: Broadcast, counts: dict[str, int]) -> tuple[GoalStats, dict[int, int]] | None:
+    """The goal rate in the sent and control groups, counted from when sending started; and the sent friends
+    who reached it by variant."""
     if not broadcast.goal or broadcast.started_at is None:
         return None
     goal = json.loads(broadcast.goal)
     start = broadcast.started_at
     reached = _reached_friends(session, goal, start, start + timedelta(days=goal["days"]))
     query = (
-        select(R.state, func.count())
+        select(R.state, R.variant_id, func.count())
         .where(
             R.broadcast_id == broadcast.id,
             R.state.in_((RecipientState.SENT, RecipientState.HELD_OUT)),
             R.friend_id.in_(reached),
         )
-        .group_by(R.state)
+        .group_by(R.state, R.variant_id)
     )
-    hits = dict(session.execute(query).all())
+    hits: dict[str, int] = {}
+    by_variant: dict[int, int] = {}
+    for state, variant_id, count in session.execute(query):
+        hits[state] = hits.get(state, 0) + count
+        if state == RecipientState.SENT and variant_id is not None:
+            by_variant[variant_id] = count
     return GoalStats(
         kind=goal["kind"],
         target_id=goal["id"],
@@ -173,7 +228,39 @@ def _goal(session: Session, broadcast: Broadcast, counts: dict[str, int]) -> Goa
         sent_reached=hits.get(RecipientState.SENT, 0),
         control_group=counts.get(RecipientState.HELD_OUT, 0),
         control_reached=hits.get(RecipientState.HELD_OUT, 0),
-    )
+    ), by_variant
+
+
+def _variants(
+    session: Session, broadcast_id: int, rows, blocks: dict, goal: tuple[GoalStats, dict] | None
+) -> list[VariantStats]:
+    """Each variant's figures from the grouped rows; with a goal, its rate against control and against A."""
+    found = {
+        variant.id: VariantStats(variant.id, variant.label, variant.weight)
+        for variant in broadcast_variants.rows(session, broadcast_id)
+    }
+    if not found:
+        return []
+    for variant_id, state, count in rows:
+        figures = found.get(variant_id)
+        if figures is not None and state in (RecipientState.QUEUED, RecipientState.SENT, RecipientState.FAILED):
+            figures.recipients += count
+            setattr(figures, str(state), getattr(figures, str(state)) + count)
+    for variant_id, count, unique in _variant_clicks(session, broadcast_id):
+        if variant_id in found:
+            found[variant_id].clicks, found[variant_id].unique_clickers = count, unique
+    for variant_id, count in blocks.items():
+        if variant_id in found:
+            found[variant_id].blocks_7d = count
+    variants = list(found.values())
+    if goal is not None and variants:
+        totals, reached = goal
+        control = Proportion(totals.control_reached, totals.control_group)
+        for figures in variants:
+            figures.goal = Proportion(reached.get(figures.variant_id, 0), figures.sent)
+            figures.against_control = Comparison(figures.goal, control) if totals.control_group else None
+            figures.against_a = Comparison(figures.goal, variants[0].goal) if figures is not variants[0] else None
+    return variants
 
 
 def statistics(session: Session, broadcast_id: int, *, now: datetime | None = None) -> BroadcastStats:
@@ -182,8 +269,13 @@ def statistics(session: Session, broadcast_id: int, *, now: datetime | None = No
     broadcast = session.get(Broadcast, broadcast_id)
     if broadcast is None:
         raise ValueError(f"no broadcast {broadcast_id}")
-    counts = _state_counts(session, broadcast_id)
+    rows = _state_counts(session, broadcast_id)
+    counts: dict[str, int] = {}
+    for _variant_id, state, count in rows:
+        counts[state] = counts.get(state, 0) + count
     clicks = click_stats.broadcast_stats(session, broadcast_id=broadcast_id)
+    blocks = _blocks(session, broadcast_id)
+    goal = _goal(session, broadcast, counts)
     return BroadcastStats(
         broadcast_id=broadcast_id,
         status=broadcast.status,
@@ -196,8 +288,9 @@ def statistics(session: Session, broadcast_id: int, *, now: datetime | None = No
         failures=_failures(session, broadcast_id),
         clicks=clicks.clicks,
         unique_clickers=clicks.unique_clickers,
-        blocks_7d=_blocks(session, broadcast_id),
-        goal=_goal(session, broadcast, counts),
+        blocks_7d=sum(blocks.values()),
+        goal=goal[0] if goal is not None else None,
+        variants=_variants(session, broadcast_id, rows, blocks, goal),
     )
 
 
@@ -223,10 +316,20 @@ def recent(session: Session, *, limit: int = 100, offset: int = 0) -> list[tuple
 
 
 def for_friend(session: Session, friend_id: int, *, limit: int = 50) -> list[dict]:
-    """The broadcasts a friend was in (received, held out, capped, failed or queued), newest first."""
+    """The broadcasts a friend was in (received, held out, capped, failed or queued; `variant`: the A/B variant
+    drawn for them), newest first."""
     query = (
-        select(Broadcast.id, Broadcast.name, Broadcast.started_at, R.state, R.sent_at, R.error)
+        select(
+            Broadcast.id,
+            Broadcast.name,
+            Broadcast.started_at,
+            R.state,
+            R.sent_at,
+            R.error,
+            BroadcastVariant.label.label("variant"),
+        )
         .join(R, R.broadcast_id == Broadcast.id)
+        .outerjoin(BroadcastVariant, BroadcastVariant.id == R.variant_id)
         .where(R.friend_id == friend_id)
         .order_by(func.coalesce(R.sent_at, Broadcast.started_at).desc(), Broadcast.id.desc())
         .limit(limit)

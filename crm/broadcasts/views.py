@@ -17,7 +17,8 @@ from crm.broadcasts import drafts as broadcast_drafts
 from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts import stats as broadcast_stats
 from crm.broadcasts import testers
-from crm.broadcasts.forms import ActionForm, ComposerForm, MessageForm, composer_data
+from crm.broadcasts import variants as broadcast_variants
+from crm.broadcasts.forms import MESSAGE_SLOTS, ActionForm, ComposerForm, MessageForm, composer_data
 from crm.broadcasts.models import Broadcast, RecipientState
 from crm.broadcasts.models import BroadcastStatus as S
 from crm.broadcasts.options import BroadcastError, goal_target_name, parse_goal
@@ -88,8 +89,13 @@ def _composer(db: Session, **kwargs) -> ComposerForm:
 
 
 def _render_composer(form: ComposerForm, broadcast: Broadcast | None, status: int = 200):
-    choices = templates.list_templates(get_session()) if broadcast is None else []
-    return render_template("broadcasts/compose.html", form=form, broadcast=broadcast, templates=choices), status
+    return render_template(
+        "broadcasts/compose.html",
+        form=form,
+        broadcast=broadcast,
+        templates=templates.list_templates(get_session()),
+        max_variants=broadcast_variants.MAX_VARIANTS,
+    ), status
 
 
 def _save(db: Session, form: ComposerForm, broadcast: Broadcast | None):
@@ -105,7 +111,10 @@ def _save(db: Session, form: ComposerForm, broadcast: Broadcast | None):
             cap_count=form.cap_count.data,
             cap_days=form.cap_days.data,
             goal=form.goal(),
+            variants=form.variant_list(),
         )
+        if values["variants"]:
+            values["messages"] = None  # each variant has its own
     except ValueError:
         form.messages.errors.append(_("A flex message's contents are not valid JSON."))
         return None
@@ -121,7 +130,19 @@ def _save(db: Session, form: ComposerForm, broadcast: Broadcast | None):
 
 
 def _show_error(form: ComposerForm, error: BroadcastError) -> None:
-    """Put a service error on its field; a message's error on that message's slot."""
+    """Put a service error on its field; a message's error on that message's slot (of its variant)."""
+    if error.field == "variants":
+        entries = form.variants.entries
+        if error.index is not None and error.index < len(entries) and error.message_index is not None:
+            filled = [slot for slot in entries[error.index].form.messages if slot.form.to_message()]
+            if error.message_index < len(filled):
+                filled[error.message_index].form.kind.errors = [message_of(error)]
+                return
+        problem = message_of(error)
+        if error.index is not None and error.index < len(broadcast_variants.LABELS):
+            problem = _("Variant %(label)s: %(problem)s", label=broadcast_variants.LABELS[error.index], problem=problem)
+        form.variants.errors = [problem]
+        return
     if error.field == "messages" and error.index is not None:
         filled = [slot for slot in form.messages if slot.form.to_message()]
         if error.index < len(filled):
@@ -135,10 +156,18 @@ def _compose(broadcast: Broadcast | None):
     if broadcast is not None and broadcast.status != S.DRAFT:
         flash(_("Only a draft can be edited."), "error")
         return redirect(url_for("broadcasts.show", broadcast_id=broadcast.id))
-    data = composer_data(broadcast) if broadcast is not None and request.method == "GET" else None
+    data = None
+    if broadcast is not None and request.method == "GET":
+        data = composer_data(broadcast, broadcast_variants.of_broadcast(db, broadcast.id))
     if broadcast is None and request.method == "GET" and request.args.get("template", "").isdigit():
         data = _from_template(db, int(request.args["template"]))
     form = _composer(db, data=data) if data else _composer(db)
+    operation = request.form.get("variant_op", "") if request.method == "POST" else ""
+    if operation:  # a variant button: only the CSRF token is checked, nothing is saved yet
+        if not ActionForm().validate_on_submit():
+            flash(_("The form expired. Try again."), "error")
+            return _render_composer(form, broadcast, 400)
+        return _render_composer(_composer(db, formdata=None, data=_variants_changed(db, form, operation)), broadcast)
     if request.method == "POST":
         if form.validate_on_submit() and (saved := _save(db, form, broadcast)) is not None:
             flash(_("Draft saved."), "success")
@@ -157,6 +186,34 @@ def _from_template(db: Session, template_id: int) -> dict | None:
     return {"name": template.name, "messages": [MessageForm.slot_data(message) for message in messages]}
 
 
+def _variants_changed(db: Session, form: ComposerForm, operation: str) -> dict:
+    """The composer's data after a variant button (no JavaScript needed): "add" a variant (the first turns
+    the content into A and a copy B), "remove-N", or "template-N" (variant N starts from the chosen template).
+    Adding or removing resets the shares to an equal split; nothing is saved until "Save draft"."""
+    data = {key: value for key, value in form.data.items() if key != "csrf_token"}
+    variants = list(data["variants"])
+    action, _dash, raw_index = operation.partition("-")
+    index = int(raw_index) if raw_index.isdigit() and int(raw_index) < len(variants) else None
+    if action == "add" and not variants:
+        variants = [{"messages": data["messages"]}, {"messages": data["messages"]}]
+    elif action == "add" and len(variants) < broadcast_variants.MAX_VARIANTS:
+        variants.append({"messages": variants[0]["messages"]})
+    elif action == "remove" and index is not None:
+        del variants[index]
+        if len(variants) < broadcast_variants.MIN_VARIANTS:  # one content left: no A/B test any more
+            data["messages"], variants = variants[0]["messages"], []
+    elif action == "template" and index is not None:
+        chosen = _from_template(db, request.form.get(f"variant_template-{index}", type=int) or 0)
+        variants[index] = {**variants[index], "messages": chosen["messages"]}
+    if action in ("add", "remove"):
+        for variant, weight in zip(variants, broadcast_variants.equal_weights(len(variants) or 1), strict=False):
+            variant["weight"] = weight
+    data["variants"] = variants
+    if variants:
+        data["messages"] = [{}] * MESSAGE_SLOTS
+    return data
+
+
 @bp.get("")
 @requires("reports.view")
 def index():
@@ -164,7 +221,12 @@ def index():
     page = row_id_arg("page") or 1
     rows = broadcast_stats.recent(get_session(), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     return render_template(
-        "broadcasts/index.html", rows=rows[:PAGE_SIZE], page=page, more=len(rows) > PAGE_SIZE, labels=STATUS_LABELS
+        "broadcasts/index.html",
+        rows=rows[:PAGE_SIZE],
+        page=page,
+        more=len(rows) > PAGE_SIZE,
+        labels=STATUS_LABELS,
+        ab_tests=broadcast_variants.tested(get_session(), [broadcast.id for broadcast, _counts in rows[:PAGE_SIZE]]),
     )
 
 
@@ -210,6 +272,7 @@ def show(broadcast_id: int):
         broadcast=broadcast,
         segment=segment,
         messages=json.loads(broadcast.messages),
+        variants=broadcast_variants.of_broadcast(db, broadcast.id),
         labels=STATUS_LABELS,
         goal=goal,
         goal_name=goal_target_name(db, goal),

@@ -201,12 +201,14 @@ def truncate_utf16(text: str, limit: int) -> str:
     return text.encode("utf-16-le")[: limit * 2].decode("utf-16-le", errors="ignore")
 
 
-def mark_as_test(messages: list[dict]) -> list[dict]:
-    """Test-send copy: the first text starts with "[テスト]" (or a marker text is put first when room)."""
+def mark_as_test(messages: list[dict], *, variant: str | None = None) -> list[dict]:
+    """Test-send copy: the first text starts with "[テスト]" (or a marker text is put first when room); an A/B
+    variant's copy with "[テスト A]"."""
+    mark = f"{TEST_MARK[:-1]} {variant}]" if variant else TEST_MARK
     for index, message in enumerate(messages):
         if message.get("type") == "text":
-            marked = truncate_utf16(f"{TEST_MARK} {message['text']}", TEXT_MAX_UTF16)
+            marked = truncate_utf16(f"{mark} {message['text']}", TEXT_MAX_UTF16)
             return [*messages[:index], {**message, "text": marked}, *messages[index + 1 :]]
     if len(messages) < MAX_MESSAGES:
-        return [{"type": "text", "text": TEST_MARK}, *messages]
+        return [{"type": "text", "text": mark}, *messages]
     return messages

@@ -13,13 +13,13 @@ from sqlmodel import select
 from crm.api import auth, errors
 from crm.api.pages import decode_id_cursor, page
 from crm.api.schemas import ErrorSchema, PageArgs, page_of
+from crm.api.statistics import comparison
 from crm.db import get_session, unit_of_work
 from crm.friends.models import Friend
 from crm.scenarios import builder, staff_enrolment
 from crm.scenarios import stats as scenario_stats
 from crm.scenarios.api_schemas import EnrolBody, EnrolResultSchema, ScenarioSchema, ScenarioSummarySchema
 from crm.scenarios.models import Enrolment, EnrolmentStatus, Scenario
-from crm.statistics import Comparison, Proportion
 from crm.timeutil import utcnow
 
 blp = Blueprint("api_scenarios", __name__, url_prefix="/api/v1", description="Scenarios (シナリオ配信)")
@@ -35,28 +35,6 @@ STEP_COLUMNS += ("field_id", "condition_otherwise", "jump_to_position")
 def summary(scenario: Scenario, counts: dict[str, int]) -> dict:
     found = {name: getattr(scenario, name) for name in SUMMARY if name != "counts"}
     return found | {"counts": {status: counts.get(status, 0) for status in EnrolmentStatus}}
-
-
-def _proportion(proportion: Proportion) -> dict:
-    return {
-        "reached": proportion.reached,
-        "group": proportion.group,
-        "rate": proportion.percent,
-        "interval": proportion.interval,
-    }
-
-
-def comparison(found: Comparison | None) -> dict | None:
-    if found is None:
-        return None
-    return {
-        "treated": _proportion(found.treated),
-        "control": _proportion(found.control),
-        "difference": found.difference,
-        "interval": found.interval,
-        "friends": found.friends,
-        "enough": found.enough,
-    }
 
 
 def _scenario(scenario_id: int) -> Scenario:

@@ -6,8 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from crm.api.schemas import Id, Text
-
-RATE = {"description": "Percent; null when the group is empty"}
+from crm.api.statistics import ComparisonSchema
 
 
 class CountsSchema(ma.Schema):
@@ -33,26 +32,6 @@ class ScenarioSummarySchema(ma.Schema):
     counts = fields.Nested(CountsSchema, required=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
-
-
-class ProportionSchema(ma.Schema):
-    reached = fields.Integer(required=True)
-    group = fields.Integer(required=True)
-    rate = fields.Float(required=True, allow_none=True, metadata=RATE)
-    interval = fields.List(
-        fields.Float(), required=True, allow_none=True, metadata={"description": "Interval (95%), percent"}
-    )
-
-
-class ComparisonSchema(ma.Schema):
-    treated = fields.Nested(ProportionSchema, required=True)
-    control = fields.Nested(ProportionSchema, required=True)
-    difference = fields.Float(required=True, allow_none=True, metadata={"description": "Percentage points"})
-    interval = fields.List(
-        fields.Float(), required=True, allow_none=True, metadata={"description": "Interval (95%), percentage points"}
-    )
-    friends = fields.Integer(required=True, metadata={"description": "How many friends the comparison rests on"})
-    enough = fields.Boolean(required=True, metadata={"description": "Both groups are big enough to read"})
 
 
 class FiguresSchema(ma.Schema):

@@ -24,6 +24,7 @@ from crm.broadcasts.delivery.schedule import MONTHLY_LIMIT_REASON, clear_probe, 
 from crm.broadcasts.models import (
     Broadcast,
     BroadcastRecipient,
+    BroadcastVariant,
     DeliveryRequest,
     RecipientState,
     RequestKind,
@@ -49,6 +50,7 @@ class Job:
     messages: list[dict] = field(default_factory=list)
     source: str = BROADCAST
     refused: str | None = None  # why it cannot be sent at all (e.g. its template was archived): fails unsent
+    variant_id: int | None = None  # the broadcast's A/B variant whose messages it carries
 
 
 class Result:
@@ -82,6 +84,7 @@ def lease_due(session: Session, *, where: list, now: datetime, lease: timedelta,
             DeliveryRequest.kind,
             DeliveryRequest.retry_key,
             DeliveryRequest.attempts,
+            DeliveryRequest.broadcast_variant_id,
         )
         .where(DeliveryRequest.state == RequestState.PENDING, DeliveryRequest.next_attempt_at <= now, *where)
         .order_by(DeliveryRequest.next_attempt_at)
@@ -89,7 +92,15 @@ def lease_due(session: Session, *, where: list, now: datetime, lease: timedelta,
         .with_for_update(skip_locked=True)
     )
     jobs = [
-        Job(row.id, row.broadcast_id, row.kind, row.retry_key, row.attempts + 1, source=source)
+        Job(
+            row.id,
+            row.broadcast_id,
+            row.kind,
+            row.retry_key,
+            row.attempts + 1,
+            source=source,
+            variant_id=row.broadcast_variant_id,
+        )
         for row in session.execute(query)
     ]
     if jobs:
@@ -105,18 +116,28 @@ def lease_due(session: Session, *, where: list, now: datetime, lease: timedelta,
 def claim(
     session: Session, *, broadcast_id: int, now: datetime, lease: timedelta, limit: int, base_url: str
 ) -> list[Job]:
-    """Claim up to `limit` due pending requests of a sending broadcast, with their recipients and messages."""
+    """Claim up to `limit` due pending requests of a sending broadcast, with their recipients and the messages
+    of their content (the broadcast's, or their A/B variant's)."""
     where = [DeliveryRequest.broadcast_id == broadcast_id]
     jobs = lease_due(session, where=where, now=now, lease=lease, limit=limit, source=BROADCAST)
     if not jobs:
         return []
     broadcast = session.get(Broadcast, broadcast_id)
-    messages = json.loads(broadcast.messages)
-    if jobs[0].kind == RequestKind.PUSH:  # the snapshot chose push because the content is personal
-        _render_pushes(session, jobs, broadcast, messages, base_url)
-    else:
-        _attach_recipients(session, jobs, messages)
+    for variant_id in {job.variant_id for job in jobs}:
+        messages = _messages(session, broadcast, variant_id)
+        of_variant = [job for job in jobs if job.variant_id == variant_id]
+        pushes = [job for job in of_variant if job.kind == RequestKind.PUSH]  # personal content: per friend
+        if pushes:
+            _render_pushes(session, pushes, broadcast, messages, base_url)
+        if len(pushes) < len(of_variant):
+            _attach_recipients(session, [job for job in of_variant if job.kind != RequestKind.PUSH], messages)
     return jobs
+
+
+def _messages(session: Session, broadcast: Broadcast, variant_id: int | None) -> list[dict]:
+    """The messages a request carries: its variant's, or the broadcast's own."""
+    variant = session.get(BroadcastVariant, variant_id) if variant_id is not None else None
+    return json.loads(variant.messages if variant is not None else broadcast.messages)
 
 
 def _recipients(session: Session, jobs: list[Job], *columns):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session
 
+from crm.broadcasts import variants as broadcast_variants
 from crm.broadcasts.delivery.requests import Job, Outcome, Result, backoff
 from crm.broadcasts.models import Broadcast, RequestKind, TestFriend
 from crm.friends.models import Friend
@@ -89,17 +90,20 @@ class TestSend:
     line_user_id: str
     messages: list[dict]
     retry_key: str
+    variant: str | None = None  # the A/B variant's label
 
 
 def prepare_test_sends(session: Session, *, broadcast_id: int, friend_ids: list[int], base_url: str) -> list[TestSend]:
-    """The broadcast rendered for each test friend and marked "[テスト]"; commit before pushing them.
+    """The broadcast rendered for each test friend and marked "[テスト]"; commit before pushing them. An A/B
+    broadcast sends every variant to each test friend, each marked with its label ("[テスト A]").
 
     Links are tracked without the broadcast, so test clicks never count in its statistics.
     """
     broadcast = session.get(Broadcast, broadcast_id)
     if broadcast is None:
         raise LookupError(f"broadcast {broadcast_id} not found")
-    messages = json.loads(broadcast.messages)
+    contents = [(variant.label, variant.messages) for variant in broadcast_variants.of_broadcast(session, broadcast_id)]
+    contents = contents or [(None, json.loads(broadcast.messages))]
     query = (
         select(Friend)
         .join(TestFriend, TestFriend.friend_id == Friend.id)
@@ -108,11 +112,17 @@ def prepare_test_sends(session: Session, *, broadcast_id: int, friend_ids: list[
     )
     sends = []
     for friend in session.execute(query).scalars():
-        rendered = broadcast_content.render(
-            session, messages, friend=friend, base_url=base_url, broadcast_id=None, track_links=broadcast.track_links
-        )
-        marked = broadcast_content.mark_as_test(rendered)
-        sends.append(TestSend(friend.id, friend.line_user_id, marked, str(uuid.uuid4())))
+        for label, messages in contents:
+            rendered = broadcast_content.render(
+                session,
+                messages,
+                friend=friend,
+                base_url=base_url,
+                broadcast_id=None,
+                track_links=broadcast.track_links,
+            )
+            marked = broadcast_content.mark_as_test(rendered, variant=label)
+            sends.append(TestSend(friend.id, friend.line_user_id, marked, str(uuid.uuid4()), label))
     return sends
 
 

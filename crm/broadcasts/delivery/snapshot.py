@@ -1,9 +1,10 @@
 """The recipients snapshot: who a broadcast goes to, written in batches when the send starts.
 
 Each batch reads the next friends by id (keyset after `snapshot_cursor`), holds out the control group, skips
-capped friends, writes their broadcast_recipient rows and the delivery_request rows that will carry them (a
-fresh uuid4 retry key each, stored before anything is sent), and moves the cursor in the same transaction:
-a worker killed between batches resumes at the next one, with nobody written twice or skipped.
+capped friends, splits the rest between the A/B variants (if any), writes their broadcast_recipient rows and the
+delivery_request rows that will carry them (one variant's friends per request; a fresh uuid4 retry key each,
+stored before anything is sent), and moves the cursor in the same transaction: a worker killed between batches
+resumes at the next one, with nobody written twice or skipped.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
+from crm.broadcasts import variants as broadcast_variants
 from crm.broadcasts.models import (
     Broadcast,
     BroadcastRecipient,
@@ -61,10 +63,16 @@ def snapshot_batch(session: Session, *, broadcast_id: int, now: datetime, batch:
     friend_ids = list(session.execute(query).scalars())
     states = _states(session, broadcast, friend_ids, now)
     queued = [friend_id for friend_id in friend_ids if states[friend_id] == RecipientState.QUEUED]
-    messages = json.loads(broadcast.messages)
-    personal = broadcast_content.is_personal(messages, track_links=broadcast.track_links)
-    groups = request_groups(queued, personal=personal)
-    request_of = create_requests(session, groups, personal=personal, broadcast_id=broadcast_id)
+    variants = broadcast_variants.rows(session, broadcast_id)
+    variant_of = broadcast_variants.split(broadcast_id, queued, variants) if variants else {}
+    request_of, requests = {}, 0
+    for variant_id, messages in _contents(broadcast, variants):
+        members = [friend_id for friend_id in queued if variant_of.get(friend_id) == variant_id]
+        personal = broadcast_content.is_personal(messages, track_links=broadcast.track_links)
+        groups = request_groups(members, personal=personal)
+        owner = {"broadcast_id": broadcast_id, "broadcast_variant_id": variant_id}
+        request_of.update(create_requests(session, groups, personal=personal, **owner))
+        requests += len(groups)
     if friend_ids:
         session.connection().execute(
             insert(BroadcastRecipient.__table__),
@@ -74,6 +82,7 @@ def snapshot_batch(session: Session, *, broadcast_id: int, now: datetime, batch:
                     "friend_id": friend_id,
                     "state": states[friend_id],
                     "request_id": request_of.get(friend_id),
+                    "variant_id": variant_of.get(friend_id),
                 }
                 for friend_id in friend_ids
             ],
@@ -87,9 +96,16 @@ def snapshot_batch(session: Session, *, broadcast_id: int, now: datetime, batch:
         len(queued),
         held_out,
         len(friend_ids) - len(queued) - held_out,
-        len(groups),
+        requests,
         broadcast.snapshot_done,
     )
+
+
+def _contents(broadcast: Broadcast, variants: list) -> list[tuple[int | None, list[dict]]]:
+    """(variant id, messages) of each content: every variant's, or the broadcast's own (variant None)."""
+    if not variants:
+        return [(None, json.loads(broadcast.messages))]
+    return [(variant.id, json.loads(variant.messages)) for variant in variants]
 
 
 def request_groups(items: list[int], *, personal: bool) -> list[list[int]]:

@@ -1,6 +1,6 @@
 """1:1 chat inbox: each conversation's latest messages, shared read marker and assignment
 
-Revision ID: 0033
+Revision ID: 0029
 Revises: 0028
 Create Date: 2026-12-07 03:00:00
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 import crm.timeutil
 
-revision = "0033"
+revision = "0029"
 down_revision = "0028"
 branch_labels = None
 depends_on = None
