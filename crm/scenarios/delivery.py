@@ -5,7 +5,8 @@ job, every round of the delivery tick:
 1. settles the sends handed to the reply queue whose reply has ended (sent by reply token or push, or failed);
 2. fetches the profile of friends who have no display name yet when a due step says `{name}` (outside any
    transaction, with a short timeout; LINE giving none or taking too long only means rendering without it);
-3. writes one batch of due sends into delivery requests or replies (`delivery_batch`), and sends those replies.
+3. writes one batch of due sends into delivery requests or replies (`delivery_batch`), and sends those replies
+   (2 and 3 wait while a claim's worth of written requests is due: those go first).
 The engine then claims, sends and records the requests like a broadcast's: retry key stored before the
 request, lease, SKIP LOCKED, 409 = already accepted, 429 pacing.
 

@@ -5,7 +5,9 @@ PostgreSQL, so several workers share the work), for ACTIVE scenarios only (a pau
 For the batch, per scenario: goals first (one segment query), then per step: the condition (one segment query for
 all the step's friends), SKIP or JUMP (forward only) when false, the variant by weight, one ScenarioSend row
 (QUEUED for delivery, HELD_OUT for the control group, SKIPPED), the step's actions, and the next step's time or the
-end. A worker killed mid-batch leaves the batch rolled back; the next tick decides it once.
+end. A step without actions is decided for its whole group at once (progress_bulk: a few statements however many
+enrolments); a step with actions one enrolment at a time, since each action run keys on its send's id. A worker
+killed mid-batch leaves the batch rolled back; the next tick decides it once.
 """
 
 from __future__ import annotations
