@@ -1,15 +1,18 @@
-"""Step scenarios at scale against a zero-latency LINE stand-in: a bulk enrolment, a "day 1 at 10:00" step due
-for everyone, the time until every message is accepted, and the cost of finding what is due as enrolments grow.
+"""Step scenarios at scale through the product's own services, against a zero-latency LINE stand-in: a bulk
+segment enrolment, a "day 1 at 10:00" step due for everyone, the time until every message is accepted, and the
+cost of finding what is due as enrolments grow.
 
-Friends come from bench.generate. Every following friend is enrolled in stages (to 10k, 100k, then all), and
-after each stage the due-enrolment query (`scenario_enrolment.next_due_at`, indexed) and the due-send query
-(the partial index of unrequested sends) are timed: the goal is a flat cost. Then the step is decided for
-everyone (one queued scenario_send each) and the real delivery engine (crm.broadcasts.delivery.jobs.delivery_tick,
-which carries scenario sends) runs in separate sender processes until every send is accepted. Two phases: step 1
-plain text (multicast of 500), step 2 with {name} (one push each, stopped after --push-seconds).
-Goals: the broadcast engine's rates (bench.send: >= 200 multicast requests/s, >= 2,000 push requests/s).
+Friends come from bench.generate, in stages (10k, 100k, then all); after each stage every following friend not
+yet enrolled is enrolled by `crm.scenarios.enrolment.enrol_segment` (the bulk segment enrolment), and the due
+lookups are timed: the worker's claim of the first 1,000 due enrolments (`progress.claim_due`, rolled back), the
+same a minute before anything is due, and the first 1,000 due sends (`delivery_batch.due_query`). Goal: flat.
+Then each step is decided for everyone by `crm.scenarios.progress.advance_due` (batches of 1,000, as the worker
+does) and sent by the real delivery tick (`delivery_tick`, scenario sends as a delivery source) in separate
+sender processes: step 1 plain text (multicast of 500), step 2 with {name} (one push each, stopped after
+--push-seconds). Goals: the broadcast engine's rates (bench.send: 200 multicast requests/s, 2,000 push/s).
 
-    python -m bench.scenarios [--database sqlite|postgresql] [--friends 1000000] [--push-seconds 60] [--workers 1]
+    python -m bench.scenarios [--database sqlite|postgresql] [--friends 1000000] [--push-seconds 60]
+                              [--workers 1] [--no-delivery]
 """
 
 from __future__ import annotations
@@ -24,34 +27,39 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import String, cast, func, insert, literal, select, text, update
+from sqlalchemy import func, select, text
 
 from bench.generate import generate_friends
 from bench.send import GOALS, line_standin, peak_rss_mb
 from bench.servers import fresh_database
 from crm import migrate
 from crm.db import make_engine, session_scope
-from crm.friends.models import Friend, FriendStatus
 from crm.message_templates.models import MessageTemplate
 from crm.scenarios import delivery_batch
-from crm.scenarios.models import Enrolment, Scenario, ScenarioSend, ScenarioStatus, ScenarioStep, StepVariant
-from crm.timeutil import TOKYO, utcnow
+from crm.scenarios.enrolment import enrol_segment
+from crm.scenarios.models import (
+    Enrolment,
+    EnrolmentStatus,
+    Scenario,
+    ScenarioSend,
+    ScenarioStatus,
+    ScenarioStep,
+    StepVariant,
+)
+from crm.scenarios.progress import advance_due, claim_due
+from crm.timeutil import utcnow
 
-STAGES = (10_000, 100_000)  # then everyone
+STAGES = (10_000, 100_000)  # friends generated before each enrolment; then everyone
+TRIGGER_KEY = "bench:segment"
+DECIDE_BATCH = 1000  # the worker's advance_due limit
 MESSAGES = {
     "multicast": [{"type": "text", "text": "ご来店ありがとうございました。明日から使えるクーポンをお届けします。"}],
     "push": [{"type": "text", "text": "{name}さん、先日はありがとうございました。"}],
 }
 
 
-def day_at(enrolled_at: datetime, days: int, minute: int) -> datetime:
-    """Day N after the enrolment day at hh:mm, Asia/Tokyo, in UTC."""
-    local = enrolled_at.astimezone(TOKYO).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=days)
-    return (local + timedelta(minutes=minute)).astimezone(enrolled_at.tzinfo)
-
-
-def make_scenario(engine) -> tuple[int, dict[str, tuple[int, int]]]:
-    """A manual scenario with two "day N at 10:00" steps; (id, {phase: (step id, variant id)})."""
+def make_scenario(engine) -> tuple[int, dict[str, int]]:
+    """An active scenario with two "day N at 10:00" steps (N = 1, 2), one template each; (id, {phase: step id})."""
     with session_scope(engine) as session:
         scenario = Scenario(name="bench", status=ScenarioStatus.ACTIVE)
         session.add(scenario)
@@ -64,75 +72,77 @@ def make_scenario(engine) -> tuple[int, dict[str, tuple[int, int]]]:
             )
             session.add_all([template, step])
             session.flush()
-            variant = StepVariant(step_id=step.id, template_id=template.id)
-            session.add(variant)
-            session.flush()
-            steps[phase] = (step.id, variant.id)
+            session.add(StepVariant(step_id=step.id, template_id=template.id))
+            steps[phase] = step.id
         return scenario.id, steps
 
 
-def enrol_range(engine, scenario_id: int, *, after_id: int, upto_id: int, now: datetime, due: datetime) -> int:
-    """Enrol the following friends with after_id < id <= upto_id in one INSERT … SELECT; how many.
-
-    A stand-in for the runtime's bulk segment enrolment (crm.scenarios.enrolment.enrol_segment)."""
-    table = Enrolment.__table__
-    values = {
-        "scenario_id": literal(scenario_id),
-        "friend_id": Friend.id,
-        "status": literal("active"),
-        "held_out": literal(False),
-        "trigger_key": literal("bench:") + cast(Friend.id, String),
-        "next_position": literal(1),
-        "next_due_at": literal(due, table.c.next_due_at.type),
-        "silent_steps": literal(0),
-        "enrolled_at": literal(now, table.c.enrolled_at.type),
-    }
-    rows = select(*values.values()).where(
-        Friend.status == FriendStatus.FOLLOWING, Friend.id > after_id, Friend.id <= upto_id
-    )
+def next_due(engine) -> datetime:
+    """When the earliest planned step is due (the runtime planned it)."""
     with session_scope(engine) as session:
-        return session.execute(insert(table).from_select(list(values), rows)).rowcount
+        return session.execute(select(func.min(Enrolment.next_due_at))).scalar()
 
 
-def time_due_queries(engine, *, before: datetime, at: datetime, repeat: int = 20) -> dict[str, float]:
-    """Median milliseconds of: the first 1,000 due enrolments at 10:00, none due at 09:59, and the due sends."""
-    queries = {
-        "due_enrolments": lambda: (
-            select(Enrolment.id).where(Enrolment.next_due_at <= at).order_by(Enrolment.next_due_at).limit(1000)
-        ),
-        "none_due_yet": lambda: select(Enrolment.id).where(Enrolment.next_due_at <= before).limit(1000),
-        "due_sends": lambda: delivery_batch.due_query(at, 1000),
+def median_ms(function, repeat: int = 20) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 2)
+
+
+def time_due_lookups(engine, at: datetime) -> dict[str, float]:
+    """Median milliseconds of: claiming the first 1,000 due enrolments at `at`, the same a minute earlier (none
+    due), and the first 1,000 due sends; each in a transaction rolled back."""
+
+    def claim(now):
+        with session_scope(engine) as session:
+            claim_due(session, now=now, limit=DECIDE_BATCH)
+            session.rollback()
+
+    def due_sends():
+        with session_scope(engine) as session:
+            session.execute(delivery_batch.due_query(at, DECIDE_BATCH)).all()
+
+    return {
+        "claim_due": median_ms(lambda: claim(at)),
+        "none_due_yet": median_ms(lambda: claim(at - timedelta(minutes=1))),
+        "due_sends": median_ms(due_sends),
     }
-    figures = {}
-    with session_scope(engine) as session:
-        for name, query in queries.items():
-            times = []
-            for _ in range(repeat):
-                started = time.perf_counter()
-                session.execute(query()).all()
-                times.append((time.perf_counter() - started) * 1000)
-            figures[name] = round(statistics.median(times), 2)
-    return figures
 
 
-def decide_step(engine, scenario_id: int, step_id: int, variant_id: int, due: datetime) -> int:
-    """Queue the step for every enrolment due at `due` (the runtime's decision, done here in one statement)."""
-    table = ScenarioSend.__table__
-    values = {
-        "enrolment_id": Enrolment.id,
-        "scenario_id": Enrolment.scenario_id,
-        "step_id": literal(step_id),
-        "variant_id": literal(variant_id),
-        "friend_id": Enrolment.friend_id,
-        "state": literal("queued"),
-        "due_at": literal(due, table.c.due_at.type),
-        "created_at": literal(utcnow(), table.c.created_at.type),
-    }
-    rows = select(*values.values()).where(Enrolment.scenario_id == scenario_id, Enrolment.next_due_at <= due)
-    with session_scope(engine) as session:
-        count = session.execute(insert(table).from_select(list(values), rows)).rowcount
-        session.execute(update(Enrolment).values(next_due_at=due + timedelta(days=1)))
-    return count
+def enrol_in_stages(engine, scenario_id: int, friends: int, now: datetime) -> None:
+    """Generate friends and enrol them stage by stage, timing the enrolments and the due lookups after each."""
+    generated, enrolled, seconds = 0, 0, 0.0
+    for upto in (*(stage for stage in STAGES if stage < friends), friends):
+        started = time.monotonic()
+        generate_friends(engine, upto - generated)
+        print(f"friends: {upto:,} generated ({(upto - generated) / (time.monotonic() - started):,.0f}/s)", flush=True)
+        generated = upto
+        started = time.monotonic()
+        with session_scope(engine) as session:
+            added = enrol_segment(session, scenario_id=scenario_id, tree=None, now=now, trigger_key=TRIGGER_KEY)
+        stage_seconds = time.monotonic() - started
+        enrolled, seconds = enrolled + added, seconds + stage_seconds
+        print(f"  enrol_segment: {added:,} in {stage_seconds:.1f}s ({added / stage_seconds:,.0f}/s)", flush=True)
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+        print(f"  enrolments={enrolled:,}: due lookups, median ms {time_due_lookups(engine, next_due(engine))}")
+    print(f"enrolment: {enrolled:,} in {seconds:.1f}s ({enrolled / seconds:,.0f}/s)", flush=True)
+
+
+def decide(engine, name: str, due: datetime) -> None:
+    """Let advance_due decide every enrolment due at `due`, one committed batch after another, as the worker."""
+    started, decided = time.monotonic(), 0
+    while True:
+        with session_scope(engine) as session:
+            claimed = advance_due(session, now=due, limit=DECIDE_BATCH)
+        decided += claimed
+        if not claimed:
+            break
+    seconds = time.monotonic() - started
+    print(f"{name}: step decided for {decided:,} enrolments in {seconds:.1f}s ({decided / seconds:,.0f}/s)", flush=True)
 
 
 def sender(url: str, api_base: str, step_id: int, *, now: datetime, concurrency: int, send_seconds: float) -> dict:
@@ -156,33 +166,28 @@ def sender(url: str, api_base: str, step_id: int, *, now: datetime, concurrency:
     return {"requests": sent, "seconds": round(time.monotonic() - started, 1), "peak_rss_mb": peak_rss_mb()}
 
 
-def run_senders(url: str, api_base: str, step_id: int, now: datetime, args) -> list[dict]:
+def run_senders(url: str, api_base: str, step_id: int, now: datetime, args, send_seconds: float) -> list[dict]:
     command = [sys.executable, "-m", "bench.scenarios", "--sender", "--database-url", url, "--api-base", api_base]
     command += ["--step-id", str(step_id), "--now", now.isoformat(), "--concurrency", str(args.concurrency)]
-    command += ["--send-seconds", str(args.push_seconds if step_id == args.push_step else 1e9)]
+    command += ["--send-seconds", str(send_seconds)]
     processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(args.workers)]
     return [json.loads(process.communicate()[0].strip().splitlines()[-1]) for process in processes]
 
 
 def sent_messages(engine, step_id: int) -> tuple[int, int]:
     """(sends accepted, sends of the step) once the senders stopped."""
+    query = select(ScenarioSend.state, func.count()).where(ScenarioSend.step_id == step_id).group_by("state")
     with session_scope(engine) as session:
-        rows = dict(
-            session.execute(
-                select(ScenarioSend.state, func.count()).where(ScenarioSend.step_id == step_id).group_by("state")
-            ).all()
-        )
+        rows = dict(session.execute(query).all())
     return rows.get("sent", 0), sum(rows.values())
 
 
-def phase(engine, url: str, api_base: str, name: str, scenario_id: int, step: tuple[int, int], due, args) -> None:
-    started = time.monotonic()
-    decided = decide_step(engine, scenario_id, *step, due)
-    print(f"{name}: step decided for {decided:,} enrolments in {time.monotonic() - started:.1f}s", flush=True)
-    results = run_senders(url, api_base, step[0], due, args)
+def deliver(engine, url: str, api_base: str, name: str, step_id: int, due: datetime, args) -> None:
+    send_seconds = args.push_seconds if name == "push" else 1e9
+    results = run_senders(url, api_base, step_id, due, args, send_seconds)
     seconds = max(result["seconds"] for result in results)
     requests = sum(result["requests"] for result in results)
-    sent, total = sent_messages(engine, step[0])
+    sent, total = sent_messages(engine, step_id)
     print(
         f"{name:9s} {sent:,} of {total:,} messages accepted in {seconds}s ({sent / seconds:,.0f} messages/s); "
         f"{requests:,} requests: {requests / seconds:,.0f} req/s (goal {GOALS[name]:,.0f}); "
@@ -191,21 +196,10 @@ def phase(engine, url: str, api_base: str, name: str, scenario_id: int, step: tu
     )
 
 
-def enrol_everyone(engine, scenario_id: int, *, now: datetime, due: datetime) -> None:
-    """Enrol in stages, timing the enrolment and the due queries after each stage."""
+def active_enrolments(engine) -> int:
     with session_scope(engine) as session:
-        last_id = session.execute(select(func.max(Friend.id))).scalar() or 0
-    after, enrolled, enrol_seconds = 0, 0, 0.0
-    for upto in (*(stage for stage in STAGES if stage < last_id), last_id):
-        started = time.monotonic()
-        enrolled += enrol_range(engine, scenario_id, after_id=after, upto_id=upto, now=now, due=due)
-        enrol_seconds += time.monotonic() - started
-        with engine.connect() as connection:
-            connection.execute(text("ANALYZE"))
-        figures = time_due_queries(engine, before=due - timedelta(minutes=1), at=due)
-        print(f"enrolments={enrolled:,}: median ms {figures}", flush=True)
-        after = upto
-    print(f"enrolment: {enrolled:,} in {enrol_seconds:.1f}s ({enrolled / enrol_seconds:,.0f}/s)", flush=True)
+        query = select(func.count()).where(Enrolment.status == EnrolmentStatus.ACTIVE)
+        return session.execute(query).scalar()
 
 
 def main(argv=None) -> int:
@@ -215,6 +209,7 @@ def main(argv=None) -> int:
     parser.add_argument("--push-seconds", type=float, default=60.0, help="stop the push phase after this long")
     parser.add_argument("--workers", type=int, default=1, help="sender processes (more than 1: PostgreSQL)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight per sender")
+    parser.add_argument("--no-delivery", action="store_true", help="enrol and decide only, send nothing")
     parser.add_argument("--sender", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--api-base", help=argparse.SUPPRESS)
@@ -239,14 +234,19 @@ def main(argv=None) -> int:
         engine = make_engine(database.url)
         with session_scope(engine) as session:  # the account's greeting is not part of this benchmark
             session.execute(text("UPDATE scenario SET status = 'paused' WHERE is_greeting"))
-        print(generate_friends(engine, args.friends), flush=True)
-        now = utcnow()
         scenario_id, steps = make_scenario(engine)
-        enrol_everyone(engine, scenario_id, now=now, due=day_at(now, 1, 600))
-        args.push_step = steps["push"][0]
+        enrol_in_stages(engine, scenario_id, args.friends, utcnow())
         with line_standin() as api_base:
-            for position, name in enumerate(("multicast", "push"), start=1):
-                phase(engine, database.url, api_base, name, scenario_id, steps[name], day_at(now, position, 600), args)
+            for name, step_id in steps.items():
+                due = next_due(engine)
+                decide(engine, name, due)
+                if not args.no_delivery:
+                    deliver(engine, database.url, api_base, name, step_id, due, args)
+        print(
+            f"active enrolments left: {active_enrolments(engine):,}; peak RSS (enrolment and decisions): "
+            f"{peak_rss_mb()} MB",
+            flush=True,
+        )
         engine.dispose()
     return 0
 

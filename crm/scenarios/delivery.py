@@ -5,7 +5,8 @@ job, every round of the delivery tick:
 1. settles the sends handed to the reply queue whose reply has ended (sent by reply token or push, or failed);
 2. fetches the profile of friends who have no display name yet when a due step says `{name}` (outside any
    transaction, with a short timeout; LINE giving none or taking too long only means rendering without it);
-3. writes one batch of due sends into delivery requests or replies (`delivery_batch`), and sends those replies.
+3. writes one batch of due sends into delivery requests or replies (`delivery_batch`), and sends those replies
+   (2 and 3 wait while a claim's worth of written requests is due: those go first).
 The engine then claims, sends and records the requests like a broadcast's: retry key stored before the
 request, lease, SKIP LOCKED, 409 = already accepted, 429 pacing.
 
@@ -33,6 +34,7 @@ from crm.scenarios import delivery_batch, delivery_profiles
 from crm.scenarios.models import REPLYING, ScenarioSend, SendState
 from crm.sending import replies
 from crm.sending.models import OutgoingReply, ReplyState
+from crm.timeutil import utcnow
 
 SOURCE = "scenario"
 MONTHLY_LIMIT_WAIT = timedelta(minutes=10)
@@ -43,8 +45,13 @@ FINISHED = (SendState.SENT, SendState.FAILED)
 
 
 def prepare(engine: Engine, line, now: datetime, settings: DeliverySettings) -> int:
-    """Settle ended replies, fetch missing names, write one batch of due sends; how many sends it handled."""
+    """Settle ended replies, fetch missing names, write one batch of due sends; how many sends it handled.
+
+    While a claim's worth of written requests is already due, no batch is written: the round sends them instead
+    (a batch of pushes writes thousands of requests, and a round sends one claim)."""
     settled = settle_replies(engine, now=now)
+    if _due_requests(engine, at_least=settings.claim_batch):
+        return settled
     delivery_profiles.fetch_missing_names(engine, line, now=now, limit=settings.snapshot_batch)
     with session_scope(engine) as session:
         batch = delivery_batch.write_batch(session, now=now, limit=settings.snapshot_batch, base_url=settings.base_url)
@@ -52,6 +59,19 @@ def prepare(engine: Engine, line, now: datetime, settings: DeliverySettings) -> 
         replies.send_due(engine, line)
         settled += settle_replies(engine, now=now)
     return batch.sends + settled
+
+
+def _due_requests(engine: Engine, *, at_least: int) -> bool:
+    """Whether `at_least` requests of active scenarios are due to be sent now."""
+    due = (
+        select(DeliveryRequest.id)
+        .where(DeliveryRequest.broadcast_id.is_(None), DeliveryRequest.state == RequestState.PENDING)
+        .where(DeliveryRequest.next_attempt_at <= utcnow())
+        .where(DeliveryRequest.scenario_step_id.in_(delivery_batch.active_steps()))
+        .limit(at_least)
+    )
+    with session_scope(engine) as session:
+        return len(session.execute(due).all()) >= at_least
 
 
 def settle_replies(engine: Engine, *, now: datetime) -> int:

@@ -3,7 +3,8 @@ recorded as SKIPPED on the way), or the end of the scenario."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert
@@ -36,6 +37,47 @@ def field_values(session: Session, steps: Iterable[ScenarioStep], friend_ids: li
     return {(field_id, friend_id): value for field_id, friend_id, value in rows}
 
 
+@dataclass(frozen=True)
+class Next:
+    """Where an enrolment goes after a position: the next step's position and due time (None, None: the end),
+    and the steps skipped on the way with the reason each was."""
+
+    position: int | None
+    due_at: datetime | None
+    skipped: tuple[tuple[ScenarioStep, str], ...] = ()
+
+
+def next_after(
+    scenario: Scenario,
+    steps: list[ScenarioStep],
+    *,
+    after_position: int,
+    enrolled_at: datetime,
+    previous_at: datetime | None,
+    field_value_of: Callable[[int | None], str | None],
+    now: datetime,
+) -> Next:
+    """The next step after `after_position` whose timing gives a time, for an enrolment made at `enrolled_at`
+    whose previous step went at `previous_at`; `field_value_of(field_id)` reads the friend's date fields."""
+    window = window_of(scenario.window_start_minute, scenario.window_end_minute)
+    skipped = []
+    for step in steps:
+        if step.position <= after_position:
+            continue
+        due = step_due(
+            step,
+            enrolled_at=enrolled_at,
+            previous_at=previous_at,
+            field_value=field_value_of(step.field_id),
+            now=now,
+            window=window,
+        )
+        if due.at is not None:
+            return Next(step.position, due.at, tuple(skipped))
+        skipped.append((step, due.skip))
+    return Next(None, None, tuple(skipped))
+
+
 def plan_next(
     session: Session,
     *,
@@ -49,26 +91,31 @@ def plan_next(
 ) -> None:
     """Point the enrolment at its next step after `after_position` and when it is due, or complete it (sends of
     steps skipped on the way go to `pending` when given, see record_send)."""
-    window = window_of(scenario.window_start_minute, scenario.window_end_minute)
-    for step in steps:
-        if step.position <= after_position:
-            continue
-        due = step_due(
-            step,
-            enrolled_at=enrolment.enrolled_at,
-            previous_at=enrolment.last_step_at,
-            field_value=values.get((step.field_id, enrolment.friend_id)),
-            now=now,
-            window=window,
-        )
-        if due.at is not None:
-            enrolment.next_position, enrolment.next_due_at = step.position, due.at
-            session.add(enrolment)
-            return
+    following = next_after(
+        scenario,
+        steps,
+        after_position=after_position,
+        enrolled_at=enrolment.enrolled_at,
+        previous_at=enrolment.last_step_at,
+        field_value_of=lambda field_id: values.get((field_id, enrolment.friend_id)),
+        now=now,
+    )
+    record_skipped(session, enrolment, following, now=now, pending=pending)
+    if following.position is None:
+        finish(session, enrolment, now=now)
+    else:
+        enrolment.next_position, enrolment.next_due_at = following.position, following.due_at
+        session.add(enrolment)
+
+
+def record_skipped(
+    session: Session, enrolment: Enrolment, following: Next, *, now: datetime, pending: list[dict] | None
+) -> None:
+    """A SKIPPED send, with its reason, for each step skipped on the way to `following`."""
+    for step, reason in following.skipped:
         record_send(
-            session, enrolment=enrolment, step=step, state=SendState.SKIPPED, now=now, error=due.skip, pending=pending
+            session, enrolment=enrolment, step=step, state=SendState.SKIPPED, now=now, error=reason, pending=pending
         )
-    finish(session, enrolment, now=now)
 
 
 def record_send(

@@ -5,13 +5,14 @@ PostgreSQL, so several workers share the work), for ACTIVE scenarios only (a pau
 For the batch, per scenario: goals first (one segment query), then per step: the condition (one segment query for
 all the step's friends), SKIP or JUMP (forward only) when false, the variant by weight, one ScenarioSend row
 (QUEUED for delivery, HELD_OUT for the control group, SKIPPED), the step's actions, and the next step's time or the
-end. A worker killed mid-batch leaves the batch rolled back; the next tick decides it once.
+end. A step without actions is decided for its whole group at once (progress_bulk: a few statements however many
+enrolments); a step with actions one enrolment at a time, since each action run keys on its send's id. A worker
+killed mid-batch leaves the batch rolled back; the next tick decides it once.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 from collections import defaultdict
 from datetime import datetime
 
@@ -34,11 +35,10 @@ from crm.scenarios.models import (
     StepVariant,
     TimingKind,
 )
+from crm.scenarios.progress_bulk import SKIP_CONDITION, StepGroup, draw
 from crm.scenarios.timing import SKIP_NO_DATE, step_due, window_of
 from crm.segments.service import friend_ids as segment_friend_ids
 
-_random = secrets.SystemRandom()
-SKIP_CONDITION = "condition"
 SKIP_NOTHING_TO_SEND = "no_template"
 
 
@@ -97,20 +97,16 @@ def _advance_scenario(session: Session, scenario: Scenario, enrolments: list[Enr
         step = next((s for s in steps if s.position == position), None)
         if step is None:  # not planned yet (bulk enrolment), or the step was deleted meanwhile
             for enrolment in group:
-                context.move_on(enrolment, after=position)
+                context.move_one(enrolment, after=position)
         else:
             _decide_step(context, step, group)
     plan.insert_sends(session, context.pending)
 
 
-class _Context:
-    """What deciding one scenario's steps for a batch needs."""
+class _Context(StepGroup):
+    """What deciding one scenario's steps for a batch needs, one by one where a step has actions."""
 
-    def __init__(self, session: Session, scenario: Scenario, steps: list[ScenarioStep], values: dict, now: datetime):
-        self.session, self.scenario, self.steps, self.values, self.now = session, scenario, steps, values, now
-        self.pending: list[dict] = []  # sends of the batch, written in one statement
-
-    def move_on(self, enrolment: Enrolment, *, after: int) -> None:
+    def move_one(self, enrolment: Enrolment, *, after: int) -> None:
         plan.plan_next(
             self.session,
             scenario=self.scenario,
@@ -135,7 +131,9 @@ def _decide_step(context: _Context, step: ScenarioStep, group: list[Enrolment]) 
     passing = _passing(context, step, group)
     variants = _variants(context.session, step)
     actions = json.loads(step.actions or "[]")
-    has_actions = bool(actions)
+    if not actions:  # the common case: set-based
+        context.decide(step, group, passing, variants)
+        return
     for enrolment in group:
         due_at = enrolment.next_due_at
         enrolment.last_step_at = context.now
@@ -143,20 +141,17 @@ def _decide_step(context: _Context, step: ScenarioStep, group: list[Enrolment]) 
             context.record(enrolment, step, SendState.SKIPPED, error=SKIP_CONDITION)
             jump = step.jump_to_position
             jumping = step.condition_otherwise == ConditionOtherwise.JUMP and jump and jump > step.position
-            context.move_on(enrolment, after=jump - 1 if jumping else step.position)
+            context.move_one(enrolment, after=jump - 1 if jumping else step.position)
             continue
         if enrolment.held_out:
             context.record(enrolment, step, SendState.HELD_OUT)
         else:
             state = SendState.QUEUED if variants else SendState.SKIPPED
             variant_id = pick_variant(variants).id if variants else None
-            send_id = context.record(
-                enrolment, step, state, variant_id=variant_id, due_at=due_at, now_needs_id=has_actions
-            )
+            send_id = context.record(enrolment, step, state, variant_id=variant_id, due_at=due_at, now_needs_id=True)
             enrolment.silent_steps += 1 if variants else 0
-            if has_actions:
-                _run_actions(context, actions, enrolment, send_id)
-        context.move_on(enrolment, after=step.position)
+            _run_actions(context, actions, enrolment, send_id)
+        context.move_one(enrolment, after=step.position)
 
 
 def _field_dates_still_due(context: _Context, step: ScenarioStep, group: list[Enrolment]) -> list[Enrolment]:
@@ -173,7 +168,7 @@ def _field_dates_still_due(context: _Context, step: ScenarioStep, group: list[En
         )
         if due.skip == SKIP_NO_DATE:
             context.record(enrolment, step, SendState.SKIPPED, error=SKIP_NO_DATE)
-            context.move_on(enrolment, after=step.position)
+            context.move_one(enrolment, after=step.position)
         elif due.at is not None and due.at > context.now:
             enrolment.next_due_at = due.at
             context.session.add(enrolment)
@@ -198,10 +193,7 @@ def _variants(session: Session, step: ScenarioStep) -> list[StepVariant]:
 
 def pick_variant(variants: list[StepVariant]) -> StepVariant:
     """One variant, drawn by weight (a weight of 0 or less is never drawn unless all are)."""
-    weights = [max(variant.weight, 0) for variant in variants]
-    if not any(weights):
-        return variants[0]
-    return _random.choices(variants, weights=weights)[0]
+    return draw(variants, 1)[0]
 
 
 def _run_actions(context: _Context, actions: list, enrolment: Enrolment, send_id: int) -> None:
