@@ -24,7 +24,7 @@ _owners: dict[str, OwnerDescriber] = {}
 
 
 def register_owner(owner_type: str, describe: OwnerDescriber) -> None:
-    """Say a button of this owner in words, describe(session, owner_id, place), e.g. 「リッチメニュー「春」のエリア 3」."""
+    """Say a button of this owner in words: describe(session, owner_id, place)."""
     _owners[owner_type] = describe
 
 
