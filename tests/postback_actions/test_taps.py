@@ -13,7 +13,7 @@ from crm.postback_actions.signing import postback_data
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.factories import friend_id_of, make_tag, make_template
 from tests.postback_actions.helpers import action_fields, attention_of, lists, menu_with_actions, runs, tap_count
-from tests.richmenus.helpers import menu_row, post_action, publish
+from tests.richmenus.helpers import menu_row, new_menu, post_action, publish, save_menu
 from tests.surveys.helpers import bot_messages, tag_names
 
 SECRET = "test-secret-key"  # testing_config's SECRET_KEY
@@ -110,8 +110,6 @@ def test_forged_tampered_and_stale_references_do_nothing(app, line, admin, caplo
 
 
 def test_an_area_set_to_run_actions_needs_some(app, admin):
-    from tests.richmenus.helpers import new_menu, save_menu
-
     menu_id = new_menu(admin)
     response = save_menu(
         admin, menu_id, **{"areas-0-kind": "actions", "areas-1-kind": "message", "areas-1-value": "hi"}
@@ -121,7 +119,7 @@ def test_an_area_set_to_run_actions_needs_some(app, admin):
     response = save_menu(
         admin,
         menu_id,
-        **{"areas-0-kind": "actions", "areas-1-kind": "message", "areas-1-value": "hi"},
+        **areas,
         **action_fields("areas-0-actions", [{"type": "add_tag", "tag_id": 999}]),
     )
     assert response.status_code == 400
@@ -135,8 +133,6 @@ def test_saving_again_keeps_the_areas_list_and_its_reference(app, admin):
     [first] = lists(app)
     page = admin.get(f"/richmenus/{menu_id}").get_data(as_text=True)
     assert 'name="areas-0-actions-0-add_tag-tag_id"' in page
-    from tests.richmenus.helpers import save_menu
-
     response = save_menu(admin, menu_id, **action_fields("areas-0-actions", [{"type": "add_tag", "tag_id": regular}]))
     assert response.status_code == 302
     [again] = lists(app)
