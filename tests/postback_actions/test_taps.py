@@ -111,9 +111,8 @@ def test_forged_tampered_and_stale_references_do_nothing(app, line, admin, caplo
 
 def test_an_area_set_to_run_actions_needs_some(app, admin):
     menu_id = new_menu(admin)
-    response = save_menu(
-        admin, menu_id, **{"areas-0-kind": "actions", "areas-1-kind": "message", "areas-1-value": "hi"}
-    )
+    areas = {"areas-0-kind": "actions", "areas-1-kind": "message", "areas-1-value": "hi"}
+    response = save_menu(admin, menu_id, **areas)
     assert response.status_code == 400
     assert "Area 1: choose at least one action to run." in response.get_data(as_text=True)
     response = save_menu(
