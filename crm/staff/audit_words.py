@@ -97,6 +97,7 @@ ACTION_WORDS: dict[str, str] = {
     "tag_folder.renamed": N_("Renamed a tag folder"),
     "tag_folder.deleted": N_("Deleted a tag folder"),
     "friend.attention": N_("Changed a friend's attention mark"),
+    "friends.bulk_attention": N_("Set the attention mark on many friends"),
     "link.actions": N_("Changed what a link's click does"),
     "scenario.created": N_("Created a scenario"),
     "scenario.updated": N_("Changed a scenario's settings"),
