@@ -18,7 +18,7 @@ from crm.timeutil import utcnow
 NEEDED, IN_PROGRESS, DONE = "needed", "in_progress", "done"
 CLEAR = "none"  # what forms and the API send for "no mark"
 STATES = (NEEDED, IN_PROGRESS, DONE)
-LABELS = {NEEDED: N_("Needs attention"), IN_PROGRESS: N_("In progress"), DONE: N_("Handled")}
+LABELS = {NEEDED: N_("Needs attention"), IN_PROGRESS: N_("Being handled"), DONE: N_("Handled")}
 CLEAR_LABEL = N_("No mark")
 AUDIT_ACTION = "friend.attention"
 

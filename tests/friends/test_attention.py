@@ -82,7 +82,7 @@ def test_bulk_marks_the_ticked_friends_with_one_audit_entry(app):
     staff = signed_in_client(app, "staff", locale="en")
     args = f"action=attention&attention=in_progress&scope=selected&friend={ids[0]}&friend={ids[1]}"
     page = staff.get(f"/friends/bulk?{args}").get_data(as_text=True)
-    assert "Set the attention mark “In progress” on 2 friends?" in page
+    assert "Set the attention mark “Being handled” on 2 friends?" in page
     assert [attention_of(app, i) for i in ids] == [None, None, None]
     token = CONFIRM_TOKEN.search(page).group(1)
     response = staff.post(
