@@ -13,6 +13,7 @@ from crm.i18n import translate
 from crm.message_templates.models import MessageTemplate
 from crm.postback_actions import editing
 from crm.postback_actions import service as postback_actions
+from crm.staff.audit import Actor, record
 
 OWNER = "template"
 
@@ -49,9 +50,9 @@ def button_editors(session: Session, form) -> dict[str, Editor]:
     return editors
 
 
-def save_buttons(session: Session, form, *, template_id: int | None) -> list[int]:
+def save_buttons(session: Session, form, *, template_id: int | None, actor: Actor) -> list[int]:
     """Store the actions of every button set to run them, putting their signed reference in the button's value;
-    return the lists' ids (ActionError names the first button at fault)."""
+    each changed list is audited. Returns the lists' ids (ActionError names the first button at fault)."""
     list_ids = []
     for place, button in buttons(form):
         if button.kind.data != editing.KIND:
@@ -62,10 +63,20 @@ def save_buttons(session: Session, form, *, template_id: int | None) -> list[int
                 raise ActionError(N_("choose at least one action to run."))
         except ActionError as error:
             raise ActionError(N_("Button %(place)s: %(problem)s"), place=place, problem=error) from None
-        button.value.data, list_id = editing.save_button(
+        saved = editing.save_button(
             session, owner_type=OWNER, owner_id=template_id, place=place, actions=actions, data=button.value.data
         )
-        list_ids.append(list_id)
+        button.value.data = saved.data
+        list_ids.append(saved.list_id)
+        if saved.changed:
+            record(
+                session,
+                actor=actor,
+                action="template.button_actions",
+                target_type="template",
+                target_id=template_id,
+                after={"button": place, "list_id": saved.list_id, "actions": actions},
+            )
     return list_ids
 
 

@@ -119,7 +119,9 @@ def _save_button_actions(form: TemplateForm, template) -> tuple[list[int], str |
     """Store the actions of the buttons that run them (their own transaction, like uploads: a button keeps its
     list when the template is not saved); return the lists' ids and the error, if any."""
     with unit_of_work(ActionError) as work:
-        list_ids = button_actions.save_buttons(get_session(), form, template_id=template.id if template else None)
+        list_ids = button_actions.save_buttons(
+            get_session(), form, template_id=template.id if template else None, actor=current_actor()
+        )
     return ([], message_of(work.error)) if work.failed else (list_ids, None)
 
 

@@ -3,6 +3,8 @@ button's postback data, the action editor for it, and saving it back as signed p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session
 
 from crm.actions.forms import Editor, editor, parse_actions
@@ -26,13 +28,21 @@ def button_editor(session: Session, *, name: str, data: str | None = None, form=
     return editor(session, name=name, actions=actions)
 
 
+@dataclass(frozen=True)
+class SavedButton:
+    """A button's stored actions: the postback data to put on it, its list, and whether the actions changed."""
+
+    data: str
+    list_id: int
+    changed: bool
+
+
 def save_button(
     session: Session, *, owner_type: str, owner_id: int | None, place: str, actions: list[dict], data: str | None
-) -> tuple[str, int]:
-    """Store a button's validated actions (in the list its current data refers to, when that is this owner's)
-    and return (the postback data to put on the button, the list id)."""
+) -> SavedButton:
+    """Store a button's validated actions (in the list its current data refers to, when that is this owner's)."""
     previous = list_of(session, data)
-    row = service.save_list(
+    row, changed = service.save_list(
         session,
         owner_type=owner_type,
         owner_id=owner_id,
@@ -40,4 +50,4 @@ def save_button(
         actions=actions,
         reuse_id=previous.id if previous is not None else None,
     )
-    return postback_data(row.id, secret()), row.id
+    return SavedButton(postback_data(row.id, secret()), row.id, changed)

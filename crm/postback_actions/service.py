@@ -56,18 +56,20 @@ def save_list(
     place: str,
     actions: list[dict],
     reuse_id: int | None = None,
-) -> PostbackActionList:
+) -> tuple[PostbackActionList, bool]:
     """Store a button's validated actions: in the list `reuse_id` when it is this owner's (so its reference and
-    tap counts stay), else in a new list."""
+    tap counts stay), else in a new list. Returns the list and whether its actions are new or changed."""
     stored = json.dumps(actions, ensure_ascii=False, sort_keys=True)
     row = get_list(session, reuse_id)
     if row is None or row.owner_type != owner_type or row.owner_id not in (None, owner_id):
-        row = PostbackActionList(owner_type=owner_type, owner_id=owner_id, place=place, actions=stored)
-    elif (row.actions, row.place, row.owner_id) != (stored, place, owner_id):
-        row.actions, row.place, row.owner_id, row.updated_at = stored, place, owner_id, utcnow()
+        row, changed = PostbackActionList(owner_type=owner_type, owner_id=owner_id, place=place, actions=stored), True
+    else:
+        changed = row.actions != stored
+        if changed or (row.place, row.owner_id) != (place, owner_id):
+            row.actions, row.place, row.owner_id, row.updated_at = stored, place, owner_id, utcnow()
     session.add(row)
     session.flush()
-    return row
+    return row, changed
 
 
 def claim_lists(session: Session, *, list_ids: list[int], owner_type: str, owner_id: int) -> None:

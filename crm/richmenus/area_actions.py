@@ -14,6 +14,7 @@ from crm.postback_actions import editing
 from crm.postback_actions import service as postback_actions
 from crm.richmenus.layouts import Area, RichMenuError
 from crm.richmenus.models import RichMenu
+from crm.staff.audit import Actor, record
 
 OWNER = "richmenu"
 
@@ -23,9 +24,10 @@ def editor_name(index: int) -> str:
     return f"areas-{index}-actions"
 
 
-def save_area_actions(session: Session, *, menu_id: int, entries, formdata) -> None:
-    """Store the actions of every area set to run actions and put their signed reference in the area's value."""
-    problems = []
+def save_area_actions(session: Session, *, menu_id: int, entries, formdata, actor: Actor) -> bool:
+    """Store the actions of every area set to run actions and put their signed reference in the area's value;
+    each changed list is audited. Returns whether any list changed."""
+    problems, changed = [], False
     for index, entry in enumerate(entries):
         if entry.kind.data != editing.KIND:
             continue
@@ -36,11 +38,23 @@ def save_area_actions(session: Session, *, menu_id: int, entries, formdata) -> N
         except ActionError as error:
             problems.append((N_("Area %(number)d: %(problem)s"), {"number": index + 1, "problem": error}))
             continue
-        entry.value.data, _list_id = editing.save_button(
+        saved = editing.save_button(
             session, owner_type=OWNER, owner_id=menu_id, place=str(index + 1), actions=actions, data=entry.value.data
         )
+        entry.value.data = saved.data
+        if saved.changed:
+            changed = True
+            record(
+                session,
+                actor=actor,
+                action="richmenu.area_actions",
+                target_type="rich_menu",
+                target_id=menu_id,
+                after={"area": index + 1, "list_id": saved.list_id, "actions": actions},
+            )
     if problems:
         raise RichMenuError.many(problems)
+    return changed
 
 
 def area_editors(session: Session, entries, formdata=None) -> list[Editor]:

@@ -207,8 +207,11 @@ def edit(menu_id: int):
     if form.validate_on_submit():
         typed = [entry.value.data for entry in form.areas]
         with unit_of_work(RichMenuError, ActionError) as work:
-            area_actions.save_area_actions(db, menu_id=menu.id, entries=form.areas, formdata=request.form)
+            actions_changed = area_actions.save_area_actions(
+                db, menu_id=menu.id, entries=form.areas, formdata=request.form, actor=current_actor()
+            )
             changed = richmenus.update_menu(db, menu_id=menu.id, spec=form.spec(), actor=current_actor())
+            changed = changed or actions_changed
         if work.failed:
             for entry, value in zip(form.areas, typed, strict=True):
                 entry.value.data = value  # the lists saved on the way were rolled back

@@ -8,6 +8,7 @@ from crm.actions.models import ActionRun
 from crm.db import get_engine, session_scope
 from crm.friends.models import Friend
 from crm.postback_actions.models import PostbackActionList, PostbackTap
+from crm.staff.models import AuditEntry
 from tests.richmenus.helpers import FULL, image_bytes, new_menu, save_menu, upload
 
 
@@ -59,3 +60,8 @@ def runs(app, friend_id: int) -> list[ActionRun]:
 def attention_of(app, friend_id: int) -> str | None:
     with session_scope(get_engine(app)) as session:
         return session.get(Friend, friend_id).attention
+
+
+def audit_entries(app, action: str) -> list[AuditEntry]:
+    with session_scope(get_engine(app)) as session:
+        return list(session.exec(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))

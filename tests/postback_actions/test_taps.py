@@ -12,7 +12,15 @@ from crm.message_templates.models import MessageTemplate
 from crm.postback_actions.signing import postback_data
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.factories import friend_id_of, make_tag, make_template
-from tests.postback_actions.helpers import action_fields, attention_of, lists, menu_with_actions, runs, tap_count
+from tests.postback_actions.helpers import (
+    action_fields,
+    attention_of,
+    audit_entries,
+    lists,
+    menu_with_actions,
+    runs,
+    tap_count,
+)
 from tests.richmenus.helpers import menu_row, new_menu, post_action, publish, save_menu
 from tests.surveys.helpers import bot_messages, tag_names
 
@@ -136,6 +144,14 @@ def test_saving_again_keeps_the_areas_list_and_its_reference(app, admin):
     assert response.status_code == 302
     [again] = lists(app)
     assert again.id == first.id and json.loads(again.actions) == [{"type": "add_tag", "tag_id": regular}]
+    assert "Menu saved." in admin.get(f"/richmenus/{menu_id}").get_data(as_text=True)
+    assert save_menu(admin, menu_id).status_code == 302  # the same actions again: nothing changed
+    assert "Nothing changed." in admin.get(f"/richmenus/{menu_id}").get_data(as_text=True)
+    entries = audit_entries(app, "richmenu.area_actions")
+    assert [(e.target_id, json.loads(e.after)["actions"]) for e in entries] == [
+        (str(menu_id), [{"type": "add_tag", "tag_id": vip}]),
+        (str(menu_id), [{"type": "add_tag", "tag_id": regular}]),
+    ]
     assert json.loads(menu_row(app, menu_id).areas)[0]["action"]["value"] == postback_data(first.id, SECRET)
 
 
@@ -175,6 +191,13 @@ def test_a_template_button_runs_its_actions_and_counts_taps(app, line, admin):
         "label": "受け取る",
         "data": postback_data(stored.id, SECRET),
         "displayText": "受け取ります",
+    }
+
+    [entry] = audit_entries(app, "template.button_actions")
+    assert json.loads(entry.after) == {
+        "button": "1-1-1",
+        "list_id": stored.id,
+        "actions": [{"type": "add_tag", "tag_id": vip}],
     }
 
     user = line.create_user("花子")
