@@ -227,3 +227,26 @@ def test_a_template_button_without_actions_is_refused_and_commands_keep_the_rows
     assert re.search(rf'<option value="{vip}" selected>VIP</option>', page)
     assert 'name="messages-0-cards-0-actions-1-kind"' in page
     assert lists(app) == []
+
+
+def test_tap_counts_split_today_in_tokyo_the_last_7_days_and_all(app):
+    from datetime import UTC, datetime
+
+    from crm.postback_actions import service
+    from tests.factories import make_friend
+
+    friend = make_friend(app)
+    now = datetime(2026, 12, 7, 16, 30, tzinfo=UTC)  # 01:30 on the 8th in Tokyo
+    with session_scope(get_engine(app)) as session:
+        row, _changed = service.save_list(session, owner_type="richmenu", owner_id=None, place="1", actions=[])
+        other, _changed = service.save_list(session, owner_type="richmenu", owner_id=None, place="2", actions=[])
+        for key, at in {
+            "a": datetime(2026, 12, 7, 15, 10, tzinfo=UTC),  # 00:10 Tokyo today
+            "b": datetime(2026, 12, 7, 14, 50, tzinfo=UTC),  # 23:50 Tokyo yesterday
+            "c": datetime(2026, 12, 1, 17, 0, tzinfo=UTC),  # within 7 days
+            "d": datetime(2026, 11, 30, 16, 0, tzinfo=UTC),  # 7 days and 30 minutes ago
+        }.items():
+            assert service.record_tap(session, list_id=row.id, friend_id=friend, event_key=key, at=at)
+        assert not service.record_tap(session, list_id=row.id, friend_id=friend, event_key="a", at=now)
+        counts = service.tap_counts(session, [row.id, other.id], now=now)
+    assert counts == {row.id: service.TapCount(today=1, week=3, total=4)}
