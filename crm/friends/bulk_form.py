@@ -28,7 +28,7 @@ class BulkForm(FlaskForm):
         choices=[SelectChoice(key, label) for key, label in BULK_ACTIONS.items()],
     )
     tag = SelectField(_l("Tag"), coerce=int, validators=[Optional()], choices=[], validate_choice=False)
-    attention = SelectField(
+    mark = SelectField(  # not "attention": that name is the list's filter in the same query string
         _l("Attention mark"),
         validators=[Optional()],
         choices=[
@@ -50,7 +50,7 @@ class BulkForm(FlaskForm):
         """Field checks, then the tag (adding or removing) or the mark (setting it) the action needs."""
         valid = super().validate(extra_validators)
         if self.action.data == ATTENTION:
-            return valid and self.attention.data in (*attention_marks.STATES, attention_marks.CLEAR)
+            return valid and self.mark.data in (*attention_marks.STATES, attention_marks.CLEAR)
         return valid and any(str(self.tag.data) == choice.value for choice in self.tag.choices)
 
 

@@ -55,12 +55,12 @@ def bulk():
         data={
             "action": choice.action.data,
             "tag": choice.tag.data,
-            "attention": choice.attention.data,
+            "mark": choice.mark.data,
             "scope": choice.scope.data,
         },
     )
     if marking:
-        tag = _(attention.label_of(attention.parse_state(choice.attention.data)))
+        tag = _(attention.label_of(attention.parse_state(choice.mark.data)))
     else:
         tag = next((c.label for c in choice.tag.choices if c.value == str(choice.tag.data)), "")
     return render_template(
@@ -111,7 +111,7 @@ def _apply(db, flt, choice, ticked: list[int]):
 def _apply_attention(db, flt, choice, ticked: list[int]):
     """Set (or clear) the attention mark 1,000 ids at a time, committing each batch; one audit entry, and each
     changed friend's history."""
-    now, actor, state = utcnow(), current_actor(), attention.parse_state(choice.attention.data)
+    now, actor, state = utcnow(), current_actor(), attention.parse_state(choice.mark.data)
     batches = [ticked] if ticked else friend_pages.id_batches(db, flt, now=now)
     matched = changed = 0
     for ids in batches:

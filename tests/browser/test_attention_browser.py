@@ -37,7 +37,7 @@ def test_mark_ticked_friends_in_bulk(app, console_url, page):
     page.goto(f"{console_url}/friends")
     page.locator("input[data-select-all]").check()
     page.locator("#bulk-form select[name=action]").select_option("attention")
-    page.locator("#bulk-form select[name=attention]").select_option("in_progress")
+    page.locator("#bulk-form select[name=mark]").select_option("in_progress")
     page.locator("#bulk-form button[type=submit]").click()
     assert page.locator("[data-total]").get_attribute("data-total") == "2"
     page.locator("form.bulk-confirm button[type=submit]").click()

@@ -80,7 +80,7 @@ def test_a_bad_mark_or_a_role_without_edits_changes_nothing(app):
 def test_bulk_marks_the_ticked_friends_with_one_audit_entry(app):
     ids = make_friends(app, [{"display_name": f"客{i}"} for i in range(3)])
     staff = signed_in_client(app, "staff", locale="en")
-    args = f"action=attention&attention=in_progress&scope=selected&friend={ids[0]}&friend={ids[1]}"
+    args = f"action=attention&mark=in_progress&scope=selected&friend={ids[0]}&friend={ids[1]}"
     page = staff.get(f"/friends/bulk?{args}").get_data(as_text=True)
     assert "Set the attention mark “Being handled” on 2 friends?" in page
     assert [attention_of(app, i) for i in ids] == [None, None, None]
@@ -89,7 +89,7 @@ def test_bulk_marks_the_ticked_friends_with_one_audit_entry(app):
         "/friends/bulk",
         data={
             "action": "attention",
-            "attention": "in_progress",
+            "mark": "in_progress",
             "tag": "",
             "scope": "selected",
             "friend": [ids[0], ids[1]],
