@@ -14,7 +14,6 @@ from crm.postback_actions.signing import list_id_of, postback_data
 from crm.postback_actions.taps import secret
 
 KIND = "actions"  # the editors' choice 「アクションを実行」
-LABEL = "Run actions"  # N_() message id, marked where the editors list their kinds
 
 
 def list_of(session: Session, data: str | None) -> PostbackActionList | None:
