@@ -10,6 +10,7 @@ import crm.imports.models  # noqa: F401
 import crm.inbox.models  # noqa: F401
 import crm.message_templates.models  # noqa: F401
 import crm.outbound.models  # noqa: F401
+import crm.postback_actions.models  # noqa: F401
 import crm.richmenus.models  # noqa: F401
 import crm.scenarios.models  # noqa: F401
 import crm.segments.models  # noqa: F401

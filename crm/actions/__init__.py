@@ -7,8 +7,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the core kinds, the deferred-actions job and the friend page's history section."""
-    from crm.actions import forms, history, jobs, kinds
+    """Register the core kinds, the deferred-actions job, the friend page's history section and the history of
+    attention marks staff change."""
+    from crm.actions import attention_history, forms, history, jobs, kinds
+    from crm.friends import attention
     from crm.friends.extras import register_page_section
     from crm.jobs import register_jobs
 
@@ -16,3 +18,5 @@ def init_app(app: Flask) -> None:
     forms.register_core_inputs()
     register_jobs(app, jobs.JOBS)
     register_page_section(app, "actions/_friend_history.html", history.friend_page_helpers)
+    attention.on_change(attention_history.record_change)
+    history.register_source(attention_history.STAFF_SOURCE, attention_history.describe_staff)

@@ -1,4 +1,4 @@
-"""The core action kinds: tags, custom fields and the staff attention mark (要対応)."""
+"""The core action kinds: tags, custom fields and the staff attention mark (要対応, or cleared)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from crm.actions.registry import ActionContext, ActionError, ActionKind, registe
 from crm.errors import N_
 from crm.fields import service as fields
 from crm.fields.models import FieldDefinition
-from crm.friends.models import Friend
+from crm.friends import attention
 from crm.i18n import translate
-from crm.staff.audit import Actor, record
+from crm.staff.audit import Actor
 from crm.tags import service as tags
 from crm.tags.models import Tag
 
@@ -18,6 +18,7 @@ ATTENTION_STATES = {
     "needed": N_("Mark as needing attention"),
     "in_progress": N_("Mark as in progress"),
     "done": N_("Mark as handled"),
+    attention.CLEAR: N_("Clear the attention mark"),
 }
 
 
@@ -125,22 +126,14 @@ def _attention_params(_session: Session, params: dict) -> dict:
 
 
 def _mark_attention(context: ActionContext) -> bool:
-    friend = context.session.get(Friend, context.friend_id)
-    state = context.params["state"]
-    if friend is None or friend.attention == state:
-        return False
-    record(
+    changed = attention.set_attention(
         context.session,
+        friend_ids=[context.friend_id],
+        state=attention.parse_state(context.params["state"]),
         actor=actor_of(context),
-        action="friend.attention",
-        target_type="friend",
-        target_id=friend.id,
-        before={"attention": friend.attention},
-        after={"attention": state},
+        notify=False,  # the run is the friend's history of this change
     )
-    friend.attention = state
-    context.session.add(friend)
-    return True
+    return bool(changed)
 
 
 ADD_TAG = ActionKind(

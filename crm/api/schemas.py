@@ -115,6 +115,11 @@ class FriendSchema(ma.Schema):
     last_followed_at = fields.DateTime(required=True, allow_none=True)
     blocked_at = fields.DateTime(required=True, allow_none=True)
     last_interaction_at = fields.DateTime(required=True, allow_none=True)
+    attention = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Staff attention mark: needed (要対応), in_progress (対応中), done (対応済) or null"},
+    )
     tags = fields.List(fields.Nested(TagRef), required=True)
 
 

@@ -14,6 +14,7 @@ from crm.friends.models import Friend, FriendStatus, Message, MessageDirection
 from crm.timeutil import TOKYO, utcnow
 
 bp = Blueprint("home", __name__)
+NEEDS_ATTENTION = "needed"  # Friend.attention's 要対応
 
 
 def tokyo_midnight(now: datetime) -> datetime:
@@ -26,7 +27,8 @@ def _count(db: Session, *conditions) -> int:
 
 
 def todays_figures(db: Session, now: datetime) -> dict:
-    """Friends following, follows and blocks today and in the last 7 days, messages received today."""
+    """Friends following, follows and blocks today and in the last 7 days, messages received today, and the
+    friends marked as needing staff attention (要対応)."""
     today, week = tokyo_midnight(now), now - timedelta(days=7)
     received = (
         select(func.count())
@@ -40,6 +42,7 @@ def todays_figures(db: Session, now: datetime) -> dict:
         "blocks_today": _count(db, Friend.status == FriendStatus.BLOCKED, Friend.blocked_at >= today),
         "blocks_week": _count(db, Friend.status == FriendStatus.BLOCKED, Friend.blocked_at >= week),
         "messages_today": db.exec(received).one(),
+        "attention_needed": _count(db, Friend.attention == NEEDS_ATTENTION, Friend.status != FriendStatus.ERASED),
     }
 
 

@@ -26,7 +26,15 @@ from crm.friends import notes as note_service
 from crm.friends.extras import friend_extras
 from crm.friends.models import Friend
 from crm.friends.pages import DEFAULT_SORT, SORTS, Cursor, friend_page, tags_of
-from crm.friends.query import MAX_DAYS, MAX_SEARCH_CHARS, STATUSES, FilterError, FriendFilter, check_filter
+from crm.friends.query import (
+    ATTENTION_FILTERS,
+    MAX_DAYS,
+    MAX_SEARCH_CHARS,
+    STATUSES,
+    FilterError,
+    FriendFilter,
+    check_filter,
+)
 from crm.permissions import masks_personal_data, visible_name
 from crm.staff.audit import record
 from crm.timeutil import utcnow
@@ -57,6 +65,10 @@ class FriendQuery(ma.Schema):
     interaction_before = When()
     interaction_within_days = fields.Integer(validate=validate.Range(0, MAX_DAYS))
     interaction_older_than_days = fields.Integer(validate=validate.Range(0, MAX_DAYS))
+    attention = fields.String(
+        validate=validate.OneOf(ATTENTION_FILTERS),
+        metadata={"description": "Attention mark: needed, in_progress, done, or none (no mark)"},
+    )
     sort = fields.String(load_default=DEFAULT_SORT, validate=validate.OneOf(list(SORTS)))
     limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(1, MAX_LIMIT))
     cursor = Text(validate=validate.Length(max=60))
@@ -76,6 +88,7 @@ def to_filter(args: dict) -> FriendFilter:
         interaction_before=args.get("interaction_before"),
         interaction_within_days=args.get("interaction_within_days"),
         interaction_older_than_days=args.get("interaction_older_than_days"),
+        attention=args.get("attention"),
     )
 
 
@@ -98,6 +111,7 @@ def friend_dict(friend: Friend, tags: list, role: str) -> dict:
         "last_followed_at": friend.last_followed_at,
         "blocked_at": friend.blocked_at,
         "last_interaction_at": friend.last_interaction_at,
+        "attention": friend.attention,
         "tags": [{"id": t.id, "name": t.name, "color": t.color} for t in tags],
     }
 

@@ -1,8 +1,10 @@
-"""A friend's tags (idempotent add/remove), notes (list, create) and field values (set, clear)."""
+"""A friend's tags (idempotent add/remove), notes (list, create), field values (set, clear) and attention mark."""
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask_smorest import Blueprint
+from marshmallow import fields, validate
 from sqlmodel import select
 
 from crm.api import auth, errors
@@ -21,6 +23,7 @@ from crm.api.schemas import (
 from crm.db import get_session, unit_of_work
 from crm.fields import service as field_service
 from crm.fields.models import FieldDefinition
+from crm.friends import attention
 from crm.friends import notes as note_service
 from crm.friends import service as friend_service
 from crm.friends.api import ID, field_values, get_friend, note_dict
@@ -123,6 +126,33 @@ def _definition(key: str) -> FieldDefinition:
 
 def _value_of(friend_id: int, key: str) -> dict:
     return next(row for row in field_values(friend_id, auth.role()) if row["key"] == key)
+
+
+class AttentionSet(ma.Schema):
+    attention = fields.String(
+        required=True,
+        allow_none=True,
+        validate=validate.OneOf((*attention.STATES, attention.CLEAR)),
+        metadata={"description": "needed (要対応), in_progress (対応中), done (対応済), or none / null to clear"},
+    )
+
+
+@blp.route(f"/friends/{ID}/attention", methods=["PUT"])
+@auth.guard(blp, "friends.edit")
+@blp.arguments(AttentionSet)
+@blp.response(200, Changed)
+@blp.alt_response(404, schema=ErrorSchema)
+def set_attention(body: dict, friend_id: int):
+    """Set a friend's staff attention mark, or clear it (changed is false when it already was so)."""
+    db, friend = get_session(), get_friend(friend_id)
+    with unit_of_work(attention.AttentionError, friend_service.FriendErasedError) as work:
+        friend_service.lock_living_friend(db, friend_id=friend.id)
+        changed = attention.set_attention(
+            db, friend_ids=[friend.id], state=attention.parse_state(body["attention"]), actor=auth.actor()
+        )
+    if work.failed:
+        raise errors.domain_error(work.error, field="attention")
+    return {"changed": bool(changed)}
 
 
 @blp.route(f"/friends/{ID}/fields/{KEY}", methods=["PUT"])

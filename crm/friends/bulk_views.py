@@ -1,4 +1,5 @@
-"""Bulk tagging from the friend list: the friends ticked on the page, or every friend matching the filters.
+"""Bulk tagging and attention marks from the friend list: the friends ticked on the page, or every friend
+matching the filters.
 
 GET shows the confirmation (how many, which tag); POST (CSRF-checked) applies it in batches of their own
 transactions and writes one audit entry.
@@ -12,8 +13,9 @@ from sqlmodel import select
 
 from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
+from crm.friends import attention
 from crm.friends import pages as friend_pages
-from crm.friends.bulk_form import ALL_MATCHING, bulk_form, selected_ids
+from crm.friends.bulk_form import ALL_MATCHING, ATTENTION, bulk_form, selected_ids
 from crm.friends.filter_form import describe, filter_args
 from crm.friends.list_views import bp, parse_filters
 from crm.friends.models import Friend, FriendStatus
@@ -45,10 +47,22 @@ def bulk():
     if flt is None or not choice.validate() or not (every or ticked):
         flash(_("Tick some friends (or choose every matching friend), an action and a tag."), "error")
         return redirect(url_for("friends.index", **filter_args()))
+    marking = choice.action.data == ATTENTION
     if posted:
-        return _apply(db, flt, choice, ticked)
-    confirm = bulk_form(db, data={"action": choice.action.data, "tag": choice.tag.data, "scope": choice.scope.data})
-    tag = next((c.label for c in choice.tag.choices if c.value == str(choice.tag.data)), "")
+        return _apply_attention(db, flt, choice, ticked) if marking else _apply(db, flt, choice, ticked)
+    confirm = bulk_form(
+        db,
+        data={
+            "action": choice.action.data,
+            "tag": choice.tag.data,
+            "mark": choice.mark.data,
+            "scope": choice.scope.data,
+        },
+    )
+    if marking:
+        tag = _(attention.label_of(attention.parse_state(choice.mark.data)))
+    else:
+        tag = next((c.label for c in choice.tag.choices if c.value == str(choice.tag.data)), "")
     return render_template(
         "friends/bulk_confirm.html",
         form=confirm,
@@ -91,4 +105,28 @@ def _apply(db, flt, choice, ticked: list[int]):
         else _("Tag removed from %(changed)d of %(matched)d friends.", changed=changed, matched=matched)
     )
     flash(message, "success")
+    return redirect(url_for("friends.index", **filter_args()))
+
+
+def _apply_attention(db, flt, choice, ticked: list[int]):
+    """Set (or clear) the attention mark 1,000 ids at a time, committing each batch; one audit entry, and each
+    changed friend's history."""
+    now, actor, state = utcnow(), current_actor(), attention.parse_state(choice.mark.data)
+    batches = [ticked] if ticked else friend_pages.id_batches(db, flt, now=now)
+    matched = changed = 0
+    for ids in batches:
+        matched += len(ids)
+        with unit_of_work():
+            changed += len(attention.set_attention(db, friend_ids=ids, state=state, actor=actor, audit_each=False))
+    whom = {"friend_ids": ticked} if ticked else {"filter": flt.snapshot()}
+    with unit_of_work():
+        record(
+            db,
+            actor=actor,
+            action="friends.bulk_attention",
+            target_type="friend",
+            target_id=None,
+            after={**whom, "attention": state, "matched": matched, "changed": changed},
+        )
+    flash(_("Attention mark set on %(changed)d of %(matched)d friends.", changed=changed, matched=matched), "success")
     return redirect(url_for("friends.index", **filter_args()))

@@ -14,6 +14,7 @@ from wtforms import DateField, HiddenField, IntegerField, SearchField, SelectFie
 from wtforms.fields import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
+from crm.friends import attention
 from crm.friends.models import FriendStatus
 from crm.friends.pages import DEFAULT_SORT
 from crm.friends.query import MAX_DAYS, MAX_SEARCH_CHARS, FriendFilter
@@ -34,6 +35,7 @@ FILTER_ARGS = (
     "days",
     "interaction_from",
     "interaction_to",
+    "attention",
     "sort",
 )
 STATUS_LABELS = {
@@ -65,6 +67,15 @@ class FilterForm(FlaskForm):
         _l("Status"),
         validators=[Optional()],
         choices=[SelectChoice("", _l("Any")), *(SelectChoice(key, label) for key, label in STATUS_LABELS.items())],
+    )
+    attention = SelectField(
+        _l("Attention"),
+        validators=[Optional()],
+        choices=[
+            SelectChoice("", _l("Any")),
+            *(SelectChoice(state, _l(label)) for state, label in attention.LABELS.items()),
+            SelectChoice(attention.CLEAR, _l(attention.CLEAR_LABEL)),
+        ],
     )
     tag_all = SelectMultipleField(_l("Has all of these tags"), coerce=int, choices=[])
     tag_any = SelectMultipleField(_l("Has any of these tags"), coerce=int, choices=[])
@@ -155,6 +166,7 @@ def to_filter(form: FilterForm) -> FriendFilter:
         interaction_older_than_days=days if mode == "older" else None,
         interaction_from=_tokyo_start(form.interaction_from.data) if mode == "between" else None,
         interaction_before=_tokyo_end(form.interaction_to.data) if mode == "between" else None,
+        attention=form.attention.data or None,
     )
 
 

@@ -1,5 +1,5 @@
-"""The friend page's edits that touch several things at once: all field values with one Save, and a new tag
-created and put on the friend in one step."""
+"""The friend page's edits that touch several things at once: all field values with one Save, a new tag
+created and put on the friend in one step, and the attention mark (one click)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
 from crm.fields.bulk_values import FieldErrors, save_values
 from crm.fields.service import FieldValidationError
+from crm.friends import attention
 from crm.friends import service as friend_service
 from crm.friends.page_forms import ActionForm
 from crm.friends.page_views import back_to, bp, friend_or_404, render_page
@@ -73,3 +74,24 @@ def create_and_add_tag(friend_id: int):
         return render_page(friend, status=400, errors={"tag": message_of(work.error)})
     flash(_("Created the tag “%(name)s” and added it.", name=tag.name), "success")
     return back_to(friend_id, "tags")
+
+
+@bp.post("/friends/<int:friend_id>/attention")
+@requires("friends.edit")
+def set_attention(friend_id: int):
+    """Set the attention mark (要対応 / 対応中 / 対応済) or clear it, in one click."""
+    db = get_session()
+    friend = friend_or_404(db, friend_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    with unit_of_work(attention.AttentionError, friend_service.FriendErasedError) as work:
+        friend_service.lock_living_friend(db, friend_id=friend_id)
+        state = attention.parse_state(request.form.get("attention"))
+        changed = attention.set_attention(db, friend_ids=[friend_id], state=state, actor=current_actor())
+    if work.failed:
+        return render_page(friend, status=400, errors={"attention": message_of(work.error)})
+    if changed:
+        flash(_("Attention mark: %(state)s", state=_(attention.label_of(state))), "success")
+    else:
+        flash(_("Nothing changed."), "success")
+    return back_to(friend_id, "attention")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from crm.errors import N_, TranslatableError
+from crm.friends.attention import CLEAR, STATES
 from crm.friends.models import Friend, FriendStatus
 from crm.tags.models import FriendTag, Tag
 
@@ -32,6 +33,8 @@ MAX_DAYS = 36500
 SEARCH_SEPARATOR = "\x1f"
 ESTIMATE_CAP = 20_000
 STATUS_SHARE_GUESS = 0.5
+ATTENTION_SHARE_GUESS = 0.05  # few friends carry a mark at a time
+ATTENTION_FILTERS = (*STATES, CLEAR)
 FTS = table("friend_search", column("rowid"), column("name"), column("pairs"))
 
 
@@ -58,6 +61,7 @@ class FriendFilter:
     interaction_before: datetime | None = None
     interaction_within_days: int | None = None
     interaction_older_than_days: int | None = None
+    attention: str | None = None  # "needed", "in_progress", "done", or "none" (no mark)
 
     def snapshot(self) -> dict:
         """The set fields, JSON-ready (for the audit log)."""
@@ -80,6 +84,8 @@ def check_filter(session: Session, flt: FriendFilter) -> None:
         raise FilterError("search_too_long", N_("Search for at most 100 characters."))
     if flt.status is not None and flt.status not in STATUSES:
         raise FilterError("bad_status", N_("Choose a status from the list."))
+    if flt.attention is not None and flt.attention not in ATTENTION_FILTERS:
+        raise FilterError("bad_attention", N_("Choose an attention mark from the list."))
     if max(len(flt.tags_all), len(flt.tags_any), len(flt.tags_none)) > MAX_TAGS_PER_MODE:
         raise FilterError("too_many_tags", N_("Choose at most 20 tags for each tag condition."))
     for days in (flt.interaction_within_days, flt.interaction_older_than_days):
@@ -141,8 +147,13 @@ def conditions(
 
 
 def _checked_candidates(flt: FriendFilter) -> list[_Candidate]:
-    """The status, only ever checked row by row (its share is not kept anywhere)."""
-    return [_Candidate(STATUS_SHARE_GUESS, math.inf, None, [Friend.status == flt.status])] if flt.status else []
+    """The status and the attention mark, only ever checked row by row (their shares are not kept anywhere)."""
+    found = [_Candidate(STATUS_SHARE_GUESS, math.inf, None, [Friend.status == flt.status])] if flt.status else []
+    if flt.attention == CLEAR:
+        found.append(_Candidate(STATUS_SHARE_GUESS, math.inf, None, [Friend.attention.is_(None)]))
+    elif flt.attention:
+        found.append(_Candidate(ATTENTION_SHARE_GUESS, math.inf, None, [Friend.attention == flt.attention]))
+    return found
 
 
 def _time_ranges(flt: FriendFilter, now: datetime) -> dict[str, list]:

@@ -11,8 +11,10 @@ from crm.message_templates.content import MAX_MESSAGES
 from crm.message_templates.errors import ContentError
 from crm.message_templates.forms import MAX_ACTIONS, MAX_CARDS, TEMPLATE_KINDS
 from crm.message_templates.parts import ALT_TEXT_MAX
+from crm.postback_actions.signing import PREFIX as ACTIONS_PREFIX
 
-ACTION_VALUE_KEY = {"uri": "uri", "message": "text", "postback": "data", "datetimepicker": "data"}
+ACTION_VALUE_KEY = {"uri": "uri", "message": "text", "postback": "data", "datetimepicker": "data", "actions": "data"}
+RUN_ACTIONS = "actions"  # a postback button whose data is a signed reference to stored actions
 
 
 def form_data(name: str, folder: str | None, messages: list[dict]) -> dict:
@@ -53,6 +55,8 @@ def _image_card_data(column: dict) -> dict:
 
 def _action_data(action: dict) -> dict:
     kind = action.get("type", "uri")
+    if kind == "postback" and str(action.get("data") or "").startswith(ACTIONS_PREFIX):
+        kind = RUN_ACTIONS
     return {
         "kind": kind,
         "label": action.get("label", ""),
@@ -123,11 +127,11 @@ def _action(entry, *, label_required: bool) -> dict | None:
     kind, label, value = entry.kind.data, _stripped(entry.label), _stripped(entry.value)
     if not label and not value:
         return None
-    action = {"type": kind}
+    action = {"type": "postback" if kind == RUN_ACTIONS else kind}
     if label or label_required:
         action["label"] = label
     action[ACTION_VALUE_KEY.get(kind, "uri")] = value
-    if kind == "postback" and _stripped(entry.display_text):
+    if kind in ("postback", RUN_ACTIONS) and _stripped(entry.display_text):
         action["displayText"] = _stripped(entry.display_text)
     if kind == "datetimepicker":
         action["mode"] = entry.mode.data

@@ -33,6 +33,7 @@ ACTION_KINDS = (
     ("message", _l("Send a message")),
     ("postback", _l("Postback (data for the CRM)")),
     ("datetimepicker", _l("Pick a date and time")),
+    ("actions", _l("Run actions")),
 )
 PICKER_MODES = (("datetime", _l("Date and time")), ("date", _l("Date")), ("time", _l("Time of day")))
 MAX_CARDS = 10

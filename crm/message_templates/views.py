@@ -8,12 +8,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from crm.actions.registry import ActionError
 from crm.console.forms import form_error
 from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
 from crm.fields.models import FieldDefinition
 from crm.i18n import message_of
-from crm.message_templates import content, editor, images, media, preview, service
+from crm.message_templates import button_actions, content, editor, images, media, preview, service
 from crm.message_templates.errors import ContentError
 from crm.message_templates.forms import MESSAGE_KINDS, ActionButtonForm, TemplateForm
 from crm.message_templates.service import TemplateError
@@ -84,12 +85,14 @@ def _edit(form: TemplateForm, template):
         if not form.validate():
             return _editor(form, template, None, upload_errors, status=400)
         upload_errors = _store_uploads(form)
+        button_actions.keep_submitted(form, request.form)
         command = request.form.get("command", "save")
         if command != "save":
             editor.apply_command(form, command)
             return _editor(form, template, None, upload_errors)
+        list_ids, error = _save_button_actions(form, template)
         try:
-            messages = content.validate_messages(editor.messages_from(form), allow_uploaded=True)
+            messages = content.validate_messages(editor.messages_from(form), allow_uploaded=True) if not error else None
         except ContentError as caught:
             error = message_of(caught)
         if messages is not None and not upload_errors:
@@ -102,6 +105,7 @@ def _edit(form: TemplateForm, template):
                     messages=messages,
                     template_id=template.id if template else None,
                 )
+                button_actions.claim(get_session(), list_ids, saved.id)
             if not work.failed:
                 flash(_("The template was saved."), "success")
                 return redirect(url_for("message_templates.edit", template_id=saved.id))
@@ -109,6 +113,16 @@ def _edit(form: TemplateForm, template):
     elif template is not None:
         messages = service.messages_of(template)
     return _editor(form, template, messages, upload_errors, error=error, status=422 if error else 200)
+
+
+def _save_button_actions(form: TemplateForm, template) -> tuple[list[int], str | None]:
+    """Store the actions of the buttons that run them (their own transaction, like uploads: a button keeps its
+    list when the template is not saved); return the lists' ids and the error, if any."""
+    with unit_of_work(ActionError) as work:
+        list_ids = button_actions.save_buttons(
+            get_session(), form, template_id=template.id if template else None, actor=current_actor()
+        )
+    return ([], message_of(work.error)) if work.failed else (list_ids, None)
 
 
 def _store_uploads(form: TemplateForm) -> dict[str, str]:
@@ -155,6 +169,8 @@ def _editor(form, template, messages, upload_errors, *, error=None, status=200):
         max_upload=images.MAX_UPLOAD_BYTES,
         preview_of=media.preview_of,
         button_form=ActionButtonForm(),
+        action_editors=button_actions.button_editors(db, form),
+        button_taps=button_actions.button_taps(db, form),
     )
     return page, status
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from crm.errors import N_
+from crm.postback_actions import service as postback_actions
 from crm.richmenus.image_check import check_image
 from crm.richmenus.layouts import (
     CUSTOM,
@@ -213,11 +214,13 @@ def set_image(session: Session, *, menu_id: int, data: bytes, actor: Actor) -> R
 
 
 def delete_menu(session: Session, *, menu_id: int, actor: Actor) -> None:
-    """Delete a draft menu with its image and tag rules; a published menu must be unpublished first."""
+    """Delete a draft menu with its image, tag rules and its areas' action lists; a published menu must be
+    unpublished first."""
     menu = get_menu(session, menu_id)
     if menu.status == RichMenuStatus.PUBLISHED:
         raise RichMenuError(N_("Unpublish the menu before deleting it."))
     before = snapshot(menu)
+    postback_actions.delete_owned(session, owner_type="richmenu", owner_id=menu_id)
     session.delete(menu)
     session.flush()
     record(session, actor=actor, action="richmenu.deleted", target_type="rich_menu", target_id=menu_id, before=before)

@@ -18,6 +18,7 @@ from crm.richmenus.layouts import (
     CUSTOM_LABEL,
     LAYOUTS,
     MAX_AREAS,
+    MAX_DISPLAY_TEXT,
     SIZE_LABELS,
     SIZES,
     Action,
@@ -48,6 +49,9 @@ class AreaForm(Form):
     value = StringField(_l("Postback data, URL, text or tab ID"), validators=[Optional(), Length(max=2000)])
     survey = SelectField(_l("Survey"), choices=[], validate_choice=False)
     caption = StringField(_l("Label (read aloud, optional)"), validators=[Optional(), Length(max=20)])
+    display_text = StringField(
+        _l("Text shown in the chat on a tap (optional)"), validators=[Optional(), Length(max=MAX_DISPLAY_TEXT)]
+    )
 
     def area(self) -> Area | None:
         """The area as entered; None for an empty custom row."""
@@ -56,7 +60,7 @@ class AreaForm(Form):
         if not self.kind.data and not value.strip():
             action = None
         else:
-            action = Action(self.kind.data or "", value, self.caption.data or "")
+            action = Action(self.kind.data or "", value, self.caption.data or "", self.display_text.data or "")
         if action is None and all(bound is None for bound in bounds):
             return None
         return Area(*(bound or 0 for bound in bounds), action)

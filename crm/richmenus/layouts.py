@@ -70,22 +70,27 @@ LAYOUTS = {
 }
 CUSTOM_LABEL = N_("Custom rectangles (up to 20)")
 
-ACTION_KINDS = ("postback", "uri", "message", "switch")
+ACTION_KINDS = ("postback", "uri", "message", "switch", "actions")
 ACTION_LABELS = {
     "postback": N_("Start a survey (postback)"),
     "uri": N_("Open a URL"),
     "message": N_("Send a text"),
     "switch": N_("Switch to another menu tab"),
+    "actions": N_("Run actions"),
 }
+MAX_DISPLAY_TEXT = 300
 
 
 @dataclass(frozen=True)
 class Action:
-    """What tapping an area does: kind is postback, uri, message or switch (value: data, URL, text, tab ID)."""
+    """What tapping an area does: kind is postback, uri, message, switch or actions (value: data, URL, text, tab ID,
+    or the signed reference to the stored actions); `display_text` is what the friend appears to say on a tap
+    that runs actions."""
 
     kind: str
     value: str
     label: str = ""
+    display_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,7 @@ def clean_uri(value: str) -> str:
 
 def clean_action(action: Action) -> Action:
     """Check one action against LINE's limits and return it normalised."""
-    value, label = action.value.strip(), action.label.strip()
+    value, label, display_text = action.value.strip(), action.label.strip(), action.display_text.strip()
     if action.kind not in ACTION_KINDS:
         raise RichMenuError(N_("Choose what the area does."))
     if utf16_length(label) > MAX_LABEL:
@@ -156,13 +161,17 @@ def clean_action(action: Action) -> Action:
         value = clean_uri(value)
     elif action.kind == "switch" and not ALIAS_RE.match(value):
         raise RichMenuError(N_("A tab ID has 1 to 32 characters: a–z, 0–9, - and _."))
-    elif action.kind in ("postback", "message") and utf16_length(value) > MAX_DATA:
+    elif action.kind in ("postback", "message", "actions") and utf16_length(value) > MAX_DATA:
         raise RichMenuError(
             N_("Postback data and texts can have at most %(max)d characters (now %(count)d)."),
             max=MAX_DATA,
             count=utf16_length(value),
         )
-    return Action(action.kind, value, label)
+    if action.kind != "actions":
+        display_text = ""
+    elif utf16_length(display_text) > MAX_DISPLAY_TEXT:
+        raise RichMenuError(N_("The text shown in the chat can have at most %(max)d characters."), max=MAX_DISPLAY_TEXT)
+    return Action(action.kind, value, label, display_text)
 
 
 def check_bounds(area: Area, size: str) -> None:
@@ -220,8 +229,15 @@ def clean_alias(alias_id: str | None) -> str | None:
 
 
 def dump_areas(areas: list[Area]) -> str:
-    """Areas as stored in RichMenu.areas."""
-    return json.dumps([asdict(area) for area in areas], ensure_ascii=False)
+    """Areas as stored in RichMenu.areas (an action's display text only when it has one)."""
+    return json.dumps([_area_data(area) for area in areas], ensure_ascii=False)
+
+
+def _area_data(area: Area) -> dict:
+    data = asdict(area)
+    if data["action"] and not data["action"]["display_text"]:
+        del data["action"]["display_text"]
+    return data
 
 
 def load_areas(text: str) -> list[Area]:
@@ -249,7 +265,10 @@ def line_action(action: Action, link: Callable[[str], str] = str) -> dict:
             "richMenuAliasId": action.value,
             "data": SWITCH_DATA_PREFIX + action.value,
         },
+        "actions": {"type": "postback", "data": action.value},
     }[action.kind]
+    if action.kind == "actions" and action.display_text:
+        body["displayText"] = action.display_text
     return {**body, "label": action.label} if action.label else body
 
 

@@ -6,10 +6,11 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from crm.actions.registry import ActionError
 from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
 from crm.i18n import message_of, messages_of, translate
-from crm.richmenus import SURVEY_CHOICES_KEY
+from crm.richmenus import SURVEY_CHOICES_KEY, area_actions
 from crm.richmenus import drafts as richmenus
 from crm.richmenus import limits as richmenu_limits
 from crm.richmenus import rules as richmenu_rules
@@ -116,6 +117,7 @@ def _form_for(menu) -> MenuForm:
             "value": area.action.value if area.action else "",
             "survey": area.action.value if area.action and area.action.kind == "postback" else "",
             "caption": area.action.label if area.action else "",
+            "display_text": area.action.display_text if area.action else "",
         }
         for area in richmenus.areas_of(menu)
     ]
@@ -138,6 +140,7 @@ def _form_for(menu) -> MenuForm:
 def preview_boxes(menu) -> list[dict]:
     """Each area as percentages of the image, with a short description of its action."""
     width, height = SIZES[menu.size]
+    db = get_session()
     boxes = []
     for number, area in enumerate(richmenus.areas_of(menu), start=1):
         action = area.action
@@ -149,7 +152,9 @@ def preview_boxes(menu) -> list[dict]:
                 "width": 100 * area.width / width,
                 "height": 100 * area.height / height,
                 "kind": _(ACTION_LABELS[action.kind]) if action else _("No action yet"),
-                "value": action.value if action else "",
+                "value": (area_actions.described(db, area) if action.kind == "actions" else action.value)
+                if action
+                else "",
             }
         )
     return boxes
@@ -158,9 +163,10 @@ def preview_boxes(menu) -> list[dict]:
 def render_edit(
     menu, *, form: MenuForm | None = None, errors=None, image_form=None, image_errors=None, status: int = 200
 ):
-    """The builder page."""
+    """The builder page (a form given back after a failed save keeps the action lists as typed)."""
     db = get_session()
     choices = survey_choices(db)
+    submitted = request.form if form is not None and request.method == "POST" else None
     if form is None:
         form = _form_for(menu)
         form.set_area_choices(choices)
@@ -180,6 +186,8 @@ def render_edit(
         changed=richmenus.has_unpublished_changes(menu),
         has_surveys=bool(choices),
         url_taps=click_stats.source_stats(db, source=f"richmenu:{menu.id}"),
+        action_taps=area_actions.area_taps(db, richmenus.areas_of(menu)),
+        area_editors=area_actions.area_editors(db, form.areas, submitted),
         custom=form.layout.data == CUSTOM,
         layout_label=_layout_label(menu.layout),
     ), status
@@ -197,9 +205,16 @@ def edit(menu_id: int):
     form.set_area_choices(survey_choices(db))
     errors = []
     if form.validate_on_submit():
-        with unit_of_work(RichMenuError) as work:
+        typed = [entry.value.data for entry in form.areas]
+        with unit_of_work(RichMenuError, ActionError) as work:
+            actions_changed = area_actions.save_area_actions(
+                db, menu_id=menu.id, entries=form.areas, formdata=request.form, actor=current_actor()
+            )
             changed = richmenus.update_menu(db, menu_id=menu.id, spec=form.spec(), actor=current_actor())
+            changed = changed or actions_changed
         if work.failed:
+            for entry, value in zip(form.areas, typed, strict=True):
+                entry.value.data = value  # the lists saved on the way were rolled back
             errors = messages_of(work.error)
         else:
             flash(_("Menu saved.") if changed else _("Nothing changed."), "success")

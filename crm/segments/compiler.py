@@ -49,7 +49,7 @@ def _members(ids) -> list:
     return list(ids.selects) if isinstance(ids, CompoundSelect) else [ids]
 
 
-ROW_LEVEL = ("status", "followed", "followed_within", "interaction")
+ROW_LEVEL = ("status", "attention", "followed", "followed_within", "interaction")
 
 
 def conditions(session: Session, tree: dict, *, now: datetime) -> list:
@@ -91,6 +91,9 @@ class _Compiler:
             return ~self.check(node["condition"])
         if kind == "status":
             return Friend.status == node["value"]
+        if kind == "attention":
+            value = node["value"]
+            return Friend.attention.is_(None) if value == "none" else Friend.attention == value
         if kind == "tag":
             return tagged(Friend.id, [node["tag_id"]])
         if kind == "field" and node["op"] in ("ne", "empty"):

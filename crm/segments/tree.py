@@ -18,6 +18,7 @@ from crm.broadcasts.models import Broadcast
 from crm.errors import N_, TranslatableError
 from crm.fields.models import FieldDefinition, FieldType
 from crm.fields.service import FieldValidationError, canonical_value
+from crm.friends.attention import CLEAR, STATES
 from crm.friends.models import FriendStatus
 from crm.tags.models import Tag
 from crm.timeutil import TOKYO
@@ -29,6 +30,7 @@ MAX_NODES = 100  # groups and conditions together: empty groups cost SQL too
 MAX_DAYS = 36500
 MAX_JSON_CHARS = 100_000
 GROUPS = ("all", "any", "not")
+ATTENTION_VALUES = (*STATES, CLEAR)  # the staff attention mark, or "none" for no mark
 LEAVES = (
     "tag",
     "field",
@@ -39,6 +41,7 @@ LEAVES = (
     "followed_within",
     "interaction",
     "status",
+    "attention",
 )
 # Which comparisons each field type allows; dates and numbers compare by value (see segment_sql).
 FIELD_OPS = {
@@ -243,6 +246,9 @@ class _Checker:
 
     def status(self, node: dict, path: str) -> dict:
         return {"value": _choice(node, path, "value", (FriendStatus.FOLLOWING, FriendStatus.BLOCKED))}
+
+    def attention(self, node: dict, path: str) -> dict:
+        return {"value": _choice(node, path, "value", ATTENTION_VALUES)}
 
 
 def _int(node: dict, path: str, key: str) -> int:

@@ -10,7 +10,7 @@
   var csrf = form.querySelector("input[name=csrf_token]").value;
   var output = document.getElementById("segment-count");
   var LEAVES = ["tag", "field", "answer", "clicked_link", "clicked_broadcast", "followed", "followed_within",
-                "interaction", "status"];
+                "interaction", "status", "attention"];
   var opts = {tags: [], fields: [], questions: [], links: [], broadcasts: []};
   var model;
 
@@ -80,6 +80,7 @@
       case "followed": return {type: type, op: "after", at: ""};
       case "followed_within": return {type: type, days: 30};
       case "interaction": return {type: type, op: "older", days: 30};
+      case "attention": return {type: type, value: "needed"};
       default: return {type: "status", value: "following"};
     }
   }
@@ -145,6 +146,9 @@
         // "30 days [or more ago | or less ago]": the number first, as people say it.
         return [input(T.days, "number", leaf.days, set(leaf, "days")), el("span", {text: T.days}),
                 select(T.interaction, [["older", T.older], ["newer", T.newer]], leaf.op, set(leaf, "op"))];
+      case "attention":
+        return [select(T.attention, [["needed", T.needed], ["in_progress", T.in_progress], ["done", T.done],
+                                     ["none", T.no_mark]], leaf.value, set(leaf, "value"))];
       default:
         return [select(T.status, [["following", T.following], ["blocked", T.blocked]], leaf.value, set(leaf, "value"))];
     }

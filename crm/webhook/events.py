@@ -91,6 +91,7 @@ def on_postback(session, event: IncomingEvent, registry: PostbackRegistry) -> in
             params=params,
             reply_token=event.raw.get("replyToken"),
             occurred_at=event.occurred_at,
+            event_key=event.key,
         )
     )
     return friend_id

@@ -26,6 +26,7 @@ class PostbackContext:
     reply_token: str | None
     occurred_at: datetime
     services: dict = field(default_factory=dict)
+    event_key: str | None = None  # the webhook event's id: a handler's work is made idempotent by it
 
 
 PostbackHandler = Callable[[PostbackContext], None]

@@ -23,6 +23,7 @@ BODIES = {
     "api_tags.update_tag": {"name": "Renamed"},
     "api_friend_data.create_note": {"body": "hello"},
     "api_friend_data.set_field": {"value": "gold"},
+    "api_friend_data.set_attention": {"attention": "needed"},
     "api_segments.count": {"tree": {"type": "all", "conditions": []}},
     "api_broadcasts.create": {"name": "Sale", "messages": [{"type": "text", "text": "Sale today"}]},
     "api_broadcasts.schedule": {},
