@@ -18,15 +18,15 @@ CONSOLE_BLUEPRINTS = {
     "auth", "home", "api_docs", "audit", "staff_admin", "api_tokens", "friend", "friends", "tags", "fields",
     "surveys", "survey_form", "richmenus", "richmenu_publish", "segments", "redirect", "broadcasts",
     "broadcast_send", "privacy", "webhooks", "webhook_failures", "imports", "followers_import", "media",
-    "message_templates", "scenarios", "scenario_steps", "scenario_friends",
+    "message_templates", "scenarios", "scenario_steps", "scenario_friends", "auto_replies",
 }  # fmt: skip
 API_BLUEPRINTS = [
-    "api_friends", "api_friend_data", "api_tags", "api_templates", "api_scenarios", "api_surveys", "api_segments",
-    "api_broadcasts",
+    "api_friends", "api_friend_data", "api_tags", "api_templates", "api_scenarios", "api_surveys",
+    "api_auto_replies", "api_segments", "api_broadcasts",
 ]  # fmt: skip
 ADMIN_NAV = [
     "/", "/friends", "/tags", "/fields", "/surveys", "/surveys/results", "/broadcasts", "/templates", "/scenarios",
-    "/richmenus",
+    "/auto-replies", "/richmenus",
     "/segments", "/imports", "/exports", "/audit", "/staff", "/settings/webhooks", "/settings/line-events/failed",
     "/settings/followers-import", "/settings/api-tokens",
 ]  # fmt: skip
@@ -62,6 +62,7 @@ def test_friend_page_sections_and_api_details_come_from_the_features(bare_app):
         "actions/_friend_history.html",
         "scenarios/_friend_scenarios.html",
         "surveys/_friend_answers.html",
+        "auto_replies/_friend_answers.html",
         "tracking/_friend_clicks.html",
         "broadcasts/_friend_broadcasts.html",
     ]

@@ -18,6 +18,7 @@ NAV = (
     ("broadcasts.index", _l("Broadcasts"), "reports.view"),
     ("message_templates.index", _l("Templates"), "templates.view"),
     ("scenarios.index", _l("Scenarios"), "reports.view"),
+    ("auto_replies.index", _l("Auto-replies"), "auto_replies.manage"),
     ("richmenus.index", _l("Rich menus"), "richmenus.edit"),
     ("segments.index", _l("Segments"), "reports.view"),
     ("imports.index", _l("Import CSV"), "fields.set"),
