@@ -25,7 +25,7 @@ def _options() -> re2.Options:
 def compile_pattern(pattern: str):
     """The compiled pattern, or an AutoReplyError (field "keywords") saying why it cannot be used."""
     if len(pattern) > PATTERN_MAX:
-        raise AutoReplyError(N_("A regular expression may be at most %(max)d characters."), max=PATTERN_MAX)
+        raise AutoReplyError(N_("A regular expression may be at most %(max)d characters."), max=PATTERN_MAX, field="keywords")
     try:
         return re2.compile(pattern, _options())
     except re2.error:
@@ -35,4 +35,5 @@ def compile_pattern(pattern: str):
                 "are not supported)."
             ),
             pattern=pattern,
+            field="keywords",
         ) from None

@@ -36,7 +36,7 @@ TRY_FRIENDS = 50
 OPERATIONS = ("enable", "disable", "up", "down", "copy", "delete")
 
 
-@bp.get("/")
+@bp.get("")
 @requires(PERMISSION)
 def index():
     """The rules, the stop switch and the 試す box."""
