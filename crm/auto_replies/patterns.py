@@ -25,7 +25,9 @@ def _options() -> re2.Options:
 def compile_pattern(pattern: str):
     """The compiled pattern, or an AutoReplyError (field "keywords") saying why it cannot be used."""
     if len(pattern) > PATTERN_MAX:
-        raise AutoReplyError(N_("A regular expression may be at most %(max)d characters."), max=PATTERN_MAX, field="keywords")
+        raise AutoReplyError(
+            N_("A regular expression may be at most %(max)d characters."), max=PATTERN_MAX, field="keywords"
+        )
     try:
         return re2.compile(pattern, _options())
     except re2.error:
