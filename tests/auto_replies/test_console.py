@@ -79,3 +79,17 @@ def test_only_roles_that_manage_auto_replies_open_the_pages(app):
     assert analyst.get("/auto-replies").status_code == 403
     assert post_form(analyst, "/auto-replies/stop", {"stopped": "1"}).status_code == 403
     assert signed_in_client(app, "marketer").get("/auto-replies").status_code == 200
+
+
+def test_the_friend_page_says_which_rule_answered(app, staff):
+    from crm.auto_replies.runtime import IncomingMessage, answer
+    from crm.timeutil import utcnow
+    from tests.factories import make_friend
+
+    friend_id = make_friend(app)
+    make_rule(app, "営業時間", keywords=["営業時間"])
+    assert "自動応答「営業時間」が返信" not in staff.get(f"/friends/{friend_id}").get_data(as_text=True)
+    with app.test_request_context(), session_scope(get_engine(app)) as session:
+        message = IncomingMessage(friend_id, "event-1", "営業時間は？", None, utcnow())
+        assert answer(session, message)
+    assert "自動応答「営業時間」が返信" in staff.get(f"/friends/{friend_id}").get_data(as_text=True)
