@@ -114,7 +114,7 @@ def test_fallbacks_answer_once_per_friend_per_period(app, line):
     with time_machine.travel(TOKYO_NIGHT_MONDAY + timedelta(minutes=61), tick=True):
         line.send_text(user, "もしもし？")
         assert texts(line, user)[2:] == ["営業時間外です。明日お返事します"] * 2
-    with time_machine.travel(TOKYO_NOON_MONDAY + timedelta(days=1), tick=True):
+    with time_machine.travel(TOKYO_NOON_MONDAY + timedelta(days=1, hours=1), tick=True):
         line.send_message(user, {"type": "sticker"})
         assert texts(line, user)[4:] == ["スタッフが確認します"]
 
