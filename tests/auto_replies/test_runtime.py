@@ -156,3 +156,26 @@ def test_a_redelivered_message_is_answered_and_counted_once(app, line):
     event_id = hits(app)[0].event_key
     assert line.redeliver(event_id)["status"] == 200
     assert texts(line, user) == ["10時から19時です"] and len(hits(app)) == 1
+
+
+def test_a_changed_rule_is_compiled_again_in_a_running_process(app):
+    from crm.auto_replies import rules as rule_service
+    from crm.auto_replies.runtime import IncomingMessage, answer
+    from tests.factories import make_friend
+
+    friend_id = make_friend(app)
+    rule_id = make_rule(app, keywords=["営業時間"])
+
+    def answered(n: int, text: str) -> list[int]:
+        with app.test_request_context(), session_scope(get_engine(app)) as session:
+            return answer(session, IncomingMessage(friend_id, f"event-{n}", text, None, utcnow()))
+
+    assert answered(1, "営業時間") == [rule_id]
+    with session_scope(get_engine(app)) as session:
+        rule_service.set_enabled(session, actor=EDITOR, rule_id=rule_id, enabled=False)
+    assert answered(2, "営業時間") == []
+    with session_scope(get_engine(app)) as session:
+        template_id = session.get(rule_service.AutoReplyRule, rule_id).template_id
+        values = rule_service.RuleValues(name="営業時間", keywords=["何時まで"], template_id=template_id)
+        rule_service.update_rule(session, actor=EDITOR, rule_id=rule_id, values=values)
+    assert answered(3, "営業時間") == [] and answered(4, "何時までですか") == [rule_id]
