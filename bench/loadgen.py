@@ -1,4 +1,4 @@
-"""Signed LINE follow webhooks, and a keep-alive HTTP client that sends them at a fixed concurrency.
+"""Signed LINE follow (or text message) webhooks, and a keep-alive HTTP client that sends them at a fixed concurrency.
 
 The client is threads with one `http.client` connection each; bodies are built and signed before
 the clock starts, so the client spends only a few tens of microseconds of CPU per request.
@@ -57,12 +57,40 @@ def sign(body: bytes, secret: str) -> str:
 
 def follow_webhooks(count: int, *, secret: str, seed: str) -> list[SignedRequest]:
     """`count` signed webhooks, each one follow event of a new user."""
+    return signed_webhooks(count, secret=secret, seed=seed, make_event=lambda **common: follow_event(**common))
+
+
+def message_event(*, user_id: str, event_id: str, timestamp_ms: int, reply_token: str, text: str) -> dict:
+    """A complete text message event object as LINE sends it."""
+    return {
+        "type": "message",
+        "mode": "active",
+        "timestamp": timestamp_ms,
+        "source": {"type": "user", "userId": user_id},
+        "webhookEventId": event_id,
+        "deliveryContext": {"isRedelivery": False},
+        "replyToken": reply_token,
+        "message": {"id": event_id[-18:], "type": "text", "quoteToken": reply_token, "text": text},
+    }
+
+
+def message_webhooks(count: int, *, secret: str, seed: str, texts: list[str]) -> list[SignedRequest]:
+    """`count` signed webhooks, each one text message (drawn from `texts`) of a new user."""
+    rng = random.Random(f"texts:{seed}")
+    return signed_webhooks(
+        count, secret=secret, seed=seed, make_event=lambda **common: message_event(**common, text=rng.choice(texts))
+    )
+
+
+def signed_webhooks(count: int, *, secret: str, seed: str, make_event) -> list[SignedRequest]:
+    """`count` signed webhooks of one event each, `make_event(user_id=, event_id=, timestamp_ms=, reply_token=)`
+    for a new user every time."""
     rng = random.Random(seed)
     destination = line_user_id(rng)
     now_ms = int(time.time() * 1000)
     requests = []
     for index in range(count):
-        event = follow_event(
+        event = make_event(
             user_id=line_user_id(rng),
             event_id=ulid(now_ms + index, rng),
             timestamp_ms=now_ms + index,

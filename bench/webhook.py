@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench import wrk
-from bench.loadgen import LoadResult, drive, follow_webhooks
+from bench.loadgen import LoadResult, SignedRequest, drive, follow_webhooks
 from bench.servers import ROOT, Gunicorn, GunicornSettings, fresh_database, process_tree_cpu
 from crm import migrate
 from crm.config import SIMULATOR_DEFAULTS
@@ -112,20 +112,22 @@ def measure_server(
     folder: Path,
     count: Callable[[], int] | None,
     db_pid: int | None = None,
+    make_requests: Callable[..., list[SignedRequest]] = follow_webhooks,
 ) -> list[Measurement]:
-    """Warm the server up, then measure it at each concurrency."""
+    """Warm the server up, then measure it at each concurrency (`make_requests(count, secret=, seed=)` builds
+    the signed webhooks: follows of new users unless told)."""
     results = []
     for concurrency in args.concurrency:
         label = f"{target}-{database}-{server.settings}-{concurrency}-{time.time_ns()}"
         drive(
             server.port,
-            follow_webhooks(args.warmup, secret=SECRET, seed="warm-" + label),
+            make_requests(args.warmup, secret=SECRET, seed="warm-" + label),
             concurrency,
             max_seconds=args.max_seconds,
         )
         before = count() if count else None
         cpu_before = _server_cpu(server, db_pid)
-        load = _load(server.port, concurrency, args, folder, seed=label)
+        load = _load(server.port, concurrency, args, folder, seed=label, make_requests=make_requests)
         cpu = _server_cpu(server, db_pid) - cpu_before
         persisted = count() - before if count else None
         results.append(Measurement(target, database, str(server.settings), load, cpu, persisted))
@@ -138,12 +140,12 @@ def measure_server(
     return results
 
 
-def _load(port: int, concurrency: int, args, folder: Path, *, seed: str) -> LoadResult:
+def _load(port: int, concurrency: int, args, folder: Path, *, seed: str, make_requests=follow_webhooks) -> LoadResult:
     """One measured run with the chosen client; bodies are made and signed before it starts."""
     if args.client == "wrk":
-        requests = follow_webhooks(max(args.requests, int(args.seconds * 5000)), secret=SECRET, seed=seed)
+        requests = make_requests(max(args.requests, int(args.seconds * 5000)), secret=SECRET, seed=seed)
         return wrk.drive_wrk(port, requests, concurrency, seconds=args.seconds, folder=folder)
-    requests = follow_webhooks(args.requests, secret=SECRET, seed=seed)
+    requests = make_requests(args.requests, secret=SECRET, seed=seed)
     return drive(port, requests, concurrency, max_seconds=args.max_seconds)
 
 

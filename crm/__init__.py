@@ -13,6 +13,7 @@ def features() -> tuple:
     import surveys
     from crm import (
         actions,
+        auto_replies,
         broadcasts,
         fields,
         friends,
@@ -41,6 +42,7 @@ def features() -> tuple:
         message_templates,
         scenarios,
         surveys,
+        auto_replies,
         richmenus,
         postback_actions,
         segments,

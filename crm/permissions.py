@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "segments.manage": frozenset({"admin", "marketer"}),
     "broadcasts.send": frozenset({"admin", "marketer"}),
     "scenarios.manage": frozenset({"admin", "marketer"}),
+    "auto_replies.manage": frozenset({"admin", "marketer", "staff"}),
     "surveys.edit": frozenset({"admin", "marketer", "editor"}),
     "richmenus.edit": frozenset({"admin", "marketer", "editor"}),
     "templates.view": frozenset({"admin", "marketer", "editor"}),  # who edits templates or sends broadcasts
@@ -62,6 +63,7 @@ DESCRIPTIONS: dict[str, str] = {
     "segments.manage": "Build and save segments",
     "broadcasts.send": "Send and schedule broadcasts",
     "scenarios.manage": "Build, start, pause and test step scenarios, and enrol or remove friends",
+    "auto_replies.manage": "Build auto-replies, see their hits, and pause every automatic answer at once",
     "surveys.edit": "Build surveys",
     "richmenus.edit": "Build rich menus",
     "templates.view": "See message templates and their previews (to send or edit them)",

@@ -19,14 +19,15 @@ CONSOLE_BLUEPRINTS = {
     "surveys", "survey_form", "richmenus", "richmenu_publish", "segments", "redirect", "broadcasts",
     "broadcast_send", "privacy", "webhooks", "webhook_failures", "imports", "followers_import", "media",
     "message_templates", "scenarios", "scenario_steps", "scenario_friends", "inbox", "inbox_actions",
+    "auto_replies",
 }  # fmt: skip
 API_BLUEPRINTS = [
-    "api_friends", "api_friend_data", "api_tags", "api_templates", "api_scenarios", "api_surveys", "api_segments",
-    "api_broadcasts",
+    "api_friends", "api_friend_data", "api_tags", "api_templates", "api_scenarios", "api_surveys",
+    "api_auto_replies", "api_segments", "api_broadcasts",
 ]  # fmt: skip
 ADMIN_NAV = [
     "/", "/friends", "/chat", "/tags",
-    "/broadcasts", "/scenarios", "/templates", "/richmenus", "/surveys", "/segments",
+    "/broadcasts", "/scenarios", "/auto-replies", "/templates", "/richmenus", "/surveys", "/segments",
     "/surveys/results", "/audit",
     "/fields", "/imports", "/exports", "/staff", "/settings/webhooks", "/settings/line-events/failed",
     "/settings/followers-import", "/settings/api-tokens",
@@ -63,6 +64,7 @@ def test_friend_page_sections_and_api_details_come_from_the_features(bare_app):
         "actions/_friend_history.html",
         "scenarios/_friend_scenarios.html",
         "surveys/_friend_answers.html",
+        "auto_replies/_friend_answers.html",
         "tracking/_friend_clicks.html",
         "broadcasts/_friend_broadcasts.html",
     ]

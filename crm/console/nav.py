@@ -27,6 +27,7 @@ NAV_GROUPS = (
         (
             ("broadcasts.index", _l("Broadcasts"), "reports.view"),
             ("scenarios.index", _l("Scenarios"), "reports.view"),
+            ("auto_replies.index", _l("Auto-replies"), "auto_replies.manage"),
             ("message_templates.index", _l("Templates"), "templates.view"),
             ("richmenus.index", _l("Rich menus"), "richmenus.edit"),
             ("surveys.index", _l("Surveys"), "surveys.edit"),

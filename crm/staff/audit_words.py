@@ -23,6 +23,14 @@ from crm.i18n import tokyo_datetime
 ACTION_WORDS: dict[str, str] = {
     "api_token.created": N_("Created an API token"),
     "api_token.revoked": N_("Revoked an API token"),
+    "auto_reply.created": N_("Created an auto-reply"),
+    "auto_reply.changed": N_("Changed an auto-reply"),
+    "auto_reply.deleted": N_("Deleted an auto-reply"),
+    "auto_reply.enabled": N_("Switched an auto-reply on"),
+    "auto_reply.disabled": N_("Switched an auto-reply off"),
+    "auto_reply.moved": N_("Moved an auto-reply in the order"),
+    "auto_reply.stopped": N_("Paused every automatic answer (emergency stop)"),
+    "auto_reply.resumed": N_("Resumed automatic answers"),
     "broadcast.create": N_("Created a broadcast"),
     "broadcast.update": N_("Changed a broadcast"),
     "broadcast.copy": N_("Copied a broadcast"),
@@ -141,6 +149,8 @@ ACTION_GROUP_WORDS: dict[str, str] = {
 
 TARGET_WORDS: dict[str, str] = {
     "api_token": N_("API token"),
+    "auto_reply": N_("Auto-reply"),
+    "auto_reply_switch": N_("Automatic answers"),
     "broadcast": N_("Broadcast"),
     "failed_webhook_event": N_("Failed LINE event"),
     "field": N_("Custom field"),
