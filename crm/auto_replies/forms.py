@@ -14,9 +14,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from crm.auto_replies.hours import ALL_WEEKDAYS, hhmm, minute_of
 from crm.auto_replies.models import AutoReplyRule, MatchMode, RuleKind
 from crm.auto_replies.rules import RuleValues
+from crm.segments.condition_select import kept_choice
 
 TIME_PATTERN = r"^(([01]?\d|2[0-3]):[0-5]\d|24:00)$"
-KEEP = "keep"  # the condition select's "keep the stored condition" choice
 MATCH_MODES = [
     SelectChoice(MatchMode.CONTAINS, _l("Contains the keyword")),
     SelectChoice(MatchMode.EXACT, _l("Is exactly the keyword")),
@@ -99,7 +99,7 @@ def rule_data(rule: AutoReplyRule) -> dict:
         "weekdays": list(rule.weekdays),
         "start_time": hhmm(rule.start_minute),
         "end_time": hhmm(rule.end_minute),
-        "condition_segment": KEEP if rule.condition_tree else "",
+        "condition_segment": kept_choice(rule.condition_tree),
         "template_id": str(rule.template_id or ""),
         "quiet_minutes": str(rule.quiet_minutes),
         "continue_to_next": rule.continue_to_next,

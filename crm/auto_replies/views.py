@@ -16,7 +16,7 @@ from crm.actions.engine import describe_actions
 from crm.auto_replies import rules as service
 from crm.auto_replies import switch
 from crm.auto_replies.errors import AutoReplyError
-from crm.auto_replies.forms import KEEP, KIND_LABELS, ButtonForm, RuleForm, TryForm, rule_data
+from crm.auto_replies.forms import KIND_LABELS, ButtonForm, RuleForm, TryForm, rule_data
 from crm.auto_replies.models import AutoReplyRule, RuleKind
 from crm.auto_replies.stats import hits_by_rule
 from crm.auto_replies.trial import try_text
@@ -27,7 +27,7 @@ from crm.errors import N_
 from crm.friends.models import Friend, FriendStatus
 from crm.message_templates.models import MessageTemplate
 from crm.permissions import visible_name
-from crm.segments.models import Segment
+from crm.segments.condition_select import chosen_tree, condition_choices
 from crm.timeutil import utcnow
 
 bp = Blueprint("auto_replies", __name__, url_prefix="/auto-replies")
@@ -78,28 +78,11 @@ def _friend_choices(db: Session) -> list[SelectChoice]:
     ]
 
 
-def _segment_choices(db: Session, current_tree: str | None) -> list[SelectChoice]:
-    choices = [SelectChoice("", _("Every friend"))]
-    if current_tree:
-        choices.append(SelectChoice(KEEP, _("(the current condition)")))
-    return choices + [SelectChoice(str(s.id), s.name) for s in db.exec(select(Segment).order_by(Segment.name))]
-
-
-def _condition(db: Session, choice: str | None, current_tree: str | None):
-    """The tree the condition select stands for: none, the stored one, or a saved segment's (copied)."""
-    if not choice:
-        return None
-    if choice == KEEP:
-        return current_tree
-    segment = db.get(Segment, int(choice)) if choice.isdigit() else None
-    if segment is None:
-        raise AutoReplyError(N_("That segment no longer exists."), field="condition_segment")
-    return segment.tree
-
-
 def _form(db: Session, rule: AutoReplyRule | None) -> RuleForm:
     form = RuleForm(data=rule_data(rule)) if rule is not None and request.method == "GET" else RuleForm()
-    form.condition_segment.choices = _segment_choices(db, rule.condition_tree if rule else None)
+    form.condition_segment.choices = condition_choices(
+        db, rule.condition_tree if rule else None, none_label=_("Every friend")
+    )
     live = db.exec(select(MessageTemplate).where(MessageTemplate.archived.is_(False)).order_by(MessageTemplate.name))
     form.template_id.choices = [SelectChoice("", _("(no template: actions only)"))] + [
         SelectChoice(str(t.id), f"{t.folder} / {t.name}" if t.folder else t.name) for t in live
@@ -121,7 +104,12 @@ def _rule_page(rule: AutoReplyRule | None, kind: str):
     if request.method == "POST":
         if form.validate_on_submit():
             with unit_of_work(AutoReplyError) as work:
-                tree = _condition(db, form.condition_segment.data, rule.condition_tree if rule else None)
+                tree = chosen_tree(
+                    db,
+                    form.condition_segment.data,
+                    rule.condition_tree if rule else None,
+                    gone=lambda: AutoReplyError(N_("That segment no longer exists."), field="condition_segment"),
+                )
                 values = form.values(
                     kind=kind, condition_tree=tree, actions=action_forms.parse_actions(request.form, "actions")
                 )

@@ -21,9 +21,9 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Reg
 
 from crm.scenarios.checks import VARIANTS_MAX
 from crm.scenarios.models import ConditionOtherwise, EnrolmentRule, Scenario, ScenarioStep, TimingKind, TriggerKind
+from crm.segments.condition_select import kept_choice
 
 TIME_PATTERN = r"^([01]?\d|2[0-3]):[0-5]\d$"
-KEEP = "keep"  # the condition select's "keep the stored condition" choice
 TRIGGERS = [
     SelectChoice(TriggerKind.FRIEND_ADDED, _l("Friend added")),
     SelectChoice(TriggerKind.TAG_ADDED, _l("Tag added")),
@@ -126,7 +126,7 @@ def settings_data(scenario: Scenario) -> dict:
         "trigger_tag": ref,
         "trigger_survey": ref,
         "trigger_link": ref,
-        "goal_segment": KEEP if scenario.goal_tree else "",
+        "goal_segment": kept_choice(scenario.goal_tree),
     }
     return data
 
@@ -209,7 +209,7 @@ def step_data(step: ScenarioStep, variants) -> dict:
         "field_days": step.day_offset,
         "at_time": clock(step.at_minute),
         "field_id": str(step.field_id or ""),
-        "condition_segment": KEEP if step.condition_tree else "",
+        "condition_segment": kept_choice(step.condition_tree),
         "condition_otherwise": step.condition_otherwise,
         "jump_to_position": step.jump_to_position,
         "variants": [{"template_id": str(v.template_id or ""), "weight": v.weight} for v in variants],

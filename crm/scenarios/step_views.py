@@ -64,7 +64,9 @@ def _action_editor(db: Session, step: ScenarioStep | None):
 
 def _save(db: Session, form: StepForm, scenario_id: int, step: ScenarioStep | None) -> bool:
     with unit_of_work(ScenarioError) as work:
-        tree = resolve_segment(db, form.condition_segment.data, step.condition_tree if step else None)
+        tree = resolve_segment(
+            db, form.condition_segment.data, step.condition_tree if step else None, field="condition_segment"
+        )
         values = form.step(tree)
         values["actions"] = action_forms.parse_actions(request.form, "actions")
         if step is None:

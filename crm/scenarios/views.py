@@ -21,9 +21,10 @@ from crm.message_templates.models import MessageTemplate
 from crm.scenarios import builder, staff_enrolment, words
 from crm.scenarios import stats as scenario_stats
 from crm.scenarios.checks import ScenarioError
-from crm.scenarios.forms import KEEP, ActionForm, EnrolSegmentForm, SettingsForm, settings_data
+from crm.scenarios.forms import ActionForm, EnrolSegmentForm, SettingsForm, settings_data
 from crm.scenarios.models import Scenario, ScenarioStatus
 from crm.segments import service as segments
+from crm.segments.condition_select import chosen_tree, condition_choices
 from crm.segments.models import Segment
 from crm.staff.audit import record
 from crm.statistics import MIN_GROUP
@@ -52,22 +53,14 @@ def load(db: Session, scenario_id: int) -> Scenario:
 
 def segment_choices(db: Session, current_tree: str | None) -> list[SelectChoice]:
     """None, the stored condition (kept as it is), then every saved segment."""
-    choices = [SelectChoice("", "—")]
-    if current_tree:
-        choices.append(SelectChoice(KEEP, _("(the current condition)")))
-    return choices + [SelectChoice(str(s.id), s.name) for s in db.exec(select(Segment).order_by(Segment.name))]
+    return condition_choices(db, current_tree, none_label="—")
 
 
-def resolve_segment(db: Session, choice: str | None, current_tree: str | None):
+def resolve_segment(db: Session, choice: str | None, current_tree: str | None, *, field: str = "goal_segment"):
     """The tree a segment select stands for: none, the stored one, or a saved segment's (copied)."""
-    if not choice:
-        return None
-    if choice == KEEP:
-        return current_tree
-    segment = db.get(Segment, int(choice)) if choice.isdigit() else None
-    if segment is None:
-        raise ScenarioError(N_("That segment no longer exists."), field="goal_segment")
-    return segment.tree
+    return chosen_tree(
+        db, choice, current_tree, gone=lambda: ScenarioError(N_("That segment no longer exists."), field=field)
+    )
 
 
 def _settings_form(db: Session, scenario: Scenario | None) -> SettingsForm:
