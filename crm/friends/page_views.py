@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from wtforms.fields import SelectChoice
 
 from crm.chat import service as chat
+from crm.chat.reply import send_reply, sent_notice
 from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
 from crm.fields import service as fields
@@ -18,7 +19,6 @@ from crm.friends.models import Friend, FriendStatus
 from crm.friends.page_forms import ActionForm, NoteForm, ReplyForm, TagAddForm
 from crm.i18n import message_of
 from crm.line.client import LineClient
-from crm.line.errors import LineApiError
 from crm.line.runtime import line_client
 from crm.permissions import can, masks_personal_data, visible_name
 from crm.staff.audit_words import TargetRef, numeric_ids
@@ -210,28 +210,6 @@ def delete_note(friend_id: int, note_id: int):
     return _change_note(friend_id, note_id, lambda db, _body, args: notes.delete_note(db, **args))
 
 
-def line_error_message(error: LineApiError) -> str:
-    """What to tell staff when LINE did not take the message."""
-    if error.is_monthly_limit:
-        return _("This month's message limit is used up, so LINE did not send the message. Your text is kept.")
-    if error.status is None:
-        return _(
-            "LINE did not answer in time, so the message may not have been sent. Your text is kept: "
-            "press Send again — it will not arrive twice."
-        )
-    if error.retryable:
-        return _(
-            "LINE had a temporary problem (HTTP %(status)s). Your text is kept: press Send again — it will "
-            "not arrive twice.",
-            status=error.status,
-        )
-    return _(
-        "LINE refused the message (HTTP %(status)s: %(detail)s). Your text is kept.",
-        status=error.status,
-        detail=str(error),
-    )
-
-
 @bp.post("/friends/<int:friend_id>/reply")
 @requires("chat.send")
 def reply(friend_id: int):
@@ -243,20 +221,17 @@ def reply(friend_id: int):
     form = ReplyForm()
     if not form.validate_on_submit():
         abort(400)
-    with unit_of_work(chat.ChatError) as work:
-        result = chat.claim_send(db, friend=friend, text=form.text.data, retry_key=form.retry_key.data)
-    if work.failed:
-        return render_page(friend, status=400, errors={"reply": message_of(work.error)}, reply_form=form)
-    if not result.duplicate:
-        try:
-            chat.push_claimed(line_client(current_app), line_user_id=friend.line_user_id, message=result.message)
-        except LineApiError as error:
-            with unit_of_work():
-                chat.release_claim(db, message_id=result.message.id)
-            return render_page(friend, status=502, errors={"reply": line_error_message(error)}, reply_form=form)
-        with unit_of_work():
-            chat.record_sent(db, message_id=result.message.id, actor=current_actor())
-    flash(_("This message had already been sent.") if result.duplicate else _("Message sent."), "success")
+    outcome = send_reply(
+        db,
+        line_client(current_app),
+        friend=friend,
+        text=form.text.data,
+        retry_key=form.retry_key.data,
+        actor=current_actor(),
+    )
+    if outcome.error:
+        return render_page(friend, status=outcome.status, errors={"reply": outcome.error}, reply_form=form)
+    flash(sent_notice(outcome), "success")
     return back_to(friend_id, "chat")
 
 

@@ -7,15 +7,14 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_babel import gettext as _
 
 from crm.chat import service as chat
+from crm.chat.reply import send_reply, sent_notice
 from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
 from crm.friends.page_forms import ReplyForm
-from crm.friends.page_views import line_error_message, quota_cache
-from crm.i18n import message_of
+from crm.friends.page_views import quota_cache
 from crm.inbox import assignment
 from crm.inbox.forms import NOBODY, AssignForm, staff_choices
 from crm.inbox.views import friend_or_404, render_inbox
-from crm.line.errors import LineApiError
 from crm.line.runtime import line_client
 from crm.timeutil import utcnow
 
@@ -42,22 +41,19 @@ def reply(friend_id: int):
     form = ReplyForm()
     if not form.validate_on_submit():
         abort(400)
-    with unit_of_work(chat.ChatError) as work:
-        result = chat.claim_send(db, friend=friend, text=form.text.data, retry_key=form.retry_key.data)
-    if work.failed:
-        return _reply_failed(friend, form, message_of(work.error), 400)
-    if not result.duplicate:
-        try:
-            chat.push_claimed(line_client(current_app), line_user_id=friend.line_user_id, message=result.message)
-        except LineApiError as error:
-            with unit_of_work():
-                chat.release_claim(db, message_id=result.message.id)
-            return _reply_failed(friend, form, line_error_message(error), 502)
-        with unit_of_work():
-            chat.record_sent(db, message_id=result.message.id, actor=current_actor())
+    outcome = send_reply(
+        db,
+        line_client(current_app),
+        friend=friend,
+        text=form.text.data,
+        retry_key=form.retry_key.data,
+        actor=current_actor(),
+    )
+    if outcome.error:
+        return _reply_failed(friend, form, outcome.error, outcome.status)
     cache = quota_cache(current_app)
     cache.forget()
-    notice = _("This message had already been sent.") if result.duplicate else _("Message sent.")
+    notice = sent_notice(outcome)
     if _wants_json():
         quota_html = render_template("friends/_quota.html", quota=cache.get())
         return jsonify(ok=True, notice=notice, retry_key=chat.new_retry_key(), quota_html=quota_html)
