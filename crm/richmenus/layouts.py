@@ -72,7 +72,7 @@ CUSTOM_LABEL = N_("Custom rectangles (up to 20)")
 
 ACTION_KINDS = ("postback", "uri", "message", "switch", "actions")
 ACTION_LABELS = {
-    "postback": N_("Start a survey (postback)"),
+    "postback": N_("Start a survey"),
     "uri": N_("Open a URL"),
     "message": N_("Send a text"),
     "switch": N_("Switch to another menu tab"),
