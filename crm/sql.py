@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, literal
+from sqlalchemy import case, func, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session
@@ -30,3 +30,11 @@ def later_of(column, value):
     """SQL for the later of a nullable datetime column and a value."""
     bound = value if isinstance(value, ClauseElement) else utc_literal(value)
     return case((column.is_(None), bound), (column < bound, bound), else_=column)
+
+
+def tokyo_date(session: Session, column):
+    """SQL for a UTC datetime column's calendar day in Asia/Tokyo (a 'YYYY-MM-DD' text on SQLite, a date on
+    PostgreSQL: read it back with `date.fromisoformat(str(value))`). Japan keeps no daylight saving time."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("Asia/Tokyo", column))
+    return func.date(column, "+9 hours")

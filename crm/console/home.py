@@ -1,13 +1,14 @@
-"""Home: today's figures and links to the main tasks."""
+"""Home (the dashboard): today's figures, the cards features register, and links to the main tasks."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from crm.console.dashboard import home_cards
 from crm.console.guard import requires
 from crm.db import get_session
 from crm.friends.models import Friend, FriendStatus, Message, MessageDirection
@@ -50,4 +51,5 @@ def todays_figures(db: Session, now: datetime) -> dict:
 @requires("home.view")
 def index():
     """The home page."""
-    return render_template("home/index.html", figures=todays_figures(get_session(), utcnow()))
+    db, now = get_session(), utcnow()
+    return render_template("home/index.html", figures=todays_figures(db, now), cards=home_cards(current_app, db, now))
