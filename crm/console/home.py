@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from flask import Blueprint, current_app, render_template
+from flask_login import current_user
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -52,4 +53,8 @@ def todays_figures(db: Session, now: datetime) -> dict:
 def index():
     """The home page."""
     db, now = get_session(), utcnow()
-    return render_template("home/index.html", figures=todays_figures(db, now), cards=home_cards(current_app, db, now))
+    return render_template(
+        "home/index.html",
+        figures=todays_figures(db, now),
+        cards=home_cards(current_app, db, now, role=current_user.role),
+    )
