@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from crm import create_app, migrate
 from crm.config import testing_config
 from crm.db import get_engine
+from crm.sending.replies import reply_sender
 from crm.staff import service as staff_service
 from tests import route_builders
 
@@ -139,6 +140,9 @@ def make_app(database_url, request):
 
     yield factory
     for app in apps:
+        # A reply sender still draining holds a connection the pool cannot close: let it finish first, or the
+        # connection outlives this test's database and its ResourceWarning fails a later test.
+        reply_sender(app).wait_idle()
         get_engine(app).dispose()
 
 
