@@ -175,9 +175,11 @@ def test_two_transactions_firing_the_same_trigger_run_it_once(app):
 
 def _wait_until_blocked(engine, *, patience: float = 30.0) -> None:
     """Poll until another connection waits on a lock (the second insert on the unique key); on a loaded machine the
-    other thread may take seconds to get there, so the poll has a deadline rather than a count."""
+    other thread may take seconds to get there, so the poll has a deadline rather than a count. Each poll is its
+    own transaction: PostgreSQL keeps one snapshot of pg_stat_activity for a whole transaction, so polling inside
+    one never saw a wait that began after the first poll."""
     deadline = time.monotonic() + patience
-    with engine.connect() as connection:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         while time.monotonic() < deadline:
             waiting = connection.execute(
                 text(
