@@ -2,6 +2,7 @@
 list filtered to those who need attention, and the same mark set on ticked friends in bulk."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.test_broadcast_browser import _sign_in
 from tests.factories import make_friends, make_staff
@@ -15,20 +16,21 @@ def test_mark_a_friend_then_filter_the_list(app, console_url, page, width):
     page.goto(f"{console_url}/friends/{marked}")
     page.locator("form.attention-buttons button[value=needed]").click()
     badge = page.locator("#attention .attention-badge")
-    assert badge.get_attribute("data-attention") == "needed"
-    assert badge.inner_text() == "要対応"
-    assert page.locator("form.attention-buttons button[value=needed]").get_attribute("aria-pressed") == "true"
+    expect(badge).to_have_attribute("data-attention", "needed")  # waits for the page the click loads
+    expect(badge).to_have_text("要対応")
+    expect(page.locator("form.attention-buttons button[value=needed]")).to_have_attribute("aria-pressed", "true")
 
     page.goto(f"{console_url}/friends")
     page.locator("details.friend-filters summary").click()
     page.locator("#attention").select_option("needed")
     page.locator("#friend-filters button[type=submit]").click()
-    assert page.locator(f"tr[data-friend='{marked}']").is_visible()
-    assert page.locator(f"tr[data-friend='{other}']").count() == 0
-    assert page.locator(f"tr[data-friend='{marked}'] .attention-badge").inner_text() == "要対応"
+    page.wait_for_url("**attention=needed**")
+    expect(page.locator(f"tr[data-friend='{other}']")).to_have_count(0)
+    expect(page.locator(f"tr[data-friend='{marked}']")).to_be_visible()
+    expect(page.locator(f"tr[data-friend='{marked}'] .attention-badge")).to_have_text("要対応")
 
     page.goto(f"{console_url}/")
-    assert page.locator("[data-figure=attention_needed]").inner_text() == "1"
+    expect(page.locator("[data-figure=attention_needed]")).to_have_text("1")
 
 
 def test_mark_ticked_friends_in_bulk(app, console_url, page):
@@ -39,6 +41,6 @@ def test_mark_ticked_friends_in_bulk(app, console_url, page):
     page.locator("#bulk-form select[name=action]").select_option("attention")
     page.locator("#bulk-form select[name=mark]").select_option("in_progress")
     page.locator("#bulk-form button[type=submit]").click()
-    assert page.locator("[data-total]").get_attribute("data-total") == "2"
+    expect(page.locator("[data-total]")).to_have_attribute("data-total", "2")
     page.locator("form.bulk-confirm button[type=submit]").click()
-    assert page.locator(".attention-badge.attention-in_progress").count() == 2
+    expect(page.locator(".attention-badge.attention-in_progress")).to_have_count(2)

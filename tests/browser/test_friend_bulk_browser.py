@@ -1,6 +1,7 @@
 """Bulk tagging from the friend list in a browser: tick every friend on the page with one box, confirm, apply."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.test_broadcast_browser import _sign_in
 from tests.factories import make_friends, make_staff, make_tag
@@ -14,8 +15,8 @@ def test_tick_the_page_then_tag_the_ticked_friends(app, console_url, page, width
     _sign_in(page, console_url, make_staff(app, "staff"))
     page.goto(f"{console_url}/friends")
     page.locator("input[data-select-all]").check()
-    assert page.locator("input[name=friend]:checked").count() == 3
+    expect(page.locator("input[name=friend]:checked")).to_have_count(3)
     page.locator("#bulk-form button[type=submit]").click()
-    assert page.locator("[data-total]").get_attribute("data-total") == "3"
+    expect(page.locator("[data-total]")).to_have_attribute("data-total", "3")
     page.locator("form.bulk-confirm button[type=submit]").click()
-    assert page.locator(".chips .tag", has_text="冬のセール").count() == 3
+    expect(page.locator(".chips .tag", has_text="冬のセール")).to_have_count(3)

@@ -30,6 +30,7 @@ def _build_template(page, console_url) -> int:
     )
     page.click("button[value=add_message]")
     expect(page.locator("img.upload-thumb")).to_be_visible()  # the upload was kept across the redraw
+    page.wait_for_load_state()  # the kind select redraws through the editor's script, attached once loaded
     page.select_option("select[name='messages-1-kind']", "buttons")
     page.fill("input[name='messages-1-cards-0-title']", "ご予約")
     page.fill("textarea[name='messages-1-cards-0-text']", "")
