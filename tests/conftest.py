@@ -19,7 +19,7 @@ from crm.config import testing_config
 from crm.db import get_engine
 from crm.sending.replies import reply_sender
 from crm.staff import service as staff_service
-from tests import route_builders
+from tests import lazy_api_docs, route_builders
 
 TEST_DB = os.environ.get("CRM_TEST_DB", "sqlite")
 CHEAP_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
@@ -27,6 +27,7 @@ CHEAP_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
 
 def pytest_configure(config):
     route_builders.install()
+    lazy_api_docs.install()
     config.addinivalue_line(
         "markers", "real_hasher: hashes passwords with the production argon2 settings, not the tests' cheap ones"
     )
