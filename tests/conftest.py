@@ -19,7 +19,7 @@ from crm.config import testing_config
 from crm.db import get_engine
 from crm.sending.replies import reply_sender
 from crm.staff import service as staff_service
-from tests import lazy_api_docs, route_builders
+from tests import lazy_api_docs, route_builders, template_cache
 
 TEST_DB = os.environ.get("CRM_TEST_DB", "sqlite")
 CHEAP_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
@@ -136,6 +136,7 @@ def make_app(database_url, request):
         if "LINE_API_BASE" not in overrides:
             overrides["LINE_API_BASE"] = request.getfixturevalue("simulator").url
         app = create_app(testing_config(database_url, **overrides))
+        template_cache.use_shared_cache(app)
         apps.append(app)
         return app
 
