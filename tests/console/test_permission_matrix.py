@@ -2,6 +2,8 @@
 
 The routes are read from the app's URL map, so blueprints added later join the matrix by themselves."""
 
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from crm.staff.service import create_staff
 from crm.tags import admin as tag_admin
 from crm.tags.models import Tag
 from crm.tags.service import add_tag
+from tests.conftest import TEST_DB
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.factories import make_staff
 
@@ -129,9 +132,19 @@ def _url(app, endpoint: str, method: str, values: dict) -> str:
     return app.url_map.bind("localhost").build(endpoint, needed, method=method)
 
 
-@pytest.mark.parametrize("route, who", CASES)
-def test_route_permission(app, route, who):
-    endpoint, method, _rule, permission = route
+@dataclass(frozen=True)
+class World:
+    """A database where `who` is signed in (or not) and one of each object exists, with that visitor's cookies
+    and CSRF token: each case copies it instead of signing in and building the objects again."""
+
+    database: Path
+    cookies: tuple
+    token: str
+    values: dict
+
+
+def _build_world(make_app, path: Path, who: str) -> World:
+    app = make_app(database_url=f"sqlite:///{path}")
     if who == SIGNED_OUT:
         client = app.test_client()
         token = csrf_token(client, "/login")
@@ -140,6 +153,52 @@ def test_route_permission(app, route, who):
         client = signed_in_client(app, who)
         token = csrf_token(client, "/")
         values = _objects(app, f"{who}@example.com")
+    cookies = tuple((cookie.key, cookie.value, cookie.domain, cookie.path) for cookie in client._cookies.values())
+    return World(path, cookies, token, values)
+
+
+@pytest.fixture(scope="module")
+def worlds(template_database, tmp_path_factory, simulator) -> dict[str, World]:
+    """One prepared database per visitor (the route guards do not depend on the dialect: SQLite only)."""
+    apps = []
+
+    def make_app(database_url):
+        app = create_app(testing_config(database_url, LINE_API_BASE=simulator.url))
+        apps.append(app)
+        return app
+
+    folder = tmp_path_factory.mktemp("matrix")
+    built = {}
+    for who in (*ROLES, SIGNED_OUT):
+        path = folder / f"{who}.sqlite3"
+        shutil.copy(template_database, path)
+        built[who] = _build_world(make_app, path, who)
+    for app in apps:
+        get_engine(app).dispose()
+    return built
+
+
+@pytest.fixture
+def database_url(request, template_database, tmp_path):
+    """A copy of the case's prepared world (or, for the other tests here, of the migrated template)."""
+    if TEST_DB != "sqlite":
+        pytest.skip("route guards do not depend on the database dialect: the matrix runs on SQLite")
+    callspec = getattr(request.node, "callspec", None)
+    who = callspec.params.get("who") if callspec else None
+    source = request.getfixturevalue("worlds")[who].database if who else template_database
+    path = tmp_path / "crm.sqlite3"
+    shutil.copy(source, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.mark.parametrize("route, who", CASES)
+def test_route_permission(app, worlds, route, who):
+    endpoint, method, _rule, permission = route
+    world = worlds[who]
+    client = app.test_client()
+    for key, value, domain, path in world.cookies:
+        client.set_cookie(key, value, domain=domain, path=path)
+    token, values = world.token, world.values
     url = _url(app, endpoint, method, values)
     response = client.open(url, method=method, data={"csrf_token": token} if method != "GET" else None)
     if who == SIGNED_OUT:
