@@ -1,10 +1,21 @@
-"""Browser tests: Debian's Chromium driven by Playwright (no browser download)."""
+"""Browser tests: Debian's Chromium driven by Playwright (no browser download).
+
+They check what pages show and do in a browser, at desktop and phone width. The queries behind every page run
+on SQLite and PostgreSQL in each feature's own tests, so the PostgreSQL pass leaves the browser out."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.db_agnostic)
 
 
 @pytest.fixture(scope="session")
