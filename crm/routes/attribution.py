@@ -16,6 +16,7 @@ from crm.actions.engine import run_actions
 from crm.friends.models import Friend, FriendStatus
 from crm.routes.models import ActionTiming, ArrivalKind, InflowRoute, RouteArrival, RouteVisit
 from crm.routes.service import route_actions
+from crm.scenarios.triggers import withdraw_welcome
 from crm.triggers import Trigger, TriggerEvent
 
 STATE_LIFETIME = timedelta(minutes=10)  # from the visit to LINE Login's callback
@@ -79,6 +80,9 @@ def record_login(
     followed_just_now = friend.last_followed_at is not None and friend.last_followed_at > now - FOLLOW_WINDOW
     if friendship_changed and followed_just_now:
         settle(session, arrival, friend=friend, kind=_kind_of_follow(friend), now=now)
+        route = session.get(InflowRoute, claimed.route_id)
+        if route is not None and not route.run_welcome_scenarios:  # the follow came first and enrolled them
+            withdraw_welcome(session, friend_id=friend.id, since=friend.last_followed_at, now=now)
     else:
         settle(session, arrival, friend=friend, kind=ArrivalKind.EXISTING, now=now)
     return arrival

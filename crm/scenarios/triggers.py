@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from crm.scenarios.enrolment import enrol
-from crm.scenarios.exits import exit_friend, opt_out, reset_silence
-from crm.scenarios.models import ExitReason, Scenario, ScenarioStatus, TriggerKind
+from crm.scenarios.exits import exit_all, exit_friend, opt_out, reset_silence
+from crm.scenarios.models import Enrolment, EnrolmentStatus, ExitReason, Scenario, ScenarioStatus, TriggerKind
 from crm.sending.queue import REPLY_TOKEN_LIFETIME
 from crm.timeutil import utcnow
 from crm.triggers import Trigger, TriggerEvent
@@ -89,6 +89,23 @@ def on_trigger(session: Session, trigger: Trigger) -> None:
     if kind is not None:
         unblocked = trigger.event == TriggerEvent.FRIEND_UNBLOCKED
         enrol_all(session, scenarios_for(session, kind, ref_id=trigger.ref_id, unblocked=unblocked), trigger)
+
+
+def withdraw_welcome(session: Session, *, friend_id: int, since: datetime, now: datetime) -> int:
+    """Exit the friend's enrolments in friend-added scenarios that began at `since` or later (their follow turned
+    out to come through an inflow route that runs no such scenarios: LINE often sends the follow before the
+    login's callback); sends not yet handed to delivery are cancelled. Returns how many were exited."""
+    query = (
+        select(Enrolment)
+        .join(Scenario, Scenario.id == Enrolment.scenario_id)
+        .where(
+            Enrolment.friend_id == friend_id,
+            Enrolment.status == EnrolmentStatus.ACTIVE,
+            Enrolment.enrolled_at >= since,
+            Scenario.trigger_kind == TriggerKind.FRIEND_ADDED,
+        )
+    )
+    return exit_all(session, list(session.exec(query)), reason=ExitReason.INFLOW_ROUTE, now=now)
 
 
 def on_tags_changed(session: Session, *, tag_id: int, friend_ids: list[int], added: bool, now: datetime | None = None):

@@ -170,3 +170,18 @@ def test_visits_are_counted_and_each_state_is_single_use(app, visitor, session):
     visits = session.exec(select(RouteVisit).where(RouteVisit.route_id == route_id)).all()
     assert len(visits) == 2 and len({visit.state for visit in visits}) == 2
     assert all(visit.used_at is None for visit in visits)
+
+
+def test_a_follow_before_the_callback_has_its_friend_added_scenarios_withdrawn(app, visitor, session):
+    scenario_id = make_scenario(app, trigger_kind=TriggerKind.FRIEND_ADDED, steps=[{"delay_minutes": 60}])
+    _route_id, code = make_route(app, run_welcome_scenarios=False)
+    visit = visitor.login(code)  # the add-friend screen sends the follow first, as LINE does
+    session.expire_all()
+    [enrolment] = session.exec(select(Enrolment).where(Enrolment.scenario_id == scenario_id)).all()
+    assert enrolment.status == "active"
+
+    visitor.back(visit.callback_url)
+
+    session.expire_all()
+    enrolment = session.get(Enrolment, enrolment.id)
+    assert (enrolment.status, enrolment.exit_reason) == ("exited", "inflow_route")
