@@ -16,6 +16,7 @@ from crm.routes.line_login import LoginChannel, LoginError
 from crm.routes.models import ADDED_KINDS, ArrivalKind
 from crm.routes.service import route_by_code
 from crm.timeutil import utcnow
+from crm.tracking.clicks import is_link_preview
 
 log = logging.getLogger(__name__)
 bp = Blueprint("route_public", __name__, url_prefix="/i")
@@ -43,25 +44,28 @@ def _callback_url() -> str:
 
 @bp.get("/<code>")
 def visit(code: str):
-    """Count the visit, then LINE Login (asking first in an external browser), or the add-friend page."""
+    """Count the visit, then LINE Login (in an external browser, a page saying so first), or the add-friend
+    page. Link-preview robots and HEAD requests are not counted."""
     session = get_session()
     route = route_by_code(session, code)
     if route is None:
         session.rollback()
         return _page("routes/public/problem.html", 404, reason="unknown")
     channel = LoginChannel.from_config(current_app.config)
-    if channel is not None and not in_line_app(request.user_agent.string) and request.args.get("continue") != "1":
-        session.rollback()  # the visit is counted when they go on
-        return _page(
-            "routes/public/external.html", continue_url=url_for("route_public.visit", code=code, **{"continue": "1"})
-        )
+    agent = request.user_agent.string
+    if request.method == "HEAD" or is_link_preview(agent):
+        session.rollback()
+        return _page("routes/public/thanks.html", added=False)
     with unit_of_work():
         visit_row = attribution.record_visit(session, route_id=route.id, now=utcnow(), with_login=channel is not None)
         state, nonce = visit_row.state, visit_row.nonce
     if channel is None:
         target = current_app.config.get("LINE_ADD_FRIEND_URL")
         return redirect(target) if target else _page("routes/public/thanks.html", added=False)
-    response = redirect(line_login.authorize_url(channel, redirect_uri=_callback_url(), state=state, nonce=nonce))
+    login_url = line_login.authorize_url(channel, redirect_uri=_callback_url(), state=state, nonce=nonce)
+    if not in_line_app(agent):
+        return _page("routes/public/external.html", continue_url=login_url)
+    response = redirect(login_url)
     response.headers.update(NO_STORE)
     return response
 

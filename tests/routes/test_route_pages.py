@@ -4,8 +4,10 @@ LINE Login channel, the external-browser page, the friend page's routes and the 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 import xml.etree.ElementTree as ElementTree
 from datetime import timedelta
 
@@ -134,11 +136,20 @@ def test_an_external_browser_is_told_to_open_the_route_in_line(app):
     chrome = {"User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0 Safari/537.36"}
     page = app.test_client().get(f"/i/{code}", headers=chrome)
     text = page.get_data(as_text=True)
-    assert page.status_code == 200 and "LINEアプリ" in text and 'id="continue-login"' in text
+    assert page.status_code == 200 and "LINEアプリ" in text and "LINE以外のブラウザ" in text
+    onward = re.search(r'id="continue-login" href="([^"]+)"', text).group(1)
     with session_scope(get_engine(app)) as session:
-        assert session.exec(select(RouteVisit)).all() == []  # counted when they go on
-    onward = app.test_client().get(f"/i/{code}?continue=1", headers=chrome)
-    assert onward.status_code == 302 and "/oauth2/v2.1/authorize?" in onward.headers["Location"]
+        [visit] = session.exec(select(RouteVisit)).all()
+        assert f"state={visit.state}" in html.unescape(onward) and "bot_prompt=aggressive" in onward
+
+
+def test_link_preview_robots_are_not_counted(app):
+    _route_id, code = make_route(app)
+    robot = {"User-Agent": "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"}
+    assert app.test_client().get(f"/i/{code}", headers=robot).status_code == 200
+    assert app.test_client().head(f"/i/{code}").status_code == 200
+    with session_scope(get_engine(app)) as session:
+        assert session.exec(select(RouteVisit)).all() == []
 
 
 def test_an_unknown_code_is_a_404_page(app):
