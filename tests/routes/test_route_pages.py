@@ -16,12 +16,13 @@ from sqlmodel import select
 
 from crm.db import get_engine, session_scope
 from crm.friends.models import FriendStatus
+from crm.privacy import service as privacy
 from crm.routes.models import InflowRoute, RouteArrival, RouteVisit
 from crm.segments import service as segments
 from crm.staff.models import AuditEntry
 from crm.timeutil import utcnow
 from tests.console_helpers import post_form, signed_in_client
-from tests.factories import line_user_id, make_friend, make_route, make_tag
+from tests.factories import SYSTEM, line_user_id, make_friend, make_route, make_tag
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -188,3 +189,21 @@ def test_segment_conditions_on_routes_first_or_any(app):
         assert ids({"type": "not", "condition": {"type": "route", "route_id": first_id}}) == {came_later, neither}
         with pytest.raises(segments.SegmentError):
             segments.validate(session, {"type": "route", "route_id": 999})
+
+
+def test_erasure_forgets_the_line_user_id_of_every_login_but_keeps_the_counts(app):
+    route_id, _ = make_route(app)
+    friend_id = make_friend(app, n=1)
+    _arrive(app, route_id, friend_id, "new", first=True)
+    _arrive(app, route_id, None, "login")  # a later login of the same person, not linked yet
+    with session_scope(get_engine(app)) as session:
+        pending = session.exec(select(RouteArrival).where(RouteArrival.friend_id.is_(None))).one()
+        pending.line_user_id = line_user_id(friend_id)
+        exported = privacy.friend_export(session, friend_id)["routes"]
+        assert [(row["route"], row["kind"], row["first_route"]) for row in exported] == [("店頭ポスター", "new", True)]
+        privacy.erase_friend(session, friend_id=friend_id, actor=SYSTEM)
+    with session_scope(get_engine(app)) as session:
+        arrivals = session.exec(select(RouteArrival)).all()
+        assert [arrival.line_user_id for arrival in arrivals] == ["erased", "erased"]
+    page = signed_in_client(app, "admin").get(f"/routes/{route_id}").get_data(as_text=True)
+    assert 'data-count="new">1<' in page
