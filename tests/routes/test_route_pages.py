@@ -207,3 +207,34 @@ def test_erasure_forgets_the_line_user_id_of_every_login_but_keeps_the_counts(ap
         assert [arrival.line_user_id for arrival in arrivals] == ["erased", "erased"]
     page = signed_in_client(app, "admin").get(f"/routes/{route_id}").get_data(as_text=True)
     assert 'data-count="new">1<' in page
+
+
+def test_the_route_page_counts_friends_who_answered_a_survey_afterwards(app):
+    from surveys.models import SurveyResponse, SurveyVersion
+    from tests.surveys.helpers import build_survey, single
+
+    route_id, _ = make_route(app)
+    answered, before, unfinished = make_friend(app, n=1), make_friend(app, n=2), make_friend(app, n=3)
+    arrived = utcnow() - timedelta(days=1)
+    for friend_id in (answered, before, unfinished):
+        _arrive(app, route_id, friend_id, "new", first=True, at=arrived)
+    survey_id = build_survey(app, single("満足度は？", "満足", "不満"))
+    with session_scope(get_engine(app)) as session:
+        version_id = session.exec(select(SurveyVersion.id).where(SurveyVersion.survey_id == survey_id)).first()
+        for friend_id, status, finished in (
+            (answered, "completed", utcnow()),
+            (before, "completed", arrived - timedelta(days=1)),
+            (unfinished, "in_progress", None),
+        ):
+            session.add(
+                SurveyResponse(
+                    survey_id=survey_id,
+                    version_id=version_id,
+                    friend_id=friend_id,
+                    channel="chat",
+                    status=status,
+                    finished_at=finished,
+                )
+            )
+    page = signed_in_client(app, "marketer").get(f"/routes/{route_id}").get_data(as_text=True)
+    assert 'data-count="survey_answers">1<' in page and "アンケート" in page
