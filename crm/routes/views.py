@@ -39,12 +39,16 @@ def _attributed() -> bool:
 @bp.get("")
 @requires(PERMISSION)
 def index():
-    """Every route by folder, with its figures."""
+    """Every route by folder (or one folder's), with its figures."""
     db = get_session()
-    routes = service.list_routes(db)
+    every = service.list_routes(db)
+    folder = request.args.get("folder") or None
+    routes = [route for route in every if folder is None or route.folder == folder]
     return render_template(
         "routes/index.html",
         routes=routes,
+        folders=sorted({route.folder for route in every if route.folder}),
+        folder=folder,
         figures=stats.figures(db, [route.id for route in routes]),
         extra_figures=stats.registered_figures(),
         attributed=_attributed(),

@@ -84,6 +84,16 @@ def test_a_route_without_a_name_is_shown_again_with_the_error(app):
     assert response.status_code == 400
 
 
+def test_the_route_list_shows_one_folder_at_a_time(app):
+    make_route(app, name="駅前ポスター", folder="店頭")
+    make_route(app, name="インスタ広告", folder="広告")
+    client = signed_in_client(app, "marketer")
+    everything = client.get("/routes").get_data(as_text=True)
+    assert "駅前ポスター" in everything and "インスタ広告" in everything
+    one = client.get("/routes?folder=広告").get_data(as_text=True)
+    assert "インスタ広告" in one and "駅前ポスター" not in one
+
+
 @pytest.mark.parametrize(("role", "status"), [("admin", 200), ("marketer", 200), ("staff", 403), ("analyst", 403)])
 def test_routes_need_their_permission(app, role, status):
     assert signed_in_client(app, role).get("/routes").status_code == status
