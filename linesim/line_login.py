@@ -62,7 +62,8 @@ def authorize():
 
 @bp.post("/oauth2/v2.1/authorize/consent")
 def consent():
-    """Allowed: the add-friend screen (aggressive, not yet a friend) or straight back; cancelled: access_denied."""
+    """Allowed: the add-friend screen (aggressive, not yet a friend), or straight back (normal: after following if
+    the consent screen's add-friend toggle was on); cancelled: access_denied."""
     flow = _flow()
     _check(flow)
     if request.form.get("decision") != "allow":
@@ -80,7 +81,11 @@ def consent():
         user = state.add_user(display_name=name)
     if flow["bot_prompt"] == "aggressive" and user.status != "following":
         return render_template("linesim/login_add_friend.html", flow=flow, user=user.to_dict())
-    return redirect(_back(flow, code=issue_code(state, flow, user.user_id), friendship_status_changed="false"))
+    added = flow["bot_prompt"] == "normal" and request.form.get("addFriend") == "1" and user.status != "following"
+    if added:  # bot_prompt=normal: the add-friend toggle on the consent screen
+        user_actions.follow(state, user.user_id)
+    changed = "true" if added else "false"
+    return redirect(_back(flow, code=issue_code(state, flow, user.user_id), friendship_status_changed=changed))
 
 
 @bp.post("/oauth2/v2.1/authorize/friend")

@@ -96,3 +96,26 @@ def test_the_simulator_refuses_a_reused_code_a_wrong_redirect_and_a_wrong_secret
     with pytest.raises(LoginError) as unknown:
         exchange_code(sim_channel, code="made-up", redirect_uri="https://shop.example/i/callback")
     assert unknown.value.code == "invalid_grant"
+
+
+def test_bot_prompt_normal_adds_the_friend_from_the_consent_screen(simulator, sim):
+    user_id = sim.create_user("トグル")
+    flow = {
+        "client_id": LOGIN_SETTINGS["LINE_LOGIN_CHANNEL_ID"],
+        "redirect_uri": "https://shop.example/i/callback",
+        "state": "s",
+        "nonce": "n1",
+        "bot_prompt": "normal",
+        "scope": "openid profile",
+    }
+    page = requests.get(f"{simulator.url}/oauth2/v2.1/authorize", params={**flow, "response_type": "code"}, timeout=10)
+    assert 'id="add-friend-toggle"' in page.text
+    answer = requests.post(
+        f"{simulator.url}/oauth2/v2.1/authorize/consent",
+        data={**flow, "decision": "allow", "userId": user_id, "addFriend": "1"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert "friendship_status_changed=true" in answer.headers["Location"]
+    assert sim.get_user(user_id)["status"] == "following"
+    assert [entry["events"][0]["type"] for entry in sim.webhook_log()] == ["follow"]
