@@ -95,15 +95,16 @@ def _kind_of_follow(friend: Friend) -> str:
     return ArrivalKind.UNBLOCKED if friend.blocked_at is not None else ArrivalKind.RETURNING
 
 
-def pending_login(session: Session, *, line_user_id: str, now: datetime) -> RouteArrival | None:
-    """The newest login of this LINE user still waiting for a follow."""
+def pending_login(
+    session: Session, *, line_user_id: str, now: datetime, settled_at: datetime | None = None
+) -> RouteArrival | None:
+    """The newest login of this LINE user still waiting for a follow (or settled by the follow at `settled_at`)."""
+    waiting = RouteArrival.settled_at.is_(None)
+    if settled_at is not None:
+        waiting = waiting | (RouteArrival.settled_at == settled_at)
     query = (
         select(RouteArrival)
-        .where(
-            RouteArrival.line_user_id == line_user_id,
-            RouteArrival.settled_at.is_(None),
-            RouteArrival.logged_in_at > now - FOLLOW_WINDOW,
-        )
+        .where(RouteArrival.line_user_id == line_user_id, waiting, RouteArrival.logged_in_at > now - FOLLOW_WINDOW)
         .order_by(RouteArrival.logged_in_at.desc(), RouteArrival.id.desc())
     )
     return session.exec(query).first()
@@ -127,10 +128,12 @@ def on_trigger(session: Session, trigger: Trigger) -> None:
 
 
 def skips_welcome_scenarios(session: Session, trigger: Trigger) -> bool:
-    """Whether a follow's friend-added scenarios stay off: the friend's waiting login came through a route that
-    does not run them (crm.scenarios asks before enrolling)."""
+    """Whether a follow's friend-added scenarios stay off: the friend's waiting login (or the one this follow just
+    settled, whichever subscriber ran first) came through a route that does not run them (crm.scenarios asks
+    before enrolling)."""
     friend = session.get(Friend, trigger.friend_id)
-    arrival = friend and pending_login(session, line_user_id=friend.line_user_id, now=trigger.occurred_at)
+    at = trigger.occurred_at
+    arrival = friend and pending_login(session, line_user_id=friend.line_user_id, now=at, settled_at=at)
     if not arrival:
         return False
     route = session.get(InflowRoute, arrival.route_id)
