@@ -56,6 +56,12 @@ class Config:
     WEBHOOK_PAYLOAD_RETENTION_DAYS: int = 30
     IMPORT_MAX_BYTES: int = 5 * 1024 * 1024  # largest CSV the import accepts
     NEUTRAL_ADDRESS: str = "お客様"  # {name} (with さん/様…) when a friend's name is unknown
+    # Inflow routes: a LINE Login channel linked to the bot (same provider); empty ID: routes count visits only
+    LINE_LOGIN_CHANNEL_ID: str = ""
+    LINE_LOGIN_CHANNEL_SECRET: str = ""
+    LINE_LOGIN_AUTHORIZE_URL: str = "https://access.line.me/oauth2/v2.1/authorize"
+    LINE_LOGIN_API_BASE: str = "https://api.line.me"  # the token endpoint's host
+    LINE_ADD_FRIEND_URL: str = ""  # the account's add-friend URL, e.g. https://line.me/R/ti/p/@xxxx
     TRUSTED_PROXY_COUNT: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto headers are believed
     TESTING: bool = False
     extra: dict = field(default_factory=dict)

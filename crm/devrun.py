@@ -31,6 +31,11 @@ def dev_environment() -> dict:
     env.setdefault("SECRET_KEY", "development-only-secret-key")
     env.setdefault("LINE_CHANNEL_SECRET", "simulator-channel-secret")
     env.setdefault("LINE_CHANNEL_ACCESS_TOKEN", "simulator-access-token")
+    env.setdefault("LINE_LOGIN_CHANNEL_ID", "1660000001")
+    env.setdefault("LINE_LOGIN_CHANNEL_SECRET", "simulator-login-channel-secret-32")
+    env.setdefault("LINE_LOGIN_AUTHORIZE_URL", f"http://127.0.0.1:{sim_port}/oauth2/v2.1/authorize")
+    env.setdefault("LINE_LOGIN_API_BASE", f"http://127.0.0.1:{sim_port}")
+    env.setdefault("LINE_ADD_FRIEND_URL", f"http://127.0.0.1:{sim_port}/")
     env["SIM_WEBHOOK_URL"] = f"http://127.0.0.1:{crm_port}/callback"
     env["CRM_PORT"], env["SIM_PORT"] = crm_port, sim_port
     return env

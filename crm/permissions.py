@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "templates.view": frozenset({"admin", "marketer", "editor"}),  # who edits templates or sends broadcasts
     "templates.edit": frozenset({"admin", "marketer", "editor"}),
     "reports.view": frozenset({"admin", "marketer", "analyst"}),
+    "routes.manage": frozenset({"admin", "marketer"}),
     "audit.view": frozenset({"admin"}),
     "staff.manage": frozenset({"admin"}),
     "settings.manage": frozenset({"admin"}),
@@ -69,6 +70,7 @@ DESCRIPTIONS: dict[str, str] = {
     "templates.view": "See message templates and their previews (to send or edit them)",
     "templates.edit": "Edit message templates",
     "reports.view": "See reports and statistics",
+    "routes.manage": "Build inflow routes (URL and QR code), see their statistics and export them",
     "audit.view": "Browse the audit log",
     "staff.manage": "Create staff accounts, change roles, deactivate, reset passwords",
     "settings.manage": "Change the account settings",

@@ -13,6 +13,7 @@ import crm.message_templates.models  # noqa: F401
 import crm.outbound.models  # noqa: F401
 import crm.postback_actions.models  # noqa: F401
 import crm.richmenus.models  # noqa: F401
+import crm.routes.models  # noqa: F401
 import crm.scenarios.models  # noqa: F401
 import crm.segments.models  # noqa: F401
 import crm.sending.models  # noqa: F401

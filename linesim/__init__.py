@@ -9,6 +9,8 @@ from linesim import ids
 DEFAULTS = {
     "CHANNEL_SECRET": "simulator-channel-secret",
     "CHANNEL_ACCESS_TOKEN": "simulator-access-token",
+    "LOGIN_CHANNEL_ID": "1660000001",  # the LINE Login channel linked to the bot (inflow routes)
+    "LOGIN_CHANNEL_SECRET": "simulator-login-channel-secret-32",
     "WEBHOOK_URL": None,
     "BOT_USER_ID": None,
     "RATE_LIMIT_PER_SECOND": None,
@@ -28,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
         control_api,
         errors,
         gateway,
+        line_login,
         messaging_api,
         origin,
         richmenu_api,
@@ -45,6 +48,6 @@ def create_app(config: dict | None = None) -> Flask:
     text_links.init_app(app)
     app.before_request(origin.check_host)
     gateway.init_app(app)
-    for blueprint in (messaging_api.bp, richmenu_api.bp, control_api.bp, control_admin.bp, chat.bp):
+    for blueprint in (messaging_api.bp, richmenu_api.bp, control_api.bp, control_admin.bp, chat.bp, line_login.bp):
         app.register_blueprint(blueprint)
     return app

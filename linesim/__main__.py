@@ -20,6 +20,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--access-token", default=os.environ.get("LINE_CHANNEL_ACCESS_TOKEN", DEFAULTS["CHANNEL_ACCESS_TOKEN"])
     )
+    parser.add_argument(
+        "--login-channel-id", default=os.environ.get("LINE_LOGIN_CHANNEL_ID", DEFAULTS["LOGIN_CHANNEL_ID"])
+    )
+    parser.add_argument(
+        "--login-channel-secret",
+        default=os.environ.get("LINE_LOGIN_CHANNEL_SECRET", DEFAULTS["LOGIN_CHANNEL_SECRET"]),
+    )
     parser.add_argument("--rate-limit", type=int, default=None, help="requests per second per endpoint")
     parser.add_argument(
         "--allow-host", action="append", default=[], help="another host name the simulator answers to (repeatable)"
@@ -35,6 +42,8 @@ def settings_from(args: argparse.Namespace) -> dict:
         "CHANNEL_SECRET": args.channel_secret,
         "CHANNEL_ACCESS_TOKEN": args.access_token,
         "WEBHOOK_URL": args.webhook_url,
+        "LOGIN_CHANNEL_ID": args.login_channel_id,
+        "LOGIN_CHANNEL_SECRET": args.login_channel_secret,
         "RATE_LIMIT_PER_SECOND": args.rate_limit,
         "WEBHOOK_TIMEOUT": args.webhook_timeout,
         "ALLOWED_HOSTS": (*DEFAULTS["ALLOWED_HOSTS"], args.host, *args.allow_host),

@@ -133,6 +133,7 @@ class SimState:
             self.events: dict[str, dict] = {}
             self.webhook_log: list[dict] = []
             self.narrowcasts: list[dict] = []
+            self.login_codes: dict[str, dict] = {}  # LINE Login authorization codes
             self.richmenus = RichMenuStore()
             self.faults = FaultTable()
             self.rate_limiter = RateLimiter(self.config.get("RATE_LIMIT_PER_SECOND"))

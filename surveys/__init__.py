@@ -7,8 +7,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the console and web-form blueprints, the surveys API, the `sv:` postbacks, the text and block
-    hooks, the friend page's answers section and the chat inbox's answers, the friend API's responses and the
-    rich-menu survey buttons."""
+    hooks, the friend page's answers section and the chat inbox's answers, the friend API's responses, the
+    rich-menu survey buttons and the inflow routes' figure of friends who answered a survey afterwards."""
     from crm import api
     from crm.friends.extras import register_detail, register_page_section
     from crm.inbox.talk import register_postback_words, register_talk_source
@@ -16,7 +16,7 @@ def init_app(app: Flask) -> None:
     from crm.staff.audit_words import named_rows, register_target
     from crm.webhook.hooks import event_hooks
     from crm.webhook.postbacks import postback_registry
-    from surveys import action_kinds, chat_messages, flow, talk_source
+    from surveys import action_kinds, chat_messages, flow, route_figures, talk_source
     from surveys import api as surveys_api
     from surveys.models import Survey
     from surveys.views import builder as console
@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
     register_survey_choices(app, rich_menu_survey_choices)
     register_target(app, "survey", named_rows(Survey, Survey.title, endpoint="surveys.show", id_arg="survey_id"))
     action_kinds.register()
+    route_figures.register()
     register_talk_source("survey-answer", talk_source.answer_items)
     register_postback_words(chat_messages.PREFIX, talk_source.describe_tap)
 

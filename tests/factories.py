@@ -13,6 +13,7 @@ from crm.db import get_engine, session_scope
 from crm.fields.models import FieldDefinition, FieldValue
 from crm.friends.models import Friend
 from crm.message_templates.models import MessageTemplate
+from crm.routes.models import InflowRoute
 from crm.scenarios.models import Scenario, ScenarioStatus, ScenarioStep, StepVariant
 from crm.staff import api_tokens
 from crm.staff.audit import Actor
@@ -168,3 +169,13 @@ def make_scenario(app, *, steps: list[dict] | None = None, name: str = "ステ�
             for variant in variants or []:
                 session.add(StepVariant(step_id=step.id, **variant))
         return scenario.id
+
+
+def make_route(app, *, name: str = "店頭ポスター", actions: list[dict] | None = None, **values) -> tuple[int, str]:
+    """Store an inflow route; return its id and code."""
+    values.setdefault("code", f"code{name.encode().hex()[:20]}")
+    with session_scope(get_engine(app)) as session:
+        route = InflowRoute(name=name, actions=json.dumps(actions or [], ensure_ascii=False), **values)
+        session.add(route)
+        session.flush()
+        return route.id, route.code

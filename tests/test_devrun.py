@@ -10,6 +10,7 @@ import time
 
 import pytest
 import requests
+from sqlalchemy import create_engine, text
 
 pytestmark = pytest.mark.db_agnostic  # the launcher always runs on its own SQLite file
 
@@ -29,6 +30,24 @@ def wait_for(url: str, seconds: float = 60) -> requests.Response:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.3)
+
+
+def _route_goes_to_the_simulators_line_login(tmp_path, crm_port: int, sim_port: int) -> None:
+    """An inflow route's URL leads to the simulator's LINE Login, whose authorize page accepts the CRM's request."""
+    engine = create_engine(f"sqlite:///{tmp_path}/dev.sqlite3")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO inflow_route (name, code, actions, action_timing, run_welcome_scenarios, created_at,"
+                " updated_at) VALUES ('デモ', 'demo-route', '[]', 'first_add', 1, '2026-12-07 00:00:00',"
+                " '2026-12-07 00:00:00')"
+            )
+        )
+    engine.dispose()
+    phone = {"User-Agent": "Mozilla/5.0 (iPhone) Line/14.1.0"}
+    route = requests.get(f"http://127.0.0.1:{crm_port}/i/demo-route", headers=phone, allow_redirects=False, timeout=5)
+    assert route.headers["Location"].startswith(f"http://127.0.0.1:{sim_port}/oauth2/v2.1/authorize?")
+    assert requests.get(route.headers["Location"], timeout=5).status_code == 200
 
 
 def test_devrun_serves_everything_wired_together(tmp_path):
@@ -53,6 +72,7 @@ def test_devrun_serves_everything_wired_together(tmp_path):
         assert followed["status"] == 200
         login_page = requests.get(f"http://127.0.0.1:{crm_port}/login", timeout=5)
         assert login_page.status_code == 200
+        _route_goes_to_the_simulators_line_login(tmp_path, crm_port, sim_port)
     finally:
         os.killpg(process.pid, signal.SIGINT)
         output, _ = process.communicate(timeout=30)

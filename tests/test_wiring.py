@@ -19,7 +19,7 @@ CONSOLE_BLUEPRINTS = {
     "surveys", "survey_form", "richmenus", "richmenu_publish", "segments", "redirect", "broadcasts",
     "broadcast_send", "privacy", "webhooks", "webhook_failures", "imports", "followers_import", "media",
     "message_templates", "scenarios", "scenario_steps", "scenario_friends", "inbox", "inbox_actions",
-    "auto_replies",
+    "auto_replies", "routes", "route_public",
 }  # fmt: skip
 API_BLUEPRINTS = [
     "api_friends", "api_friend_data", "api_tags", "api_templates", "api_scenarios", "api_surveys",
@@ -28,7 +28,7 @@ API_BLUEPRINTS = [
 ADMIN_NAV = [
     "/", "/friends", "/chat", "/tags",
     "/broadcasts", "/scenarios", "/auto-replies", "/templates", "/richmenus", "/surveys", "/segments",
-    "/surveys/results", "/audit",
+    "/surveys/results", "/routes", "/audit",
     "/fields", "/imports", "/exports", "/staff", "/settings/webhooks", "/settings/line-events/failed",
     "/settings/followers-import", "/settings/api-tokens",
 ]  # fmt: skip
@@ -54,7 +54,7 @@ def test_the_api_document_lists_the_features_in_order_and_bearer_routes_skip_csr
     assert [tag["name"] for tag in document["tags"]] == API_BLUEPRINTS
     assert {"/api/v1/surveys", "/api/v1/friends/{friend_id}", "/api/v1/broadcasts"} <= set(document["paths"])
     exempt = {blueprint.name for blueprint in bare_app.extensions["csrf"]._exempt_blueprints}
-    assert exempt == set(API_BLUEPRINTS) | {"health", "line_webhook", "redirect"}
+    assert exempt == set(API_BLUEPRINTS) | {"health", "line_webhook", "redirect", "route_public"}
 
 
 def test_friend_page_sections_and_api_details_come_from_the_features(bare_app):
@@ -67,6 +67,7 @@ def test_friend_page_sections_and_api_details_come_from_the_features(bare_app):
         "auto_replies/_friend_answers.html",
         "tracking/_friend_clicks.html",
         "broadcasts/_friend_broadcasts.html",
+        "routes/_friend_routes.html",
     ]
     assert list(extras.details) == ["survey_responses", "clicks"]
 

@@ -38,6 +38,7 @@ NAV_GROUPS = (
         _l("Analysis"),
         (
             ("surveys.results_index", _l("Survey results"), "reports.view"),
+            ("routes.index", _l("Inflow routes"), "routes.manage"),
             ("audit.index", _l("Audit log"), "audit.view"),
         ),
     ),

@@ -7,7 +7,8 @@ tokens, and the audit snapshots about them. The LINE user id is replaced by "era
 person follows again, the webhook creates a new friend record. It cannot be undone.
 
 Other packages holding friend data register a scrubber with `on_erase(callback)`; it runs in the same
-transaction as callback(session, friend_id=..., line_user_id=...) and returns how many rows it changed.
+transaction as callback(session, friend_id=..., line_user_id=...) and returns how many rows it changed; those adding
+to the export register `on_export(key, callback)`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ from crm.timeutil import utcnow
 from crm.tracking.models import ClickAction, LinkClick, LinkToken
 
 Scrubber = Callable[..., int]
+Exporter = Callable[[Session, int], object]
 _scrubbers: list[Scrubber] = []
+_exporters: dict[str, Exporter] = {}
 
 
 class ErasureError(TranslatableError):
@@ -46,6 +49,13 @@ def on_erase(callback: Scrubber) -> Scrubber:
     if callback not in _scrubbers:
         _scrubbers.append(callback)
     return callback
+
+
+def on_export(key: str, exporter: Exporter) -> Exporter:
+    """Add `key` to every friend's data export, built by exporter(session, friend_id) (registering the key again
+    replaces it)."""
+    _exporters[key] = exporter
+    return exporter
 
 
 def is_erased(friend: Friend) -> bool:
@@ -64,7 +74,8 @@ def friend_export(session: Session, friend_id: int) -> dict:
         .order_by(Message.created_at, Message.id)
     )
     messages = [{"direction": d, "type": t, "text": text, "at": iso(at)} for d, t, text, at in session.exec(query)]
-    return {**records[0], "messages": messages}
+    extra = {key: exporter(session, friend_id) for key, exporter in _exporters.items()}
+    return {**records[0], "messages": messages, **extra}
 
 
 def erase_friend(session: Session, *, friend_id: int, actor: Actor) -> dict[str, int]:

@@ -148,6 +148,7 @@ class ExitReason(StrEnum):
     HIGHER_PRIORITY = "higher_priority"
     RESTARTED = "restarted"  # a new trigger started the scenario over (rule "restart")
     ERASED = "erased"
+    INFLOW_ROUTE = "inflow_route"  # added through an inflow route that runs its own welcome instead
 
 
 class Enrolment(SQLModel, table=True):

@@ -4,18 +4,33 @@ exits them (a block, an opt-out keyword). Runs in the transaction that recorded 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlmodel import Session, select
 
 from crm.scenarios.enrolment import enrol
-from crm.scenarios.exits import exit_friend, opt_out, reset_silence
-from crm.scenarios.models import ExitReason, Scenario, ScenarioStatus, TriggerKind
+from crm.scenarios.exits import exit_all, exit_friend, opt_out, reset_silence
+from crm.scenarios.models import Enrolment, EnrolmentStatus, ExitReason, Scenario, ScenarioStatus, TriggerKind
 from crm.sending.queue import REPLY_TOKEN_LIFETIME
 from crm.timeutil import utcnow
 from crm.triggers import Trigger, TriggerEvent
 
 REACTIONS = (TriggerEvent.MESSAGE_RECEIVED, TriggerEvent.POSTBACK_RECEIVED, TriggerEvent.LINK_CLICKED)
+WelcomeCheck = Callable[[Session, Trigger], bool]
+_welcome_checks: list[WelcomeCheck] = []
+
+
+def skip_welcome_when(check: WelcomeCheck) -> WelcomeCheck:
+    """Let a feature keep a follow out of the friend-added scenarios: check(session, trigger) -> True skips them
+    (an inflow route that runs its own welcome instead). Registering it again has no effect."""
+    if check not in _welcome_checks:
+        _welcome_checks.append(check)
+    return check
+
+
+def _welcome_skipped(session: Session, trigger: Trigger) -> bool:
+    return any(check(session, trigger) for check in tuple(_welcome_checks))
 
 
 def scenarios_for(session: Session, kind: TriggerKind, *, ref_id: int | None = None, unblocked: bool = False):
@@ -69,9 +84,28 @@ def on_trigger(session: Session, trigger: Trigger) -> None:
     if trigger.event == TriggerEvent.MESSAGE_RECEIVED and trigger.text:
         opt_out(session, friend_id=trigger.friend_id, text=trigger.text, now=trigger.occurred_at)
     kind = ENROLLING.get(trigger.event)
+    if kind == TriggerKind.FRIEND_ADDED and _welcome_skipped(session, trigger):
+        return
     if kind is not None:
         unblocked = trigger.event == TriggerEvent.FRIEND_UNBLOCKED
         enrol_all(session, scenarios_for(session, kind, ref_id=trigger.ref_id, unblocked=unblocked), trigger)
+
+
+def withdraw_welcome(session: Session, *, friend_id: int, since: datetime, now: datetime) -> int:
+    """Exit the friend's enrolments in friend-added scenarios that began at `since` or later (their follow turned
+    out to come through an inflow route that runs no such scenarios: LINE often sends the follow before the
+    login's callback); sends not yet handed to delivery are cancelled. Returns how many were exited."""
+    query = (
+        select(Enrolment)
+        .join(Scenario, Scenario.id == Enrolment.scenario_id)
+        .where(
+            Enrolment.friend_id == friend_id,
+            Enrolment.status == EnrolmentStatus.ACTIVE,
+            Enrolment.enrolled_at >= since,
+            Scenario.trigger_kind == TriggerKind.FRIEND_ADDED,
+        )
+    )
+    return exit_all(session, list(session.exec(query)), reason=ExitReason.INFLOW_ROUTE, now=now)
 
 
 def on_tags_changed(session: Session, *, tag_id: int, friend_ids: list[int], added: bool, now: datetime | None = None):

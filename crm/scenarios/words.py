@@ -29,6 +29,7 @@ EXIT_LABELS = {
     ExitReason.HIGHER_PRIORITY: _l("A higher-priority scenario started"),
     ExitReason.RESTARTED: _l("Started over"),
     ExitReason.ERASED: _l("Data erased"),
+    ExitReason.INFLOW_ROUTE: _l("Came through an inflow route without friend-added scenarios"),
 }
 MESSAGE_KINDS = {
     "image": _l("[Image]"),

@@ -34,6 +34,7 @@ from crm.tracking.models import LinkClick
 
 MAX_ESTIMATE = 300_000  # index entries an estimate may read (a few ms on SQLite)
 SURVEY_ANSWER = table("survey_answer", column("friend_id"), column("question_id"), column("choice_id"))
+ROUTE_ARRIVAL = table("route_arrival", column("friend_id"), column("route_id"), column("first_route"))
 
 
 @dataclass
@@ -116,6 +117,10 @@ class _Compiler:
                 else click.broadcast_id == node["broadcast_id"]
             )
             return self._exists(click.friend_id, key)
+        if kind == "route":
+            arrival = ROUTE_ARRIVAL.alias()
+            first = arrival.c.first_route.is_(True) if node["which"] == "first" else true()
+            return self._exists(arrival.c.friend_id, arrival.c.route_id == node["route_id"], first)
         if kind == "field" and node["op"] not in ("ne", "empty"):
             return self._field_set(node)
         if kind in ("followed", "followed_within", "interaction"):

@@ -22,6 +22,8 @@ QUESTION = table(
     "survey_question", column("id"), column("version_id"), column("position"), column("text"), column("kind")
 )
 CHOICE = table("survey_choice", column("id"), column("question_id"), column("position"), column("label"))
+ROUTE = table("inflow_route", column("id"), column("name"), column("folder"))  # crm.routes sits above segments
+MAX_ROUTES = 500
 
 
 def options(session: Session, *, personal_allowed: bool = True) -> dict:
@@ -54,6 +56,12 @@ def options(session: Session, *, personal_allowed: bool = True) -> dict:
         "questions": questions(session),
         "links": [{"id": i, "destination": d, "broadcast_id": b} for i, d, b in links],
         "broadcasts": [{"id": i, "name": n} for i, n in broadcasts],
+        "routes": [
+            {"id": i, "name": f"{folder} / {name}" if folder else name}
+            for i, name, folder in session.exec(
+                select(ROUTE.c.id, ROUTE.c.name, ROUTE.c.folder).order_by(ROUTE.c.name).limit(MAX_ROUTES)
+            ).all()
+        ],
     }
 
 

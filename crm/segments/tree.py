@@ -42,6 +42,7 @@ LEAVES = (
     "interaction",
     "status",
     "attention",
+    "route",
 )
 # Which comparisons each field type allows; dates and numbers compare by value (see segment_sql).
 FIELD_OPS = {
@@ -57,9 +58,13 @@ MISSING = {
     "link_id": N_("Link %(id)s does not exist."),
     "broadcast_id": N_("Broadcast %(id)s does not exist."),
     "question_id": N_("Survey question %(id)s does not exist."),
+    "route_id": N_("Inflow route %(id)s does not exist."),
 }
+ROUTE_WHICH = ("any", "first")  # came through the route at any time, or it was the friend's first route
 PERSONAL_FIELD = N_("The field %(label)s holds personal data: your role cannot use it in segment conditions or counts.")
 SURVEY_QUESTION = table("survey_question", column("id"))
+# Inflow routes (crm.routes) sit above segments: their table is read by name too.
+INFLOW_ROUTE = table("inflow_route", column("id"))
 SURVEY_CHOICE = table("survey_choice", column("id"), column("question_id"))
 
 
@@ -249,6 +254,10 @@ class _Checker:
 
     def attention(self, node: dict, path: str) -> dict:
         return {"value": _choice(node, path, "value", ATTENTION_VALUES)}
+
+    def route(self, node: dict, path: str) -> dict:
+        route_id = self._exists(INFLOW_ROUTE.c.id, node, path, "route_id")
+        return {"route_id": route_id, "which": _choice({"which": "any", **node}, path, "which", ROUTE_WHICH)}
 
 
 def _int(node: dict, path: str, key: str) -> int:

@@ -23,6 +23,8 @@ from crm.i18n import tokyo_datetime
 ACTION_WORDS: dict[str, str] = {
     "api_token.created": N_("Created an API token"),
     "api_token.revoked": N_("Revoked an API token"),
+    "route.created": N_("Created an inflow route"),
+    "route.changed": N_("Changed an inflow route"),
     "auto_reply.created": N_("Created an auto-reply"),
     "auto_reply.changed": N_("Changed an auto-reply"),
     "auto_reply.deleted": N_("Deleted an auto-reply"),
@@ -150,6 +152,7 @@ ACTION_GROUP_WORDS: dict[str, str] = {
 TARGET_WORDS: dict[str, str] = {
     "api_token": N_("API token"),
     "auto_reply": N_("Auto-reply"),
+    "inflow_route": N_("Inflow route"),
     "auto_reply_switch": N_("Automatic answers"),
     "broadcast": N_("Broadcast"),
     "failed_webhook_event": N_("Failed LINE event"),

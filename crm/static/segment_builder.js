@@ -10,8 +10,8 @@
   var csrf = form.querySelector("input[name=csrf_token]").value;
   var output = document.getElementById("segment-count");
   var LEAVES = ["tag", "field", "answer", "clicked_link", "clicked_broadcast", "followed", "followed_within",
-                "interaction", "status", "attention"];
-  var opts = {tags: [], fields: [], questions: [], links: [], broadcasts: []};
+                "interaction", "status", "attention", "route"];
+  var opts = {tags: [], fields: [], questions: [], links: [], broadcasts: [], routes: []};
   var model;
 
   function el(tag, attrs, children) {
@@ -81,6 +81,7 @@
       case "followed_within": return {type: type, days: 30};
       case "interaction": return {type: type, op: "older", days: 30};
       case "attention": return {type: type, value: "needed"};
+      case "route": return {type: type, route_id: first(opts.routes, "id"), which: "any"};
       default: return {type: "status", value: "following"};
     }
   }
@@ -149,6 +150,11 @@
       case "attention":
         return [select(T.attention, [["needed", T.needed], ["in_progress", T.in_progress], ["done", T.done],
                                      ["none", T.no_mark]], leaf.value, set(leaf, "value"))];
+      case "route":
+        return [select(T.route, opts.routes.map(function (r) { return [r.id, r.name]; }), leaf.route_id,
+                       set(leaf, "route_id")),
+                select(T.route, [["any", T.route_any], ["first", T.route_first]], leaf.which || "any",
+                       set(leaf, "which"))];
       default:
         return [select(T.status, [["following", T.following], ["blocked", T.blocked]], leaf.value, set(leaf, "value"))];
     }

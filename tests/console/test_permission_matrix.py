@@ -38,6 +38,9 @@ API_AND_REDIRECT_ENDPOINTS = {
     "survey_form.show",
     "survey_form.submit",  # a friend's survey web form, named by the token in its link
     "redirect.follow",  # the click redirect /r/<token>: the unguessable token is the credential
+    "route_public.visit",  # an inflow route's public URL /i/<code> (printed as a QR code)
+    "route_public.callback",  # LINE Login's answer for a route: its single-use state is the credential
+    "route_public.thanks",  # the page after a route's login
     "media.image",  # uploaded message images, fetched by LINE and named by their content's SHA-256
 }
 SIGNED_OUT = "signed-out"

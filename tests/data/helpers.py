@@ -13,6 +13,7 @@ from crm.fields.models import FieldDefinition
 from crm.friends import notes
 from crm.friends.models import Friend, Message
 from crm.outbound.models import RelayItem, WebhookDelivery, WebhookEndpoint
+from crm.routes.models import InflowRoute, RouteArrival, RouteVisit
 from crm.staff.audit import Actor
 from crm.tags import admin as tag_admin
 from crm.tags.service import add_tag
@@ -111,10 +112,22 @@ def seed(app, *, name: str = "消える花子Erin") -> Seeded:
             ]
         )
         _outbound(s, uid)
+        _route_arrival(s, friend.id, uid)
         s.flush()
         return Seeded(
             friend.id, other.id, secrets, tag.id, {"address": address.id, "rank": rank.id, "points": points.id}
         )
+
+
+def _route_arrival(s, friend_id: int, uid: str) -> None:
+    """A LINE Login through an inflow route, which recorded the friend's LINE user id (crm.routes)."""
+    route = InflowRoute(name="店頭ポスター", code="seed-route")
+    s.add(route)
+    s.flush()
+    visit = RouteVisit(route_id=route.id)
+    s.add(visit)
+    s.flush()
+    s.add(RouteArrival(route_id=route.id, visit_id=visit.id, line_user_id=uid, friend_id=friend_id, kind="new"))
 
 
 def _outbound(s, uid: str) -> None:

@@ -38,6 +38,7 @@ def test_friend_data_download_holds_everything(app):
     }
     assert data["clicks"][0]["url"] == "https://shop.example/sale"
     assert data["clicks"][0]["user_agent"] == secrets["user_agent"]
+    assert [(r["route"], r["kind"]) for r in data["routes"]] == [("店頭ポスター", "new")]
     with session_scope(get_engine(app)) as s:
         entry = s.exec(select(AuditEntry).where(AuditEntry.action == "friend.data_exported")).one()
         assert entry.target_id == str(seeded.friend_id) and entry.after is None
