@@ -16,7 +16,7 @@ from crm.broadcasts.models import Broadcast
 from crm.friends.models import Friend
 from crm.outbound import delivery as outbox_delivery
 from crm.outbound import relay
-from crm.outbound.models import WebhookCursor
+from crm.outbound.models import CLICK_CURSOR, WebhookCursor
 from crm.outbound.outbox import emit, wanted
 from crm.privacy import service as privacy
 from crm.scenarios import events as scenario_events
@@ -28,7 +28,6 @@ from crm.tracking.clicks import settled
 from crm.tracking.models import LinkClick, TrackedLink
 
 FRIENDS_PER_TAG_EVENT = 500
-CLICK_CURSOR = "link_click"
 
 
 def friend_refs(session: Session, friend_ids: list[int]) -> list[dict]:

@@ -130,6 +130,15 @@ def test_clicks_become_events_in_the_worker_only_for_subscribers(app, engine, re
     assert clicked["data"]["friend"] == {"id": friend_id, "line_user_id": USER}
 
 
+def test_clicks_after_the_first_subscription_are_sent_though_the_worker_never_read_clicks_before(app, engine, receiver):
+    friend_id, now = make_friend(app, line_user_id=USER), utcnow()
+    _click(app, engine, friend_id, at=now - timedelta(minutes=1))  # before anyone subscribed: never sent
+    add_endpoint(engine, receiver.url, ["link.clicked"])  # a fresh database: the worker has no click cursor yet
+    link_id = _click(app, engine, friend_id, at=now)
+    assert link_click_events(engine, now=now + timedelta(seconds=10)) == 1
+    assert [doc["data"]["link"]["id"] for doc in events_of(engine, "link.clicked")] == [link_id]
+
+
 def test_the_click_cursor_never_passes_a_click_stamped_later_than_the_next_one(app, engine, receiver):
     friend_id, now = make_friend(app, line_user_id=USER), utcnow()
     add_endpoint(engine, receiver.url, ["link.clicked"])
