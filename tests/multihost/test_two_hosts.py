@@ -118,7 +118,7 @@ def test_two_web_instances_and_two_workers_lose_and_repeat_nothing(
         webs = [Gunicorn("app:app", WEB, env=web_env, log_path=tmp_path / f"web{n}.log") for n in range(2)]
         stack.callback(lambda: in_parallel(lambda process: process.stop(), [*webs, *workers]))
         in_parallel(Gunicorn.start, webs)
-        wait_for(lambda: all("worker started" in "".join(worker.lines) for worker in workers), workers=workers)
+        wait_for(lambda: all("worker started" in "".join(w.lines) for w in workers), workers=workers)  # both take part
         instances = [f"http://127.0.0.1:{web.port}" for web in webs]
         balancer = Balancer(instances)
         proxy = LiveServer(balancer)
