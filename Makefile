@@ -6,10 +6,14 @@ STAMP := $(VENV)/.installed
 PG_BIN := /usr/lib/postgresql/15/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run lint test test-sqlite test-postgresql setup system-deps translations i18n bench clean
+.PHONY: run migrate lint test test-sqlite test-postgresql setup system-deps translations i18n bench clean
 
 run: setup
 	$(BIN)/python -m crm.devrun
+
+# Apply the migrations to DATABASE_URL: once per deployment, before the new web processes and workers start.
+migrate: setup
+	$(BIN)/flask --app app db upgrade
 
 # Ruff (lint and format) and the import-linter contracts in pyproject.toml (the dependency direction).
 lint: setup

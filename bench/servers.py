@@ -71,6 +71,10 @@ class Gunicorn:
         ]
 
     def __enter__(self) -> Gunicorn:
+        return self.start()
+
+    def start(self) -> Gunicorn:
+        """Start the server and wait until it answers."""
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 self.command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -98,14 +102,15 @@ class Gunicorn:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{self.log_tail()}")
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
             try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 connection.request("GET", "/")
                 connection.getresponse().read()
-                connection.close()
                 return
             except OSError:
                 time.sleep(0.1)
+            finally:
+                connection.close()
         self.stop()
         raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s:\n{self.log_tail()}")
 

@@ -10,7 +10,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from crm import create_app
 from crm.db import get_engine
-from crm.jobs import Job, registered_jobs
+from crm.jobs import Job, registered_jobs, run_alone
 from crm.line.runtime import line_client
 
 log = logging.getLogger("crm.worker")
@@ -35,12 +35,20 @@ def build_scheduler(app) -> BlockingScheduler:
 
 
 def _runner(job: Job, app, engine):
-    """The job's tick with this worker's app, engine and LINE client."""
+    """The job's tick with this worker's app, engine and LINE client; an exclusive job's tick is skipped while
+    another worker runs it."""
 
     def run():
         job.tick(app, engine, line_client(app))
 
-    return run
+    def run_exclusive():
+        with run_alone(engine, job.id) as alone:
+            if alone:
+                run()
+            else:
+                log.debug("job_skipped id=%s reason=running_in_another_worker", job.id)
+
+    return run_exclusive if job.exclusive else run
 
 
 def _quiet_busy_delivery(record: logging.LogRecord) -> bool:

@@ -6,7 +6,7 @@ subscriptions); payloads are built only when someone does. Friends are named by 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -16,7 +16,7 @@ from crm.broadcasts.models import Broadcast
 from crm.friends.models import Friend
 from crm.outbound import delivery as outbox_delivery
 from crm.outbound import relay
-from crm.outbound.models import WebhookCursor
+from crm.outbound.models import CLICK_CURSOR, WebhookCursor
 from crm.outbound.outbox import emit, wanted
 from crm.privacy import service as privacy
 from crm.scenarios import events as scenario_events
@@ -24,11 +24,10 @@ from crm.scenarios.events import ScenarioEvent
 from crm.scenarios.models import Enrolment, Scenario
 from crm.tags import service as tags
 from crm.tags.models import Tag
+from crm.tracking.clicks import settled
 from crm.tracking.models import LinkClick, TrackedLink
 
 FRIENDS_PER_TAG_EVENT = 500
-CLICK_CURSOR = "link_click"
-CLICK_SETTLE = timedelta(seconds=5)  # read clicks a little late: ids of concurrent inserts commit out of order
 
 
 def friend_refs(session: Session, friend_ids: list[int]) -> list[dict]:
@@ -131,16 +130,15 @@ def emit_link_clicks(session: Session, *, now: datetime, limit: int = 1000) -> i
         newest = session.exec(select(func.max(LinkClick.id))).one() or 0
         session.merge(WebhookCursor(name=CLICK_CURSOR, last_id=newest))
         return 0
-    rows = list(
-        session.exec(
-            select(LinkClick, TrackedLink.destination, Friend.line_user_id)
-            .join(TrackedLink, TrackedLink.id == LinkClick.link_id)
-            .join(Friend, Friend.id == LinkClick.friend_id)
-            .where(LinkClick.id > cursor.last_id, LinkClick.clicked_at <= now - CLICK_SETTLE)
-            .order_by(LinkClick.id)
-            .limit(limit)
-        )
-    )
+    read = session.exec(
+        select(LinkClick, TrackedLink.destination, Friend.line_user_id)
+        .join(TrackedLink, TrackedLink.id == LinkClick.link_id)
+        .join(Friend, Friend.id == LinkClick.friend_id)
+        .where(LinkClick.id > cursor.last_id)
+        .order_by(LinkClick.id)
+        .limit(limit)
+    ).all()
+    rows = settled(read, now=now, clicked_at=lambda row: row[0].clicked_at)
     for click, destination, line_user_id in rows:
         emit(
             session,

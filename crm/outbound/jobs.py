@@ -217,6 +217,8 @@ def relay_prune_tick(app: Flask, engine: Engine, _line) -> None:
 
 JOBS = (
     Job("webhooks", seconds=2, tick=webhooks_tick),
-    Job("relay", seconds=2, tick=relay_tick),
-    Job("relay_prune", seconds=3600, tick=relay_prune_tick),
+    # Bodies go out in LINE's order: one forwarder at a time (a second would skip the first's locked rows and
+    # forward later bodies meanwhile).
+    Job("relay", seconds=2, tick=relay_tick, exclusive=True),
+    Job("relay_prune", seconds=3600, tick=relay_prune_tick, exclusive=True),
 )

@@ -71,6 +71,9 @@ class WebhookAttempt(SQLModel, table=True):
     ok: bool = Field(default=False)
 
 
+CLICK_CURSOR = "link_click"  # the WebhookCursor that turns link clicks into link.clicked events
+
+
 class WebhookCursor(SQLModel, table=True):
     """How far a worker tick has read an append-only table (link clicks become link.clicked events)."""
 

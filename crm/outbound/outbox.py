@@ -24,8 +24,10 @@ from sqlmodel import Session, select
 
 from crm.errors import N_, TranslatableError
 from crm.outbound import transport
-from crm.outbound.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from crm.outbound.models import CLICK_CURSOR, WebhookAttempt, WebhookCursor, WebhookDelivery, WebhookEndpoint
+from crm.sql import insert_for
 from crm.timeutil import utcnow
+from crm.tracking.models import LinkClick
 
 EVENTS = (
     "friend.followed",
@@ -186,8 +188,20 @@ def create_endpoint(
     )
     session.add(endpoint)
     session.flush()
+    _start_click_cursor(session, endpoint.events)
     forget_subscriptions(session)
     return endpoint
+
+
+def _start_click_cursor(session: Session, events: str) -> None:
+    """A link.clicked subscription gets the clicks from now on. On a database whose worker has not read clicks
+    yet there is no cursor, and the worker's first read would start at the newest click, passing those made
+    since this subscription: start it here, at the newest click."""
+    if "link.clicked" not in events.split() or session.get(WebhookCursor, CLICK_CURSOR) is not None:
+        return
+    newest = session.exec(select(func.max(LinkClick.id))).one() or 0
+    statement = insert_for(session, WebhookCursor.__table__).values(name=CLICK_CURSOR, last_id=newest)
+    session.exec(statement.on_conflict_do_nothing(index_elements=["name"]))
 
 
 def update_endpoint(
@@ -207,6 +221,7 @@ def update_endpoint(
     endpoint.events = check_events(events)
     endpoint.description, endpoint.active = (description or "").strip()[:200] or None, active
     session.add(endpoint)
+    _start_click_cursor(session, endpoint.events)
     forget_subscriptions(session)
 
 

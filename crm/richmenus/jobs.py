@@ -47,4 +47,6 @@ def relinks_tick(_app: Flask, engine: Engine, line: LineClient) -> None:
     apply_rich_menu_relinks(engine, line)
 
 
-JOBS = (Job("richmenu_relinks", seconds=2, tick=relinks_tick),)
+# A round plans from the queue without claiming it: two workers would call LINE with the same entries, and the
+# older plan could land last and show a friend the menu their tags no longer call for.
+JOBS = (Job("richmenu_relinks", seconds=2, tick=relinks_tick, exclusive=True),)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.engine import Connection
@@ -26,6 +28,7 @@ from crm.triggers import Trigger, TriggerEvent, fire
 
 CLICK_TRIGGER_CURSOR = "link_clicked_trigger"
 CLICK_SETTLE = timedelta(seconds=5)
+T = TypeVar("T")
 
 # Robots that fetch a link to show a preview of it (LINE's own, other chat apps, search engines): they get
 # the redirect but are not counted as clicks.
@@ -188,20 +191,34 @@ def apply_click_actions(session: Session, *, limit: int = 500) -> int:
     return len(queued)
 
 
+def settled(rows: Sequence[T], *, now: datetime, clicked_at: Callable[[T], datetime]) -> list[T]:
+    """The leading rows of a cursor's read (in click id order) up to the first click younger than CLICK_SETTLE.
+
+    Ids of concurrent inserts commit out of order, so the newest clicks are left for a later read; and a later
+    id may carry an earlier time (its process stamped the click first; or its host's clock is a little behind),
+    so the read stops at the first unsettled click rather than skipping it: a cursor never passes a click."""
+    cutoff = now - CLICK_SETTLE
+    for index, row in enumerate(rows):
+        if clicked_at(row) > cutoff:
+            return list(rows[:index])
+    return list(rows)
+
+
 def fire_click_triggers(session: Session, *, now: datetime, limit: int = 1000) -> int:
     """Fire the link-clicked trigger for friends' clicks stored since the last call (worker; the redirect does
-    no extra work); read a little late, as ids of concurrent inserts commit out of order. Returns how many
-    clicks were read (anonymous ones fire nothing)."""
+    no extra work); read a little late (`settled`). Returns how many clicks were read (anonymous ones fire
+    nothing)."""
     cursor = session.get(TrackingCursor, CLICK_TRIGGER_CURSOR, with_for_update=True)
     if cursor is None:  # the migration creates it; a database restored without it starts from the beginning
         cursor = TrackingCursor(name=CLICK_TRIGGER_CURSOR, last_id=0)
         session.add(cursor)
-    rows = session.execute(
+    read = session.execute(
         select(LinkClick.id, LinkClick.link_id, LinkClick.friend_id, LinkClick.clicked_at)
-        .where(LinkClick.id > cursor.last_id, LinkClick.clicked_at <= now - CLICK_SETTLE)
+        .where(LinkClick.id > cursor.last_id)
         .order_by(LinkClick.id)
         .limit(limit)
     ).all()
+    rows = settled(read, now=now, clicked_at=lambda row: row.clicked_at)
     for click_id, link_id, friend_id, clicked_at in rows:
         if friend_id is not None:
             trigger = Trigger(

@@ -58,4 +58,5 @@ def retention_tick(app: Flask, engine: Engine, _line) -> None:
         prune_payloads(engine, now=utcnow(), days=days)
 
 
-JOBS = (Job("webhook_payload_retention", seconds=3600, tick=retention_tick),)
+# A sweep of the whole table: one worker at a time (two would update the same rows and wait on each other).
+JOBS = (Job("webhook_payload_retention", seconds=3600, tick=retention_tick, exclusive=True),)

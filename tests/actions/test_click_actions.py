@@ -102,6 +102,23 @@ def test_every_friend_s_click_fires_the_link_clicked_trigger_from_the_worker(app
     assert click_actions_tick(get_engine(app)) == 0
 
 
+def test_the_trigger_cursor_never_passes_a_click_stamped_later_than_the_next_one(app):
+    friend_id, now = make_friend(app), utcnow()
+    _, path = tracked(app, friend_id)
+    with get_engine(app).connect() as connection:
+        target = link_clicks.find_target(connection, path.removeprefix("/r/"))
+        # The lower id carries the later time: its process stamped it last, or its host's clock is ahead.
+        for at in (now, now - timedelta(minutes=1)):
+            link_clicks.record_click(connection, target=target, user_agent="test", now=at)
+        connection.commit()
+    FIRED.clear()
+    assert click_triggers_tick(get_engine(app), now=now) == 0  # the first click is not settled: wait for it
+    assert click_triggers_tick(get_engine(app), now=now + timedelta(seconds=6)) == 2
+    with session_scope(get_engine(app)) as session:
+        click_ids = session.exec(select(LinkClick.id).order_by(LinkClick.id)).all()
+    assert [t.key for t in FIRED if t.event == TriggerEvent.LINK_CLICKED] == [f"click:{id_}" for id_ in click_ids]
+
+
 def test_the_migration_turns_an_on_click_tag_into_the_link_s_actions(app, database_url):
     tag_id = make_tag(app, "VIP")
     get_engine(app).dispose()

@@ -128,3 +128,24 @@ def test_clicks_become_events_in_the_worker_only_for_subscribers(app, engine, re
     (clicked,) = events_of(engine, "link.clicked")
     assert clicked["data"]["link"] == {"id": link_id, "destination": "https://shop.example/sale"}
     assert clicked["data"]["friend"] == {"id": friend_id, "line_user_id": USER}
+
+
+def test_clicks_after_the_first_subscription_are_sent_though_the_worker_never_read_clicks_before(app, engine, receiver):
+    friend_id, now = make_friend(app, line_user_id=USER), utcnow()
+    _click(app, engine, friend_id, at=now - timedelta(minutes=1))  # before anyone subscribed: never sent
+    add_endpoint(engine, receiver.url, ["link.clicked"])  # a fresh database: the worker has no click cursor yet
+    link_id = _click(app, engine, friend_id, at=now)
+    assert link_click_events(engine, now=now + timedelta(seconds=10)) == 1
+    assert [doc["data"]["link"]["id"] for doc in events_of(engine, "link.clicked")] == [link_id]
+
+
+def test_the_click_cursor_never_passes_a_click_stamped_later_than_the_next_one(app, engine, receiver):
+    friend_id, now = make_friend(app, line_user_id=USER), utcnow()
+    add_endpoint(engine, receiver.url, ["link.clicked"])
+    link_click_events(engine, now=now)
+    # The lower id carries the later time: its process stamped it last, or its host's clock is ahead.
+    first = _click(app, engine, friend_id, at=now)
+    second = _click(app, engine, friend_id, at=now - timedelta(minutes=1))
+    assert link_click_events(engine, now=now) == 0  # the first click is not settled: wait for it
+    assert link_click_events(engine, now=now + timedelta(seconds=10)) == 2
+    assert [doc["data"]["link"]["id"] for doc in events_of(engine, "link.clicked")] == [first, second]

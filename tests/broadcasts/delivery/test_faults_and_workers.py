@@ -66,10 +66,10 @@ class FaultInjector(threading.Thread):
 
 
 class Worker:
-    """`python -m crm.worker` as a child process, with its output collected."""
+    """`python -m crm.worker` as a child process, with its output collected (`env`: settings beside the tests')."""
 
-    def __init__(self, database_url: str, simulator_url: str):
-        env = dict(
+    def __init__(self, database_url: str, simulator_url: str, env: dict | None = None):
+        settings = dict(
             os.environ,
             CRM_ENV="development",
             DATABASE_URL=database_url,
@@ -81,7 +81,11 @@ class Worker:
             DELIVERY_CONCURRENCY="8",
         )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "crm.worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            [sys.executable, "-m", "crm.worker"],
+            env=settings | (env or {}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
