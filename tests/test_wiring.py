@@ -23,7 +23,7 @@ CONSOLE_BLUEPRINTS = {
 }  # fmt: skip
 API_BLUEPRINTS = [
     "api_friends", "api_friend_data", "api_tags", "api_templates", "api_scenarios", "api_surveys",
-    "api_auto_replies", "api_segments", "api_broadcasts",
+    "api_auto_replies", "api_segments", "api_broadcasts", "api_conversions",
 ]  # fmt: skip
 ADMIN_NAV = [
     "/", "/friends", "/chat", "/tags",

@@ -1,0 +1,21 @@
+"""Conversions (コンバージョン): points, conversions from links (/cv.js), the API and purchase CSVs, their
+actions and figures, and RFM scores and deciles of purchases."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the API, the conversion script and its endpoint (no CSRF: CORS, a signed click id), the console,
+    the friend-page section and API detail, the segment conditions, the RFM job, erasure, the tracking hook
+    that makes links to a shop carry a click id, and the words the audit log and action history use."""
+    from crm import api
+    from crm.actions.history import register_source
+    from crm.conversions import api as conversions_api
+    from crm.conversions import points, words
+    from crm.tracking.links import on_new_link
+
+    api.register(app, conversions_api.blp)
+    on_new_link(points.mark_new_link)
+    register_source("conversion", words.point_source)
