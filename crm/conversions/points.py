@@ -48,9 +48,7 @@ def check_origins(text: str) -> list[str]:
         except ValueError:
             parts = None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
-            raise ConversionError(
-                N_("%(origin)s is not an origin such as https://shop.example."), origin=line[:80]
-            )
+            raise ConversionError(N_("%(origin)s is not an origin such as https://shop.example."), origin=line[:80])
         origin = f"{parts.scheme}://{parts.netloc.lower()}"
         if origin not in origins:
             origins.append(origin)

@@ -52,4 +52,5 @@ def with_click_id(destination: str, click_id: int, secret: str) -> str:
     byte (the id is base64url and a dot: nothing to escape)."""
     parts = urlsplit(destination)
     query = f"{parts.query}&" if parts.query else ""
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, f"{query}{PARAMETER}={sign(click_id, secret)}", parts.fragment))
+    query += f"{PARAMETER}={sign(click_id, secret)}"
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))

@@ -17,9 +17,7 @@ STAFF = Actor.system("test")
 
 def make_point(app, name: str = "購入", *, value_type: str = "yen", counting: str = "every", **values) -> int:
     with session_scope(get_engine(app)) as session:
-        point = points.save_point(
-            session, actor=STAFF, name=name, value_type=value_type, counting=counting, **values
-        )
+        point = points.save_point(session, actor=STAFF, name=name, value_type=value_type, counting=counting, **values)
         return point.id
 
 
