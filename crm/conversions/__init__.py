@@ -13,9 +13,12 @@ def init_app(app: Flask) -> None:
     from crm import api
     from crm.actions.history import register_source
     from crm.conversions import api as conversions_api
-    from crm.conversions import points, words
+    from crm.conversions import collect, points, words
+    from crm.extensions import csrf
     from crm.tracking.links import on_new_link
 
     api.register(app, conversions_api.blp)
+    app.register_blueprint(collect.bp)
+    csrf.exempt(collect.bp)
     on_new_link(points.mark_new_link)
     register_source("conversion", words.point_source)
