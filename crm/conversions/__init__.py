@@ -13,8 +13,9 @@ def init_app(app: Flask) -> None:
     from crm import api
     from crm.actions.history import register_source
     from crm.conversions import api as conversions_api
-    from crm.conversions import collect, points, words
+    from crm.conversions import collect, conditions, jobs, points, words
     from crm.extensions import csrf
+    from crm.jobs import register_jobs
     from crm.tracking.links import on_new_link
 
     api.register(app, conversions_api.blp)
@@ -22,3 +23,5 @@ def init_app(app: Flask) -> None:
     csrf.exempt(collect.bp)
     on_new_link(points.mark_new_link)
     register_source("conversion", words.point_source)
+    conditions.register()
+    register_jobs(app, jobs.JOBS)
