@@ -38,6 +38,8 @@ NAV_GROUPS = (
         _l("Analysis"),
         (
             ("surveys.results_index", _l("Survey results"), "reports.view"),
+            ("conversions.index", _l("Conversions"), "conversions.manage"),
+            ("conversion_rfm.index", _l("RFM analysis"), "conversions.manage"),
             ("audit.index", _l("Audit log"), "audit.view"),
         ),
     ),

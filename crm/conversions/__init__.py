@@ -13,9 +13,12 @@ def init_app(app: Flask) -> None:
     from crm import api
     from crm.actions.history import register_source
     from crm.conversions import api as conversions_api
-    from crm.conversions import collect, conditions, jobs, points, words
+    from crm.conversions import collect, conditions, friend_section, jobs, points, rfm_views, views, words
+    from crm.conversions.models import ConversionPoint
     from crm.extensions import csrf
+    from crm.friends.extras import register_detail, register_page_section
     from crm.jobs import register_jobs
+    from crm.staff.audit_words import named_rows, register_target
     from crm.tracking.links import on_new_link
 
     api.register(app, conversions_api.blp)
@@ -25,3 +28,12 @@ def init_app(app: Flask) -> None:
     register_source("conversion", words.point_source)
     conditions.register()
     register_jobs(app, jobs.JOBS)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(rfm_views.bp)
+    register_page_section(app, "conversions/_friend_conversions.html", friend_section.page_helpers)
+    register_detail(app, "conversions", friend_section.friend_detail)
+    register_target(
+        app,
+        "conversion_point",
+        named_rows(ConversionPoint, ConversionPoint.name, endpoint="conversions.edit", id_arg="point_id"),
+    )

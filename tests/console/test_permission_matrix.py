@@ -36,6 +36,9 @@ API_AND_REDIRECT_ENDPOINTS = {
     "survey_form.submit",  # a friend's survey web form, named by the token in its link
     "redirect.follow",  # the click redirect /r/<token>: the unguessable token is the credential
     "media.image",  # uploaded message images, fetched by LINE and named by their content's SHA-256
+    "conversion_collect.script",  # /cv.js, loaded by the shop's pages
+    "conversion_collect.preflight",  # CORS for the origins conversion points allow
+    "conversion_collect.collect",  # a conversion reported with a signed click id from an allowed origin
 }
 SIGNED_OUT = "signed-out"
 SYSTEM = Actor.system("test")
