@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     that makes links to a shop carry a click id, and the words the audit log and action history use."""
     from crm import api
     from crm.actions.history import register_source
+    from crm.console.sections import register_section
     from crm.conversions import api as conversions_api
     from crm.conversions import collect, conditions, friend_section, jobs, points, rfm_views, views, words
     from crm.conversions.models import ConversionPoint
@@ -32,6 +33,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(rfm_views.bp)
     register_page_section(app, "conversions/_friend_conversions.html", friend_section.page_helpers)
     register_detail(app, "conversions", friend_section.friend_detail)
+    for page in ("broadcast_stats", "scenario_stats"):
+        register_section(app, page, "conversions/_stats_conversions.html", friend_section.stats_helpers)
     register_target(
         app,
         "conversion_point",

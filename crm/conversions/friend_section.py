@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from crm.conversions import figures
+from crm.conversions import attribution, figures
 from crm.db import get_session
 from crm.timeutil import to_tokyo
 
@@ -31,3 +31,14 @@ def friend_detail(session: Session, friend_id: int, *, masked: bool, limit: int)
         for row in figures.friend_conversions(session, friend_id, limit=limit)
     ]
     return {"count": totals.conversions, "value": totals.value, "latest": latest}
+
+
+def stats_helpers() -> dict:
+    """The name the statistics pages' conversions card uses (a broadcast id, else a scenario id)."""
+
+    def conversion_figures(broadcast_id: int | None, scenario_id: int | None):
+        if broadcast_id is not None:
+            return attribution.broadcast_figures(get_session(), broadcast_id)
+        return attribution.scenario_figures(get_session(), scenario_id) if scenario_id is not None else None
+
+    return {"conversion_figures": conversion_figures}
