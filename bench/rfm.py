@@ -7,6 +7,7 @@ SQLite that includes the database engine's sorting; for PostgreSQL the server ba
 test client, bearer token, one thread): new orders, then the same orders again (duplicates).
 
     python -m bench.rfm --database-url sqlite:////tmp/rfm.sqlite3 --friends 1000000 --purchases 10000000
+    python -m bench.rfm --postgresql --friends 1000000 --purchases 10000000
 """
 
 from __future__ import annotations
@@ -96,12 +97,27 @@ def api_rate(database_url: str, requests: int) -> tuple[float, float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.rfm", description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--database-url", help="SQLAlchemy URL; or --postgresql")
+    parser.add_argument("--postgresql", action="store_true", help="on a throwaway PostgreSQL cluster instead")
     parser.add_argument("--friends", type=int, default=100_000)
     parser.add_argument("--purchases", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--api-requests", type=int, default=2000)
     args = parser.parse_args(argv)
+    if not args.postgresql:
+        return run(args)
+    from tests.pg_cluster import start_cluster
+
+    cluster = start_cluster()
+    try:
+        args.database_url = cluster.create_database("rfm_bench")
+        return run(args)
+    finally:
+        cluster.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate what is missing, recompute `runs` times, then time the API."""
     migrate.upgrade(args.database_url)
     engine = make_engine(args.database_url)
     try:
