@@ -48,10 +48,10 @@ def script():
 def preflight():
     """CORS preflight: allowed for an origin some point allows."""
     origin = request.headers.get("Origin")
-    if not origin or origin not in points.all_origins(get_session()):
-        get_session().rollback()
+    allowed = bool(origin) and origin in points.all_origins(get_session())
+    get_session().rollback()  # only read: end the request session's transaction before answering
+    if not allowed:
         return Response(status=403)
-    get_session().rollback()
     response = Response(status=204)
     response.headers.update(
         {
