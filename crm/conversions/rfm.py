@@ -2,7 +2,7 @@
 
 One statement replaces the table: per friend the last purchase, the number of purchases and their total, then
 window functions over all buyers. Scores are quintiles of the percent rank (5 best: the latest, most frequent,
-highest spending fifth), so friends with equal figures share a score (most people buy once: they are all F 1).
+highest spending fifth; erased friends left out), so friends with equal figures share a score (most people buy once: they are all F 1).
 Deciles are NTILE(10) over the total, highest first (ties broken by friend id), so each holds a tenth of the
 buyers: the decile table shows the share of value each tenth brings (ABC / Pareto). Works on SQLite (3.25+) and
 PostgreSQL alike.
@@ -34,7 +34,9 @@ FROM (
     NTILE(10) OVER (ORDER BY monetary DESC, friend_id) AS decile
   FROM (
     SELECT friend_id, MAX(occurred_at) AS last_at, COUNT(*) AS frequency, SUM(value) AS monetary
-    FROM conversion WHERE value IS NOT NULL GROUP BY friend_id
+    FROM conversion
+    WHERE value IS NOT NULL AND friend_id NOT IN (SELECT id FROM friend WHERE status = 'erased')
+    GROUP BY friend_id
   ) AS purchases
 ) AS ranked
 """).bindparams(bindparam("now", type_=UTCDateTime()))

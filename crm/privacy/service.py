@@ -118,7 +118,7 @@ def _scrub_rows(session: Session, friend_id: int, user_id: str) -> dict[str, int
         ),
         "test_friend": run(delete(TestFriend).where(TestFriend.friend_id == friend_id)),
         # Conversions stay (counts and values are the shop's figures) without the order id, which the shop's own
-        # records tie to a person; the RFM row goes until the next recomputation.
+        # records tie to a person; the RFM row goes (recomputations leave erased friends out).
         "conversion_orders": run(
             update(Conversion)
             .where(Conversion.friend_id == friend_id, Conversion.order_id.is_not(None))

@@ -36,6 +36,9 @@ def test_erasure_keeps_the_figures_without_the_order_ids_or_scores(app):
     ]
     with session_scope(get_engine(app)) as session:
         assert session.scalars(select(RfmScore.friend_id)).all() == [other]
+    rfm_tick(get_engine(app), force=True)
+    with session_scope(get_engine(app)) as session:
+        assert session.scalars(select(RfmScore.friend_id)).all() == [other]  # left out of later computations
     answer = api_client(app, "marketer").post(
         "/api/v1/conversions", json={"point_id": point, "line_user_id": line_user_id(1), "value": 1}
     )
