@@ -1,8 +1,9 @@
 """RFM scores and value deciles of purchases (conversions with a yen value), computed in SQL.
 
 One statement replaces the table: per friend the last purchase, the number of purchases and their total, then
-window functions over all buyers. Scores are quintiles of the percent rank (5 best: the latest, most frequent,
-highest spending fifth; erased friends left out), so friends with equal figures share a score (most people buy once: they are all F 1).
+window functions over all buyers (erased friends left out). Scores are quintiles of the percent rank (5 best:
+the latest, most frequent, highest spending fifth), so friends with equal figures share a score (most people buy
+once: they are all F 1).
 Deciles are NTILE(10) over the total, highest first (ties broken by friend id), so each holds a tenth of the
 buyers: the decile table shows the share of value each tenth brings (ABC / Pareto). Works on SQLite (3.25+) and
 PostgreSQL alike.
