@@ -114,6 +114,9 @@
   }
 
   function renderLeaf(leaf, group, index) {
+    if (LEAVES.indexOf(leaf.type) < 0) {
+      return el("div", {"class": "segment-leaf", "data-type": leaf.type}, leafInputs(leaf));
+    }
     var type = select(T.choose, LEAVES.map(function (t) { return [t, T[t]]; }), leaf.type, function (v) {
       group.children[index] = newLeaf(v); render();
     });
@@ -149,8 +152,11 @@
       case "attention":
         return [select(T.attention, [["needed", T.needed], ["in_progress", T.in_progress], ["done", T.done],
                                      ["none", T.no_mark]], leaf.value, set(leaf, "value"))];
-      default:
+      case "status":
         return [select(T.status, [["following", T.following], ["blocked", T.blocked]], leaf.value, set(leaf, "value"))];
+      default:
+        // A condition another feature registered (conversions, RFM): kept as it is, shown as its JSON.
+        return [el("code", {"class": "segment-other", text: JSON.stringify(leaf)})];
     }
   }
 

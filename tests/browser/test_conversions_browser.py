@@ -58,3 +58,7 @@ def test_a_point_then_the_rfm_grid_then_a_segment(app, console_url, page, width)
     expect(page.locator("[data-total]")).to_have_attribute("data-total", "1")
     page.get_by_role("button", name="セグメントとして保存して配信に使う").click()
     expect(page.locator(".flash-success")).to_contain_text("セグメント「デシル1」を保存しました。")
+    page.goto(f"{console_url}/segments/1/edit")  # the builder keeps the condition it has no inputs for
+    page.wait_for_load_state()
+    expect(page.locator(".segment-other")).to_contain_text('"decile"')
+    _no_sideways_scroll(page, width, "the segment builder")
