@@ -1,10 +1,11 @@
 """The one benchmark data generator: realistic friends, tags and link tokens (this module, and the CLI), and
-custom field values, survey answers, clicks and notes (bench.generate_extras), loaded with bench.bulk.
+custom field values, survey answers, clicks, notes and purchases (bench.generate_extras), loaded with bench.bulk.
 
 Each table has a row generator and a loader (`generate_<table>`) built on `bulk.load_table`; loaders only
 cover friends added since their last run, reading friend ids in keyset batches (memory stays bounded).
 
     python -m bench.generate --database-url URL --friends 1000000 [--tags-per-friend 10] [--segment-data]
+        [--purchases 10000000]
 """
 
 from __future__ import annotations
@@ -352,7 +353,7 @@ def generate_link_tokens(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: migrate the database, then generate data and print rows/s."""
-    from bench.generate_extras import generate_segment_data
+    from bench.generate_extras import generate_purchases, generate_segment_data
 
     parser = argparse.ArgumentParser(prog="python -m bench.generate", description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True, help="SQLAlchemy URL, e.g. sqlite:////tmp/bench.sqlite3")
@@ -381,6 +382,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0.0,
         help="with --segment-data: share of survey responses with a free-text answer (default 0)",
     )
+    parser.add_argument(
+        "--purchases", type=int, default=0, help="then add N purchases (conversions in yen) over the friends"
+    )
     args = parser.parse_args(argv)
     migrate.upgrade(args.database_url)
     engine = make_engine(args.database_url)
@@ -390,6 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(generate_tags(engine, per_friend=args.tags_per_friend, seed=args.seed), flush=True)
         if args.segment_data:
             generate_segment_data(engine, seed=args.seed, note_share=args.note_share, comment_share=args.comment_share)
+        if args.purchases:
+            print(generate_purchases(engine, args.purchases, seed=args.seed), flush=True)
     finally:
         engine.dispose()
     return 0

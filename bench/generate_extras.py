@@ -19,7 +19,7 @@ from sqlmodel import Session
 from bench.bulk import LoadResult, analyze, friend_ids, index_dropped, last_friend_id, load_table, print_result, utc
 from crm.broadcasts.models import Broadcast
 from crm.fields.models import FieldDefinition, FieldValue
-from crm.friends.models import Note
+from crm.friends.models import Friend, Note
 from crm.timeutil import utcnow
 from crm.tracking.models import LinkClick, TrackedLink
 from surveys.models import Survey, SurveyAnswer, SurveyChoice, SurveyQuestion, SurveyResponse, SurveyVersion
@@ -366,3 +366,50 @@ def generate_segment_data(
         if report:
             report(results[-1])
     return results
+
+
+# --- purchases (conversions with a yen value) ---------------------------------------------------------------
+
+PURCHASE_COLUMNS = ("point_id", "friend_id", "value", "order_id", "occurred_at", "recorded_at", "source")
+PURCHASE_DAYS = 730
+PRICES = (500, 980, 1480, 1980, 2980, 3980, 5800, 9800, 19800)
+
+
+def generate_purchases(engine: Engine, count: int, *, seed: int = 1, now: datetime | None = None) -> LoadResult:
+    """Add `count` purchases on the bench point 「ベンチ購入」 (yen, every time), spread over the friends with a
+    long tail (a few friends buy often, most once or never), over the past two years; order ids continue from
+    the last run's."""
+    from crm.conversions.models import Conversion, ConversionPoint
+
+    with engine.begin() as connection:
+        point_id = connection.execute(select(ConversionPoint.id).where(ConversionPoint.name == "ベンチ購入")).scalar()
+        if point_id is None:
+            point_id = connection.execute(
+                ConversionPoint.__table__.insert()
+                .values(
+                    name="ベンチ購入",
+                    value_type="yen",
+                    counting="every",
+                    allowed_origins="",
+                    actions="[]",
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+                .returning(ConversionPoint.__table__.c.id)
+            ).scalar_one()
+        low, high = connection.execute(select(func.min(Friend.id), func.max(Friend.id))).one()
+        done = connection.execute(select(func.count()).select_from(Conversion.__table__)).scalar() or 0
+    rng, now_ts = random.Random(f"purchases:{seed}:{done}"), (now or utcnow()).timestamp()
+    span = high - low + 1
+
+    def rows() -> Iterator[tuple]:
+        for number in range(done, done + count):
+            friend_id = low + int(span * rng.random() ** 2)  # skewed: low ids buy more often
+            at = utc(now_ts - rng.random() ** 1.5 * PURCHASE_DAYS * 86400)
+            yield point_id, friend_id, rng.choice(PRICES) * rng.randint(1, 3), f"B{number}", at, at, "import"
+
+    table = Conversion.__table__
+    with index_dropped(engine, table, "ix_conversion_friend_occurred", "ix_conversion_point_occurred"):
+        result = load_table(engine, table, PURCHASE_COLUMNS, rows())
+    analyze(engine, table)
+    return result

@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "broadcasts.send": frozenset({"admin", "marketer"}),
     "scenarios.manage": frozenset({"admin", "marketer"}),
     "auto_replies.manage": frozenset({"admin", "marketer", "staff"}),
+    "conversions.manage": frozenset({"admin", "marketer"}),
     "surveys.edit": frozenset({"admin", "marketer", "editor"}),
     "richmenus.edit": frozenset({"admin", "marketer", "editor"}),
     "templates.view": frozenset({"admin", "marketer", "editor"}),  # who edits templates or sends broadcasts
@@ -65,6 +66,7 @@ DESCRIPTIONS: dict[str, str] = {
     "broadcasts.send": "Send and schedule broadcasts",
     "scenarios.manage": "Build, start, pause and test step scenarios, and enrol or remove friends",
     "auto_replies.manage": "Build auto-replies, see their hits, and pause every automatic answer at once",
+    "conversions.manage": "Set up conversion points, record and import conversions, and see conversions and RFM",
     "surveys.edit": "Build surveys",
     "richmenus.edit": "Build rich menus",
     "templates.view": "See message templates and their previews (to send or edit them)",

@@ -5,6 +5,7 @@ Like the app factory, this is a composition root: it names every feature, survey
 import crm.actions.models  # noqa: F401
 import crm.auto_replies.models  # noqa: F401
 import crm.broadcasts.models  # noqa: F401
+import crm.conversions.models  # noqa: F401
 import crm.fields.models  # noqa: F401
 import crm.friends.models  # noqa: F401
 import crm.imports.models  # noqa: F401

@@ -76,3 +76,17 @@ def test_a_second_run_appends_new_friends(engine):
     generate_friends(engine, 500, seed=7)
     with Session(engine) as session:
         assert session.exec(select(func.count(func.distinct(Friend.line_user_id)))).one() == 1_000
+
+
+def test_purchases_spread_over_the_friends_and_score_in_sql(engine):
+    from bench.generate_extras import generate_purchases
+    from crm.conversions import rfm
+    from crm.conversions.models import Conversion, RfmScore
+
+    generate_friends(engine, 500, seed=3)
+    assert generate_purchases(engine, 3_000, seed=3).rows == 3_000
+    generate_purchases(engine, 1_000, seed=3)  # a second run continues the order ids
+    with Session(engine) as session:
+        assert session.exec(select(func.count(func.distinct(Conversion.order_id)))).one() == 4_000
+        assert rfm.recompute(session, now=utcnow()) > 100
+        assert session.exec(select(func.min(RfmScore.decile), func.max(RfmScore.decile))).one() == (1, 10)

@@ -19,16 +19,16 @@ CONSOLE_BLUEPRINTS = {
     "surveys", "survey_form", "richmenus", "richmenu_publish", "segments", "redirect", "broadcasts",
     "broadcast_send", "privacy", "webhooks", "webhook_failures", "imports", "followers_import", "media",
     "message_templates", "scenarios", "scenario_steps", "scenario_friends", "inbox", "inbox_actions",
-    "auto_replies", "routes", "route_public",
+    "auto_replies", "routes", "route_public", "conversions", "conversion_rfm", "conversion_collect",
 }  # fmt: skip
 API_BLUEPRINTS = [
     "api_friends", "api_friend_data", "api_tags", "api_templates", "api_scenarios", "api_surveys",
-    "api_auto_replies", "api_segments", "api_broadcasts",
+    "api_auto_replies", "api_segments", "api_broadcasts", "api_conversions",
 ]  # fmt: skip
 ADMIN_NAV = [
     "/", "/friends", "/chat", "/tags",
     "/broadcasts", "/scenarios", "/auto-replies", "/templates", "/richmenus", "/surveys", "/segments",
-    "/surveys/results", "/routes", "/audit",
+    "/surveys/results", "/routes", "/conversions", "/conversions/rfm", "/audit",
     "/fields", "/imports", "/exports", "/staff", "/settings/webhooks", "/settings/line-events/failed",
     "/settings/followers-import", "/settings/api-tokens",
 ]  # fmt: skip
@@ -54,7 +54,7 @@ def test_the_api_document_lists_the_features_in_order_and_bearer_routes_skip_csr
     assert [tag["name"] for tag in document["tags"]] == API_BLUEPRINTS
     assert {"/api/v1/surveys", "/api/v1/friends/{friend_id}", "/api/v1/broadcasts"} <= set(document["paths"])
     exempt = {blueprint.name for blueprint in bare_app.extensions["csrf"]._exempt_blueprints}
-    assert exempt == set(API_BLUEPRINTS) | {"health", "line_webhook", "redirect", "route_public"}
+    assert exempt == set(API_BLUEPRINTS) | {"health", "line_webhook", "redirect", "route_public", "conversion_collect"}
 
 
 def test_friend_page_sections_and_api_details_come_from_the_features(bare_app):
@@ -68,8 +68,9 @@ def test_friend_page_sections_and_api_details_come_from_the_features(bare_app):
         "tracking/_friend_clicks.html",
         "broadcasts/_friend_broadcasts.html",
         "routes/_friend_routes.html",
+        "conversions/_friend_conversions.html",
     ]
-    assert list(extras.details) == ["survey_responses", "clicks"]
+    assert list(extras.details) == ["survey_responses", "clicks", "conversions"]
 
 
 def test_a_detail_key_is_registered_once(bare_app):
@@ -87,6 +88,7 @@ def test_the_worker_jobs_come_from_the_features_jobs_tables(bare_app):
         ("richmenu_relinks", 2),
         ("click_actions", 2),
         ("delivery", 1),
+        ("rfm_scores", 900),
         ("webhooks", 2),
         ("relay", 2),
         ("relay_prune", 3600),

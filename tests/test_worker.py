@@ -25,6 +25,7 @@ def test_scheduler_has_the_profile_job(app):
         "richmenu_relinks",
         "click_actions",
         "delivery",
+        "rfm_scores",
         "webhooks",
         "relay",
         "relay_prune",

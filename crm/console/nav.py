@@ -39,6 +39,8 @@ NAV_GROUPS = (
         (
             ("surveys.results_index", _l("Survey results"), "reports.view"),
             ("routes.index", _l("Inflow routes"), "routes.manage"),
+            ("conversions.index", _l("Conversions"), "conversions.manage"),
+            ("conversion_rfm.index", _l("RFM analysis"), "conversions.manage"),
             ("audit.index", _l("Audit log"), "audit.view"),
         ),
     ),

@@ -20,7 +20,7 @@ IGNORE, USER_ID, TAGS, NOTE, FIELD_PREFIX = "ignore", "user_id", "tags", "note",
 LINE_USER_ID = re.compile(r"^U[0-9a-f]{32}$")
 MAX_COLUMNS = 200
 SNIFF_ROWS = 20
-# Column names (normalised by _norm) that other tools and our own export use.
+# Column names (normalised by norm_name) that other tools and our own export use.
 USER_ID_NAMES = {"userid", "lineuserid", "lineユーザーid", "ユーザーid", "lineuid", "uid", "友だちid"}
 TAG_NAMES = {"タグ", "tag", "tags", "タグ一覧", "付与タグ", "対応マーク", "対応ステータス"}
 NOTE_NAMES = {"個別メモ", "メモ", "note", "notes", "備考", "memo", "コメント"}
@@ -113,7 +113,7 @@ def _check_header(header: list[str]) -> None:
         raise CsvImportError(N_("The file has more than %(max)d columns."), max=MAX_COLUMNS)
 
 
-def _norm(name: str) -> str:
+def norm_name(name: str) -> str:
     """A column name compared loosely: NFKC, lower case, without spaces, _, - and ・."""
     return re.sub(r"[\s_\-・]", "", unicodedata.normalize("NFKC", name).lower())
 
@@ -124,7 +124,7 @@ def user_id_column(header: list[str], sample: list[list[str]]) -> int | None:
         values = [row[index].strip() for row in sample if index < len(row) and row[index].strip()]
         if values and all(LINE_USER_ID.match(value) for value in values):
             return index
-    return next((i for i, name in enumerate(header) if _norm(name) in USER_ID_NAMES), None)
+    return next((i for i, name in enumerate(header) if norm_name(name) in USER_ID_NAMES), None)
 
 
 def suggest(header: list[str], sample: list[list[str]], fields: list) -> list[str]:
@@ -132,20 +132,20 @@ def suggest(header: list[str], sample: list[list[str]], fields: list) -> list[st
     id_column = user_id_column(header, sample)
     by_name = {}
     for definition in fields:
-        by_name.setdefault(_norm(definition.key), definition.key)
-        by_name.setdefault(_norm(definition.label), definition.key)
+        by_name.setdefault(norm_name(definition.key), definition.key)
+        by_name.setdefault(norm_name(definition.label), definition.key)
     return [USER_ID if index == id_column else _suggest_one(name, by_name) for index, name in enumerate(header)]
 
 
 def _suggest_one(name: str, fields_by_name: dict[str, str]) -> str:
-    norm = _norm(name)
+    norm = norm_name(name)
     if norm in TAG_NAMES:
         return TAGS
     if norm in NOTE_NAMES:
         return NOTE
     for prefix in FIELD_PREFIXES:  # "友だち情報:会員番号", "友だち情報_会員番号", "field:plan"
-        if norm.startswith(_norm(prefix)) and norm != _norm(prefix):
-            norm = norm[len(_norm(prefix)) :].lstrip(":：/")
+        if norm.startswith(norm_name(prefix)) and norm != norm_name(prefix):
+            norm = norm[len(norm_name(prefix)) :].lstrip(":：/")
             break
     key = fields_by_name.get(norm)
     return FIELD_PREFIX + key if key else IGNORE

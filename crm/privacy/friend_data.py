@@ -12,6 +12,7 @@ from collections import defaultdict
 from sqlalchemy import column, select, table
 from sqlmodel import Session
 
+from crm.conversions.models import Conversion, ConversionPoint
 from crm.fields.models import FieldDefinition, FieldValue
 from crm.friends.models import Friend, Note
 from crm.friends.pages import tags_of
@@ -66,9 +67,10 @@ def profiles(session: Session, friend_ids: list[int]) -> list[dict]:
 
 
 def related(session: Session, friend_ids: list[int]) -> dict[int, dict]:
-    """Per friend id: tags (names), fields (key -> value), notes, survey answers and clicks."""
+    """Per friend id: tags (names), fields (key -> value), notes, survey answers, clicks and conversions."""
     found: dict[int, dict] = {
-        fid: {"tags": [], "fields": {}, "notes": [], "answers": [], "clicks": []} for fid in friend_ids
+        fid: {"tags": [], "fields": {}, "notes": [], "answers": [], "clicks": [], "conversions": []}
+        for fid in friend_ids
     }
     for fid, rows in tags_of(session, friend_ids).items():
         found[fid]["tags"] = [row.name for row in rows]
@@ -85,6 +87,8 @@ def related(session: Session, friend_ids: list[int]) -> dict[int, dict]:
         found[fid]["answers"] = items
     for fid, items in _clicks(session, friend_ids).items():
         found[fid]["clicks"] = items
+    for fid, items in _conversions(session, friend_ids).items():
+        found[fid]["conversions"] = items
     return found
 
 
@@ -140,6 +144,28 @@ def _clicks(session: Session, friend_ids: list[int]) -> dict[int, list]:
     found: dict[int, list] = defaultdict(list)
     for fid, url, broadcast_id, at, agent in session.connection().execute(query):
         found[fid].append({"url": url, "broadcast_id": broadcast_id, "clicked_at": iso(at), "user_agent": agent})
+    return found
+
+
+def _conversions(session: Session, friend_ids: list[int]) -> dict[int, list]:
+    query = (
+        select(
+            Conversion.friend_id,
+            ConversionPoint.name,
+            Conversion.value,
+            Conversion.order_id,
+            Conversion.source,
+            Conversion.occurred_at,
+        )
+        .join(ConversionPoint, ConversionPoint.id == Conversion.point_id)
+        .where(Conversion.friend_id.in_(friend_ids))
+        .order_by(Conversion.friend_id, Conversion.id)
+    )
+    found: dict[int, list] = defaultdict(list)
+    for fid, point, value, order_id, source, at in session.connection().execute(query):
+        found[fid].append(
+            {"point": point, "value": value, "order_id": order_id, "source": source, "occurred_at": iso(at)}
+        )
     return found
 
 

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from crm.actions.models import ActionRun
 from crm.broadcasts.models import TestFriend
+from crm.conversions.models import Conversion, RfmScore
 from crm.errors import N_, TranslatableError
 from crm.fields.models import FieldValue
 from crm.friends.models import ERASED_PREFIX, Friend, FriendStatus, Message, Note
@@ -127,6 +128,14 @@ def _scrub_rows(session: Session, friend_id: int, user_id: str) -> dict[str, int
             .values(text=None)
         ),
         "test_friend": run(delete(TestFriend).where(TestFriend.friend_id == friend_id)),
+        # Conversions stay (counts and values are the shop's figures) without the order id, which the shop's own
+        # records tie to a person; the RFM row goes (recomputations leave erased friends out).
+        "conversion_orders": run(
+            update(Conversion)
+            .where(Conversion.friend_id == friend_id, Conversion.order_id.is_not(None))
+            .values(order_id=None)
+        ),
+        "rfm_score": run(delete(RfmScore).where(RfmScore.friend_id == friend_id)),
         # The history of automatic actions: their parameters may hold personal values (a field's value).
         "action_runs": run(delete(ActionRun).where(ActionRun.friend_id == friend_id)),
         # Scenario enrolments end ("erased"); their sends not yet taken by delivery are cancelled.

@@ -29,6 +29,7 @@ from sqlmodel import Session
 from crm.fields.models import FieldDefinition, FieldType, FieldValue
 from crm.friends.models import Friend
 from crm.friends.query import tagged
+from crm.segments.registry import condition_kind
 from crm.tags.models import FriendTag, Tag
 from crm.tracking.models import LinkClick
 
@@ -104,6 +105,10 @@ class _Compiler:
     def as_set(self, node: dict) -> _Set | None:
         """The node as an index-readable set of friend ids, or None (negations, status, groups)."""
         kind = node["type"]
+        registered = condition_kind(kind)
+        if registered is not None:
+            ids = registered.friend_ids(node, self.now)
+            return _Set(ids, Friend.id.in_(ids))
         if kind == "tag":
             link = aliased(FriendTag)
             return self._exists(link.friend_id, link.tag_id == node["tag_id"])

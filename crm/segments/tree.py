@@ -20,6 +20,7 @@ from crm.fields.models import FieldDefinition, FieldType
 from crm.fields.service import FieldValidationError, canonical_value
 from crm.friends.attention import CLEAR, STATES
 from crm.friends.models import FriendStatus
+from crm.segments.registry import condition_kind
 from crm.tags.models import Tag
 from crm.timeutil import TOKYO
 from crm.tracking.models import TrackedLink
@@ -85,6 +86,11 @@ class PersonalFieldError(SegmentError):
     """A condition on a personal field from a role that sees personal data masked."""
 
     code = "personal_field"
+
+
+def at(path: str, key: str) -> str:
+    """The path of a key inside a node (for registered conditions' errors)."""
+    return _at(path, key)
 
 
 def _at(path: str, key: str) -> str:
@@ -173,11 +179,14 @@ class _Checker:
             if depth > MAX_DEPTH:
                 raise SegmentError(path, N_("Groups can be nested at most %(max)d deep."), max=MAX_DEPTH)
             return self.group(node, kind, path, depth)
-        if kind not in LEAVES:
+        registered = condition_kind(kind)
+        if kind not in LEAVES and registered is None:
             raise SegmentError(_at(path, "type"), N_("Unknown condition type %(type)s."), type=str(kind)[:40])
         self.leaves += 1
         if self.leaves > MAX_LEAVES:
             raise SegmentError(path, N_("A segment can have at most %(max)d conditions."), max=MAX_LEAVES)
+        if registered is not None:
+            return {"type": kind, **registered.check(self.session, node, path)}
         return {"type": kind, **getattr(self, kind)(node, path)}
 
     def group(self, node: dict, kind: str, path: str, depth: int) -> dict:

@@ -115,6 +115,9 @@
   }
 
   function renderLeaf(leaf, group, index) {
+    if (LEAVES.indexOf(leaf.type) < 0) {
+      return el("div", {"class": "segment-leaf", "data-type": leaf.type}, leafInputs(leaf));
+    }
     var type = select(T.choose, LEAVES.map(function (t) { return [t, T[t]]; }), leaf.type, function (v) {
       group.children[index] = newLeaf(v); render();
     });
@@ -155,8 +158,11 @@
                        set(leaf, "route_id")),
                 select(T.route, [["any", T.route_any], ["first", T.route_first]], leaf.which || "any",
                        set(leaf, "which"))];
-      default:
+      case "status":
         return [select(T.status, [["following", T.following], ["blocked", T.blocked]], leaf.value, set(leaf, "value"))];
+      default:
+        // A condition another feature registered (conversions, RFM): kept as it is, shown as its JSON.
+        return [el("code", {"class": "segment-other", text: JSON.stringify(leaf)})];
     }
   }
 

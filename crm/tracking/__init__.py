@@ -15,7 +15,7 @@ def init_app(app: Flask) -> None:
     from crm.jobs import register_jobs
     from crm.tracking import friend_clicks, jobs, redirect
 
-    app.wsgi_app = redirect.ClickLayer(app.wsgi_app, get_engine(app))
+    app.wsgi_app = redirect.ClickLayer(app.wsgi_app, get_engine(app), app.config["SECRET_KEY"])
     app.register_blueprint(redirect.bp)
     csrf.exempt(redirect.bp)
     register_page_section(app, "tracking/_friend_clicks.html", friend_clicks.friend_page_helpers)

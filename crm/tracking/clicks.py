@@ -10,7 +10,7 @@ import functools
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -49,6 +49,8 @@ class ClickTarget:
     broadcast_id: int | None
     tag_id: int | None
     has_actions: bool = False  # the link carries a list of actions (queued for the worker on a friend's click)
+    carries_click_id: bool = False  # a conversion-tracking link: the destination gets the click's signed id
+    click_id: int | None = None  # the stored click (set by `click`)
 
 
 def is_link_preview(user_agent: str | None) -> bool:
@@ -68,6 +70,7 @@ def _target_statement():
             link.c.broadcast_id,
             link.c.tag_id,
             link.c.actions.is_not(None),
+            link.c.carries_click_id,
         )
         .join_from(token, link, link.c.id == token.c.link_id)
         .where(token.c.token == bindparam("token"))
@@ -86,17 +89,20 @@ def find_target(connection: Connection, token: str) -> ClickTarget | None:
 # trip per click instead of BEGIN, SELECT, INSERT, COMMIT.
 _PG_CLICK = text("""
 WITH target AS (
-  SELECT t.link_id, t.friend_id, l.destination, l.broadcast_id, l.tag_id, l.actions IS NOT NULL AS has_actions
+  SELECT t.link_id, t.friend_id, l.destination, l.broadcast_id, l.tag_id, l.actions IS NOT NULL AS has_actions,
+    l.carries_click_id
   FROM link_token AS t JOIN tracked_link AS l ON l.id = t.link_id WHERE t.token = :token
 ), clicked AS (
   INSERT INTO link_click (link_id, friend_id, broadcast_id, clicked_at, user_agent)
   SELECT link_id, friend_id, broadcast_id, :now, :user_agent FROM target
+  RETURNING id
 ), queued AS (
   INSERT INTO click_action (link_id, friend_id, tag_id, queued_at)
   SELECT link_id, friend_id, tag_id, :now FROM target
   WHERE (tag_id IS NOT NULL OR has_actions) AND friend_id IS NOT NULL
 )
-SELECT link_id, friend_id, destination, broadcast_id, tag_id, has_actions FROM target
+SELECT link_id, friend_id, destination, broadcast_id, tag_id, has_actions, carries_click_id,
+  (SELECT id FROM clicked) FROM target
 """)
 
 
@@ -104,9 +110,9 @@ def click(connection: Connection, *, token: str, user_agent: str | None) -> Clic
     """Look a token up and store its click (and queued action); None for an unknown token. Caller commits."""
     if connection.dialect.name != "postgresql":
         target = find_target(connection, token)
-        if target is not None:
-            record_click(connection, target=target, user_agent=user_agent)
-        return target
+        if target is None:
+            return None
+        return replace(target, click_id=record_click(connection, target=target, user_agent=user_agent))
     if not isinstance(token, str) or not TOKEN_PATTERN.fullmatch(token):
         return None
     row = connection.execute(_PG_CLICK, {"token": token, "now": utcnow(), "user_agent": _agent(user_agent)}).first()
@@ -117,17 +123,17 @@ def _agent(user_agent: str | None) -> str | None:
     return user_agent[:USER_AGENT_MAX_CHARS] if user_agent else None
 
 
-_INSERT_CLICK = LinkClick.__table__.insert()
+_INSERT_CLICK = LinkClick.__table__.insert().returning(LinkClick.__table__.c.id)
 _INSERT_ACTION = ClickAction.__table__.insert()
 
 
 def record_click(
     connection: Connection, *, target: ClickTarget, user_agent: str | None, now: datetime | None = None
-) -> None:
-    """Store a click; queue it for the link's actions (run later by apply_click_actions) when the link has some
-    and the click is a friend's."""
+) -> int:
+    """Store a click and return its id; queue it for the link's actions (run later by apply_click_actions) when
+    the link has some and the click is a friend's."""
     now = now or utcnow()
-    connection.execute(
+    click_id = connection.execute(
         _INSERT_CLICK,
         {
             "link_id": target.link_id,
@@ -136,12 +142,13 @@ def record_click(
             "clicked_at": now,
             "user_agent": _agent(user_agent),
         },
-    )
+    ).scalar_one()
     if (target.tag_id is not None or target.has_actions) and target.friend_id is not None:
         connection.execute(
             _INSERT_ACTION,
             {"link_id": target.link_id, "friend_id": target.friend_id, "tag_id": target.tag_id, "queued_at": now},
         )
+    return click_id
 
 
 def link_actions(link: TrackedLink | None) -> list[dict]:

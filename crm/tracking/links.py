@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from sqlalchemy import select
@@ -28,8 +29,20 @@ TRAILING_PUNCTUATION = ".,;:!?'*"
 URI_SAFE = "/?#[]@!$&'()*+,;=%~:"
 
 
+LinkHook = Callable[[Session, TrackedLink], None]
+_new_link_hooks: list[LinkHook] = []
+
+
 class TrackingError(TranslatableError):
     """A link that cannot be tracked, with a message id for the user."""
+
+
+def on_new_link(callback: LinkHook) -> LinkHook:
+    """Run callback(session, link) for every link created, in its transaction (e.g. conversions marking links to
+    a shop's site to carry a click id); registering it again has no effect."""
+    if callback not in _new_link_hooks:
+        _new_link_hooks.append(callback)
+    return callback
 
 
 def check_destination(url: str) -> str:
@@ -78,6 +91,8 @@ def create_link(
     )
     session.add(link)
     session.flush()
+    for callback in tuple(_new_link_hooks):
+        callback(session, link)
     return link
 
 

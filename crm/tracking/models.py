@@ -31,6 +31,8 @@ class TrackedLink(SQLModel, table=True):
     # What a friend's click does: a JSON list in the action engine's format (None: nothing). A link made with
     # `tag_id` and no list adds that tag.
     actions: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A destination on a shop that counts conversions: a friend's click appends a signed click id to it.
+    carries_click_id: bool = Field(default=False)
     created_at: datetime = utc_field(nullable=False, default_factory=utcnow)
 
 

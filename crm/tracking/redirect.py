@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
 from crm.db import get_session, is_postgresql, make_engine, write_lock
+from crm.tracking import click_ids
 from crm.tracking import clicks as link_clicks
 
 bp = Blueprint("redirect", __name__)
@@ -27,8 +28,8 @@ NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Ro
 class ClickLayer:
     """WSGI middleware: answers a GET of a known token with 302 after storing the click; passes the rest on."""
 
-    def __init__(self, wsgi_app, engine: Engine):
-        self.wsgi_app, self.engine = wsgi_app, engine
+    def __init__(self, wsgi_app, engine: Engine, secret: str):
+        self.wsgi_app, self.engine, self.secret = wsgi_app, engine, secret
         self.click_engine = engine
         if is_postgresql(engine):
             # A click is one atomic statement there: autocommit saves BEGIN and COMMIT, and a pool without
@@ -65,6 +66,8 @@ class ClickLayer:
             if target is None:
                 return None
             connection.commit()  # a Core connection of the click engine, not the request session
+        if target.carries_click_id and target.friend_id is not None and target.click_id is not None:
+            return click_ids.with_click_id(target.destination, target.click_id, self.secret)
         return target.destination
 
 

@@ -14,6 +14,7 @@ from crm.permissions import ROLES, can
 from crm.scenarios.enrolment import enrol
 from crm.timeutil import utcnow
 from tests.api.helpers import api_client, seed
+from tests.conversions.helpers import make_point
 from tests.factories import make_scenario, make_template
 
 pytestmark = pytest.mark.db_agnostic
@@ -83,6 +84,8 @@ def test_operation_permission(app, operation, role):
     if endpoint.startswith("api_scenarios.") and "scenario_id" in _rule:
         ids["scenario_id"] = _scenario_with(app, ids["friend_id"])
         body = {"friend_id": ids["friend_id"]} if method == "POST" else body
+    if endpoint == "api_conversions.create_conversion":
+        body = {"point_id": make_point(app), "friend_id": ids["friend_id"], "value": 1000, "order_id": "matrix"}
     client = api_client(app, role)
     url = _url(app, endpoint, method, ids)
     response = client.open(method, url, json=body)

@@ -42,6 +42,9 @@ API_AND_REDIRECT_ENDPOINTS = {
     "route_public.callback",  # LINE Login's answer for a route: its single-use state is the credential
     "route_public.thanks",  # the page after a route's login
     "media.image",  # uploaded message images, fetched by LINE and named by their content's SHA-256
+    "conversion_collect.script",  # /cv.js, loaded by the shop's pages
+    "conversion_collect.preflight",  # CORS for the origins conversion points allow
+    "conversion_collect.collect",  # a conversion reported with a signed click id from an allowed origin
 }
 SIGNED_OUT = "signed-out"
 SYSTEM = Actor.system("test")
