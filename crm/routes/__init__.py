@@ -15,7 +15,7 @@ def init_app(app: Flask) -> None:
     from crm.extensions import csrf
     from crm.friends.extras import register_page_section
     from crm.privacy import service as privacy_service
-    from crm.routes import attribution, friend_section, public, views
+    from crm.routes import attribution, conversion_figures, friend_section, public, views
     from crm.routes.models import InflowRoute
     from crm.scenarios.triggers import skip_welcome_when
     from crm.staff.audit_words import named_rows, register_target
@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.context_processor(views.template_helpers)
     triggers.subscribe(attribution.on_trigger)
+    conversion_figures.register()
     skip_welcome_when(attribution.skips_welcome_scenarios)
     register_page_section(app, "routes/_friend_routes.html", friend_section.page_helpers)
     register_source(attribution.SOURCE, friend_section.describe_source)

@@ -248,3 +248,30 @@ def test_the_route_page_counts_friends_who_answered_a_survey_afterwards(app):
             )
     page = signed_in_client(app, "marketer").get(f"/routes/{route_id}").get_data(as_text=True)
     assert 'data-count="survey_answers">1<' in page and "アンケート" in page
+
+
+def test_the_route_page_counts_friends_who_converted_afterwards_and_their_value(app):
+    from crm.conversions.models import Counting, Source, ValueType
+    from crm.conversions.points import save_point
+    from crm.conversions.recording import record_conversion
+
+    route_id, _ = make_route(app)
+    bought_twice, bought_before, other_route = make_friend(app, n=1), make_friend(app, n=2), make_friend(app, n=3)
+    arrived = utcnow() - timedelta(days=1)
+    for friend_id in (bought_twice, bought_before):
+        _arrive(app, route_id, friend_id, "new", first=True, at=arrived)
+    with session_scope(get_engine(app)) as session:
+        point = save_point(session, actor=SYSTEM, name="購入", value_type=ValueType.YEN, counting=Counting.EVERY)
+        for friend_id, value, order, at in (
+            (bought_twice, 3000, "A-1", utcnow()),
+            (bought_twice, 1500, "A-2", utcnow()),
+            (bought_before, 9000, "B-1", arrived - timedelta(hours=1)),  # before the route: not its doing
+            (other_route, 7000, "C-1", utcnow()),  # never came through this route
+        ):
+            record_conversion(
+                session, point_id=point.id, friend_id=friend_id, source=Source.API, value=value, order_id=order,
+                occurred_at=at,
+            )  # fmt: skip
+    page = signed_in_client(app, "marketer").get(f"/routes/{route_id}").get_data(as_text=True)
+    assert 'data-count="converted">1<' in page
+    assert 'data-count="conversion_value">4500<' in page
