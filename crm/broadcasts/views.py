@@ -17,6 +17,7 @@ from crm.broadcasts import drafts as broadcast_drafts
 from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts import stats as broadcast_stats
 from crm.broadcasts import testers
+from crm.broadcasts import timeline as broadcast_timeline
 from crm.broadcasts import variants as broadcast_variants
 from crm.broadcasts.forms import MESSAGE_SLOTS, ActionForm, ComposerForm, MessageForm, composer_data
 from crm.broadcasts.models import Broadcast, RecipientState
@@ -29,9 +30,10 @@ from crm.db import get_session, unit_of_work
 from crm.i18n import message_of
 from crm.message_templates import service as templates
 from crm.segments.models import Segment
-from crm.statistics import MIN_GROUP
+from crm.statistics import MIN_GROUP, rate
 from crm.tags.models import Tag
 from crm.timeutil import utcnow
+from crm.tracking import stats as click_stats
 from crm.tracking.models import TrackedLink
 
 bp = Blueprint("broadcasts", __name__, url_prefix="/broadcasts")
@@ -284,14 +286,22 @@ def show(broadcast_id: int):
 @bp.get("/<int:broadcast_id>/stats")
 @requires("reports.view")
 def stats(broadcast_id: int):
-    """Statistics; the page refreshes itself while the broadcast is sending."""
+    """Statistics with the timeline after the send and the clicks per URL; the page refreshes itself while
+    the broadcast is sending."""
     db = get_session()
     broadcast = load(db, broadcast_id)
-    figures = broadcast_stats.statistics(db, broadcast.id, now=utcnow())
+    now = utcnow()
+    figures = broadcast_stats.statistics(db, broadcast.id, now=now)
+    links = [
+        (destination, clicks, rate(clicks.unique_clickers, figures.sent))
+        for destination, clicks in click_stats.broadcast_destinations(db, broadcast_id=broadcast.id)
+    ]
     return render_template(
         "broadcasts/stats.html",
         broadcast=broadcast,
         stats=figures,
+        timeline=broadcast_timeline.timeline(db, broadcast, now),
+        links=links,
         goal_name=goal_target_name(db, parse_goal(broadcast.goal)),
         min_group=MIN_GROUP,
         labels=STATUS_LABELS,
