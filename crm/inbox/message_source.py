@@ -10,10 +10,8 @@ from crm.errors import N_
 from crm.friends.models import Message, MessageDirection
 from crm.i18n import translate
 from crm.inbox.talk import Side, TalkItem, Window, bounded
+from crm.line import stickers
 from crm.webhook.models import WebhookEvent
-
-# LINE's public sticker images (the stickers' own shop pages use it); the console's CSP allows https images.
-STICKER_IMAGE_URL = "https://stickershop.line-scdn.net/stickershop/v1/sticker/{sticker_id}/android/sticker.png"
 
 # A friend's message that is not text, in words (message_type).
 KIND_WORDS = {
@@ -63,7 +61,7 @@ def _sticker(base: dict, sticker: tuple[str, str] | None) -> TalkItem:
     return TalkItem(
         **base,
         kind="sticker",
-        image_url=STICKER_IMAGE_URL.format(sticker_id=sticker_id),
+        image_url=stickers.image_url(sticker_id),
         label=translate(N_("Sticker (%(package)s/%(sticker)s)"), {"package": package_id, "sticker": sticker_id}),
     )
 
