@@ -45,6 +45,9 @@ class Friend(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     line_user_id: str = Field(max_length=64, unique=True)
     display_name: str | None = Field(default=None, max_length=200)
+    # The staff's reading of the name (ふりがな), in search form (crm.friends.search_key.reading_form); the name
+    # search index (migration 0035) covers it.
+    reading: str | None = Field(default=None, max_length=100)
     picture_url: str | None = Field(default=None, max_length=1000)
     language: str | None = Field(default=None, max_length=20)
     status_message: str | None = Field(default=None, max_length=1000)
