@@ -89,6 +89,7 @@ class Message(SQLModel, table=True):
     line_message_id: str | None = Field(default=None, max_length=64, index=True)
     webhook_event_id: str | None = Field(default=None, max_length=64)
     sent_via: str | None = Field(default=None, max_length=16)
+    staff_id: int | None = Field(default=None)  # a console reply's sender (a plain id: written on the hot path)
     unsent: bool = Field(default=False)
     # The X-Line-Retry-Key of a console push: stored with the message, so one key is one message.
     retry_key: str | None = Field(default=None, max_length=36)

@@ -1,6 +1,6 @@
 """console daily work: indexes on friend.blocked_at (blocks per day on the dashboard) and friend.attention
 (the home page's attention count and the inbox's filter); friend.reading (ふりがな) and a name search that
-ignores spaces and finds readings
+ignores spaces and finds readings; message.staff_id (who sent a console reply)
 
 Revision ID: 0035
 Revises: 0032
@@ -116,6 +116,7 @@ def upgrade() -> None:
     op.create_index("ix_friend_blocked_at", "friend", ["blocked_at"], unique=False)
     op.create_index("ix_friend_attention", "friend", ["attention"], unique=False)
     op.add_column("friend", sa.Column("reading", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True))
+    op.add_column("message", sa.Column("staff_id", sa.Integer(), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(PG_KEY_FUNCTION)
         op.execute("DROP INDEX friend_search_grams")
@@ -138,5 +139,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         for statement in sqlite_triggers(old_key):
             op.execute(statement)
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.drop_column("staff_id")
     op.drop_index("ix_friend_attention", table_name="friend")
     op.drop_index("ix_friend_blocked_at", table_name="friend")
