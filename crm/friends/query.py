@@ -26,6 +26,7 @@ from crm.errors import N_, TranslatableError
 from crm.friends import search_key as search_keys
 from crm.friends.attention import CLEAR, STATES
 from crm.friends.models import Friend, FriendStatus
+from crm.sql import contains_pattern
 from crm.tags.models import FriendTag, Tag
 
 STATUSES = tuple(FriendStatus)
@@ -264,12 +265,8 @@ def _search_candidates(session: Session, flt: FriendFilter, total: int) -> list[
     size = capped_count(session, matched)
     drive = Friend.id.in_(matched) if size < ESTIMATE_CAP else None  # too many: walk instead
     key = search_keys.key_sql(Friend.display_name, Friend.reading)
-    like = or_(*(key.like("%" + _escaped(term) + "%", escape="\\") for term in terms))
+    like = or_(*(key.like(contains_pattern(term), escape="\\") for term in terms))
     return [_Candidate(min(1.0, size / total), size, drive, [like])]
-
-
-def _escaped(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _planner_estimate(session: Session, query) -> float:
