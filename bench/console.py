@@ -65,6 +65,9 @@ def query_kinds(engine) -> list[tuple[str, str]]:
         ("search: romaji (hanako)", q("hanako")),
         ("search: rare (美咲🌸)", q("美咲🌸")),
         ("search: no match (xyz)", q("xyz")),
+        ("search: full name without its space (佐藤花子)", q("佐藤花子")),
+        ("search: kana, katakana typed (ハナコ)", q("ハナコ")),
+        ("search: a reading (さとう)", q("さとう")),
         (f"tag: common ({common[1]:,} friends)", f"tag_all={common[0]}"),
         (f"tag: mid ({mid[1]:,} friends)", f"tag_all={mid[0]}"),
         (f"tag: rare ({rare[1]:,} friends)", f"tag_all={rare[0]}"),
@@ -83,6 +86,18 @@ def query_kinds(engine) -> list[tuple[str, str]]:
             f"{q('花子')}&tag_any={common[0]}&tag_any={mid[0]}&tag_none={rare[0]}&status=following",
         ),
         ("combined: tag + 30 days, oldest", f"tag_all={mid[0]}&interaction=within&days=30&sort=followed_asc"),
+    ]
+
+
+def daily_pages(engine) -> list[tuple[str, str]]:
+    """The other pages staff open all day: the dashboard, a friend page (the newest friend), the chat inbox."""
+    with engine.connect() as connection:
+        newest = connection.execute(select(func.max(Friend.id))).scalar()
+    return [
+        ("page: dashboard (/)", "/"),
+        ("page: a friend (/friends/<id>)", f"/friends/{newest}"),
+        ("page: chat inbox (/chat)", "/chat"),
+        ("page: chat inbox, unread (/chat?unread=1)", "/chat?unread=1"),
     ]
 
 
@@ -131,6 +146,7 @@ def time_url(client, url: str, repeat: int, server_pid: int | None) -> dict:
         "max": times[-1],
         "cpu": cpu,
         "rows": body.count("<tr data-friend="),
+        "bytes": len(response.get_data()),
     }
 
 
@@ -155,11 +171,13 @@ def measure(database_url: str, repeat: int) -> dict[str, dict]:
     pid, kinds = server_pid(engine), query_kinds(engine)
     print(f"  load average before: {os.getloadavg()[0]:.1f}", flush=True)
     results = {}
-    for label, query in [*kinds, ("page 20 by cursor", None)]:
-        url = page_url(client, "", 20) if query is None else "/friends?" + query
+    urls = [(label, "/friends?" + query) for label, query in kinds]
+    urls += [("page 20 by cursor", page_url(client, "", 20)), *daily_pages(engine)]
+    for label, url in urls:
         results[label] = figures = time_url(client, url, repeat, pid)
         print(
-            f"  {label:42s} p50 {figures['p50']:6.1f}  p95 {figures['p95']:6.1f}  CPU {figures['cpu']:6.1f} ms",
+            f"  {label:42s} p50 {figures['p50']:6.1f}  p95 {figures['p95']:6.1f}  CPU {figures['cpu']:6.1f} ms"
+            f"  {figures['bytes'] / 1024:6.1f} KiB",
             flush=True,
         )
     print(f"  load average after: {os.getloadavg()[0]:.1f}", flush=True)

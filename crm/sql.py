@@ -38,3 +38,16 @@ def tokyo_date(session: Session, column):
     if session.get_bind().dialect.name == "postgresql":
         return func.date(func.timezone("Asia/Tokyo", column))
     return func.date(column, "+9 hours")
+
+
+def contains_pattern(term: str) -> str:
+    """A LIKE pattern for text containing the term, its wildcards escaped with a backslash (use escape="\\")."""
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def tokyo_hour(session: Session, column):
+    """SQL for a UTC datetime column's hour in Asia/Tokyo as 'YYYY-MM-DD HH' text (read it back with
+    `datetime.strptime(value, "%Y-%m-%d %H")`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("Asia/Tokyo", column), "YYYY-MM-DD HH24")
+    return func.strftime("%Y-%m-%d %H", column, "+9 hours")

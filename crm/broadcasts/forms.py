@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     FieldList,
@@ -16,17 +17,26 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields import DateTimeLocalField, SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.broadcasts.options import CAP_COUNT_MAX, CAP_DAYS_MAX, CONTROL_MAX, GOAL_DAYS_MAX
+from crm.broadcasts.quick_audience import MATCH_WORDS, QUICK, read_tag_tree, tag_tree
 from crm.broadcasts.variants import LABELS, MAX_VARIANTS, WEIGHT_TOTAL
+from crm.line import stickers
+from crm.segments.condition_select import KEEP
 from crm.timeutil import TOKYO
 
 MESSAGE_SLOTS = 5
+STICKER_CHOICES = [
+    SelectChoice(stickers.sticker_value(package, sticker), f"{package}/{sticker}")
+    for package, sticker in stickers.standard_stickers()
+]
 KINDS = [
     SelectChoice("", _l("(no message)")),
     SelectChoice("text", _l("Text")),
@@ -44,8 +54,9 @@ class MessageForm(Form):
     text = TextAreaField(_l("Text ({name} = display name, {field:key} = a field)"))
     image_url = StringField(_l("Image URL (https)"))
     preview_url = StringField(_l("Preview image URL (https, optional)"))
-    package_id = StringField(_l("Sticker package ID"))
-    sticker_id = StringField(_l("Sticker ID"))
+    image = FileField(_l("Upload an image (JPEG or PNG, up to 10 MB)"))
+    # Picked from LINE's standard stickers ("package:sticker"); a stored one outside the list stays choosable.
+    sticker = RadioField(_l("Sticker"), choices=STICKER_CHOICES, validate_choice=False)
     alt_text = StringField(_l("Alternative text"))
     flex = TextAreaField(_l("Flex contents (JSON)"))
     template = TextAreaField(_l("Template message (JSON)"))
@@ -62,7 +73,8 @@ class MessageForm(Form):
                 "previewImageUrl": strip(self.preview_url) or strip(self.image_url),
             }
         if kind == "sticker":
-            return {"type": "sticker", "packageId": strip(self.package_id), "stickerId": strip(self.sticker_id)}
+            package_id, sticker_id = stickers.parse_sticker_value(self.sticker.data)
+            return {"type": "sticker", "packageId": package_id, "stickerId": sticker_id}
         if kind == "flex":
             try:
                 contents = json.loads(self.flex.data or "")
@@ -90,9 +102,17 @@ class MessageForm(Form):
             "text": message.get("text", ""),
             "image_url": message.get("originalContentUrl", ""),
             "preview_url": message.get("previewImageUrl", ""),
-            "package_id": message.get("packageId", ""),
-            "sticker_id": message.get("stickerId", ""),
+            "sticker": stickers.sticker_value(message["packageId"], message["stickerId"])
+            if kind == "sticker" and message.get("stickerId")
+            else None,
         }
+
+
+def keep_unlisted_sticker(slot: MessageForm) -> None:
+    """Offer a slot's stored sticker that is not among the standard ones, so that saving keeps it."""
+    if slot.sticker.data and slot.sticker.data not in {choice.value for choice in STICKER_CHOICES}:
+        package_id, sticker_id = stickers.parse_sticker_value(slot.sticker.data)
+        slot.sticker.choices = [*STICKER_CHOICES, SelectChoice(slot.sticker.data, f"{package_id}/{sticker_id}")]
 
 
 def filled_messages(slots: FieldList) -> list[dict]:
@@ -112,6 +132,13 @@ class ComposerForm(FlaskForm):
     purpose = TextAreaField(_l("Purpose (why this is sent)"), validators=[Optional(), Length(max=500)])
     messages = FieldList(FormField(MessageForm), min_entries=MESSAGE_SLOTS, max_entries=MESSAGE_SLOTS)
     segment = SelectField(_l("Recipients"), choices=[])
+    # A quick audience (the `segment` choice QUICK): friends with all / any / none of the ticked tags.
+    quick_match = RadioField(
+        _l("Which friends"), choices=[SelectChoice(key, _l(words)) for key, words in MATCH_WORDS.items()], default="any"
+    )
+    quick_tags = SelectMultipleField(
+        _l("Tags"), choices=[], widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()
+    )
     track_links = BooleanField(_l("Track link clicks"), default=True)
     control_percent = IntegerField(
         _l("Control group: percent held out, never sent"),
@@ -156,8 +183,19 @@ class ComposerForm(FlaskForm):
         """(label, form) of each variant entry: A, B, C, D in order."""
         return list(zip(LABELS, (entry.form for entry in self.variants), strict=False))
 
-    def segment_id(self) -> int | None:
-        return int(self.segment.data) if self.segment.data else None
+    def validate_quick_tags(self, field) -> None:
+        if self.segment.data == QUICK and not field.data:
+            raise ValidationError(_l("Tick at least one tag."))
+
+    def audience(self, current_tree: str | None) -> tuple[int | None, dict | str | None]:
+        """(saved segment id, condition tree): every friend, a saved segment, a quick audience of tags, or
+        the broadcast's stored tree kept as it is (`current_tree`)."""
+        choice = self.segment.data or ""
+        if choice == QUICK:
+            return None, tag_tree([int(tag_id) for tag_id in self.quick_tags.data], self.quick_match.data)
+        if choice == KEEP:
+            return None, current_tree
+        return (int(choice) if choice.isdigit() else None), None
 
     def goal(self) -> dict | None:
         """The goal the form describes, or None."""
@@ -184,7 +222,7 @@ def composer_data(broadcast, variants=()) -> dict:
     return {
         "name": broadcast.name,
         "purpose": broadcast.purpose or "",
-        "segment": str(broadcast.segment_id or ""),
+        **_audience_data(broadcast),
         "track_links": broadcast.track_links,
         "control_percent": broadcast.control_percent,
         "cap_count": broadcast.cap_count,
@@ -195,6 +233,17 @@ def composer_data(broadcast, variants=()) -> dict:
         "goal_days": goal.get("days", 7),
         "messages": [MessageForm.slot_data(message) for message in json.loads(broadcast.messages)],
     }
+
+
+def _audience_data(broadcast) -> dict:
+    """The recipients choice of a stored broadcast: its saved segment, a quick audience, or its own tree kept."""
+    if not broadcast.segment_tree:
+        return {"segment": str(broadcast.segment_id or "")}
+    quick = read_tag_tree(broadcast.segment_tree)
+    if quick is None:
+        return {"segment": KEEP}
+    match, tag_ids = quick
+    return {"segment": QUICK, "quick_match": match, "quick_tags": [str(tag_id) for tag_id in tag_ids]}
 
 
 class ScheduleForm(FlaskForm):

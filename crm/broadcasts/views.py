@@ -9,6 +9,7 @@ import json
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import func
 from sqlmodel import Session, select
 from wtforms.fields import SelectChoice
@@ -17,21 +18,34 @@ from crm.broadcasts import drafts as broadcast_drafts
 from crm.broadcasts import lifecycle as broadcasts
 from crm.broadcasts import stats as broadcast_stats
 from crm.broadcasts import testers
+from crm.broadcasts import timeline as broadcast_timeline
 from crm.broadcasts import variants as broadcast_variants
-from crm.broadcasts.forms import MESSAGE_SLOTS, ActionForm, ComposerForm, MessageForm, composer_data
+from crm.broadcasts.forms import (
+    MESSAGE_SLOTS,
+    ActionForm,
+    ComposerForm,
+    MessageForm,
+    composer_data,
+    keep_unlisted_sticker,
+)
 from crm.broadcasts.models import Broadcast, RecipientState
 from crm.broadcasts.models import BroadcastStatus as S
-from crm.broadcasts.options import BroadcastError, goal_target_name, parse_goal
+from crm.broadcasts.options import BroadcastError, clean_audience, goal_target_name, parse_goal
+from crm.broadcasts.quick_audience import MATCH_WORDS, QUICK, read_tag_tree, tag_tree
 from crm.console.args import row_id_arg
 from crm.console.forms import form_error
 from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
 from crm.i18n import message_of
+from crm.line import stickers
 from crm.message_templates import service as templates
+from crm.message_templates.uploads import store_uploads
+from crm.segments.condition_select import KEEP, condition_choices
 from crm.segments.models import Segment
-from crm.statistics import MIN_GROUP
+from crm.statistics import MIN_GROUP, rate
 from crm.tags.models import Tag
 from crm.timeutil import utcnow
+from crm.tracking import stats as click_stats
 from crm.tracking.models import TrackedLink
 
 bp = Blueprint("broadcasts", __name__, url_prefix="/broadcasts")
@@ -71,21 +85,32 @@ def load(db: Session, broadcast_id: int) -> Broadcast:
     return broadcast
 
 
-def _composer(db: Session, **kwargs) -> ComposerForm:
-    """The composer with its choices: saved segments, tags, and links (one per destination)."""
+def _composer(db: Session, broadcast: Broadcast | None = None, **kwargs) -> ComposerForm:
+    """The composer with its choices: every friend, the broadcast's own tree (kept), a quick audience of tags,
+    saved segments; tags, and links (one per destination)."""
     form = ComposerForm(**kwargs)
-    form.segment.choices = [SelectChoice("", _("All friends"))] + [
-        SelectChoice(str(segment.id), segment.name) for segment in db.exec(select(Segment).order_by(Segment.name))
-    ]
-    form.goal_tag.choices = [SelectChoice("", "—")] + [
-        SelectChoice(str(tag.id), tag.name) for tag in db.exec(select(Tag).order_by(Tag.name))
-    ]
+    tree = broadcast.segment_tree if broadcast is not None else None
+    kept = tree if tree and read_tag_tree(tree) is None else None  # a quick audience shows as one instead
+    everyone, *rest = condition_choices(db, kept, none_label=_("All friends"))
+    quick = SelectChoice(QUICK, _("Friends by tags (without a saved segment)"))
+    form.segment.choices = [everyone, *rest[: 1 if kept else 0], quick, *rest[1 if kept else 0 :]]
+    tags = [SelectChoice(str(tag.id), tag.name) for tag in db.exec(select(Tag).order_by(Tag.name))]
+    form.quick_tags.choices = tags
+    form.goal_tag.choices = [SelectChoice("", "—"), *tags]
+    for slot in _slots(form):
+        keep_unlisted_sticker(slot)
     first = select(TrackedLink.destination, func.min(TrackedLink.id)).group_by(TrackedLink.destination)
     links = db.execute(first.order_by(TrackedLink.destination).limit(LINK_CHOICES)).all()
     form.goal_link.choices = [SelectChoice("", "—")] + [
         SelectChoice(str(link_id), destination) for destination, link_id in links
     ]
     return form
+
+
+def _slots(form: ComposerForm) -> list[MessageForm]:
+    """Every message slot of the composer: the single content's and each variant's."""
+    entries = [*form.messages, *(slot for variant in form.variants for slot in variant.form.messages)]
+    return [entry.form for entry in entries]
 
 
 def _render_composer(form: ComposerForm, broadcast: Broadcast | None, status: int = 200):
@@ -95,17 +120,28 @@ def _render_composer(form: ComposerForm, broadcast: Broadcast | None, status: in
         broadcast=broadcast,
         templates=templates.list_templates(get_session()),
         max_variants=broadcast_variants.MAX_VARIANTS,
+        sticker_image=lambda value: stickers.image_url(stickers.parse_sticker_value(value)[1]),
     ), status
 
 
 def _save(db: Session, form: ComposerForm, broadcast: Broadcast | None):
-    """Create or update the draft from a validated form; errors go on the form's fields (and roll back)."""
+    """Create or update the draft from a validated form (chosen images stored first, and kept); errors go on
+    the form's fields (and roll back)."""
+    slots = [slot for slot in _slots(form) if slot.kind.data == "image"]
+    upload_errors = store_uploads(slots, uploaded_by=current_user.id, base_url=current_app.config["PUBLIC_BASE_URL"])
+    for slot in slots:
+        if slot.image.id in upload_errors:
+            slot.image.errors = [upload_errors[slot.image.id]]
+    if upload_errors:
+        return None
+    segment_id, segment_tree = form.audience(broadcast.segment_tree if broadcast is not None else None)
     try:
         values = dict(
             name=form.name.data,
             purpose=form.purpose.data,
             messages=form.message_list(),
-            segment_id=form.segment_id(),
+            segment_id=segment_id,
+            segment_tree=segment_tree,
             track_links=form.track_links.data,
             control_percent=form.control_percent.data,
             cap_count=form.cap_count.data,
@@ -161,13 +197,14 @@ def _compose(broadcast: Broadcast | None):
         data = composer_data(broadcast, broadcast_variants.of_broadcast(db, broadcast.id))
     if broadcast is None and request.method == "GET" and request.args.get("template", "").isdigit():
         data = _from_template(db, int(request.args["template"]))
-    form = _composer(db, data=data) if data else _composer(db)
+    form = _composer(db, broadcast, data=data) if data else _composer(db, broadcast)
     operation = request.form.get("variant_op", "") if request.method == "POST" else ""
     if operation:  # a variant button: only the CSRF token is checked, nothing is saved yet
         if not ActionForm().validate_on_submit():
             flash(_("The form expired. Try again."), "error")
             return _render_composer(form, broadcast, 400)
-        return _render_composer(_composer(db, formdata=None, data=_variants_changed(db, form, operation)), broadcast)
+        changed = _variants_changed(db, form, operation)
+        return _render_composer(_composer(db, broadcast, formdata=None, data=changed), broadcast)
     if request.method == "POST":
         if form.validate_on_submit() and (saved := _save(db, form, broadcast)) is not None:
             flash(_("Draft saved."), "success")
@@ -247,9 +284,23 @@ def edit(broadcast_id: int):
 @bp.get("/count")
 @requires("broadcasts.send")
 def count():
-    """The live recipient count of a saved segment or of every friend (JSON for the composer)."""
+    """The live recipient count of every friend, a saved segment, a quick audience (`tags`, `match`) or a
+    draft's own tree (`broadcast`) (JSON for the composer)."""
     db = get_session()
     raw = request.args.get("segment", "")
+    if raw == QUICK:
+        tag_ids = [int(tag) for tag in request.args.getlist("tags") if tag.isdigit()]
+        if not tag_ids or request.args.get("match") not in MATCH_WORDS:
+            return jsonify(error=_("Tick at least one tag.")), 400
+        try:
+            _id, tree = clean_audience(db, None, tag_tree(tag_ids, request.args["match"]))
+        except BroadcastError as error:
+            return jsonify(error=message_of(error)), 400
+        return jsonify(count=broadcasts.estimate(db, json.loads(tree), now=utcnow()))
+    if raw == KEEP:
+        broadcast = db.get(Broadcast, request.args.get("broadcast", type=int) or 0)
+        tree = json.loads(broadcast.segment_tree) if broadcast is not None and broadcast.segment_tree else None
+        return jsonify(count=broadcasts.estimate(db, tree, now=utcnow()))
     if raw and not raw.isdigit():
         return jsonify(error=_("Choose a segment from the list.")), 400
     segment = db.get(Segment, int(raw)) if raw else None
@@ -271,6 +322,7 @@ def show(broadcast_id: int):
         "broadcasts/show.html",
         broadcast=broadcast,
         segment=segment,
+        quick_audience=_quick_audience_words(db, broadcast.segment_tree),
         messages=json.loads(broadcast.messages),
         variants=broadcast_variants.of_broadcast(db, broadcast.id),
         labels=STATUS_LABELS,
@@ -284,20 +336,39 @@ def show(broadcast_id: int):
 @bp.get("/<int:broadcast_id>/stats")
 @requires("reports.view")
 def stats(broadcast_id: int):
-    """Statistics; the page refreshes itself while the broadcast is sending."""
+    """Statistics with the timeline after the send and the clicks per URL; the page refreshes itself while
+    the broadcast is sending."""
     db = get_session()
     broadcast = load(db, broadcast_id)
-    figures = broadcast_stats.statistics(db, broadcast.id, now=utcnow())
+    now = utcnow()
+    figures = broadcast_stats.statistics(db, broadcast.id, now=now)
+    links = [
+        (destination, clicks, rate(clicks.unique_clickers, figures.sent))
+        for destination, clicks in click_stats.broadcast_destinations(db, broadcast_id=broadcast.id)
+    ]
     return render_template(
         "broadcasts/stats.html",
         broadcast=broadcast,
         stats=figures,
+        timeline=broadcast_timeline.timeline(db, broadcast, now),
+        links=links,
         goal_name=goal_target_name(db, parse_goal(broadcast.goal)),
         min_group=MIN_GROUP,
         labels=STATUS_LABELS,
         live=broadcast.status in (S.SENDING, S.SCHEDULED),
         pause_reasons=PAUSE_REASONS,
     )
+
+
+def _quick_audience_words(db: Session, tree: str | None) -> str | None:
+    """A quick audience in words, e.g. 「次のタグのいずれかがある友だち: VIP、常連」 (None: not a quick audience)."""
+    quick = read_tag_tree(tree) if tree else None
+    if quick is None:
+        return None
+    match, tag_ids = quick
+    names = dict(db.execute(select(Tag.id, Tag.name).where(Tag.id.in_(tag_ids))).all())
+    listed = _(", ").join(names.get(tag_id, _("(deleted tag)")) for tag_id in tag_ids)
+    return f"{_(MATCH_WORDS[match])}: {listed}"
 
 
 def friend_page_helpers() -> dict:

@@ -31,7 +31,7 @@ def send_reply(
 ) -> ReplyOutcome:
     """Send the text to the friend once per retry key."""
     with unit_of_work(chat.ChatError) as work:
-        result = chat.claim_send(db, friend=friend, text=text, retry_key=retry_key)
+        result = chat.claim_send(db, friend=friend, text=text, retry_key=retry_key, staff_id=actor.staff_id)
     if work.failed:
         return ReplyOutcome(error=message_of(work.error), status=400)
     if not result.duplicate:

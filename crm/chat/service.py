@@ -81,7 +81,9 @@ def sent_with_key(session: Session, *, retry_key: str) -> Message | None:
     return session.exec(select(Message).where(Message.retry_key == retry_key)).first()
 
 
-def claim_send(session: Session, *, friend: Friend, text: str, retry_key: str) -> SendResult:
+def claim_send(
+    session: Session, *, friend: Friend, text: str, retry_key: str, staff_id: int | None = None
+) -> SendResult:
     """Store the outgoing text under its retry key, to be pushed once this transaction has committed.
 
     The message row (unique retry key) is written first: a second request with the same key, even one racing
@@ -90,7 +92,7 @@ def claim_send(session: Session, *, friend: Friend, text: str, retry_key: str) -
     if friend.status != FriendStatus.FOLLOWING:
         raise ChatError(N_("This friend has blocked the account, so messages cannot be sent."))
     text, retry_key = clean_text(text), check_retry_key(retry_key)
-    message = _claim_key(session, friend=friend, text=text, retry_key=retry_key)
+    message = _claim_key(session, friend=friend, text=text, retry_key=retry_key, staff_id=staff_id)
     if message is None:
         previous = sent_with_key(session, retry_key=retry_key)
         if previous is None or previous.friend_id != friend.id:
@@ -128,7 +130,7 @@ def release_claim(session: Session, *, message_id: int) -> None:
         session.delete(message)
 
 
-def _claim_key(session: Session, *, friend: Friend, text: str, retry_key: str) -> Message | None:
+def _claim_key(session: Session, *, friend: Friend, text: str, retry_key: str, staff_id: int | None) -> Message | None:
     """Store the outgoing message under its retry key; None when the key is already taken.
 
     INSERT ... ON CONFLICT DO NOTHING on the unique key: a racing request waits for the first one's
@@ -142,6 +144,7 @@ def _claim_key(session: Session, *, friend: Friend, text: str, retry_key: str) -
             message_type="text",
             text=text,
             sent_via="console",
+            staff_id=staff_id,
             retry_key=retry_key,
             unsent=False,
             created_at=utcnow(),

@@ -38,11 +38,16 @@ class Friend(SQLModel, table=True):
     __table_args__ = (  # covering indexes of the friend list's keyset sorts
         Index("ix_friend_last_followed", "last_followed_at", "id", "last_interaction_at", "status"),
         Index("ix_friend_last_interaction", "last_interaction_at", "id", "last_followed_at", "status"),
+        Index("ix_friend_blocked_at", "blocked_at"),  # blocks per day (the dashboard)
+        Index("ix_friend_attention", "attention"),  # the attention count and filters
     )
 
     id: int | None = Field(default=None, primary_key=True)
     line_user_id: str = Field(max_length=64, unique=True)
     display_name: str | None = Field(default=None, max_length=200)
+    # The staff's reading of the name (ふりがな), in search form (crm.friends.search_key.reading_form); the name
+    # search index (migration 0035) covers it.
+    reading: str | None = Field(default=None, max_length=100)
     picture_url: str | None = Field(default=None, max_length=1000)
     language: str | None = Field(default=None, max_length=20)
     status_message: str | None = Field(default=None, max_length=1000)
@@ -84,6 +89,7 @@ class Message(SQLModel, table=True):
     line_message_id: str | None = Field(default=None, max_length=64, index=True)
     webhook_event_id: str | None = Field(default=None, max_length=64)
     sent_via: str | None = Field(default=None, max_length=16)
+    staff_id: int | None = Field(default=None)  # a console reply's sender (a plain id: written on the hot path)
     unsent: bool = Field(default=False)
     # The X-Line-Retry-Key of a console push: stored with the message, so one key is one message.
     retry_key: str | None = Field(default=None, max_length=36)

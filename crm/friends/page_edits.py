@@ -1,5 +1,5 @@
 """The friend page's edits that touch several things at once: all field values with one Save, a new tag
-created and put on the friend in one step, and the attention mark (one click)."""
+created and put on the friend in one step, the attention mark (one click), and the reading of the name."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from crm.console.guard import current_actor, requires
 from crm.db import get_session, unit_of_work
 from crm.fields.bulk_values import FieldErrors, save_values
 from crm.fields.service import FieldValidationError
-from crm.friends import attention
+from crm.friends import attention, reading
 from crm.friends import service as friend_service
 from crm.friends.page_forms import ActionForm
 from crm.friends.page_views import back_to, bp, friend_or_404, render_page
@@ -95,3 +95,19 @@ def set_attention(friend_id: int):
     else:
         flash(_("Nothing changed."), "success")
     return back_to(friend_id, "attention")
+
+
+@bp.post("/friends/<int:friend_id>/reading")
+@requires("friends.edit")
+def set_reading(friend_id: int):
+    """Store the reading of the friend's name (ふりがな), which name search also looks in."""
+    db = get_session()
+    friend = friend_or_404(db, friend_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    with unit_of_work(reading.ReadingError, friend_service.FriendErasedError) as work:
+        changed = reading.set_reading(db, friend_id=friend_id, text=request.form.get("reading"), actor=current_actor())
+    if work.failed:
+        return render_page(friend, status=400, errors={"reading": message_of(work.error)})
+    flash(_("Saved the reading.") if changed else _("Nothing changed."), "success")
+    return back_to(friend_id, "profile")

@@ -6,7 +6,8 @@ tag counts and a capped search count) drives through `id IN (...)` when that rea
 the sort index; every other condition is checked row by row (EXISTS, LIKE). PostgreSQL plans either form;
 its own estimate sizes a name search.
 
-Name search is "contains, ignoring case" through the index of migration 0003. When SQLite checks names row by
+Name search is "contains, ignoring case and spaces" over the name and the staff's reading (crm.friends.search_key)
+through the index of migrations 0003 and 0035. When SQLite checks names row by
 row (common terms) it uses LIKE, which folds ASCII case only, while its index also folds other scripts'
 case (Ä/ä); Japanese has no case.
 """
@@ -17,13 +18,15 @@ import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, column, func, select, table
+from sqlalchemy import and_, column, func, or_, select, table, union
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from crm.errors import N_, TranslatableError
+from crm.friends import search_key as search_keys
 from crm.friends.attention import CLEAR, STATES
 from crm.friends.models import Friend, FriendStatus
+from crm.sql import contains_pattern
 from crm.tags.models import FriendTag, Tag
 
 STATUSES = tuple(FriendStatus)
@@ -242,24 +245,28 @@ def tagged(friend_id, tag_ids: list[int]):
 
 
 def _search_candidates(session: Session, flt: FriendFilter, total: int) -> list[_Candidate]:
-    """Name search: PostgreSQL's gram index with a strpos recheck; SQLite's FTS5 index or LIKE per row."""
-    term = flt.search.replace(SEARCH_SEPARATOR, "").strip()
-    if not term:
+    """Name and reading search (spaces ignored, crm.friends.search_key): PostgreSQL's gram index with a strpos
+    recheck; SQLite's FTS5 index or LIKE per row. Any of the term's forms matches."""
+    dialect = session.get_bind().dialect.name
+    terms = search_keys.search_terms(flt.search, dialect)
+    if not terms:
         return []
-    if session.get_bind().dialect.name == "postgresql":
-        grams = func.friend_search_grams(Friend.display_name).op("@>")(func.friend_search_terms(term))
-        recheck = func.strpos(func.lower(Friend.display_name), func.lower(term)) > 0
+    if dialect == "postgresql":
+        key = func.friend_search_key(Friend.display_name, Friend.reading)
+        grams = or_(*(func.friend_search_grams(key).op("@>")(func.friend_search_terms(term)) for term in terms))
+        recheck = or_(*(func.strpos(func.lower(key), func.lower(term)) > 0 for term in terms))
         size = _planner_estimate(session, select(Friend.id).where(grams))
         return [
             _Candidate(
                 min(1.0, size / total), size, and_(grams, recheck) if size < ESTIMATE_CAP else None, [grams, recheck]
             )
         ]
-    matched = select(FTS.c.rowid).where(fts_match(term))
+    matched = union(*(select(FTS.c.rowid).where(fts_match(term)) for term in terms))
     size = capped_count(session, matched)
     drive = Friend.id.in_(matched) if size < ESTIMATE_CAP else None  # too many: walk instead
-    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return [_Candidate(min(1.0, size / total), size, drive, [Friend.display_name.like(pattern, escape="\\")])]
+    key = search_keys.key_sql(Friend.display_name, Friend.reading)
+    like = or_(*(key.like(contains_pattern(term), escape="\\") for term in terms))
+    return [_Candidate(min(1.0, size / total), size, drive, [like])]
 
 
 def _planner_estimate(session: Session, query) -> float:

@@ -6,14 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import false, func, or_
 from sqlmodel import Session, select
 
 from crm.errors import N_
+from crm.friends import search_key
 from crm.friends.models import Friend, FriendStatus, Message, MessageDirection
 from crm.inbox.models import Conversation
 from crm.inbox.sync import repair
-from crm.sql import insert_for
+from crm.sql import contains_pattern, insert_for
 from crm.tags.models import FriendTag
 
 LIST_SIZE = 50
@@ -64,9 +65,14 @@ def list_conversations(
         query = query.where(tagged.exists())
     term = flt.search.replace(" ", "").replace("\u3000", "").strip()
     if term:
-        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         name = func.replace(func.replace(Friend.display_name, " ", ""), "\u3000", "")
-        query = query.where(func.lower(name).like(pattern.lower(), escape="\\"))
+        reading = search_key.reading_form(term)  # the staff's reading (ふりがな) of the name, in any kana
+        query = query.where(
+            or_(
+                func.lower(name).like(contains_pattern(term.lower()), escape="\\"),
+                Friend.reading.like(contains_pattern(reading), escape="\\") if reading else false(),
+            )
+        )
     if before_id is not None:
         query = query.where(Conversation.last_message_id < before_id)
     rows = session.exec(query.order_by(Conversation.last_message_id.desc()).limit(limit)).all()

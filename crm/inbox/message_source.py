@@ -10,10 +10,9 @@ from crm.errors import N_
 from crm.friends.models import Message, MessageDirection
 from crm.i18n import translate
 from crm.inbox.talk import Side, TalkItem, Window, bounded
+from crm.line import stickers
+from crm.staff.models import Staff
 from crm.webhook.models import WebhookEvent
-
-# LINE's public sticker images (the stickers' own shop pages use it); the console's CSP allows https images.
-STICKER_IMAGE_URL = "https://stickershop.line-scdn.net/stickershop/v1/sticker/{sticker_id}/android/sticker.png"
 
 # A friend's message that is not text, in words (message_type).
 KIND_WORDS = {
@@ -31,18 +30,34 @@ def message_items(session: Session, friend_id: int, window: Window) -> list[Talk
     query = select(Message).where(Message.friend_id == friend_id)
     rows = session.exec(bounded(query, Message.created_at, Message.id, window)).all()
     stickers = _sticker_ids(session, [row.webhook_event_id for row in rows if row.message_type == "sticker"])
-    return [_item(row, stickers.get(row.webhook_event_id)) for row in rows]
+    staff_ids = {row.staff_id for row in rows if row.staff_id is not None}
+    names = (
+        dict(session.exec(select(Staff.id, Staff.display_name).where(Staff.id.in_(staff_ids))).all())
+        if staff_ids
+        else {}
+    )
+    return [_item(row, stickers.get(row.webhook_event_id), names.get(row.staff_id)) for row in rows]
 
 
-def _item(row: Message, sticker: tuple[str, str] | None) -> TalkItem:
+def _origin(row: Message, staff_name: str | None) -> str:
+    """Who wrote the message, in words: the friend, a staff member by name, or the account."""
+    if row.direction == MessageDirection.INCOMING:
+        return translate(N_("Friend"))
+    if row.sent_via != "console":
+        return translate(N_("Account"))
+    if staff_name:
+        return translate(N_("Staff reply (%(name)s)"), {"name": staff_name})
+    return translate(N_("Staff reply"))
+
+
+def _item(row: Message, sticker: tuple[str, str] | None, staff_name: str | None = None) -> TalkItem:
     incoming = row.direction == MessageDirection.INCOMING
-    origin = N_("Friend") if incoming else N_("Staff reply") if row.sent_via == "console" else N_("Account")
     base = dict(
         at=row.created_at,
         source="message",
         ref=row.id,
         side=Side.FRIEND if incoming else Side.ACCOUNT,
-        origin=translate(origin),
+        origin=_origin(row, staff_name),
     )
     if row.unsent:
         return TalkItem(**base, kind="unsent", label=translate(N_("Unsent by the friend")))
@@ -63,7 +78,7 @@ def _sticker(base: dict, sticker: tuple[str, str] | None) -> TalkItem:
     return TalkItem(
         **base,
         kind="sticker",
-        image_url=STICKER_IMAGE_URL.format(sticker_id=sticker_id),
+        image_url=stickers.image_url(sticker_id),
         label=translate(N_("Sticker (%(package)s/%(sticker)s)"), {"package": package_id, "sticker": sticker_id}),
     )
 

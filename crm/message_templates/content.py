@@ -73,6 +73,9 @@ def _check_limits(index: int, message: dict, allow_uploaded: bool) -> None:
         for key in ("originalContentUrl", "previewImageUrl"):
             if not media.is_image_address(message.get(key), allow_uploaded=allow_uploaded):
                 raise ContentError(N_("Image addresses must be https URLs."), index=index)
+    elif kind == "sticker":
+        if not all(str(message.get(key) or "").strip() for key in ("packageId", "stickerId")):
+            raise ContentError(N_("Pick a sticker."), index=index)
     elif kind == "template":
         check_template_message(index, message, allow_uploaded=allow_uploaded)
     elif kind == "flex":

@@ -18,6 +18,7 @@ from crm.message_templates import button_actions, content, editor, images, media
 from crm.message_templates.errors import ContentError
 from crm.message_templates.forms import MESSAGE_KINDS, ActionButtonForm, TemplateForm
 from crm.message_templates.service import TemplateError
+from crm.message_templates.uploads import store_uploads
 
 bp = Blueprint("message_templates", __name__, url_prefix="/templates")
 
@@ -84,7 +85,7 @@ def _edit(form: TemplateForm, template):
     if request.method == "POST":
         if not form.validate():
             return _editor(form, template, None, upload_errors, status=400)
-        upload_errors = _store_uploads(form)
+        upload_errors = store_uploads(_image_fields(form), uploaded_by=current_user.id)
         button_actions.keep_submitted(form, request.form)
         command = request.form.get("command", "save")
         if command != "save":
@@ -123,25 +124,6 @@ def _save_button_actions(form: TemplateForm, template) -> tuple[list[int], str |
             get_session(), form, template_id=template.id if template else None, actor=current_actor()
         )
     return ([], message_of(work.error)) if work.failed else (list_ids, None)
-
-
-def _store_uploads(form: TemplateForm) -> dict[str, str]:
-    """Store each image chosen in the form (its own transaction, so nothing is lost when the template is not
-    saved); set the fields' image_url; return the errors by field id."""
-    errors = {}
-    for field in _image_fields(form):
-        upload = field["image"].data
-        if not upload or not getattr(upload, "filename", None):
-            continue
-        data = upload.read()  # bounded by MAX_CONTENT_LENGTH; the check names its real size
-        with unit_of_work(images.ImageUploadError) as work:
-            stored = images.store_image(
-                get_session(), data=data, original_name=upload.filename, uploaded_by=current_user.id
-            )
-            field["image_url"].data = images.image_message(stored)["originalContentUrl"]
-        if work.failed:
-            errors[field["image"].id] = message_of(work.error)
-    return errors
 
 
 def _image_fields(form: TemplateForm):

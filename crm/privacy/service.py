@@ -95,8 +95,8 @@ def erase_friend(session: Session, *, friend_id: int, actor: Actor) -> dict[str,
             session, friend_id=friend_id, line_user_id=old_user_id
         )
     friend.line_user_id = ERASED_PREFIX + secrets.token_hex(16)
-    # Setting display_name fires the SQLite FTS trigger that removes the name from friend_search.
-    friend.display_name = friend.picture_url = friend.language = friend.status_message = None
+    # Setting display_name and reading fires the SQLite FTS trigger that removes them from friend_search.
+    friend.display_name = friend.reading = friend.picture_url = friend.language = friend.status_message = None
     friend.profile_fetch_due_at = None
     friend.status = FriendStatus.ERASED  # never a recipient again: the LINE user id is gone
     session.add(friend)

@@ -1,5 +1,6 @@
 """A scenario's statistics, every figure a grouped SQL aggregate: per step and per variant what was decided
-(reached, sent, failed, held out, skipped), clicks and unique clickers, blocks within 7 days of the send; per
+(reached, sent, failed, held out, skipped), clicks and unique clickers, blocks within 7 days of the send, and
+per step the friends who exited after it (the last step they reached); per
 scenario the enrolments by status and exit reason, and the goal rate of the sent group and of each variant
 against the control group with its 95 % interval (crm.statistics)."""
 
@@ -51,6 +52,7 @@ class VariantFigures(SendFigures):
 class StepFigures(SendFigures):
     step_id: int = 0
     position: int = 0
+    exits_after: int = 0  # exited enrolments whose last step reached was this one
     variants: list[VariantFigures] = field(default_factory=list)
 
 
@@ -148,6 +150,20 @@ def _blocks(session: Session, scenario_id: int):
     return session.execute(query).all()
 
 
+def _exits_after(session: Session, scenario_id: int) -> list[tuple[int, int]]:
+    """(position of the last step a friend got, exited enrolments) for exits after at least one step."""
+    last = (
+        select(func.max(ScenarioStep.position).label("position"))
+        .select_from(Enrolment)
+        .join(ScenarioSend, ScenarioSend.enrolment_id == Enrolment.id)
+        .join(ScenarioStep, ScenarioStep.id == ScenarioSend.step_id)
+        .where(Enrolment.scenario_id == scenario_id, Enrolment.status == EnrolmentStatus.EXITED)
+        .group_by(Enrolment.id)
+        .subquery()
+    )
+    return session.execute(select(last.c.position, func.count()).group_by(last.c.position)).all()
+
+
 def _goal_reached(session: Session, scenario: Scenario):
     """SQL: 1 when the enrolment reached the goal within the scenario's goal days, else 0."""
     within = days_after(session, Enrolment.goal_reached_at, Enrolment.enrolled_at, scenario.goal_days)
@@ -205,6 +221,10 @@ def _step_figures(session: Session, scenario_id: int) -> list[StepFigures]:
         for figures in (steps.get(step_id), variants.get(variant_id)):
             if figures is not None:
                 figures.blocks_7d += blocks
+    by_position = {figures.position: figures for figures in steps.values()}
+    for position, exits in _exits_after(session, scenario_id):
+        if position in by_position:
+            by_position[position].exits_after = exits
     return list(steps.values())
 
 

@@ -23,6 +23,7 @@ from crm.scenarios import stats as scenario_stats
 from crm.scenarios.checks import ScenarioError
 from crm.scenarios.forms import ActionForm, EnrolSegmentForm, SettingsForm, settings_data
 from crm.scenarios.models import Scenario, ScenarioStatus
+from crm.scenarios.stats_chart import steps_chart
 from crm.segments import service as segments
 from crm.segments.condition_select import chosen_tree, condition_choices
 from crm.segments.models import Segment
@@ -172,6 +173,7 @@ def show(scenario_id: int):
         scenario=scenario,
         steps=timeline(db, scenario),
         figures=figures,
+        steps_chart=steps_chart(figures),
         by_step={row.step_id: row for row in figures.steps},
         labels=words.STATUS_LABELS,
         exit_labels=words.EXIT_LABELS,

@@ -110,6 +110,7 @@ ACTION_WORDS: dict[str, str] = {
     "tag_folder.renamed": N_("Renamed a tag folder"),
     "tag_folder.deleted": N_("Deleted a tag folder"),
     "friend.attention": N_("Changed a friend's attention mark"),
+    "friend.reading": N_("Changed the reading of a friend's name"),
     "chat.assigned": N_("Assigned a conversation to a staff member"),
     "richmenu.area_actions": N_("Changed what a rich-menu area's actions do"),
     "friends.bulk_attention": N_("Set the attention mark on many friends"),

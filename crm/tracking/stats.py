@@ -47,6 +47,20 @@ def broadcast_stats(session: Session, *, broadcast_id: int) -> LinkStats:
     return LinkStats(clicks, unique)
 
 
+def broadcast_destinations(session: Session, *, broadcast_id: int) -> list[tuple[str, LinkStats]]:
+    """(destination, clicks) of every URL a broadcast tracked (its links with the same destination counted
+    together), most clicked first."""
+    query = (
+        select(TrackedLink.destination, func.count(LinkClick.id), func.count(distinct(LinkClick.friend_id)))
+        .select_from(TrackedLink)
+        .outerjoin(LinkClick, LinkClick.link_id == TrackedLink.id)
+        .where(TrackedLink.broadcast_id == broadcast_id)
+        .group_by(TrackedLink.destination)
+        .order_by(func.count(LinkClick.id).desc(), TrackedLink.destination)
+    )
+    return [(destination, LinkStats(clicks, unique)) for destination, clicks, unique in session.execute(query)]
+
+
 def clicks_for_friend(session: Session, friend_id: int, limit: int = 50) -> list[dict]:
     """A friend's latest clicks, newest first: time, destination, source, broadcast and user agent."""
     query = (

@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlmodel import select
 
 from crm.console.args import row_id_arg
+from crm.console.charts import shares
 from crm.console.guard import current_actor, requires
 from crm.csv_cells import safe_cell
 from crm.db import get_session, unit_of_work
@@ -61,6 +62,13 @@ def results_page(survey_id: int):
         masked=masked,
         name_of=lambda friend: visible_name(friend, current_user.role),
         questions_of={v.id: [r.question for r in qr] for v, qr in versions},
+        share_charts={
+            result.question.id: shares(
+                result.question.text, [(choice.label, count) for choice, count in result.choices], total=result.answered
+            )
+            for _version, question_results in versions
+            for result in question_results
+        },
     )
 
 

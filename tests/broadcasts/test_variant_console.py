@@ -36,8 +36,7 @@ TWO = {
     "variants-1-messages-0-kind": "text",
     "variants-1-messages-0-text": "送料無料",
     "variants-1-messages-1-kind": "sticker",
-    "variants-1-messages-1-package_id": "446",
-    "variants-1-messages-1-sticker_id": "1988",
+    "variants-1-messages-1-sticker": "446:1988",
 }
 
 

@@ -55,7 +55,7 @@ def test_build_publish_answer_and_read_results(app, sim, console_url, page):
 
     page.goto(f"{console_url}/surveys/{survey_id}/results")
     expect(page.locator('[data-figure="started"] .value')).to_have_text("1")
-    expect(page.locator('[data-choice="Instagram"] .count')).to_have_text("1")
+    expect(page.locator('[data-choice="Instagram"] [data-figure="count"]')).to_have_text("1")
     expect(page.get_by_text("Nice shop").first).to_be_visible()
     assert [r.status for r in responses(app, friend)] == ["completed"]
 

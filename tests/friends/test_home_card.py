@@ -1,7 +1,7 @@
 """The friends' card on the home page: follows and blocks per Asia/Tokyo day over 30 days (on both databases),
 the totals and net change, the figures as a table beside the chart, and the month's quota."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import time_machine
 
@@ -33,14 +33,10 @@ def test_follows_and_blocks_fall_on_their_tokyo_day(app):
     with session_scope(get_engine(app)) as session:
         card = friends_over_time(session, NOW)
     chart = card["chart"]
-    assert chart.days[0] == date(2026, 11, 8) and chart.days[-1] == date(2026, 12, 7)
-    follows, blocks = (dict(zip(chart.days, series.values, strict=True)) for series in chart.series)
-    assert {day: count for day, count in follows.items() if count} == {
-        date(2026, 12, 5): 1,
-        date(2026, 12, 6): 1,
-        date(2026, 12, 7): 2,
-    }
-    assert {day: count for day, count in blocks.items() if count} == {date(2026, 12, 7): 1}
+    assert chart.rows[0] == "11/8" and chart.rows[-1] == "12/7" and len(chart.rows) == 30
+    follows, blocks = (dict(zip(chart.rows, series.values, strict=True)) for series in chart.series)
+    assert {day: count for day, count in follows.items() if count} == {"12/5": 1, "12/6": 1, "12/7": 2}
+    assert {day: count for day, count in blocks.items() if count} == {"12/7": 1}
     assert (card["follows"], card["blocks"], card["net"]) == (4, 1, 3)
 
 

@@ -259,3 +259,10 @@ def test_page_renders_when_quota_call_fails_or_stalls(app, sim, kind):
     # the answer came (no wall-clock assertion, which fails on a loaded machine).
     assert 'data-quota="unknown"' in html and "could not be read" in html
     assert 'name="retry_key"' in html
+
+
+@pytest.mark.parametrize(("role", "linked"), [("staff", True), ("marketer", True), ("analyst", False)])
+def test_the_conversation_opens_in_the_chat_inbox_for_those_who_may_chat(app, role, linked):
+    friend_id = make_friend(app, display_name="佐藤 花子")
+    html = page(signed_in_client(app, role), friend_id)
+    assert (f'id="open-chat" href="/chat/{friend_id}"' in html) is linked

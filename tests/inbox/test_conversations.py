@@ -59,6 +59,8 @@ def test_opening_a_conversation_reads_it_for_the_whole_team(app):
         ("tag=TAG", "ab"),
         ("q=鈴木一郎", "b"),
         ("q=はなこ", ""),
+        ("q=たかはし", "c"),  # c's reading (ふりがな)
+        ("q=タカハシ ケン", "c"),
         ("q=花子&unread=1", "a"),
     ],
 )
@@ -71,6 +73,7 @@ def test_filters(app, query, expected):
         me = session.exec(select(Staff.id).where(Staff.email == "me@example.com")).one()
         session.get(Friend, a).attention = "needed"
         session.get(Friend, c).attention = "done"
+        session.get(Friend, c).reading = "たかはしけんた"
         session.add_all(
             [
                 FriendTag(friend_id=a, tag_id=tag_id, added_by="test"),

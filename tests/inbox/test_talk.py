@@ -141,7 +141,7 @@ def test_the_talk_view_shows_everything_in_order_with_its_source(app, line):
     assert "446/1988" in html[2] and "[sticker]" not in html[2]
     assert "画像" in html[3] and "<img" not in html[3]
     assert "メニュー" in html[4] and "menu=coupon" in html[4]
-    assert "スタッフの返信" in html[5] and "ご連絡ありがとうございます" in html[5]
+    assert "スタッフの返信（Staff）" in html[5] and "ご連絡ありがとうございます" in html[5]  # who replied
     assert "配信「冬のセール」" in html[6] and "冬のセール開催中" in html[6]
     assert "シナリオ「ようこそ」" in html[7] and "クーポン" in html[7]
     assert "アンケートの質問" in html[8] and "満足度は？" in html[8]

@@ -1,5 +1,6 @@
 """Scenario statistics against hand-counted figures: 10 friends, 2 steps (the first an A/B test), a goal tag."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from crm.scenarios.models import Enrolment, Scenario, ScenarioSend, ScenarioStep
 from crm.tags.models import Tag
 from crm.tracking.models import LinkClick, TrackedLink
 from tests.broadcasts.helpers import T0, add_friends, db
+from tests.console_helpers import signed_in_client
 from tests.factories import make_scenario, make_template
 
 # friend index -> (held out, status, exit reason, goal reached this many days after enrolment)
@@ -155,6 +157,17 @@ def test_statistics_match_the_hand_counted_figures(app):
     assert (variant_a.goal.treated.reached, variant_a.goal.treated.group) == (2, 3)
     assert (variant_b.goal.treated.reached, variant_b.goal.treated.group) == (0, 3)
     assert second.variants[0].goal is None  # one variant: no A/B comparison
+    # Exited after the last step they reached: friend 6 after step 1; friends 5 (skipped) and 7 (held out) after 2.
+    assert (first.exits_after, second.exits_after) == (1, 2)
+
+
+def test_the_scenario_page_draws_sent_clicks_and_exits_per_step(app):
+    scenario_id = _world(app)
+    page = signed_in_client(app, "analyst").get(f"/scenarios/{scenario_id}").get_data(as_text=True)
+    chart = page[page.index('id="scenario-steps-chart"') :]
+    chart = chart[: chart.index("</figure>")]
+    rows = chart[chart.index("<tbody>") :].split("<tr>")[1:]
+    assert [re.findall(r'<td class="count">(\d+)</td>', row) for row in rows] == [["5", "4", "1"], ["1", "1", "2"]]
 
 
 def test_the_list_counts_come_from_one_grouped_query(app):

@@ -95,6 +95,24 @@ def test_results_page_for_marketer_shows_names(app, answered):
     assert 'data-figure="rate"><span class="value">67%' in html
 
 
+def _share(html, question_id, label):
+    """(count, percent) of one answer's bar on the results page."""
+    chart = html[html.index(f'id="survey-question-{question_id}"') :]
+    row = chart[chart.index(f'data-choice="{label}"') :].split("</tr>")[0]
+    return tuple(row.split(f'data-figure="{figure}">')[1].split("<")[0] for figure in ("count", "percent"))
+
+
+def test_choices_are_drawn_as_bars_with_counts_and_shares_of_those_who_answered(app, answered):
+    survey_id, _ = answered
+    html = signed_in_client(app, "analyst").get(f"/surveys/{survey_id}/results").get_data(as_text=True)
+    visit, _choice = choice_id(app, "Weekly")
+    drinks, _choice = choice_id(app, "Coffee")
+    assert _share(html, visit, "Weekly") == ("2", "66.7%") and _share(html, visit, "Rarely") == ("1", "33.3%")
+    # Several answers per friend: shares of the 2 who answered, so they add up to more than 100 %.
+    assert _share(html, drinks, "Coffee") == ("1", "50.0%") and _share(html, drinks, "Tea") == ("2", "100.0%")
+    assert '<rect width="66.67" height="10" class="bar solid"/>' in html
+
+
 def test_analysts_see_results_masked(app, answered):
     survey_id, _ = answered
     client = signed_in_client(app, "analyst", locale="en")
