@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from crm.conversions.models import MAX_VALUE_YEN, Conversion, ConversionPoint, RfmScore
+from crm.conversions.points import list_points
 from crm.errors import N_
-from crm.segments.registry import ConditionKind, register_condition
+from crm.segments.registry import BuilderInputs, ConditionKind, register_condition
 from crm.segments.tree import MAX_DAYS, SegmentError, at
 
 SCORES = {"r": RfmScore.recency_score, "f": RfmScore.frequency_score, "m": RfmScore.monetary_score}
@@ -85,9 +86,38 @@ def _decile(node: dict, _now: datetime):
     return select(RfmScore.friend_id).where(RfmScore.decile == node["value"])
 
 
+def _points(session: Session) -> list[dict]:
+    return [{"id": point.id, "name": point.name} for point in list_points(session)]
+
+
+CONVERTED = BuilderInputs(
+    N_("Converted on"),
+    "choice_days",
+    ("point_id", "days"),
+    {"point_id": "", "days": 30},
+    words={"days": N_("days or less ago (0: at any time)")},
+    options=_points,
+)
+VALUE = BuilderInputs(
+    N_("Total conversion value"), "amount", ("min",), {"min": 10000}, words={"min": N_("yen or more")}
+)
+RFM = BuilderInputs(
+    N_("RFM scores"),
+    "ranges",
+    tuple(SCORES),
+    {key: [1, 5] for key in SCORES},
+    words={"r": N_("R (last purchase)"), "f": N_("F (purchases)"), "m": N_("M (amount)")},
+    low=1,
+    high=5,
+)
+DECILE = BuilderInputs(
+    N_("Value decile"), "number", ("value",), {"value": 1}, words={"value": N_("(1: the top tenth)")}, low=1, high=10
+)
+
+
 def register() -> None:
-    """Add the four conditions to the segment builder's registry."""
-    register_condition(ConditionKind("converted", _check_converted, _converted))
-    register_condition(ConditionKind("conversion_value", _check_value, _value_at_least))
-    register_condition(ConditionKind("rfm", _check_rfm, _rfm))
-    register_condition(ConditionKind("decile", _check_decile, _decile))
+    """Add the four conditions to the segment builder's registry, with the inputs the builder draws for them."""
+    register_condition(ConditionKind("converted", _check_converted, _converted, CONVERTED))
+    register_condition(ConditionKind("conversion_value", _check_value, _value_at_least, VALUE))
+    register_condition(ConditionKind("rfm", _check_rfm, _rfm, RFM))
+    register_condition(ConditionKind("decile", _check_decile, _decile, DECILE))

@@ -1,4 +1,5 @@
-"""What a segment builder can pick from: tags, fields, survey questions with choices, links, broadcasts."""
+"""What a segment builder can pick from: tags, fields, survey questions with choices, links, broadcasts, routes,
+and the inputs of the conditions other features registered."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlmodel import Session
 from crm.broadcasts.models import Broadcast
 from crm.fields.models import FieldDefinition
 from crm.fields.service import choices_of
+from crm.segments.registry import builder_options
 from crm.segments.tree import FIELD_OPS
 from crm.tags.models import Tag
 from crm.tracking.models import TrackedLink
@@ -62,6 +64,7 @@ def options(session: Session, *, personal_allowed: bool = True) -> dict:
                 select(ROUTE.c.id, ROUTE.c.name, ROUTE.c.folder).order_by(ROUTE.c.name).limit(MAX_ROUTES)
             ).all()
         ],
+        "registered": builder_options(session),
     }
 
 

@@ -22,6 +22,7 @@ from crm.permissions import masks_personal_data
 from crm.segments import service as segments
 from crm.segments import tree as segment_tree
 from crm.segments.options import options
+from crm.segments.registry import builder_words
 from crm.segments.tree import PersonalFieldError, SegmentError
 from crm.timeutil import utcnow
 
@@ -77,7 +78,12 @@ def _masked() -> bool:
 
 def _editor(form: SegmentForm, segment=None, error: str | None = None, status: int = 200):
     return render_template(
-        "segments/edit.html", form=form, segment=segment, error=error, delete_form=DeleteForm()
+        "segments/edit.html",
+        form=form,
+        segment=segment,
+        error=error,
+        delete_form=DeleteForm(),
+        condition_words={key: _(msgid) for key, msgid in builder_words().items()},
     ), status
 
 
@@ -157,5 +163,6 @@ def count():
 @bp.get("/options")
 @requires("reports.view")
 def picker_options():
-    """What the builder can pick (tags, fields, questions, links, broadcasts), for other builders too."""
+    """What the builder can pick (tags, fields, questions, links, broadcasts, registered conditions' inputs),
+    for other builders too."""
     return jsonify(options(get_session(), personal_allowed=not _masked()))

@@ -1,5 +1,7 @@
 // Segment builder: edits the condition tree kept as JSON in #segment-tree and shows the live count.
 // Groups are "all", "any" and "not" (shown as "none of these": not(any(...)), or not(x) for one condition).
+// Conditions other features registered (conversions, RFM) come with their inputs in opts.registered; their
+// names and words are in T under their type and "type.key".
 (function () {
   "use strict";
   var root = document.getElementById("segment-builder");
@@ -11,7 +13,8 @@
   var output = document.getElementById("segment-count");
   var LEAVES = ["tag", "field", "answer", "clicked_link", "clicked_broadcast", "followed", "followed_within",
                 "interaction", "status", "attention", "route"];
-  var opts = {tags: [], fields: [], questions: [], links: [], broadcasts: [], routes: []};
+  var opts = {tags: [], fields: [], questions: [], links: [], broadcasts: [], routes: [], registered: []};
+  var registered = {};  // opts.registered by type
   var model;
 
   function el(tag, attrs, children) {
@@ -82,8 +85,23 @@
       case "interaction": return {type: type, op: "older", days: 30};
       case "attention": return {type: type, value: "needed"};
       case "route": return {type: type, route_id: first(opts.routes, "id"), which: "any"};
-      default: return {type: "status", value: "following"};
+      case "status": return {type: "status", value: "following"};
+      default: return registeredLeaf(type);
     }
+  }
+
+  function registeredLeaf(type) {
+    var spec = registered[type];
+    var leaf = JSON.parse(JSON.stringify(spec.default));
+    leaf.type = type;
+    if (spec.kind === "choice_days" && leaf[spec.keys[0]] === "" && spec.options.length) {
+      leaf[spec.keys[0]] = spec.options[0].id;
+    }
+    return leaf;
+  }
+
+  function leafTypes() {
+    return LEAVES.concat(opts.registered.map(function (spec) { return spec.type; }));
   }
 
   // --- rendering ---
@@ -115,10 +133,10 @@
   }
 
   function renderLeaf(leaf, group, index) {
-    if (LEAVES.indexOf(leaf.type) < 0) {
+    if (leafTypes().indexOf(leaf.type) < 0) {
       return el("div", {"class": "segment-leaf", "data-type": leaf.type}, leafInputs(leaf));
     }
-    var type = select(T.choose, LEAVES.map(function (t) { return [t, T[t]]; }), leaf.type, function (v) {
+    var type = select(T.choose, leafTypes().map(function (t) { return [t, T[t]]; }), leaf.type, function (v) {
       group.children[index] = newLeaf(v); render();
     });
     type.classList.add("segment-type");
@@ -161,7 +179,67 @@
       case "status":
         return [select(T.status, [["following", T.following], ["blocked", T.blocked]], leaf.value, set(leaf, "value"))];
       default:
-        // A condition another feature registered (conversions, RFM): kept as it is, shown as its JSON.
+        if (registered[leaf.type]) { return registeredInputs(leaf, registered[leaf.type]); }
+        // A condition nobody offers inputs for: kept as it is, shown as its JSON.
+        return [el("code", {"class": "segment-other", text: JSON.stringify(leaf)})];
+    }
+  }
+
+  function whole(value) {
+    // numbers typed or picked are sent as numbers; anything else is left for the server to point out
+    return /^\d+$/.test(String(value).trim()) ? Number(value) : value;
+  }
+
+  function numberChoices(spec) {
+    var choices = [];
+    for (var n = spec.low; n <= spec.high; n++) { choices.push([n, String(n)]); }
+    return choices;
+  }
+
+  function wholeInput(leaf, key) {
+    var box = input(T[leaf.type + "." + key] || T[leaf.type], "number", leaf[key], function (v) {
+      leaf[key] = whole(v); changed();
+    });
+    box.setAttribute("step", "1");
+    box.setAttribute("min", "0");
+    box.setAttribute("data-key", key);
+    return box;
+  }
+
+  function word(leaf, key) {
+    var text = T[leaf.type + "." + key];
+    return text ? el("span", {text: text}) : null;
+  }
+
+  function registeredInputs(leaf, spec) {
+    var keys = spec.keys;
+    var label = T[leaf.type];
+    switch (spec.kind) {
+      case "choice_days":
+        return [select(label, spec.options.map(function (o) { return [o.id, o.name]; }), leaf[keys[0]],
+                       function (v) { leaf[keys[0]] = whole(v); changed(); }),
+                wholeInput(leaf, keys[1]), word(leaf, keys[1])];
+      case "amount":
+        return [wholeInput(leaf, keys[0]), word(leaf, keys[0])];
+      case "ranges":
+        return keys.reduce(function (parts, key) {
+          if (!Array.isArray(leaf[key])) { leaf[key] = [spec.low, spec.high]; }  // an absent key: any score
+          var pair = leaf[key];
+          var side = function (i) {
+            var box = select(T[leaf.type + "." + key] || label, numberChoices(spec), pair[i], function (v) {
+              pair[i] = whole(v); changed();
+            });
+            box.setAttribute("data-key", key);
+            return box;
+          };
+          var range = el("span", {"class": "segment-range"}, [word(leaf, key), side(0), el("span", {text: T.range_to}),
+                                                               side(1)]);
+          return parts.concat([range]);
+        }, []);
+      case "number":
+        return [select(label, numberChoices(spec), leaf[keys[0]], function (v) { leaf[keys[0]] = whole(v); changed(); }),
+                word(leaf, keys[0])];
+      default:
         return [el("code", {"class": "segment-other", text: JSON.stringify(leaf)})];
     }
   }
@@ -243,5 +321,10 @@
 
   fetch(root.dataset.optionsUrl, {credentials: "same-origin"})
     .then(function (response) { return response.json(); })
-    .then(function (data) { opts = data; start(); });
+    .then(function (data) {
+      opts = data;
+      (opts.registered || []).forEach(function (spec) { registered[spec.type] = spec; });
+      opts.registered = opts.registered || [];
+      start();
+    });
 }());
