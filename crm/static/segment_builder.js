@@ -92,8 +92,10 @@
 
   function registeredLeaf(type) {
     var spec = registered[type];
-    var leaf = JSON.parse(JSON.stringify(spec.default));
-    leaf.type = type;
+    var leaf = {type: type};  // the keys in the order the inputs show them
+    spec.keys.forEach(function (key) {
+      if (key in spec.default) { leaf[key] = JSON.parse(JSON.stringify(spec.default[key])); }
+    });
     if (spec.kind === "choice_days" && leaf[spec.keys[0]] === "" && spec.options.length) {
       leaf[spec.keys[0]] = spec.options[0].id;
     }

@@ -10,8 +10,11 @@ import pytest
 from sqlmodel import Session, select
 
 from crm.db import get_engine
+from crm.segments.condition_select import chosen_tree
 from crm.segments.models import Segment
 from crm.segments.registry import BuilderInputs, ConditionKind, condition_kind, register_condition
+from crm.segments.service import friend_ids as segment_friend_ids
+from crm.timeutil import utcnow
 from tests.console_helpers import csrf_token, post_form, signed_in_client
 from tests.conversions.helpers import recent_buyers
 
@@ -87,6 +90,11 @@ def test_a_tree_from_the_inputs_counts_and_saves_as_built(app, shop):
         segment = session.exec(select(Segment)).one()
     assert json.loads(segment.tree) == normalised
     assert client.get(f"/segments/{segment.id}/count").json == {"count": 2}
+    # scenario goals and auto-reply conditions pick saved segments (condition_select) and match friends by them
+    with Session(get_engine(app)) as session:
+        tree = chosen_tree(session, str(segment.id), None, gone=LookupError)
+        matched = set(session.exec(segment_friend_ids(session, tree, now=utcnow())).scalars())
+    assert matched == {shop["aki"], shop["dan"]}
 
 
 def test_the_defaults_the_builder_starts_from_are_valid(app, shop):
