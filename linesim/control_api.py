@@ -18,7 +18,7 @@ bp = Blueprint("control", __name__, url_prefix="/_sim")
 bp.before_request(check_control_request)
 USER_MESSAGE_TYPES = ("text", "image", "video", "audio", "file", "location", "sticker")
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_SENT_IMAGE_BYTES = 10 * 1024 * 1024
 
 
 def payload() -> dict:
@@ -105,7 +105,7 @@ def image_content(encoded, content_type) -> tuple[bytes, str] | None:
         data = base64.b64decode(encoded, validate=True) if isinstance(encoded, str) else b""
     except binascii.Error:
         data = b""
-    if not 0 < len(data) <= MAX_IMAGE_BYTES:
+    if not 0 < len(data) <= MAX_SENT_IMAGE_BYTES:
         raise SimError(400, "contentBase64 must be base64 of 1 byte to 10 MB")
     return data, content_type
 
