@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import requests
 
 
@@ -78,6 +80,17 @@ class SimulatorClient:
     def send_message(self, user_id: str, message: dict) -> dict:
         """Send any message event: {"type": "sticker"|"image"|"video"|"audio"|"file"|"location"|"text", ...}."""
         return self._call("POST", f"/users/{user_id}/messages", message)
+
+    def send_image(self, user_id: str, data: bytes | None = None, content_type: str = "image/png") -> dict:
+        """Send an image message event; LINE keeps its bytes (the simulator's sample photo without `data`)."""
+        body = {"type": "image"}
+        if data is not None:
+            body.update(contentBase64=base64.b64encode(data).decode(), contentType=content_type)
+        return self.send_message(user_id, body)
+
+    def expire_content(self, message_id: str) -> None:
+        """Forget an image's bytes, as LINE does after its keeping period (the content API then answers 404)."""
+        self._call("DELETE", f"/contents/{message_id}")
 
     def postback(self, user_id: str, data: str, params: dict | None = None, display_text: str | None = None) -> dict:
         """Send a postback event."""

@@ -122,3 +122,24 @@ def rich_menu_image(menu_id: str):
     except LineError as error:
         raise SimError(404, error.message) from None
     return Response(data, mimetype=content_type)
+
+
+@bp.get("/contents/<message_id>")
+def message_content(message_id: str):
+    """An image a user sent, without LINE auth (for the chat page)."""
+    state = current_state()
+    with state.lock:
+        content = state.contents.get(message_id)
+    if content is None:
+        raise SimError(404, f"no content for message {message_id}")
+    data, content_type = content
+    return Response(data, mimetype=content_type)
+
+
+@bp.delete("/contents/<message_id>")
+def expire_content(message_id: str):
+    """Forget an image's bytes, as LINE does once its keeping period is over (then the API answers 404)."""
+    state = current_state()
+    with state.lock:
+        state.contents.pop(message_id, None)
+    return jsonify({})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from flask import Blueprint, jsonify, request
 
 from linesim import user_actions
@@ -14,6 +17,8 @@ from linesim.webhook_sender import dispatch, redeliver
 bp = Blueprint("control", __name__, url_prefix="/_sim")
 bp.before_request(check_control_request)
 USER_MESSAGE_TYPES = ("text", "image", "video", "audio", "file", "location", "sticker")
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
+MAX_SENT_IMAGE_BYTES = 10 * 1024 * 1024
 
 
 def payload() -> dict:
@@ -79,13 +84,30 @@ def unfollow(user_id: str):
 
 @bp.post("/users/<user_id>/messages")
 def send_message(user_id: str):
-    """Send a message: {"text": ...} or a message object {"type": ..., ...}."""
+    """Send a message: {"text": ...} or a message object {"type": ..., ...}; an image may carry its bytes as
+    "contentBase64" with "contentType" (JPEG, PNG or GIF; the sample photo otherwise)."""
     data = payload()
     if data.get("type", "text") not in USER_MESSAGE_TYPES or ("type" not in data and "text" not in data):
         raise SimError(
             400, 'send {"text": "..."} or {"type": "text"|"image"|"video"|"audio"|"file"|"location"|"sticker", ...}'
         )
-    return jsonify(user_actions.send_message(current_state(), user_id, data))
+    image = image_content(data.pop("contentBase64", None), data.pop("contentType", None))
+    return jsonify(user_actions.send_message(current_state(), user_id, data, image))
+
+
+def image_content(encoded, content_type) -> tuple[bytes, str] | None:
+    """An image message's bytes and type from the request, checked (None: none given)."""
+    if encoded is None:
+        return None
+    if content_type not in IMAGE_TYPES:
+        raise SimError(400, f"contentType must be one of {', '.join(IMAGE_TYPES)}")
+    try:
+        data = base64.b64decode(encoded, validate=True) if isinstance(encoded, str) else b""
+    except binascii.Error:
+        data = b""
+    if not 0 < len(data) <= MAX_SENT_IMAGE_BYTES:
+        raise SimError(400, "contentBase64 must be base64 of 1 byte to 10 MB")
+    return data, content_type
 
 
 @bp.post("/users/<user_id>/postback")

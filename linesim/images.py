@@ -1,8 +1,10 @@
-"""Rich menu image checks; dimensions are read from the PNG IHDR or JPEG SOF header (Pillow isn't installed)."""
+"""Rich menu image checks (dimensions read from the PNG IHDR or JPEG SOF header: Pillow isn't installed), and the
+sample photo simulated users send."""
 
 from __future__ import annotations
 
 import struct
+import zlib
 
 from linesim.errors import LineError
 
@@ -11,6 +13,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
 SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 STANDALONE_MARKERS = {0x01, *range(0xD0, 0xDA)}
+SAMPLE_PHOTO_SIZE = (320, 240)
 
 
 def png_size(data: bytes) -> tuple[int, int] | None:
@@ -75,3 +78,23 @@ def check_rich_menu_image(data: bytes, content_type: str, menu_size: dict) -> No
     if problems:
         details = [{"message": message, "property": "image"} for message in problems]
         raise LineError(400, "The image doesn't meet the requirements", details=details)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def sample_photo() -> bytes:
+    """A small PNG "photo" (a sky-to-grass gradient) a simulated user sends when no image is given."""
+    width, height = SAMPLE_PHOTO_SIZE
+    rows = []
+    for y in range(height):
+        colour = bytes((120, 180, 240)) if y < height * 2 // 3 else bytes((90, 170, 80))
+        rows.append(b"\x00" + colour * width)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        PNG_MAGIC
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
+        + _png_chunk(b"IEND", b"")
+    )

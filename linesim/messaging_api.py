@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from linesim import delivery, ids
 from linesim.errors import LineError, not_found
@@ -128,6 +128,18 @@ def profile(user_id: str):
         if user is None or not user.profile_consent or not user.reachable(ids.now_ms()):
             raise not_found()
         return jsonify(user.profile())
+
+
+@bp.get("/v2/bot/message/<message_id>/content")
+def message_content(message_id: str):
+    """The bytes of an image a user sent (served from api-data.line.me on LINE); 404 for unknown IDs."""
+    state = current_state()
+    with state.lock:
+        content = state.contents.get(message_id)
+    if content is None:
+        raise not_found()
+    data, content_type = content
+    return Response(data, mimetype=content_type)
 
 
 @bp.get("/v2/bot/followers/ids")

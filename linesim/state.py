@@ -134,6 +134,7 @@ class SimState:
             self.webhook_log: list[dict] = []
             self.narrowcasts: list[dict] = []
             self.login_codes: dict[str, dict] = {}  # LINE Login authorization codes
+            self.contents: dict[str, tuple[bytes, str]] = {}  # users' image message ID -> (bytes, content type)
             self.richmenus = RichMenuStore()
             self.faults = FaultTable()
             self.rate_limiter = RateLimiter(self.config.get("RATE_LIMIT_PER_SECOND"))

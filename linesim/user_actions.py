@@ -7,6 +7,7 @@ import datetime as dt
 from linesim import ids
 from linesim.errors import SimError
 from linesim.events import event, message_content, user_source
+from linesim.images import sample_photo
 from linesim.state import SimState
 from linesim.webhook_sender import dispatch
 
@@ -51,12 +52,18 @@ def unfollow(state: SimState, user_id: str) -> dict:
     return send_event(state, built)
 
 
-def send_message(state: SimState, user_id: str, data: dict) -> dict:
-    """Send a message ({"text": ...} or {"type": "sticker"|"image"|..., ...}) to the account."""
+def send_message(state: SimState, user_id: str, data: dict, image: tuple[bytes, str] | None = None) -> dict:
+    """Send a message ({"text": ...} or {"type": "sticker"|"image"|..., ...}) to the account.
+
+    An image sent through LINE keeps its bytes (`image`: bytes and content type; the sample photo by default),
+    served to the bot at GET /v2/bot/message/{id}/content."""
     content = message_content(data)
     with state.lock:
         user = active_user(state, user_id)
         user.last_message_at = ids.now_ms()
+        provider = content.get("contentProvider")
+        if content["type"] == "image" and isinstance(provider, dict) and provider.get("type") == "line":
+            state.contents[content["id"]] = image or (sample_photo(), "image/png")
         built = event("message", user_source(user_id), message=content)
         state.note_user_action(user_id, {"kind": "message", "message": content})
     return send_event(state, built)

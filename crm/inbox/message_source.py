@@ -67,8 +67,10 @@ def _item(row: Message, sticker: tuple[str, str] | None, staff_name: str | None 
         return _sticker(base, sticker)
     words = KIND_WORDS.get(row.message_type)
     label = translate(words) if words else f"[{row.message_type}]"
-    # Images are not downloaded from LINE (no content is stored), so they are named, never shown.
-    return TalkItem(**base, kind="image" if row.message_type == "image" else "media", label=label)
+    if row.message_type != "image":
+        return TalkItem(**base, kind="media", label=label)
+    # A friend's image is shown from LINE while LINE keeps it (crm.inbox.images); the label stands in after.
+    return TalkItem(**base, kind="image", label=label, from_line=incoming and row.line_message_id is not None)
 
 
 def _sticker(base: dict, sticker: tuple[str, str] | None) -> TalkItem:

@@ -41,6 +41,7 @@ class TalkItem:
     kind: str = "text"  # text, sticker, image, media, event
     image_url: str | None = None
     label: str | None = None  # what stands for non-text content: 「スタンプ (11537/52002734)」「画像」
+    from_line: bool = False  # an image the friend sent, shown from LINE (through the image route, by `ref`)
 
     @property
     def sort_key(self) -> tuple:

@@ -130,6 +130,19 @@ class LineClient:
         limited = quota.type == "limited"
         return Quota(limited=limited, limit=quota.value if limited else None, used=used)
 
+    def get_message_content(self, message_id: str) -> tuple[bytes, str] | None:
+        """The bytes and content type of what a user sent (an image...), from api-data.line.me; None when LINE
+        answers 404 (unknown, or kept no longer). The SDK reads the whole body: callers check its size."""
+        blob = MessagingApiBlob(self._api.api_client)
+        try:
+            response = self._call(blob.get_message_content_with_http_info, message_id)
+        except LineApiError as error:
+            if error.status == 404:
+                return None
+            raise
+        content_type = (response.headers or {}).get("Content-Type") or ""
+        return bytes(response.data or b""), content_type.split(";")[0].strip().lower()
+
     # ---- Rich menus: create, image, default, per-user and bulk links, aliases, delete ----
     BULK_MAX_USERS = 500
 

@@ -69,3 +69,32 @@ document.addEventListener("change", function (event) {
     });
   });
 })();
+
+// A friend's image shown from LINE (data-line-image): when it does not load, its label shows instead, with a note
+// saying whether LINE no longer keeps it (404) or could not be reached. Without JavaScript the image's alt text shows.
+(function () {
+  function fallBack(image) {
+    const box = image.closest("[data-line-image]");
+    if (!box || box.dataset.checked) return;
+    box.dataset.checked = "1";
+    const fallback = box.querySelector("[data-image-fallback]");
+    function show(note) {
+      image.closest("a").hidden = true;
+      fallback.querySelector("[data-image-note]").textContent = note;
+      fallback.hidden = false;
+    }
+    fetch(image.src, {credentials: "same-origin"}).then(function (response) {
+      if (response.status === 404) show(fallback.dataset.goneNote);
+      else if (!response.ok) show(fallback.dataset.failedNote);
+    }).catch(function () {
+      show(fallback.dataset.failedNote);
+    });
+  }
+
+  document.addEventListener("error", function (event) {
+    if (event.target.matches && event.target.matches("[data-line-image] img")) fallBack(event.target);
+  }, true);
+  document.querySelectorAll("[data-line-image] img").forEach(function (image) {
+    if (image.complete && image.naturalWidth === 0) fallBack(image);
+  });
+})();

@@ -86,6 +86,8 @@
     if (!control) return;
     if (control.dataset.control === "sticker") {
       await post("/messages", {type: "sticker", packageId: "446", stickerId: "1988", stickerResourceType: "STATIC"});
+    } else if (control.dataset.control === "photo") {
+      await post("/messages", {type: "image"});  // the simulator's sample photo
     } else {
       await post("/" + control.dataset.control, {});
       window.location.reload();

@@ -139,7 +139,7 @@ def test_the_talk_view_shows_everything_in_order_with_its_source(app, line):
     assert "こんにちは" in html[1]
     assert 'src="https://stickershop.line-scdn.net/stickershop/v1/sticker/1988/android/sticker.png"' in html[2]
     assert "446/1988" in html[2] and "[sticker]" not in html[2]
-    assert "画像" in html[3] and "<img" not in html[3]
+    assert "画像" in html[3] and '<img src="/chat/messages/' in html[3]  # read from LINE: test_images.py
     assert "メニュー" in html[4] and "menu=coupon" in html[4]
     assert "スタッフの返信（Staff）" in html[5] and "ご連絡ありがとうございます" in html[5]  # who replied
     assert "配信「冬のセール」" in html[6] and "冬のセール開催中" in html[6]

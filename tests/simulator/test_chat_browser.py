@@ -6,6 +6,7 @@ import json
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.simulator.images import png
 
@@ -35,6 +36,11 @@ def test_chatting_in_the_browser_sends_webhooks(page, sim_url, control, line_api
     page.press(".composer input", "Enter")
     page.locator(".bubble.user", has_text="こんにちは").wait_for()
     assert received(receiver)[-1]["message"]["text"] == "こんにちは"
+
+    page.get_by_role("button", name="写真 Photo").click()
+    page.locator(".bubble.user img.photo").wait_for()
+    assert received(receiver)[-1]["message"]["type"] == "image"
+    expect(page.locator(".bubble.user img.photo")).to_have_js_property("naturalWidth", 320)
 
     quick = {"items": [{"type": "action", "action": {"type": "message", "label": "はい Yes", "text": "yes"}}]}
     line_api.post(
