@@ -9,8 +9,8 @@ import time_machine
 from sqlalchemy import func
 from sqlmodel import select
 
-from crm.db import get_engine, session_scope
 from crm.console.home import todays_figures
+from crm.db import get_engine, session_scope
 from crm.friends import service
 from crm.friends.dashboard import friends_over_time
 from crm.friends.models import Friend, FriendStatus
