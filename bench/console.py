@@ -162,17 +162,18 @@ def server_pid(engine) -> int | None:
         return None
 
 
-def measure(database_url: str, repeat: int) -> dict[str, dict]:
-    """Time every query kind through the console on this database."""
+def measure(database_url: str, repeat: int, *, pages_only: bool = False) -> dict[str, dict]:
+    """Time every query kind through the console on this database (only the daily pages when pages_only)."""
     app = create_app(testing_config(database_url))
     logging.getLogger("crm.request").setLevel(logging.WARNING)  # one log line per request would dominate
     client = signed_in(app)
     engine = get_engine(app)
-    pid, kinds = server_pid(engine), query_kinds(engine)
+    pid, kinds = server_pid(engine), [] if pages_only else query_kinds(engine)
     print(f"  load average before: {os.getloadavg()[0]:.1f}", flush=True)
     results = {}
     urls = [(label, "/friends?" + query) for label, query in kinds]
-    urls += [("page 20 by cursor", page_url(client, "", 20)), *daily_pages(engine)]
+    urls += [] if pages_only else [("page 20 by cursor", page_url(client, "", 20))]
+    urls += daily_pages(engine)
     for label, url in urls:
         results[label] = figures = time_url(client, url, repeat, pid)
         print(
@@ -234,7 +235,7 @@ def run_sqlite(args) -> dict[str, dict]:
     try:
         url = f"sqlite:///{path}"
         generate(url, args.friends, args.tags_per_friend)
-        return measure(url, args.repeat)
+        return measure(url, args.repeat, pages_only=args.pages_only)
     finally:
         if folder is not None:
             folder.cleanup()
@@ -244,7 +245,7 @@ def run_postgresql(args) -> dict[str, dict]:
     """Generate into a throwaway cluster (or reuse a database) and measure."""
     if args.postgresql_url:
         generate(args.postgresql_url, args.friends, args.tags_per_friend)
-        return measure(args.postgresql_url, args.repeat)
+        return measure(args.postgresql_url, args.repeat, pages_only=args.pages_only)
     from tests.pg_cluster import start_cluster
 
     cluster = start_cluster()
@@ -252,7 +253,7 @@ def run_postgresql(args) -> dict[str, dict]:
         tune_and_restart(cluster)
         url = cluster.create_database("bench_console")
         generate(url, args.friends, args.tags_per_friend)
-        return measure(url, args.repeat)
+        return measure(url, args.repeat, pages_only=args.pages_only)
     finally:
         cluster.stop()
 
@@ -281,6 +282,9 @@ def parse_args(argv: Sequence[str] | None):
     parser.add_argument("--repeat", type=int, default=20, help="timed requests per query kind (default 20)")
     parser.add_argument("--sqlite-file", type=Path, help="use (and keep) this SQLite file; generated if empty")
     parser.add_argument("--postgresql-url", help="use this PostgreSQL database instead of a throwaway cluster")
+    parser.add_argument(
+        "--pages-only", action="store_true", help="time only the daily pages (dashboard, friend, inbox), not the list"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here (default bench/results/)")
     return parser.parse_args(argv)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, literal
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session
 
-from crm.timeutil import UTCDateTime
+from crm.timeutil import TOKYO, UTCDateTime
 
 
 def dialect_insert(dialect: str, table):
@@ -38,6 +40,19 @@ def tokyo_date(session: Session, column):
     if session.get_bind().dialect.name == "postgresql":
         return func.date(func.timezone("Asia/Tokyo", column))
     return func.date(column, "+9 hours")
+
+
+def tokyo_day_counts(session: Session, column, days: list[date], *conditions) -> list[int]:
+    """How many rows of the column's table (meeting `conditions`) have the UTC datetime `column` on each of the
+    Asia/Tokyo `days`: one statement of a range count per day, each served by an index on the column (no per-row
+    date conversion, unlike `tokyo_date`)."""
+    starts = [datetime.combine(day, time(0), tzinfo=TOKYO) for day in days]
+    ranges = [(start, start + timedelta(days=1)) for start in starts]
+    counts = [
+        select(func.count()).select_from(column.table).where(column >= start, column < end, *conditions)
+        for start, end in ranges
+    ]
+    return list(session.execute(select(*(count.scalar_subquery() for count in counts))).one())
 
 
 def contains_pattern(term: str) -> str:

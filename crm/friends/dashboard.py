@@ -3,27 +3,19 @@ a chart with its figures, and this month's messages against LINE's quota."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from crm.console.charts import Series, daily_bars
 from crm.friends.models import Friend, FriendStatus
 from crm.friends.page_views import quota_cache
-from crm.sql import tokyo_date
+from crm.sql import tokyo_day_counts
 from crm.timeutil import TOKYO
 
 DAYS = 30
-
-
-def per_day(session: Session, column, *conditions, since: datetime) -> dict[date, int]:
-    """How many friends' `column` falls on each Tokyo day since `since`."""
-    day = tokyo_date(session, column)
-    rows = session.exec(select(day, func.count()).where(column >= since, *conditions).group_by(day)).all()
-    return {date.fromisoformat(str(value)): count for value, count in rows}
 
 
 def friends_over_time(session: Session, now: datetime, *, days: int = DAYS) -> dict:
@@ -31,10 +23,8 @@ def friends_over_time(session: Session, now: datetime, *, days: int = DAYS) -> d
     and blocks (friends blocked now, on the day they blocked), their totals and the net change."""
     today = now.astimezone(TOKYO).date()
     dates = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
-    since = datetime.combine(dates[0], datetime.min.time(), tzinfo=TOKYO)
-    follows = per_day(session, Friend.last_followed_at, since=since)
-    blocks = per_day(session, Friend.blocked_at, Friend.status == FriendStatus.BLOCKED, since=since)
-    follow_values, block_values = [follows.get(d, 0) for d in dates], [blocks.get(d, 0) for d in dates]
+    follow_values = tokyo_day_counts(session, Friend.last_followed_at, dates)
+    block_values = tokyo_day_counts(session, Friend.blocked_at, dates, Friend.status == FriendStatus.BLOCKED)
     chart = daily_bars(
         _("Friends over the last %(days)d days", days=days),
         dates,

@@ -38,7 +38,7 @@ class Friend(SQLModel, table=True):
     __table_args__ = (  # covering indexes of the friend list's keyset sorts
         Index("ix_friend_last_followed", "last_followed_at", "id", "last_interaction_at", "status"),
         Index("ix_friend_last_interaction", "last_interaction_at", "id", "last_followed_at", "status"),
-        Index("ix_friend_blocked_at", "blocked_at"),  # blocks per day (the dashboard)
+        Index("ix_friend_blocked_at", "blocked_at", "status"),  # blocks per day (the dashboard), index-only
         Index("ix_friend_attention", "attention"),  # the attention count and filters
     )
 
