@@ -4,7 +4,7 @@ list filtered to those who need attention, and the same mark set on ticked frien
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_broadcast_browser import _sign_in
+from tests.browser.pages import sign_in
 from tests.factories import make_friends, make_staff
 
 
@@ -12,7 +12,7 @@ from tests.factories import make_friends, make_staff
 def test_mark_a_friend_then_filter_the_list(app, console_url, page, width):
     page.set_viewport_size({"width": width, "height": 900})
     marked, other = make_friends(app, [{"display_name": "佐藤 花子"}, {"display_name": "鈴木 一郎"}])
-    _sign_in(page, console_url, make_staff(app, "staff"))
+    sign_in(page, console_url, make_staff(app, "staff"))
     page.goto(f"{console_url}/friends/{marked}")
     page.locator("form.attention-buttons button[value=needed]").click()
     badge = page.locator("#attention .attention-badge")
@@ -35,7 +35,7 @@ def test_mark_a_friend_then_filter_the_list(app, console_url, page, width):
 
 def test_mark_ticked_friends_in_bulk(app, console_url, page):
     make_friends(app, [{"display_name": f"常連 {n}"} for n in range(2)])
-    _sign_in(page, console_url, make_staff(app, "staff"))
+    sign_in(page, console_url, make_staff(app, "staff"))
     page.goto(f"{console_url}/friends")
     page.locator("input[data-select-all]").check()
     page.locator("#bulk-form select[name=action]").select_option("attention")

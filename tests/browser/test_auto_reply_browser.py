@@ -5,29 +5,18 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.menu import open_area
-from tests.factories import PASSWORD, make_staff, make_template
-
-
-def _sign_in(page, console_url, email):
-    page.goto(f"{console_url}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
-
-
-def _no_sideways_scroll(page, width: int, what: str):
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, f"{what} scrolls sideways by {overflow}px at {width}px"
+from tests.browser.pages import no_sideways_scroll, sign_in
+from tests.factories import make_staff, make_template
 
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_create_a_keyword_reply_and_see_the_simulator_answer(app, sim, simulator, console_url, page, width):
     page.set_viewport_size({"width": width, "height": 900})
     make_template(app, [{"type": "text", "text": "営業時間は10時から19時です"}], name="営業時間のご案内")
-    _sign_in(page, console_url, make_staff(app, "staff"))
+    sign_in(page, console_url, make_staff(app, "staff"))
     open_area(page, "自動応答")
     page.get_by_role("link", name="キーワード応答を作成").click()
-    _no_sideways_scroll(page, width, "the rule form")
+    no_sideways_scroll(page, width, "the rule form")
     page.fill("input[name=name]", "営業時間")
     page.fill("textarea[name=keywords]", "営業時間\n何時まで")
     page.check("input[name=ignore_spaces]")
@@ -35,7 +24,7 @@ def test_create_a_keyword_reply_and_see_the_simulator_answer(app, sim, simulator
     page.get_by_role("button", name="保存", exact=True).click()
     expect(page.locator(".flash-success")).to_contain_text("自動応答を保存しました。")
     expect(page.locator("tr[data-rule]")).to_have_count(1)
-    _no_sideways_scroll(page, width, "the rule list")
+    no_sideways_scroll(page, width, "the rule list")
 
     page.fill("input[name=text]", "営業 時間を教えて")
     page.get_by_role("button", name="試す", exact=True).click()

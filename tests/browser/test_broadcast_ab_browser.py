@@ -15,7 +15,8 @@ from crm.broadcasts.delivery.schedule import DeliverySettings
 from crm.broadcasts.models import BroadcastRecipient, BroadcastVariant
 from crm.db import get_engine, session_scope
 from crm.line.runtime import line_client
-from tests.browser.test_broadcast_browser import _friend_id, _sign_in, _world
+from tests.browser.pages import sign_in
+from tests.browser.test_broadcast_browser import _friend_id, _world
 from tests.factories import make_staff
 
 
@@ -32,7 +33,7 @@ def test_build_an_ab_broadcast_send_it_and_read_each_variant(app, sim, console_u
     page.set_viewport_size({"width": width, "height": 900})
     vips, other, _tag_id = _world(app, sim)
     users = [*vips, other]
-    _sign_in(page, console_url, make_staff(app, "marketer"))
+    sign_in(page, console_url, make_staff(app, "marketer"))
     page.goto(f"{console_url}/broadcasts/test-friends")
     page.fill("input[name=friend_id]", str(_friend_id(app, other)))
     page.click("form.card button[type=submit]")

@@ -19,7 +19,8 @@ from crm.line.runtime import line_client
 from crm.staff.audit import Actor
 from crm.tags.models import Tag
 from crm.tags.service import add_tag
-from tests.factories import PASSWORD, make_staff
+from tests.browser.pages import sign_in
+from tests.factories import make_staff
 
 SEND_AT_TOKYO = "2030-01-01T10:00"
 SEND_AT_UTC = datetime(2030, 1, 1, 1, 0, tzinfo=UTC)
@@ -44,13 +45,6 @@ def _world(app, sim) -> tuple[list[str], str, int]:
 def _friend_id(app, user: str) -> int:
     with session_scope(get_engine(app)) as session:
         return session.exec(select(Friend.id).where(Friend.line_user_id == user)).one()
-
-
-def _sign_in(page, console_url, email):
-    page.goto(f"{console_url}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
 
 
 def _build_segment(page, console_url, tag_id):
@@ -87,7 +81,7 @@ def _test_send(page, console_url, tester_id):
 
 def test_segment_compose_schedule_send_and_statistics(app, sim, console_url, page):
     vips, other, tag_id = _world(app, sim)
-    _sign_in(page, console_url, make_staff(app, "marketer", locale="en"))
+    sign_in(page, console_url, make_staff(app, "marketer", locale="en"))
     _build_segment(page, console_url, tag_id)
     _test_send(page, console_url, _friend_id(app, other))
     _compose(page, console_url)

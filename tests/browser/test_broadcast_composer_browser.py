@@ -10,7 +10,7 @@ from sqlmodel import select
 from crm.broadcasts.models import Broadcast
 from crm.tags.models import FriendTag
 from tests.broadcasts.helpers import add_friends, db
-from tests.browser.test_broadcast_browser import _sign_in
+from tests.browser.pages import sign_in
 from tests.factories import make_staff, make_tags
 
 
@@ -26,7 +26,7 @@ def test_a_quick_audience_and_a_picked_sticker(app, console_url, page, width):
         friends = add_friends(session, 4)
         session.add_all(FriendTag(friend_id=friend, tag_id=vip, added_by="test") for friend in friends[:3])
         session.add(FriendTag(friend_id=friends[0], tag_id=regular, added_by="test"))
-    _sign_in(page, console_url, make_staff(app, "marketer"))
+    sign_in(page, console_url, make_staff(app, "marketer"))
     page.goto(f"{console_url}/broadcasts/new")
     page.wait_for_load_state()
     count = page.locator("#recipient-count")

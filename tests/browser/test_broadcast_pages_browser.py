@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.test_broadcast_browser import _sign_in
+from tests.browser.pages import sign_in
 from tests.factories import make_broadcast, make_staff
 
 TEXT = "冬のセールのお知らせ\n12月10日から\n全品20%オフ"
@@ -12,7 +12,7 @@ TEXT = "冬のセールのお知らせ\n12月10日から\n全品20%オフ"
 def test_a_broadcasts_text_keeps_its_line_breaks(app, console_url, page, width):
     page.set_viewport_size({"width": width, "height": 900})
     broadcast_id = make_broadcast(app, [{"type": "text", "text": TEXT}], status="draft")
-    _sign_in(page, console_url, make_staff(app, "marketer"))
+    sign_in(page, console_url, make_staff(app, "marketer"))
     page.goto(f"{console_url}/broadcasts/{broadcast_id}")
     bubble = page.locator(".preview-text").first
     lines = bubble.evaluate(

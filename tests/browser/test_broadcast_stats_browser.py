@@ -11,7 +11,7 @@ from crm.friends.models import Friend, FriendStatus
 from crm.timeutil import utcnow
 from crm.tracking.models import LinkClick, TrackedLink
 from tests.broadcasts.helpers import add_friends, add_recipients, db
-from tests.browser.test_broadcast_browser import _sign_in
+from tests.browser.pages import sign_in
 from tests.factories import make_broadcast, make_staff
 
 LONG_URL = (
@@ -51,7 +51,7 @@ def _sent_three_days_ago(app) -> int:
 def test_the_timeline_and_the_clicks_per_url_read_at_any_width(app, console_url, page, width):
     page.set_viewport_size({"width": width, "height": 900})
     broadcast_id = _sent_three_days_ago(app)
-    _sign_in(page, console_url, make_staff(app, "analyst"))
+    sign_in(page, console_url, make_staff(app, "analyst"))
     page.goto(f"{console_url}/broadcasts/{broadcast_id}/stats")
     hourly = page.locator("#timeline-hourly")
     expect(hourly.get_by_role("img", name="1時間ごとのクリックとブロック（配信後48時間）")).to_be_visible()

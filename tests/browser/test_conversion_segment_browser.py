@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from crm.db import get_engine
 from crm.segments.models import Segment
-from tests.browser.test_broadcast_browser import _sign_in
+from tests.browser.pages import sign_in
 from tests.conversions.helpers import recent_buyers
 from tests.factories import make_staff
 
@@ -19,7 +19,7 @@ from tests.factories import make_staff
 def test_build_recent_buyers_of_5000_yen_or_more(app, console_url, page, width):
     page.set_viewport_size({"width": width, "height": 900})
     shop = recent_buyers(app)  # within 30 days: aki, ben, dan; 5,000 yen or more in all: aki, dan
-    _sign_in(page, console_url, make_staff(app, "marketer"))
+    sign_in(page, console_url, make_staff(app, "marketer"))
     page.goto(f"{console_url}/segments/new")
     page.fill("input[name=name]", "最近 5,000 円以上買った人")
     count = page.locator("#segment-count")

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_broadcast_browser import _sign_in
+from tests.browser.pages import sign_in
 from tests.factories import make_friends, make_staff, make_tag
 
 
@@ -12,7 +12,7 @@ def test_tick_the_page_then_tag_the_ticked_friends(app, console_url, page, width
     page.set_viewport_size({"width": width, "height": 900})
     make_friends(app, [{"display_name": f"常連 {n}"} for n in range(3)])
     make_tag(app, "冬のセール")
-    _sign_in(page, console_url, make_staff(app, "staff"))
+    sign_in(page, console_url, make_staff(app, "staff"))
     page.goto(f"{console_url}/friends")
     page.locator("input[data-select-all]").check()
     expect(page.locator("input[name=friend]:checked")).to_have_count(3)

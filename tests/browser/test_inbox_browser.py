@@ -8,15 +8,10 @@ from playwright.sync_api import expect
 from crm.db import get_engine
 from crm.friends.jobs import fetch_due_profiles
 from crm.line.runtime import line_client
-from tests.browser.test_broadcast_browser import _sign_in
+from tests.browser.pages import no_sideways_scroll, sign_in
 from tests.factories import friend_id_of, make_staff
 
 POLL_WAIT_MS = 15_000  # the page polls every few seconds
-
-
-def _no_sideways_scroll(page, width: int, what: str):
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, f"{what} scrolls sideways by {overflow}px at {width}px"
 
 
 @pytest.mark.parametrize("width", [1366, 390])
@@ -28,12 +23,12 @@ def test_a_message_appears_live_and_the_reply_reaches_the_friend(app, sim, conso
     sim.send_text(user, "予約できますか？")
     fetch_due_profiles(get_engine(app), line_client(app))
     friend_id = friend_id_of(app, user)
-    _sign_in(page, console_url, make_staff(app, "staff"))
+    sign_in(page, console_url, make_staff(app, "staff"))
 
     page.goto(f"{console_url}/chat")
     row = page.locator(f".conversation-row[data-friend='{friend_id}']")
     expect(row.locator(".unread-count")).to_have_text("1")
-    _no_sideways_scroll(page, width, "the conversation list")
+    no_sideways_scroll(page, width, "the conversation list")
     row.get_by_role("link").click()
     talk = page.locator("[data-talk-items]")
     expect(talk.get_by_text("予約できますか？")).to_be_visible()
@@ -43,7 +38,7 @@ def test_a_message_appears_live_and_the_reply_reaches_the_friend(app, sim, conso
         expect(page.get_by_role("link", name="← トーク一覧")).to_be_visible()
     else:
         expect(row.locator(".unread-count")).to_have_count(0)  # read by opening it
-    _no_sideways_scroll(page, width, "the conversation")
+    no_sideways_scroll(page, width, "the conversation")
     page.evaluate("window.notReloaded = true")
 
     sim.send_text(user, "明日の15時に伺いたいです")
@@ -60,6 +55,6 @@ def test_a_message_appears_live_and_the_reply_reaches_the_friend(app, sim, conso
     expect(page.locator("[data-reply-form] textarea[name=text]")).to_have_value("")
     assert page.evaluate("window.notReloaded === true"), "the page reloaded"
     assert [m["text"] for entry in sim.inbox(user) for m in entry["messages"]] == ["はい、お待ちしております！"]
-    _no_sideways_scroll(page, width, "the conversation after the reply")
+    no_sideways_scroll(page, width, "the conversation after the reply")
     for control in ("[data-reply-form] button[type=submit]", "[data-reply-form] textarea"):
         assert page.locator(control).bounding_box()["height"] >= 44, f"{control} is too small to tap"

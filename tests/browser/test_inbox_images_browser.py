@@ -5,8 +5,7 @@ with a note."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_broadcast_browser import _sign_in
-from tests.browser.test_inbox_browser import _no_sideways_scroll
+from tests.browser.pages import no_sideways_scroll, sign_in
 from tests.factories import friend_id_of, make_staff
 
 THUMBNAIL_MAX_PX = 240
@@ -23,7 +22,7 @@ def test_a_friends_image_shows_as_a_thumbnail_and_an_expired_one_as_a_note(app, 
     expired = sim.send_image(user)["event"]["message"]["id"]
     sim.expire_content(expired)
     friend_id = friend_id_of(app, user)
-    _sign_in(page, console_url, make_staff(app, "staff"))
+    sign_in(page, console_url, make_staff(app, "staff"))
 
     page.goto(f"{console_url}/chat/{friend_id}")
     boxes = page.locator("[data-talk-items] [data-line-image]")
@@ -37,12 +36,12 @@ def test_a_friends_image_shows_as_a_thumbnail_and_an_expired_one_as_a_note(app, 
     )
     expect(boxes.nth(1).get_by_role("img")).to_be_hidden()
     expect(boxes.nth(1)).to_contain_text("画像")
-    _no_sideways_scroll(page, width, "the conversation with images")
+    no_sideways_scroll(page, width, "the conversation with images")
 
     page.goto(f"{console_url}/friends/{friend_id}")
     expect(page.locator("#chat [data-line-image] img").first).to_have_js_property("naturalWidth", 320)
     expect(page.locator("#chat [data-image-note]").nth(1)).to_have_text(
         "画像の保存期間が過ぎました（LINEに残っていません）。"
     )
-    _no_sideways_scroll(page, width, "the friend page with images")
+    no_sideways_scroll(page, width, "the friend page with images")
     assert refused == []

@@ -4,7 +4,7 @@ the actions in the shared editor under the area, save, publish; a tap in the LIN
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_broadcast_browser import _sign_in
+from tests.browser.pages import sign_in
 from tests.factories import friend_id_of, make_staff, make_tag
 from tests.postback_actions.helpers import attention_of
 from tests.richmenus.helpers import FULL, image_bytes
@@ -15,7 +15,7 @@ from tests.surveys.helpers import tag_names
 def test_an_area_runs_the_actions_chosen_in_the_editor(app, sim, console_url, page, width):
     page.set_viewport_size({"width": width, "height": 900})
     make_tag(app, "クーポン")
-    _sign_in(page, console_url, make_staff(app, "editor"))
+    sign_in(page, console_url, make_staff(app, "editor"))
     page.goto(f"{console_url}/richmenus")
     page.fill("input[name=name]", "メイン")
     page.fill("input[name=chat_bar_text]", "メニュー")

@@ -15,7 +15,8 @@ from crm.friends.models import Friend
 from crm.scenarios.progress import advance_due
 from crm.timeutil import TOKYO, to_tokyo, utcnow
 from tests.browser.menu import open_area
-from tests.factories import PASSWORD, make_staff, make_template
+from tests.browser.pages import no_sideways_scroll, sign_in
+from tests.factories import make_staff, make_template
 from tests.scenarios.delivery_helpers import tick
 
 STEPS = [
@@ -34,25 +35,13 @@ def _tester(app, sim) -> str:
     return user
 
 
-def _sign_in(page, console_url, email):
-    page.goto(f"{console_url}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
-
-
-def _no_sideways_scroll(page, width: int, what: str):
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, f"{what} scrolls sideways by {overflow}px at {width}px"
-
-
 def _add_step(page, radio: dict, fields: dict, template_name: str):
     page.get_by_role("link", name="ステップを追加").click()
     page.check(f"input[name=timing_kind][value={radio['timing_kind']}]")
     elapsed = radio["timing_kind"] == "elapsed"
     expect(page.locator("input[name=delay_amount]")).to_be_visible(visible=elapsed)
     expect(page.locator("input[name=at_time]")).to_be_visible(visible=not elapsed)
-    _no_sideways_scroll(page, page.viewport_size["width"], "the step form")
+    no_sideways_scroll(page, page.viewport_size["width"], "the step form")
     for name, value in fields.items():
         page.fill(f"input[name={name}]", value)
     page.select_option("select[name=variants-0-template_id]", label=template_name)
@@ -66,14 +55,14 @@ def test_build_a_three_step_scenario_and_test_run_it(app, sim, console_url, page
     for _, _, text in STEPS:
         make_template(app, [{"type": "text", "text": f"{text}です"}], name=text)
     tester = _tester(app, sim)
-    _sign_in(page, console_url, make_staff(app, "marketer"))
+    sign_in(page, console_url, make_staff(app, "marketer"))
     open_area(page, "シナリオ配信")
     page.get_by_role("link", name="新しいシナリオ").click()
     page.fill("input[name=name]", "友だち追加のあいさつ")
     expect(page.locator("select[name=trigger_tag]")).to_be_hidden()
     page.select_option("select[name=trigger_kind]", "friend_added")
     expect(page.locator("input[name=include_unblocked]")).to_be_visible()
-    _no_sideways_scroll(page, width, "the settings form")
+    no_sideways_scroll(page, width, "the settings form")
     page.get_by_role("button", name="保存", exact=True).click()
     expect(page.locator("#scenario-status")).to_have_attribute("data-status", "draft")
     for radio, fields, template_name in STEPS:
@@ -83,7 +72,7 @@ def test_build_a_three_step_scenario_and_test_run_it(app, sim, console_url, page
     expect(steps).to_have_count(3)
     expect(steps.nth(1)).to_contain_text("10:00")
     expect(steps.nth(2)).to_contain_text("クーポンのお知らせです")
-    _no_sideways_scroll(page, width, "the builder page")
+    no_sideways_scroll(page, width, "the builder page")
 
     page.get_by_role("button", name="テスト友だちにテスト配信").click()
     expect(page.locator(".test-run-results tr[data-ok=yes]")).to_have_count(3)

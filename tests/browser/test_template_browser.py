@@ -8,16 +8,10 @@ from playwright.sync_api import expect
 from crm.actions.registry import ActionContext, kind_of
 from crm.db import get_engine, session_scope
 from crm.friends.models import Friend
-from tests.factories import PASSWORD, friend_id_of, make_staff
+from tests.browser.pages import sign_in
+from tests.factories import friend_id_of, make_staff
 from tests.message_templates.helpers import image_bytes
 from tests.surveys.helpers import replies_settled
-
-
-def _sign_in(page, console_url, email):
-    page.goto(f"{console_url}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
 
 
 def _build_template(page, console_url) -> int:
@@ -53,7 +47,7 @@ def test_build_a_template_with_an_image_and_buttons_and_see_it_in_line(app, sim,
     email = make_staff(app, "editor")
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="ja-JP", is_mobile=width < 500)
     page = context.new_page()
-    _sign_in(page, console_url, email)
+    sign_in(page, console_url, email)
     template_id = _build_template(page, console_url)
     overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than the screen"
