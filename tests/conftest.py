@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import uuid
 
 import pytest
 from argon2 import PasswordHasher, profiles
@@ -59,13 +58,15 @@ def cheap_password_hasher(request, monkeypatch):
 def template_database(tmp_path_factory):
     """A migrated database that each test copies."""
     if TEST_DB == "postgresql":
-        from tests.pg_cluster import start_cluster
+        from tests.pg_cluster import DatabaseSupply, start_cluster
 
         cluster = start_cluster()
         cluster.create_database("crm_template")
         migrate.upgrade(cluster.url("crm_template"))
         switch_greeting(cluster.url("crm_template"), on=False)
-        yield cluster
+        supply = DatabaseSupply(cluster, "crm_template")
+        yield supply
+        supply.close()
         cluster.stop()
     else:
         path = tmp_path_factory.mktemp("template") / "template.sqlite3"
@@ -93,10 +94,9 @@ def greeting(database_url):
 def database_url(template_database, tmp_path):
     """A fresh database with every migration applied."""
     if TEST_DB == "postgresql":
-        name = "t_" + uuid.uuid4().hex[:16]
-        url = template_database.create_database(name, template="crm_template")
+        name, url = template_database.take()
         yield url
-        template_database.drop_database(name)
+        template_database.give_back(name)
     else:
         path = tmp_path / "crm.sqlite3"
         shutil.copy(template_database, path)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +58,56 @@ class PgCluster:
     def stop(self) -> None:
         _run_as_postgres(str(PG_BIN / "pg_ctl"), "stop", "-D", f"{self.folder}/data", "-m", "immediate")
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class DatabaseSupply:
+    """Copies of the template made ahead, and spent ones dropped, in a background thread: a test waits for
+    neither (creating a database costs 0.07 s on a quiet machine and up to 0.6 s on a loaded one)."""
+
+    def __init__(self, cluster: PgCluster, template: str, *, ahead: int = 2) -> None:
+        self.cluster = cluster
+        self.template = template
+        self._ready: queue.Queue[str] = queue.Queue(maxsize=ahead)
+        self._spent: queue.Queue[str] = queue.Queue()
+        self._stopping = threading.Event()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="database-supply", daemon=True)
+        self._thread.start()
+
+    def take(self) -> tuple[str, str]:
+        """A fresh database's name and URL (waits only if the supply has fallen behind)."""
+        while True:
+            if self._failure is not None:
+                raise RuntimeError("the test database supply failed") from self._failure
+            try:
+                name = self._ready.get(timeout=1)
+            except queue.Empty:
+                continue
+            return name, self.cluster.url(name)
+
+    def give_back(self, name: str) -> None:
+        self._spent.put(name)
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+    def _work(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                try:
+                    self.cluster.drop_database(self._spent.get_nowait())
+                    continue
+                except queue.Empty:
+                    pass
+                if self._ready.full():
+                    self._stopping.wait(0.005)
+                    continue
+                name = "t_" + uuid.uuid4().hex[:16]
+                self.cluster.create_database(name, template=self.template)
+                self._ready.put(name)
+        except BaseException as failure:  # reported to the next test that asks for a database
+            self._failure = failure
 
 
 def start_cluster() -> PgCluster:
