@@ -83,6 +83,13 @@ class BurstResult:
         }
 
 
+class PatientGunicorn(Gunicorn):
+    """Gunicorn given longer to start: on a loaded shared machine importing the app can take over 30 s."""
+
+    def _wait_ready(self, timeout: float = 120.0) -> None:
+        super()._wait_ready(timeout)
+
+
 class Counts:
     """Friends and named friends in the database."""
 
@@ -112,7 +119,7 @@ class Worker:
             )
         self._wait_started()
 
-    def _wait_started(self, timeout: float = 60.0) -> None:
+    def _wait_started(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if "worker started" in self.log_path.read_text(errors="replace"):
@@ -151,7 +158,7 @@ def burst(database: str, args, folder: Path, api_base: str) -> BurstResult:
         env = server_env(db.url) | {"LINE_API_BASE": api_base}
         env |= {key: str(value) for key, value in args.worker_env.items()}
         counts = Counts(db.url)
-        with Gunicorn(CRM_APP, args.gunicorn, env=env, log_path=folder / f"crm-{database}.log") as server:
+        with PatientGunicorn(CRM_APP, args.gunicorn, env=env, log_path=folder / f"crm-{database}.log") as server:
             worker = Worker(env, folder / f"worker-{database}.log")
             try:
                 seed = f"{database}-{time.time_ns()}"

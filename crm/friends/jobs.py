@@ -80,15 +80,14 @@ def _fetch(line: LineClient, row: Claimed) -> Profile | None:
 def _store(engine: Engine, fetched: list[tuple[Claimed, Future]], *, max_attempts: int) -> int:
     """Store a batch's answers in one transaction (once every fetch of it ended); return how many profiles."""
     answers = [(row, future.result()) for row, future in fetched]
-    stored = 0
+    profiles = {friend_id: profile for (friend_id, _user_id, _attempts), profile in answers if profile is not None}
     with session_scope(engine) as session:
+        stored = friends.apply_profiles(session, profiles)
         for (friend_id, _user_id, attempts), profile in answers:
             if profile is None:
                 friends.schedule_profile_retry(
                     session, friend_id=friend_id, attempts=attempts, max_attempts=max_attempts
                 )
-            elif friends.apply_profile(session, friend_id=friend_id, profile=profile):
-                stored += 1
     return stored
 
 

@@ -11,6 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 
+EPSILON = 1e-9  # a token refilled to within rounding error counts as whole (else a wait could be too short to add)
+
 
 class TokenBucket:
     """`rate` tokens a second, at most `burst` saved up; `take()` blocks until a token is free."""
@@ -40,8 +42,8 @@ class TokenBucket:
                 now = self._clock()
                 self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
                 self._updated = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                if self._tokens >= 1 - EPSILON:
+                    self._tokens = max(self._tokens - 1, 0.0)
                     return waited
                 delay = (1 - self._tokens) / self.rate
             self._sleep(delay)
