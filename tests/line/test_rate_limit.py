@@ -5,22 +5,7 @@ import threading
 import pytest
 
 from crm.line.ratelimit import TokenBucket
-
-
-class ControlledClock:
-    """A clock that moves only when someone "sleeps" on it (thread-safe)."""
-
-    def __init__(self):
-        self.now = 0.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
+from tests.clocks import ControlledClock
 
 
 def test_a_full_bucket_gives_its_burst_at_once_then_one_token_per_interval():
