@@ -184,6 +184,8 @@ def burst(database: str, args, folder: Path, api_base: str) -> BurstResult:
                 friends, named = counts()
             finally:
                 worker.stop()
+            if args.backlog:
+                drain_backlog(server, counts, env, args, folder / f"worker-{database}-backlog.log", database)
         counts.engine.dispose()
     return BurstResult(
         database=database,
@@ -198,6 +200,28 @@ def burst(database: str, args, folder: Path, api_base: str) -> BurstResult:
         web_cpu_seconds=web,
         db_cpu_seconds=dbms,
         load_average=load_average,
+    )
+
+
+def drain_backlog(server: Gunicorn, counts: Counts, env: dict, args, log_path: Path, database: str) -> None:
+    """The fetch's capacity apart from the webhook's: --backlog follows stored while no worker runs, then one
+    worker names them all; prints names/s (from the worker's start) and the worker's CPU per profile."""
+    before, _ = counts()
+    requests = follow_webhooks(args.backlog, secret=SECRET, seed=f"backlog-{database}-{time.time_ns()}")
+    drive(server.port, requests, args.concurrency, max_seconds=args.timeout)
+    worker = Worker(env, log_path)
+    try:
+        started, cpu_before = time.monotonic(), process_tree_cpu(worker.process.pid)
+        named_at = wait_until_named(counts, before + args.backlog, timeout=args.timeout, poll=args.poll_ms / 1000)
+        cpu = process_tree_cpu(worker.process.pid) - cpu_before
+    finally:
+        worker.stop()
+    seconds = (named_at or time.monotonic()) - started
+    print(
+        f"  backlog {database}: {args.backlog} names in {seconds:.2f} s = {args.backlog / seconds:.0f}/s "
+        f"(from the worker's start; its first tick after 1 s), worker CPU {cpu * 1000 / args.backlog:.2f} ms/profile, "
+        f"load {os.getloadavg()[0]:.2f}" + ("" if named_at else " (TIMED OUT)"),
+        flush=True,
     )
 
 
@@ -245,6 +269,12 @@ def parse_args(argv: Sequence[str] | None):
         type=lambda text: dict(item.split("=", 1) for item in text.split(",") if item),
         default={},
         help="extra worker settings, e.g. PROFILE_FETCH_CONCURRENCY=32",
+    )
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=0,
+        help="after the burst, also time one worker naming this many follows stored while it was stopped (default 0)",
     )
     parser.add_argument("--poll-ms", type=float, default=50.0, help="how often names are counted (default 50)")
     parser.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds (default 300)")
