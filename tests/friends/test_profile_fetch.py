@@ -199,3 +199,29 @@ def test_profile_requests_keep_to_the_rate_limit(app, sim, crm_server):
     assert fetch_due_profiles(get_engine(app), line, batch=5, concurrency=4) == 12
     assert clock() >= (12 - 2) / 10 - 1e-9  # 10 requests past the burst at 10 a second
     assert all(friend_of(app, user).display_name for user in users)
+
+
+class OddAnswerLine:
+    """A LINE client that fails one user's profile with an unexpected error (an answer the SDK cannot read)."""
+
+    def __init__(self, line, odd_user):
+        self.line, self.odd_user = line, odd_user
+
+    def get_profile(self, user_id):
+        if user_id == self.odd_user:
+            raise ValueError("displayName: field required")
+        return self.line.get_profile(user_id)
+
+
+def test_an_unexpected_error_fails_that_friends_fetch_only(app, sim, crm_server):
+    odd, fine = followed_users(sim, 2)
+    assert fetch_due_profiles(get_engine(app), OddAnswerLine(line_client(app), odd)) == 1
+    assert friend_of(app, fine).display_name == "Burst 1"
+    assert friend_of(app, odd).display_name is None and friend_of(app, odd).profile_fetch_attempts == 1
+
+
+def test_a_tick_past_its_time_claims_nothing_more(app, sim, crm_server):
+    (user,) = followed_users(sim, 1)
+    assert fetch_due_profiles(get_engine(app), line_client(app), max_seconds=0) == 0
+    assert friend_of(app, user).profile_fetch_due_at <= utcnow()
+    assert sim.requests_log(path="/v2/bot/profile") == []
