@@ -1,8 +1,9 @@
 """A zero-latency stand-in for LINE's Messaging API: answers every request 200 {} over keep-alive HTTP/1.1
-(or after --latency-ms, to see how the sender behaves with LINE's real round trip).
+(or after --latency-ms, to see how the sender behaves with LINE's real round trip); GET /v2/bot/profile/{userId}
+answers a profile the SDK accepts.
 
 Far lighter than linesim (no validation, no state), so a benchmark measures the sender, not the simulator.
-GET /_count returns the number of POST requests per path as JSON.
+GET /_count returns the number of requests per path as JSON (profiles counted under /v2/bot/profile).
 
     python -m bench.line_standin --port 5099
 """
@@ -18,6 +19,23 @@ from collections import Counter
 COUNTS: Counter = Counter()
 _ids = itertools.count(1)
 PUSH_BODY = b'{"sentMessages":[{"id":"1","quoteToken":"q"}]}'  # the SDK reads a push response's sentMessages
+PROFILE_PATH = b"/v2/bot/profile/"
+
+
+def _profile_body(user_id: bytes) -> bytes:
+    """A profile as LINE answers it (the SDK requires displayName and userId)."""
+    suffix = user_id[-4:].decode(errors="replace")
+    return json.dumps(
+        {"userId": user_id.decode(errors="replace"), "displayName": f"友だち {suffix}", "language": "ja"},
+        ensure_ascii=False,
+    ).encode()
+
+
+def _answer(path: bytes) -> bytes:
+    """The body for a request to `path`."""
+    if path.startswith(PROFILE_PATH):
+        return _profile_body(path[len(PROFILE_PATH) :])
+    return PUSH_BODY if path.endswith(b"/push") else b"{}"
 
 
 def _response(body: bytes, request_id: int) -> bytes:
@@ -43,8 +61,8 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, lat
             if method == b"GET" and path == b"/_count":
                 body = json.dumps(dict(COUNTS)).encode()
             else:
-                COUNTS[path.decode()] += 1
-                body = PUSH_BODY if path.endswith(b"/push") else b"{}"
+                COUNTS[PROFILE_PATH.decode().rstrip("/") if path.startswith(PROFILE_PATH) else path.decode()] += 1
+                body = _answer(path)
                 if latency:
                     await asyncio.sleep(latency)
             writer.write(_response(body, next(_ids)))

@@ -41,6 +41,10 @@ class Config:
     LINE_API_TIMEOUT_SECONDS: float = 5.0
     WEBHOOK_MAX_BYTES: int = 2 * 1024 * 1024
     PROFILE_FETCH_MAX_ATTEMPTS: int = 8
+    PROFILE_FETCH_CONCURRENCY: int = 16  # profile requests to LINE in flight per worker
+    # Profile requests per second per worker process: LINE allows 2,000 a second per channel, so the workers
+    # together (and the scenarios' name fetches, which share this pace) must stay under that.
+    LINE_PROFILE_REQUESTS_PER_SECOND: float = 1000.0
     BROADCAST_APPROVAL_THRESHOLD: int = 10000  # more estimated recipients than this: a second person approves
     BROADCAST_MISSED_GRACE: int = 3600  # seconds late after which a scheduled broadcast is missed
     DELIVERY_CONCURRENCY: int = 8  # requests to LINE in flight per worker

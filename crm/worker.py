@@ -14,6 +14,7 @@ from crm.jobs import Job, registered_jobs, run_alone
 from crm.line.runtime import line_client
 
 log = logging.getLogger("crm.worker")
+LOOPING_JOBS = ("delivery", "profiles")  # ticks that run until nothing is due, so their next runs are often skipped
 
 
 def build_scheduler(app) -> BlockingScheduler:
@@ -30,7 +31,7 @@ def build_scheduler(app) -> BlockingScheduler:
             max_instances=1,
             coalesce=True,
         )
-    logging.getLogger("apscheduler.scheduler").addFilter(_quiet_busy_delivery)
+    logging.getLogger("apscheduler.scheduler").addFilter(_quiet_busy_loops)
     return scheduler
 
 
@@ -51,10 +52,11 @@ def _runner(job: Job, app, engine):
     return run_exclusive if job.exclusive else run
 
 
-def _quiet_busy_delivery(record: logging.LogRecord) -> bool:
-    """A delivery tick runs until nothing is due: its skipped runs are expected, not worth a warning each second."""
+def _quiet_busy_loops(record: logging.LogRecord) -> bool:
+    """A looping tick runs until nothing is due: its skipped runs are expected, not worth a warning each second."""
     message = record.getMessage()
-    return not ('"delivery ' in message and "maximum number of running instances" in message)
+    busy = "maximum number of running instances" in message
+    return not (busy and any(f'"{job_id} ' in message for job_id in LOOPING_JOBS))
 
 
 def main() -> None:

@@ -165,6 +165,45 @@ def apply_profile(session: Session, *, friend_id: int, profile: Profile) -> bool
     )
 
 
+@functools.cache
+def _apply_profile_statement():
+    """Store one fetched profile unless the friend was erased (parameters: friend_id, the profile's fields, now)."""
+    table = Friend.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("friend_id"), table.c.status != FriendStatus.ERASED)
+        .values(
+            display_name=bindparam("display_name"),
+            picture_url=bindparam("picture_url"),
+            language=bindparam("language"),
+            status_message=bindparam("status_message"),
+            profile_fetched_at=_time_param("now"),
+            profile_fetch_due_at=None,
+            profile_fetch_attempts=0,
+        )
+    )
+
+
+def apply_profiles(session: Session, profiles: dict[int, Profile]) -> int:
+    """Store a batch of fetched profiles ({friend id: profile}) in one statement, as apply_profile does each;
+    return how many were stored (an erased friend's is not)."""
+    if not profiles:
+        return 0
+    now = utcnow()
+    rows = [
+        {
+            "friend_id": friend_id,
+            "display_name": profile.display_name,
+            "picture_url": profile.picture_url,
+            "language": profile.language,
+            "status_message": profile.status_message,
+            "now": now,
+        }
+        for friend_id, profile in profiles.items()
+    ]
+    return session.connection().execute(_apply_profile_statement(), rows).rowcount
+
+
 def schedule_profile_retry(session: Session, *, friend_id: int, attempts: int, max_attempts: int) -> None:
     """Retry a failed profile fetch later with exponential backoff, until max_attempts (never for an erased
     friend)."""

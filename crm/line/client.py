@@ -28,6 +28,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from crm.db import write_transaction_open
 from crm.line.errors import LineApiError, LineCallInTransaction
 from crm.line.profile import Profile
+from crm.line.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 REAL_LINE_HOST = "https://api.line.me"
@@ -52,18 +53,34 @@ class LineClient:
     No call may happen while the calling thread holds a database write transaction (a slow LINE would hold
     SQLite's one write lock, or PostgreSQL row locks, for as long): with `refuse_in_transaction` such a call
     raises LineCallInTransaction, otherwise it is logged as an error and made.
+
+    Threads may share a client: it keeps up to `max_connections` keep-alive connections to LINE, and
+    `profile_bucket` (when given) paces this process's profile requests under LINE's rate limit.
     """
 
-    def __init__(self, *, api_base: str, access_token: str, timeout: float = 5.0, refuse_in_transaction: bool = False):
+    def __init__(
+        self,
+        *,
+        api_base: str,
+        access_token: str,
+        timeout: float = 5.0,
+        refuse_in_transaction: bool = False,
+        max_connections: int = 32,
+        profile_bucket: TokenBucket | None = None,
+    ):
         host = api_base.rstrip("/")
         configuration = Configuration(host=None if host == REAL_LINE_HOST else host, access_token=access_token)
         configuration.retries = False  # no silent urllib3 retries: callers retry with backoff and retry keys
+        configuration.connection_pool_maxsize = max_connections
         self._api = MessagingApi(ApiClient(configuration))
         self._timeout = (min(timeout, 3.0), timeout)
         self._refuse_in_transaction = refuse_in_transaction
+        self._profile_bucket = profile_bucket
 
     def get_profile(self, user_id: str) -> Profile | None:
         """Return the user's profile, or None when LINE answers 404 (blocked, no consent, unknown)."""
+        if self._profile_bucket is not None:
+            self._profile_bucket.take()
         try:
             profile = self._call(self._api.get_profile, user_id)
         except LineApiError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from crm.line.client import LineClient
+from crm.line.ratelimit import TokenBucket
 
 CLIENT_KEY = "crm_line_client"
 
@@ -18,6 +19,7 @@ def line_client(app: Flask) -> LineClient:
             access_token=app.config["LINE_CHANNEL_ACCESS_TOKEN"],
             timeout=app.config["LINE_API_TIMEOUT_SECONDS"],
             refuse_in_transaction=app.config.get("ENV") in ("testing", "development"),
+            profile_bucket=TokenBucket(app.config["LINE_PROFILE_REQUESTS_PER_SECOND"]),
         )
         app.extensions[CLIENT_KEY] = client
     return client
