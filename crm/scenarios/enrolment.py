@@ -11,10 +11,12 @@ scenario and friend) with INSERT … ON CONFLICT DO NOTHING makes simultaneous t
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import datetime
 
-from sqlalchemy import exists, func, text
+from sqlalchemy import bindparam, exists, func, text
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from crm.friends.models import Friend, FriendStatus
@@ -22,7 +24,7 @@ from crm.scenarios import bulk, plan
 from crm.scenarios.events import ScenarioEvent, emit
 from crm.scenarios.exits import exit_all, finish
 from crm.scenarios.models import Enrolment, EnrolmentRule, EnrolmentStatus, ExitReason, Scenario, ScenarioStatus
-from crm.sql import insert_for
+from crm.sql import dialect_insert
 from crm.staff.audit import Actor, record
 
 _random = secrets.SystemRandom()
@@ -82,16 +84,29 @@ def enrol(
     return enrolment
 
 
-def _insert(session: Session, **values) -> Enrolment | None:
-    """Insert the enrolment and return it as an object (RETURNING the row: no second SELECT); None when the
-    friend's active enrolment exists already."""
-    statement = (
-        insert_for(session, Enrolment)
-        .values(**values)
+@functools.cache
+def _insert_statement(dialect: str, columns: tuple[str, ...]):
+    """The enrolment insert returning the whole row, built once per dialect and set of columns."""
+    table = Enrolment.__table__
+    return (
+        dialect_insert(dialect, table)
+        .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
         .on_conflict_do_nothing(index_elements=["scenario_id", "friend_id"], index_where=ACTIVE_ONLY)
-        .returning(Enrolment)
+        .returning(*table.c)
     )
-    return session.exec(statement).scalar()
+
+
+def _insert(session: Session, **values) -> Enrolment | None:
+    """Insert the enrolment and return it as a persistent object built from the row its INSERT returned (no
+    second SELECT, no ORM insert machinery); None when the friend's active enrolment exists already."""
+    statement = _insert_statement(session.get_bind().dialect.name, tuple(values))
+    row = session.connection().execute(statement, values).first()
+    if row is None:
+        return None
+    enrolment = Enrolment(**row._mapping)
+    make_transient_to_detached(enrolment)
+    session.add(enrolment)
+    return enrolment
 
 
 def _standing(session: Session, scenario: Scenario, friend_id: int, trigger_key: str):
