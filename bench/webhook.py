@@ -1,7 +1,7 @@
 """Webhook throughput and latency: the CRM under gunicorn against a bare Flask + line-bot-sdk handler.
 
 Each request is one signed follow event of a new user. For the CRM, throughput counts friends found
-in the database afterwards (not just 200s); for the bare handler, 200s. Goal: ratio >= 1, p99 < 50 ms.
+in the database afterwards (not just 200s); for the bare handler, 200s. Goal: ratio >= 0.8, p99 < 50 ms.
 
     python -m bench.webhook                  (also: make bench)
 """
@@ -36,7 +36,7 @@ CLIENTS = {
     "python": "Python threads, one http.client keep-alive connection each, a fixed number of requests",
     "wrk": "wrk -t1 (C) with bench/wrk_follow.lua, keep-alive, a fixed duration",
 }
-GOAL_RATIO, GOAL_P99_MS = 1.0, 50.0
+GOAL_RATIO, GOAL_P99_MS = 0.8, 50.0  # issue 18
 
 
 @dataclass

@@ -80,4 +80,5 @@ def create_app(config: Config | None = None) -> Flask:
     for feature in features():
         feature.init_app(app)
     cli.init_app(app)
+    security.trust_proxies(app)
     return app

@@ -35,10 +35,12 @@ def init_app(app: Flask) -> None:
     def _log_request(response):
         if request.path == "/callback" and response.status_code == 200:
             return response  # each webhook event already logs its own line
-        started = g.get("request_started")
-        elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
         route = request.url_rule.rule if request.url_rule is not None else "(no route)"
-        request_log.info(
-            "request method=%s route=%s status=%s ms=%.1f", request.method, route, response.status_code, elapsed
-        )
+        log_request(request.method, route, response.status_code, started=g.get("request_started"))
         return response
+
+
+def log_request(method: str, route: str, status: int, *, started: float | None) -> None:
+    """The request's log line (`started`: its time.perf_counter() when it came in)."""
+    elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
+    request_log.info("request method=%s route=%s status=%s ms=%.1f", method, route, status, elapsed)

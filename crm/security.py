@@ -29,8 +29,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 def init_app(app: Flask) -> None:
-    """Wire the proxy headers, the development guard and the security headers into the app."""
-    _trust_proxies(app, app.config.get("TRUSTED_PROXY_COUNT", 0))
+    """Wire the development guard and the security headers into the app (the proxy headers: trust_proxies)."""
     if app.config.get("ENV") == DEVELOPMENT:
         app.before_request(_answer_this_computer_only)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
@@ -44,14 +43,22 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
+def security_headers(*, nonce: str, secure: bool) -> list[tuple[str, str]]:
+    """The headers every response carries (for layers that answer without Flask, such as /callback's)."""
+    headers = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(nonce=nonce)),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+    ]
+    if secure:
+        headers.append(("Strict-Transport-Security", f"max-age={HSTS_SECONDS}"))
+    return headers
+
+
 def _add_security_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(nonce=csp_nonce()))
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
+    for name, value in security_headers(nonce=csp_nonce(), secure=request.is_secure):
+        response.headers.setdefault(name, value)
     return response
 
 
@@ -63,18 +70,26 @@ def session_cookie_dropped() -> bool:
     return urlsplit(f"//{request.host}").hostname not in LOOPBACK_HOSTS
 
 
-def _trust_proxies(app: Flask, count: int) -> None:
-    """Take the client's address and scheme from the headers the `count` proxies in front of the app set
-    (the host is not taken from them: a client could forge it)."""
+def trust_proxies(app: Flask) -> None:
+    """Take the client's address and scheme from the headers the TRUSTED_PROXY_COUNT proxies in front of the app
+    set (the host is not taken from them: a client could forge it). Called last, so that it is the outermost
+    layer and the layers answering without Flask (/callback, /r/) see the fixed address and scheme too."""
+    count = app.config.get("TRUSTED_PROXY_COUNT", 0)
     if count > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0, x_port=0, x_prefix=0)
+
+
+def from_elsewhere(*, remote_addr: str | None, forwarded: str | None) -> bool:
+    """Whether a request comes from another computer, or through a proxy on this one (development mode refuses
+    it)."""
+    return bool(forwarded) or not _is_loopback(remote_addr)
 
 
 def _answer_this_computer_only():
     """Development mode runs with public test secrets: refuse anyone not on this computer, including requests a
     proxy on this computer forwards from elsewhere."""
     forwarded = request.headers.get("X-Forwarded-For") or request.headers.get("Forwarded")
-    if forwarded or not _is_loopback(request.remote_addr):
+    if from_elsewhere(remote_addr=request.remote_addr, forwarded=forwarded):
         message = _(
             "Development mode (CRM_ENV=development) answers only requests from this computer. On a server, run the"
             " CRM in production mode with its own secrets."

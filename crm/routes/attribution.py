@@ -5,11 +5,12 @@ once per trigger key."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
 from crm.actions.engine import run_actions
@@ -110,12 +111,38 @@ def pending_login(
     return session.exec(query).first()
 
 
+@functools.cache
+def _login_waiting_query(with_settled_at: bool):
+    """pending_login's lookup by friend id, plain columns, built once (parameters: friend_id, since, settled_at)."""
+    friend, arrival = Friend.__table__.c, RouteArrival.__table__.c
+    waiting = arrival.settled_at.is_(None)
+    if with_settled_at:
+        waiting = waiting | (arrival.settled_at == bindparam("settled_at", type_=arrival.settled_at.type))
+    return (
+        select(arrival.id)
+        .join_from(RouteArrival.__table__, Friend.__table__, friend.line_user_id == arrival.line_user_id)
+        .where(friend.id == bindparam("friend_id"), waiting)
+        .where(arrival.logged_in_at > bindparam("since", type_=arrival.logged_in_at.type))
+        .limit(1)
+    )
+
+
+def login_waiting(session: Session, *, friend_id: int, now: datetime, settled_at: datetime | None = None) -> bool:
+    """Whether pending_login would find a login for the friend: one indexed lookup that loads no object, so the
+    follow of someone who came through no route (nearly every follow) costs one statement and no friend row."""
+    query = _login_waiting_query(settled_at is not None)
+    params = {"friend_id": friend_id, "since": now - FOLLOW_WINDOW, "settled_at": settled_at}
+    return session.connection().execute(query, params).first() is not None
+
+
 FOLLOW_KINDS = {TriggerEvent.FRIEND_ADDED: None, TriggerEvent.FRIEND_UNBLOCKED: ArrivalKind.UNBLOCKED}
 
 
 def on_trigger(session: Session, trigger: Trigger) -> None:
     """crm.triggers subscriber: a follow settles the friend's waiting login (the callback came first)."""
     if trigger.event not in FOLLOW_KINDS:
+        return
+    if not login_waiting(session, friend_id=trigger.friend_id, now=trigger.occurred_at):
         return
     friend = session.get(Friend, trigger.friend_id)
     if friend is None:
@@ -131,8 +158,10 @@ def skips_welcome_scenarios(session: Session, trigger: Trigger) -> bool:
     """Whether a follow's friend-added scenarios stay off: the friend's waiting login (or the one this follow just
     settled, whichever subscriber ran first) came through a route that does not run them (crm.scenarios asks
     before enrolling)."""
-    friend = session.get(Friend, trigger.friend_id)
     at = trigger.occurred_at
+    if not login_waiting(session, friend_id=trigger.friend_id, now=at, settled_at=at):
+        return False
+    friend = session.get(Friend, trigger.friend_id)
     arrival = friend and pending_login(session, line_user_id=friend.line_user_id, now=at, settled_at=at)
     if not arrival:
         return False

@@ -11,10 +11,12 @@ scenario and friend) with INSERT … ON CONFLICT DO NOTHING makes simultaneous t
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, text
+from sqlalchemy import bindparam, exists, func, text
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from crm.friends.models import Friend, FriendStatus
@@ -22,7 +24,7 @@ from crm.scenarios import bulk, plan
 from crm.scenarios.events import ScenarioEvent, emit
 from crm.scenarios.exits import exit_all, finish
 from crm.scenarios.models import Enrolment, EnrolmentRule, EnrolmentStatus, ExitReason, Scenario, ScenarioStatus
-from crm.sql import insert_for
+from crm.sql import dialect_insert
 from crm.staff.audit import Actor, record
 
 _random = secrets.SystemRandom()
@@ -47,14 +49,16 @@ def enrol(
 ) -> Enrolment | None:
     """Enrol a friend under the scenario's rules (see the module docstring); None when the rules refuse."""
     scenario = session.get(Scenario, scenario_id)
-    friend = session.get(Friend, friend_id, with_for_update=bool(scenario and scenario.exclusive))
     if scenario is None or scenario.status != ScenarioStatus.ACTIVE:
         return None
-    if friend is None or friend.status != FriendStatus.FOLLOWING or _seen(session, scenario_id, friend_id, trigger_key):
+    standing = _standing(session, scenario, friend_id, trigger_key)
+    if standing is None or standing.status != FriendStatus.FOLLOWING or standing.seen:
         return None
-    if not _rule_allows(session, scenario, friend_id, now) or not _priority_allows(session, scenario, friend_id, now):
+    if not _rule_allows(session, scenario, standing.latest_id, now) or not _priority_allows(
+        session, scenario, friend_id, now
+    ):
         return None
-    enrolment_id = _insert(
+    enrolment = _insert(
         session,
         scenario_id=scenario_id,
         friend_id=friend_id,
@@ -67,9 +71,8 @@ def enrol(
         enrolled_at=now,
         silent_steps=0,
     )
-    if enrolment_id is None:
+    if enrolment is None:
         return None  # a simultaneous trigger enrolled the friend first
-    enrolment = session.get(Enrolment, enrolment_id)
     steps = plan.steps_of(session, scenario_id)
     values = plan.field_values(session, steps, [friend_id])
     emit(session, ScenarioEvent.ENROLLED, enrolment, None)
@@ -81,33 +84,51 @@ def enrol(
     return enrolment
 
 
-def _insert(session: Session, **values) -> int | None:
-    statement = (
-        insert_for(session, Enrolment)
-        .values(**values)
+@functools.cache
+def _insert_statement(dialect: str, columns: tuple[str, ...]):
+    """The enrolment insert returning the whole row, built once per dialect and set of columns."""
+    table = Enrolment.__table__
+    return (
+        dialect_insert(dialect, table)
+        .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
         .on_conflict_do_nothing(index_elements=["scenario_id", "friend_id"], index_where=ACTIVE_ONLY)
-        .returning(Enrolment.id)
+        .returning(*table.c)
     )
-    return session.exec(statement).scalar()
 
 
-def _seen(session: Session, scenario_id: int, friend_id: int, trigger_key: str) -> bool:
-    query = select(Enrolment.id).where(
-        Enrolment.friend_id == friend_id, Enrolment.scenario_id == scenario_id, Enrolment.trigger_key == trigger_key
-    )
-    return session.exec(query.limit(1)).first() is not None
+def _insert(session: Session, **values) -> Enrolment | None:
+    """Insert the enrolment and return it as a persistent object built from the row its INSERT returned (no
+    second SELECT, no ORM insert machinery); None when the friend's active enrolment exists already."""
+    statement = _insert_statement(session.get_bind().dialect.name, tuple(values))
+    row = session.connection().execute(statement, values).first()
+    if row is None:
+        return None
+    enrolment = Enrolment(**row._mapping)
+    make_transient_to_detached(enrolment)
+    session.add(enrolment)
+    return enrolment
 
 
-def _rule_allows(session: Session, scenario: Scenario, friend_id: int, now: datetime) -> bool:
-    """The enrolment rule against the friend's earlier enrolments; `restart` exits the running one."""
-    earlier = session.exec(
-        select(Enrolment)
-        .where(Enrolment.friend_id == friend_id, Enrolment.scenario_id == scenario.id)
-        .order_by(Enrolment.id.desc())
-        .limit(1)
-    ).first()
-    if earlier is None:
+def _standing(session: Session, scenario: Scenario, friend_id: int, trigger_key: str):
+    """In one statement: the friend's status (the friend locked for an exclusive scenario), whether this trigger
+    key enrolled them before, and their latest enrolment's id in this scenario; None if there is no such friend."""
+    friend, enrolment = Friend.__table__.c, Enrolment.__table__.c
+    of_friend = (enrolment.friend_id == friend.id) & (enrolment.scenario_id == scenario.id)
+    query = select(
+        friend.status,
+        exists().where(of_friend, enrolment.trigger_key == trigger_key).label("seen"),
+        select(func.max(enrolment.id)).where(of_friend).scalar_subquery().label("latest_id"),
+    ).where(friend.id == friend_id)
+    if scenario.exclusive:
+        query = query.with_for_update(of=Friend.__table__)
+    return session.connection().execute(query).first()
+
+
+def _rule_allows(session: Session, scenario: Scenario, latest_id: int | None, now: datetime) -> bool:
+    """The enrolment rule against the friend's latest enrolment in the scenario; `restart` exits the running one."""
+    if latest_id is None:
         return True
+    earlier = session.get(Enrolment, latest_id)
     if scenario.enrolment_rule == EnrolmentRule.ONCE:
         return False
     if earlier.status != EnrolmentStatus.ACTIVE:

@@ -4,9 +4,11 @@ exits them (a block, an opt-out keyword). Runs in the transaction that recorded 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import Integer, bindparam
 from sqlmodel import Session, select
 
 from crm.scenarios.enrolment import enrol
@@ -33,16 +35,23 @@ def _welcome_skipped(session: Session, trigger: Trigger) -> bool:
     return any(check(session, trigger) for check in tuple(_welcome_checks))
 
 
-def scenarios_for(session: Session, kind: TriggerKind, *, ref_id: int | None = None, unblocked: bool = False):
-    """Active scenarios a trigger of this kind enrols in, highest priority first."""
+@functools.cache
+def _scenarios_query(kind: TriggerKind, unblocked: bool):
+    """scenarios_for's query, built once per kind (parameter: ref_id)."""
     query = select(Scenario).where(Scenario.status == ScenarioStatus.ACTIVE, Scenario.trigger_kind == kind)
+    ref_id = bindparam("ref_id", type_=Integer())
     if kind == TriggerKind.LINK_CLICKED:
         query = query.where((Scenario.trigger_ref_id == ref_id) | Scenario.trigger_ref_id.is_(None))
     elif kind in (TriggerKind.TAG_ADDED, TriggerKind.SURVEY_ANSWERED):
         query = query.where(Scenario.trigger_ref_id == ref_id)
     if unblocked:
         query = query.where(Scenario.include_unblocked.is_(True))
-    return list(session.exec(query.order_by(Scenario.priority.desc(), Scenario.id)))
+    return query.order_by(Scenario.priority.desc(), Scenario.id)
+
+
+def scenarios_for(session: Session, kind: TriggerKind, *, ref_id: int | None = None, unblocked: bool = False):
+    """Active scenarios a trigger of this kind enrols in, highest priority first."""
+    return list(session.exec(_scenarios_query(kind, unblocked), params={"ref_id": ref_id}))
 
 
 def enrol_all(session: Session, scenarios: list[Scenario], trigger: Trigger) -> int:
