@@ -146,10 +146,12 @@ def process_tree_cpu(root_pid: int | None) -> float:
 
 @dataclass(frozen=True)
 class Database:
-    """A database for one benchmark run, and the server process whose CPU it costs (None for SQLite)."""
+    """A database for one benchmark run, the server process whose CPU it costs (None for SQLite), and a CRM
+    worker process working on it whose CPU counts too (None: none)."""
 
     url: str
     server_pid: int | None = None
+    worker_pid: int | None = None
 
 
 @contextmanager
