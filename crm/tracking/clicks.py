@@ -183,24 +183,33 @@ def set_link_actions(session: Session, *, link_id: int, actions: list[dict], act
 
 
 def apply_click_actions(session: Session, *, limit: int = 500) -> int:
-    """Run the queued clicks' link actions (oldest first) through the action engine, once per queued click;
-    return how many clicks were handled.
+    """Run the queued clicks' link actions (oldest first) through the action engine, once per queued click, in
+    set-based batches (run_actions_many: one tag added to all the batch's clicking friends at once); return how
+    many clicks were handled.
 
     Rows are claimed with FOR UPDATE SKIP LOCKED on PostgreSQL, so several workers can share the queue.
     """
-    query = select(ClickAction).order_by(ClickAction.id).limit(limit).with_for_update(skip_locked=True)
-    queued = list(session.scalars(query))
+    table = ClickAction.__table__
+    query = (
+        select(table.c.id, table.c.link_id, table.c.friend_id)
+        .order_by(table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    queued = session.connection().execute(query).all()
     links = {link_id: session.get(TrackedLink, link_id) for link_id in {row.link_id for row in queued}}
-    for row in queued:
-        action_engine.run_actions(
-            session,
+    triggered = [
+        action_engine.Triggered(
             friend_id=row.friend_id,
             actions=link_actions(links[row.link_id]),
             trigger_key=f"click_action:{row.id}",
             source=f"link:{row.link_id}",
         )
+        for row in queued
+    ]
+    action_engine.run_actions_many(session, triggered)
     if queued:
-        session.execute(delete(ClickAction).where(ClickAction.id.in_([row.id for row in queued])))
+        session.connection().execute(delete(table).where(table.c.id.in_([row.id for row in queued])))
     return len(queued)
 
 
