@@ -93,6 +93,6 @@ class ClickWriter:
         cursor.execute(self._insert_click.sql, self._insert_click.parameters(values))
         click_id = cursor.fetchone()[0]
         if clicks.queues_action(target):
-            values["tag_id"] = target.tag_id
+            values |= {"tag_id": target.tag_id, "click_id": click_id}
             cursor.execute(self._insert_action.sql, self._insert_action.parameters(values))
         return clicks.ClickTarget(*row, click_id=click_id)

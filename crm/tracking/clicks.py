@@ -97,8 +97,8 @@ WITH target AS (
   SELECT link_id, friend_id, broadcast_id, :now, :user_agent FROM target
   RETURNING id
 ), queued AS (
-  INSERT INTO click_action (link_id, friend_id, tag_id, queued_at)
-  SELECT link_id, friend_id, tag_id, :now FROM target
+  INSERT INTO click_action (link_id, friend_id, click_id, tag_id, queued_at)
+  SELECT link_id, friend_id, (SELECT id FROM clicked), tag_id, :now FROM target
   WHERE (tag_id IS NOT NULL OR has_actions) AND friend_id IS NOT NULL
 )
 SELECT link_id, friend_id, destination, broadcast_id, tag_id, has_actions, carries_click_id,
@@ -132,6 +132,7 @@ INSERT_CLICK = (
 INSERT_ACTION = _action_table.insert().values(
     link_id=bindparam("link_id"),
     friend_id=bindparam("friend_id"),
+    click_id=bindparam("click_id"),
     tag_id=bindparam("tag_id"),
     queued_at=bindparam("now", type_=UTCDateTime()),
 )
@@ -153,7 +154,7 @@ def record_click(
     }
     click_id = connection.execute(INSERT_CLICK, values).scalar_one()
     if queues_action(target):
-        connection.execute(INSERT_ACTION, values)
+        connection.execute(INSERT_ACTION, {**values, "click_id": click_id})
     return click_id
 
 
@@ -182,6 +183,12 @@ def set_link_actions(session: Session, *, link_id: int, actions: list[dict], act
     return link
 
 
+def click_trigger_key(queued) -> str:
+    """The action runs' trigger key of a queued click: its click's id (rows queued before migration 0038: the
+    queue row's id, as then)."""
+    return f"link_click:{queued.click_id}" if queued.click_id is not None else f"click_action:{queued.id}"
+
+
 def apply_click_actions(session: Session, *, limit: int = 500) -> int:
     """Run the queued clicks' link actions (oldest first) through the action engine, once per queued click, in
     set-based batches (run_actions_many: one tag added to all the batch's clicking friends at once); return how
@@ -191,7 +198,7 @@ def apply_click_actions(session: Session, *, limit: int = 500) -> int:
     """
     table = ClickAction.__table__
     query = (
-        select(table.c.id, table.c.link_id, table.c.friend_id)
+        select(table.c.id, table.c.link_id, table.c.friend_id, table.c.click_id)
         .order_by(table.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -202,7 +209,7 @@ def apply_click_actions(session: Session, *, limit: int = 500) -> int:
         action_engine.Triggered(
             friend_id=row.friend_id,
             actions=link_actions(links[row.link_id]),
-            trigger_key=f"click_action:{row.id}",
+            trigger_key=click_trigger_key(row),
             source=f"link:{row.link_id}",
         )
         for row in queued
