@@ -96,8 +96,9 @@ class Gunicorn:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
-    def _wait_ready(self, timeout: float = 30.0) -> None:
-        """Wait until the server answers HTTP; fail with its log if it exits."""
+    def _wait_ready(self, timeout: float = 120.0) -> None:
+        """Wait until the server answers HTTP (starting the CRM takes ~30 s on a loaded 2-core box); fail with
+        its log if it exits."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
