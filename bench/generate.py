@@ -323,9 +323,10 @@ def generate_link_tokens(
     destination: str = "https://shop.example.jp/sale?utm_source=line",
     broadcast_id: int | None = 1,
     seed: int = 1,
+    tag_id: int | None = None,
 ) -> tuple[LoadResult, list[str]]:
-    """Create one tracked link (as a broadcast would) and a token for every friend; return the tokens (the
-    redirect benchmark requests them all, so they are held in memory).
+    """Create one tracked link (as a broadcast would; adding `tag_id` on a friend's click when given) and a token
+    for every friend; return the tokens (the redirect benchmark requests them all, so they are held in memory).
 
     Tokens have the service's shape (16 random bytes, base64url) but come from a seeded generator.
     """
@@ -338,6 +339,7 @@ def generate_link_tokens(
                 destination=destination,
                 source=f"broadcast:{broadcast_id}",
                 broadcast_id=broadcast_id,
+                tag_id=tag_id,
                 created_at=utcnow(),
             )
             .returning(TrackedLink.__table__.c.id)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from crm.actions.models import ActionRun, ActionState
-from crm.actions.registry import ActionContext, ActionError, kind_of
+from crm.actions.registry import ActionContext, ActionError, ActionKind, kind_of
 from crm.errors import N_
 from crm.sql import insert_for
 from crm.timeutil import utcnow
@@ -21,6 +24,17 @@ MAX_ACTIONS = 20
 MAX_ATTEMPTS = 5
 ERROR_MAX_CHARS = 300
 UNKNOWN_KIND = "unknown action kind"
+INSERT_CHUNK = 500  # run ids per IN list (well under SQLite's 32,766 parameters)
+
+
+@dataclass(frozen=True)
+class Triggered:
+    """One trigger's actions for one friend (run_actions' arguments), for run_actions_many."""
+
+    friend_id: int
+    actions: list[dict]
+    trigger_key: str
+    source: str
 
 
 def run_actions(
@@ -56,6 +70,79 @@ def run_actions(
         for run in runs:
             execute(session, run, reply_token=reply_token, now=now, retry=False)
     return runs
+
+
+def run_actions_many(session: Session, triggered: Sequence[Triggered]) -> int:
+    """run_actions for many triggers at once (the worker's queues); return how many runs were new.
+
+    The runs are stored by one cached statement (a repeated trigger inserts and runs nothing, as in
+    run_actions); runs of a kind with `run_many` (adding a tag) are done together per position, kind,
+    parameters and source, in a savepoint (on an error, one by one instead), the others one by one. Positions
+    are done in order, so each friend's actions still run in their list's order."""
+    now = utcnow()
+    rows = [
+        _row(item.trigger_key, item.friend_id, position, action, item.source, now)
+        for item in triggered
+        for position, action in enumerate(item.actions)
+    ]
+    table = ActionRun.__table__
+    statement = (
+        insert_for(session, table)
+        .on_conflict_do_nothing(index_elements=["trigger_key", "friend_id", "position"])
+        .returning(table.c.id)
+    )
+    new_ids = list(session.connection().execute(statement, rows).scalars()) if rows else []
+    groups: dict[tuple, list] = {}
+    for start in range(0, len(new_ids), INSERT_CHUNK):
+        query = (
+            select(table.c.id, table.c.friend_id, table.c.position, table.c.kind, table.c.params, table.c.source)
+            .where(table.c.id.in_(new_ids[start : start + INSERT_CHUNK]))
+            .order_by(table.c.id)
+        )
+        for run in session.connection().execute(query):
+            groups.setdefault((run.position, run.kind, run.params, run.source), []).append(run)
+    for (_position, kind_name, _params, _source), runs in sorted(groups.items(), key=lambda item: item[0][0]):
+        kind = kind_of(kind_name)
+        if kind is not None and kind.run_many is not None:
+            _run_together(session, kind, runs, now)
+        else:
+            for run in runs:
+                execute(session, session.get(ActionRun, run.id), now=now, retry=False)
+    return len(new_ids)
+
+
+def _run_together(session: Session, kind: ActionKind, runs: list, now: datetime) -> None:
+    """One action for the runs' friends at once; a friend's first run does it, a repeat finds it done (skipped),
+    as one by one. On an error the runs are done one by one, so only the failing friend's run fails."""
+    try:
+        with session.begin_nested():
+            did = set(
+                kind.run_many(
+                    session, list({run.friend_id: None for run in runs}), json.loads(runs[0].params), runs[0].source
+                )
+            )
+    except Exception as error:  # noqa: BLE001 - one friend's failure must not fail the others
+        log.warning("actions_batch_failed kind=%s runs=%s error=%r", kind.kind, len(runs), error)
+        for run in runs:
+            execute(session, session.get(ActionRun, run.id), now=now, retry=False)
+        return
+    done = []
+    for run in runs:
+        if run.friend_id in did:
+            done.append(run.id)
+            did.discard(run.friend_id)
+    _finish_many(session, done, ActionState.DONE, now)
+    _finish_many(session, sorted({run.id for run in runs} - set(done)), ActionState.SKIPPED, now)
+
+
+def _finish_many(session: Session, run_ids: list[int], state: str, now: datetime) -> None:
+    table = ActionRun.__table__
+    for start in range(0, len(run_ids), INSERT_CHUNK):
+        session.connection().execute(
+            update(table)
+            .where(table.c.id.in_(run_ids[start : start + INSERT_CHUNK]))
+            .values(state=state, attempts=table.c.attempts + 1, finished_at=now, next_attempt_at=None, error=None)
+        )
 
 
 def _row(trigger_key: str, friend_id: int, position: int, action: dict, source: str, now: datetime) -> dict:

@@ -57,6 +57,13 @@ def _add_tag(context: ActionContext) -> bool:
     return tags.add_tag(context.session, friend_id=context.friend_id, tag_id=tag_id, actor=actor_of(context))
 
 
+def _add_tag_many(session: Session, friend_ids: list[int], params: dict, source: str) -> list[int]:
+    tag_id = int(params["tag_id"])
+    if session.get(Tag, tag_id) is None:
+        return []
+    return tags.add_tag_to_each(session, friend_ids=friend_ids, tag_id=tag_id, actor=Actor.system(source))
+
+
 def _remove_tag(context: ActionContext) -> bool:
     tag_id = int(context.params["tag_id"])
     if context.session.get(Tag, tag_id) is None:
@@ -142,6 +149,7 @@ ADD_TAG = ActionKind(
     _tag_params,
     _add_tag,
     lambda session, params: translate(N_("Add tag “%(name)s”"), {"name": _tag_name(session, params)}),
+    run_many=_add_tag_many,
 )
 REMOVE_TAG = ActionKind(
     "remove_tag",

@@ -3,7 +3,7 @@ surveys, rich menus, attention), so the engine names none of them and one list o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
@@ -36,7 +36,9 @@ class ActionKind:
     `validate(session, params) -> params` normalises what a builder or the API gives (raise ActionError);
     `run(context) -> bool` performs it in the trigger's transaction, writing to the database only (messages go
     through crm.sending, which sends after commit) and returns False when there was nothing to do (skipped);
-    `describe(session, params) -> str` says it in the console's language, e.g. 「タグ「VIP」を付ける」.
+    `describe(session, params) -> str` says it in the console's language, e.g. 「タグ「VIP」を付ける」;
+    `run_many(session, friend_ids, params, source) -> friend ids`, when a kind has it, performs the same action
+    for many friends at once (the worker's batches) and returns those it did something for.
     """
 
     kind: str
@@ -44,6 +46,7 @@ class ActionKind:
     validate: Callable[[Session, dict], dict]
     run: Callable[[ActionContext], bool]
     describe: Callable[[Session, dict], str]
+    run_many: Callable[[Session, list[int], dict, str], Collection[int]] | None = None
 
 
 _kinds: dict[str, ActionKind] = {}

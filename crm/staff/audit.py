@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session
 
 from crm.staff.models import AuditEntry
+from crm.timeutil import utcnow
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,27 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_many(
+    session: Session, *, actor: Actor, action: str, target_type: str, targets: Sequence[tuple[object, object, object]]
+) -> None:
+    """Append one entry per (target_id, before, after) in one statement: the same change done to many targets,
+    each audited as `record` would (the worker's batches)."""
+    if not targets:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "at": now,
+            "actor_staff_id": actor.staff_id,
+            "actor": actor.label[:120],
+            "action": action,
+            "target_type": target_type,
+            "target_id": None if target_id is None else str(target_id),
+            "before": _dump(before),
+            "after": _dump(after),
+        }
+        for target_id, before, after in targets
+    ]
+    session.connection().execute(AuditEntry.__table__.insert(), rows)

@@ -9,7 +9,7 @@ from sqlmodel import Session, select, update
 
 from crm.errors import N_, TranslatableError
 from crm.sql import insert_for
-from crm.staff.audit import Actor, record
+from crm.staff.audit import Actor, record, record_many
 from crm.tags.models import FriendTag, Tag
 from crm.timeutil import utcnow
 
@@ -40,7 +40,7 @@ def _notify(session: Session, *, tag_id: int, friend_ids: list[int], added: bool
 
 def add_tag(session: Session, *, friend_id: int, tag_id: int, actor: Actor, audit: bool = True) -> bool:
     """Put a tag on a friend; return False if it was already there."""
-    added = _insert_links(session, tag_id=tag_id, friend_ids=[friend_id], actor=actor)
+    added = len(_insert_links(session, tag_id=tag_id, friend_ids=[friend_id], actor=actor))
     if added and audit:
         record(
             session,
@@ -70,7 +70,16 @@ def remove_tag(session: Session, *, friend_id: int, tag_id: int, actor: Actor, a
 
 def add_tag_to_many(session: Session, *, friend_ids: Iterable[int], tag_id: int, actor: Actor) -> int:
     """Tag a batch of friends (bulk actions); return how many were newly tagged. The caller audits the bulk."""
-    return _insert_links(session, tag_id=tag_id, friend_ids=list(friend_ids), actor=actor)
+    return len(_insert_links(session, tag_id=tag_id, friend_ids=list(friend_ids), actor=actor))
+
+
+def add_tag_to_each(session: Session, *, friend_ids: Iterable[int], tag_id: int, actor: Actor) -> list[int]:
+    """Put a tag on several friends at once, each newly tagged friend audited as `add_tag` does (the worker's
+    batches of automatic actions); return the friends newly tagged."""
+    tagged = _insert_links(session, tag_id=tag_id, friend_ids=list(friend_ids), actor=actor)
+    targets = [(friend_id, None, {"tag_id": tag_id}) for friend_id in tagged]
+    record_many(session, actor=actor, action="friend.tag_added", target_type="friend", targets=targets)
+    return tagged
 
 
 def remove_tag_from_many(session: Session, *, friend_ids: Iterable[int], tag_id: int) -> int:
@@ -83,9 +92,9 @@ def tag_ids_of(session: Session, friend_id: int) -> list[int]:
     return list(session.exec(select(FriendTag.tag_id).where(FriendTag.friend_id == friend_id)).all())
 
 
-def _insert_links(session: Session, *, tag_id: int, friend_ids: list[int], actor: Actor) -> int:
+def _insert_links(session: Session, *, tag_id: int, friend_ids: list[int], actor: Actor) -> list[int]:
     if not friend_ids:
-        return 0
+        return []
     if session.get(Tag, tag_id) is None:
         raise TagError(N_("Tag %(id)s does not exist."), id=tag_id)
     now = utcnow()
@@ -101,7 +110,7 @@ def _insert_links(session: Session, *, tag_id: int, friend_ids: list[int], actor
     _adjust_count(session, tag_id, added)
     if added:
         _notify(session, tag_id=tag_id, friend_ids=tagged, added=True)
-    return added
+    return tagged
 
 
 def _delete_links(session: Session, *, tag_id: int, friend_ids: list[int]) -> int:

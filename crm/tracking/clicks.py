@@ -1,7 +1,7 @@
 """Clicks: the redirect's token lookup, storing a click, and the link's actions the worker runs later.
 
-The hot-path functions take a Core connection (a session's is `session.connection()`): the redirect skips
-the ORM.
+The click's statements are Core statements (the redirect's click_writer compiles them once for the driver);
+the functions here take a Core connection (a session's is `session.connection()`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import functools
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -21,7 +21,7 @@ from sqlmodel import Session
 from crm.actions import engine as action_engine
 from crm.errors import N_
 from crm.staff.audit import Actor, record
-from crm.timeutil import utcnow
+from crm.timeutil import UTCDateTime, utcnow
 from crm.tracking.links import TOKEN_PATTERN, TrackingError
 from crm.tracking.models import USER_AGENT_MAX_CHARS, ClickAction, LinkClick, LinkToken, TrackedLink, TrackingCursor
 from crm.triggers import Trigger, TriggerEvent, fire
@@ -59,7 +59,7 @@ def is_link_preview(user_agent: str | None) -> bool:
 
 
 @functools.cache
-def _target_statement():
+def target_statement():
     """The redirect's lookup: token → link and friend, by primary keys, built once."""
     token, link = LinkToken.__table__, TrackedLink.__table__
     return (
@@ -81,13 +81,13 @@ def find_target(connection: Connection, token: str) -> ClickTarget | None:
     """Return what a token points to, or None for a malformed or unknown token."""
     if not isinstance(token, str) or not TOKEN_PATTERN.fullmatch(token):
         return None
-    row = connection.execute(_target_statement(), {"token": token}).first()
+    row = connection.execute(target_statement(), {"token": token}).first()
     return ClickTarget(*row) if row else None
 
 
 # PostgreSQL: lookup, click and queued action in one statement, so an autocommit connection makes one round
 # trip per click instead of BEGIN, SELECT, INSERT, COMMIT.
-_PG_CLICK = text("""
+PG_CLICK = text("""
 WITH target AS (
   SELECT t.link_id, t.friend_id, l.destination, l.broadcast_id, l.tag_id, l.actions IS NOT NULL AS has_actions,
     l.carries_click_id
@@ -97,8 +97,8 @@ WITH target AS (
   SELECT link_id, friend_id, broadcast_id, :now, :user_agent FROM target
   RETURNING id
 ), queued AS (
-  INSERT INTO click_action (link_id, friend_id, tag_id, queued_at)
-  SELECT link_id, friend_id, tag_id, :now FROM target
+  INSERT INTO click_action (link_id, friend_id, click_id, tag_id, queued_at)
+  SELECT link_id, friend_id, (SELECT id FROM clicked), tag_id, :now FROM target
   WHERE (tag_id IS NOT NULL OR has_actions) AND friend_id IS NOT NULL
 )
 SELECT link_id, friend_id, destination, broadcast_id, tag_id, has_actions, carries_click_id,
@@ -106,48 +106,55 @@ SELECT link_id, friend_id, destination, broadcast_id, tag_id, has_actions, carri
 """)
 
 
-def click(connection: Connection, *, token: str, user_agent: str | None) -> ClickTarget | None:
-    """Look a token up and store its click (and queued action); None for an unknown token. Caller commits."""
-    if connection.dialect.name != "postgresql":
-        target = find_target(connection, token)
-        if target is None:
-            return None
-        return replace(target, click_id=record_click(connection, target=target, user_agent=user_agent))
-    if not isinstance(token, str) or not TOKEN_PATTERN.fullmatch(token):
-        return None
-    row = connection.execute(_PG_CLICK, {"token": token, "now": utcnow(), "user_agent": _agent(user_agent)}).first()
-    return ClickTarget(*row) if row else None
-
-
-def _agent(user_agent: str | None) -> str | None:
+def clipped_agent(user_agent: str | None) -> str | None:
+    """The User-Agent as stored (its first USER_AGENT_MAX_CHARS characters)."""
     return user_agent[:USER_AGENT_MAX_CHARS] if user_agent else None
 
 
-_INSERT_CLICK = LinkClick.__table__.insert().returning(LinkClick.__table__.c.id)
-_INSERT_ACTION = ClickAction.__table__.insert()
+def queues_action(target: ClickTarget) -> bool:
+    """Whether a click on the target is queued for the link's actions: a friend's click on a link with some."""
+    return (target.tag_id is not None or target.has_actions) and target.friend_id is not None
+
+
+_click_table, _action_table = LinkClick.__table__, ClickAction.__table__
+# Named parameters (values from the redirect: token, now, user_agent, and the target's ids).
+INSERT_CLICK = (
+    _click_table.insert()
+    .values(
+        link_id=bindparam("link_id"),
+        friend_id=bindparam("friend_id"),
+        broadcast_id=bindparam("broadcast_id"),
+        clicked_at=bindparam("now", type_=UTCDateTime()),
+        user_agent=bindparam("user_agent"),
+    )
+    .returning(_click_table.c.id)
+)
+INSERT_ACTION = _action_table.insert().values(
+    link_id=bindparam("link_id"),
+    friend_id=bindparam("friend_id"),
+    click_id=bindparam("click_id"),
+    tag_id=bindparam("tag_id"),
+    queued_at=bindparam("now", type_=UTCDateTime()),
+)
 
 
 def record_click(
     connection: Connection, *, target: ClickTarget, user_agent: str | None, now: datetime | None = None
 ) -> int:
     """Store a click and return its id; queue it for the link's actions (run later by apply_click_actions) when
-    the link has some and the click is a friend's."""
-    now = now or utcnow()
-    click_id = connection.execute(
-        _INSERT_CLICK,
-        {
-            "link_id": target.link_id,
-            "friend_id": target.friend_id,
-            "broadcast_id": target.broadcast_id,
-            "clicked_at": now,
-            "user_agent": _agent(user_agent),
-        },
-    ).scalar_one()
-    if (target.tag_id is not None or target.has_actions) and target.friend_id is not None:
-        connection.execute(
-            _INSERT_ACTION,
-            {"link_id": target.link_id, "friend_id": target.friend_id, "tag_id": target.tag_id, "queued_at": now},
-        )
+    the link has some and the click is a friend's. (The redirect itself uses click_writer, the same statements
+    on the driver's connection.)"""
+    values = {
+        "link_id": target.link_id,
+        "friend_id": target.friend_id,
+        "broadcast_id": target.broadcast_id,
+        "tag_id": target.tag_id,
+        "now": now or utcnow(),
+        "user_agent": clipped_agent(user_agent),
+    }
+    click_id = connection.execute(INSERT_CLICK, values).scalar_one()
+    if queues_action(target):
+        connection.execute(INSERT_ACTION, {**values, "click_id": click_id})
     return click_id
 
 
@@ -176,25 +183,40 @@ def set_link_actions(session: Session, *, link_id: int, actions: list[dict], act
     return link
 
 
+def click_trigger_key(queued) -> str:
+    """The action runs' trigger key of a queued click: its click's id (rows queued before migration 0038: the
+    queue row's id, as then)."""
+    return f"link_click:{queued.click_id}" if queued.click_id is not None else f"click_action:{queued.id}"
+
+
 def apply_click_actions(session: Session, *, limit: int = 500) -> int:
-    """Run the queued clicks' link actions (oldest first) through the action engine, once per queued click;
-    return how many clicks were handled.
+    """Run the queued clicks' link actions (oldest first) through the action engine, once per queued click, in
+    set-based batches (run_actions_many: one tag added to all the batch's clicking friends at once); return how
+    many clicks were handled.
 
     Rows are claimed with FOR UPDATE SKIP LOCKED on PostgreSQL, so several workers can share the queue.
     """
-    query = select(ClickAction).order_by(ClickAction.id).limit(limit).with_for_update(skip_locked=True)
-    queued = list(session.scalars(query))
+    table = ClickAction.__table__
+    query = (
+        select(table.c.id, table.c.link_id, table.c.friend_id, table.c.click_id)
+        .order_by(table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    queued = session.connection().execute(query).all()
     links = {link_id: session.get(TrackedLink, link_id) for link_id in {row.link_id for row in queued}}
-    for row in queued:
-        action_engine.run_actions(
-            session,
+    triggered = [
+        action_engine.Triggered(
             friend_id=row.friend_id,
             actions=link_actions(links[row.link_id]),
-            trigger_key=f"click_action:{row.id}",
+            trigger_key=click_trigger_key(row),
             source=f"link:{row.link_id}",
         )
+        for row in queued
+    ]
+    action_engine.run_actions_many(session, triggered)
     if queued:
-        session.execute(delete(ClickAction).where(ClickAction.id.in_([row.id for row in queued])))
+        session.connection().execute(delete(table).where(table.c.id.in_([row.id for row in queued])))
     return len(queued)
 
 

@@ -70,13 +70,15 @@ class LinkClick(SQLModel, table=True):
 
 class ClickAction(SQLModel, table=True):
     """A friend's click on a link with actions, queued by the redirect and run by the worker's tick through the
-    action engine (the link's actions as they are then)."""
+    action engine (the link's actions as they are then). The runs are keyed by the click, not by this row's id:
+    SQLite hands a deleted row's id out again once the queue is empty."""
 
     __tablename__ = "click_action"
 
     id: int | None = Field(default=None, primary_key=True)
     link_id: int
     friend_id: int
+    click_id: int | None = Field(default=None)  # the link_click row (None: queued before migration 0038)
     tag_id: int | None = Field(default=None)  # the link's tag when clicked, if it had one
     queued_at: datetime = utc_field(nullable=False, default_factory=utcnow)
 

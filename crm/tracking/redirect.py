@@ -1,9 +1,10 @@
 """GET /r/<token>: record a tracked click and redirect to the link's stored destination.
 
 The request does the least work: one primary-key lookup, one insert (two when the link adds a tag: the tag
-itself is added later by the worker from the click_action queue), one commit. A valid click is answered by
-a small WSGI layer in front of Flask (no request context, cookie session or request log line, which would
-also write the token to the logs); everything else under /r/ (HEAD, link-preview robots, unknown or
+itself is added later by the worker from the click_action queue), one commit, on the driver's connection
+(click_writer; one statement in autocommit on PostgreSQL). A valid click is answered by a small WSGI layer in
+front of Flask (no request context, cookie session or request log line, which would also write the token to
+the logs); everything else under /r/ (HEAD, link-preview robots, unknown or
 malformed tokens) goes to the Flask view. The destination always comes from the database;
 an unknown token gets a 404 page, never a redirect.
 """
@@ -13,12 +14,12 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
-from crm.db import get_session, is_postgresql, make_engine, write_lock
+from crm.db import get_session, is_postgresql, make_engine
 from crm.tracking import click_ids
 from crm.tracking import clicks as link_clicks
+from crm.tracking.click_writer import ClickWriter
 
 bp = Blueprint("redirect", __name__)
 PREFIX = "/r/"
@@ -29,14 +30,15 @@ class ClickLayer:
     """WSGI middleware: answers a GET of a known token with 302 after storing the click; passes the rest on."""
 
     def __init__(self, wsgi_app, engine: Engine, secret: str):
-        self.wsgi_app, self.engine, self.secret = wsgi_app, engine, secret
-        self.click_engine = engine
+        self.wsgi_app, self.secret = wsgi_app, secret
+        click_engine = engine
         if is_postgresql(engine):
             # A click is one atomic statement there: autocommit saves BEGIN and COMMIT, and a pool without
-            # pre-ping saves a third round trip (a stale connection is retried once instead, in click()).
+            # pre-ping saves a third round trip (a stale connection is retried once instead, by the writer).
             url = engine.url.render_as_string(hide_password=False)
-            self.click_engine = make_engine(url, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
-            event.listen(engine, "engine_disposed", lambda _engine: self.click_engine.dispose())
+            click_engine = make_engine(url, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+            event.listen(engine, "engine_disposed", lambda _engine: click_engine.dispose())
+        self.writer = ClickWriter(click_engine)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -53,19 +55,9 @@ class ClickLayer:
 
     def click(self, token: str, user_agent: str | None) -> str | None:
         """Store the click and return the destination, or None for an unknown token."""
-        try:
-            return self._click(token, user_agent)
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-            return self._click(token, user_agent)  # the database restarted: once more, on a new connection
-
-    def _click(self, token: str, user_agent: str | None) -> str | None:
-        with write_lock(self.engine), self.click_engine.connect() as connection:
-            target = link_clicks.click(connection, token=token, user_agent=user_agent)
-            if target is None:
-                return None
-            connection.commit()  # a Core connection of the click engine, not the request session
+        target = self.writer.click(token, user_agent)
+        if target is None:
+            return None
         if target.carries_click_id and target.friend_id is not None and target.click_id is not None:
             return click_ids.with_click_id(target.destination, target.click_id, self.secret)
         return target.destination

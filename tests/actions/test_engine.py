@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -12,11 +13,15 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from crm.actions import engine as action_engine
+from crm.actions import registry
 from crm.actions.jobs import actions_tick
-from crm.actions.models import ActionState
+from crm.actions.kinds import ADD_TAG
+from crm.actions.models import ActionRun, ActionState
 from crm.actions.registry import ActionError, ActionKind, register_kind
 from crm.db import get_engine, session_scope
+from crm.staff.audit import Actor
 from crm.staff.models import AuditEntry
+from crm.tags import service as tags_service
 from crm.tags.models import FriendTag, Tag
 from crm.timeutil import utcnow
 from tests.actions.helpers import run, runs_of
@@ -191,3 +196,77 @@ def _wait_until_blocked(engine, *, patience: float = 30.0) -> None:
                 return
             threading.Event().wait(0.01)  # give the other thread the CPU between polls
         raise AssertionError("the second transaction never waited")
+
+
+def run_many(app, triggered: list[action_engine.Triggered]) -> int:
+    with session_scope(get_engine(app)) as session:
+        return action_engine.run_actions_many(session, triggered)
+
+
+def outcomes(app, trigger_prefix: str) -> list[tuple[str, int, int, str, int]]:
+    """(trigger key, friend, position, state, attempts) of the runs whose key starts with the prefix."""
+    with session_scope(get_engine(app)) as session:
+        rows = session.exec(
+            select(ActionRun).where(ActionRun.trigger_key.startswith(trigger_prefix)).order_by(ActionRun.id)
+        )
+        return [(r.trigger_key, r.friend_id, r.position, r.state, r.attempts) for r in rows]
+
+
+def test_many_triggers_tag_their_friends_together_once_each_and_audit_each_friend(app):
+    first, second, tagged_before = (make_friend(app, n=n) for n in (1, 2, 3))
+    vip = make_tag(app, "VIP")
+    with session_scope(get_engine(app)) as session:
+        tags_service.add_tag(session, friend_id=tagged_before, tag_id=vip, actor=Actor.system("test"), audit=False)
+    actions = [{"type": "add_tag", "tag_id": vip}, {"type": "mark_attention", "state": "needed"}]
+    clicks = [(1, first), (2, second), (3, first), (4, tagged_before)]  # the first friend clicked twice
+    triggered = [action_engine.Triggered(friend, actions, f"batch:{key}", "link:7") for key, friend in clicks]
+    assert run_many(app, triggered) == 8
+    assert run_many(app, triggered) == 0  # the same triggers again: nothing stored, nothing run
+    assert outcomes(app, "batch:") == [
+        ("batch:1", first, 0, ActionState.DONE, 1),
+        ("batch:1", first, 1, ActionState.DONE, 1),
+        ("batch:2", second, 0, ActionState.DONE, 1),
+        ("batch:2", second, 1, ActionState.DONE, 1),
+        ("batch:3", first, 0, ActionState.SKIPPED, 1),  # already tagged by its first click
+        ("batch:3", first, 1, ActionState.SKIPPED, 1),  # already marked
+        ("batch:4", tagged_before, 0, ActionState.SKIPPED, 1),
+        ("batch:4", tagged_before, 1, ActionState.DONE, 1),
+    ]
+    assert [tags_of(app, friend) for friend in (first, second, tagged_before)] == [[vip], [vip], [vip]]
+    with session_scope(get_engine(app)) as session:
+        assert session.get(Tag, vip).friend_count == 3
+        entries = session.exec(select(AuditEntry).where(AuditEntry.action == "friend.tag_added")).all()
+        assert sorted((e.actor, e.target_type, e.target_id, e.after) for e in entries) == [
+            ("link:7", "friend", str(friend), f'{{"tag_id": {vip}}}') for friend in sorted((first, second))
+        ]
+        assert session.get(FriendTag, (second, vip)).added_by == "link:7"
+
+
+def test_a_batch_that_fails_is_run_one_by_one_so_only_the_failing_friend_s_run_fails(app, monkeypatch):
+    good, bad, vip = make_friend(app, n=1), make_friend(app, n=2), make_tag(app, "VIP")
+
+    def refuse_bad(context) -> bool:
+        if context.friend_id == bad:
+            raise RuntimeError("refused")
+        return ADD_TAG.run(context)
+
+    def refuse_batch(*_args):
+        raise RuntimeError("the batch broke")
+
+    monkeypatch.setitem(registry._kinds, "add_tag", replace(ADD_TAG, run=refuse_bad, run_many=refuse_batch))
+    actions = [{"type": "add_tag", "tag_id": vip}]
+    triggered = [action_engine.Triggered(friend, actions, f"fallback:{friend}", "link:7") for friend in (good, bad)]
+    assert run_many(app, triggered) == 2
+    assert outcomes(app, "fallback:") == [
+        (f"fallback:{good}", good, 0, ActionState.DONE, 1),
+        (f"fallback:{bad}", bad, 0, ActionState.FAILED, 1),
+    ]
+    assert (tags_of(app, good), tags_of(app, bad)) == ([vip], [])
+
+
+def test_a_batch_for_a_deleted_tag_is_skipped(app):
+    friend_id, vip = make_friend(app), make_tag(app, "VIP")
+    with session_scope(get_engine(app)) as session:
+        session.delete(session.get(Tag, vip))
+    run_many(app, [action_engine.Triggered(friend_id, [{"type": "add_tag", "tag_id": vip}], "gone:1", "link:7")])
+    assert outcomes(app, "gone:") == [("gone:1", friend_id, 0, ActionState.SKIPPED, 1)]

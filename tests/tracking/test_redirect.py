@@ -1,10 +1,15 @@
 """GET /r/<token>: clicks recorded over HTTP, 302 to the stored destination only, 404 for anything else."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
+from sqlalchemy import text
 from sqlmodel import select
 
 from crm.db import get_engine, session_scope
 from crm.tags.models import FriendTag
+from crm.tracking import clicks as link_clicks
 from crm.tracking import links as tracked_links
 from crm.tracking import stats as click_stats
 from crm.tracking.jobs import click_actions_tick
@@ -166,3 +171,21 @@ def test_click_after_the_database_dropped_its_connections_still_counts(app, clie
     response = client.get(path)
     assert (response.status_code, response.headers["Location"]) == (302, DESTINATION)
     assert len(clicks(app)) == 2
+
+
+def test_the_redirect_stores_the_click_s_time_as_utc_like_every_other_writer(app, client):
+    friend_id, tag_id = make_friend(app), make_tag(app, "clicked")
+    path = tracked_path(app, friend_id, tag_id=tag_id)
+    at = datetime(2026, 12, 7, 1, 2, 3, 456789, tzinfo=UTC)  # 10:02 in Tokyo
+    with time_machine.travel(at, tick=False):
+        assert client.get(path).status_code == 302
+    (row,) = clicks(app)
+    assert row.clicked_at == at
+    with get_engine(app).connect() as connection:  # a click stored through Core at the same time
+        target = link_clicks.find_target(connection, path.removeprefix("/r/"))
+        link_clicks.record_click(connection, target=target, user_agent=None, now=at)
+        connection.commit()
+        stored = connection.execute(text("SELECT clicked_at FROM link_click ORDER BY id")).scalars().all()
+        queued = connection.execute(text("SELECT friend_id, tag_id, queued_at FROM click_action ORDER BY id")).all()
+    assert stored[0] == stored[1]  # the same value as the driver returns it (text on SQLite)
+    assert queued[0] == queued[1] and queued[0][:2] == (friend_id, tag_id)

@@ -1,0 +1,98 @@
+"""The redirect's write: a click stored through the database driver's own connection, with SQL compiled once.
+
+SQLAlchemy's Core costs about 250 µs of CPU per click here (statement cache keys, result objects, connection
+events, the pool's bookkeeping); the driver alone about 45 µs. The statements are the Core statements of
+`clicks` compiled once for the engine's dialect, so tables and columns are still named in one place, and
+values go through the columns' own bind processors (SQLite keeps UTC datetimes as text). The connection still
+comes from the engine's pool, which handles forks, disposal and dropped connections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql import ClauseElement
+
+from crm.db import write_lock
+from crm.timeutil import UTCDateTime, utcnow
+from crm.tracking import clicks
+from crm.tracking.links import TOKEN_PATTERN
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """One statement as the driver takes it: its SQL and how to lay out its parameters."""
+
+    sql: str
+    names: tuple[str, ...] | None  # positional drivers (SQLite): the parameters' order; None: by name
+
+    @classmethod
+    def of(cls, statement: ClauseElement, engine: Engine) -> _Compiled:
+        compiled = statement.compile(dialect=engine.dialect)
+        return cls(str(compiled), tuple(compiled.positiontup) if compiled.positional else None)
+
+    def parameters(self, values: dict) -> tuple | dict:
+        return tuple(values[name] for name in self.names) if self.names is not None else values
+
+
+class ClickWriter:
+    """Looks a token up and stores its click (and queued action) in one short transaction per click."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._lock = write_lock(engine)  # SQLite: this process's threads queue for the single writer
+        dialect = engine.dialect
+        self._time: Callable = UTCDateTime().bind_processor(dialect) or (lambda value: value)
+        self._disconnect = dialect.is_disconnect
+        self._errors = dialect.loaded_dbapi.Error
+        if dialect.name == "postgresql":
+            self._one_statement = _Compiled.of(clicks.PG_CLICK, engine)
+            self._store = self._store_in_one_statement
+        else:
+            self._find = _Compiled.of(clicks.target_statement(), engine)
+            self._insert_click = _Compiled.of(clicks.INSERT_CLICK, engine)
+            self._insert_action = _Compiled.of(clicks.INSERT_ACTION, engine)
+            self._store = self._store_in_statements
+
+    def click(self, token: str, user_agent: str | None) -> clicks.ClickTarget | None:
+        """Store the click, committed, and return its target; None for a malformed or unknown token. A connection
+        the database dropped (a restart) is replaced and the click tried once more."""
+        if not isinstance(token, str) or not TOKEN_PATTERN.fullmatch(token):
+            return None
+        values = {"token": token, "now": self._time(utcnow()), "user_agent": clicks.clipped_agent(user_agent)}
+        for attempt in (1, 2):
+            with self._lock:
+                connection = self.engine.raw_connection()
+                try:
+                    cursor = connection.cursor()
+                    target = self._store(cursor, values)
+                    connection.commit()
+                    return target
+                except self._errors as error:
+                    if attempt == 2 or not self._disconnect(error, connection.dbapi_connection, None):
+                        raise
+                    connection.invalidate()
+                finally:
+                    connection.close()  # back to the pool, rolled back if not committed
+        return None  # not reached: the second attempt returns or raises
+
+    def _store_in_one_statement(self, cursor, values: dict) -> clicks.ClickTarget | None:
+        cursor.execute(self._one_statement.sql, self._one_statement.parameters(values))
+        row = cursor.fetchone()
+        return clicks.ClickTarget(*row) if row else None
+
+    def _store_in_statements(self, cursor, values: dict) -> clicks.ClickTarget | None:
+        cursor.execute(self._find.sql, self._find.parameters(values))
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        target = clicks.ClickTarget(*row)
+        values |= {"link_id": target.link_id, "friend_id": target.friend_id, "broadcast_id": target.broadcast_id}
+        cursor.execute(self._insert_click.sql, self._insert_click.parameters(values))
+        click_id = cursor.fetchone()[0]
+        if clicks.queues_action(target):
+            values |= {"tag_id": target.tag_id, "click_id": click_id}
+            cursor.execute(self._insert_action.sql, self._insert_action.parameters(values))
+        return clicks.ClickTarget(*row, click_id=click_id)
