@@ -39,6 +39,8 @@ class Friend(SQLModel, table=True):
         Index("ix_friend_last_followed", "last_followed_at", "id", "last_interaction_at", "status"),
         Index("ix_friend_last_interaction", "last_interaction_at", "id", "last_followed_at", "status"),
         Index("ix_friend_blocked_at", "blocked_at", "status"),  # blocks per day (the dashboard), index-only
+        # checks on given friends (segments' status and times, sorting a small driving set), index-only
+        Index("ix_friend_id_checks", "id", "status", "last_followed_at", "last_interaction_at"),
         Index("ix_friend_attention", "attention"),  # the attention count and filters
     )
 

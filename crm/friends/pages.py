@@ -109,7 +109,11 @@ def _rows(session: Session, where: Plan, name: str, descending: bool, after: Cur
     """Up to `limit` friends after the cursor: those with a sort time, and those without, in order."""
     rows: list[Friend] = []
     for part in _parts(name, descending, after, where.driven):
-        query = select(Friend).where(*where.conditions, *part[0]).order_by(*part[1]).limit(limit - len(rows))
+        # find the page's ids first, then read only their rows: the walk and its checks need only the covering
+        # sort index (index-only on PostgreSQL), not every walked friend's full row
+        found = select(Friend.id).where(*where.conditions, *part[0]).order_by(*part[1]).limit(limit - len(rows))
+        page = found.subquery()
+        query = select(Friend).join(page, page.c.id == Friend.id).order_by(*part[1])
         rows.extend(session.exec(query).scalars())
         if len(rows) >= limit:
             break

@@ -35,6 +35,7 @@ MAX_TAGS_PER_MODE = 20
 MAX_DAYS = 36500
 SEARCH_SEPARATOR = "\x1f"
 ESTIMATE_CAP = 20_000
+PROBE_COST = 16  # one per-row tag lookup costs about as much as reading 16 index entries in a join (PostgreSQL)
 STATUS_SHARE_GUESS = 0.5
 ATTENTION_SHARE_GUESS = 0.05  # few friends carry a mark at a time
 ATTENTION_FILTERS = (*STATES, CLEAR)
@@ -112,12 +113,17 @@ class Plan:
 
 @dataclass
 class _Candidate:
-    """A condition that can list its friend ids from an index (`drive`, `size` ids) or be checked per row."""
+    """A condition that can list its friend ids from an index (`drive`, `size` ids) or be checked per row.
+
+    `probe` leaves PostgreSQL free to turn a tag check into a join reading `entries` index entries; `kept`
+    (when set) is the same check kept as a per-row lookup, for when few rows are checked (see `_checks`)."""
 
     share: float  # estimated share of all friends that pass
     size: float
     drive: object
     probe: list
+    kept: list | None = None
+    entries: float = math.inf
 
 
 def plan(
@@ -137,9 +143,17 @@ def plan(
     walk = total if wanted is None or share == 0 else min(total, wanted / share)
     driver = min((c for c in candidates if c.drive is not None), key=lambda c: c.size, default=None)
     if driver is not None and driver.size < walk:
-        rest = [p for c in candidates if c is not driver for p in c.probe]
+        rest = [p for c in candidates if c is not driver for p in _checks(c, driver.size)]
         return Plan([driver.drive, *on_walk, *rest], driver.size, driven=True)
-    return Plan([*on_walk, *(p for c in candidates for p in c.probe)], walk)
+    return Plan([*on_walk, *(p for c in candidates for p in _checks(c, walk))], walk)
+
+
+def _checks(candidate: _Candidate, rows: float) -> list:
+    """The candidate's per-row checks for a query checking `rows` friends: kept as lookups when that costs
+    less than the join PostgreSQL would choose instead (it reads every index entry of the tags)."""
+    if candidate.kept is not None and rows * PROBE_COST < candidate.entries:
+        return candidate.kept
+    return candidate.probe
 
 
 def conditions(
@@ -204,19 +218,23 @@ def _range_candidate(session: Session, where: list, total: int) -> _Candidate:
 
 def _tag_candidates(session: Session, flt: FriendFilter, total: int) -> list[_Candidate]:
     """ "Has all" and "has any" as one candidate driving from the rarest tag (intersecting inside friend_tag);
-    "has none" as a per-row check. Shares come from the kept tag counts."""
+    "has none" as a per-row check. Shares come from the kept tag counts, which also decide (PostgreSQL)
+    whether the other tags are looked up per driving row or joined (`PROBE_COST`)."""
     ids = flt.tag_ids()
     rows = session.exec(select(Tag.id, Tag.friend_count).where(Tag.id.in_(ids))).all() if ids else []
     counts = {tag_id: min(max(0, count), total) for tag_id, count in rows}  # kept counts are estimates here
     sizes = [(counts.get(t, 0), [t]) for t in flt.tags_all]
     if flt.tags_any:
         sizes.append((min(total, sum(counts.get(t, 0) for t in flt.tags_any)), list(flt.tags_any)))
+    keep = session.get_bind().dialect.name == "postgresql"
     found = []
     if sizes:
         size, first = min(sizes, key=lambda pair: pair[0])
         link = aliased(FriendTag)
+        others = [(n, tags) for n, tags in sizes if tags is not first]
         drive = select(link.friend_id).where(
-            link.tag_id.in_(first), *(tagged(link.friend_id, tags) for _, tags in sizes if tags is not first)
+            link.tag_id.in_(first),
+            *(tagged(link.friend_id, tags, kept=keep and size * PROBE_COST < n) for n, tags in others),
         )
         found.append(
             _Candidate(
@@ -224,6 +242,8 @@ def _tag_candidates(session: Session, flt: FriendFilter, total: int) -> list[_Ca
                 size,
                 Friend.id.in_(drive),
                 [tagged(Friend.id, tags) for _, tags in sizes],
+                [tagged(Friend.id, tags, kept=True) for _, tags in sizes] if keep else None,
+                min(n for n, _ in sizes),
             )
         )
     if flt.tags_none:
@@ -233,15 +253,19 @@ def _tag_candidates(session: Session, flt: FriendFilter, total: int) -> list[_Ca
                 math.inf,
                 None,
                 [~tagged(Friend.id, list(flt.tags_none))],
+                [~tagged(Friend.id, list(flt.tags_none), kept=True)] if keep else None,
+                sum(counts.get(t, 0) for t in flt.tags_none),
             )
         )
     return found
 
 
-def tagged(friend_id, tag_ids: list[int]):
-    """EXISTS: the friend has one of these tags."""
+def tagged(friend_id, tag_ids: list[int], *, kept: bool = False):
+    """EXISTS: the friend has one of these tags. `kept`: PostgreSQL looks it up for each row rather than
+    turning it into a join (a subquery with OFFSET is never pulled up); only for PostgreSQL queries."""
     link = aliased(FriendTag)  # selecting the key (not *) lets SQLite answer from the primary-key index alone
-    return select(link.friend_id).where(link.friend_id == friend_id, link.tag_id.in_(tag_ids)).exists()
+    found = select(link.friend_id).where(link.friend_id == friend_id, link.tag_id.in_(tag_ids))
+    return (found.offset(0) if kept else found).exists()
 
 
 def _search_candidates(session: Session, flt: FriendFilter, total: int) -> list[_Candidate]:
