@@ -30,7 +30,12 @@ INCOMING_SHARE = 0.6
 UNREAD_RECENT_SHARE = 0.5  # conversations whose last message is from the last day, left unread
 UNREAD_OLDER_SHARE = 0.01
 BATCH = 100_000
-MESSAGE_INDEXES = ("ix_message_friend_created", "ix_message_friend_direction_id", "ix_message_line_message_id")
+MESSAGE_INDEXES = (
+    "ix_message_friend_created",
+    "ix_message_friend_direction_id",
+    "ix_message_line_message_id",
+    "ix_message_created_direction",
+)
 MESSAGE_COLUMNS = (
     "id",
     "friend_id",
