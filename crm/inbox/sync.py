@@ -34,8 +34,12 @@ def sync_conversations(session: Session) -> int:
     if not latest:
         return 0
     held = {
-        row.friend_id: (row.last_message_id or 0, row.last_incoming_id)
-        for row in session.exec(select(Conversation).where(Conversation.friend_id.in_([r[0] for r in latest])))
+        friend_id: (last_id or 0, last_in)
+        for friend_id, last_id, last_in in session.exec(
+            select(Conversation.friend_id, Conversation.last_message_id, Conversation.last_incoming_id).where(
+                Conversation.friend_id.in_([r[0] for r in latest])
+            )
+        )
     }
     moved = [
         (friend_id, last_id, last_in)
