@@ -72,7 +72,8 @@ def test_a_file_shows_its_name_and_size_and_downloads_under_its_name(app, sim, c
     assert download.status_code == 200 and download.data == data
     assert download.mimetype == "application/octet-stream"  # never shown by the browser
     disposition = download.headers["Content-Disposition"]
-    assert disposition.startswith("attachment;") and "filename*=UTF-8''%E8%AB%8B%E6%B1%82%E6%9B%B8%2012%E6%9C%88.pdf" in disposition
+    assert disposition.startswith("attachment;")
+    assert "filename*=UTF-8''%E8%AB%8B%E6%B1%82%E6%9B%B8%2012%E6%9C%88.pdf" in disposition
 
 
 def test_a_file_name_cannot_inject_headers(app, sim, crm_server):
