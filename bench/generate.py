@@ -5,7 +5,9 @@ Each table has a row generator and a loader (`generate_<table>`) built on `bulk.
 cover friends added since their last run, reading friend ids in keyset batches (memory stays bounded).
 
     python -m bench.generate --database-url URL --friends 1000000 [--tags-per-friend 10] [--segment-data]
-        [--purchases 10000000]
+        [--purchases 10000000] [--messages 3000000]
+
+Chat messages and the inbox's conversations come from bench.generate_talk.
 """
 
 from __future__ import annotations
@@ -356,6 +358,7 @@ def generate_link_tokens(
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: migrate the database, then generate data and print rows/s."""
     from bench.generate_extras import generate_purchases, generate_segment_data
+    from bench.generate_talk import generate_messages
 
     parser = argparse.ArgumentParser(prog="python -m bench.generate", description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True, help="SQLAlchemy URL, e.g. sqlite:////tmp/bench.sqlite3")
@@ -387,6 +390,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--purchases", type=int, default=0, help="then add N purchases (conversions in yen) over the friends"
     )
+    parser.add_argument(
+        "--messages", type=int, default=0, help="then add N chat messages (skewed over the friends) and conversations"
+    )
     args = parser.parse_args(argv)
     migrate.upgrade(args.database_url)
     engine = make_engine(args.database_url)
@@ -398,6 +404,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             generate_segment_data(engine, seed=args.seed, note_share=args.note_share, comment_share=args.comment_share)
         if args.purchases:
             print(generate_purchases(engine, args.purchases, seed=args.seed), flush=True)
+        if args.messages:
+            for result in generate_messages(engine, args.messages, seed=args.seed):
+                print(result, flush=True)
     finally:
         engine.dispose()
     return 0

@@ -66,6 +66,9 @@ class Config:
     LINE_LOGIN_AUTHORIZE_URL: str = "https://access.line.me/oauth2/v2.1/authorize"
     LINE_LOGIN_API_BASE: str = "https://api.line.me"  # the token endpoint's host
     LINE_ADD_FRIEND_URL: str = ""  # the account's add-friend URL, e.g. https://line.me/R/ti/p/@xxxx
+    # Images and video previews friends sent, kept once read from LINE (empty: media-cache in the instance folder)
+    CONTENT_CACHE_DIR: str = ""
+    CONTENT_CACHE_MAX_BYTES: int = 512 * 1024 * 1024  # the oldest kept go first past this
     TRUSTED_PROXY_COUNT: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto headers are believed
     TESTING: bool = False
     extra: dict = field(default_factory=dict)

@@ -88,8 +88,19 @@ class SimulatorClient:
             body.update(contentBase64=base64.b64encode(data).decode(), contentType=content_type)
         return self.send_message(user_id, body)
 
+    def send_media(
+        self, user_id: str, kind: str, data: bytes | None = None, content_type: str | None = None, **fields
+    ) -> dict:
+        """Send a video, audio or file message event (fields: duration, fileName, fileSize...); LINE keeps its
+        bytes (a sample of the kind without `data`)."""
+        body = {"type": kind, **fields}
+        if data is not None:
+            body.update(contentBase64=base64.b64encode(data).decode(), contentType=content_type)
+        return self.send_message(user_id, body)
+
     def expire_content(self, message_id: str) -> None:
-        """Forget an image's bytes, as LINE does after its keeping period (the content API then answers 404)."""
+        """Forget a message's bytes and preview, as LINE does after its keeping period (the content API then
+        answers 404)."""
         self._call("DELETE", f"/contents/{message_id}")
 
     def postback(self, user_id: str, data: str, params: dict | None = None, display_text: str | None = None) -> dict:

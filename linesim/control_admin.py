@@ -138,8 +138,10 @@ def message_content(message_id: str):
 
 @bp.delete("/contents/<message_id>")
 def expire_content(message_id: str):
-    """Forget an image's bytes, as LINE does once its keeping period is over (then the API answers 404)."""
+    """Forget a message's bytes and preview, as LINE does once its keeping period is over (then the API answers
+    404)."""
     state = current_state()
     with state.lock:
         state.contents.pop(message_id, None)
+        state.previews.pop(message_id, None)
     return jsonify({})

@@ -84,29 +84,32 @@ def unfollow(user_id: str):
 
 @bp.post("/users/<user_id>/messages")
 def send_message(user_id: str):
-    """Send a message: {"text": ...} or a message object {"type": ..., ...}; an image may carry its bytes as
-    "contentBase64" with "contentType" (JPEG, PNG or GIF; the sample photo otherwise)."""
+    """Send a message: {"text": ...} or a message object {"type": ..., ...}; an image, video, voice message or
+    file may carry its bytes as "contentBase64" with "contentType" (for images JPEG, PNG or GIF; a sample of the
+    kind otherwise)."""
     data = payload()
     if data.get("type", "text") not in USER_MESSAGE_TYPES or ("type" not in data and "text" not in data):
         raise SimError(
             400, 'send {"text": "..."} or {"type": "text"|"image"|"video"|"audio"|"file"|"location"|"sticker", ...}'
         )
-    image = image_content(data.pop("contentBase64", None), data.pop("contentType", None))
+    image = sent_content(data.get("type"), data.pop("contentBase64", None), data.pop("contentType", None))
     return jsonify(user_actions.send_message(current_state(), user_id, data, image))
 
 
-def image_content(encoded, content_type) -> tuple[bytes, str] | None:
-    """An image message's bytes and type from the request, checked (None: none given)."""
+def sent_content(kind, encoded, content_type) -> tuple[bytes, str] | None:
+    """A media message's bytes and type from the request, checked (None: none given)."""
     if encoded is None:
         return None
-    if content_type not in IMAGE_TYPES:
+    if kind == "image" and content_type not in IMAGE_TYPES:
         raise SimError(400, f"contentType must be one of {', '.join(IMAGE_TYPES)}")
+    if kind not in ("image", "video", "audio", "file") or not isinstance(content_type, str) or "/" not in content_type:
+        raise SimError(400, "contentBase64 goes with an image, video, audio or file message and its contentType")
     try:
         data = base64.b64decode(encoded, validate=True) if isinstance(encoded, str) else b""
     except binascii.Error:
         data = b""
     if not 0 < len(data) <= MAX_SENT_IMAGE_BYTES:
-        raise SimError(400, "contentBase64 must be base64 of 1 byte to 10 MB")
+        raise SimError(400, "contentBase64 must be base64 of 1 byte to 10 MB")  # the simulator keeps 10 MB at most
     return data, content_type
 
 

@@ -132,13 +132,26 @@ def profile(user_id: str):
 
 @bp.get("/v2/bot/message/<message_id>/content")
 def message_content(message_id: str):
-    """The bytes of an image a user sent (served from api-data.line.me on LINE); 404 for unknown IDs."""
+    """The bytes of an image, video, voice message or file a user sent (served from api-data.line.me on LINE);
+    404 for unknown IDs."""
     state = current_state()
     with state.lock:
         content = state.contents.get(message_id)
     if content is None:
         raise not_found()
     data, content_type = content
+    return Response(data, mimetype=content_type)
+
+
+@bp.get("/v2/bot/message/<message_id>/content/preview")
+def message_content_preview(message_id: str):
+    """The preview image of an image or video a user sent; 404 for unknown IDs and other kinds."""
+    state = current_state()
+    with state.lock:
+        preview = state.previews.get(message_id)
+    if preview is None:
+        raise not_found()
+    data, content_type = preview
     return Response(data, mimetype=content_type)
 
 

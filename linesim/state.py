@@ -134,7 +134,8 @@ class SimState:
             self.webhook_log: list[dict] = []
             self.narrowcasts: list[dict] = []
             self.login_codes: dict[str, dict] = {}  # LINE Login authorization codes
-            self.contents: dict[str, tuple[bytes, str]] = {}  # users' image message ID -> (bytes, content type)
+            self.contents: dict[str, tuple[bytes, str]] = {}  # users' media message ID -> (bytes, content type)
+            self.previews: dict[str, tuple[bytes, str]] = {}  # users' image and video message ID -> preview image
             self.richmenus = RichMenuStore()
             self.faults = FaultTable()
             self.rate_limiter = RateLimiter(self.config.get("RATE_LIMIT_PER_SECOND"))

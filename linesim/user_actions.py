@@ -55,18 +55,34 @@ def unfollow(state: SimState, user_id: str) -> dict:
 def send_message(state: SimState, user_id: str, data: dict, image: tuple[bytes, str] | None = None) -> dict:
     """Send a message ({"text": ...} or {"type": "sticker"|"image"|..., ...}) to the account.
 
-    An image sent through LINE keeps its bytes (`image`: bytes and content type; the sample photo by default),
-    served to the bot at GET /v2/bot/message/{id}/content."""
+    An image, video, voice message or file sent through LINE keeps its bytes (`image`: bytes and content type; a
+    sample of the kind by default), served to the bot at GET /v2/bot/message/{id}/content, and images and videos
+    a preview image at .../content/preview; a file's size is its bytes' unless given."""
     content = message_content(data)
     with state.lock:
         user = active_user(state, user_id)
         user.last_message_at = ids.now_ms()
-        provider = content.get("contentProvider")
-        if content["type"] == "image" and isinstance(provider, dict) and provider.get("type") == "line":
-            state.contents[content["id"]] = image or (sample_photo(), "image/png")
+        provider = content.get("contentProvider", {"type": "line"} if content["type"] == "file" else None)
+        if content["type"] in SAMPLE_CONTENT and isinstance(provider, dict) and provider.get("type") == "line":
+            kept = image or SAMPLE_CONTENT[content["type"]]()
+            state.contents[content["id"]] = kept
+            if content["type"] in ("image", "video"):
+                state.previews[content["id"]] = kept if content["type"] == "image" else (sample_photo(), "image/png")
+            if content["type"] == "file" and "fileSize" not in data:
+                content["fileSize"] = len(kept[0])
         built = event("message", user_source(user_id), message=content)
         state.note_user_action(user_id, {"kind": "message", "message": content})
     return send_event(state, built)
+
+
+# What a simulated user sends when no bytes are given: the sample photo, a tiny MP4 and M4A (headers only: enough
+# for the CRM, which only passes them on) and a short text file.
+SAMPLE_CONTENT = {
+    "image": lambda: (sample_photo(), "image/png"),
+    "video": lambda: (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(1000), "video/mp4"),
+    "audio": lambda: (b"\x00\x00\x00\x18ftypM4A \x00\x00\x00\x00M4A isom" + bytes(500), "audio/x-m4a"),
+    "file": lambda: ("見積書のサンプル\n".encode() * 20, "text/plain"),
+}
 
 
 def postback(

@@ -145,6 +145,7 @@ def make_app(database_url, request):
     def factory(**overrides):
         if "LINE_API_BASE" not in overrides:
             overrides["LINE_API_BASE"] = request.getfixturevalue("simulator").url
+        overrides.setdefault("CONTENT_CACHE_DIR", str(request.getfixturevalue("tmp_path") / "media-cache"))
         app = create_app(testing_config(database_url, **overrides))
         template_cache.use_shared_cache(app)
         apps.append(app)
@@ -155,6 +156,8 @@ def make_app(database_url, request):
         # A reply sender still draining holds a connection the pool cannot close: let it finish first, or the
         # connection outlives this test's database and its ResourceWarning fails a later test.
         reply_sender(app).wait_idle()
+        if cache := app.extensions.get("crm.content_cache"):
+            cache.close()
         get_engine(app).dispose()
 
 

@@ -90,3 +90,36 @@ def test_purchases_spread_over_the_friends_and_score_in_sql(engine):
         assert session.exec(select(func.count(func.distinct(Conversion.order_id)))).one() == 4_000
         assert rfm.recompute(session, now=utcnow()) > 100
         assert session.exec(select(func.min(RfmScore.decile), func.max(RfmScore.decile))).one() == (1, 10)
+
+
+def test_messages_are_skewed_over_the_friends_with_conversations_the_inbox_would_keep(engine):
+    from collections import Counter
+
+    from bench.generate_talk import generate_messages
+    from crm.friends.models import Message
+    from crm.inbox.conversations import InboxFilter, list_conversations
+    from crm.inbox.models import Conversation
+    from crm.inbox.sync import repair
+
+    generate_friends(engine, 2_000, seed=5)
+    messages, conversations = generate_messages(engine, 20_000, seed=5)
+    generate_messages(engine, 5_000, seed=5)  # a second run continues the ids and rewrites those conversations
+    with Session(engine) as session:
+        rows = session.exec(select(Message.id, Message.friend_id, Message.created_at).order_by(Message.id)).all()
+        assert messages.rows == 20_000 and len(rows) == 25_000
+        assert [row.created_at for row in rows[:20_000]] == sorted(row.created_at for row in rows[:20_000])
+        per_friend = sorted(Counter(row.friend_id for row in rows).values())
+        assert 0.1 < len(per_friend) / 2_000 < 0.3  # most friends never wrote
+        median, mean = per_friend[len(per_friend) // 2], len(rows) / len(per_friend)
+        assert median * 2 < mean and per_friend[-1] > 10 * median  # most a few, some many
+        held = {c.friend_id: (c.last_message_id, c.last_incoming_id) for c in session.exec(select(Conversation))}
+        assert conversations.rows > 0 and len(held) == len(per_friend)
+        repair(session, list(held))  # what the inbox computes from the messages themselves
+        assert {
+            c.friend_id: (c.last_message_id, c.last_incoming_id) for c in session.exec(select(Conversation))
+        } == held
+        unread = list_conversations(session, flt=InboxFilter(unread=True), staff_id=1, limit=10_000)
+        assert 0 < len(unread) < len(held) / 2
+        assert all(1 <= row.unread <= 3 for row in unread)
+        kinds = set(session.exec(select(Message.message_type)).all())
+        assert {"text", "sticker", "image", "video", "file"} <= kinds

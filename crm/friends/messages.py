@@ -10,10 +10,16 @@ from crm.friends.models import Message, MessageDirection
 
 
 def describe_incoming(message: dict) -> tuple[str, str | None]:
-    """Return (type, text) to store for a LINE message object; only text messages keep a body."""
+    """Return (type, text) to store for a LINE message object; text messages keep their body, files their name."""
     kind = str(message.get("type") or "unknown")[:20]
-    text = message.get("text") if kind == "text" and isinstance(message.get("text"), str) else None
+    field = {"text": "text", "file": "fileName"}.get(kind)
+    text = message.get(field) if field and isinstance(message.get(field), str) else None
     return kind, text
+
+
+def _whole_number(value) -> int | None:
+    """LINE's fileSize or duration, when it is a plausible whole number."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else None
 
 
 def record_incoming(session: Session, *, friend_id: int, message: dict, at: datetime, webhook_event_id: str) -> Message:
@@ -25,6 +31,8 @@ def record_incoming(session: Session, *, friend_id: int, message: dict, at: date
         message_type=kind,
         text=text,
         line_message_id=str(message.get("id") or "")[:64] or None,
+        file_size=_whole_number(message.get("fileSize")) if kind == "file" else None,
+        duration_ms=_whole_number(message.get("duration")) if kind in ("video", "audio") else None,
         webhook_event_id=webhook_event_id,
         created_at=at,
     )

@@ -81,13 +81,17 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         Index("ix_message_friend_created", "friend_id", "created_at"),
         Index("uq_message_retry_key", "retry_key", unique=True),
+        # The dashboard's messages received today: a range of this index, not a walk of every message.
+        Index("ix_message_created_direction", "created_at", "direction"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     friend_id: int = Field(foreign_key="friend.id")
     direction: str = Field(max_length=3)
     message_type: str = Field(max_length=20)
-    text: str | None = Field(default=None, sa_column=Column(Text))
+    text: str | None = Field(default=None, sa_column=Column(Text))  # a text's body; a file's name
+    file_size: int | None = Field(default=None)  # a file's size in bytes, as LINE gave it
+    duration_ms: int | None = Field(default=None)  # a video's or voice message's length, as LINE gave it
     line_message_id: str | None = Field(default=None, max_length=64, index=True)
     webhook_event_id: str | None = Field(default=None, max_length=64)
     sent_via: str | None = Field(default=None, max_length=16)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import false, func, or_
+from sqlalchemy import false, func, literal, or_, union_all
 from sqlmodel import Session, select
 
 from crm.errors import N_
@@ -18,6 +18,7 @@ from crm.sql import contains_pattern, insert_for
 from crm.tags.models import FriendTag
 
 LIST_SIZE = 50
+COUNTS_PER_QUERY = 100  # unread counts united in one statement (SQLite allows 500 at most)
 # The staff attention mark (Friend.attention) in words, in the order the filter offers them.
 ATTENTION_LABELS = {"needed": N_("Needs attention"), "in_progress": N_("Being handled"), "done": N_("Handled")}
 ATTENTION_STATES = tuple(ATTENTION_LABELS)
@@ -81,7 +82,7 @@ def list_conversations(
     if gone:  # a refused reply was deleted after the list had seen it: fix those rows, then list again
         repair(session, gone)
         return list_conversations(session, flt=flt, staff_id=staff_id, before_id=before_id, limit=limit)
-    unread = unread_counts(session, [friend.id for friend, _ in rows])
+    unread = unread_counts(session, [conversation for _, conversation in rows])
     return [
         ConversationRow(
             friend, last[conversation.last_message_id], unread.get(friend.id, 0), conversation.assigned_staff_id
@@ -90,22 +91,29 @@ def list_conversations(
     ]
 
 
-def unread_counts(session: Session, friend_ids: list[int]) -> dict[int, int]:
-    """Incoming messages after each conversation's read marker, for these friends."""
-    if not friend_ids:
+def unread_counts(session: Session, rows: list[Conversation]) -> dict[int, int]:
+    """Incoming messages after each conversation's read marker, for these conversations.
+
+    Only conversations whose newest incoming message is past the marker are counted, each by its own range of
+    the (friend, direction, id) index: a few entries each, whatever the friend's history or the database's plan
+    for a join would be."""
+    pending = [row for row in rows if row.last_incoming_id > row.last_read_message_id]
+    if not pending:
         return {}
-    rows = session.exec(
-        select(Message.friend_id, func.count())
+    counts = [
+        select(literal(row.friend_id).label("friend_id"), func.count().label("unread"))
         .select_from(Message)
-        .outerjoin(Conversation, Conversation.friend_id == Message.friend_id)
         .where(
-            Message.friend_id.in_(friend_ids),
+            Message.friend_id == row.friend_id,
             Message.direction == MessageDirection.INCOMING,
-            Message.id > func.coalesce(Conversation.last_read_message_id, 0),
+            Message.id > row.last_read_message_id,
         )
-        .group_by(Message.friend_id)
-    ).all()
-    return dict(rows)
+        for row in pending
+    ]
+    found = {}
+    for start in range(0, len(counts), COUNTS_PER_QUERY):
+        found.update(session.exec(union_all(*counts[start : start + COUNTS_PER_QUERY])).all())
+    return {friend_id: unread for friend_id, unread in found.items() if unread}
 
 
 def conversation_of(session: Session, friend_id: int) -> Conversation | None:

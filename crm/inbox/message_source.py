@@ -23,6 +23,8 @@ KIND_WORDS = {
     "location": N_("Location"),
     "sticker": N_("Sticker"),
 }
+# The kinds whose content the talk view reads from LINE (image, video preview and player, voice player, download).
+FROM_LINE = ("image", "video", "audio", "file")
 
 
 def message_items(session: Session, friend_id: int, window: Window) -> list[TalkItem]:
@@ -65,12 +67,42 @@ def _item(row: Message, sticker: tuple[str, str] | None, staff_name: str | None 
         return TalkItem(**base, text=row.text)
     if row.message_type == "sticker":
         return _sticker(base, sticker)
-    words = KIND_WORDS.get(row.message_type)
-    label = translate(words) if words else f"[{row.message_type}]"
-    if row.message_type != "image":
+    label = kind_word(row.message_type)
+    if row.message_type not in FROM_LINE:
         return TalkItem(**base, kind="media", label=label)
-    # A friend's image is shown from LINE while LINE keeps it (crm.inbox.images); the label stands in after.
-    return TalkItem(**base, kind="image", label=label, from_line=incoming and row.line_message_id is not None)
+    # What a friend sent is read from LINE while LINE keeps it (crm.inbox.media_views); the label stands in after.
+    from_line = incoming and row.line_message_id is not None
+    if row.message_type == "file":
+        return TalkItem(
+            **base, kind="file", label=row.text or label, from_line=from_line, detail=size_words(row.file_size)
+        )
+    return TalkItem(
+        **base, kind=row.message_type, label=label, from_line=from_line, detail=duration_words(row.duration_ms)
+    )
+
+
+def kind_word(message_type: str) -> str:
+    """A message type in words (「動画」), or the type itself in brackets when it has none."""
+    words = KIND_WORDS.get(message_type)
+    return translate(words) if words else f"[{message_type}]"
+
+
+def duration_words(milliseconds: int | None) -> str | None:
+    """A video's or voice message's length as a player shows it: 「0:42」「1:02:03」."""
+    if milliseconds is None:
+        return None
+    minutes, seconds = divmod(round(milliseconds / 1000), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def size_words(size: int | None) -> str | None:
+    """A file's size in bytes, KB or MB (1,000-based, one decimal)."""
+    if size is None:
+        return None
+    if size < 1000:
+        return f"{size} B"
+    return f"{size / 1000:.1f} KB" if size < 1_000_000 else f"{size / 1_000_000:.1f} MB"
 
 
 def _sticker(base: dict, sticker: tuple[str, str] | None) -> TalkItem:

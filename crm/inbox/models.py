@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from crm.columns import utc_field
@@ -19,6 +19,9 @@ MESSAGE_LATEST_INDEX = Index(
     Message.__table__.c.direction,
     Message.__table__.c.id,
 )
+# The conversations waiting to be read, newest first: the unread filter walks only these (a few thousand at most)
+# instead of every conversation until it has found a page of them.
+UNREAD = text("last_incoming_id > last_read_message_id")
 
 
 class Conversation(SQLModel, table=True):
@@ -32,6 +35,7 @@ class Conversation(SQLModel, table=True):
     __table_args__ = (
         Index("ix_conversation_assigned", "assigned_staff_id", "friend_id"),
         Index("ix_conversation_last_message", "last_message_id"),
+        Index("ix_conversation_unread", "last_message_id", sqlite_where=UNREAD, postgresql_where=UNREAD),
     )
 
     friend_id: int = Field(foreign_key="friend.id", primary_key=True)

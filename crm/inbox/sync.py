@@ -7,7 +7,7 @@ message whose transaction committed after a higher id had been seen is still pic
 
 from __future__ import annotations
 
-from sqlalchemy import case, func
+from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, select
 
 from crm.friends.models import Message, MessageDirection
@@ -20,9 +20,22 @@ SYNC_MARGIN = 1000
 def sync_conversations(session: Session) -> int:
     """Bring the conversations of recently written messages up to date; return how many rows moved."""
     newest = session.exec(select(func.max(Conversation.last_message_id))).one() or 0
-    # A primary-key range, folded here: grouping in SQL lets SQLite prefer walking a whole friend index.
+    # A primary-key range of messages, each checked against its conversation by primary key, keeping only those
+    # newer than what the conversation holds; folded here: grouping in SQL lets SQLite prefer walking a whole
+    # friend index.
+    held_last = func.coalesce(Conversation.last_message_id, 0)
     recent = session.exec(
-        select(Message.friend_id, Message.id, Message.direction).where(Message.id > newest - SYNC_MARGIN)
+        select(Message.friend_id, Message.id, Message.direction)
+        .select_from(Message)
+        .outerjoin(Conversation, Conversation.friend_id == Message.friend_id)
+        .where(
+            Message.id > newest - SYNC_MARGIN,
+            or_(
+                Conversation.friend_id.is_(None),
+                Message.id > held_last,
+                and_(Message.direction == MessageDirection.INCOMING, Message.id > Conversation.last_incoming_id),
+            ),
+        )
     ).all()
     folded: dict[int, list[int]] = {}
     for friend_id, message_id, direction in recent:
@@ -30,18 +43,7 @@ def sync_conversations(session: Session) -> int:
         ids[0] = max(ids[0], message_id)
         if direction == MessageDirection.INCOMING:
             ids[1] = max(ids[1], message_id)
-    latest = sorted((friend_id, last_id, last_in) for friend_id, (last_id, last_in) in folded.items())
-    if not latest:
-        return 0
-    held = {
-        row.friend_id: (row.last_message_id or 0, row.last_incoming_id)
-        for row in session.exec(select(Conversation).where(Conversation.friend_id.in_([r[0] for r in latest])))
-    }
-    moved = [
-        (friend_id, last_id, last_in)
-        for friend_id, last_id, last_in in latest
-        if last_id > held.get(friend_id, (0, 0))[0] or last_in > held.get(friend_id, (0, 0))[1]
-    ]
+    moved = sorted((friend_id, last_id, last_in) for friend_id, (last_id, last_in) in folded.items())
     for friend_id, last_id, last_in in moved:  # friend order: concurrent catch-ups lock rows in the same order
         _raise_ids(session, friend_id=friend_id, last_id=last_id, last_in=last_in)
     return len(moved)

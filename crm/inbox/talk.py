@@ -38,10 +38,11 @@ class TalkItem:
     side: str
     origin: str  # where it came from, in words: 「スタッフの返信」「配信「春のセール」」
     text: str | None = None
-    kind: str = "text"  # text, sticker, image, media, event
+    kind: str = "text"  # text, sticker, image, video, audio, file, media, event
     image_url: str | None = None
-    label: str | None = None  # what stands for non-text content: 「スタンプ (11537/52002734)」「画像」
-    from_line: bool = False  # an image the friend sent, shown from LINE (through the image route, by `ref`)
+    label: str | None = None  # what stands for non-text content: 「スタンプ (11537/52002734)」「画像」, a file's name
+    from_line: bool = False  # an image, video, voice message or file the friend sent, read from LINE (by `ref`)
+    detail: str | None = None  # a video's or voice message's length (「0:42」), a file's size (「12.5 KB」)
 
     @property
     def sort_key(self) -> tuple:

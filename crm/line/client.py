@@ -148,11 +148,19 @@ class LineClient:
         return Quota(limited=limited, limit=quota.value if limited else None, used=used)
 
     def get_message_content(self, message_id: str) -> tuple[bytes, str] | None:
-        """The bytes and content type of what a user sent (an image...), from api-data.line.me; None when LINE
-        answers 404 (unknown, or kept no longer). The SDK reads the whole body: callers check its size."""
+        """The bytes and content type of what a user sent (an image, video, voice message, file), from
+        api-data.line.me; None when LINE answers 404 (unknown, or kept no longer). The SDK reads the whole body:
+        callers check its size."""
+        return self._blob(MessagingApiBlob(self._api.api_client).get_message_content_with_http_info, message_id)
+
+    def get_message_content_preview(self, message_id: str) -> tuple[bytes, str] | None:
+        """The preview image of an image or video a user sent (as `get_message_content`)."""
         blob = MessagingApiBlob(self._api.api_client)
+        return self._blob(blob.get_message_content_preview_with_http_info, message_id)
+
+    def _blob(self, method, message_id: str) -> tuple[bytes, str] | None:
         try:
-            response = self._call(blob.get_message_content_with_http_info, message_id)
+            response = self._call(method, message_id)
         except LineApiError as error:
             if error.status == 404:
                 return None

@@ -72,6 +72,12 @@
     await post("/actions", {action: action, params: params});
   }
 
+  const SAMPLE_MEDIA = {
+    video: {type: "video", duration: 42000},
+    audio: {type: "audio", duration: 8000},
+    file: {type: "file", fileName: "見積書.txt"},
+  };
+
   document.addEventListener("click", async function (event) {
     const actionButton = event.target.closest("[data-action]");
     if (actionButton) { await tap(JSON.parse(actionButton.dataset.action)); return; }
@@ -88,6 +94,8 @@
       await post("/messages", {type: "sticker", packageId: "446", stickerId: "1988", stickerResourceType: "STATIC"});
     } else if (control.dataset.control === "photo") {
       await post("/messages", {type: "image"});  // the simulator's sample photo
+    } else if (control.dataset.control in SAMPLE_MEDIA) {
+      await post("/messages", SAMPLE_MEDIA[control.dataset.control]);  // the simulator's sample of the kind
     } else {
       await post("/" + control.dataset.control, {});
       window.location.reload();

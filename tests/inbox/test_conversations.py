@@ -140,3 +140,23 @@ def test_the_list_follows_new_messages_and_forgets_a_deleted_one(app):
         session.delete(session.get(Message, newest))
     html = client.get("/chat").get_data(as_text=True)
     assert [friend for friend, _ in listed(html)] == [b, c, a] and "a2" not in html
+
+
+def test_a_message_committed_after_a_higher_id_was_listed_still_moves_its_conversation(app):
+    a, b, c = three_conversations(app)
+    client = signed_in_client(app, "staff")
+    client.get(f"/chat/{a}")  # a read: 0 unread
+    assert listed(client.get("/chat").get_data(as_text=True)) == [(b, 2), (c, 1), (a, 0)]
+    with session_scope(get_engine(app)) as session:
+        newest = max(session.exec(select(Message.id)).all())
+        held = session.get(Conversation, a)
+        assert held.last_message_id < newest - 2
+    # Ids below the newest one listed, as when their transactions commit late: a new incoming message of a (above
+    # a's ids), and one of c between c's incoming id and the newest.
+    add_message(app, a, "late", at=T0 + timedelta(minutes=6), id=newest + 20)
+    add_message(app, c, "later", at=T0 + timedelta(minutes=7), id=newest + 30)
+    add_message(app, b, "newest", at=T0 + timedelta(minutes=8), incoming=False, sent_via="console", id=newest + 40)
+    assert listed(client.get("/chat").get_data(as_text=True)) == [(b, 2), (c, 2), (a, 1)]
+    add_message(app, a, "very late", at=T0 + timedelta(minutes=9), id=newest + 10)  # below c's and b's
+    assert listed(client.get("/chat").get_data(as_text=True)) == [(b, 2), (c, 2), (a, 2)]
+    assert listed(client.get("/chat?unread=1").get_data(as_text=True)) == [(b, 2), (c, 2), (a, 2)]

@@ -86,3 +86,37 @@ def test_the_chat_page_shows_a_sent_image(control, sim_url, friend):
 
     assert f'src="/_sim/contents/{message_id}"' in page
     assert image.status_code == 200 and image.content.startswith(PNG_MAGIC)
+
+
+def test_a_video_is_served_with_a_preview_image_and_its_length_in_the_event(blob, control, line_api, friend):
+    clip = b"\x00\x00\x00\x18ftypmp42" + bytes(2000)
+    event = control.send_media(friend, "video", clip, "video/mp4", duration=42000)["event"]
+    message_id = event["message"]["id"]
+
+    content = line_api.get(f"/v2/bot/message/{message_id}/content")
+    preview = line_api.get(f"/v2/bot/message/{message_id}/content/preview")
+
+    assert event["message"]["duration"] == 42000 and event["message"]["contentProvider"] == {"type": "line"}
+    assert content.headers["Content-Type"] == "video/mp4" and content.content == clip
+    assert preview.headers["Content-Type"] == "image/png" and png_size(preview.content) == (320, 240)
+    assert bytes(blob.get_message_content_preview(message_id)) == preview.content  # as the SDK reads it
+
+
+def test_a_voice_message_and_a_file_keep_their_bytes_without_a_preview(control, line_api, friend):
+    voice = control.send_media(friend, "audio")["event"]["message"]
+    report = "売上報告".encode() * 10
+    file = control.send_media(friend, "file", report, "application/pdf", fileName="報告.pdf")["event"]["message"]
+
+    assert line_api.get(f"/v2/bot/message/{voice['id']}/content").headers["Content-Type"] == "audio/x-m4a"
+    assert line_api.get(f"/v2/bot/message/{file['id']}/content").content == report
+    assert (file["fileName"], file["fileSize"]) == ("報告.pdf", len(report))  # the size of its bytes
+    for message in (voice, file):
+        assert line_api.get(f"/v2/bot/message/{message['id']}/content/preview").status_code == 404
+
+
+def test_an_expired_video_loses_its_preview_too(control, line_api, friend):
+    message_id = control.send_media(friend, "video")["event"]["message"]["id"]
+    control.expire_content(message_id)
+
+    assert line_api.get(f"/v2/bot/message/{message_id}/content").status_code == 404
+    assert line_api.get(f"/v2/bot/message/{message_id}/content/preview").status_code == 404
