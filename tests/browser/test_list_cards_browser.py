@@ -71,7 +71,11 @@ def _staff(app):
 
 
 def _head_height(table) -> float:
-    return table.evaluate("table => table.tHead.getBoundingClientRect().height")
+    """The height of the column names (a "tick every row" heading, .card-lead, stays above the cards)."""
+    return table.evaluate(
+        """table => Math.max(0, ...[...table.tHead.querySelectorAll("th:not(.card-lead)")]
+            .map(th => th.getBoundingClientRect().height))"""
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,7 +95,7 @@ def test_a_list_becomes_cards_on_a_phone_and_stays_a_table_on_a_desktop(app, con
         page.set_viewport_size({"width": width, "height": 800})
         assert _head_height(table) <= 1  # the column names moved into the cards
         no_sideways_scroll(page, width, path)
-        cells = table.evaluate(CELLS)
+        cells = [cell for cell in table.evaluate(CELLS) if cell["display"] != "none"]  # an empty cell is left out
         assert cells, f"{path} shows no rows"
         for cell in cells:
             assert cell["display"] != "table-cell", cell
