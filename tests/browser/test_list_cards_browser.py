@@ -94,6 +94,10 @@ def test_a_list_becomes_cards_on_a_phone_and_stays_a_table_on_a_desktop(app, con
     for width in PHONES:
         page.set_viewport_size({"width": width, "height": 800})
         assert _head_height(table) <= 1  # the column names moved into the cards
+        tick_all = table.locator("thead .card-lead-words")  # the friend list's "tick every row" box, in words
+        expect(tick_all).to_have_count(1 if path == "/friends" else 0)
+        if path == "/friends":
+            expect(tick_all).to_be_visible()
         no_sideways_scroll(page, width, path)
         cells = [cell for cell in table.evaluate(CELLS) if cell["display"] != "none"]  # an empty cell is left out
         assert cells, f"{path} shows no rows"
@@ -109,6 +113,7 @@ def test_a_list_becomes_cards_on_a_phone_and_stays_a_table_on_a_desktop(app, con
         assert short_titles and all(cell["title_lines"] == 1 for cell in short_titles), short_titles  # not broken
     page.set_viewport_size({"width": DESKTOP, "height": 900})
     assert _head_height(table) > 10
+    expect(table.locator("thead .card-lead-words")).to_be_hidden()
     cells = table.evaluate(CELLS)
     assert {cell["display"] for cell in cells} == {"table-cell"}
     assert {cell["shown"] for cell in cells} <= {"none", "normal"}  # no labels beside desktop cells
