@@ -15,7 +15,7 @@ from crm.csv_cells import safe_cell
 from crm.friends.models import STATUS_WORDS
 from crm.friends.pages import friend_batches, tags_of
 from crm.friends.query import FriendFilter
-from crm.permissions import visible_name
+from crm.permissions import masks_personal_data, visible_name
 from crm.timeutil import to_tokyo
 
 
@@ -36,6 +36,7 @@ def friends_csv(engine: Engine, flt: FriendFilter, *, now: datetime, role: str) 
             _("Friend ID"),
             _("LINE user ID"),
             _("Display name"),
+            _("Reading"),
             _("Status"),
             _("Language"),
             _("First followed"),
@@ -62,6 +63,7 @@ def _csv_batches(db, flt, now, role: str, writer, buffer):
                     f.id,
                     f.line_user_id,
                     safe_cell(visible_name(f, role)),
+                    "" if masks_personal_data(role) else safe_cell(f.reading or ""),
                     _(STATUS_WORDS[f.status]) if f.status in STATUS_WORDS else f.status,
                     f.language or "",
                     _time(f.first_followed_at),

@@ -17,12 +17,18 @@ class ReadingError(TranslatableError):
     """A reading that cannot be stored."""
 
 
-def set_reading(session: Session, *, friend_id: int, text: str | None, actor: Actor) -> bool:
-    """Store the friend's reading (empty: none); return whether it changed. FriendErasedError for an erased
-    friend, ReadingError when too long, ValueError when there is no such friend."""
+def clean_reading(text: str | None) -> str | None:
+    """The reading as it is stored (search form; None for an empty one), or ReadingError when too long."""
     reading = reading_form(text) or None
     if reading is not None and len(reading) > READING_MAX_CHARS:
         raise ReadingError(N_("The reading is longer than %(limit)s characters."), limit=READING_MAX_CHARS)
+    return reading
+
+
+def set_reading(session: Session, *, friend_id: int, text: str | None, actor: Actor) -> bool:
+    """Store the friend's reading (empty: none); return whether it changed. FriendErasedError for an erased
+    friend, ReadingError when too long, ValueError when there is no such friend."""
+    reading = clean_reading(text)
     friend = lock_living_friend(session, friend_id=friend_id)
     if friend is None:
         raise ValueError(f"no friend {friend_id}")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from crm.errors import N_, TranslatableError
 
-IGNORE, USER_ID, TAGS, NOTE, FIELD_PREFIX = "ignore", "user_id", "tags", "note", "field:"
+IGNORE, USER_ID, TAGS, NOTE, READING, FIELD_PREFIX = "ignore", "user_id", "tags", "note", "reading", "field:"
 LINE_USER_ID = re.compile(r"^U[0-9a-f]{32}$")
 MAX_COLUMNS = 200
 SNIFF_ROWS = 20
@@ -24,6 +24,7 @@ SNIFF_ROWS = 20
 USER_ID_NAMES = {"userid", "lineuserid", "lineユーザーid", "ユーザーid", "lineuid", "uid", "友だちid"}
 TAG_NAMES = {"タグ", "tag", "tags", "タグ一覧", "付与タグ", "対応マーク", "対応ステータス"}
 NOTE_NAMES = {"個別メモ", "メモ", "note", "notes", "備考", "memo", "コメント"}
+READING_NAMES = {"ふりがな", "フリガナ", "よみがな", "ヨミガナ", "読み", "よみ", "読みがな", "reading", "furigana"}
 FIELD_PREFIXES = ("友だち情報", "友達情報", "friend information", "field:", "field")
 # Anything else (表示名, システム表示名: LINE's profile owns them) is ignored unless a field has its name.
 
@@ -128,7 +129,7 @@ def user_id_column(header: list[str], sample: list[list[str]]) -> int | None:
 
 
 def suggest(header: list[str], sample: list[list[str]], fields: list) -> list[str]:
-    """A target for each column: user_id, tags, note, field:<key> or ignore (fields: FieldDefinitions)."""
+    """A target for each column: user_id, tags, note, reading, field:<key> or ignore (fields: FieldDefinitions)."""
     id_column = user_id_column(header, sample)
     by_name = {}
     for definition in fields:
@@ -143,6 +144,8 @@ def _suggest_one(name: str, fields_by_name: dict[str, str]) -> str:
         return TAGS
     if norm in NOTE_NAMES:
         return NOTE
+    if norm in READING_NAMES:
+        return READING
     for prefix in FIELD_PREFIXES:  # "友だち情報:会員番号", "友だち情報_会員番号", "field:plan"
         if norm.startswith(norm_name(prefix)) and norm != norm_name(prefix):
             norm = norm[len(norm_name(prefix)) :].lstrip(":：/")

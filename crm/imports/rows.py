@@ -1,4 +1,4 @@
-"""Checking and applying the rows of a CSV import job through the tag, field and note services.
+"""Checking and applying the rows of a CSV import job through the tag, field, note and reading services.
 
 A dry run (`preview`) checks every row and writes nothing. `apply_batch` applies the next rows of the job and
 moves its cursor in the same transaction, so the caller's commit per batch makes the import resumable with
@@ -17,11 +17,12 @@ from sqlmodel import Session, select
 from crm.errors import N_, TranslatableError
 from crm.fields import service as fields
 from crm.fields.models import FieldDefinition
-from crm.friends import notes
+from crm.friends import notes, reading
 from crm.friends.models import ERASED_PREFIX, Friend, Note
 from crm.imports.csv_reader import (
     FIELD_PREFIX,
     NOTE,
+    READING,
     TAGS,
     USER_ID,
     ParsedFile,
@@ -59,6 +60,7 @@ class RowPlan:
     tags: list[str] = field(default_factory=list)
     fields: dict[int, str] = field(default_factory=dict)
     note: str | None = None
+    reading: str | None = None
 
 
 @dataclass
@@ -131,6 +133,8 @@ def _plan_cell(plan: RowPlan, target: str, cell: str, definitions: dict[str, Fie
         plan.tags.extend(names)
     elif target == NOTE:
         plan.note = notes.clean_body(cell)
+    elif target == READING:
+        plan.reading = reading.clean_reading(cell)
     elif target.startswith(FIELD_PREFIX):
         definition = definitions[target[len(FIELD_PREFIX) :]]
         plan.fields[definition.id] = fields.canonical_value(definition, cell)
@@ -179,7 +183,8 @@ def apply_batch(session: Session, job: ImportJob, *, actor: Actor, size: int | N
 
 
 def _apply_plans(session: Session, plans: list[RowPlan], actor: Actor) -> None:
-    """Tags grouped per tag (bulk insert), then field values and notes per row, all through the services."""
+    """Tags grouped per tag (bulk insert), then field values, readings and notes per row, all through the
+    services."""
     known, by_tag = _tag_keys(session), defaultdict(set)
     for plan in plans:
         for name in plan.tags:
@@ -192,6 +197,8 @@ def _apply_plans(session: Session, plans: list[RowPlan], actor: Actor) -> None:
     for plan in plans:
         for field_id, value in plan.fields.items():
             fields.set_field_value(session, friend_id=plan.friend_id, field_id=field_id, raw_value=value, actor=actor)
+        if plan.reading:
+            reading.set_reading(session, friend_id=plan.friend_id, text=plan.reading, actor=actor)
         if plan.note and (plan.friend_id, plan.note) not in existing:
             notes.create_note(session, friend_id=plan.friend_id, body=plan.note, actor=actor)
             existing.add((plan.friend_id, plan.note))

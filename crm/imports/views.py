@@ -23,18 +23,29 @@ from crm.errors import TranslatableError
 from crm.fields import service as fields
 from crm.i18n import message_of
 from crm.imports import rows as import_rows
-from crm.imports.csv_reader import FIELD_PREFIX, IGNORE, NOTE, TAGS, USER_ID, CsvImportError, parse, sample_rows
+from crm.imports.csv_reader import (
+    FIELD_PREFIX,
+    IGNORE,
+    NOTE,
+    READING,
+    TAGS,
+    USER_ID,
+    CsvImportError,
+    parse,
+    sample_rows,
+)
 from crm.imports.models import ImportJob, ImportStatus
 from crm.permissions import can
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
-# Importing writes tags, field values and notes: the role needs each of those permissions.
-NEEDED = ("fields.set", "tags.manage", "notes.write")
+# Importing writes tags, field values, notes and readings: the role needs each of those permissions.
+NEEDED = ("fields.set", "tags.manage", "notes.write", "friends.edit")
 TARGET_LABELS = {
     IGNORE: _l("Do not import"),
     USER_ID: _l("LINE user ID"),
     TAGS: _l("Tags (comma-separated)"),
     NOTE: _l("Note"),
+    READING: _l("Reading"),
 }
 
 STATUS_LABELS = {

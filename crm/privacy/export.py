@@ -32,6 +32,7 @@ COLUMN_WORDS = {
     "id": N_("Friend number"),
     "line_user_id": N_("LINE user ID"),
     "display_name": N_("Display name"),
+    "reading": N_("Reading"),
     "picture_url": N_("Profile picture URL"),
     "language": N_("Language"),
     "status_message": N_("Status message"),

@@ -37,6 +37,7 @@ PROFILE_COLUMNS = (
     "id",
     "line_user_id",
     "display_name",
+    "reading",
     "picture_url",
     "language",
     "status_message",

@@ -45,6 +45,7 @@ def seed(app, *, name: str = "消える花子Erin") -> Seeded:
     uid = user_id(0xE1)
     secrets = {
         "name": name,
+        "reading": "きえるはなこえりん",
         "user_id": uid,
         "picture": "https://profile.example/pic-e1",
         "status_message": "秘密のステータスmsg",
@@ -59,6 +60,7 @@ def seed(app, *, name: str = "消える花子Erin") -> Seeded:
         friend = Friend(
             line_user_id=uid,
             display_name=name,
+            reading=secrets["reading"],
             picture_url=secrets["picture"],
             language="ja",
             status_message=secrets["status_message"],

@@ -34,6 +34,7 @@ def test_csv_export_has_every_friend_with_tags_fields_notes_answers_and_clicks(a
     first = rows[0]
     secrets = seeded.secrets
     assert first["line_user_id"] == secrets["user_id"] and first["display_name"] == secrets["name"]
+    assert first["reading"] == secrets["reading"] and rows[1]["reading"] == ""
     assert first["tags"] == "VIP" and first["field:address"] == secrets["field"] and first["field:rank"] == "gold"
     assert first["field:points"] == "" and first["notes"] == secrets["note"]
     assert f"来店アンケート / ご意見: {secrets['answer']}" in first["answers"] and "満足度: 満足" in first["answers"]
@@ -52,6 +53,7 @@ def test_csv_export_speaks_the_staff_members_language_by_default(app):
     first = rows[0]
     assert first["LINEユーザーID"] == seeded.secrets["user_id"] and first["ステータス"] == "フォロー中"
     assert first["タグ"] == "VIP" and first["メモ"] == seeded.secrets["note"]
+    assert first["ふりがな"] == seeded.secrets["reading"]
     assert any(name.startswith("友だち情報:") for name in first)
     assert "following" not in body and "field:" not in body
 
@@ -66,6 +68,7 @@ def test_json_lines_export_nests_the_related_data(app, monkeypatch):
     assert [item["id"] for item in items] == [seeded.friend_id, seeded.other_id]
     first = items[0]
     assert first["notes"][0]["body"] == seeded.secrets["note"] and first["tags"] == ["VIP"]
+    assert first["reading"] == seeded.secrets["reading"] and items[1]["reading"] is None
     assert first["clicks"][0]["broadcast_id"] == 1 and len(first["answers"]) == 2
     assert items[1]["notes"] == [] and items[1]["fields"] == {}
 

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from crm.db import get_engine, session_scope
 from crm.fields.models import FieldValue
-from crm.friends.models import Note
+from crm.friends.models import Friend, Note
 from crm.imports import rows as import_rows
 from crm.imports.csv_reader import CsvImportError, parse, suggest
 from crm.imports.models import ImportJob
@@ -185,16 +185,52 @@ def test_suggestions_recognise_other_tools_columns(app):
     assert parse(f"x\n{user_id(5)}\n".encode()).header == ["x"]  # found by its values
 
 
-@pytest.mark.parametrize(("locale", "query"), [("en", "?columns=keys"), ("ja", ""), ("en", "")])
-def test_an_exported_csv_imports_again(app, locale, query):
+def _forget_readings(app) -> None:
+    """Drop every stored reading, as in an installation the export was not taken from."""
+    with session_scope(get_engine(app)) as s:
+        for friend in s.exec(select(Friend).where(Friend.reading.is_not(None))):
+            friend.reading = None
+
+
+@pytest.mark.parametrize(
+    ("locale", "path"),
+    [
+        ("en", "/exports/friends.csv?columns=keys"),
+        ("ja", "/exports/friends.csv"),
+        ("en", "/exports/friends.csv"),
+        ("ja", "/friends/export.csv"),
+        ("en", "/friends/export.csv"),
+    ],
+)
+def test_an_exported_csv_imports_again_and_exports_the_same_file(app, locale, path):
     seed(app)
     client = signed_in_client(app, "admin", locale=locale)
-    exported = client.get(f"/exports/friends.csv{query}").get_data()
+    exported = client.get(path).get_data()
+    _forget_readings(app)
     job_id = _job_id(_upload(client, exported, "friends-all.csv"))
     mapping = _mapping(app, job_id)
-    assert mapping[1] == "user_id" and "tags" in mapping and "note" in mapping and "field:address" in mapping
+    assert mapping[1] == "user_id" and mapping[3] == "reading" and "tags" in mapping
+    if path.startswith("/exports"):  # the full export also has the notes and field values
+        assert "note" in mapping and "field:address" in mapping
     html = _post(client, f"/imports/{job_id}/mapping", {f"column-{i}": t for i, t in enumerate(mapping)})
     assert 'data-error-rows="0"' in html.get_data(as_text=True)
     before = _state(app)
     _post(client, f"/imports/{job_id}/apply")
     assert _state(app) == before  # same data: no duplicate notes, same tags and values
+    assert client.get(path).get_data() == exported  # the readings came back with the rest
+
+
+def test_a_reading_too_long_is_reported_on_its_row(app):
+    seeded = seed(app)
+    client = signed_in_client(app, "admin")
+    data = f"ユーザーID,フリガナ\n{seeded.secrets['user_id']},{'あ' * 101}\n{user_id(0xE2)},ザンル タロウ\n".encode()
+    job_id = _job_id(_upload(client, data))
+    assert _mapping(app, job_id) == ["user_id", "reading"]
+    html = _post(client, f"/imports/{job_id}/mapping", {"column-0": "user_id", "column-1": "reading"})
+    assert 'data-error-rows="1"' in html.get_data(as_text=True)
+    _post(client, f"/imports/{job_id}/apply")
+    with session_scope(get_engine(app)) as s:
+        assert s.get(Friend, seeded.friend_id).reading == seeded.secrets["reading"]  # the bad row: skipped
+        assert s.get(Friend, seeded.other_id).reading == "ざんるたろう"  # stored in search form, audited
+        entry = s.exec(select(AuditEntry).where(AuditEntry.action == "friend.reading")).one()
+        assert entry.target_id == str(seeded.other_id)

@@ -12,9 +12,12 @@ from sqlmodel import select
 from crm.db import get_engine, session_scope
 from crm.friends import bulk_views
 from crm.friends import pages as friend_pages
+from crm.friends.csv_export import friends_csv
 from crm.friends.models import Friend
+from crm.friends.query import FriendFilter
 from crm.staff.models import AuditEntry
 from crm.tags.models import FriendTag, Tag
+from crm.timeutil import utcnow
 from tests.console_helpers import csrf_token, signed_in_client
 from tests.factories import make_friend, make_friends, make_tags
 from tests.friends.test_list import at
@@ -153,7 +156,7 @@ def test_export_streams_the_filtered_friends_as_csv_and_audits(app, crowd, monke
     header, *rows = read_csv(response)
     assert header[:3] == ["Friend ID", "LINE user ID", "Display name"]
     assert [row[2] for row in rows] == ["佐藤 0", "佐藤 1"]
-    assert rows[0][6] == "2026-01-02 00:30:00" and rows[0][9] == "vip"
+    assert rows[0][7] == "2026-01-02 00:30:00" and rows[0][10] == "vip"
     assert get_engine(app).pool.checkedout() == 0  # the stream closed its database session
     [entry] = audit_entries(app, "friends.exported")
     assert json.loads(entry.after) == {"filter": {"tags_all": [crowd["vip"]]}, "rows": 2}
@@ -185,3 +188,13 @@ def test_the_list_export_says_each_status_in_words(app):
     make_friend(app, status="blocked")
     body = signed_in_client(app, "admin", locale="ja").get("/friends/export.csv").get_data(as_text=True)
     assert "ブロック" in body.splitlines()[1] and "blocked" not in body
+
+
+def test_the_list_export_has_the_reading_but_not_for_roles_without_personal_data(app):
+    make_friend(app, display_name="佐藤健太", reading="さとうけんた")
+    header, row = read_csv(signed_in_client(app, "admin", locale="ja").get("/friends/export.csv"))
+    assert header[2:4] == ["表示名", "ふりがな"] and row[2:4] == ["佐藤健太", "さとうけんた"]
+    with app.test_request_context():  # only admins may export today; the masking holds if that widens
+        body = "".join(friends_csv(get_engine(app), FriendFilter(), now=utcnow(), role="analyst"))
+    [row] = list(csv.reader(io.StringIO(body[1:])))[1:]
+    assert row[3] == "" and "さとう" not in body
