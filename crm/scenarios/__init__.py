@@ -20,7 +20,7 @@ def init_app(app: Flask) -> None:
     from crm.staff.audit_words import named_rows, register_target
     from crm.tags.service import on_tags_changed
 
-    triggers.subscribe(scenario_triggers.on_trigger)
+    triggers.subscribe(scenario_triggers.on_trigger, batch=scenario_triggers.on_triggers)
     on_tags_changed(scenario_triggers.on_tags_changed)
     kinds.register()
     register_jobs(app, jobs.JOBS)

@@ -4,6 +4,7 @@ still queued and not yet taken by delivery are cancelled (SKIPPED), so nothing m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -22,6 +23,8 @@ from crm.scenarios.models import (
 from crm.segments.service import friend_ids as segment_friend_ids
 
 GOAL_BATCH = 1000
+
+IN_CHUNK = 500  # friend ids per IN list (well under SQLite's 32,766 parameters)
 
 
 def finish(session: Session, enrolment: Enrolment, *, now: datetime, reason: str | None = None) -> None:
@@ -91,13 +94,21 @@ def _keywords(text: str | None) -> set[str]:
 
 def reset_silence(session: Session, *, friend_id: int) -> int:
     """The friend reacted (message, tap, click): their active enrolments count silent steps from zero again."""
-    statement = (
-        update(Enrolment)
-        .where(Enrolment.friend_id == friend_id, Enrolment.status == EnrolmentStatus.ACTIVE)
-        .where(Enrolment.silent_steps > 0)
-        .values(silent_steps=0)
-    )
-    return session.exec(statement).rowcount
+    return reset_silence_of(session, friend_ids=[friend_id])
+
+
+def reset_silence_of(session: Session, *, friend_ids: Sequence[int]) -> int:
+    """reset_silence for several friends at once (a worker's batch of clicks), in chunks of IN_CHUNK ids."""
+    reset = 0
+    for start in range(0, len(friend_ids), IN_CHUNK):
+        statement = (
+            update(Enrolment)
+            .where(Enrolment.friend_id.in_(friend_ids[start : start + IN_CHUNK]))
+            .where(Enrolment.status == EnrolmentStatus.ACTIVE, Enrolment.silent_steps > 0)
+            .values(silent_steps=0)
+        )
+        reset += session.exec(statement).rowcount
+    return reset
 
 
 def check_goals(

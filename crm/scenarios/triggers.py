@@ -5,14 +5,14 @@ exits them (a block, an opt-out keyword). Runs in the transaction that recorded 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Integer, bindparam
 from sqlmodel import Session, select
 
 from crm.scenarios.enrolment import enrol
-from crm.scenarios.exits import exit_all, exit_friend, opt_out, reset_silence
+from crm.scenarios.exits import exit_all, exit_friend, opt_out, reset_silence, reset_silence_of
 from crm.scenarios.models import Enrolment, EnrolmentStatus, ExitReason, Scenario, ScenarioStatus, TriggerKind
 from crm.sending.queue import REPLY_TOKEN_LIFETIME
 from crm.timeutil import utcnow
@@ -98,6 +98,24 @@ def on_trigger(session: Session, trigger: Trigger) -> None:
     if kind is not None:
         unblocked = trigger.event == TriggerEvent.FRIEND_UNBLOCKED
         enrol_all(session, scenarios_for(session, kind, ref_id=trigger.ref_id, unblocked=unblocked), trigger)
+
+
+def on_triggers(session: Session, triggers: Sequence[Trigger]) -> None:
+    """crm.triggers batch subscriber: a batch of link clicks (the worker's click reader) resets the clickers'
+    silent steps in one statement per chunk and looks up each link's scenarios once, with the same effect as
+    on_trigger per click (a click's new enrolment starts silent-free, so resetting first changes nothing).
+    Other batches go one by one."""
+    if any(trigger.event != TriggerEvent.LINK_CLICKED for trigger in triggers):
+        for trigger in triggers:
+            on_trigger(session, trigger)
+        return
+    reset_silence_of(session, friend_ids=sorted({trigger.friend_id for trigger in triggers}))
+    scenarios_by_link: dict[int | None, list[Scenario]] = {}
+    for trigger in triggers:
+        if trigger.ref_id not in scenarios_by_link:
+            scenarios_by_link[trigger.ref_id] = scenarios_for(session, TriggerKind.LINK_CLICKED, ref_id=trigger.ref_id)
+        if scenarios_by_link[trigger.ref_id]:
+            enrol_all(session, scenarios_by_link[trigger.ref_id], trigger)
 
 
 def withdraw_welcome(session: Session, *, friend_id: int, since: datetime, now: datetime) -> int:

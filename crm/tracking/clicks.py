@@ -24,7 +24,7 @@ from crm.staff.audit import Actor, record
 from crm.timeutil import UTCDateTime, utcnow
 from crm.tracking.links import TOKEN_PATTERN, TrackingError
 from crm.tracking.models import USER_AGENT_MAX_CHARS, ClickAction, LinkClick, LinkToken, TrackedLink, TrackingCursor
-from crm.triggers import Trigger, TriggerEvent, fire
+from crm.triggers import Trigger, TriggerEvent, fire_many
 
 CLICK_TRIGGER_CURSOR = "link_clicked_trigger"
 CLICK_SETTLE = timedelta(seconds=5)
@@ -248,12 +248,14 @@ def fire_click_triggers(session: Session, *, now: datetime, limit: int = 1000) -
         .limit(limit)
     ).all()
     rows = settled(read, now=now, clicked_at=lambda row: row.clicked_at)
-    for click_id, link_id, friend_id, clicked_at in rows:
-        if friend_id is not None:
-            trigger = Trigger(
-                TriggerEvent.LINK_CLICKED, friend_id, key=f"click:{click_id}", occurred_at=clicked_at, ref_id=link_id
-            )
-            fire(session, trigger)
+    fire_many(
+        session,
+        [
+            Trigger(TriggerEvent.LINK_CLICKED, friend_id, key=f"click:{click}", occurred_at=clicked_at, ref_id=link)
+            for click, link, friend_id, clicked_at in rows
+            if friend_id is not None
+        ],
+    )
     if rows:
         cursor.last_id = rows[-1][0]
     return len(rows)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
+from sqlmodel import select
 
 from crm import triggers
 from crm.actions.registry import ActionContext, ActionError, kind_of
@@ -195,3 +197,66 @@ def test_outbound_webhook_events(app):
     assert len(enrolled) == 2 and enrolled[0]["data"]["scenario"] == {"id": scenario, "name": "育成"}
     assert enrolled[0]["data"]["friend"]["id"] == friend
     assert [doc["data"]["reason"] for doc in exited] == ["restarted"]
+
+
+def clicks(friends_and_links: list[tuple[int, int]], first_key: int = 1) -> list[Trigger]:
+    return [
+        Trigger(TriggerEvent.LINK_CLICKED, friend, key=f"click:{first_key + n}", occurred_at=NOW, ref_id=link)
+        for n, (friend, link) in enumerate(friends_and_links)
+    ]
+
+
+def test_a_batch_of_clicks_has_the_same_effect_as_firing_them_one_by_one(app):
+    """The worker's click reader fires its batch with fire_many: silent steps reset, each click enrols by its link
+    (once per click key), as the per-click subscriber would."""
+    link_scenario = make_scenario(app, steps=[{"delay_minutes": 5}], trigger_kind="link_clicked", trigger_ref_id=9)
+    any_link = make_scenario(app, steps=[{"delay_minutes": 5}], trigger_kind="link_clicked")
+    waiting = make_scenario(app, steps=[{"delay_minutes": 600}])
+    first, second, bystander = (make_friend(app, n=n) for n in (1, 2, 3))
+    for friend in (first, bystander):
+        run(app, lambda s, friend=friend: run_enrol(s, waiting, friend))
+    with session_scope(get_engine(app)) as s:
+        for enrolment in s.exec(select(Enrolment)):
+            enrolment.silent_steps = 3
+    batch = clicks([(first, 8), (second, 9), (first, 9)])
+    with session_scope(get_engine(app)) as s:
+        triggers.fire_many(s, batch)
+        triggers.fire_many(s, batch)  # read again (a worker killed before its cursor moved): nothing doubles
+    rows = {(r.scenario_id, r.friend_id): r for r in enrolments(app)}
+    assert {(link_scenario, first), (link_scenario, second), (any_link, first), (any_link, second)} <= set(rows)
+    assert (link_scenario, bystander) not in rows and (any_link, bystander) not in rows
+    assert rows[(waiting, first)].silent_steps == 0
+    assert rows[(waiting, bystander)].silent_steps == 3
+    batched = {(r.scenario_id, r.friend_id, r.trigger_key) for r in enrolments(app) if r.scenario_id != waiting}
+    with session_scope(get_engine(app)) as s:
+        for enrolment in s.exec(select(Enrolment).where(Enrolment.scenario_id != waiting)):
+            s.delete(enrolment)
+    with session_scope(get_engine(app)) as s:
+        for trigger in batch:
+            triggers.fire(s, trigger)
+    one_by_one = {(r.scenario_id, r.friend_id, r.trigger_key) for r in enrolments(app) if r.scenario_id != waiting}
+    assert batched == one_by_one
+
+
+def test_a_batch_of_clicks_on_links_without_scenarios_costs_the_same_statements_for_40_or_400(app):
+    friends = [make_friend(app, n=n) for n in range(1, 5)]
+
+    def statements_for(batch: list[Trigger]) -> int:
+        count = 0
+
+        def record(*_args):
+            nonlocal count
+            count += 1
+
+        engine = get_engine(app)
+        sa_event.listen(engine, "before_cursor_execute", record)
+        try:
+            with session_scope(engine) as s:
+                triggers.fire_many(s, batch)
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", record)
+        return count
+
+    small = statements_for(clicks([(friends[n % 4], 7) for n in range(40)]))
+    large = statements_for(clicks([(friends[n % 4], 7) for n in range(400)], first_key=100))
+    assert small == large
