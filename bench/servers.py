@@ -97,8 +97,8 @@ class Gunicorn:
             self.process.wait()
 
     def _wait_ready(self, timeout: float = 120.0) -> None:
-        """Wait until the server answers HTTP (importing the app takes 20-30 s on the shared machine at load 20); fail
-        with its log if it exits."""
+        """Wait until the server answers HTTP (starting the CRM takes ~30 s on a loaded 2-core box); fail with
+        its log if it exits."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -147,10 +147,12 @@ def process_tree_cpu(root_pid: int | None) -> float:
 
 @dataclass(frozen=True)
 class Database:
-    """A database for one benchmark run, and the server process whose CPU it costs (None for SQLite)."""
+    """A database for one benchmark run, the server process whose CPU it costs (None for SQLite), and a CRM
+    worker process working on it whose CPU counts too (None: none)."""
 
     url: str
     server_pid: int | None = None
+    worker_pid: int | None = None
 
 
 @contextmanager
