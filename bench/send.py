@@ -55,8 +55,8 @@ def line_standin(latency_ms: float = 0.0):
         process.stdout.close()
 
 
-def schedule(url: str, kind: str) -> int:
-    """Store a broadcast to every following friend, due now."""
+def schedule(url: str, kind: str, friends: int) -> int:
+    """Store a broadcast to every following friend, due now (approved for all of them: no recount sends it back)."""
     engine = make_engine(url)
     try:
         with session_scope(engine) as session:
@@ -65,6 +65,7 @@ def schedule(url: str, kind: str) -> int:
                 messages=json.dumps(MESSAGES[kind], ensure_ascii=False),
                 status=BroadcastStatus.SCHEDULED,
                 track_links=False,
+                approved_recipients=friends,
             )
             session.add(broadcast)
             session.flush()
@@ -224,7 +225,7 @@ def main(argv=None) -> int:
         prepare_friends(database.url, args.friends, Path(args.sqlite_copy) if args.sqlite_copy else None)
         with line_standin(args.line_latency_ms) as api_base:
             for kind in args.phases.split(","):
-                broadcast_id = schedule(database.url, kind)
+                broadcast_id = schedule(database.url, kind, args.friends)
                 seconds = args.push_seconds if kind == "push" else 1e9
                 report(
                     kind,
