@@ -23,12 +23,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import crm.tables  # noqa: F401  (registers every table: Broadcast's foreign keys name others)
 from bench.generate import generate_friends
 from bench.servers import free_port, fresh_database
 from crm import migrate
 from crm.broadcasts.models import ACTIVE_STATUSES, Broadcast, BroadcastStatus
 from crm.db import make_engine, session_scope
-import crm.tables  # noqa: F401  (registers every table: Broadcast's foreign keys name others)
 
 GOALS = {"multicast": 200.0, "push": 2000.0}
 GOAL_RSS_MB = 300.0
