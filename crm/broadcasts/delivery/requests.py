@@ -26,7 +26,6 @@ from crm.broadcasts.models import (
     BroadcastRecipient,
     BroadcastVariant,
     DeliveryRequest,
-    RecipientState,
     RequestKind,
     RequestState,
 )
@@ -201,8 +200,8 @@ def record(session: Session, outcomes: list[Outcome], *, now: datetime, max_atte
         for o in outcomes
         if o.result in (Result.THROTTLED, Result.PAUSED) or (o.result == Result.RETRY and o.job.attempts < max_attempts)
     ]
-    _finish(session, done, RequestState.SENT, RecipientState.SENT, now)
-    _finish(session, failed, RequestState.FAILED, RecipientState.FAILED, now)
+    _finish(session, done, RequestState.SENT, now)
+    _finish(session, failed, RequestState.FAILED, now)
     _postpone(session, later, now)
     limited = [o for o in outcomes if o.result == Result.PAUSED]
     for broadcast_id in {o.job.broadcast_id for o in done if o.job.source == BROADCAST}:
@@ -225,13 +224,11 @@ def _by_source(outcomes: list[Outcome]) -> list[tuple[delivery_sources.DeliveryS
 _FINISH_REQUEST = update(DeliveryRequest.__table__).where(
     DeliveryRequest.__table__.c.id == bindparam("rid"), DeliveryRequest.__table__.c.state == RequestState.PENDING
 )
-_FINISH_RECIPIENTS = update(BroadcastRecipient.__table__).where(
-    BroadcastRecipient.__table__.c.request_id == bindparam("rid"),
-    BroadcastRecipient.__table__.c.state == RecipientState.QUEUED,
-)
 
 
-def _finish(session: Session, outcomes: list[Outcome], state: str, recipient_state: str, now: datetime) -> None:
+def _finish(session: Session, outcomes: list[Outcome], state: str, now: datetime) -> None:
+    """End the requests in `state`. A broadcast's recipients are not written: their outcome is their request's
+    (crm.broadcasts.recipients); a source marks its own rows."""
     if not outcomes:
         return
     connection = session.connection()
@@ -241,13 +238,6 @@ def _finish(session: Session, outcomes: list[Outcome], state: str, recipient_sta
         ),
         [{"rid": o.job.request_id, "line_id": o.line_request_id, "err": _cut(o.error)} for o in outcomes],
     )
-    sent_at = now if recipient_state == RecipientState.SENT else None
-    of_broadcasts = [o for o in outcomes if o.job.source == BROADCAST]
-    if of_broadcasts:
-        connection.execute(
-            _FINISH_RECIPIENTS.values(state=recipient_state, sent_at=sent_at, error=bindparam("err")),
-            [{"rid": o.job.request_id, "err": _cut(o.error)} for o in of_broadcasts],
-        )
     for source, of_source in _by_source(outcomes):
         source.finish(session, of_source, state, now)
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
+from crm.broadcasts import recipients as broadcast_recipients
 from crm.broadcasts import variants as broadcast_variants
 from crm.broadcasts.models import (
     Broadcast,
@@ -130,15 +131,16 @@ def _capped(session: Session, broadcast: Broadcast, friend_ids: list[int], now: 
     """Friends who already received cap_count broadcasts in the last cap_days days (one grouped query)."""
     if not broadcast.cap_count or not broadcast.cap_days or not friend_ids:
         return []
+    recipient = broadcast_recipients.outcomes()
     query = (
-        select(BroadcastRecipient.friend_id)
+        select(recipient.friend_id)
         .where(
-            BroadcastRecipient.friend_id.in_(friend_ids),
-            BroadcastRecipient.state == RecipientState.SENT,
-            BroadcastRecipient.sent_at >= now - timedelta(days=broadcast.cap_days),
-            BroadcastRecipient.broadcast_id != broadcast.id,
+            recipient.friend_id.in_(friend_ids),
+            recipient.state == RecipientState.SENT,
+            recipient.sent_at >= now - timedelta(days=broadcast.cap_days),
+            recipient.broadcast_id != broadcast.id,
         )
-        .group_by(BroadcastRecipient.friend_id)
+        .group_by(recipient.friend_id)
         .having(func.count() >= broadcast.cap_count)
     )
     return list(session.execute(query).scalars())
