@@ -32,9 +32,11 @@ from crm.broadcasts.models import (
 from crm.friends.models import Friend
 from crm.message_templates import content as broadcast_content
 from crm.segments import service as segments
+from crm.sql import insert_rows
 from crm.timeutil import utcnow
 
 MULTICAST_GROUP = 500
+RECIPIENT_COLUMNS = ("broadcast_id", "friend_id", "state", "request_id", "variant_id")
 _random = random.SystemRandom()
 
 
@@ -61,7 +63,7 @@ def snapshot_batch(session: Session, *, broadcast_id: int, now: datetime, batch:
         .order_by(Friend.id)
         .limit(batch)
     )
-    friend_ids = list(session.execute(query).scalars())
+    friend_ids = session.connection().execute(query).scalars().all()
     states = _states(session, broadcast, friend_ids, now)
     queued = [friend_id for friend_id in friend_ids if states[friend_id] == RecipientState.QUEUED]
     variants = broadcast_variants.rows(session, broadcast_id)
@@ -75,16 +77,12 @@ def snapshot_batch(session: Session, *, broadcast_id: int, now: datetime, batch:
         request_of.update(create_requests(session, groups, personal=personal, **owner))
         requests += len(groups)
     if friend_ids:
-        session.connection().execute(
-            insert(BroadcastRecipient.__table__),
+        insert_rows(
+            session,
+            BroadcastRecipient.__table__,
+            RECIPIENT_COLUMNS,
             [
-                {
-                    "broadcast_id": broadcast_id,
-                    "friend_id": friend_id,
-                    "state": states[friend_id],
-                    "request_id": request_of.get(friend_id),
-                    "variant_id": variant_of.get(friend_id),
-                }
+                (broadcast_id, friend_id, states[friend_id], request_of.get(friend_id), variant_of.get(friend_id))
                 for friend_id in friend_ids
             ],
         )
