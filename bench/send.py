@@ -176,6 +176,7 @@ def prepare_friends(url: str, friends: int, copy: Path | None) -> None:
     if copy is not None and database_file is not None and copy.exists():
         shutil.copyfile(copy, database_file)
         print(f"friends copied from {copy}", flush=True)
+        migrate.upgrade(url)  # the copy may predate this code's migrations
         return
     migrate.upgrade(url)
     engine = make_engine(url)
