@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import case, func, literal, select
@@ -21,6 +22,22 @@ def dialect_insert(dialect: str, table):
 def insert_for(session: Session, table):
     """Return an INSERT that supports ON CONFLICT for the session's dialect."""
     return dialect_insert(session.get_bind().dialect.name, table)
+
+
+def insert_rows(session: Session, table, columns: Sequence[str], rows: list[tuple]) -> None:
+    """Insert many plain rows (tuples in `columns` order; no datetimes) in the session's transaction, with no
+    per-row work in SQLAlchemy: COPY on PostgreSQL, the driver's executemany on SQLite."""
+    if not rows:
+        return
+    names = ", ".join(f'"{name}"' for name in columns)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})', rows)
 
 
 def utc_literal(value):

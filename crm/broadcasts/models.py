@@ -98,11 +98,12 @@ class RecipientState(StrEnum):
 
 
 class BroadcastRecipient(SQLModel, table=True):
-    """One friend of a broadcast's snapshot and what happened to them."""
+    """One friend of a broadcast's snapshot and what happened to them. A queued row's outcome is its delivery
+    request's (read it through crm.broadcasts.recipients.outcomes(), never from `state` alone)."""
 
     __tablename__ = "broadcast_recipient"
+    # No index of the stored state: readers take it through crm.broadcasts.recipients.outcomes().
     __table_args__ = (
-        Index("ix_broadcast_recipient_state", "broadcast_id", "state", "friend_id"),
         Index("ix_broadcast_recipient_friend", "friend_id", "sent_at"),
         Index("ix_broadcast_recipient_request", "request_id"),
     )

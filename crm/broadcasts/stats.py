@@ -14,9 +14,9 @@ from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
+from crm.broadcasts import recipients as broadcast_recipients
 from crm.broadcasts import variants as broadcast_variants
 from crm.broadcasts.models import Broadcast, BroadcastVariant, RecipientState
-from crm.broadcasts.models import BroadcastRecipient as R
 from crm.friends.models import Friend, FriendStatus
 from crm.sql import utc_literal
 from crm.statistics import Comparison, Proportion, compare, rate
@@ -25,6 +25,7 @@ from crm.tracking import stats as click_stats
 from crm.tracking.models import LinkClick, TrackedLink
 
 BLOCK_WINDOW_DAYS = 7
+R = broadcast_recipients.outcomes()
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from crm.broadcasts import recipients as broadcast_recipients
 from crm.broadcasts.models import Broadcast, RecipientState
-from crm.broadcasts.models import BroadcastRecipient as R
 from crm.console.charts import BarChart, Series, daily_bars, slot_bars
 from crm.friends.models import Friend, FriendStatus
 from crm.sql import tokyo_hour, utc_literal
@@ -21,6 +21,7 @@ from crm.tracking.models import LinkClick
 
 HOURLY_HOURS = 48  # drawn hour by hour from the send's first hour
 TIMELINE_DAYS = 14  # the whole timeline, counted from the send's first hour
+R = broadcast_recipients.outcomes()
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from datetime import timedelta
 from sqlalchemy import distinct, func, select
 from sqlmodel import Session
 
-from crm.broadcasts.models import Broadcast, BroadcastRecipient, RecipientState
+from crm.broadcasts import recipients as broadcast_recipients
+from crm.broadcasts.models import Broadcast, RecipientState
 from crm.broadcasts.stats import days_after
 from crm.conversions.models import Conversion
 from crm.scenarios.models import Enrolment
@@ -82,13 +83,14 @@ def broadcast_figures(session: Session, broadcast_id: int) -> ConversionFigures 
     if broadcast is None or broadcast.started_at is None:
         return None
     start, end = broadcast.started_at, broadcast.started_at + timedelta(days=WINDOW_DAYS)
+    recipient = broadcast_recipients.outcomes()
     groups = select(
-        BroadcastRecipient.state.label("key"),
-        BroadcastRecipient.friend_id.label("friend_id"),
+        recipient.state.label("key"),
+        recipient.friend_id.label("friend_id"),
         utc_literal(start).label("start"),
     ).where(
-        BroadcastRecipient.broadcast_id == broadcast_id,
-        BroadcastRecipient.state.in_((RecipientState.SENT, RecipientState.HELD_OUT)),
+        recipient.broadcast_id == broadcast_id,
+        recipient.state.in_((RecipientState.SENT, RecipientState.HELD_OUT)),
     )
     figures = _grouped(session, groups, lambda at, _start: (at >= utc_literal(start)) & (at < utc_literal(end)))
     clicked = select(func.count(), func.coalesce(func.sum(Conversion.value), 0)).where(

@@ -8,7 +8,8 @@ import json
 from sqlmodel import Session, select
 
 from crm.actions.history import describe_source
-from crm.broadcasts.models import Broadcast, BroadcastRecipient, RecipientState
+from crm.broadcasts import recipients as broadcast_recipients
+from crm.broadcasts.models import Broadcast, RecipientState
 from crm.errors import N_
 from crm.i18n import translate
 from crm.inbox.message_source import message_items
@@ -61,13 +62,14 @@ def _postback_words(session: Session, row: WebhookEvent) -> str | None:
 
 def broadcast_items(session: Session, friend_id: int, window: Window) -> list[TalkItem]:
     """Broadcasts delivered to the friend, with their names and texts."""
+    recipient = broadcast_recipients.outcomes()
     query = (
-        select(BroadcastRecipient.sent_at, Broadcast.id, Broadcast.name, Broadcast.messages)
-        .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
-        .where(BroadcastRecipient.friend_id == friend_id, BroadcastRecipient.state == RecipientState.SENT)
-        .where(BroadcastRecipient.sent_at.is_not(None))
+        select(recipient.sent_at, Broadcast.id, Broadcast.name, Broadcast.messages)
+        .join(Broadcast, Broadcast.id == recipient.broadcast_id)
+        .where(recipient.friend_id == friend_id, recipient.state == RecipientState.SENT)
+        .where(recipient.sent_at.is_not(None))
     )
-    rows = session.exec(bounded(query, BroadcastRecipient.sent_at, BroadcastRecipient.broadcast_id, window)).all()
+    rows = session.exec(bounded(query, recipient.sent_at, recipient.broadcast_id, window)).all()
     return [
         TalkItem(
             at=sent_at,

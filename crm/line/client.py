@@ -127,7 +127,9 @@ class LineClient:
         """Send up to five message objects to up to 500 users; a 409 for our own retry key counts as sent."""
         if not 1 <= len(user_ids) <= self.MULTICAST_MAX_USERS:
             raise ValueError(f"multicast takes 1 to {self.MULTICAST_MAX_USERS} user IDs, not {len(user_ids)}")
-        request = MulticastRequest(to=list(user_ids), messages=[Message.from_dict(m) for m in messages])
+        # The ids are stored LINE user IDs: built without pydantic validating 500 strings (~1 ms CPU a request;
+        # the same JSON); the messages are validated.
+        request = MulticastRequest.construct(to=list(user_ids), messages=[Message.from_dict(m) for m in messages])
         return self._accepted(self._api.multicast_with_http_info, request, retry_key)
 
     def _accepted(self, method, request, retry_key: str) -> str | None:

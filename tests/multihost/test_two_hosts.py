@@ -16,7 +16,8 @@ import requests
 from sqlalchemy import func, select
 
 from bench.servers import Gunicorn, GunicornSettings
-from crm.broadcasts.models import BroadcastRecipient, BroadcastStatus, DeliveryRequest
+from crm.broadcasts import recipients as broadcast_recipients
+from crm.broadcasts.models import BroadcastStatus, DeliveryRequest
 from crm.db import get_engine, session_scope
 from crm.friends.models import Friend, Message, MessageDirection
 from crm.tags.models import FriendTag
@@ -164,7 +165,7 @@ def test_two_web_instances_and_two_workers_lose_and_repeat_nothing(
         )
         tagged = Counter(session.execute(select(FriendTag.friend_id).where(FriendTag.tag_id == tag_id)).scalars())
         clicks = Counter(session.execute(select(LinkClick.friend_id)).scalars())
-        recipients = Counter(session.execute(select(BroadcastRecipient.state)).scalars())
+        recipients = Counter(session.execute(select(broadcast_recipients.outcomes().state)).scalars())
         requests_sent = Counter(session.execute(select(DeliveryRequest.state)).scalars())
     assert {event_id for event_id, _ in stored} == balancer.event_ids() and len(stored) == 3 * USERS
     assert not any(redelivery for _, redelivery in stored)  # the first attempt was stored; the others were duplicates

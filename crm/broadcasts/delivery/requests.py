@@ -26,7 +26,6 @@ from crm.broadcasts.models import (
     BroadcastRecipient,
     BroadcastVariant,
     DeliveryRequest,
-    RecipientState,
     RequestKind,
     RequestState,
 )
@@ -140,18 +139,19 @@ def _messages(session: Session, broadcast: Broadcast, variant_id: int | None) ->
     return json.loads(variant.messages if variant is not None else broadcast.messages)
 
 
-def _recipients(session: Session, jobs: list[Job], *columns):
-    return session.execute(
+def _recipients(jobs: list[Job], *columns):
+    """SELECT (request id, *columns) of the jobs' recipients."""
+    return (
         select(BroadcastRecipient.request_id, *columns)
         .join(Friend, Friend.id == BroadcastRecipient.friend_id)
         .where(BroadcastRecipient.request_id.in_([job.request_id for job in jobs]))
-    ).all()
+    )
 
 
 def _attach_recipients(session: Session, jobs: list[Job], messages: list[dict]) -> None:
-    """Same messages for everyone: just the LINE user IDs of each request."""
+    """Same messages for everyone: just the LINE user IDs of each request (plain rows: up to 8,000 a claim)."""
     by_id = {job.request_id: job for job in jobs}
-    for request_id, line_user_id in _recipients(session, jobs, Friend.line_user_id):
+    for request_id, line_user_id in session.connection().execute(_recipients(jobs, Friend.line_user_id)).all():
         by_id[request_id].to.append(line_user_id)
     for job in jobs:
         job.messages = messages
@@ -162,7 +162,7 @@ def _render_pushes(
 ) -> None:
     """Per-friend messages, rendered now (tracked tokens are stable, so a retry renders the same text)."""
     by_id = {job.request_id: job for job in jobs}
-    rows = _recipients(session, jobs, Friend)
+    rows = session.execute(_recipients(jobs, Friend)).all()
     fields = broadcast_content.load_fields(
         session, [friend.id for _, friend in rows], broadcast_content.field_keys(messages)
     )
@@ -201,8 +201,8 @@ def record(session: Session, outcomes: list[Outcome], *, now: datetime, max_atte
         for o in outcomes
         if o.result in (Result.THROTTLED, Result.PAUSED) or (o.result == Result.RETRY and o.job.attempts < max_attempts)
     ]
-    _finish(session, done, RequestState.SENT, RecipientState.SENT, now)
-    _finish(session, failed, RequestState.FAILED, RecipientState.FAILED, now)
+    _finish(session, done, RequestState.SENT, now)
+    _finish(session, failed, RequestState.FAILED, now)
     _postpone(session, later, now)
     limited = [o for o in outcomes if o.result == Result.PAUSED]
     for broadcast_id in {o.job.broadcast_id for o in done if o.job.source == BROADCAST}:
@@ -225,13 +225,11 @@ def _by_source(outcomes: list[Outcome]) -> list[tuple[delivery_sources.DeliveryS
 _FINISH_REQUEST = update(DeliveryRequest.__table__).where(
     DeliveryRequest.__table__.c.id == bindparam("rid"), DeliveryRequest.__table__.c.state == RequestState.PENDING
 )
-_FINISH_RECIPIENTS = update(BroadcastRecipient.__table__).where(
-    BroadcastRecipient.__table__.c.request_id == bindparam("rid"),
-    BroadcastRecipient.__table__.c.state == RecipientState.QUEUED,
-)
 
 
-def _finish(session: Session, outcomes: list[Outcome], state: str, recipient_state: str, now: datetime) -> None:
+def _finish(session: Session, outcomes: list[Outcome], state: str, now: datetime) -> None:
+    """End the requests in `state`. A broadcast's recipients are not written: their outcome is their request's
+    (crm.broadcasts.recipients); a source marks its own rows."""
     if not outcomes:
         return
     connection = session.connection()
@@ -241,13 +239,6 @@ def _finish(session: Session, outcomes: list[Outcome], state: str, recipient_sta
         ),
         [{"rid": o.job.request_id, "line_id": o.line_request_id, "err": _cut(o.error)} for o in outcomes],
     )
-    sent_at = now if recipient_state == RecipientState.SENT else None
-    of_broadcasts = [o for o in outcomes if o.job.source == BROADCAST]
-    if of_broadcasts:
-        connection.execute(
-            _FINISH_RECIPIENTS.values(state=recipient_state, sent_at=sent_at, error=bindparam("err")),
-            [{"rid": o.job.request_id, "err": _cut(o.error)} for o in of_broadcasts],
-        )
     for source, of_source in _by_source(outcomes):
         source.finish(session, of_source, state, now)
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
+from crm.broadcasts import recipients as broadcast_recipients
 from crm.broadcasts import variants as broadcast_variants
 from crm.broadcasts.models import (
     Broadcast,
@@ -31,9 +32,11 @@ from crm.broadcasts.models import (
 from crm.friends.models import Friend
 from crm.message_templates import content as broadcast_content
 from crm.segments import service as segments
+from crm.sql import insert_rows
 from crm.timeutil import utcnow
 
 MULTICAST_GROUP = 500
+RECIPIENT_COLUMNS = ("broadcast_id", "friend_id", "state", "request_id", "variant_id")
 _random = random.SystemRandom()
 
 
@@ -60,7 +63,7 @@ def snapshot_batch(session: Session, *, broadcast_id: int, now: datetime, batch:
         .order_by(Friend.id)
         .limit(batch)
     )
-    friend_ids = list(session.execute(query).scalars())
+    friend_ids = session.connection().execute(query).scalars().all()
     states = _states(session, broadcast, friend_ids, now)
     queued = [friend_id for friend_id in friend_ids if states[friend_id] == RecipientState.QUEUED]
     variants = broadcast_variants.rows(session, broadcast_id)
@@ -74,16 +77,12 @@ def snapshot_batch(session: Session, *, broadcast_id: int, now: datetime, batch:
         request_of.update(create_requests(session, groups, personal=personal, **owner))
         requests += len(groups)
     if friend_ids:
-        session.connection().execute(
-            insert(BroadcastRecipient.__table__),
+        insert_rows(
+            session,
+            BroadcastRecipient.__table__,
+            RECIPIENT_COLUMNS,
             [
-                {
-                    "broadcast_id": broadcast_id,
-                    "friend_id": friend_id,
-                    "state": states[friend_id],
-                    "request_id": request_of.get(friend_id),
-                    "variant_id": variant_of.get(friend_id),
-                }
+                (broadcast_id, friend_id, states[friend_id], request_of.get(friend_id), variant_of.get(friend_id))
                 for friend_id in friend_ids
             ],
         )
@@ -130,15 +129,16 @@ def _capped(session: Session, broadcast: Broadcast, friend_ids: list[int], now: 
     """Friends who already received cap_count broadcasts in the last cap_days days (one grouped query)."""
     if not broadcast.cap_count or not broadcast.cap_days or not friend_ids:
         return []
+    recipient = broadcast_recipients.outcomes()
     query = (
-        select(BroadcastRecipient.friend_id)
+        select(recipient.friend_id)
         .where(
-            BroadcastRecipient.friend_id.in_(friend_ids),
-            BroadcastRecipient.state == RecipientState.SENT,
-            BroadcastRecipient.sent_at >= now - timedelta(days=broadcast.cap_days),
-            BroadcastRecipient.broadcast_id != broadcast.id,
+            recipient.friend_id.in_(friend_ids),
+            recipient.state == RecipientState.SENT,
+            recipient.sent_at >= now - timedelta(days=broadcast.cap_days),
+            recipient.broadcast_id != broadcast.id,
         )
-        .group_by(BroadcastRecipient.friend_id)
+        .group_by(recipient.friend_id)
         .having(func.count() >= broadcast.cap_count)
     )
     return list(session.execute(query).scalars())

@@ -3,14 +3,14 @@ segment's status and time conditions, the friend list's sort of a small driving 
 without each friend's row
 
 Revision ID: 0041
-Revises: 0038
+Revises: 0039
 Create Date: 2026-12-07 09:40:00
 """
 
 from alembic import op
 
 revision = "0041"
-down_revision = "0038"
+down_revision = "0039"
 branch_labels = None
 depends_on = None
 

@@ -6,10 +6,11 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from crm.broadcasts import lifecycle as broadcasts
+from crm.broadcasts import recipients as broadcast_recipients
 from crm.broadcasts.delivery import schedule as delivery_schedule
 from crm.broadcasts.delivery.jobs import delivery_tick
 from crm.broadcasts.delivery.schedule import DeliverySettings
-from crm.broadcasts.models import BroadcastRecipient, BroadcastStatus, DeliveryRequest, RecipientState
+from crm.broadcasts.models import BroadcastStatus, DeliveryRequest, RecipientState
 from crm.db import get_engine, session_scope
 from crm.line.runtime import line_client
 from crm.staff.audit import Actor
@@ -26,11 +27,13 @@ def tick(app, **kwargs):
 
 
 def recipient_states(app, broadcast_id):
+    """{state: friends} as every feature reads them (a queued row takes its ended request's state)."""
+    recipient = broadcast_recipients.outcomes()
     with session_scope(get_engine(app)) as session:
         rows = session.execute(
-            select(BroadcastRecipient.state, func.count())
-            .where(BroadcastRecipient.broadcast_id == broadcast_id)
-            .group_by(BroadcastRecipient.state)
+            select(recipient.state, func.count())
+            .where(recipient.broadcast_id == broadcast_id)
+            .group_by(recipient.state)
         ).all()
         return dict(rows)
 
@@ -182,10 +185,9 @@ def test_4xx_marks_the_recipients_failed_with_lines_reason(app, sim):
     tick(app)
     assert broadcast_row(app, broadcast_id).status == BroadcastStatus.SENT
     assert recipient_states(app, broadcast_id) == {RecipientState.SENT: 1, RecipientState.FAILED: 1}
+    recipient = broadcast_recipients.outcomes()
     with session_scope(get_engine(app)) as session:
-        error = session.execute(
-            select(BroadcastRecipient.error).where(BroadcastRecipient.state == RecipientState.FAILED)
-        ).scalar()
+        error = session.execute(select(recipient.error).where(recipient.state == RecipientState.FAILED)).scalar()
     assert error == "400: Simulated failure"
     assert sum(len(sim.inbox(user_id)) for _, user_id in friends) == 1
 

@@ -17,6 +17,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from crm.broadcasts import recipients as broadcast_recipients
 from crm.broadcasts.models import BroadcastRecipient, BroadcastStatus, DeliveryRequest, RecipientState
 from crm.db import get_engine, session_scope
 from linesim.client import SimulatorClient
@@ -164,10 +165,9 @@ def assert_everyone_got_exactly_one(app, sim, friends, broadcast_id):
                 .where(BroadcastRecipient.broadcast_id == broadcast_id)
             ).all()
         )
+        recipient = broadcast_recipients.outcomes()
         states = Counter(
-            session.execute(
-                select(BroadcastRecipient.state).where(BroadcastRecipient.broadcast_id == broadcast_id)
-            ).scalars()
+            session.execute(select(recipient.state).where(recipient.broadcast_id == broadcast_id)).scalars()
         )
     assert states == {RecipientState.SENT: len(friends)}
     for n, (friend_id, user_id) in enumerate(friends):

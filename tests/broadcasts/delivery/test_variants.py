@@ -7,8 +7,8 @@ from collections import Counter
 
 from sqlalchemy import select
 
+from crm.broadcasts import recipients as broadcast_recipients
 from crm.broadcasts.models import (
-    BroadcastRecipient,
     BroadcastStatus,
     BroadcastVariant,
     DeliveryRequest,
@@ -45,13 +45,15 @@ def with_variants(app, broadcast_id, contents, weights):
 
 
 def recipients(app, broadcast_id):
+    """{friend id: (state, variant id, request id)}, the state as every feature reads it."""
+    recipient = broadcast_recipients.outcomes()
     with session_scope(get_engine(app)) as session:
-        return {
-            row.friend_id: (row.state, row.variant_id, row.request_id)
-            for row in session.execute(
-                select(BroadcastRecipient).where(BroadcastRecipient.broadcast_id == broadcast_id)
-            ).scalars()
-        }
+        rows = session.execute(
+            select(recipient.friend_id, recipient.state, recipient.variant_id, recipient.request_id).where(
+                recipient.broadcast_id == broadcast_id
+            )
+        )
+        return {friend_id: (state, variant_id, request_id) for friend_id, state, variant_id, request_id in rows}
 
 
 def requests_by_id(app, broadcast_id):
