@@ -6,8 +6,9 @@ import pytest
 from sqlmodel import func, select
 
 from crm.db import get_engine, session_scope
-from crm.friends.jobs import fetch_due_profiles
+from crm.friends.jobs import PROFILE_LEASE
 from crm.friends.models import Friend, FriendStatus
+from crm.friends.service import claim_due_profile_fetches
 from crm.imports import followers as followers_import
 from crm.imports.jobs import import_followers
 from crm.imports.models import FollowerImport, ImportedFriend, ImportState
@@ -65,7 +66,9 @@ def test_2500_followers_arrive_in_3_pages_with_profiles_queued(app, engine, simu
     assert (known.display_name, known.follow_count) == ("Known", 2)  # left as it was
     assert revived.status == FriendStatus.FOLLOWING
     assert new.follow_count == 0 and new.first_followed_at is None and new.profile_fetch_due_at is not None
-    assert fetch_due_profiles(engine, line_client(app), batch=20) == 20  # the ordinary profile queue takes over
+    with session_scope(engine) as session:  # the ordinary profile queue takes over
+        claimed = claim_due_profile_fetches(session, now=utcnow(), lease=PROFILE_LEASE, limit=20)
+    assert len(claimed) == 20 and {line_user_id for _id, line_user_id, _attempts in claimed} <= set(ids[1:])
     assert import_followers(engine, line_client(app)) == 0 and followers_calls(sim) == 3  # nothing more to do
 
 
