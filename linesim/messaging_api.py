@@ -134,24 +134,23 @@ def profile(user_id: str):
 def message_content(message_id: str):
     """The bytes of an image, video, voice message or file a user sent (served from api-data.line.me on LINE);
     404 for unknown IDs."""
-    state = current_state()
-    with state.lock:
-        content = state.contents.get(message_id)
-    if content is None:
-        raise not_found()
-    data, content_type = content
-    return Response(data, mimetype=content_type)
+    return _stored_bytes("contents", message_id)
 
 
 @bp.get("/v2/bot/message/<message_id>/content/preview")
 def message_content_preview(message_id: str):
     """The preview image of an image or video a user sent; 404 for unknown IDs and other kinds."""
+    return _stored_bytes("previews", message_id)
+
+
+def _stored_bytes(store: str, message_id: str) -> Response:
+    """A user's stored bytes from the state's `contents` or `previews`, with their content type; 404 if none."""
     state = current_state()
     with state.lock:
-        preview = state.previews.get(message_id)
-    if preview is None:
+        stored = getattr(state, store).get(message_id)
+    if stored is None:
         raise not_found()
-    data, content_type = preview
+    data, content_type = stored
     return Response(data, mimetype=content_type)
 
 
