@@ -278,13 +278,12 @@ def _search_candidates(session: Session, flt: FriendFilter, total: int) -> list[
     if dialect == "postgresql":
         key = func.friend_search_key(Friend.display_name, Friend.reading)
         grams = or_(*(func.friend_search_grams(key).op("@>")(func.friend_search_terms(term)) for term in terms))
-        recheck = or_(*(func.strpos(func.lower(key), func.lower(term)) > 0 for term in terms))
+        recheck = or_(*(search_keys.contains_sql(Friend.display_name, Friend.reading, term) for term in terms))
         size = _planner_estimate(session, select(Friend.id).where(grams))
-        return [
-            _Candidate(
-                min(1.0, size / total), size, and_(grams, recheck) if size < ESTIMATE_CAP else None, [grams, recheck]
-            )
-        ]
+        # checked row by row (a walk, or another condition drives) the grams are left out: computing a name's
+        # grams costs far more than the check itself, and without them PostgreSQL cannot turn a walk into a scan
+        # of the gram index and a sort of every candidate
+        return [_Candidate(min(1.0, size / total), size, and_(grams, recheck), [recheck])]
     matched = union(*(select(FTS.c.rowid).where(fts_match(term)) for term in terms))
     size = capped_count(session, matched)
     drive = Friend.id.in_(matched) if size < ESTIMATE_CAP else None  # too many: walk instead
