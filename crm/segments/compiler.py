@@ -5,8 +5,9 @@ the friend row), so a segment is one query with no filtering in Python, identica
 
 SQLite's planner keeps no statistics, so, like crm.friends.query, the top "all" group chooses the
 driving condition itself: the condition with the fewest matching friends (kept tag counts, else a capped
-count) is read through `friend.id IN (...)` from its index, and every other condition is checked per row.
-PostgreSQL plans IN and EXISTS alike (semi-joins) from its own statistics.
+count) is read through `friend.id IN (...)` from its index, and every other condition is checked per row, in the
+covering index ix_friend_id_checks rather than the friend's row (`Where.select`). PostgreSQL plans IN and EXISTS
+alike (semi-joins) from its own statistics.
 
 Field values are stored as canonical text (crm.fields.service): "eq" compares that text (index-friendly);
 numbers order by value (CAST, guarded by CASE so no other field's text is ever cast); dates are ISO
@@ -70,11 +71,6 @@ class Where:
         twice as much (wider rows, fewer of them per page)."""
         query = select(*columns).where(*first, *self.conditions)
         return query.with_hint(Friend, f"INDEXED BY {CHECKS_INDEX}", "sqlite") if self.driven else query
-
-
-def conditions(session: Session, tree: dict, *, now: datetime) -> list:
-    """The WHERE conditions on Friend for a normalised tree (empty list: every friend)."""
-    return where(session, tree, now=now).conditions
 
 
 def where(session: Session, tree: dict, *, now: datetime) -> Where:
