@@ -9,6 +9,7 @@ from contextlib import contextmanager, nullcontext
 
 from flask import Flask, flash, g
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -21,6 +22,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     """Create an engine that tracks open write transactions; SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        engine.dialect.statement_compiler = _HintingSQLiteCompiler
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         kwargs.setdefault("pool_size", 10)
@@ -65,6 +67,14 @@ def write_transaction_open() -> bool:
     """Whether this thread has a database transaction open that has written (or locked rows) and not ended."""
     me = threading.get_ident()
     return any(thread == me for thread in list(_WRITING.values()))
+
+
+class _HintingSQLiteCompiler(SQLiteCompiler):
+    """SQLite's compiler, writing a table's `with_hint(..., "sqlite")` after its name (`INDEXED BY an_index`);
+    SQLAlchemy's own drops SQLite hints."""
+
+    def get_from_hint_text(self, table, text):
+        return text
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -7,7 +7,9 @@ the sort index; every other condition is checked row by row (EXISTS, LIKE). Post
 its own estimate sizes a name search.
 
 Name search is "contains, ignoring case and spaces" over the name and the staff's reading (crm.friends.search_key)
-through the index of migrations 0003 and 0035. When SQLite checks names row by
+through the index of migrations 0003 and 0035. PostgreSQL checks a name row by row (a walk, or another condition
+drives) without its grams and, where it cannot matter, without folding katakana (`search_key.contains_sql`).
+When SQLite checks names row by
 row (common terms) it uses LIKE, which folds ASCII case only, while its index also folds other scripts'
 case (Ä/ä); Japanese has no case.
 """
@@ -278,13 +280,13 @@ def _search_candidates(session: Session, flt: FriendFilter, total: int) -> list[
     if dialect == "postgresql":
         key = func.friend_search_key(Friend.display_name, Friend.reading)
         grams = or_(*(func.friend_search_grams(key).op("@>")(func.friend_search_terms(term)) for term in terms))
-        recheck = or_(*(func.strpos(func.lower(key), func.lower(term)) > 0 for term in terms))
+        recheck = or_(*(search_keys.contains_sql(Friend.display_name, Friend.reading, term) for term in terms))
         size = _planner_estimate(session, select(Friend.id).where(grams))
-        return [
-            _Candidate(
-                min(1.0, size / total), size, and_(grams, recheck) if size < ESTIMATE_CAP else None, [grams, recheck]
-            )
-        ]
+        # checked row by row (a walk, or another condition drives) the grams are left out: computing a name's
+        # grams costs far more than the check itself, and without them PostgreSQL cannot turn a walk into a scan
+        # of the gram index and a sort of every candidate
+        drive = and_(grams, recheck) if size < ESTIMATE_CAP else None
+        return [_Candidate(min(1.0, size / total), size, drive, [recheck])]
     matched = union(*(select(FTS.c.rowid).where(fts_match(term)) for term in terms))
     size = capped_count(session, matched)
     drive = Friend.id.in_(matched) if size < ESTIMATE_CAP else None  # too many: walk instead

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from crm.errors import N_
 from crm.friends.models import Friend, FriendStatus
-from crm.segments.compiler import conditions
+from crm.segments.compiler import Where, where
 from crm.segments.models import Segment
 from crm.segments.tree import SegmentError, parse, validate
 from crm.staff.audit import Actor, record
@@ -26,20 +26,20 @@ MAX_NAME = 100
 MAX_DESCRIPTION = 500
 
 
-def _where(session: Session, tree: dict | str | None, now: datetime) -> list:
+def _where(session: Session, tree: dict | str | None, now: datetime) -> Where:
     """Conditions for a tree; a stored tree (JSON text or dict) is re-parsed, not re-validated, so a tag
     deleted since simply matches nobody instead of failing a scheduled send."""
-    return [] if tree is None else conditions(session, parse(tree), now=now)
+    return Where([]) if tree is None else where(session, parse(tree), now=now)
 
 
 def friend_ids(session: Session, tree: dict | str | None, *, now: datetime) -> Select:
     """SELECT friend.id of every friend matching a validated tree (blocked ones included)."""
-    return select(Friend.id).where(*_where(session, tree, now))
+    return _where(session, tree, now).select(Friend.id)
 
 
 def recipient_ids(session: Session, tree: dict | str | None, *, now: datetime) -> Select:
     """SELECT friend.id of the following friends matching the tree (None: every following friend)."""
-    return select(Friend.id).where(Friend.status == FriendStatus.FOLLOWING, *_where(session, tree, now))
+    return _where(session, tree, now).select(Friend.id, first=(Friend.status == FriendStatus.FOLLOWING,))
 
 
 def count(session: Session, tree: dict | str | None, *, now: datetime, recipients_only: bool = True) -> int:
@@ -51,8 +51,7 @@ def count(session: Session, tree: dict | str | None, *, now: datetime, recipient
 def counts(session: Session, tree: dict | str | None, *, now: datetime) -> tuple[int, int]:
     """(following friends, all friends) the tree selects, in one pass (the builder shows both)."""
     following = func.coalesce(func.sum(case((Friend.status == FriendStatus.FOLLOWING, 1), else_=0)), 0)
-    query = select(following, func.count()).select_from(Friend).where(*_where(session, tree, now))
-    recipients, everyone = session.exec(query).one()
+    recipients, everyone = session.exec(_where(session, tree, now).select(following, func.count())).one()
     return int(recipients), int(everyone)
 
 
