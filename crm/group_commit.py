@@ -145,19 +145,24 @@ class GroupCommit:
 
     def _run_batch(self, connection: Connection, batch: list[_Request]) -> None:
         self._begin(connection)
+        # Several works: each in a savepoint, set through the driver (the SQLAlchemy savepoint costs more than a
+        # click's own statements); one work: the transaction is its own.
+        cursor = connection.connection.cursor() if len(batch) > 1 else None
         stored = 0
         for request in batch:
-            savepoint = connection.begin_nested() if len(batch) > 1 else None
+            if cursor is not None:
+                cursor.execute("SAVEPOINT group_commit")
             try:
                 request.result = request.work(connection)
             except BaseException as error:  # only this work's changes go; the caller gets its own error
                 request.error = error
-                if savepoint is not None:
-                    savepoint.rollback()
+                if cursor is not None:
+                    cursor.execute("ROLLBACK TO SAVEPOINT group_commit")
+                    cursor.execute("RELEASE SAVEPOINT group_commit")
                 continue
             stored += 1
-            if savepoint is not None:
-                savepoint.commit()
+            if cursor is not None:
+                cursor.execute("RELEASE SAVEPOINT group_commit")
         if stored:
             connection.commit()
             self.commits += 1
@@ -176,7 +181,7 @@ class GroupCommit:
         connection.begin()
         if connection.dialect.name != "sqlite":
             return
-        cursor = connection.connection.driver_connection.cursor()
+        cursor = connection.connection.cursor()
         deadline = time.monotonic() + SQLITE_BUSY_LIMIT
         while True:
             try:

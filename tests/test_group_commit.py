@@ -140,15 +140,16 @@ def test_a_raising_work_rolls_back_only_itself(committer, engine):
         raise ValueError("refused")
 
     release, first = blocked_batch(committer)
-    works = [insert(1), insert_then_fail, insert(2)]
-    threads, outcomes = in_threads(3, lambda i: committer.run(works[i]))
-    wait_until(lambda: committer.waiting == 3)
+    works = [insert(1), insert_then_fail, insert(None), insert(2)]  # None: refused by the database (NOT NULL)
+    threads, outcomes = in_threads(4, lambda i: committer.run(works[i]))
+    wait_until(lambda: committer.waiting == 4)
     release.set()
     for thread in [*first, *threads]:
         thread.join()
 
     assert isinstance(outcomes[1], ValueError)
-    assert isinstance(outcomes[0], int) and isinstance(outcomes[2], int)
+    assert isinstance(outcomes[2], IntegrityError)
+    assert isinstance(outcomes[0], int) and isinstance(outcomes[3], int)
     assert stored_callers(engine) == [-1, 1, 2]
 
 
