@@ -1,21 +1,23 @@
 """GET /r/<token>: record a tracked click and redirect to the link's stored destination.
 
 The request does the least work: one primary-key lookup, one insert (two when the link adds a tag: the tag
-itself is added later by the worker from the click_action queue; one statement on PostgreSQL), on the driver's
-cursor, committed together with the other requests' clicks of that moment (click_writer, crm.group_commit).
-A valid click is answered by a small WSGI layer in front of Flask (no request context, cookie session or
-request log line, which would also write the token to the logs); everything else under /r/ (HEAD, link-preview
-robots, unknown or malformed tokens) goes to the Flask view. The destination always comes from the database;
+itself is added later by the worker from the click_action queue) on the driver's cursor, committed on SQLite
+together with the other requests' clicks of that moment (click_writer, crm.group_commit); on PostgreSQL one
+statement in autocommit. A valid click is answered by a small WSGI layer in
+front of Flask (no request context, cookie session or request log line, which would also write the token to
+the logs); everything else under /r/ (HEAD, link-preview robots, unknown or
+malformed tokens) goes to the Flask view. The destination always comes from the database;
 an unknown token gets a 404 page, never a redirect.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Response
 
-from crm.db import get_session
+from crm.db import get_session, is_postgresql, make_engine
 from crm.tracking import click_ids
 from crm.tracking import clicks as link_clicks
 from crm.tracking.click_writer import ClickWriter
@@ -30,7 +32,14 @@ class ClickLayer:
 
     def __init__(self, wsgi_app, engine: Engine, secret: str):
         self.wsgi_app, self.secret = wsgi_app, secret
-        self.writer = ClickWriter(engine)
+        click_engine = engine
+        if is_postgresql(engine):
+            # A click is one atomic statement there: autocommit saves BEGIN and COMMIT, and a pool without
+            # pre-ping saves a third round trip (a stale connection is retried once instead, by the writer).
+            url = engine.url.render_as_string(hide_password=False)
+            click_engine = make_engine(url, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+            event.listen(engine, "engine_disposed", lambda _engine: click_engine.dispose())
+        self.writer = ClickWriter(click_engine)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
