@@ -225,7 +225,8 @@ class GroupCommit:
                 time.sleep(SQLITE_BUSY_STEP)
 
     def _forget_after_fork(self) -> None:
-        """In a forked child: the committer thread did not come along; the parent's connection is left untouched."""
+        """In a forked child: callers queued in the parent (other threads) did not come along, nor did a batch under
+        way; the parent's connection is left untouched."""
         _INHERITED.append((self._connection, self._connection_engine))
         if self._connection_engine is not None:
             self._connection_engine.dispose(close=False)
