@@ -1,11 +1,12 @@
 """Group commit: the short writes of many threads committed together, each caller still waiting for its commit.
 
 A commit costs more than a small write (SQLite: a WAL write and its lock, ~0.3 ms; PostgreSQL: a round trip and a
-WAL flush), so requests that each commit one row are limited by commits per second. A GroupCommit has one
-committer thread per engine per process: callers hand it a work function and block; it runs the work of every
-caller waiting at that moment in ONE transaction (each in its own SAVEPOINT when there are several), commits once,
-then wakes each caller with its result. There is no artificial delay: at low load a batch is one caller, so
-latency does not grow; under load the batch grows by itself while the previous commit runs.
+WAL flush), so requests that each commit one row are limited by commits per second. A GroupCommit is one
+committer per engine per process: callers hand it a work function and block; it runs the work of every caller
+waiting at that moment in ONE transaction (each in its own SAVEPOINT when there are several), commits once, then
+wakes each caller with its result. There is no artificial delay: at low load a batch is one caller, so latency
+does not grow; under load the batch grows by itself while the previous commit runs. The committing is done by
+the callers in turn (the first caller to find no batch under way), so a lone caller costs no thread switch.
 
 The committer has its own connection (an engine with a pool of one, built from the same URL), so it never waits
 for a pool its callers may have drained. On SQLite it opens each transaction with `BEGIN IMMEDIATE` (taking the
@@ -27,6 +28,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from crm.db import make_engine, write_lock, write_transaction_open
 
@@ -36,25 +38,32 @@ SQLITE_BUSY_LIMIT = 30.0  # seconds, as the engines' busy timeout
 
 
 class _Request(Generic[T]):
-    """One caller's work, and what came of it; `done` is released by the committer."""
+    """One caller's work, and what came of it. `done` is released when the work's batch has ended, or earlier to
+    make this caller the one that commits the next batch (`leads`)."""
 
-    __slots__ = ("work", "result", "error", "done")
+    __slots__ = ("work", "result", "error", "done", "leads")
 
     def __init__(self, work: Callable[[Connection], T]):
-        self.work, self.result, self.error = work, None, None
+        self.work, self.result, self.error, self.leads = work, None, None, False
         self.done = threading.Lock()
         self.done.acquire()
 
 
 class GroupCommit:
-    """One committer thread per engine per process. Callers hand it work; it runs the work of every caller waiting
-    at that moment in ONE transaction, commits once, then wakes each caller. No artificial delay: at low load a
-    batch is one caller, so latency does not grow."""
+    """One committer per engine per process. Callers hand it work; it runs the work of every caller waiting at that
+    moment in ONE transaction, commits once, then wakes each caller. No artificial delay: at low load a batch is one
+    caller, so latency does not grow.
+
+    The committer is no thread of its own but the callers in turn: a caller that finds no batch under way commits
+    its own work (no thread switch at low load); callers arriving meanwhile queue, and when the batch has committed
+    the first of them commits everything queued by then. Work may therefore run in another caller's thread: it must
+    not rely on thread-local state (a Flask request context, `g`)."""
 
     def __init__(self, engine: Engine, *, max_batch: int = 256, name: str = "group-commit"):
         self.engine, self.max_batch, self.name = engine, max_batch, name
-        self.commits = self.works = 0  # transactions committed and works stored (by the committer thread)
+        self.commits = self.works = 0  # transactions committed and works stored
         self._closed = False
+        self._write_lock = write_lock(engine)
         self._connection_engine: Engine | None = None
         self._reset()
         _ALL.add(self)
@@ -62,7 +71,7 @@ class GroupCommit:
     def _reset(self) -> None:
         self._pending: deque[_Request] = deque()
         self._wakeup = threading.Condition(threading.Lock())
-        self._thread: threading.Thread | None = None
+        self._leading = False  # a batch is being committed; the pending callers wait for the next one
         self._connection: Connection | None = None
 
     @property
@@ -78,19 +87,22 @@ class GroupCommit:
     def run(self, work: Callable[[Connection], T]) -> T:
         """Block until the transaction that ran `work(connection)` has committed; return work's result.
         If work raises, only its own SAVEPOINT is rolled back and run() re-raises in that caller; the others commit.
-        If BEGIN or COMMIT fails, every caller of that batch gets the exception (nothing of theirs is stored)."""
-        if write_transaction_open() or (self._thread is not None and self._thread.ident == threading.get_ident()):
+        If BEGIN or COMMIT fails, every caller of that batch gets the exception (nothing of theirs is stored).
+        The driver's errors arrive as SQLAlchemy's DBAPIError (`connection_invalidated` when the connection dropped,
+        e.g. a database restart: the next batch has a new connection)."""
+        if write_transaction_open() or getattr(_committing, "active", False):
             raise RuntimeError("group commit called inside an open write transaction: it would wait for itself")
         request = _Request(work)
         with self._wakeup:
             if self._closed:
                 raise RuntimeError(f"{self.name} is closed")
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._commit_loop, name=self.name, daemon=True)
-                self._thread.start()
             self._pending.append(request)
-            self._wakeup.notify()
-        request.done.acquire()
+            request.leads = not self._leading
+            self._leading = True
+        if not request.leads:
+            request.done.acquire()
+        if request.leads:  # set when queued, or by the previous batch's committer for the next batch
+            self._lead()
         if request.error is not None:
             raise request.error
         return request.result
@@ -101,40 +113,47 @@ class GroupCommit:
         return len(self._pending)
 
     def close(self) -> None:
-        """Commit what callers already handed over, stop the thread and close the connection; later run()s fail."""
+        """Commit what callers already handed over, then close the connection; later run()s fail."""
         with self._wakeup:
             self._closed = True
-            self._wakeup.notify()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-        if self._connection_engine is not None:
-            self._connection_engine.dispose()
-
-    def _commit_loop(self) -> None:
-        try:
-            while batch := self._next_batch():
-                self._commit(batch)
-        finally:
+            while self._leading:
+                self._wakeup.wait()
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+        if self._connection_engine is not None:
+            self._connection_engine.dispose()
 
-    def _next_batch(self) -> list[_Request]:
+    def _lead(self) -> None:
+        """Commit the queued works (this caller's first), then hand the next batch to the first caller queued."""
         with self._wakeup:
-            while not self._pending and not self._closed:
-                self._wakeup.wait()
-            return [self._pending.popleft() for _ in range(min(len(self._pending), self.max_batch))]
+            batch = [self._pending.popleft() for _ in range(min(len(self._pending), self.max_batch))]
+        _committing.active = True
+        try:
+            self._commit(batch)
+        finally:
+            _committing.active = False
+            with self._wakeup:
+                if self._pending:
+                    following = self._pending[0]
+                    following.leads = True
+                    following.done.release()
+                else:
+                    self._leading = False
+                    self._wakeup.notify_all()
 
     def _commit(self, batch: list[_Request]) -> None:
         try:
-            with write_lock(self.engine):
+            with self._write_lock:
                 connection = self._open_connection()
                 try:
                     self._run_batch(connection, batch)
-                except BaseException:
+                except BaseException as error:
+                    failure = self._as_dbapi_error(error, connection)
                     connection.invalidate()  # closing the driver's connection rolls back; a new one next batch
-                    raise
+                    if failure is error:
+                        raise
+                    raise failure from error
         except BaseException as error:  # BEGIN, a savepoint or COMMIT failed: the whole batch is not stored
             for request in batch:
                 if request.error is None:
@@ -155,7 +174,7 @@ class GroupCommit:
             try:
                 request.result = request.work(connection)
             except BaseException as error:  # only this work's changes go; the caller gets its own error
-                request.error = error
+                request.error = self._as_dbapi_error(error, connection)
                 if cursor is not None:
                     cursor.execute("ROLLBACK TO SAVEPOINT group_commit")
                     cursor.execute("RELEASE SAVEPOINT group_commit")
@@ -169,6 +188,19 @@ class GroupCommit:
             self.works += stored
         else:
             connection.rollback()
+
+    @staticmethod
+    def _as_dbapi_error(error: BaseException, connection: Connection) -> BaseException:
+        """A driver's own error (from a statement run on the driver's cursor) as SQLAlchemy's DBAPIError, saying
+        whether the connection dropped (`connection_invalidated`), as errors of SQLAlchemy's own statements do."""
+        dbapi = connection.dialect.loaded_dbapi
+        if not isinstance(error, dbapi.Error):
+            return error
+        try:
+            dropped = connection.dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+        except Exception:
+            dropped = True  # the connection is beyond asking
+        return DBAPIError.instance(None, None, error, dbapi.Error, connection_invalidated=dropped)
 
     def _open_connection(self) -> Connection:
         if self._connection is None or self._connection.closed or self._connection.invalidated:
@@ -193,7 +225,8 @@ class GroupCommit:
                 time.sleep(SQLITE_BUSY_STEP)
 
     def _forget_after_fork(self) -> None:
-        """In a forked child: the committer thread did not come along; the parent's connection is left untouched."""
+        """In a forked child: callers queued in the parent (other threads) did not come along, nor did a batch under
+        way; the parent's connection is left untouched."""
         _INHERITED.append((self._connection, self._connection_engine))
         if self._connection_engine is not None:
             self._connection_engine.dispose(close=False)
@@ -207,6 +240,7 @@ def _no_busy_timeout(dbapi_connection, _record) -> None:
     dbapi_connection.execute("PRAGMA busy_timeout=0")
 
 
+_committing = threading.local()  # set while this thread commits a batch: work must not call run() again
 _ALL: weakref.WeakSet[GroupCommit] = weakref.WeakSet()
 _INHERITED: list = []  # a forked child's copies of the parent's connections: kept, never used or closed
 _COMMITTERS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()

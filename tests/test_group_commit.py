@@ -9,7 +9,7 @@ import time
 
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, event, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from crm import group_commit
 from crm.db import make_engine
@@ -204,6 +204,13 @@ def test_run_inside_an_open_write_transaction_is_refused(committer, engine):
     assert stored_callers(engine) == [5]
 
 
+def test_a_work_cannot_wait_for_its_own_batch(committer, engine):
+    with pytest.raises(RuntimeError):
+        committer.run(lambda connection: committer.run(insert(1)))
+    committer.run(insert(2))
+    assert stored_callers(engine) == [2]
+
+
 def test_close_commits_what_was_handed_over_then_refuses(committer, engine):
     release, first = blocked_batch(committer)
     threads, outcomes = in_threads(2, lambda i: committer.run(insert(i)))
@@ -253,8 +260,10 @@ def test_a_forked_child_commits_through_its_own_committer(committer, engine):
 def test_the_committer_waits_for_another_processes_writer(committer, engine):
     other = engine.raw_connection()  # stands for another process: it bypasses this process's write lock
     other.driver_connection.execute("BEGIN IMMEDIATE")
+    beginning = threading.Event()
+    event.listen(committer.connection_engine, "begin", lambda _connection: beginning.set())  # before BEGIN IMMEDIATE
     threads, outcomes = in_threads(1, lambda i: committer.run(insert(1)))
-    wait_until(lambda: committer.waiting == 0)  # the batch is taken: the committer is waiting for the lock
+    assert beginning.wait(10)  # from here on the committer meets the other writer's lock
 
     assert threads[0].is_alive()
     other.driver_connection.execute("INSERT INTO gc_row (caller) VALUES (0)")
@@ -263,3 +272,22 @@ def test_the_committer_waits_for_another_processes_writer(committer, engine):
     threads[0].join()
     assert isinstance(outcomes[0], int)
     assert stored_callers(engine) == [0, 1]
+
+
+@pytest.mark.skipif(os.environ.get("CRM_TEST_DB", "sqlite") != "postgresql", reason="a server that drops connections")
+def test_a_dropped_connection_fails_its_batch_as_invalidated_and_the_next_batch_reconnects(committer, engine):
+    committer.run(insert(1))
+    with engine.connect() as connection:
+        connection.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+    def insert_on_the_driver(connection):  # as the redirect's click does: the driver's own cursor
+        connection.connection.cursor().execute("INSERT INTO gc_row (caller) VALUES (2)")
+
+    with pytest.raises(DBAPIError) as failure:
+        committer.run(insert_on_the_driver)
+    assert failure.value.connection_invalidated
+    committer.run(insert(3))
+    assert stored_callers(engine) == [1, 3]

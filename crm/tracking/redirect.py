@@ -1,8 +1,9 @@
 """GET /r/<token>: record a tracked click and redirect to the link's stored destination.
 
 The request does the least work: one primary-key lookup, one insert (two when the link adds a tag: the tag
-itself is added later by the worker from the click_action queue), one commit, on the driver's connection
-(click_writer; one statement in autocommit on PostgreSQL). A valid click is answered by a small WSGI layer in
+itself is added later by the worker from the click_action queue) on the driver's cursor, committed on SQLite
+together with the other requests' clicks of that moment (click_writer, crm.group_commit); on PostgreSQL one
+statement in autocommit. A valid click is answered by a small WSGI layer in
 front of Flask (no request context, cookie session or request log line, which would also write the token to
 the logs); everything else under /r/ (HEAD, link-preview robots, unknown or
 malformed tokens) goes to the Flask view. The destination always comes from the database;

@@ -1,12 +1,14 @@
 """GET /r/<token>: clicks recorded over HTTP, 302 to the stored destination only, 404 for anything else."""
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import select
 
+from crm import group_commit
 from crm.db import get_engine, session_scope
 from crm.tags.models import FriendTag
 from crm.tracking import clicks as link_clicks
@@ -189,3 +191,24 @@ def test_the_redirect_stores_the_click_s_time_as_utc_like_every_other_writer(app
         queued = connection.execute(text("SELECT friend_id, tag_id, queued_at FROM click_action ORDER BY id")).all()
     assert stored[0] == stored[1]  # the same value as the driver returns it (text on SQLite)
     assert queued[0] == queued[1] and queued[0][:2] == (friend_id, tag_id)
+
+
+def test_on_sqlite_the_302_waits_for_the_group_commit_that_stores_the_click(app):
+    if get_engine(app).dialect.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL stores a click in one autocommit statement")
+    path = tracked_path(app, make_friend(app))
+    committer = group_commit.for_engine(get_engine(app))
+    holding, release = threading.Event(), threading.Event()
+    event.listen(committer.connection_engine, "commit", lambda _connection: holding.set() or release.wait(10))
+    answers = []
+    clicker = threading.Thread(target=lambda: answers.append(app.test_client().get(path)))
+    clicker.start()
+    assert holding.wait(10)  # the click's transaction is about to commit
+
+    with get_engine(app).connect() as connection:  # a reader (session_scope would queue for the write lock)
+        assert connection.execute(text("SELECT count(*) FROM link_click")).scalar_one() == 0
+    assert answers == []
+    release.set()
+    clicker.join()
+    assert answers[0].status_code == 302 and len(clicks(app)) == 1
+    assert committer.commits == 1
