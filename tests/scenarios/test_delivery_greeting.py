@@ -4,6 +4,7 @@ is fresh, else by push under the send's retry key; `{name}` with the profile fet
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from crm.db import get_engine, session_scope
@@ -16,6 +17,9 @@ from crm.timeutil import utcnow
 from tests.conftest import LiveServer
 from tests.factories import friend_of, make_scenario, make_template
 from tests.scenarios.delivery_helpers import sends_of, texts, tick
+
+# Each test runs with inline and with queued handling: the same effects either way.
+pytestmark = pytest.mark.usefixtures("webhook_handling")
 
 GREETING_END = "これからどうぞよろしくお願いいたします。"
 
