@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from crm.friends.models import Message
@@ -83,6 +84,21 @@ def record_event(
 ) -> int | None:
     """Insert the event (`handled=False`: waiting for the consumer); return its row id, or None if it was
     already stored."""
+    return insert_event(
+        session.connection(), key=key, event=event, occurred_at=occurred_at, user_id=user_id, handled=handled
+    )
+
+
+def insert_event(
+    connection: Connection,
+    *,
+    key: str,
+    event: dict,
+    occurred_at: datetime,
+    user_id: str | None,
+    handled: bool = True,
+) -> int | None:
+    """record_event on a connection in a transaction (a group commit's)."""
     source = event.get("source") if isinstance(event.get("source"), dict) else {}
     source_id = source.get("userId") or source.get("groupId") or source.get("roomId")
     delivery = event.get("deliveryContext") if isinstance(event.get("deliveryContext"), dict) else {}
@@ -99,8 +115,7 @@ def record_event(
         "payload": json.dumps(event, ensure_ascii=False),
         "handled_at": received_at if handled else None,
     }
-    statement = _record_statement(session.get_bind().dialect.name)
-    return session.connection().execute(statement, params).scalar()
+    return connection.execute(_record_statement(connection.dialect.name), params).scalar()
 
 
 def link_friend(session: Session, *, event_row_id: int, friend_id: int) -> None:

@@ -11,10 +11,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from crm import triggers
+from crm import group_commit, triggers
 from crm.db import session_scope
 from crm.friends import messages
 from crm.friends import service as friends
@@ -202,21 +202,28 @@ def is_redelivery(raw: dict) -> bool:
 
 
 def store_events(engine: Engine, raws: list[dict]) -> None:
-    """Queued handling: store the events of one body in one transaction, each waiting for the consumer (an event
-    with no friend, from a group or a room, has nothing to wait for); a redelivered event is stored once."""
-    with session_scope(engine) as session:
-        for raw in raws:
-            event = parse_event(raw)
-            row_id = event_service.record_event(
-                session,
+    """Queued handling: store the events of one body, each waiting for the consumer (an event with no friend,
+    from a group or a room, has nothing to wait for), and return once they are committed; a redelivered event
+    is stored once. The insert joins the other requests' waiting at that moment in one transaction (group
+    commit): each body's events still go in together or not at all."""
+    events = [parse_event(raw) for raw in raws]
+
+    def insert(connection: Connection) -> list[IncomingEvent]:
+        stored = (
+            event_service.insert_event(
+                connection,
                 key=event.key,
-                event=raw,
+                event=event.raw,
                 occurred_at=event.occurred_at,
                 user_id=event.user_id,
                 handled=event.user_id is None,
             )
-            if row_id is None:
-                _log(event, None, "duplicate")
+            for event in events
+        )
+        return [event for event, row_id in zip(events, stored, strict=True) if row_id is None]
+
+    for duplicate in group_commit.for_engine(engine).run(insert):
+        _log(duplicate, None, "duplicate")
 
 
 def handle_stored_event(

@@ -9,7 +9,6 @@ import re
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from linebot.v3 import SignatureValidator
-from sqlalchemy.exc import SQLAlchemyError
 
 from crm.db import get_engine, session_scope
 from crm.outbound import relay
@@ -89,7 +88,7 @@ def _store_for_consumer(app: Flask, engine, events: list[dict]) -> tuple[int, di
     """Queued handling: commit the events, wake this process's consumer, then acknowledge."""
     try:
         store_events(engine, events)
-    except SQLAlchemyError:
+    except Exception:  # noqa: BLE001 - nothing of the body is stored (the database's or the driver's error)
         log.exception("webhook_store_failed")
         return _reject(500, "temporary database failure; please redeliver")
     event_consumer(app).wake()

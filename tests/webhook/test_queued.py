@@ -202,3 +202,23 @@ def test_the_setting_takes_only_known_values():
     with pytest.raises(ConfigError):
         Config.from_environ({"CRM_ENV": "development", "WEBHOOK_HANDLING": "later"})
     assert Config.from_environ({"CRM_ENV": "development"}).WEBHOOK_HANDLING == "queued"
+
+
+def test_a_body_the_database_refuses_is_not_acknowledged_and_nothing_of_it_stays(app, client, monkeypatch):
+    from crm.webhook import event_store
+
+    insert, calls = event_store.insert_event, []
+
+    def refuse_the_second(connection, **values):
+        calls.append(values["key"])
+        if len(calls) == 2:
+            raise OperationalError("INSERT INTO webhook_event", {}, Exception("disk I/O error"))
+        return insert(connection, **values)
+
+    monkeypatch.setattr(event_store, "insert_event", refuse_the_second)
+    body = webhook_body(event("follow", USER), event("follow", OTHER))
+    response = post_signed(client, body)
+    assert response.status_code == 500  # LINE redelivers the body
+    assert rows(app, WebhookEvent) == []
+    assert post_signed(client, body).status_code == 200
+    assert friend_of(app, USER).follow_count == friend_of(app, OTHER).follow_count == 1
