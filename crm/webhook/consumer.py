@@ -5,10 +5,11 @@ acknowledgement: it takes the waiting events oldest first and hands each to `eve
 marks it handled in the transaction of its effects. Of several consumers (web processes, the workers' sweep)
 reaching one event, the first takes the row and the others wait for its commit, then find it handled; each goes
 through the events in the order they were stored, so a friend's events are acted on in that order (an event
-waits for the one before it). A database failure leaves the event waiting: the round stops and the next wake-up,
-or the worker's sweep, tries again; after `MAX_TRANSIENT_ATTEMPTS` in this process it is kept aside like a
-failing event. The worker's sweep (`sweep_tick`) handles the events a web process acknowledged and then died
-without handling.
+waits for the one before it). Answering LINE comes first: the web process's consumer takes its next event once
+the process answers no webhook, or after `YIELD_SECONDS`. A database failure leaves the event waiting: the round
+stops and the next wake-up, or the worker's sweep, tries again; after `MAX_TRANSIENT_ATTEMPTS` in this process
+it is kept aside like a failing event. The worker's sweep (`sweep_tick`) handles the events a web process
+acknowledged and then died without handling.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import Flask
@@ -35,6 +38,7 @@ CONSUMER_KEY = "crm_webhook_consumer"
 INLINE, QUEUED = "inline", "queued"
 BATCH = 100
 MAX_TRANSIENT_ATTEMPTS = 5
+YIELD_SECONDS = 0.05  # the longest the consumer waits for this process's answers to LINE before an event
 SWEEP_AFTER = timedelta(seconds=5)  # an event waiting longer than this lost its web process's consumer
 
 
@@ -60,15 +64,23 @@ _transient = TransientFailures()
 
 
 def handle_waiting(
-    engine: Engine, registry: PostbackRegistry, hooks: EventHooks | None = None, *, batch: int = BATCH
+    engine: Engine,
+    registry: PostbackRegistry,
+    hooks: EventHooks | None = None,
+    *,
+    batch: int = BATCH,
+    before_each: Callable[[], object] | None = None,
 ) -> int:
     """Handle the waiting events, oldest first, until none is left or the database fails; return how many this
-    call acted on (another consumer's are not counted)."""
+    call acted on (another consumer's are not counted). `before_each` runs before each event (the web process's
+    consumer lets the answers to LINE go first there)."""
     handled = 0
     while True:
         with session_scope(engine) as session:
             row_ids = event_store.waiting_ids(session, limit=batch)
         for row_id in row_ids:
+            if before_each is not None:
+                before_each()
             outcome = handle_stored_event(engine, row_id, registry, hooks)
             if outcome == "transient":
                 if _transient.count(row_id) < MAX_TRANSIENT_ATTEMPTS:
@@ -87,13 +99,36 @@ def _set_aside_after_failures(engine: Engine, row_id: int) -> None:
 
 
 class EventConsumer:
-    """A web process's consumer: a thread started on demand that handles the waiting events and ends."""
+    """A web process's consumer: a thread started on demand that handles the waiting events and ends.
+
+    LINE's answers go first: while this process is answering a webhook, the consumer waits (up to
+    `YIELD_SECONDS` per event) before taking the next event, so a burst of webhooks is answered at the pace of
+    storing them and handled as fast as the answers leave room for (all of it once the burst ends)."""
 
     def __init__(self, app: Flask):
         self._app = app
         self._lock = threading.Lock()
         self._wanted = False
         self._thread: threading.Thread | None = None
+        self._answers = threading.Condition(threading.Lock())
+        self._answering = 0
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Mark a webhook being answered by this process (the consumer waits for it)."""
+        with self._answers:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._answers:
+                self._answering -= 1
+                if not self._answering:
+                    self._answers.notify_all()
+
+    def _let_answers_go_first(self) -> None:
+        with self._answers:
+            self._answers.wait_for(lambda: not self._answering, timeout=YIELD_SECONDS)
 
     def wake(self) -> None:
         """Handle what waits now, in the background (a running round makes one more)."""
@@ -120,7 +155,8 @@ class EventConsumer:
                         return
                     self._wanted = False
                 try:
-                    handle_waiting(get_engine(self._app), *_registries(self._app))
+                    engine, registries = get_engine(self._app), _registries(self._app)
+                    handle_waiting(engine, *registries, before_each=self._let_answers_go_first)
                 except Exception:  # noqa: BLE001 - the events stay waiting; the worker's sweep handles them
                     log.exception("webhook_consumer_failed")
 

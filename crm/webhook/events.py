@@ -275,9 +275,9 @@ def _store_and_handle(
         row_id = event_service.record_event(
             session, key=event.key, event=raw, occurred_at=event.occurred_at, user_id=event.user_id
         )
-        if row_id is None and retry and failures.resolve(session, key=event.key, now=utcnow()):
-            # Kept aside by the queued handling: stored and marked handled, but its effects were rolled back.
-            row_id = event_service.handled_row_id(session, key=event.key)
+        if row_id is None and retry:
+            row_id = _kept_aside_row(session, event)
+            retry = False  # its failure, if any, is resolved
         if row_id is None:
             outcome = "duplicate"
         else:
@@ -286,6 +286,14 @@ def _store_and_handle(
             failures.resolve(session, key=event.key, now=utcnow())
     _log(event, friend_id, outcome)
     return outcome
+
+
+def _kept_aside_row(session, event: IncomingEvent) -> int | None:
+    """The stored row of an event the queued handling kept aside (marked handled, its effects rolled back), its
+    failure now resolved; None when the event has no unresolved failure (acted on already, or still waiting)."""
+    if failures.resolve(session, key=event.key, now=utcnow()):
+        return event_service.handled_row_id(session, key=event.key)
+    return None
 
 
 def _act(

@@ -1,6 +1,7 @@
 """Queued handling: /callback answers once the events are stored; the consumer (or the worker's sweep) acts on
 each exactly once, in the order stored, with failures kept aside as inline."""
 
+import json
 import threading
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ from crm.webhook.events import retry_failed_event
 from crm.webhook.models import FailedWebhookEvent, WebhookEvent
 from crm.webhook.views import REGISTRY_KEY
 from tests.factories import friend_of
-from tests.signing import event, post_signed, webhook_body
+from tests.signing import event, post_signed, sign, webhook_body
 
 USER = "U" + "e" * 32
 OTHER = "U" + "f" * 32
@@ -222,3 +223,14 @@ def test_a_body_the_database_refuses_is_not_acknowledged_and_nothing_of_it_stays
     assert rows(app, WebhookEvent) == []
     assert post_signed(client, body).status_code == 200
     assert friend_of(app, USER).follow_count == friend_of(app, OTHER).follow_count == 1
+
+
+def test_the_consumer_lets_the_answers_to_line_go_first(app, client, monkeypatch):
+    monkeypatch.setattr(consumer, "YIELD_SECONDS", 60.0)
+    waiting_consumer = event_consumer(app)
+    with waiting_consumer.answering():  # as if another webhook were being answered by this process
+        body = json.dumps(webhook_body(event("follow", USER, replyToken="r" * 32))).encode()
+        assert client.post("/callback", data=body, headers={"X-Line-Signature": sign(body)}).status_code == 200
+        assert [row.handled_at for row in rows(app, WebhookEvent)] == [None]  # woken, but waiting for the answer
+    assert waiting_consumer.wait_idle(timeout=10)  # the last answer ended: it went on at once, not after 60 s
+    assert friend_of(app, USER).follow_count == 1
