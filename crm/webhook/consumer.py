@@ -6,10 +6,10 @@ marks it handled in the transaction of its effects. Of several consumers (web pr
 reaching one event, the first takes the row and the others wait for its commit, then find it handled; each goes
 through the events in the order they were stored, so a friend's events are acted on in that order (an event
 waits for the one before it). Answering LINE comes first: the web process's consumer takes its next event once
-the process answers no webhook, or after `YIELD_SECONDS`. A database failure leaves the event waiting: the round
-stops and the next wake-up, or the worker's sweep, tries again; after `MAX_TRANSIENT_ATTEMPTS` in this process
-it is kept aside like a failing event. The worker's sweep (`sweep_tick`) handles the events a web process
-acknowledged and then died without handling.
+the process has answered no webhook for `QUIET_SECONDS`, or after `YIELD_SECONDS`. A database failure leaves
+the event waiting: the round stops and the next wake-up, or the worker's sweep, tries again; after
+`MAX_TRANSIENT_ATTEMPTS` in this process it is kept aside like a failing event. The worker's sweep
+(`sweep_tick`) handles the events a web process acknowledged and then died without handling.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -38,7 +39,8 @@ CONSUMER_KEY = "crm_webhook_consumer"
 INLINE, QUEUED = "inline", "queued"
 BATCH = 100
 MAX_TRANSIENT_ATTEMPTS = 5
-YIELD_SECONDS = 0.05  # the longest the consumer waits for this process's answers to LINE before an event
+QUIET_SECONDS = 0.005  # no webhook answered for this long: the consumer takes the next event
+YIELD_SECONDS = 0.1  # the longest the consumer waits for this process's answers to LINE before an event
 SWEEP_AFTER = timedelta(seconds=5)  # an event waiting longer than this lost its web process's consumer
 
 
@@ -101,9 +103,9 @@ def _set_aside_after_failures(engine: Engine, row_id: int) -> None:
 class EventConsumer:
     """A web process's consumer: a thread started on demand that handles the waiting events and ends.
 
-    LINE's answers go first: while this process is answering a webhook, the consumer waits (up to
-    `YIELD_SECONDS` per event) before taking the next event, so a burst of webhooks is answered at the pace of
-    storing them and handled as fast as the answers leave room for (all of it once the burst ends)."""
+    LINE's answers go first: before each event the consumer waits until this process has answered no webhook
+    for `QUIET_SECONDS` (at most `YIELD_SECONDS`), so a burst of webhooks is answered at the pace of storing
+    them while the consumer takes an event every `YIELD_SECONDS`, and the rest once the burst ends."""
 
     def __init__(self, app: Flask):
         self._app = app
@@ -112,6 +114,7 @@ class EventConsumer:
         self._thread: threading.Thread | None = None
         self._answers = threading.Condition(threading.Lock())
         self._answering = 0
+        self._quiet_since = time.monotonic()
 
     @contextmanager
     def answering(self) -> Iterator[None]:
@@ -124,11 +127,17 @@ class EventConsumer:
             with self._answers:
                 self._answering -= 1
                 if not self._answering:
+                    self._quiet_since = time.monotonic()
                     self._answers.notify_all()
 
     def _let_answers_go_first(self) -> None:
+        deadline = time.monotonic() + YIELD_SECONDS
         with self._answers:
-            self._answers.wait_for(lambda: not self._answering, timeout=YIELD_SECONDS)
+            while (now := time.monotonic()) < deadline:
+                quiet_for = now - self._quiet_since if not self._answering else 0.0
+                if quiet_for >= QUIET_SECONDS:
+                    return
+                self._answers.wait(min(deadline, now + QUIET_SECONDS - quiet_for) - now)
 
     def wake(self) -> None:
         """Handle what waits now, in the background (a running round makes one more)."""
