@@ -40,7 +40,7 @@ INLINE, QUEUED = "inline", "queued"
 BATCH = 100
 MAX_TRANSIENT_ATTEMPTS = 5
 QUIET_SECONDS = 0.005  # no webhook answered for this long: the consumer takes the next event
-YIELD_SECONDS = 0.1  # the longest the consumer waits for this process's answers to LINE before an event
+YIELD_SECONDS = 1.0  # the longest the consumer waits for this process's answers to LINE before an event
 SWEEP_AFTER = timedelta(seconds=5)  # an event waiting longer than this lost its web process's consumer
 
 
