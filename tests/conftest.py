@@ -180,13 +180,13 @@ def app(make_app):
 @pytest.fixture
 def crm_server(app, sim):
     """The CRM served over HTTP, with the simulator posting its webhooks to it."""
-    server = LiveServer(_handled_before_answering(app))
+    server = LiveServer(handled_before_answering(app))
     sim.configure(webhookUrl=f"{server.url}/callback")
     yield server
     server.stop()
 
 
-def _handled_before_answering(app):
+def handled_before_answering(app):
     """With queued handling, the app as the simulator's webhook target: /callback's answer reaches the simulator
     once the consumer has handled what it stored, so a test goes on as after an inline webhook."""
     if app.config["WEBHOOK_HANDLING"] != "queued":
