@@ -163,7 +163,7 @@ def measure_throughput(args, folder: Path, texts: list[str]) -> tuple[list[webho
         for database in args.databases:
             with fresh_database(database, folder) as db:
                 migrate.upgrade(db.url)
-                count = webhook.FriendCounter(db.url)
+                count = webhook.RowCounter(db.url)
                 for target in ("crm", "rules"):
                     if target == "rules":
                         generate_auto_reply_rules(make_engine(db.url), args.rules)

@@ -1,7 +1,9 @@
 """Where a webhook request's time goes: the CRM's /callback under cProfile, in process.
 
 Posts signed follow webhooks through Flask's test client (no network, no gunicorn), then prints
-self time by component, cumulative time of the steps of the request, and the SQL of one event.
+self time by component, cumulative time of the steps of the request, and the SQL of one event. Inline handling
+(the default here) profiles storing and handling each event; `--handling queued` the answer alone (the consumer
+is left asleep: the events stay waiting).
 
     python -m bench.profile_webhook --database sqlite --events 2000
 """
@@ -25,8 +27,9 @@ from sqlalchemy import event
 from bench.loadgen import follow_webhooks
 from bench.servers import fresh_database, process_tree_cpu
 from crm import create_app, migrate
-from crm.config import SIMULATOR_DEFAULTS, Config
+from crm.config import SIMULATOR_DEFAULTS, WEBHOOK_HANDLINGS, Config
 from crm.db import get_engine
+from crm.webhook.consumer import CONSUMER_KEY, EventConsumer
 
 SECRET = SIMULATOR_DEFAULTS["LINE_CHANNEL_SECRET"]
 # (label, path fragment, function name): steps of the request whose cumulative time is shown.
@@ -57,13 +60,27 @@ BUILTIN_GROUPS = (
 )
 
 
-def build_app(database_url: str, log_path: Path):
+class AsleepConsumer(EventConsumer):
+    """Woken by every answer, it does nothing: the events stay waiting (the answer is profiled alone)."""
+
+    def wake(self) -> None:
+        pass
+
+
+def build_app(database_url: str, log_path: Path, handling: str = "inline"):
     """The CRM as gunicorn would build it in development mode, logging to a file."""
     migrate.upgrade(database_url)
     config = Config.from_environ(
-        {"CRM_ENV": "development", "DATABASE_URL": database_url, "LINE_CHANNEL_SECRET": SECRET}
+        {
+            "CRM_ENV": "development",
+            "DATABASE_URL": database_url,
+            "LINE_CHANNEL_SECRET": SECRET,
+            "WEBHOOK_HANDLING": handling,
+        }
     )
     app = create_app(config)
+    if handling == "queued":
+        app.extensions[CONSUMER_KEY] = (os.getpid(), AsleepConsumer(app))
     stream = open(log_path, "a")  # noqa: SIM115 (kept open for the app's lifetime)
     for handler in logging.getLogger("crm").handlers:
         if isinstance(handler, logging.StreamHandler):
@@ -128,10 +145,10 @@ def sql_of_one_event(app, request) -> list[str]:
     return statements
 
 
-def profile(database: str, events: int, folder: Path) -> None:
+def profile(database: str, events: int, folder: Path, handling: str = "inline") -> None:
     """Measure, then profile, `events` follow webhooks on a fresh database."""
     with fresh_database(database, folder) as db:
-        app = build_app(db.url, folder / "crm.log")
+        app = build_app(db.url, folder / "crm.log", handling)
         client = app.test_client()
         post_all(client, follow_webhooks(300, secret=SECRET, seed=f"warm-{time.time_ns()}"))
         requests = follow_webhooks(events, secret=SECRET, seed=f"plain-{time.time_ns()}")
@@ -146,7 +163,7 @@ def profile(database: str, events: int, folder: Path) -> None:
         statements = sql_of_one_event(app, follow_webhooks(1, secret=SECRET, seed=f"sql-{time.time_ns()}")[0])
         get_engine(app).dispose()
     print(
-        f"\n== {database}: {events} follow webhooks through the test client without the profiler: "
+        f"\n== {database}, {handling}: {events} follow webhooks through the test client without the profiler: "
         f"{plain:.2f} ms/event wall, CPU {cpu:.2f} ms/event in the app, {db_cpu:.2f} in the database server"
     )
     print(report(pstats.Stats(profiler), events))
@@ -159,11 +176,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_webhook", description=__doc__.splitlines()[0])
     parser.add_argument("--database", default="sqlite,postgresql", help="sqlite, postgresql or both (default)")
     parser.add_argument("--events", type=int, default=2000, help="events to profile (default 2000)")
+    parser.add_argument(
+        "--handling",
+        choices=WEBHOOK_HANDLINGS,
+        default="inline",
+        help="inline (default: storing and handling) or queued (the answer alone)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("CRM_ENV", "development")
     for database in args.database.split(","):
         with tempfile.TemporaryDirectory(prefix="crm-profile-") as folder:
-            profile(database.strip(), args.events, Path(folder))
+            profile(database.strip(), args.events, Path(folder), args.handling)
     return 0
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 REQUIRED_IN_PRODUCTION = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SECRET_KEY", "PUBLIC_BASE_URL")
 DEVELOPMENT = "development"
+WEBHOOK_HANDLINGS = ("queued", "inline")
 
 SIMULATOR_DEFAULTS = {
     "LINE_CHANNEL_SECRET": "simulator-channel-secret",
@@ -40,6 +41,9 @@ class Config:
     PUBLIC_BASE_URL: str = ""
     LINE_API_TIMEOUT_SECONDS: float = 5.0
     WEBHOOK_MAX_BYTES: int = 2 * 1024 * 1024
+    # "queued": /callback answers once the events are stored and a consumer acts on them right after; "inline":
+    # it acts on them before answering (the tests' default, so they can check the effects at once)
+    WEBHOOK_HANDLING: str = "queued"
     PROFILE_FETCH_MAX_ATTEMPTS: int = 8
     PROFILE_FETCH_CONCURRENCY: int = 16  # profile requests to LINE in flight per worker
     # Profile requests per second per worker process: LINE allows 2,000 a second per channel, so the workers
@@ -89,6 +93,8 @@ class Config:
         config = cls(**_coerce(cls, values))
         if config.TRUSTED_PROXY_COUNT < 0:
             raise ConfigError("TRUSTED_PROXY_COUNT must be 0 (no proxy in front) or the number of proxies in front.")
+        if config.WEBHOOK_HANDLING not in WEBHOOK_HANDLINGS:
+            raise ConfigError("WEBHOOK_HANDLING must be one of: " + ", ".join(WEBHOOK_HANDLINGS) + ".")
         if not config.DATABASE_URL:
             folder = Path(instance_path or "instance")
             folder.mkdir(parents=True, exist_ok=True)
@@ -151,6 +157,7 @@ def testing_config(database_url: str, **overrides) -> Config:
         DATABASE_URL=database_url,
         SECRET_KEY="test-secret-key",
         LINE_API_TIMEOUT_SECONDS=2.0,
+        WEBHOOK_HANDLING="inline",
     )
     extra = overrides.pop("extra", {})
     base.update(overrides)

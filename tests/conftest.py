@@ -18,6 +18,7 @@ from crm.config import testing_config
 from crm.db import get_engine
 from crm.sending.replies import reply_sender
 from crm.staff import service as staff_service
+from crm.webhook.consumer import event_consumer
 from tests import lazy_api_docs, route_builders, template_cache
 
 TEST_DB = os.environ.get("CRM_TEST_DB", "sqlite")
@@ -146,6 +147,8 @@ def make_app(database_url, request):
         if "LINE_API_BASE" not in overrides:
             overrides["LINE_API_BASE"] = request.getfixturevalue("simulator").url
         overrides.setdefault("CONTENT_CACHE_DIR", str(request.getfixturevalue("tmp_path") / "media-cache"))
+        if "webhook_handling" in request.fixturenames:
+            overrides.setdefault("WEBHOOK_HANDLING", request.getfixturevalue("webhook_handling"))
         app = create_app(testing_config(database_url, **overrides))
         template_cache.use_shared_cache(app)
         apps.append(app)
@@ -153,12 +156,20 @@ def make_app(database_url, request):
 
     yield factory
     for app in apps:
+        event_consumer(app).wait_idle()
         # A reply sender still draining holds a connection the pool cannot close: let it finish first, or the
         # connection outlives this test's database and its ResourceWarning fails a later test.
         reply_sender(app).wait_idle()
         if cache := app.extensions.get("crm.content_cache"):
             cache.close()
         get_engine(app).dispose()
+
+
+@pytest.fixture(params=["inline", "queued"])
+def webhook_handling(request):
+    """Run the test with both ways of handling webhooks: acted on before /callback answers, or stored, answered,
+    then acted on by the consumer (`tests.signing.post_signed` waits for it)."""
+    return request.param
 
 
 @pytest.fixture
@@ -169,10 +180,25 @@ def app(make_app):
 @pytest.fixture
 def crm_server(app, sim):
     """The CRM served over HTTP, with the simulator posting its webhooks to it."""
-    server = LiveServer(app)
+    server = LiveServer(handled_before_answering(app))
     sim.configure(webhookUrl=f"{server.url}/callback")
     yield server
     server.stop()
+
+
+def handled_before_answering(app):
+    """With queued handling, the app as the simulator's webhook target: /callback's answer reaches the simulator
+    once the consumer has handled what it stored, so a test goes on as after an inline webhook."""
+    if app.config["WEBHOOK_HANDLING"] != "queued":
+        return app
+
+    def wsgi(environ, start_response):
+        answer = app(environ, start_response)
+        if environ.get("PATH_INFO") == "/callback":
+            event_consumer(app).wait_idle()
+        return answer
+
+    return wsgi
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import json
 
+from crm.webhook.consumer import QUEUED, event_consumer
+
 SECRET = "simulator-channel-secret"
 
 
@@ -16,11 +18,15 @@ def sign(body: bytes, secret: str = SECRET) -> str:
 
 
 def post_signed(client, payload, *, secret: str = SECRET, headers: dict | None = None):
-    """POST a JSON payload (or raw bytes) to /callback with a valid signature."""
+    """POST a JSON payload (or raw bytes) to /callback with a valid signature; with queued handling, return once
+    the consumer has handled what the post stored."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
     all_headers = {"X-Line-Signature": sign(body, secret), "Content-Type": "application/json"}
     all_headers.update(headers or {})
-    return client.post("/callback", data=body, headers=all_headers)
+    response = client.post("/callback", data=body, headers=all_headers)
+    if client.application.config["WEBHOOK_HANDLING"] == QUEUED:
+        assert event_consumer(client.application).wait_idle(), "the webhook consumer is still busy"
+    return response
 
 
 _counter = iter(range(1, 10**9))

@@ -81,6 +81,7 @@ def test_a_detail_key_is_registered_once(bare_app):
 def test_the_worker_jobs_come_from_the_features_jobs_tables(bare_app):
     assert [(job.id, job.seconds) for job in registered_jobs(bare_app)] == [
         ("webhook_payload_retention", 3600),
+        ("webhook_sweep", 2),
         ("profiles", 1),
         ("replies", 2),
         ("actions", 2),

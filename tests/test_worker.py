@@ -18,6 +18,7 @@ def test_scheduler_has_the_profile_job(app):
     scheduler = build_scheduler(app)
     assert [job.id for job in scheduler.get_jobs()] == [
         "webhook_payload_retention",
+        "webhook_sweep",
         "profiles",
         "replies",
         "actions",

@@ -1,4 +1,4 @@
-"""Webhook events: stored once by webhookEventId."""
+"""Webhook events: stored once by webhookEventId, then handled once (the row's `handled_at`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import hashlib
 import json
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from crm.friends.models import Message
@@ -43,6 +44,7 @@ def _record_statement(dialect: str):
         "occurred_at",
         "received_at",
         "payload",
+        "handled_at",
     )
     values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
     return (
@@ -53,6 +55,17 @@ def _record_statement(dialect: str):
     )
 
 
+_TABLE = WebhookEvent.__table__
+# The first statement of a handling transaction: it takes the row (PostgreSQL locks it until the commit, SQLite
+# takes the write lock), so of two consumers reaching one event only the first acts; the second waits, then
+# finds it handled.
+_CLAIM = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.handled_at.is_(None))
+    .values(handled_at=bindparam("now", type_=_TABLE.c.handled_at.type))
+    .returning(_TABLE.c.payload)
+)
+
 _LINK_FRIEND = (
     update(WebhookEvent.__table__)
     .where(WebhookEvent.__table__.c.id == bindparam("row_id"))
@@ -60,11 +73,36 @@ _LINK_FRIEND = (
 )
 
 
-def record_event(session: Session, *, key: str, event: dict, occurred_at: datetime, user_id: str | None) -> int | None:
-    """Insert the event; return its row id, or None if it was already stored."""
+def record_event(
+    session: Session,
+    *,
+    key: str,
+    event: dict,
+    occurred_at: datetime,
+    user_id: str | None,
+    handled: bool = True,
+) -> int | None:
+    """Insert the event (`handled=False`: waiting for the consumer); return its row id, or None if it was
+    already stored."""
+    return insert_event(
+        session.connection(), key=key, event=event, occurred_at=occurred_at, user_id=user_id, handled=handled
+    )
+
+
+def insert_event(
+    connection: Connection,
+    *,
+    key: str,
+    event: dict,
+    occurred_at: datetime,
+    user_id: str | None,
+    handled: bool = True,
+) -> int | None:
+    """record_event on a connection in a transaction (a group commit's)."""
     source = event.get("source") if isinstance(event.get("source"), dict) else {}
     source_id = source.get("userId") or source.get("groupId") or source.get("roomId")
     delivery = event.get("deliveryContext") if isinstance(event.get("deliveryContext"), dict) else {}
+    received_at = utcnow()
     params = {
         "webhook_event_id": key,
         "event_type": str(event.get("type") or "unknown")[:40],
@@ -73,16 +111,41 @@ def record_event(session: Session, *, key: str, event: dict, occurred_at: dateti
         "line_user_id": user_id,
         "is_redelivery": bool(delivery.get("isRedelivery")),
         "occurred_at": occurred_at,
-        "received_at": utcnow(),
+        "received_at": received_at,
         "payload": json.dumps(event, ensure_ascii=False),
+        "handled_at": received_at if handled else None,
     }
-    statement = _record_statement(session.get_bind().dialect.name)
-    return session.connection().execute(statement, params).scalar()
+    return connection.execute(_record_statement(connection.dialect.name), params).scalar()
 
 
 def link_friend(session: Session, *, event_row_id: int, friend_id: int) -> None:
     """Attach the friend an event belongs to."""
     session.connection().execute(_LINK_FRIEND, {"row_id": event_row_id, "friend_id": friend_id})
+
+
+def claim(session: Session, *, row_id: int, now: datetime) -> dict | None:
+    """Mark a waiting event handled, in the transaction that acts on it; return its payload, or None when another
+    consumer handled it first."""
+    payload = session.connection().execute(_CLAIM, {"row_id": row_id, "now": now}).scalar()
+    return None if payload is None else json.loads(payload)
+
+
+def waiting_ids(session: Session, *, limit: int) -> list[int]:
+    """The oldest events stored but not yet handled, in the order they were stored."""
+    query = select(WebhookEvent.id).where(WebhookEvent.handled_at.is_(None)).order_by(WebhookEvent.id).limit(limit)
+    return list(session.exec(query))
+
+
+def oldest_waiting_since(session: Session) -> datetime | None:
+    """When the oldest event still waiting for its handling was received (None: nothing waits)."""
+    query = select(func.min(WebhookEvent.received_at)).where(WebhookEvent.handled_at.is_(None))
+    return session.exec(query).one()
+
+
+def handled_row_id(session: Session, *, key: str) -> int | None:
+    """The row of a stored event already marked handled (None: not stored, or still waiting)."""
+    query = select(WebhookEvent.id).where(WebhookEvent.webhook_event_id == key, WebhookEvent.handled_at.is_not(None))
+    return session.exec(query).first()
 
 
 def webhook_events(session: Session, *, friend_id: int, line_user_id: str) -> int:

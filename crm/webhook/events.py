@@ -1,4 +1,8 @@
-"""Handling of one webhook event: a dispatch table keyed by event type, one transaction per event."""
+"""Handling of one webhook event: a dispatch table keyed by event type, one transaction per event.
+
+Inline handling stores and acts on an event in one transaction (`process_event`); queued handling stores the
+body's events first (`store_events`, before /callback answers) and acts on each stored row afterwards
+(`handle_stored_event`, from crm.webhook.consumer), marking it handled in the transaction of its effects."""
 
 from __future__ import annotations
 
@@ -7,10 +11,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from crm import triggers
+from crm import group_commit, triggers
 from crm.db import session_scope
 from crm.friends import messages
 from crm.friends import service as friends
@@ -164,8 +168,8 @@ def occurred_at(timestamp) -> datetime:
 def process_event(
     engine: Engine, raw: dict, registry: PostbackRegistry, hooks: EventHooks | None = None, *, retry: bool = False
 ) -> str:
-    """Store the event once and act on it once; return 'processed', 'duplicate', 'stored', 'failed' or
-    'transient'.
+    """Store the event once and act on it once, in one transaction (inline handling); return 'processed',
+    'duplicate', 'stored', 'failed' or 'transient'.
 
     An event whose handling raises costs only itself: its transaction is rolled back and it is kept aside
     with its error (see crm.webhook.failures) for an admin's retry. A retry, or LINE's redelivery, that gets
@@ -197,6 +201,71 @@ def is_redelivery(raw: dict) -> bool:
     return isinstance(delivery, dict) and bool(delivery.get("isRedelivery"))
 
 
+def store_events(engine: Engine, raws: list[dict]) -> None:
+    """Queued handling: store the events of one body, each waiting for the consumer (an event with no friend,
+    from a group or a room, has nothing to wait for), and return once they are committed; a redelivered event
+    is stored once. The insert joins the other requests' waiting at that moment in one transaction (group
+    commit): each body's events still go in together or not at all."""
+    events = [parse_event(raw) for raw in raws]
+
+    def insert(connection: Connection) -> list[IncomingEvent]:
+        stored = (
+            event_service.insert_event(
+                connection,
+                key=event.key,
+                event=event.raw,
+                occurred_at=event.occurred_at,
+                user_id=event.user_id,
+                handled=event.user_id is None,
+            )
+            for event in events
+        )
+        return [event for event, row_id in zip(events, stored, strict=True) if row_id is None]
+
+    for duplicate in group_commit.for_engine(engine).run(insert):
+        _log(duplicate, None, "duplicate")
+
+
+def handle_stored_event(
+    engine: Engine, row_id: int, registry: PostbackRegistry, hooks: EventHooks | None = None
+) -> str:
+    """Queued handling: act once on a stored event, marking it handled in the same transaction; return
+    'processed', 'stored', 'duplicate' (another consumer handled it first), 'failed' or 'transient'.
+
+    An event whose handling raises is kept aside with its error for an admin's retry and marked handled;
+    'transient' (the database failed: locked, connection lost) leaves it waiting, for the caller to retry."""
+    raw = None
+    try:
+        with session_scope(engine) as session:
+            raw = event_service.claim(session, row_id=row_id, now=utcnow())
+            if raw is None:
+                return "duplicate"
+            event = parse_event(raw)
+            outcome, friend_id = _act(session, event, row_id, registry, hooks)
+            if is_redelivery(raw):  # an earlier delivery may have failed inline and been kept aside
+                failures.resolve(session, key=event.key, now=utcnow())
+    except Exception as error:
+        if raw is not None and not isinstance(error, OperationalError):
+            log.exception("webhook_event row=%s type=%.40s status=failed", row_id, raw.get("type"))
+            set_aside(engine, row_id=row_id, error=error)
+            return "failed"
+        log.warning("webhook_event row=%s status=transient error=%.200s", row_id, error)
+        return "transient"
+    _log(event, friend_id, outcome)
+    return outcome
+
+
+def set_aside(engine: Engine, *, row_id: int, error: BaseException) -> bool:
+    """Keep a waiting event aside with its error and mark it handled, unless another consumer handled it
+    meanwhile; return whether it was set aside."""
+    now = utcnow()
+    with session_scope(engine) as session:
+        raw = event_service.claim(session, row_id=row_id, now=now)
+        if raw is not None:
+            failures.record_failure(session, key=event_service.event_key(raw), event=raw, error=error, now=now)
+    return raw is not None
+
+
 def _store_and_handle(
     engine: Engine, raw: dict, registry: PostbackRegistry, hooks: EventHooks | None, *, retry: bool
 ) -> str:
@@ -206,26 +275,49 @@ def _store_and_handle(
         row_id = event_service.record_event(
             session, key=event.key, event=raw, occurred_at=event.occurred_at, user_id=event.user_id
         )
+        if row_id is None and retry:
+            row_id = _kept_aside_row(session, event)
+            retry = False  # its failure, if any, is resolved
         if row_id is None:
             outcome = "duplicate"
-        elif event.user_id is None:
-            outcome = "stored"
         else:
-            handler = HANDLERS.get(event.type, on_other)
-            friend_id = handler(session, event, registry)
-            if hooks is not None and friend_id is not None:
-                notify_hooks(session, event, friend_id, hooks)
-            if friend_id is not None:
-                event_service.link_friend(session, event_row_id=row_id, friend_id=friend_id)
-            outcome = "processed"
+            outcome, friend_id = _act(session, event, row_id, registry, hooks)
         if retry:
             failures.resolve(session, key=event.key, now=utcnow())
+    _log(event, friend_id, outcome)
+    return outcome
+
+
+def _kept_aside_row(session, event: IncomingEvent) -> int | None:
+    """The stored row of an event the queued handling kept aside (marked handled, its effects rolled back), its
+    failure now resolved; None when the event has no unresolved failure (acted on already, or still waiting)."""
+    if failures.resolve(session, key=event.key, now=utcnow()):
+        return event_service.handled_row_id(session, key=event.key)
+    return None
+
+
+def _act(
+    session, event: IncomingEvent, row_id: int, registry: PostbackRegistry, hooks: EventHooks | None
+) -> tuple[str, int | None]:
+    """Run the event's handler and hooks and attach its friend to the stored row; return the outcome and the
+    friend's id."""
+    if event.user_id is None:
+        return "stored", None
+    handler = HANDLERS.get(event.type, on_other)
+    friend_id = handler(session, event, registry)
+    if hooks is not None and friend_id is not None:
+        notify_hooks(session, event, friend_id, hooks)
+    if friend_id is not None:
+        event_service.link_friend(session, event_row_id=row_id, friend_id=friend_id)
+    return "processed", friend_id
+
+
+def _log(event: IncomingEvent, friend_id: int | None, outcome: str) -> None:
     log.info(
         "webhook_event id=%s type=%s friend_id=%s redelivery=%s status=%s",
         event.key,
         event.type,
         friend_id,
-        is_redelivery(raw),
+        is_redelivery(event.raw),
         outcome,
     )
-    return outcome

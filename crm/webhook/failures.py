@@ -62,9 +62,10 @@ def record_failure(session: Session, *, key: str, event: dict, error: BaseExcept
     session.exec(statement)
 
 
-def resolve(session: Session, *, key: str, now: datetime) -> None:
-    """Mark the event's failure (if any) handled; it runs in the transaction that handled the event."""
-    session.connection().execute(_RESOLVE, {"key": key, "now": now})
+def resolve(session: Session, *, key: str, now: datetime) -> bool:
+    """Mark the event's failure (if any) handled, in the transaction that handles the event; return whether an
+    unresolved failure was there (of two retries at once, only one finds it)."""
+    return session.connection().execute(_RESOLVE, {"key": key, "now": now}).rowcount == 1
 
 
 def list_failures(session: Session, *, limit: int = 200) -> list[FailedWebhookEvent]:

@@ -3,8 +3,9 @@
 LINE's webhook needs none of the console's request machinery (request context, cookie session, CSRF, locale,
 before- and after-request hooks), which cost as much CPU per request as the floor of a bare handler. The layer
 reads the body, hands it to `views.receive` (signature, parsing, storing each event and committing it) inside an
-application context, and answers with the same JSON, security headers and log lines as the Flask view. In
-development mode a request from another computer (or through a proxy) goes on to Flask, which refuses it.
+application context (the process's webhook consumer waits meanwhile: see crm.webhook.consumer), and answers with
+the same JSON, security headers and log lines as the Flask view. In development mode a request from another
+computer (or through a proxy) goes on to Flask, which refuses it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from werkzeug.wsgi import get_input_stream
 from crm import security
 from crm.config import DEVELOPMENT
 from crm.logging_setup import log_request
+from crm.webhook.consumer import event_consumer
 from crm.webhook.views import receive
 
 PATH = "/callback"
@@ -38,7 +40,7 @@ class CallbackLayer:
         started = time.perf_counter()
         limit = self.app.config["WEBHOOK_MAX_BYTES"]
         body = get_input_stream(environ, max_content_length=None).read(limit + 1)
-        with self.app.app_context():
+        with self.app.app_context(), event_consumer(self.app).answering():
             status, answer = receive(self.app, body, environ.get("HTTP_X_LINE_SIGNATURE"))
         if status != 200:
             log_request("POST", PATH, status, started=started)

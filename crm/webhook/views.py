@@ -1,4 +1,5 @@
-"""POST /callback: verify LINE's signature, then store and act on each event once."""
+"""POST /callback: verify LINE's signature, then store and act on each event once: before answering (inline
+handling), or after answering once every event is stored (queued handling, see crm.webhook.consumer)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from linebot.v3 import SignatureValidator
 from crm.db import get_engine, session_scope
 from crm.outbound import relay
 from crm.timeutil import utcnow
-from crm.webhook.events import process_event
+from crm.webhook.consumer import QUEUED, event_consumer
+from crm.webhook.events import process_event, store_events
 from crm.webhook.hooks import HOOKS_KEY
 from crm.webhook.postbacks import REGISTRY_KEY
 
@@ -47,7 +49,8 @@ def _reject(status: int, message: str) -> tuple[int, dict]:
 
 def receive(app: Flask, body: bytes, signature: str | None) -> tuple[int, dict]:
     """Check a webhook body read up to WEBHOOK_MAX_BYTES + 1 bytes, then store and act on each event; return the
-    status and the JSON answer. Every event is committed before this returns, so a 200 means durably stored."""
+    status and the JSON answer. Every event is committed before this returns, so a 200 means durably stored (and,
+    with inline handling, acted on)."""
     if len(body) > app.config["WEBHOOK_MAX_BYTES"]:
         return _reject(413, "body too large")
     if not signature:
@@ -71,11 +74,24 @@ def receive(app: Flask, body: bytes, signature: str | None) -> tuple[int, dict]:
     if app.config.get("LINE_WEBHOOK_RELAY_URL"):
         with session_scope(engine) as session:  # stored before acting, forwarded by the worker
             relay.enqueue(session, body=body, signature=signature, now=utcnow())
+    if app.config["WEBHOOK_HANDLING"] == QUEUED:
+        return _store_for_consumer(app, engine, events)
     registry, hooks = app.extensions[REGISTRY_KEY], app.extensions.get(HOOKS_KEY)
     outcomes = [process_event(engine, event, registry, hooks) for event in events]
     if "transient" in outcomes:
         # The others are stored, so LINE's redelivery of this body acts only on what the database refused.
         return _reject(500, "temporary database failure; please redeliver")
+    return 200, {"status": "ok"}
+
+
+def _store_for_consumer(app: Flask, engine, events: list[dict]) -> tuple[int, dict]:
+    """Queued handling: commit the events, wake this process's consumer, then acknowledge."""
+    try:
+        store_events(engine, events)
+    except Exception:  # noqa: BLE001 - nothing of the body is stored (the database's or the driver's error)
+        log.exception("webhook_store_failed")
+        return _reject(500, "temporary database failure; please redeliver")
+    event_consumer(app).wake()
     return 200, {"status": "ok"}
 
 

@@ -19,6 +19,9 @@ from tests.auto_replies.helpers import EDITOR, hits, make_rule
 from tests.factories import friend_id_of, make_tag
 from tests.surveys.helpers import bot_messages, build_survey, free, replies_settled
 
+# Each test runs with inline and with queued handling: the same effects either way.
+pytestmark = pytest.mark.usefixtures("webhook_handling")
+
 TOKYO_NOON_MONDAY = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)  # Monday 12:00 in Japan
 TOKYO_NIGHT_MONDAY = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)  # Monday 22:00 in Japan
 

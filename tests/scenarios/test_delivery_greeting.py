@@ -4,6 +4,7 @@ is fresh, else by push under the send's retry key; `{name}` with the profile fet
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from crm.db import get_engine, session_scope
@@ -13,9 +14,12 @@ from crm.scenarios.models import Enrolment, Scenario, ScenarioStatus
 from crm.scenarios.progress import advance_due
 from crm.sending.models import OutgoingReply
 from crm.timeutil import utcnow
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, handled_before_answering
 from tests.factories import friend_of, make_scenario, make_template
 from tests.scenarios.delivery_helpers import sends_of, texts, tick
+
+# Each test runs with inline and with queued handling: the same effects either way.
+pytestmark = pytest.mark.usefixtures("webhook_handling")
 
 GREETING_END = "これからどうぞよろしくお願いいたします。"
 
@@ -143,7 +147,7 @@ def test_name_without_a_profile_from_line_is_rendered_anyway(app, sim, crm_serve
 
 def test_a_stalling_profile_fetch_does_not_hold_the_greeting(make_app, sim, greeting):
     app = make_app(LINE_API_TIMEOUT_SECONDS=10.0)  # the client would wait; the step's own timeout does not
-    server = LiveServer(app)
+    server = LiveServer(handled_before_answering(app))
     sim.configure(webhookUrl=f"{server.url}/callback")
     try:
         user_id, token = follow(sim, "遅い")

@@ -3,6 +3,7 @@
 import json
 import threading
 
+import pytest
 import requests
 from sqlmodel import Session, func, select
 
@@ -11,10 +12,14 @@ from crm.friends.models import Friend, FriendStatus, Message
 from crm.staff.audit import Actor
 from crm.tags import service as tags
 from crm.tags.models import Tag
+from crm.webhook.consumer import event_consumer
 from crm.webhook.models import WebhookEvent
 from crm.webhook.views import REGISTRY_KEY
 from tests.factories import friend_of
 from tests.signing import event, post_signed, sign, webhook_body
+
+# Each test runs with inline and with queued handling: the same effects either way.
+pytestmark = pytest.mark.usefixtures("webhook_handling")
 
 USER = "U" + "b" * 32
 
@@ -80,6 +85,7 @@ def test_concurrent_duplicate_deliveries_act_once(app):
     for thread in threads:
         thread.join()
     server.stop()
+    event_consumer(app).wait_idle()  # queued handling: acted on after the answers
     assert statuses == [200] * 8
     assert count(app, WebhookEvent) == 2
     assert count(app, Message) == 1
