@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
@@ -38,6 +39,30 @@ def insert_rows(session: Session, table, columns: Sequence[str], rows: list[tupl
                     copy.write_row(row)
         return
     connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})', rows)
+
+
+JSON_GROUP_MIN = 50  # SQLite: a group of this many rows or more is inserted from one JSON array
+
+
+def insert_groups(session: Session, table, columns: Sequence[str], groups: list[tuple[tuple, list[int]]]) -> None:
+    """Insert rows given as groups that share every value but the last column's, an integer: (the group's values
+    of `columns[:-1]`, [its integers of the last column]), in the session's transaction.
+
+    PostgreSQL: one COPY of every row (`insert_rows`). SQLite: each group of JSON_GROUP_MIN rows or more is one
+    `INSERT … SELECT` over a JSON array of its integers (`json_each`: SQLite binds no parameter per row, half the
+    CPU of an `executemany` of the same rows), smaller groups one `executemany`."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        insert_rows(session, table, columns, [(*shared, value) for shared, values in groups for value in values])
+        return
+    small = [(*shared, value) for shared, values in groups if len(values) < JSON_GROUP_MIN for value in values]
+    insert_rows(session, table, columns, small)
+    big = [(*shared, json.dumps(values)) for shared, values in groups if len(values) >= JSON_GROUP_MIN]
+    if big:
+        names = ", ".join(f'"{name}"' for name in columns)
+        shared_marks = "?, " * (len(columns) - 1)
+        statement = f'INSERT INTO "{table.name}" ({names}) SELECT {shared_marks}value FROM json_each(?)'
+        connection.exec_driver_sql(statement, big)
 
 
 def utc_literal(value):
