@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import JSON, case, func, literal, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session
@@ -63,6 +63,14 @@ def insert_groups(session: Session, table, columns: Sequence[str], groups: list[
         shared_marks = "?, " * (len(columns) - 1)
         statement = f'INSERT INTO "{table.name}" ({names}) SELECT {shared_marks}value FROM json_each(?)'
         connection.exec_driver_sql(statement, big)
+
+
+def array_agg(session: Session, column):
+    """SQL aggregating a column's values of each group into one list, read back as a Python list: one row per
+    group instead of one per value (`array_agg` on PostgreSQL, `json_group_array` on SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.array_agg(column)
+    return type_coerce(func.json_group_array(column), JSON)
 
 
 def utc_literal(value):
