@@ -41,7 +41,7 @@ def insert_rows(session: Session, table, columns: Sequence[str], rows: list[tupl
     connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})', rows)
 
 
-JSON_GROUP_MIN = 50  # SQLite: a group of this many rows or more is inserted from one JSON array
+JSON_GROUP_MIN = 2  # SQLite: groups of one row (a push's recipient) go together by executemany
 
 
 def insert_groups(session: Session, table, columns: Sequence[str], groups: list[tuple[tuple, list[int]]]) -> None:
@@ -63,6 +63,16 @@ def insert_groups(session: Session, table, columns: Sequence[str], groups: list[
         shared_marks = "?, " * (len(columns) - 1)
         statement = f'INSERT INTO "{table.name}" ({names}) SELECT {shared_marks}value FROM json_each(?)'
         connection.exec_driver_sql(statement, big)
+
+
+def first_column(session: Session, query) -> list:
+    """The first column of a query's rows as a plain list, read straight from the driver's cursor: no Row objects
+    nor result processing (use it for plain integers or text; ~1 µs a row less than `.scalars().all()`)."""
+    result = session.connection().execute(query)
+    try:
+        return [row[0] for row in result.cursor.fetchall()]
+    finally:
+        result.close()
 
 
 def array_agg(session: Session, column):

@@ -32,7 +32,7 @@ from crm.broadcasts.models import (
 from crm.friends.models import Friend
 from crm.message_templates import content as broadcast_content
 from crm.segments import service as segments
-from crm.sql import insert_groups
+from crm.sql import first_column, insert_groups
 from crm.timeutil import utcnow
 
 MULTICAST_GROUP = 500
@@ -63,7 +63,7 @@ def snapshot_batch(session: Session, *, broadcast_id: int, now: datetime, batch:
         .order_by(Friend.id)
         .limit(batch)
     )
-    friend_ids = session.connection().execute(query).scalars().all()
+    friend_ids = first_column(session, query)
     held_out = _held_out(broadcast, friend_ids)
     capped = _capped(session, broadcast, [f for f in friend_ids if f not in held_out] if held_out else friend_ids, now)
     left_out = held_out | capped
