@@ -14,19 +14,22 @@ down_revision = "0042"
 branch_labels = None
 depends_on = None
 
-# SQLite's foreign key has no name: the batch copy of the table names it by this convention to drop it.
+# SQLite's foreign key has no name: the batch copy of the table names it by this convention to drop it (and the
+# downgrade gives it that name, so an upgrade after a downgrade finds it); PostgreSQL's has its default name.
 NAMING = {"fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s"}
+SQLITE_NAME = "fk_broadcast_recipient_broadcast_id_broadcast"
+POSTGRESQL_NAME = "broadcast_recipient_broadcast_id_fkey"
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        op.drop_constraint("broadcast_recipient_broadcast_id_fkey", "broadcast_recipient", type_="foreignkey")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_constraint(POSTGRESQL_NAME, "broadcast_recipient", type_="foreignkey")
         return
     with op.batch_alter_table("broadcast_recipient", naming_convention=NAMING) as batch_op:
-        batch_op.drop_constraint("fk_broadcast_recipient_broadcast_id_broadcast", type_="foreignkey")
+        batch_op.drop_constraint(SQLITE_NAME, type_="foreignkey")
 
 
 def downgrade() -> None:
+    name = POSTGRESQL_NAME if op.get_bind().dialect.name == "postgresql" else SQLITE_NAME
     with op.batch_alter_table("broadcast_recipient") as batch_op:
-        batch_op.create_foreign_key("broadcast_recipient_broadcast_id_fkey", "broadcast", ["broadcast_id"], ["id"])
+        batch_op.create_foreign_key(name, "broadcast", ["broadcast_id"], ["id"])
