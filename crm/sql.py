@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import JSON, case, func, literal, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session
@@ -38,6 +39,48 @@ def insert_rows(session: Session, table, columns: Sequence[str], rows: list[tupl
                     copy.write_row(row)
         return
     connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})', rows)
+
+
+JSON_GROUP_MIN = 2  # SQLite: groups of one row (a push's recipient) go together by executemany
+
+
+def insert_groups(session: Session, table, columns: Sequence[str], groups: list[tuple[tuple, list[int]]]) -> None:
+    """Insert rows given as groups that share every value but the last column's, an integer: (the group's values
+    of `columns[:-1]`, [its integers of the last column]), in the session's transaction.
+
+    PostgreSQL: one COPY of every row (`insert_rows`). SQLite: each group of JSON_GROUP_MIN rows or more is one
+    `INSERT … SELECT` over a JSON array of its integers (`json_each`: SQLite binds no parameter per row, half the
+    CPU of an `executemany` of the same rows), smaller groups one `executemany`."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        insert_rows(session, table, columns, [(*shared, value) for shared, values in groups for value in values])
+        return
+    small = [(*shared, value) for shared, values in groups if len(values) < JSON_GROUP_MIN for value in values]
+    insert_rows(session, table, columns, small)
+    big = [(*shared, json.dumps(values)) for shared, values in groups if len(values) >= JSON_GROUP_MIN]
+    if big:
+        names = ", ".join(f'"{name}"' for name in columns)
+        shared_marks = "?, " * (len(columns) - 1)
+        statement = f'INSERT INTO "{table.name}" ({names}) SELECT {shared_marks}value FROM json_each(?)'
+        connection.exec_driver_sql(statement, big)
+
+
+def first_column(session: Session, query) -> list:
+    """The first column of a query's rows as a plain list, read straight from the driver's cursor: no Row objects
+    nor result processing (use it for plain integers or text; ~1 µs a row less than `.scalars().all()`)."""
+    result = session.connection().execute(query)
+    try:
+        return [row[0] for row in result.cursor.fetchall()]
+    finally:
+        result.close()
+
+
+def array_agg(session: Session, column):
+    """SQL aggregating a column's values of each group into one list, read back as a Python list: one row per
+    group instead of one per value (`array_agg` on PostgreSQL, `json_group_array` on SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.array_agg(column)
+    return type_coerce(func.json_group_array(column), JSON)
 
 
 def utc_literal(value):

@@ -34,4 +34,4 @@ def test_downgrade_to_nothing_and_back(database_url):
 def test_migrations_have_one_head():
     """Every new migration has one parent: parallel branches are merged, so `upgrade head` applies them all."""
     heads = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_heads()
-    assert heads == ["0043"]
+    assert heads == ["0046"]

@@ -108,8 +108,10 @@ class BroadcastRecipient(SQLModel, table=True):
         Index("ix_broadcast_recipient_request", "request_id"),
     )
 
-    broadcast_id: int = Field(foreign_key="broadcast.id", primary_key=True)
-    friend_id: int = Field(primary_key=True)  # no foreign key: written in big batches, friends are never deleted
+    # No foreign keys: written in big batches (the snapshot has just read its broadcast); neither broadcasts nor
+    # friends are ever deleted.
+    broadcast_id: int = Field(primary_key=True)
+    friend_id: int = Field(primary_key=True)
     state: str = Field(default=RecipientState.QUEUED, max_length=10)
     request_id: int | None = Field(default=None)
     # The A/B variant the friend was drawn into (queued friends of a broadcast with variants; plain integer).

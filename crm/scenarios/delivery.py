@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from crm.broadcasts.delivery import requests as delivery_requests
@@ -34,6 +35,7 @@ from crm.scenarios import delivery_batch, delivery_profiles
 from crm.scenarios.models import REPLYING, ScenarioSend, SendState
 from crm.sending import replies
 from crm.sending.models import OutgoingReply, ReplyState
+from crm.sql import array_agg
 from crm.timeutil import utcnow
 
 SOURCE = "scenario"
@@ -123,27 +125,28 @@ def claim(session: Session, now: datetime, settings: DeliverySettings) -> list[d
         elif job.kind == RequestKind.MULTICAST:
             job.messages = messages
     multicast = [job.request_id for job in jobs if job.kind == RequestKind.MULTICAST and not job.refused]
-    for request_id, line_user_id in _recipients(session, multicast, Friend.line_user_id):
-        by_id[request_id].to.append(line_user_id)
+    if multicast:  # the LINE user IDs aggregated into one list per request
+        query = _unfinished(multicast, array_agg(session, Friend.line_user_id)).group_by(ScenarioSend.request_id)
+        for request_id, line_user_ids in session.execute(query):
+            by_id[request_id].to = line_user_ids
     pushed = [job.request_id for job in jobs if job.kind == RequestKind.PUSH and not job.refused]
     _render_pushes(session, [by_id[i] for i in pushed], variant_of, messages_of, settings.base_url)
     return jobs
 
 
-def _recipients(session: Session, request_ids: list[int], *columns):
-    if not request_ids:
-        return []
-    return session.execute(
+def _unfinished(request_ids: list[int], *columns) -> Select:
+    """SELECT (request id, *columns) of the requests' unfinished sends and their friends."""
+    return (
         select(ScenarioSend.request_id, *columns)
         .join(Friend, Friend.id == ScenarioSend.friend_id)
         .where(ScenarioSend.request_id.in_(request_ids), ScenarioSend.state.not_in(FINISHED))
-    ).all()
+    )
 
 
 def _render_pushes(session: Session, jobs: list, variant_of: dict, messages_of: dict, base_url: str) -> None:
     """Each push rendered for its friend now (tracked tokens are stable: a retry renders the same text)."""
     by_id = {job.request_id: job for job in jobs}
-    rows = _recipients(session, list(by_id), Friend)
+    rows = session.execute(_unfinished(list(by_id), Friend)).all() if by_id else []
     fields = content.load_fields(session, [friend.id for _, friend in rows], _field_keys(messages_of.values()))
     for request_id, friend in rows:
         job, variant_id = by_id[request_id], variant_of[request_id]

@@ -205,19 +205,16 @@ def _request(session: Session, step_id: int, variant_id: int | None, send_ids: l
     """Write the requests carrying one step variant's sends; how many."""
     personal = content.is_personal(messages, track_links=True)
     groups = delivery_snapshot.request_groups(send_ids, personal=personal)
-    request_of = delivery_snapshot.create_requests(
+    request_ids = delivery_snapshot.create_requests(
         session, groups, personal=personal, scenario_step_id=step_id, scenario_variant_id=variant_id
     )
     via = str(RequestKind.PUSH if personal else RequestKind.MULTICAST)
-    members: dict[int, list[int]] = defaultdict(list)
-    for send_id, request_id in request_of.items():
-        members[request_id].append(send_id)
     if personal:  # one send per request: one statement for the whole batch
         attach = update(ScenarioSend.__table__).where(ScenarioSend.__table__.c.id == bindparam("sid"))
-        rows = [{"sid": send_id, "rid": request_id} for request_id, (send_id,) in members.items()]
+        rows = [{"sid": send_id, "rid": request_id} for (send_id,), request_id in zip(groups, request_ids, strict=True)]
         session.connection().execute(attach.values(request_id=bindparam("rid"), sent_via=via), rows)
     else:  # up to 500 sends per request: one statement per request
-        for request_id, request_sends in members.items():
+        for request_sends, request_id in zip(groups, request_ids, strict=True):
             session.execute(
                 update(ScenarioSend)
                 .where(ScenarioSend.id.in_(request_sends))

@@ -31,6 +31,7 @@ from crm.broadcasts.models import (
 )
 from crm.friends.models import Friend
 from crm.message_templates import content as broadcast_content
+from crm.sql import array_agg
 
 ERROR_MAX = 500
 BROADCAST = "broadcast"  # Job.source of a broadcast's requests; other sources are registered by name
@@ -149,10 +150,12 @@ def _recipients(jobs: list[Job], *columns):
 
 
 def _attach_recipients(session: Session, jobs: list[Job], messages: list[dict]) -> None:
-    """Same messages for everyone: just the LINE user IDs of each request (plain rows: up to 8,000 a claim)."""
+    """Same messages for everyone: just the LINE user IDs of each request (up to 8,000 a claim), aggregated by
+    the database into one list per request."""
     by_id = {job.request_id: job for job in jobs}
-    for request_id, line_user_id in session.connection().execute(_recipients(jobs, Friend.line_user_id)).all():
-        by_id[request_id].to.append(line_user_id)
+    query = _recipients(jobs, array_agg(session, Friend.line_user_id)).group_by(BroadcastRecipient.request_id)
+    for request_id, line_user_ids in session.connection().execute(query):
+        by_id[request_id].to = line_user_ids
     for job in jobs:
         job.messages = messages
 

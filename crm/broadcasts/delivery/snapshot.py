@@ -32,11 +32,11 @@ from crm.broadcasts.models import (
 from crm.friends.models import Friend
 from crm.message_templates import content as broadcast_content
 from crm.segments import service as segments
-from crm.sql import insert_rows
+from crm.sql import first_column, insert_groups
 from crm.timeutil import utcnow
 
 MULTICAST_GROUP = 500
-RECIPIENT_COLUMNS = ("broadcast_id", "friend_id", "state", "request_id", "variant_id")
+RECIPIENT_COLUMNS = ("broadcast_id", "state", "request_id", "variant_id", "friend_id")  # insert_groups: shared first
 _random = random.SystemRandom()
 
 
@@ -63,41 +63,32 @@ def snapshot_batch(session: Session, *, broadcast_id: int, now: datetime, batch:
         .order_by(Friend.id)
         .limit(batch)
     )
-    friend_ids = session.connection().execute(query).scalars().all()
-    states = _states(session, broadcast, friend_ids, now)
-    queued = [friend_id for friend_id in friend_ids if states[friend_id] == RecipientState.QUEUED]
+    friend_ids = first_column(session, query)
+    held_out = _held_out(broadcast, friend_ids)
+    capped = _capped(session, broadcast, [f for f in friend_ids if f not in held_out] if held_out else friend_ids, now)
+    left_out = held_out | capped
+    queued = [friend_id for friend_id in friend_ids if friend_id not in left_out] if left_out else friend_ids
     variants = broadcast_variants.rows(session, broadcast_id)
     variant_of = broadcast_variants.split(broadcast_id, queued, variants) if variants else {}
-    request_of, requests = {}, 0
+    groups, requests = [], 0
     for variant_id, messages in _contents(broadcast, variants):
-        members = [friend_id for friend_id in queued if variant_of.get(friend_id) == variant_id]
+        members = [friend_id for friend_id in queued if variant_of[friend_id] == variant_id] if variants else queued
         personal = broadcast_content.is_personal(messages, track_links=broadcast.track_links)
-        groups = request_groups(members, personal=personal)
+        carried = request_groups(members, personal=personal)
         owner = {"broadcast_id": broadcast_id, "broadcast_variant_id": variant_id}
-        request_of.update(create_requests(session, groups, personal=personal, **owner))
-        requests += len(groups)
+        request_ids = create_requests(session, carried, personal=personal, **owner)
+        shared = [(broadcast_id, RecipientState.QUEUED, request_id, variant_id) for request_id in request_ids]
+        groups += zip(shared, carried, strict=True)
+        requests += len(carried)
+    for state, left in ((RecipientState.HELD_OUT, held_out), (RecipientState.CAPPED, capped)):
+        if left:
+            groups.append(((broadcast_id, state, None, None), sorted(left)))
     if friend_ids:
-        insert_rows(
-            session,
-            BroadcastRecipient.__table__,
-            RECIPIENT_COLUMNS,
-            [
-                (broadcast_id, friend_id, states[friend_id], request_of.get(friend_id), variant_of.get(friend_id))
-                for friend_id in friend_ids
-            ],
-        )
+        insert_groups(session, BroadcastRecipient.__table__, RECIPIENT_COLUMNS, groups)
         broadcast.snapshot_cursor = friend_ids[-1]
     broadcast.snapshot_done = len(friend_ids) < batch
     broadcast.updated_at = now
-    held_out = sum(1 for state in states.values() if state == RecipientState.HELD_OUT)
-    return BatchResult(
-        len(friend_ids),
-        len(queued),
-        held_out,
-        len(friend_ids) - len(queued) - held_out,
-        requests,
-        broadcast.snapshot_done,
-    )
+    return BatchResult(len(friend_ids), len(queued), len(held_out), len(capped), requests, broadcast.snapshot_done)
 
 
 def _contents(broadcast: Broadcast, variants: list) -> list[tuple[int | None, list[dict]]]:
@@ -114,21 +105,17 @@ def request_groups(items: list[int], *, personal: bool) -> list[list[int]]:
     return [items[start : start + MULTICAST_GROUP] for start in range(0, len(items), MULTICAST_GROUP)]
 
 
-def _states(session: Session, broadcast: Broadcast, friend_ids: list[int], now: datetime) -> dict[int, str]:
-    """Each friend's state: held out at random (control group), capped, or queued to be sent."""
-    states = {}
-    for friend_id in friend_ids:
-        held = broadcast.control_percent and _random.random() * 100 < broadcast.control_percent
-        states[friend_id] = RecipientState.HELD_OUT if held else RecipientState.QUEUED
-    for friend_id in _capped(session, broadcast, [f for f, s in states.items() if s == RecipientState.QUEUED], now):
-        states[friend_id] = RecipientState.CAPPED
-    return states
+def _held_out(broadcast: Broadcast, friend_ids: list[int]) -> set[int]:
+    """The control group's share of the batch, drawn at random (`control_percent` of the friends)."""
+    if not broadcast.control_percent:
+        return set()
+    return {friend_id for friend_id in friend_ids if _random.random() * 100 < broadcast.control_percent}
 
 
-def _capped(session: Session, broadcast: Broadcast, friend_ids: list[int], now: datetime) -> list[int]:
+def _capped(session: Session, broadcast: Broadcast, friend_ids: list[int], now: datetime) -> set[int]:
     """Friends who already received cap_count broadcasts in the last cap_days days (one grouped query)."""
     if not broadcast.cap_count or not broadcast.cap_days or not friend_ids:
-        return []
+        return set()
     recipient = broadcast_recipients.outcomes()
     query = (
         select(recipient.friend_id)
@@ -141,16 +128,16 @@ def _capped(session: Session, broadcast: Broadcast, friend_ids: list[int], now: 
         .group_by(recipient.friend_id)
         .having(func.count() >= broadcast.cap_count)
     )
-    return list(session.execute(query).scalars())
+    return set(session.execute(query).scalars())
 
 
-def create_requests(session: Session, groups: list[list[int]], *, personal: bool, **owner) -> dict[int, int]:
-    """Insert one pending request per group (its retry key stored now); return {member: request_id}.
+def create_requests(session: Session, groups: list[list[int]], *, personal: bool, **owner) -> list[int]:
+    """Insert one pending request per group (its retry key stored now); return their ids, in the groups' order.
 
     `owner`: the columns naming what the requests carry (broadcast_id, or scenario_step_id and
     scenario_variant_id); a group's members are friend ids (broadcasts) or scenario_send ids."""
     if not groups:
-        return {}
+        return []
     now = utcnow()  # the real clock: senders compare next_attempt_at with it
     kind = RequestKind.PUSH if personal else RequestKind.MULTICAST
     rows = [
@@ -167,5 +154,4 @@ def create_requests(session: Session, groups: list[list[int]], *, personal: bool
         for group in groups
     ]
     statement = insert(DeliveryRequest).returning(DeliveryRequest.id, sort_by_parameter_order=True)
-    ids = session.execute(statement, rows).scalars().all()
-    return {member: request_id for group, request_id in zip(groups, ids, strict=False) for member in group}
+    return list(session.execute(statement, rows).scalars())
