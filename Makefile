@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_BIN := /usr/lib/postgresql/15/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# pytest keeps its assertion-rewritten test modules in __pycache__ unless PYTHONDONTWRITEBYTECODE is set (as it is
+# on the project's machine): then every worker of both passes rewrites all of them again, ~10 s CPU each.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest
 
 .PHONY: run migrate lint test test-sqlite test-postgresql setup system-deps translations i18n bench clean
 
@@ -22,14 +25,14 @@ lint: setup
 	$(BIN)/lint-imports
 
 test: lint system-deps
-	$(BIN)/pytest -q -n auto
-	CRM_TEST_DB=postgresql $(BIN)/pytest -q -n auto --ignore=tests/simulator -m "not db_agnostic"
+	$(PYTEST) -q -n auto
+	CRM_TEST_DB=postgresql $(PYTEST) -q -n auto --ignore=tests/simulator -m "not db_agnostic"
 
 test-sqlite: setup system-deps
-	$(BIN)/pytest -q -n auto
+	$(PYTEST) -q -n auto
 
 test-postgresql: setup system-deps
-	CRM_TEST_DB=postgresql $(BIN)/pytest -q -n auto --ignore=tests/simulator -m "not db_agnostic"
+	CRM_TEST_DB=postgresql $(PYTEST) -q -n auto --ignore=tests/simulator -m "not db_agnostic"
 
 setup: $(STAMP) translations
 

@@ -23,6 +23,7 @@ from tests import lazy_api_docs, route_builders, template_cache
 
 TEST_DB = os.environ.get("CRM_TEST_DB", "sqlite")
 CHEAP_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
+PRODUCTION_HASHER = staff_service.HASHER
 
 
 def pytest_configure(config):
@@ -47,12 +48,20 @@ def pytest_report_header(config):
     return f"CRM test database: {TEST_DB}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hasher():
+    """Hash passwords with argon2's cheapest settings (the defaults cost ~0.2 s per hash and per sign-in), for
+    the whole session: module fixtures that sign staff in (the permission matrix's) included."""
+    staff_service.HASHER = CHEAP_HASHER
+    yield
+    staff_service.HASHER = PRODUCTION_HASHER
+
+
 @pytest.fixture(autouse=True)
-def cheap_password_hasher(request, monkeypatch):
-    """Hash passwords with argon2's cheapest settings (the defaults cost ~0.2 s per hash and per sign-in);
-    tests of hashing itself keep the production hasher with @pytest.mark.real_hasher."""
-    if request.node.get_closest_marker("real_hasher") is None:
-        monkeypatch.setattr(staff_service, "HASHER", CHEAP_HASHER)
+def production_hasher_when_marked(request, monkeypatch):
+    """Tests of hashing itself keep the production hasher with @pytest.mark.real_hasher."""
+    if request.node.get_closest_marker("real_hasher") is not None:
+        monkeypatch.setattr(staff_service, "HASHER", PRODUCTION_HASHER)
 
 
 @pytest.fixture(scope="session")
