@@ -16,6 +16,7 @@ def test_create_a_keyword_reply_and_see_the_simulator_answer(app, sim, simulator
     sign_in(page, console_url, make_staff(app, "staff"))
     open_area(page, "自動応答")
     page.get_by_role("link", name="キーワード応答を作成").click()
+    expect(page.locator("input[name=name]")).to_be_visible()  # the form has loaded: measuring mid-navigation fails
     no_sideways_scroll(page, width, "the rule form")
     page.fill("input[name=name]", "営業時間")
     page.fill("textarea[name=keywords]", "営業時間\n何時まで")
