@@ -134,12 +134,12 @@ def test_the_list_follows_new_messages_and_forgets_a_deleted_one(app):
     a, b, c = three_conversations(app)
     client = signed_in_client(app, "staff")
     assert [friend for friend, _ in listed(client.get("/chat").get_data(as_text=True))] == [b, c, a]
-    newest = add_message(app, a, "a2", at=T0 + timedelta(minutes=9), incoming=False, sent_via="console")
+    newest = add_message(app, a, "取り消される返信", at=T0 + timedelta(minutes=9), incoming=False, sent_via="console")
     assert [friend for friend, _ in listed(client.get("/chat").get_data(as_text=True))] == [a, b, c]
     with session_scope(get_engine(app)) as session:  # LINE refused that reply: the chat forgets it
         session.delete(session.get(Message, newest))
     html = client.get("/chat").get_data(as_text=True)
-    assert [friend for friend, _ in listed(html)] == [b, c, a] and "a2" not in html
+    assert [friend for friend, _ in listed(html)] == [b, c, a] and "取り消される返信" not in html
 
 
 def test_a_message_committed_after_a_higher_id_was_listed_still_moves_its_conversation(app):
