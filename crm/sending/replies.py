@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +21,7 @@ from sqlmodel import Session
 from crm.db import get_engine, get_session, session_scope
 from crm.jobs import Job
 from crm.line.runtime import line_client
+from crm.on_demand import OnDemandThread
 from crm.sending import queue as reply_queue
 from crm.timeutil import utcnow
 
@@ -83,42 +83,15 @@ def send_due(engine: Engine, line, *, now: datetime | None = None, batch: int = 
     return sent
 
 
-class ReplySender:
+class ReplySender(OnDemandThread):
     """The app's in-process sender: a thread started on demand that drains the due replies and ends."""
 
     def __init__(self, app: Flask):
         self._app = app
-        self._lock = threading.Lock()
-        self._wanted = False
-        self._thread: threading.Thread | None = None
+        super().__init__(self._send_due, name="reply-sender", failure_event="reply_sender_failed")
 
-    def wake(self) -> None:
-        """Send what is due now, in the background (a running drain makes one more round)."""
-        with self._lock:
-            self._wanted = True
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._drain, name="reply-sender", daemon=True)
-                self._thread.start()
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until nothing is being sent; whether that happened within `timeout` seconds (for tests)."""
-        with self._lock:
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        return not (thread and thread.is_alive())
-
-    def _drain(self) -> None:
-        while True:
-            with self._lock:
-                if not self._wanted:
-                    self._thread = None
-                    return
-                self._wanted = False
-            try:
-                send_due(get_engine(self._app), line_client(self._app))
-            except Exception:  # noqa: BLE001 - the worker's job retries whatever stays queued
-                log.exception("reply_sender_failed")
+    def _send_due(self) -> None:  # the worker's job retries whatever stays queued
+        send_due(get_engine(self._app), line_client(self._app))
 
 
 def reply_sender(app: Flask) -> ReplySender:

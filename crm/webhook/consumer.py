@@ -28,6 +28,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from crm.db import get_engine, session_scope
 from crm.jobs import Job
+from crm.on_demand import OnDemandThread
 from crm.timeutil import utcnow
 from crm.webhook import event_store
 from crm.webhook.events import handle_stored_event, set_aside
@@ -100,7 +101,7 @@ def _set_aside_after_failures(engine: Engine, row_id: int) -> None:
     set_aside(engine, row_id=row_id, error=error)
 
 
-class EventConsumer:
+class EventConsumer(OnDemandThread):
     """A web process's consumer: a thread started on demand that handles the waiting events and ends.
 
     LINE's answers go first: before each event the consumer waits until this process has answered no webhook
@@ -109,9 +110,7 @@ class EventConsumer:
 
     def __init__(self, app: Flask):
         self._app = app
-        self._lock = threading.Lock()
-        self._wanted = False
-        self._thread: threading.Thread | None = None
+        super().__init__(self._handle_waiting, name="webhook-consumer", failure_event="webhook_consumer_failed")
         self._answers = threading.Condition(threading.Lock())
         self._answering = 0
         self._quiet_since = time.monotonic()
@@ -139,35 +138,10 @@ class EventConsumer:
                     return
                 self._answers.wait(min(deadline, now + QUIET_SECONDS - quiet_for) - now)
 
-    def wake(self) -> None:
-        """Handle what waits now, in the background (a running round makes one more)."""
-        with self._lock:
-            self._wanted = True
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._drain, name="webhook-consumer", daemon=True)
-                self._thread.start()
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until nothing is being handled; whether that happened within `timeout` seconds (for tests)."""
-        with self._lock:
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        return not (thread and thread.is_alive())
-
-    def _drain(self) -> None:
+    def _handle_waiting(self) -> None:  # on failure the events stay waiting; the worker's sweep handles them
         with self._app.app_context():  # handlers read the app's config and queue replies through it
-            while True:
-                with self._lock:
-                    if not self._wanted:
-                        self._thread = None
-                        return
-                    self._wanted = False
-                try:
-                    engine, registries = get_engine(self._app), _registries(self._app)
-                    handle_waiting(engine, *registries, before_each=self._let_answers_go_first)
-                except Exception:  # noqa: BLE001 - the events stay waiting; the worker's sweep handles them
-                    log.exception("webhook_consumer_failed")
+            engine, registries = get_engine(self._app), _registries(self._app)
+            handle_waiting(engine, *registries, before_each=self._let_answers_go_first)
 
 
 def _registries(app: Flask) -> tuple[PostbackRegistry, EventHooks | None]:
