@@ -20,6 +20,7 @@ from crm.webhook.models import FailedWebhookEvent, WebhookEvent
 from crm.webhook.views import REGISTRY_KEY
 from tests.factories import friend_of
 from tests.signing import event, post_signed, sign, webhook_body
+from tests.webhook.test_failures import broken_postbacks
 
 USER = "U" + "e" * 32
 OTHER = "U" + "f" * 32
@@ -134,14 +135,7 @@ def test_two_consumers_racing_handle_each_event_once_in_order(app, client, stopp
 
 
 def test_a_failing_event_is_kept_aside_handled_and_retried_once(app, client):
-    state = {"fixed": False, "handled": 0}
-
-    def handler(_context):
-        if not state["fixed"]:
-            raise RuntimeError("survey step missing")
-        state["handled"] += 1
-
-    app.extensions[REGISTRY_KEY].register("broken:", handler)
+    state = broken_postbacks(app)
     failing = event("postback", USER, replyToken="r" * 32, postback={"data": "broken:1"})
     after = text("after")
     assert post_signed(client, webhook_body(failing, after)).status_code == 200  # stored: LINE need not redeliver
